@@ -1,0 +1,75 @@
+// Typed errors: every error a user can cause carries a code and says what, where and what to do.
+
+export type WeirErrorCode =
+  | "INVALID_ARGUMENT"
+  | "INVALID_JOB"
+  | "SERIALIZATION"
+  | "USER_FUNCTION"
+  | "JOB_FAILED"
+  | "JOB_CANCELLED"
+  | "CLI_USAGE"
+  | "IO";
+
+export class WeirError extends Error {
+  readonly code: WeirErrorCode;
+
+  constructor(code: WeirErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.code = code;
+    this.name = new.target.name;
+  }
+}
+
+/** A bad argument passed to the API (parallelism 0, negative size, wrong type...). */
+export class InvalidArgumentError extends WeirError {
+  constructor(message: string) {
+    super("INVALID_ARGUMENT", message);
+  }
+}
+
+/** A job graph that cannot run (no sinks, cycles, unknown module...). Raised before anything runs. */
+export class InvalidJobError extends WeirError {
+  constructor(message: string) {
+    super("INVALID_JOB", message);
+  }
+}
+
+/** A value that a serializer cannot write or a byte sequence it cannot read. */
+export class SerializationError extends WeirError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("SERIALIZATION", message, options);
+  }
+}
+
+/** Where a failure happened inside a running job. */
+export interface FailureLocation {
+  jobName: string;
+  jobId: string;
+  operatorName: string;
+  operatorUid: string;
+  subtaskIndex: number;
+  parallelism: number;
+}
+
+/** A job that failed while running: names the job, operator and subtask; `cause` carries the user's error. */
+export class JobExecutionError extends WeirError {
+  readonly location: FailureLocation | undefined;
+  /** The stack of the error thrown by user code (kept as text: it may have crossed a thread). */
+  readonly userStack: string | undefined;
+
+  constructor(message: string, location?: FailureLocation, userStack?: string, cause?: unknown) {
+    super("JOB_FAILED", message, { cause });
+    this.location = location;
+    this.userStack = userStack;
+  }
+}
+
+export class JobCancelledError extends WeirError {
+  constructor(jobName: string) {
+    super("JOB_CANCELLED", `job '${jobName}' was cancelled`);
+  }
+}
+
+export function errorMessage(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
