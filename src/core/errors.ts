@@ -73,3 +73,28 @@ export class JobCancelledError extends WeirError {
 export function errorMessage(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
+
+/** Builds the JobExecutionError of a failed task: names job, operator, uid and subtask; keeps the user's stack. */
+export function jobFailure(
+  jobName: string,
+  jobId: string,
+  f: {
+    operatorName: string;
+    operatorUid: string;
+    subtaskIndex: number;
+    parallelism: number;
+    errorName: string;
+    message: string;
+    stack: string | undefined;
+  },
+): JobExecutionError {
+  const cause = new Error(f.message);
+  cause.name = f.errorName;
+  if (f.stack !== undefined) cause.stack = f.stack;
+  return new JobExecutionError(
+    `job '${jobName}' failed: operator '${f.operatorName}' (uid ${f.operatorUid}), subtask ${f.subtaskIndex + 1}/${f.parallelism}: ${f.errorName}: ${f.message}`,
+    { jobName, jobId, ...f },
+    f.stack,
+    cause,
+  );
+}

@@ -1,0 +1,383 @@
+// StreamExecutionEnvironment: where a job is built (sources, settings) and run.
+
+import { randomUUID } from "node:crypto";
+import { availableParallelism } from "node:os";
+import { InvalidArgumentError, InvalidJobError, JobCancelledError } from "../core/errors.ts";
+import { DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM } from "../core/key-groups.ts";
+import type { Source } from "../core/source.ts";
+import type { TypeInformation } from "../core/types/type-info.ts";
+import { Types, inferTypeInfo } from "../core/types/types.ts";
+import { type ExecutionGraph, buildExecutionGraph } from "../graph/execution-graph.ts";
+import { type JobGraph, buildJobGraph } from "../graph/job-graph.ts";
+import { InThreadRun } from "../graph/local-execution.ts";
+import { type ExecutionPlan, executionPlan } from "../graph/plan.ts";
+import { type StreamGraph, buildStreamGraph } from "../graph/stream-graph.ts";
+import type { NetworkOptions } from "../graph/task-deployment.ts";
+import type {
+  OperatorTransformation,
+  SourceTransformation,
+  Transformation,
+  TransformationBase,
+} from "../graph/transformation.ts";
+import { DEFAULT_BUFFER_SIZE } from "../network/buffer.ts";
+import { DEFAULT_CREDITS_PER_CHANNEL } from "../network/channel.ts";
+import { registerCollectPublisher, unregisterCollectPublisher } from "../runtime/collect-registry.ts";
+import { type CollectHandle, SingleOutputStreamOperator, checkPositive } from "./streams.ts";
+import { JobResult, type JobClient, type JobStatus } from "./job-result.ts";
+import type { CollectSink } from "./sinks/collect-sink.ts";
+import { CollectionSource } from "./sources/collection-source.ts";
+import { DataGeneratorSource, type DataGeneratorOptions } from "./sources/data-generator-source.ts";
+import { NumberSequenceSource } from "./sources/number-sequence-source.ts";
+import { TextFileSource, type TextFileOptions } from "./sources/text-file-source.ts";
+
+export interface EnvironmentConfig {
+  /** Default parallelism of every operator (default: the number of cores). */
+  parallelism?: number;
+  /** Key groups: the upper bound of parallelism for keyed state (default 128). */
+  maxParallelism?: number;
+  /** ms a partly filled network buffer may wait before it is sent (default 100; 0 = at once; -1 = only when full). */
+  bufferTimeout?: number;
+  /** Chain operators into tasks where possible (default true). */
+  chaining?: boolean;
+  /** Network buffer size in bytes (default 32 KiB). */
+  bufferSize?: number;
+  /** Credits (buffers in flight) per channel (default 4). */
+  creditsPerChannel?: number;
+}
+
+/** A compiled job: every graph from transformations to parallel subtasks. */
+export interface CompiledJob {
+  jobName: string;
+  streamGraph: StreamGraph;
+  jobGraph: JobGraph;
+  executionGraph: ExecutionGraph;
+  network: NetworkOptions;
+}
+
+export class StreamExecutionEnvironment {
+  private parallelism: number;
+  private maxParallelism: number;
+  private bufferTimeout: number;
+  private chaining: boolean;
+  private bufferSize: number;
+  private creditsPerChannel: number;
+  private nextId = 1;
+  /** @internal */ readonly transformations: Transformation[] = [];
+  private readonly collects = new Map<
+    number,
+    { handle: CollectHandle<unknown>; sink: CollectSink<unknown> }
+  >();
+  /** Name used when execute() is given none. */
+  defaultJobName = "Weir job";
+
+  constructor(config: EnvironmentConfig = {}) {
+    this.parallelism = availableParallelism();
+    this.maxParallelism = DEFAULT_MAX_PARALLELISM;
+    this.bufferTimeout = 100;
+    this.chaining = true;
+    this.bufferSize = DEFAULT_BUFFER_SIZE;
+    this.creditsPerChannel = DEFAULT_CREDITS_PER_CHANNEL;
+    this.configure(config);
+  }
+
+  static getExecutionEnvironment(config: EnvironmentConfig = {}): StreamExecutionEnvironment {
+    return new StreamExecutionEnvironment(config);
+  }
+
+  /** Apply settings (those given; the rest stay). */
+  configure(config: EnvironmentConfig): this {
+    if (config.parallelism !== undefined) this.setParallelism(config.parallelism);
+    if (config.maxParallelism !== undefined) this.setMaxParallelism(config.maxParallelism);
+    if (config.bufferTimeout !== undefined) this.setBufferTimeout(config.bufferTimeout);
+    if (config.chaining === false) this.disableOperatorChaining();
+    if (config.bufferSize !== undefined) {
+      if (!Number.isInteger(config.bufferSize) || config.bufferSize < 64) {
+        throw new InvalidArgumentError(`bufferSize must be an integer >= 64 bytes, got ${config.bufferSize}`);
+      }
+      this.bufferSize = config.bufferSize;
+    }
+    if (config.creditsPerChannel !== undefined) {
+      this.creditsPerChannel = checkPositive(config.creditsPerChannel, "creditsPerChannel");
+    }
+    return this;
+  }
+
+  setParallelism(parallelism: number): this {
+    this.parallelism = checkPositive(parallelism, "parallelism");
+    return this;
+  }
+  getParallelism(): number {
+    return this.parallelism;
+  }
+
+  setMaxParallelism(maxParallelism: number): this {
+    checkPositive(maxParallelism, "maxParallelism");
+    if (maxParallelism > UPPER_BOUND_MAX_PARALLELISM) {
+      throw new InvalidArgumentError(
+        `maxParallelism must be at most ${UPPER_BOUND_MAX_PARALLELISM}, got ${maxParallelism}`,
+      );
+    }
+    this.maxParallelism = maxParallelism;
+    return this;
+  }
+  getMaxParallelism(): number {
+    return this.maxParallelism;
+  }
+
+  setBufferTimeout(ms: number): this {
+    if (!Number.isFinite(ms) || (ms < 0 && ms !== -1)) {
+      throw new InvalidArgumentError(
+        `buffer timeout must be >= 0 ms, or -1 to flush only full buffers; got ${ms}`,
+      );
+    }
+    this.bufferTimeout = ms;
+    return this;
+  }
+  getBufferTimeout(): number {
+    return this.bufferTimeout;
+  }
+
+  disableOperatorChaining(): this {
+    this.chaining = false;
+    return this;
+  }
+  isChainingEnabled(): boolean {
+    return this.chaining;
+  }
+
+  // ---- sources -------------------------------------------------------------------------------
+
+  fromSource<T>(source: Source<T, any>, name = "Source"): SingleOutputStreamOperator<T> {
+    if (typeof source !== "object" || source === null || typeof source.createReader !== "function") {
+      throw new InvalidArgumentError(
+        "fromSource() needs a Source: an object with createEnumerator() and createReader()",
+      );
+    }
+    const t: SourceTransformation = {
+      id: this.nextId++,
+      kind: "source",
+      source: source as Source<unknown, unknown>,
+      ...base(name, (source.type as TypeInformation<unknown> | undefined) ?? Types.GENERIC),
+    };
+    this.transformations.push(t);
+    return new SingleOutputStreamOperator<T>(this, t);
+  }
+
+  fromElements<T>(...elements: T[]): SingleOutputStreamOperator<T> {
+    return this.fromCollection(elements, "Elements");
+  }
+
+  fromCollection<T>(elements: Iterable<T>, name = "Collection"): SingleOutputStreamOperator<T> {
+    if (elements === null || typeof (elements as Iterable<T>)?.[Symbol.iterator] !== "function") {
+      throw new InvalidArgumentError("fromCollection() needs an array or another iterable");
+    }
+    const list = [...elements];
+    return this.fromSource(new CollectionSource(list, inferCommonType(list) as TypeInformation<T>), name);
+  }
+
+  /** Every integer in [from, to], read in parallel. */
+  fromSequence(from: number, to: number): SingleOutputStreamOperator<number> {
+    return this.fromSource(new NumberSequenceSource(from, to), "Sequence");
+  }
+
+  /** Records from a generator function, optionally rate-limited and unbounded. */
+  fromGenerator<T>(
+    generator: (index: number) => T,
+    options: DataGeneratorOptions<T> = {},
+  ): SingleOutputStreamOperator<T> {
+    return this.fromSource(new DataGeneratorSource(generator, options), "Data generator");
+  }
+
+  /** The lines of a text file, or of every file in a directory, read in parallel splits. */
+  readTextFile(path: string, options: TextFileOptions = {}): SingleOutputStreamOperator<string> {
+    if (typeof path !== "string" || path.length === 0)
+      throw new InvalidArgumentError("readTextFile() needs a path");
+    return this.fromSource(new TextFileSource(path, options), `Text file ${path}`);
+  }
+
+  // ---- execution -----------------------------------------------------------------------------
+
+  /** The execution plan as JSON: chained vertices with their operators, parallelism and inputs. */
+  getExecutionPlan(): string {
+    return JSON.stringify(this.plan(), null, 2);
+  }
+
+  plan(): ExecutionPlan {
+    return executionPlan(this.compile().jobGraph);
+  }
+
+  /** @internal Build every graph of the job (and give collect sinks their uids). */
+  compile(jobName = this.defaultJobName): CompiledJob {
+    const streamGraph = buildStreamGraph(this.transformations, {
+      jobName,
+      parallelism: this.parallelism,
+      maxParallelism: this.maxParallelism,
+    });
+    for (const node of streamGraph.nodes) {
+      const c = this.collects.get(node.id);
+      if (c !== undefined) c.sink.uid = node.uid;
+    }
+    const jobGraph = buildJobGraph(streamGraph, this.chaining);
+    return {
+      jobName,
+      streamGraph,
+      jobGraph,
+      executionGraph: buildExecutionGraph(jobGraph),
+      network: {
+        bufferSize: this.bufferSize,
+        bufferTimeout: this.bufferTimeout,
+        creditsPerChannel: this.creditsPerChannel,
+      },
+    };
+  }
+
+  /** @internal Fill collect() handles with what a run publishes. */
+  collectPublisher(): (sinkUid: string, subtask: number, values: unknown[]) => void {
+    const byUid = new Map<string, CollectHandle<unknown>>();
+    for (const { handle, sink } of this.collects.values()) {
+      handle.reset();
+      byUid.set(sink.uid, handle);
+    }
+    return (uid, subtask, values) => byUid.get(uid)?.add(subtask, values);
+  }
+
+  /** Run the job in this thread and wait for it to finish (bounded jobs). */
+  async execute(jobName = this.defaultJobName): Promise<JobResult> {
+    return (await this.executeAsync(jobName)).wait();
+  }
+
+  /** Start the job in this thread; the client waits for or cancels it. */
+  async executeAsync(jobName = this.defaultJobName): Promise<JobClient> {
+    const job = this.compile(jobName);
+    const jobId = randomUUID();
+    registerCollectPublisher(jobId, this.collectPublisher());
+    const run = new InThreadRun(job.executionGraph, jobId, jobName, job.network);
+    const started = performance.now();
+    let status: JobStatus = "RUNNING";
+    let cancelled = false;
+    const done = run.run().then(
+      (outcome) => {
+        unregisterCollectPublisher(jobId);
+        if (cancelled) {
+          status = "CANCELED";
+          throw new JobCancelledError(jobName);
+        }
+        status = "FINISHED";
+        return new JobResult({
+          jobId,
+          jobName,
+          runtimeMs: performance.now() - started,
+          vertices: job.jobGraph.vertices.map((v) => ({
+            id: v.id,
+            name: v.name,
+            parallelism: v.parallelism,
+          })),
+          reports: outcome.reports,
+          pools: outcome.pools,
+        });
+      },
+      (e) => {
+        unregisterCollectPublisher(jobId);
+        status = "FAILED";
+        throw e;
+      },
+    );
+    done.catch(() => {}); // the caller sees the rejection through wait()
+    return {
+      jobId,
+      jobName,
+      getStatus: () => status,
+      wait: () => done,
+      cancel: async () => {
+        if (status !== "RUNNING") return;
+        cancelled = true;
+        run.cancel();
+        await done.catch(() => {});
+      },
+    };
+  }
+
+  // ---- internals used by the API classes -----------------------------------------------------
+
+  /** @internal */
+  addOperator(
+    spec: Pick<OperatorTransformation, "name" | "inputs" | "factory" | "type" | "keySelectors" | "isSink">,
+  ): OperatorTransformation {
+    const t: OperatorTransformation = {
+      id: this.nextId++,
+      kind: "operator",
+      ...base(spec.name, spec.type),
+      ...spec,
+    };
+    this.transformations.push(t);
+    return t;
+  }
+
+  /** @internal */
+  addVirtual(spec: NewTransformation): Transformation {
+    const t = { id: this.nextId++, ...spec } as Transformation;
+    this.transformations.push(t);
+    return t;
+  }
+
+  /** @internal */
+  registerCollect(t: OperatorTransformation, handle: CollectHandle<any>, sink: CollectSink<any>): void {
+    this.collects.set(t.id, { handle, sink });
+  }
+
+  /** @internal */
+  genericType(): TypeInformation<unknown> {
+    return Types.GENERIC;
+  }
+}
+
+type NewTransformation = Transformation extends infer U
+  ? U extends Transformation
+    ? Omit<U, "id">
+    : never
+  : never;
+
+function base(name: string, type: TypeInformation<unknown>): Omit<TransformationBase, "id"> {
+  return {
+    name,
+    uid: undefined,
+    parallelism: undefined,
+    maxParallelism: undefined,
+    slotSharingGroup: undefined,
+    chaining: "default",
+    type,
+  };
+}
+
+/** The type of a collection when every element has the same inferred type; otherwise GENERIC. */
+function inferCommonType(elements: unknown[]): TypeInformation<unknown> {
+  if (elements.length === 0) return Types.GENERIC;
+  const first = inferTypeInfo(elements[0]);
+  if (first === Types.GENERIC) return first;
+  const firstName = first.name;
+  for (const e of elements) if (inferTypeInfo(e).name !== firstName) return Types.GENERIC;
+  return first;
+}
+
+// ---- jobs as modules -------------------------------------------------------------------------
+
+export interface JobDefinition {
+  readonly kind: "weir-job";
+  readonly name: string | undefined;
+  readonly build: (env: StreamExecutionEnvironment) => void | Promise<void>;
+}
+
+/** Declare a job: the default export of a job module. `build` must construct the same graph every time it runs. */
+export function defineJob(build: JobDefinition["build"]): JobDefinition;
+export function defineJob(name: string, build: JobDefinition["build"]): JobDefinition;
+export function defineJob(a: string | JobDefinition["build"], b?: JobDefinition["build"]): JobDefinition {
+  const build = typeof a === "function" ? a : b;
+  if (typeof build !== "function") {
+    throw new InvalidJobError("defineJob() needs a function (env) => { ...build the job... }");
+  }
+  return { kind: "weir-job", name: typeof a === "string" ? a : undefined, build };
+}
+
+export function isJobDefinition(x: unknown): x is JobDefinition {
+  return typeof x === "object" && x !== null && (x as JobDefinition).kind === "weir-job";
+}

@@ -1,0 +1,32 @@
+// User functions come as plain functions or as objects with open/close: normalize to a callable
+// plus the object whose lifecycle the operator drives.
+
+import { InvalidArgumentError } from "../core/errors.ts";
+import type { RichFunction } from "../core/functions.ts";
+
+export function normalize<F extends (...args: any[]) => any>(
+  f: unknown,
+  method: string,
+  what: string,
+): [F, RichFunction | undefined] {
+  if (typeof f === "function") return [f as F, undefined];
+  if (typeof f === "object" && f !== null && typeof (f as Record<string, unknown>)[method] === "function") {
+    const obj = f as Record<string, (...args: unknown[]) => unknown> & RichFunction;
+    return [((...args: unknown[]) => obj[method]!(...args)) as F, obj];
+  }
+  throw new InvalidArgumentError(
+    `${what} needs a function or an object with a ${method}() method, got ${f === null ? "null" : typeof f}`,
+  );
+}
+
+export function requireMethods(f: unknown, methods: string[], what: string): void {
+  if (
+    typeof f !== "object" ||
+    f === null ||
+    methods.some((m) => typeof (f as Record<string, unknown>)[m] !== "function")
+  ) {
+    throw new InvalidArgumentError(
+      `${what} needs an object with ${methods.map((m) => `${m}()`).join(" and ")}`,
+    );
+  }
+}

@@ -1,0 +1,106 @@
+// KeyedStream: a stream partitioned by key, with per-key state: reduce, the built-in
+// aggregations, and KeyedProcessFunction.
+
+import { InvalidArgumentError } from "../core/errors.ts";
+import type { KeySelector, ReduceFn, ReduceFunction } from "../core/functions.ts";
+import type { KeyedProcessFunction } from "../core/process.ts";
+import type { Transformation } from "../graph/transformation.ts";
+import { KeyedReduceOperator } from "../runtime/operators/keyed-reduce.ts";
+import { KeyedProcessOperator } from "../runtime/operators/process.ts";
+import { DataStream, type SingleOutputStreamOperator } from "./data-stream.ts";
+import type { StreamExecutionEnvironment } from "./environment.ts";
+import { normalize, requireMethods } from "./function-forms.ts";
+
+/** A field of T, or a function reading a number from T. */
+export type FieldRef<T> = (keyof T & string) | ((value: T) => number);
+
+export class KeyedStream<T, K> extends DataStream<T> {
+  constructor(
+    env: StreamExecutionEnvironment,
+    transformation: Transformation,
+    /** @internal */ readonly keySelector: KeySelector<T, K>,
+  ) {
+    super(env, transformation);
+  }
+
+  /** Rolling reduce: emits the running value of the key after every record. */
+  reduce(fn: ReduceFn<T> | ReduceFunction<T>, name = "Keyed Reduce"): SingleOutputStreamOperator<T> {
+    const [f, rich] = normalize<ReduceFn<unknown>>(fn, "reduce", "reduce()");
+    return this.transform(name, () => new KeyedReduceOperator(f, rich), this.transformation.type, [
+      this.keySelector as KeySelector<unknown, unknown>,
+    ]);
+  }
+
+  /** Rolling sum of a field (or of the values, for a stream of numbers); other fields from the first record. */
+  sum(field?: keyof T & string): SingleOutputStreamOperator<T> {
+    return this.aggregate("Sum", field, (a, b) => a + b);
+  }
+
+  min(field?: keyof T & string): SingleOutputStreamOperator<T> {
+    return this.aggregate("Min", field, (a, b) => Math.min(b, a));
+  }
+
+  max(field?: keyof T & string): SingleOutputStreamOperator<T> {
+    return this.aggregate("Max", field, (a, b) => Math.max(b, a));
+  }
+
+  /** The whole record with the smallest value of the field (the first one, on ties). */
+  minBy(field: FieldRef<T>): SingleOutputStreamOperator<T> {
+    const get = fieldGetter(field, "minBy()");
+    return this.reduce((a, b) => (get(b) < get(a) ? b : a), "MinBy");
+  }
+
+  /** The whole record with the largest value of the field (the first one, on ties). */
+  maxBy(field: FieldRef<T>): SingleOutputStreamOperator<T> {
+    const get = fieldGetter(field, "maxBy()");
+    return this.reduce((a, b) => (get(b) > get(a) ? b : a), "MaxBy");
+  }
+
+  override process<O>(
+    fn: KeyedProcessFunction<K, T, O> | Parameters<DataStream<T>["process"]>[0],
+    name = "KeyedProcess",
+  ): SingleOutputStreamOperator<O> {
+    requireMethods(fn, ["processElement"], "process()");
+    return this.transform(
+      name,
+      () => new KeyedProcessOperator(fn as KeyedProcessFunction<unknown, unknown, unknown>),
+      this.env.genericType(),
+      [this.keySelector as KeySelector<unknown, unknown>],
+    );
+  }
+
+  private aggregate(
+    name: string,
+    field: (keyof T & string) | undefined,
+    combine: (a: number, b: number) => number,
+  ): SingleOutputStreamOperator<T> {
+    if (field === undefined) {
+      return this.reduce((a, b) => {
+        if (typeof a !== "number" || typeof b !== "number") {
+          throw new InvalidArgumentError(`${name.toLowerCase()}() without a field needs a stream of numbers`);
+        }
+        return combine(a, b) as T;
+      }, name);
+    }
+    if (typeof field !== "string")
+      throw new InvalidArgumentError(`${name.toLowerCase()}() needs a field name`);
+    return this.reduce((a, b) => {
+      const x = (a as Record<string, unknown>)[field];
+      const y = (b as Record<string, unknown>)[field];
+      if (typeof x !== "number" || typeof y !== "number") {
+        throw new InvalidArgumentError(
+          `${name.toLowerCase()}('${field}'): field '${field}' must be a number, got ${typeof y === "number" ? typeof x : typeof y}`,
+        );
+      }
+      // A copy, not a mutation: the previous value may still be referenced downstream.
+      // biome-ignore lint/performance/noAccumulatingSpread: one copy per record, by design
+      return { ...a, [field]: combine(x, y) };
+    }, name);
+  }
+}
+
+function fieldGetter<T>(field: FieldRef<T>, what: string): (v: T) => number {
+  if (typeof field === "function") return field;
+  if (typeof field === "string") return (v) => (v as Record<string, number>)[field]!;
+  throw new InvalidArgumentError(`${what} needs a field name or a function`);
+}

@@ -1,0 +1,41 @@
+// fromElements / fromCollection: the elements are part of the job itself (every thread that
+// builds the job has them), so a split is just an index range. Non-parallel, as in Flink.
+
+import type { ReaderOutput, Source, SourceReaderContext, SplitEnumeratorContext } from "../../core/source.ts";
+import type { TypeInformation } from "../../core/types/type-info.ts";
+import { SplitQueueReader, StaticSplitEnumerator } from "./split-queue.ts";
+
+type Range = { from: number; to: number };
+
+const BATCH = 512;
+
+export class CollectionSource<T> implements Source<T, Range> {
+  readonly boundedness = "bounded" as const;
+  readonly maxParallelism = 1;
+
+  constructor(
+    private readonly elements: readonly T[],
+    readonly type: TypeInformation<T> | undefined,
+  ) {}
+
+  createEnumerator(ctx: SplitEnumeratorContext<Range>) {
+    return new StaticSplitEnumerator(ctx, [{ from: 0, to: this.elements.length }]);
+  }
+
+  createReader(ctx: SourceReaderContext) {
+    const elements = this.elements;
+    return new (class extends SplitQueueReader<T, Range> {
+      private pos = 0;
+      private end = 0;
+      protected openSplit(split: Range): void {
+        this.pos = split.from;
+        this.end = split.to;
+      }
+      protected readSplit(output: ReaderOutput<T>): boolean {
+        const stop = Math.min(this.end, this.pos + BATCH);
+        for (; this.pos < stop; this.pos++) output.collect(elements[this.pos]!);
+        return this.pos >= this.end;
+      }
+    })(ctx);
+  }
+}

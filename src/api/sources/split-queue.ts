@@ -1,0 +1,130 @@
+// Building blocks shared by the built-in sources: an enumerator that hands out a fixed list of
+// splits on request, and a reader that reads its assigned splits one after another.
+
+import {
+  InputStatus,
+  type ReaderOutput,
+  type SourceReader,
+  type SourceReaderContext,
+  type SplitEnumerator,
+  type SplitEnumeratorContext,
+} from "../../core/source.ts";
+
+/** Hands out splits from a list, first come first served; then tells readers there are no more. */
+export class StaticSplitEnumerator<Split> implements SplitEnumerator<Split> {
+  private readonly pending: Split[];
+
+  constructor(
+    private readonly ctx: SplitEnumeratorContext<Split>,
+    splits: Split[] | (() => Split[]),
+  ) {
+    this.pending = typeof splits === "function" ? [] : [...splits];
+    if (typeof splits === "function") this.lazy = splits;
+  }
+  private lazy: (() => Split[]) | undefined;
+
+  start(): void {
+    if (this.lazy !== undefined) this.pending.push(...this.lazy());
+  }
+
+  handleSplitRequest(subtask: number): void {
+    const split = this.pending.shift();
+    if (split === undefined) this.ctx.signalNoMoreSplits(subtask);
+    else this.ctx.assignSplit(split, subtask);
+  }
+
+  addReader(_subtask: number): void {}
+
+  close(): void {}
+}
+
+/**
+ * A reader that requests one split at a time and reads it through `readSplit`, a generator-like
+ * function that emits up to `max` records per call and returns true when the split is done.
+ */
+export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Split> {
+  private readonly splits: Split[] = [];
+  private current: Split | undefined;
+  private noMoreSplits = false;
+  private requested = false;
+  private waiter: (() => void) | undefined;
+
+  constructor(protected readonly ctx: SourceReaderContext) {}
+
+  start(): void {
+    this.request();
+  }
+
+  private request(): void {
+    if (this.requested || this.noMoreSplits) return;
+    this.requested = true;
+    this.ctx.sendSplitRequest();
+  }
+
+  private throttleMs = 0;
+
+  /** Override to rate-limit: ms to wait before the next read (0 = read now). */
+  protected throttle(): number {
+    return 0;
+  }
+
+  /** Begin reading a split. */
+  protected abstract openSplit(split: Split): void;
+  /** Emit up to a bounded number of records; return true when the current split is exhausted. */
+  protected abstract readSplit(output: ReaderOutput<T>): boolean;
+
+  pollNext(output: ReaderOutput<T>): InputStatus {
+    if (this.current === undefined) {
+      const next = this.splits.shift();
+      if (next === undefined) {
+        if (this.noMoreSplits) return InputStatus.END_OF_INPUT;
+        this.request();
+        return InputStatus.NOTHING_AVAILABLE;
+      }
+      this.current = next;
+      this.openSplit(next);
+    }
+    const wait = this.throttle();
+    if (wait > 0) {
+      this.throttleMs = wait;
+      return InputStatus.NOTHING_AVAILABLE;
+    }
+    if (this.readSplit(output)) {
+      this.current = undefined;
+      if (this.splits.length === 0) this.request();
+    }
+    return InputStatus.MORE_AVAILABLE;
+  }
+
+  isAvailable(): Promise<void> {
+    if (this.throttleMs > 0) {
+      const ms = this.throttleMs;
+      this.throttleMs = 0;
+      return new Promise((resolve) => setTimeout(resolve, ms));
+    }
+    if (this.splits.length > 0 || this.noMoreSplits) return Promise.resolve();
+    return new Promise((resolve) => {
+      this.waiter = resolve;
+    });
+  }
+
+  addSplits(splits: Split[]): void {
+    this.requested = false;
+    this.splits.push(...splits);
+    this.release();
+  }
+
+  notifyNoMoreSplits(): void {
+    this.requested = false;
+    this.noMoreSplits = true;
+    this.release();
+  }
+
+  private release(): void {
+    const w = this.waiter;
+    this.waiter = undefined;
+    w?.();
+  }
+
+  close(): void {}
+}

@@ -1,0 +1,110 @@
+// A task worker: one slot of the MiniCluster in its own thread. It rebuilds the job from the job
+// module, deploys the subtasks placed in its slot, wires channels to the other slots' threads,
+// and runs them; split assignments, collected results and the outcome travel to the coordinator.
+
+import { type MessagePort, parentPort, workerData } from "node:worker_threads";
+import type { SourceReader } from "../core/source.ts";
+import { poolCapacity } from "../graph/local-execution.ts";
+import { executionPlan } from "../graph/plan.ts";
+import { deployTasks } from "../graph/task-deployment.ts";
+import { NetworkBufferPool } from "../network/buffer-pool.ts";
+import { ChannelRouter } from "../network/remote-channel.ts";
+import { registerCollectPublisher } from "../runtime/collect-registry.ts";
+import { describeFailure } from "../runtime/operator-failure.ts";
+import { type TaskFailureReport, TaskExecutor } from "../runtime/task-executor.ts";
+import { buildJobEnvironment, loadJobModule } from "./job-module.ts";
+import type { ToCoordinator, ToWorker, WorkerData } from "./protocol.ts";
+
+const data = workerData as WorkerData & { ports: Array<MessagePort | null> };
+const port = parentPort!;
+const send = (m: ToCoordinator) => port.postMessage(m);
+
+async function main(): Promise<void> {
+  const def = await loadJobModule(data.modulePath);
+  const env = await buildJobEnvironment(def, data.config, data.modulePath);
+  const job = env.compile(data.jobName);
+  if (JSON.stringify(executionPlan(job.jobGraph)) !== data.planFingerprint) {
+    throw new Error(
+      `the job module built a different graph in worker thread ${data.slot}; a job's build function must construct the same graph every time (no randomness or environment-dependent branches)`,
+    );
+  }
+  registerCollectPublisher(data.jobId, (uid, subtask, values) =>
+    send({ t: "collect", uid, subtask, values }),
+  );
+
+  const eg = job.executionGraph;
+  const hosted = eg.subtasks.filter((s) => s.slot === data.slot);
+  const pool = new NetworkBufferPool(
+    job.network.bufferSize,
+    poolCapacity(eg, job.network, new Set([data.slot])),
+  );
+  const executor = new TaskExecutor();
+  const router = new ChannelRouter();
+  for (const p of data.ports) if (p !== null) router.attach(p);
+  const readers = new Map<string, SourceReader<unknown, unknown>>();
+
+  let start: () => void = () => {};
+  const started = new Promise<void>((resolve) => {
+    start = resolve;
+  });
+  port.on("message", (m: ToWorker) => {
+    switch (m.t) {
+      case "start":
+        start();
+        break;
+      case "cancel":
+        executor.cancel();
+        break;
+      case "splits":
+        readers.get(`${m.node}/${m.subtask}`)?.addSplits(m.splits);
+        break;
+      case "no-more-splits":
+        readers.get(`${m.node}/${m.subtask}`)?.notifyNoMoreSplits();
+        break;
+    }
+  });
+
+  const tasks = deployTasks(eg, {
+    jobId: data.jobId,
+    jobName: data.jobName,
+    network: job.network,
+    pool,
+    executor,
+    hosted,
+    portToSlot: (slot) => data.ports[slot]!,
+    router,
+    sources: {
+      registerReader: (node, subtask, reader) => {
+        readers.set(`${node}/${subtask}`, reader);
+        send({ t: "reader", node, subtask });
+      },
+      requestSplit: (node, subtask) => send({ t: "split-request", node, subtask }),
+    },
+  });
+  for (const t of tasks) executor.add(t);
+  send({ t: "ready" });
+  await started;
+  try {
+    await executor.run();
+  } catch (e) {
+    const report = e as TaskFailureReport;
+    if (report?.task === undefined) throw e;
+    const s = report.task.setup;
+    const failure = describeFailure(
+      report.error,
+      s.chain[0]!.info,
+      s.identity.subtaskIndex,
+      s.identity.parallelism,
+    );
+    send({ t: "failed", failure, message: failure.message, stack: failure.stack });
+    return;
+  }
+  // The coordinator ends this thread once every slot is done: closing ports here could drop
+  // buffers still on their way to a slower slot.
+  send({ t: "done", reports: tasks.map((t) => t.report()), pool: pool.stats() });
+}
+
+main().catch((e: unknown) => {
+  const err = e instanceof Error ? e : new Error(String(e));
+  send({ t: "failed", failure: undefined, message: err.message, stack: err.stack });
+});

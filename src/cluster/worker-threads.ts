@@ -1,0 +1,27 @@
+// Starting worker threads that may be TypeScript files (Node 20 cannot start a .ts worker even
+// under tsx, so a .ts entry is started through a small boot script that registers tsx first),
+// and counting the ones alive, so that tests can prove that none is left behind.
+
+import { Worker, type WorkerOptions } from "node:worker_threads";
+
+let alive = 0;
+
+export function startWorker(url: URL, options: WorkerOptions = {}): Worker {
+  let worker: Worker;
+  if (url.pathname.endsWith(".ts")) {
+    const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
+    worker = new Worker(boot, { ...options, eval: true });
+  } else {
+    worker = new Worker(url, options);
+  }
+  alive++;
+  worker.once("exit", () => {
+    alive--;
+  });
+  return worker;
+}
+
+/** Worker threads started by Weir in this process that have not exited yet. */
+export function liveWorkerCount(): number {
+  return alive;
+}

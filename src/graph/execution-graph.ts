@@ -1,0 +1,75 @@
+// ExecutionGraph: every JobVertex expanded into its parallel subtasks, every JobEdge into the
+// channels between producer and consumer subtasks, and every subtask placed in a slot.
+// Slot sharing: subtask i of every vertex of a slot sharing group goes to that group's slot i.
+
+import { isPointwise } from "../runtime/partitioners.ts";
+import type { JobEdge, JobGraph, JobVertex } from "./job-graph.ts";
+
+export interface ExecutionChannel {
+  readonly id: number;
+  readonly edge: JobEdge;
+  readonly producer: number;
+  readonly consumer: number;
+  /** Index of this channel among the producer subtask's subpartitions of this edge. */
+  readonly subpartition: number;
+}
+
+export interface ExecutionSubtask {
+  readonly vertex: JobVertex;
+  readonly index: number;
+  readonly slot: number;
+}
+
+export interface ExecutionGraph {
+  readonly jobGraph: JobGraph;
+  readonly subtasks: ExecutionSubtask[];
+  readonly channels: ExecutionChannel[];
+  readonly numSlots: number;
+}
+
+/** The consumer subtasks that producer subtask `i` of P sends to, for a consumer of parallelism C. */
+export function consumersOf(
+  kind: JobEdge["streamEdge"]["partitioner"]["kind"],
+  i: number,
+  p: number,
+  c: number,
+): number[] {
+  if (kind === "forward") return [i];
+  if (!isPointwise(kind)) return Array.from({ length: c }, (_, j) => j);
+  // rescale: split the consumers among producers (or producers among consumers).
+  if (c >= p) {
+    const from = Math.floor((i * c) / p);
+    const to = Math.floor(((i + 1) * c) / p);
+    return Array.from({ length: to - from }, (_, j) => from + j);
+  }
+  return [Math.floor((i * c) / p)];
+}
+
+export function buildExecutionGraph(jobGraph: JobGraph): ExecutionGraph {
+  const groupSlots = new Map<string, number>();
+  for (const v of jobGraph.vertices) {
+    groupSlots.set(v.slotSharingGroup, Math.max(groupSlots.get(v.slotSharingGroup) ?? 0, v.parallelism));
+  }
+  const groupOffset = new Map<string, number>();
+  let numSlots = 0;
+  for (const [group, n] of groupSlots) {
+    groupOffset.set(group, numSlots);
+    numSlots += n;
+  }
+  const subtasks: ExecutionSubtask[] = [];
+  for (const v of jobGraph.vertices) {
+    const offset = groupOffset.get(v.slotSharingGroup)!;
+    for (let i = 0; i < v.parallelism; i++) subtasks.push({ vertex: v, index: i, slot: offset + i });
+  }
+  const channels: ExecutionChannel[] = [];
+  for (const e of jobGraph.edges) {
+    const p = e.source.parallelism;
+    const c = e.target.parallelism;
+    for (let i = 0; i < p; i++) {
+      consumersOf(e.streamEdge.partitioner.kind, i, p, c).forEach((consumer, subpartition) => {
+        channels.push({ id: channels.length, edge: e, producer: i, consumer, subpartition });
+      });
+    }
+  }
+  return { jobGraph, subtasks, channels, numSlots };
+}

@@ -1,0 +1,218 @@
+// Turns the subtasks of an ExecutionGraph that one thread hosts into running tasks: operators
+// created and chained, record writers and input gates wired to local or remote channels.
+
+import type { MessagePort } from "node:worker_threads";
+import type { Accumulator } from "../core/functions.ts";
+import { keyGroupRangeFor } from "../core/key-groups.ts";
+import type { SourceReader } from "../core/source.ts";
+import type { NetworkBufferPool } from "../network/buffer-pool.ts";
+import { InputChannel, InputGate } from "../network/input-gate.ts";
+import { RecordWriter } from "../network/record-writer.ts";
+import { type ChannelRouter, RemoteReturner, RemoteSender } from "../network/remote-channel.ts";
+import { ResultSubpartition } from "../network/result-subpartition.ts";
+import type { ElementContext, KeyedContext, StreamOperator } from "../runtime/operators/stream-operator.ts";
+import { ChainedTarget, type RecordTarget, RoutingOutput, WriterTarget } from "../runtime/outputs.ts";
+import { createChannelSelector, describePartitioner } from "../runtime/partitioners.ts";
+import { RuntimeContextImpl, type SubtaskIdentity } from "../runtime/runtime-context.ts";
+import { type ChainMember, StreamTask } from "../runtime/stream-task.ts";
+import type { TaskExecutor } from "../runtime/task-executor.ts";
+import { HeapKeyedStateBackend } from "../state/heap-keyed-state-backend.ts";
+import type { ExecutionGraph, ExecutionSubtask } from "./execution-graph.ts";
+import type { StreamEdge, StreamNode } from "./stream-graph.ts";
+
+export interface NetworkOptions {
+  bufferSize: number;
+  /** ms; 0 flushes at the end of every step, -1 only when full. */
+  bufferTimeout: number;
+  creditsPerChannel: number;
+}
+
+export interface SourceGateway {
+  /** A reader came up in this thread. */
+  registerReader(sourceNodeId: number, subtask: number, reader: SourceReader<unknown, unknown>): void;
+  requestSplit(sourceNodeId: number, subtask: number): void;
+}
+
+export interface DeploymentContext {
+  jobId: string;
+  jobName: string;
+  network: NetworkOptions;
+  pool: NetworkBufferPool;
+  executor: TaskExecutor;
+  /** The subtasks this thread hosts. */
+  hosted: ExecutionSubtask[];
+  /** The port to the thread hosting slot `slot` (only for slots not hosted here). */
+  portToSlot?: (slot: number) => MessagePort;
+  router?: ChannelRouter;
+  sources: SourceGateway;
+}
+
+export function edgeName(e: StreamEdge): string {
+  const side = e.tagId !== undefined ? ` side output '${e.tagId}'` : "";
+  return `'${e.source.name}' -> '${e.target.name}' (${describePartitioner(e.partitioner)}${side})`;
+}
+
+export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamTask[] {
+  const slotOf = new Map(eg.subtasks.map((s) => [`${s.vertex.id}/${s.index}`, s.slot]));
+  const subpartitions = new Map<number, ResultSubpartition>();
+  const inputChannels = new Map<number, InputChannel>();
+  const tasks: StreamTask[] = [];
+
+  for (const st of ctx.hosted) {
+    const v = st.vertex;
+    const identity: SubtaskIdentity = {
+      jobId: ctx.jobId,
+      jobName: ctx.jobName,
+      subtaskIndex: st.index,
+      parallelism: v.parallelism,
+      maxParallelism: v.maxParallelism,
+    };
+    const element: ElementContext = { timestamp: Number.NaN };
+    const accumulators = new Map<string, Accumulator<unknown>>();
+    const wakeup = ctx.executor.wake;
+
+    // Writers: one per network edge leaving the chain.
+    const writerOfEdge = new Map<StreamEdge, RecordWriter<unknown>>();
+    for (const je of v.outputs) {
+      const e = je.streamEdge;
+      const channels = eg.channels.filter((c) => c.edge === je && c.producer === st.index);
+      const sps = channels.map((c) => {
+        const sp = new ResultSubpartition(ctx.pool, ctx.network.creditsPerChannel, wakeup);
+        subpartitions.set(c.id, sp);
+        return sp;
+      });
+      const name = edgeName(e);
+      const selector = createChannelSelector(
+        e.partitioner,
+        sps.length,
+        st.index,
+        je.target.maxParallelism,
+        () => name,
+      );
+      writerOfEdge.set(
+        e,
+        new RecordWriter(
+          sps,
+          selector,
+          e.type.createSerializer(),
+          ctx.network.bufferSize,
+          name,
+          ctx.network.bufferTimeout,
+        ),
+      );
+    }
+
+    // Operators, created before outputs so that chained targets can point at them.
+    const operators = new Map<StreamNode, StreamOperator>();
+    for (const n of v.nodes) if (n.factory !== undefined) operators.set(n, n.factory());
+
+    const chain: ChainMember[] = v.nodes.map((n) => {
+      const main: RecordTarget[] = [];
+      const sides = new Map<string, RecordTarget[]>();
+      for (const e of n.outEdges) {
+        const writer = writerOfEdge.get(e);
+        const target: RecordTarget =
+          writer !== undefined
+            ? new WriterTarget(writer, element)
+            : new ChainedTarget(operators.get(e.target)!, e.inputIndex, {
+                name: e.target.name,
+                uid: e.target.uid,
+              });
+        if (e.tagId === undefined) main.push(target);
+        else {
+          const list = sides.get(e.tagId) ?? [];
+          list.push(target);
+          sides.set(e.tagId, list);
+        }
+      }
+      const output = new RoutingOutput(main, sides);
+      const op = operators.get(n);
+      if (op !== undefined) {
+        const backend = n.keySelectors.some((k) => k !== undefined)
+          ? new HeapKeyedStateBackend(keyGroupRangeFor(n.maxParallelism, n.parallelism, st.index))
+          : undefined;
+        const keyed: Array<KeyedContext | undefined> = n.keySelectors.map((ks) =>
+          ks === undefined || backend === undefined
+            ? undefined
+            : { keySelector: ks, backend, maxParallelism: n.maxParallelism },
+        );
+        const runtime = new RuntimeContextImpl(identity, n.name, n.uid, accumulators, backend);
+        op.setup({ runtime, output, element, keyed });
+      }
+      return { info: { name: n.name, uid: n.uid }, operator: op, output };
+    });
+
+    // Input gate: every channel into this subtask.
+    let gate: InputGate | undefined;
+    if (v.inputs.length > 0) {
+      const channels: InputChannel[] = [];
+      for (const je of v.inputs) {
+        for (const c of eg.channels) {
+          if (c.edge !== je || c.consumer !== st.index) continue;
+          const ch = new InputChannel(
+            channels.length,
+            je.streamEdge.inputIndex,
+            je.streamEdge.type.createSerializer(),
+            edgeName(je.streamEdge),
+            wakeup,
+          );
+          inputChannels.set(c.id, ch);
+          channels.push(ch);
+        }
+      }
+      gate = new InputGate(channels);
+    }
+
+    // Source reader.
+    let reader: SourceReader<unknown, unknown> | undefined;
+    const head = v.head;
+    if (head.source !== undefined) {
+      const runtime = new RuntimeContextImpl(identity, head.name, head.uid, accumulators, undefined);
+      reader = head.source.createReader({
+        runtime,
+        subtaskIndex: st.index,
+        parallelism: v.parallelism,
+        sendSplitRequest: () => ctx.sources.requestSplit(head.id, st.index),
+      });
+      ctx.sources.registerReader(head.id, st.index, reader);
+    }
+
+    const numInputs =
+      head.source !== undefined ? 0 : Math.max(1, ...v.inputs.map((e) => e.streamEdge.inputIndex + 1));
+    const task = new StreamTask(
+      {
+        name: `${v.name} (${st.index + 1}/${v.parallelism})`,
+        vertexId: v.id,
+        identity,
+        chain,
+        element,
+        gate,
+        reader,
+        writers: [...writerOfEdge.values()],
+        accumulators,
+        numInputs,
+      },
+      wakeup,
+    );
+    tasks.push(task);
+  }
+
+  // Wire channels: local when both ends are here, otherwise through the other thread's port.
+  for (const c of eg.channels) {
+    const sp = subpartitions.get(c.id);
+    const ch = inputChannels.get(c.id);
+    if (sp !== undefined && ch !== undefined) {
+      sp.receiver = ch;
+      ch.returner = sp;
+    } else if (sp !== undefined) {
+      const slot = slotOf.get(`${c.edge.target.id}/${c.consumer}`)!;
+      sp.receiver = new RemoteSender(ctx.portToSlot!(slot), c.id);
+      ctx.router!.registerOutput(c.id, sp);
+    } else if (ch !== undefined) {
+      const slot = slotOf.get(`${c.edge.source.id}/${c.producer}`)!;
+      ch.returner = new RemoteReturner(ctx.portToSlot!(slot), c.id);
+      ctx.router!.registerInput(c.id, ch);
+    }
+  }
+  return tasks;
+}

@@ -1,0 +1,80 @@
+// Weir's public API: everything a job, a connector or an embedding application uses.
+
+export {
+  StreamExecutionEnvironment,
+  defineJob,
+  isJobDefinition,
+  type EnvironmentConfig,
+  type JobDefinition,
+} from "./api/environment.ts";
+export {
+  DataStream,
+  SingleOutputStreamOperator,
+  DataStreamSink,
+  CollectHandle,
+  KeyedStream,
+  ConnectedStreams,
+} from "./api/streams.ts";
+export type { FieldRef } from "./api/keyed-stream.ts";
+export { JobResult, type JobClient, type JobStatus, type VertexMetrics } from "./api/job-result.ts";
+export { CollectionSource } from "./api/sources/collection-source.ts";
+export { NumberSequenceSource } from "./api/sources/number-sequence-source.ts";
+export { DataGeneratorSource, type DataGeneratorOptions } from "./api/sources/data-generator-source.ts";
+export { TextFileSource, type TextFileOptions, type FileSplit } from "./api/sources/text-file-source.ts";
+export { StaticSplitEnumerator, SplitQueueReader } from "./api/sources/split-queue.ts";
+export { PrintSink } from "./api/sinks/print-sink.ts";
+export { FileSink, type FileFormat } from "./api/sinks/file-sink.ts";
+export {
+  OutputTag,
+  Counter,
+  MaxAccumulator,
+  ListAccumulator,
+  type Accumulator,
+  type Collector,
+  type RuntimeContext,
+  type RichFunction,
+  type MapFunction,
+  type FlatMapFunction,
+  type FilterFunction,
+  type ReduceFunction,
+  type MapFn,
+  type FlatMapFn,
+  type FilterFn,
+  type ReduceFn,
+  type KeySelector,
+  type Partitioner,
+} from "./core/functions.ts";
+export type {
+  ProcessContext,
+  KeyedProcessContext,
+  ProcessFunction,
+  KeyedProcessFunction,
+  CoProcessFunction,
+  KeyedCoProcessFunction,
+  CoMapFunction,
+  CoFlatMapFunction,
+} from "./core/process.ts";
+export { ValueStateDescriptor, type ValueState } from "./core/state.ts";
+export {
+  InputStatus,
+  type Source,
+  type SourceReader,
+  type SourceReaderContext,
+  type SplitEnumerator,
+  type SplitEnumeratorContext,
+  type ReaderOutput,
+  type Boundedness,
+} from "./core/source.ts";
+export type { Sink, SinkWriter, SinkWriterContext } from "./core/sink.ts";
+export { Types, inferTypeInfo } from "./core/types/types.ts";
+export { TypeInformation, type TypeSerializer } from "./core/types/type-info.ts";
+export {
+  WeirError,
+  InvalidArgumentError,
+  InvalidJobError,
+  SerializationError,
+  JobExecutionError,
+  JobCancelledError,
+  type WeirErrorCode,
+} from "./core/errors.ts";
+export { runJob, type RunJobOptions } from "./cluster/mini-cluster.ts";

@@ -1,0 +1,31 @@
+// Network buffers: fixed-size blocks of serialized stream elements, or one in-band event.
+//
+// Element layout inside a data buffer: [u32 length][u8 tag][payload], length = 1 + payload bytes.
+// The 4-byte length never spans two buffers; the tag and payload may.
+
+export enum BufferKind {
+  DATA = 0,
+  END_OF_PARTITION = 1,
+}
+
+export enum ElementTag {
+  RECORD = 0,
+  RECORD_WITH_TIMESTAMP = 1,
+  WATERMARK = 2,
+}
+
+export const DEFAULT_BUFFER_SIZE = 32 * 1024;
+
+export class NetworkBuffer {
+  constructor(
+    public memory: Uint8Array,
+    public size: number,
+    public readonly kind: BufferKind,
+  ) {}
+
+  static endOfPartition(): NetworkBuffer {
+    return new NetworkBuffer(EMPTY, 0, BufferKind.END_OF_PARTITION);
+  }
+}
+
+const EMPTY = new Uint8Array(0);

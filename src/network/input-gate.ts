@@ -1,0 +1,166 @@
+// The consumer side of a task: its input channels, each with the buffers that arrived on it and a
+// deserializer that reassembles elements spanning buffers. Buffers go back to the producer (which
+// returns the credit) as soon as they have been read.
+
+import { DataInputDeserializer } from "../core/data-io.ts";
+import { SerializationError, errorMessage } from "../core/errors.ts";
+import type { TypeSerializer } from "../core/types/type-info.ts";
+import { BufferKind, ElementTag, type NetworkBuffer } from "./buffer.ts";
+import type { BufferReceiver, BufferReturner, Wakeup } from "./channel.ts";
+
+/** Receives the elements read from a channel. */
+export interface ElementHandler {
+  processRecord(value: unknown, timestamp: number, inputIndex: number): void;
+  processWatermark(watermark: number, channel: InputChannel): void;
+}
+
+export class InputChannel implements BufferReceiver {
+  readonly queue: NetworkBuffer[] = [];
+  returner: BufferReturner | null = null;
+  endOfPartition = false;
+  /** A partly received element: the bytes so far and the total it needs. */
+  private spill: Uint8Array = new Uint8Array(0);
+  private spillHave = 0;
+  private spillNeed = 0;
+  private readonly input = new DataInputDeserializer();
+  /** Highest watermark seen on this channel. */
+  watermark = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly index: number,
+    readonly inputIndex: number,
+    private readonly serializer: TypeSerializer<unknown>,
+    readonly edgeDescription: string,
+    private readonly wakeup: Wakeup,
+  ) {}
+
+  deliver(buffer: NetworkBuffer): void {
+    this.queue.push(buffer);
+    this.wakeup();
+  }
+
+  hasData(): boolean {
+    return this.queue.length > 0;
+  }
+
+  /** Read every element of the next buffer. Returns the number of records read. */
+  readBuffer(handler: ElementHandler): number {
+    const buffer = this.queue.shift()!;
+    if (buffer.kind === BufferKind.END_OF_PARTITION) {
+      this.endOfPartition = true;
+      return 0;
+    }
+    const mem = buffer.memory;
+    const size = buffer.size;
+    let pos = 0;
+    let records = 0;
+    if (this.spillNeed > 0) {
+      const take = Math.min(this.spillNeed - this.spillHave, size);
+      this.spill.set(mem.subarray(0, take), this.spillHave);
+      this.spillHave += take;
+      pos = take;
+      if (this.spillHave === this.spillNeed) {
+        records += this.decode(this.spill, 0, this.spillNeed, handler);
+        this.spillNeed = 0;
+        this.spillHave = 0;
+      }
+    }
+    while (pos < size) {
+      const len = mem[pos]! | (mem[pos + 1]! << 8) | (mem[pos + 2]! << 16) | (mem[pos + 3]! << 24);
+      pos += 4;
+      if (pos + len <= size) {
+        records += this.decode(mem, pos, pos + len, handler);
+        pos += len;
+      } else {
+        if (this.spill.length < len) this.spill = new Uint8Array(Math.max(len, this.spill.length * 2));
+        const have = size - pos;
+        this.spill.set(mem.subarray(pos, size), 0);
+        this.spillHave = have;
+        this.spillNeed = len;
+        pos = size;
+      }
+    }
+    this.returner!.giveBack(buffer);
+    return records;
+  }
+
+  private decode(mem: Uint8Array, start: number, end: number, handler: ElementHandler): number {
+    const input = this.input;
+    input.setBuffer(mem, start, end);
+    const tag = input.readU8();
+    if (tag === ElementTag.RECORD) {
+      handler.processRecord(this.read(input), Number.NaN, this.inputIndex);
+      return 1;
+    }
+    if (tag === ElementTag.RECORD_WITH_TIMESTAMP) {
+      const ts = input.readF64();
+      handler.processRecord(this.read(input), ts, this.inputIndex);
+      return 1;
+    }
+    if (tag === ElementTag.WATERMARK) {
+      handler.processWatermark(input.readF64(), this);
+      return 0;
+    }
+    throw new SerializationError(`corrupt element (tag ${tag}) on edge ${this.edgeDescription}`);
+  }
+
+  private read(input: DataInputDeserializer): unknown {
+    try {
+      return this.serializer.read(input);
+    } catch (e) {
+      throw new SerializationError(
+        `cannot deserialize a record on edge ${this.edgeDescription}: ${errorMessage(e)}`,
+        { cause: e },
+      );
+    }
+  }
+
+  /** Return every queued buffer (task cancelled or failed). */
+  release(): void {
+    for (const b of this.queue) if (b.kind === BufferKind.DATA) this.returner?.giveBack(b);
+    this.queue.length = 0;
+  }
+}
+
+export class InputGate {
+  private next = 0;
+  private finishedChannels = 0;
+
+  constructor(readonly channels: InputChannel[]) {}
+
+  /** A channel with a buffer to read, round-robin, or undefined. */
+  pollChannel(): InputChannel | undefined {
+    const chs = this.channels;
+    const n = chs.length;
+    for (let i = 0; i < n; i++) {
+      const c = chs[(this.next + i) % n]!;
+      if (c.queue.length > 0) {
+        this.next = (this.next + i + 1) % n;
+        return c;
+      }
+    }
+    return undefined;
+  }
+
+  /** Read one buffer from `channel`; returns records read. Tracks end of partition. */
+  read(channel: InputChannel, handler: ElementHandler): number {
+    const wasEnded = channel.endOfPartition;
+    const n = channel.readBuffer(handler);
+    if (!wasEnded && channel.endOfPartition) this.finishedChannels++;
+    return n;
+  }
+
+  isFinished(): boolean {
+    return this.finishedChannels === this.channels.length;
+  }
+
+  /** All channels of one input (0 or 1) have ended. */
+  isInputFinished(inputIndex: number): boolean {
+    for (const c of this.channels) if (c.inputIndex === inputIndex && !c.endOfPartition) return false;
+    return true;
+  }
+
+  release(): void {
+    for (const c of this.channels) c.release();
+  }
+}

@@ -1,0 +1,141 @@
+// Writes stream elements of one outgoing edge into the subpartitions of its consumers: serialize
+// once into a scratch buffer, then copy into the chosen subpartitions' network buffers, spanning
+// buffers when an element does not fit.
+
+import { DataOutputSerializer } from "../core/data-io.ts";
+import { SerializationError, errorMessage } from "../core/errors.ts";
+import type { TypeSerializer } from "../core/types/type-info.ts";
+import { ElementTag } from "./buffer.ts";
+import type { ResultSubpartition } from "./result-subpartition.ts";
+
+/** Picks the subpartition(s) of a record. Returns a channel index, or -1 for "all" (broadcast). */
+export interface ChannelSelector<T> {
+  selectChannel(record: T): number;
+}
+
+export class RecordWriter<T> {
+  private readonly scratch = new DataOutputSerializer(256);
+  private readonly bufferSize: number;
+  recordsOut = 0;
+  bytesOut = 0;
+
+  constructor(
+    readonly subpartitions: ResultSubpartition[],
+    private readonly selector: ChannelSelector<T>,
+    private readonly serializer: TypeSerializer<T>,
+    bufferSize: number,
+    /** Names the edge in errors: "operator 'tokenize' -> 'count' (hash)". */
+    readonly edgeDescription: string,
+    /** 0 = flush at the end of every processing step; >0 = after that many ms; -1 = only when full. */
+    readonly bufferTimeout: number,
+  ) {
+    this.bufferSize = bufferSize;
+  }
+
+  emit(record: T, timestamp: number): void {
+    const out = this.scratch;
+    out.clear();
+    out.position = 4;
+    try {
+      if (!Number.isNaN(timestamp)) {
+        out.writeU8(ElementTag.RECORD_WITH_TIMESTAMP);
+        out.writeF64(timestamp);
+      } else {
+        out.writeU8(ElementTag.RECORD);
+      }
+      this.serializer.write(record, out);
+    } catch (e) {
+      throw new SerializationError(
+        `cannot serialize a record on edge ${this.edgeDescription}: ${errorMessage(e)}`,
+        { cause: e },
+      );
+    }
+    this.recordsOut++;
+    const ch = this.selector.selectChannel(record);
+    if (ch >= 0) {
+      this.copyInto(this.subpartitions[ch]!, out);
+    } else {
+      for (const sp of this.subpartitions) this.copyInto(sp, out);
+    }
+  }
+
+  emitWatermark(watermark: number): void {
+    const out = this.scratch;
+    out.clear();
+    out.position = 4;
+    out.writeU8(ElementTag.WATERMARK);
+    out.writeF64(watermark);
+    for (const sp of this.subpartitions) this.copyInto(sp, out);
+  }
+
+  private copyInto(sp: ResultSubpartition, element: DataOutputSerializer): void {
+    const src = element.buffer;
+    const len = element.position - 4;
+    this.bytesOut += len + 4;
+    let buf = sp.current;
+    let pos = sp.currentSize;
+    if (buf === null || this.bufferSize - pos < 4) {
+      if (buf !== null) sp.flush();
+      buf = sp.newBuffer(performance.now());
+      pos = 0;
+    }
+    buf[pos] = len & 255;
+    buf[pos + 1] = (len >>> 8) & 255;
+    buf[pos + 2] = (len >>> 16) & 255;
+    buf[pos + 3] = len >>> 24;
+    pos += 4;
+    let from = 4;
+    let left = len;
+    for (;;) {
+      const room = this.bufferSize - pos;
+      if (left <= room) {
+        if (left < 32) {
+          for (let i = 0; i < left; i++) buf[pos + i] = src[from + i]!;
+        } else {
+          buf.set(src.subarray(from, from + left), pos);
+        }
+        sp.currentSize = pos + left;
+        break;
+      }
+      buf.set(src.subarray(from, from + room), pos);
+      from += room;
+      left -= room;
+      sp.currentSize = this.bufferSize;
+      sp.flush();
+      buf = sp.newBuffer(performance.now());
+      pos = 0;
+    }
+    if (sp.currentSize === this.bufferSize) sp.flush();
+  }
+
+  /** Flush buffers older than the buffer timeout; returns the earliest time another flush is due. */
+  flushTimedOut(now: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    const timeout = this.bufferTimeout;
+    for (const sp of this.subpartitions) {
+      if (sp.current === null || sp.currentSize === 0) continue;
+      const due = sp.currentSince + timeout;
+      if (timeout <= 0 || due <= now) {
+        if (timeout >= 0) sp.flush();
+      } else if (due < next) next = due;
+    }
+    return next;
+  }
+
+  flushAll(): void {
+    for (const sp of this.subpartitions) sp.flush();
+  }
+
+  isAvailable(): boolean {
+    for (const sp of this.subpartitions) if (!sp.isAvailable()) return false;
+    return true;
+  }
+
+  finish(): void {
+    for (const sp of this.subpartitions) sp.finish();
+  }
+
+  release(): void {
+    for (const sp of this.subpartitions) sp.release();
+  }
+}

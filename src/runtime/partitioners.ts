@@ -1,0 +1,103 @@
+// Partitioners: how a record picks its consumer subtask on a network edge.
+
+import { InvalidArgumentError, WeirError } from "../core/errors.ts";
+import type { KeySelector, Partitioner } from "../core/functions.ts";
+import { assignToKeyGroup, operatorIndexForKeyGroup } from "../core/key-groups.ts";
+import type { ChannelSelector } from "../network/record-writer.ts";
+
+export type PartitionerSpec =
+  | { kind: "forward" }
+  | { kind: "rebalance" }
+  | { kind: "rescale" }
+  | { kind: "shuffle" }
+  | { kind: "broadcast" }
+  | { kind: "global" }
+  | { kind: "hash"; keySelector: KeySelector<any, unknown> }
+  | { kind: "custom"; partitioner: Partitioner<any>; keySelector: KeySelector<any, unknown> };
+
+export type PartitionerKind = PartitionerSpec["kind"];
+
+/** Partitioners whose producer subtask i talks to a subset of consumers (no all-to-all). */
+export function isPointwise(kind: PartitionerKind): boolean {
+  return kind === "forward" || kind === "rescale";
+}
+
+export function describePartitioner(spec: PartitionerSpec): string {
+  return spec.kind === "hash" ? "HASH" : spec.kind.toUpperCase();
+}
+
+/**
+ * Builds the channel selector of one producer subtask.
+ * @param numChannels consumers this producer subtask is connected to
+ * @param maxParallelism of the consumer (key groups)
+ */
+export function createChannelSelector(
+  spec: PartitionerSpec,
+  numChannels: number,
+  producerIndex: number,
+  maxParallelism: number,
+  describeEdge: () => string,
+): ChannelSelector<unknown> {
+  switch (spec.kind) {
+    case "forward":
+    case "global":
+      return { selectChannel: () => 0 };
+    case "broadcast":
+      return { selectChannel: () => -1 };
+    case "rebalance":
+    case "rescale": {
+      // Round robin, starting at a subtask-dependent channel so that producers do not all hit 0 first.
+      let next = producerIndex % numChannels;
+      return {
+        selectChannel: () => {
+          const c = next;
+          next = next + 1 === numChannels ? 0 : next + 1;
+          return c;
+        },
+      };
+    }
+    case "shuffle": {
+      let s = (0x9e3779b9 ^ (producerIndex * 0x85ebca6b)) >>> 0 || 1;
+      return {
+        selectChannel: () => {
+          s ^= s << 13;
+          s ^= s >>> 17;
+          s ^= s << 5;
+          return (s >>> 0) % numChannels;
+        },
+      };
+    }
+    case "hash": {
+      const keyOf = spec.keySelector;
+      return {
+        selectChannel: (record) => {
+          const key = keyOf(record);
+          let kg: number;
+          try {
+            kg = assignToKeyGroup(key, maxParallelism);
+          } catch (e) {
+            throw new WeirError(
+              "INVALID_ARGUMENT",
+              `the key selector of edge ${describeEdge()} returned an unusable key: ${(e as Error).message}`,
+            );
+          }
+          return operatorIndexForKeyGroup(maxParallelism, numChannels, kg);
+        },
+      };
+    }
+    case "custom": {
+      const { partitioner, keySelector } = spec;
+      return {
+        selectChannel: (record) => {
+          const p = partitioner(keySelector(record), numChannels);
+          if (!Number.isInteger(p) || p < 0 || p >= numChannels) {
+            throw new InvalidArgumentError(
+              `the custom partitioner of edge ${describeEdge()} returned ${p}; it must return an integer in 0..${numChannels - 1}`,
+            );
+          }
+          return p;
+        },
+      };
+    }
+  }
+}

@@ -1,0 +1,65 @@
+// The RuntimeContext of one operator in one subtask: identity, accumulators, keyed state.
+
+import { InvalidJobError } from "../core/errors.ts";
+import { type Accumulator, Counter, type RuntimeContext } from "../core/functions.ts";
+import type { ValueState, ValueStateDescriptor } from "../core/state.ts";
+import type { HeapKeyedStateBackend } from "../state/heap-keyed-state-backend.ts";
+
+export interface SubtaskIdentity {
+  jobId: string;
+  jobName: string;
+  subtaskIndex: number;
+  parallelism: number;
+  maxParallelism: number;
+}
+
+export class RuntimeContextImpl implements RuntimeContext {
+  readonly jobId: string;
+  readonly jobName: string;
+  readonly indexOfThisSubtask: number;
+  readonly numberOfParallelSubtasks: number;
+  readonly maxNumberOfParallelSubtasks: number;
+
+  constructor(
+    identity: SubtaskIdentity,
+    readonly operatorName: string,
+    readonly operatorUid: string,
+    /** Accumulators of the whole subtask (shared by its operators). */
+    private readonly accumulators: Map<string, Accumulator<unknown>>,
+    readonly keyedState: HeapKeyedStateBackend | undefined,
+  ) {
+    this.jobId = identity.jobId;
+    this.jobName = identity.jobName;
+    this.indexOfThisSubtask = identity.subtaskIndex;
+    this.numberOfParallelSubtasks = identity.parallelism;
+    this.maxNumberOfParallelSubtasks = identity.maxParallelism;
+  }
+
+  addAccumulator<V>(name: string, accumulator: Accumulator<V>): Accumulator<V> {
+    const existing = this.accumulators.get(name);
+    if (existing !== undefined) return existing as Accumulator<V>;
+    this.accumulators.set(name, accumulator as Accumulator<unknown>);
+    return accumulator;
+  }
+
+  getAccumulator<V>(name: string): Accumulator<V> | undefined {
+    return this.accumulators.get(name) as Accumulator<V> | undefined;
+  }
+
+  getCounter(name: string): Counter {
+    const acc = this.addAccumulator(name, new Counter());
+    if (!(acc instanceof Counter)) {
+      throw new InvalidJobError(`accumulator '${name}' exists and is not a Counter; use another name`);
+    }
+    return acc;
+  }
+
+  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
+    if (this.keyedState === undefined) {
+      throw new InvalidJobError(
+        `operator '${this.operatorName}' (uid ${this.operatorUid}) asked for keyed state '${descriptor.name}', but its input is not keyed; call keyBy(...) before this operator`,
+      );
+    }
+    return this.keyedState.getState(descriptor);
+  }
+}

@@ -1,0 +1,278 @@
+// A task: one parallel subtask of one chain. The executor calls `step` repeatedly; each step is a
+// bounded slice of the task's mailbox loop (read some input buffers, or poll the source reader),
+// and runs only when the task's output channels have room: that is where backpressure bites.
+
+import { type Accumulator, Counter, ListAccumulator, MaxAccumulator } from "../core/functions.ts";
+import { InputStatus, type ReaderOutput, type SourceReader } from "../core/source.ts";
+import type { ElementHandler, InputChannel, InputGate } from "../network/input-gate.ts";
+import type { RecordWriter } from "../network/record-writer.ts";
+import { type OperatorInfo, attribute } from "./operator-failure.ts";
+import type { ElementContext, StreamOperator } from "./operators/stream-operator.ts";
+import type { RoutingOutput } from "./outputs.ts";
+import type { SubtaskIdentity } from "./runtime-context.ts";
+
+export type TaskState = "created" | "running" | "finishing" | "finished" | "failed" | "cancelled";
+
+/** One operator of the chain, in topological order (head first). */
+export interface ChainMember {
+  readonly info: OperatorInfo;
+  readonly operator: StreamOperator | undefined; // undefined for the source node
+  readonly output: RoutingOutput;
+}
+
+export interface TaskSetup {
+  readonly name: string;
+  readonly vertexId: number;
+  readonly identity: SubtaskIdentity;
+  readonly chain: ChainMember[];
+  readonly element: ElementContext;
+  readonly gate: InputGate | undefined;
+  readonly reader: SourceReader<unknown, unknown> | undefined;
+  readonly writers: RecordWriter<unknown>[];
+  readonly accumulators: Map<string, Accumulator<unknown>>;
+  /** Number of inputs of the head operator (1 or 2); 0 for a source. */
+  readonly numInputs: number;
+}
+
+export interface AccumulatorReport {
+  name: string;
+  kind: "counter" | "max" | "list" | "custom";
+  value: unknown;
+}
+
+/** What a task tells about itself when it ends: plain data, so it can cross threads. */
+export interface TaskReport {
+  vertexId: number;
+  subtask: number;
+  state: TaskState;
+  recordsIn: number;
+  recordsOut: number;
+  bytesOut: number;
+  operators: Array<{ uid: string; name: string; recordsIn: number; recordsOut: number }>;
+  accumulators: AccumulatorReport[];
+}
+
+const BUFFERS_PER_STEP = 8;
+const POLLS_PER_STEP = 8;
+
+export class StreamTask implements ElementHandler {
+  state: TaskState = "created";
+  /** Set while a source reader has nothing and we wait for it. */
+  private waitingForReader = false;
+  private readonly endedInputs: boolean[];
+  private readonly sourceOutput: ReaderOutput<unknown>;
+  numRecordsIn = 0;
+
+  constructor(
+    readonly setup: TaskSetup,
+    private readonly wakeup: () => void,
+  ) {
+    this.endedInputs = new Array(setup.numInputs).fill(false);
+    const element = setup.element;
+    const head = setup.chain[0]!;
+    const task = this;
+    this.sourceOutput = {
+      collect(value: unknown, timestamp?: number): void {
+        element.timestamp = timestamp ?? Number.NaN;
+        task.numRecordsIn++;
+        head.output.collect(value);
+      },
+    };
+  }
+
+  get name(): string {
+    return this.setup.name;
+  }
+
+  async open(): Promise<void> {
+    // Open downstream operators first, so that an operator never emits into an unopened one.
+    for (let i = this.setup.chain.length - 1; i >= 0; i--) {
+      const m = this.setup.chain[i]!;
+      try {
+        await m.operator?.open();
+      } catch (e) {
+        throw attribute(e, m.info);
+      }
+    }
+    if (this.setup.reader !== undefined) {
+      try {
+        this.setup.reader.start();
+      } catch (e) {
+        throw attribute(e, this.setup.chain[0]!.info);
+      }
+    }
+    this.state = "running";
+  }
+
+  private outputAvailable(): boolean {
+    for (const w of this.setup.writers) if (!w.isAvailable()) return false;
+    return true;
+  }
+
+  /** Run one bounded slice. Returns true if it did any work. Sets state to "finishing" at end of input. */
+  step(): boolean {
+    if (this.state !== "running") return false;
+    if (!this.outputAvailable()) return false;
+    return this.setup.reader !== undefined
+      ? this.stepSource(this.setup.reader)
+      : this.stepInput(this.setup.gate!);
+  }
+
+  private stepSource(reader: SourceReader<unknown, unknown>): boolean {
+    if (this.waitingForReader) return false;
+    let status: InputStatus = InputStatus.MORE_AVAILABLE;
+    for (let i = 0; i < POLLS_PER_STEP && status === InputStatus.MORE_AVAILABLE; i++) {
+      try {
+        status = reader.pollNext(this.sourceOutput);
+      } catch (e) {
+        throw attribute(e, this.setup.chain[0]!.info);
+      }
+      if (!this.outputAvailable()) break;
+    }
+    if (status === InputStatus.END_OF_INPUT) {
+      this.state = "finishing";
+    } else if (status === InputStatus.NOTHING_AVAILABLE) {
+      this.waitingForReader = true;
+      reader.isAvailable().then(
+        () => {
+          this.waitingForReader = false;
+          this.wakeup();
+        },
+        () => {
+          this.waitingForReader = false;
+          this.wakeup();
+        },
+      );
+    }
+    return true;
+  }
+
+  private stepInput(gate: InputGate): boolean {
+    let read = 0;
+    while (read < BUFFERS_PER_STEP) {
+      const ch = gate.pollChannel();
+      if (ch === undefined) break;
+      gate.read(ch, this);
+      read++;
+      if (!this.outputAvailable()) break;
+    }
+    if (read > 0) {
+      for (let i = 0; i < this.endedInputs.length; i++) {
+        if (!this.endedInputs[i] && gate.isInputFinished(i)) {
+          this.endedInputs[i] = true;
+          const head = this.setup.chain[0]!;
+          try {
+            head.operator!.endInput(i);
+          } catch (e) {
+            throw attribute(e, head.info);
+          }
+        }
+      }
+      if (gate.isFinished()) this.state = "finishing";
+    }
+    return read > 0;
+  }
+
+  processRecord(value: unknown, timestamp: number, inputIndex: number): void {
+    this.setup.element.timestamp = timestamp;
+    this.numRecordsIn++;
+    const head = this.setup.chain[0]!;
+    const op = head.operator!;
+    op.numRecordsIn++;
+    try {
+      op.processElement(value, inputIndex);
+    } catch (e) {
+      throw attribute(e, head.info);
+    }
+  }
+
+  processWatermark(watermark: number, channel: InputChannel): void {
+    if (watermark <= channel.watermark) return;
+    channel.watermark = watermark;
+    let min = Number.POSITIVE_INFINITY;
+    for (const c of this.setup.gate!.channels) if (c.watermark < min) min = c.watermark;
+    if (min > this.currentWatermark) {
+      this.currentWatermark = min;
+      this.setup.chain[0]!.operator!.processWatermark(min);
+    }
+  }
+  private currentWatermark = Number.NEGATIVE_INFINITY;
+
+  /** End of input: let every operator emit its last records, then end the partitions and close. */
+  async finish(): Promise<void> {
+    for (const m of this.setup.chain) {
+      try {
+        await m.operator?.finish();
+      } catch (e) {
+        throw attribute(e, m.info);
+      }
+    }
+    for (const w of this.setup.writers) w.finish();
+    await this.closeOperators();
+    this.state = "finished";
+  }
+
+  private async closeOperators(): Promise<void> {
+    if (this.setup.reader !== undefined) await this.setup.reader.close();
+    for (const m of this.setup.chain) {
+      try {
+        await m.operator?.close();
+      } catch (e) {
+        throw attribute(e, m.info);
+      }
+    }
+  }
+
+  /** Flush buffers past their timeout; returns when the next flush is due. */
+  flushTimedOut(now: number): number {
+    let next = Number.POSITIVE_INFINITY;
+    for (const w of this.setup.writers) {
+      const due = w.flushTimedOut(now);
+      if (due < next) next = due;
+    }
+    return next;
+  }
+
+  report(): TaskReport {
+    const accumulators: AccumulatorReport[] = [];
+    for (const [name, acc] of this.setup.accumulators) {
+      const kind =
+        acc instanceof Counter
+          ? "counter"
+          : acc instanceof MaxAccumulator
+            ? "max"
+            : acc instanceof ListAccumulator
+              ? "list"
+              : "custom";
+      accumulators.push({ name, kind, value: acc.getLocalValue() });
+    }
+    return {
+      vertexId: this.setup.vertexId,
+      subtask: this.setup.identity.subtaskIndex,
+      state: this.state,
+      recordsIn: this.numRecordsIn,
+      recordsOut: this.setup.writers.reduce((s, w) => s + w.recordsOut, 0),
+      bytesOut: this.setup.writers.reduce((s, w) => s + w.bytesOut, 0),
+      operators: this.setup.chain.map((m) => ({
+        uid: m.info.uid,
+        name: m.info.name,
+        recordsIn: m.operator?.numRecordsIn ?? this.numRecordsIn,
+        recordsOut: m.output.numRecordsOut,
+      })),
+      accumulators,
+    };
+  }
+
+  /** Stop after a failure or cancellation: release buffers, close what can be closed. */
+  async abort(state: "failed" | "cancelled"): Promise<void> {
+    if (this.state === "finished" || this.state === "failed" || this.state === "cancelled") return;
+    this.state = state;
+    for (const w of this.setup.writers) w.release();
+    this.setup.gate?.release();
+    try {
+      await this.closeOperators();
+    } catch {
+      // the task is already failing; the first error is the one reported
+    }
+  }
+}

@@ -1,0 +1,113 @@
+// Runs the tasks of one thread (a slot, or the whole job in in-thread mode) cooperatively: round
+// after round, each task takes one bounded step; between rounds the event loop gets a turn (for
+// channel messages from other threads, timers, I/O). With no work, it sleeps until a channel, a
+// reader or a buffer-timeout deadline wakes it.
+
+import { setImmediate as yieldToEventLoop } from "node:timers/promises";
+import type { StreamTask } from "./stream-task.ts";
+
+export interface TaskFailureReport {
+  task: StreamTask;
+  error: unknown;
+}
+
+const MAX_SLEEP_MS = 50;
+
+export class TaskExecutor {
+  readonly tasks: StreamTask[] = [];
+  private wakeResolve: (() => void) | null = null;
+  private woken = false;
+  private cancelled = false;
+  private failure: TaskFailureReport | undefined;
+
+  /** Bound once so that channels and readers can call it directly. */
+  readonly wake = (): void => {
+    this.woken = true;
+    const r = this.wakeResolve;
+    if (r !== null) {
+      this.wakeResolve = null;
+      r();
+    }
+  };
+
+  add(task: StreamTask): void {
+    this.tasks.push(task);
+  }
+
+  cancel(): void {
+    this.cancelled = true;
+    this.wake();
+  }
+
+  /** Run every task to the end. Rejects with the first task failure (as a TaskFailureReport). */
+  async run(): Promise<void> {
+    try {
+      for (const t of this.tasks) await this.guard(t, () => t.open());
+      while (!this.cancelled) {
+        this.woken = false;
+        let work = false;
+        let unfinished = 0;
+        for (const t of this.tasks) {
+          if (t.state === "running") {
+            let did = false;
+            try {
+              did = t.step();
+            } catch (e) {
+              throw this.fail(t, e);
+            }
+            work = work || did;
+          }
+          if (t.state === "finishing") {
+            await this.guard(t, () => t.finish());
+            work = true;
+          }
+          if (t.state !== "finished") unfinished++;
+        }
+        const now = performance.now();
+        let nextFlush = Number.POSITIVE_INFINITY;
+        for (const t of this.tasks) {
+          if (t.state !== "running") continue;
+          const due = t.flushTimedOut(now);
+          if (due < nextFlush) nextFlush = due;
+        }
+        if (unfinished === 0) return;
+        if (work) {
+          await yieldToEventLoop();
+        } else if (!this.woken) {
+          const sleep = Math.max(0, Math.min(MAX_SLEEP_MS, nextFlush - now));
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(() => {
+              this.wakeResolve = null;
+              resolve();
+            }, sleep);
+            this.wakeResolve = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+        }
+      }
+      await this.abortAll("cancelled");
+    } catch (e) {
+      await this.abortAll("failed");
+      throw e;
+    }
+  }
+
+  private async guard(t: StreamTask, action: () => Promise<void>): Promise<void> {
+    try {
+      await action();
+    } catch (e) {
+      throw this.fail(t, e);
+    }
+  }
+
+  private fail(task: StreamTask, error: unknown): TaskFailureReport {
+    this.failure ??= { task, error };
+    return this.failure;
+  }
+
+  private async abortAll(state: "failed" | "cancelled"): Promise<void> {
+    for (const t of this.tasks) await t.abort(state);
+  }
+}
