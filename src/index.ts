@@ -44,7 +44,19 @@ export {
   type KeySelector,
   type Partitioner,
 } from "./core/functions.ts";
+export {
+  WatermarkStrategy,
+  MIN_WATERMARK,
+  MAX_WATERMARK,
+  type WatermarkGenerator,
+  type WatermarkOutput,
+  type TimestampAssigner,
+} from "./core/watermark.ts";
+export { ManualClock, systemClock, type Clock } from "./runtime/time/clock.ts";
 export type {
+  TimeDomain,
+  TimerService,
+  OnTimerContext,
   ProcessContext,
   KeyedProcessContext,
   ProcessFunction,

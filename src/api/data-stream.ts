@@ -20,6 +20,8 @@ import { Types } from "../core/types/types.ts";
 import type { OperatorTransformation, Transformation, TransformationBase } from "../graph/transformation.ts";
 import { FilterOperator, FlatMapOperator, MapOperator, SinkOperator } from "../runtime/operators/basic.ts";
 import { ProcessOperator } from "../runtime/operators/process.ts";
+import { TimestampsAndWatermarksOperator } from "../runtime/operators/timestamps-and-watermarks.ts";
+import type { WatermarkStrategy } from "../core/watermark.ts";
 import type { PartitionerSpec } from "../runtime/partitioners.ts";
 import type { ConnectedStreams } from "./connected-streams.ts";
 import type { StreamExecutionEnvironment } from "./environment.ts";
@@ -61,6 +63,18 @@ export class DataStream<T> {
       name,
       () => new ProcessOperator(fn as ProcessFunction<unknown, unknown>),
       Types.GENERIC,
+    );
+  }
+
+  /** Assign event timestamps and generate watermarks here (instead of at the source). */
+  assignTimestampsAndWatermarks(strategy: WatermarkStrategy<T>): SingleOutputStreamOperator<T> {
+    if (typeof strategy !== "object" || strategy === null || typeof strategy.withIdleness !== "function") {
+      throw new InvalidArgumentError("assignTimestampsAndWatermarks() needs a WatermarkStrategy");
+    }
+    return this.transform(
+      "Timestamps/Watermarks",
+      () => new TimestampsAndWatermarksOperator(strategy as WatermarkStrategy<unknown>),
+      this.transformation.type,
     );
   }
 

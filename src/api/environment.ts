@@ -12,7 +12,9 @@ import { type JobGraph, buildJobGraph } from "../graph/job-graph.ts";
 import { InThreadRun } from "../graph/local-execution.ts";
 import { type ExecutionPlan, executionPlan } from "../graph/plan.ts";
 import { type StreamGraph, buildStreamGraph } from "../graph/stream-graph.ts";
-import type { NetworkOptions } from "../graph/task-deployment.ts";
+import type { NetworkOptions, TimeOptions } from "../graph/task-deployment.ts";
+import { type Clock, systemClock } from "../runtime/time/clock.ts";
+import type { WatermarkStrategy } from "../core/watermark.ts";
 import type {
   OperatorTransformation,
   SourceTransformation,
@@ -43,6 +45,10 @@ export interface EnvironmentConfig {
   bufferSize?: number;
   /** Credits (buffers in flight) per channel (default 4). */
   creditsPerChannel?: number;
+  /** ms between periodic watermark emissions (default 200). */
+  autoWatermarkInterval?: number;
+  /** Processing-time clock (in-thread execution only): a ManualClock makes processing time testable. */
+  clock?: Clock;
 }
 
 /** A compiled job: every graph from transformations to parallel subtasks. */
@@ -52,6 +58,7 @@ export interface CompiledJob {
   jobGraph: JobGraph;
   executionGraph: ExecutionGraph;
   network: NetworkOptions;
+  time: TimeOptions;
 }
 
 export class StreamExecutionEnvironment {
@@ -61,6 +68,8 @@ export class StreamExecutionEnvironment {
   private chaining: boolean;
   private bufferSize: number;
   private creditsPerChannel: number;
+  private autoWatermarkInterval = 200;
+  private clock: Clock = systemClock;
   private nextId = 1;
   /** @internal */ readonly transformations: Transformation[] = [];
   private readonly collects = new Map<
@@ -98,6 +107,13 @@ export class StreamExecutionEnvironment {
     }
     if (config.creditsPerChannel !== undefined) {
       this.creditsPerChannel = checkPositive(config.creditsPerChannel, "creditsPerChannel");
+    }
+    if (config.autoWatermarkInterval !== undefined)
+      this.setAutoWatermarkInterval(config.autoWatermarkInterval);
+    if (config.clock !== undefined) {
+      if (typeof config.clock?.now !== "function")
+        throw new InvalidArgumentError("clock needs a now() method");
+      this.clock = config.clock;
     }
     return this;
   }
@@ -137,6 +153,17 @@ export class StreamExecutionEnvironment {
     return this.bufferTimeout;
   }
 
+  setAutoWatermarkInterval(ms: number): this {
+    if (!Number.isFinite(ms) || ms <= 0) {
+      throw new InvalidArgumentError(`auto watermark interval must be > 0 ms, got ${ms}`);
+    }
+    this.autoWatermarkInterval = ms;
+    return this;
+  }
+  getAutoWatermarkInterval(): number {
+    return this.autoWatermarkInterval;
+  }
+
   disableOperatorChaining(): this {
     this.chaining = false;
     return this;
@@ -147,16 +174,39 @@ export class StreamExecutionEnvironment {
 
   // ---- sources -------------------------------------------------------------------------------
 
-  fromSource<T>(source: Source<T, any>, name = "Source"): SingleOutputStreamOperator<T> {
+  /** A stream from a Source; with a WatermarkStrategy, in event time (watermarks per split). */
+  fromSource<T>(source: Source<T, any>, name?: string): SingleOutputStreamOperator<T>;
+  fromSource<T>(
+    source: Source<T, any>,
+    strategy: WatermarkStrategy<T>,
+    name?: string,
+  ): SingleOutputStreamOperator<T>;
+  fromSource<T>(
+    source: Source<T, any>,
+    strategyOrName?: WatermarkStrategy<T> | string,
+    maybeName?: string,
+  ): SingleOutputStreamOperator<T> {
     if (typeof source !== "object" || source === null || typeof source.createReader !== "function") {
       throw new InvalidArgumentError(
         "fromSource() needs a Source: an object with createEnumerator() and createReader()",
       );
     }
+    const strategy = typeof strategyOrName === "object" ? strategyOrName : undefined;
+    if (
+      strategyOrName !== undefined &&
+      typeof strategyOrName !== "string" &&
+      typeof strategy?.withIdleness !== "function"
+    ) {
+      throw new InvalidArgumentError(
+        "fromSource() takes a WatermarkStrategy (e.g. WatermarkStrategy.forBoundedOutOfOrderness(5000)) and/or a name",
+      );
+    }
+    const name = (typeof strategyOrName === "string" ? strategyOrName : maybeName) ?? "Source";
     const t: SourceTransformation = {
       id: this.nextId++,
       kind: "source",
       source: source as Source<unknown, unknown>,
+      watermarkStrategy: strategy as WatermarkStrategy<unknown> | undefined,
       ...base(name, (source.type as TypeInformation<unknown> | undefined) ?? Types.GENERIC),
     };
     this.transformations.push(t);
@@ -228,6 +278,7 @@ export class StreamExecutionEnvironment {
         bufferTimeout: this.bufferTimeout,
         creditsPerChannel: this.creditsPerChannel,
       },
+      time: { clock: this.clock, autoWatermarkInterval: this.autoWatermarkInterval },
     };
   }
 
@@ -251,7 +302,7 @@ export class StreamExecutionEnvironment {
     const job = this.compile(jobName);
     const jobId = randomUUID();
     registerCollectPublisher(jobId, this.collectPublisher());
-    const run = new InThreadRun(job.executionGraph, jobId, jobName, job.network);
+    const run = new InThreadRun(job.executionGraph, jobId, jobName, job.network, job.time);
     const started = performance.now();
     let status: JobStatus = "RUNNING";
     let cancelled = false;

@@ -6,7 +6,13 @@ import { randomUUID } from "node:crypto";
 import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
 import type { EnvironmentConfig } from "../api/environment.ts";
 import { JobResult, type JobClient, type JobStatus } from "../api/job-result.ts";
-import { JobCancelledError, JobExecutionError, type WeirError, jobFailure } from "../core/errors.ts";
+import {
+  InvalidArgumentError,
+  JobCancelledError,
+  JobExecutionError,
+  type WeirError,
+  jobFailure,
+} from "../core/errors.ts";
 import { executionPlan } from "../graph/plan.ts";
 import type { BufferPoolStats } from "../network/buffer-pool.ts";
 import { SourceCoordinator } from "../runtime/source-coordinator.ts";
@@ -40,6 +46,11 @@ export interface ClusterJobClient extends JobClient {
 
 export async function submitJob(options: RunJobOptions): Promise<ClusterJobClient> {
   const { job: modulePath, jobName: name, ...config } = options;
+  if (config.clock !== undefined) {
+    throw new InvalidArgumentError(
+      "a custom clock works only for in-thread execution (env.execute()); worker threads use the system clock",
+    );
+  }
   const def = await loadJobModule(modulePath);
   const env = await buildJobEnvironment(def, config, modulePath);
   const jobName = name ?? env.defaultJobName;

@@ -68,6 +68,7 @@ async function main(): Promise<void> {
     jobId: data.jobId,
     jobName: data.jobName,
     network: job.network,
+    time: job.time,
     pool,
     executor,
     hosted,

@@ -19,6 +19,12 @@ export enum InputStatus {
 
 export interface ReaderOutput<T> {
   collect(value: T, timestamp?: number): void;
+  /**
+   * An output for the records of one split: watermarks are then generated per split and the
+   * reader's watermark is the minimum over its active splits. Release it when the split is done.
+   */
+  createOutputForSplit(splitId: string): ReaderOutput<T>;
+  releaseOutputForSplit(splitId: string): void;
 }
 
 export interface SourceReaderContext {

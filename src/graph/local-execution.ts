@@ -9,7 +9,7 @@ import { SourceCoordinator } from "../runtime/source-coordinator.ts";
 import type { TaskReport } from "../runtime/stream-task.ts";
 import { type TaskFailureReport, TaskExecutor } from "../runtime/task-executor.ts";
 import type { ExecutionGraph } from "./execution-graph.ts";
-import { type NetworkOptions, deployTasks } from "./task-deployment.ts";
+import { type NetworkOptions, type TimeOptions, deployTasks } from "./task-deployment.ts";
 
 export interface RunOutcome {
   reports: TaskReport[];
@@ -40,6 +40,7 @@ export class InThreadRun {
     private readonly jobId: string,
     private readonly jobName: string,
     private readonly network: NetworkOptions,
+    private readonly time: TimeOptions,
   ) {
     this.pool = new NetworkBufferPool(network.bufferSize, poolCapacity(eg, network, undefined));
   }
@@ -65,6 +66,7 @@ export class InThreadRun {
       jobId: this.jobId,
       jobName: this.jobName,
       network: this.network,
+      time: this.time,
       pool: this.pool,
       executor: this.executor,
       hosted: this.eg.subtasks,
@@ -78,6 +80,7 @@ export class InThreadRun {
       },
     });
     for (const t of tasks) this.executor.add(t);
+    const unsubscribe = this.time.clock.onAdvance?.(this.executor.wake);
     try {
       await this.executor.run();
     } catch (e) {
@@ -92,6 +95,7 @@ export class InThreadRun {
       );
       throw jobFailure(this.jobName, this.jobId, info);
     } finally {
+      unsubscribe?.();
       for (const c of coordinators.values()) await c.close();
     }
     return { reports: tasks.map((t) => t.report()), pools: [this.pool.stats()] };

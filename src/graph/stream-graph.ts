@@ -7,6 +7,7 @@ import { checkParallelism } from "../core/key-groups.ts";
 import type { Source } from "../core/source.ts";
 import { Types } from "../core/types/types.ts";
 import type { TypeInformation } from "../core/types/type-info.ts";
+import type { WatermarkStrategy } from "../core/watermark.ts";
 import type { StreamOperator } from "../runtime/operators/stream-operator.ts";
 import type { PartitionerSpec } from "../runtime/partitioners.ts";
 import type { ChainingStrategy, Transformation } from "./transformation.ts";
@@ -20,6 +21,7 @@ export interface StreamNode {
   readonly slotSharingGroup: string;
   readonly chaining: ChainingStrategy;
   readonly source: Source<unknown, unknown> | undefined;
+  readonly watermarkStrategy: WatermarkStrategy<unknown> | undefined;
   readonly factory: (() => StreamOperator) | undefined;
   readonly keySelectors: Array<KeySelector<any, unknown> | undefined>;
   readonly isSink: boolean;
@@ -104,6 +106,7 @@ export function buildStreamGraph(
       slotSharingGroup: t.slotSharingGroup ?? "default",
       chaining: t.chaining,
       source: t.kind === "source" ? t.source : undefined,
+      watermarkStrategy: t.kind === "source" ? t.watermarkStrategy : undefined,
       factory: t.kind === "operator" ? t.factory : undefined,
       keySelectors: t.kind === "operator" ? t.keySelectors : [],
       isSink: t.kind === "operator" && t.isSink,

@@ -15,7 +15,10 @@ import { ChainedTarget, type RecordTarget, RoutingOutput, WriterTarget } from ".
 import { createChannelSelector, describePartitioner } from "../runtime/partitioners.ts";
 import { RuntimeContextImpl, type SubtaskIdentity } from "../runtime/runtime-context.ts";
 import { type ChainMember, StreamTask } from "../runtime/stream-task.ts";
+import { SourceOutput } from "../runtime/source-output.ts";
 import type { TaskExecutor } from "../runtime/task-executor.ts";
+import type { Clock } from "../runtime/time/clock.ts";
+import { ProcessingTimeService } from "../runtime/time/processing-time-service.ts";
 import { HeapKeyedStateBackend } from "../state/heap-keyed-state-backend.ts";
 import type { ExecutionGraph, ExecutionSubtask } from "./execution-graph.ts";
 import type { StreamEdge, StreamNode } from "./stream-graph.ts";
@@ -33,7 +36,14 @@ export interface SourceGateway {
   requestSplit(sourceNodeId: number, subtask: number): void;
 }
 
+export interface TimeOptions {
+  clock: Clock;
+  /** ms between periodic watermark emissions. */
+  autoWatermarkInterval: number;
+}
+
 export interface DeploymentContext {
+  time: TimeOptions;
   jobId: string;
   jobName: string;
   network: NetworkOptions;
@@ -68,6 +78,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
       maxParallelism: v.maxParallelism,
     };
     const element: ElementContext = { timestamp: Number.NaN };
+    const processingTime = new ProcessingTimeService(ctx.time.clock);
     const accumulators = new Map<string, Accumulator<unknown>>();
     const wakeup = ctx.executor.wake;
 
@@ -137,7 +148,14 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
             : { keySelector: ks, backend, maxParallelism: n.maxParallelism },
         );
         const runtime = new RuntimeContextImpl(identity, n.name, n.uid, accumulators, backend);
-        op.setup({ runtime, output, element, keyed });
+        op.setup({
+          runtime,
+          output,
+          element,
+          keyed,
+          processingTime,
+          autoWatermarkInterval: ctx.time.autoWatermarkInterval,
+        });
       }
       return { info: { name: n.name, uid: n.uid }, operator: op, output };
     });
@@ -165,6 +183,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
 
     // Source reader.
     let reader: SourceReader<unknown, unknown> | undefined;
+    let sourceOutput: SourceOutput<unknown> | undefined;
     const head = v.head;
     if (head.source !== undefined) {
       const runtime = new RuntimeContextImpl(identity, head.name, head.uid, accumulators, undefined);
@@ -175,6 +194,13 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
         sendSplitRequest: () => ctx.sources.requestSplit(head.id, st.index),
       });
       ctx.sources.registerReader(head.id, st.index, reader);
+      sourceOutput = new SourceOutput(
+        head.watermarkStrategy,
+        chain[0]!.output,
+        element,
+        processingTime,
+        head.name,
+      );
     }
 
     const numInputs =
@@ -191,6 +217,9 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
         writers: [...writerOfEdge.values()],
         accumulators,
         numInputs,
+        processingTime,
+        sourceOutput,
+        autoWatermarkInterval: ctx.time.autoWatermarkInterval,
       },
       wakeup,
     );

@@ -4,6 +4,7 @@
 import type { KeySelector, OutputTag } from "../core/functions.ts";
 import type { Source } from "../core/source.ts";
 import type { TypeInformation } from "../core/types/type-info.ts";
+import type { WatermarkStrategy } from "../core/watermark.ts";
 import type { StreamOperator } from "../runtime/operators/stream-operator.ts";
 import type { PartitionerSpec } from "../runtime/partitioners.ts";
 
@@ -23,6 +24,7 @@ export interface TransformationBase {
 export interface SourceTransformation extends TransformationBase {
   readonly kind: "source";
   readonly source: Source<unknown, unknown>;
+  readonly watermarkStrategy: WatermarkStrategy<unknown> | undefined;
 }
 
 export interface OperatorTransformation extends TransformationBase {

@@ -12,6 +12,8 @@ export enum ElementTag {
   RECORD = 0,
   RECORD_WITH_TIMESTAMP = 1,
   WATERMARK = 2,
+  /** u8 payload: 1 = idle, 0 = active. */
+  WATERMARK_STATUS = 3,
 }
 
 export const DEFAULT_BUFFER_SIZE = 32 * 1024;

@@ -12,6 +12,7 @@ import type { BufferReceiver, BufferReturner, Wakeup } from "./channel.ts";
 export interface ElementHandler {
   processRecord(value: unknown, timestamp: number, inputIndex: number): void;
   processWatermark(watermark: number, channel: InputChannel): void;
+  processWatermarkStatus(idle: boolean, channel: InputChannel): void;
 }
 
 export class InputChannel implements BufferReceiver {
@@ -25,6 +26,8 @@ export class InputChannel implements BufferReceiver {
   private readonly input = new DataInputDeserializer();
   /** Highest watermark seen on this channel. */
   watermark = Number.NEGATIVE_INFINITY;
+  /** The producer said it is idle: leave this channel out of the watermark minimum. */
+  idle = false;
 
   constructor(
     readonly index: number,
@@ -99,6 +102,10 @@ export class InputChannel implements BufferReceiver {
     }
     if (tag === ElementTag.WATERMARK) {
       handler.processWatermark(input.readF64(), this);
+      return 0;
+    }
+    if (tag === ElementTag.WATERMARK_STATUS) {
+      handler.processWatermarkStatus(input.readU8() === 1, this);
       return 0;
     }
     throw new SerializationError(`corrupt element (tag ${tag}) on edge ${this.edgeDescription}`);

@@ -68,6 +68,15 @@ export class RecordWriter<T> {
     for (const sp of this.subpartitions) this.copyInto(sp, out);
   }
 
+  emitWatermarkStatus(idle: boolean): void {
+    const out = this.scratch;
+    out.clear();
+    out.position = 4;
+    out.writeU8(ElementTag.WATERMARK_STATUS);
+    out.writeU8(idle ? 1 : 0);
+    for (const sp of this.subpartitions) this.copyInto(sp, out);
+  }
+
   private copyInto(sp: ResultSubpartition, element: DataOutputSerializer): void {
     const src = element.buffer;
     const len = element.position - 4;

@@ -8,6 +8,7 @@ import type { ElementContext, Output, StreamOperator } from "./operators/stream-
 export interface RecordTarget {
   push(value: unknown): void;
   pushWatermark(watermark: number): void;
+  pushWatermarkStatus(idle: boolean): void;
 }
 
 export class ChainedTarget implements RecordTarget {
@@ -32,6 +33,9 @@ export class ChainedTarget implements RecordTarget {
       throw attribute(e, this.info);
     }
   }
+  pushWatermarkStatus(idle: boolean): void {
+    this.op.processWatermarkStatus(idle);
+  }
 }
 
 export class WriterTarget implements RecordTarget {
@@ -44,6 +48,9 @@ export class WriterTarget implements RecordTarget {
   }
   pushWatermark(watermark: number): void {
     this.writer.emitWatermark(watermark);
+  }
+  pushWatermarkStatus(idle: boolean): void {
+    this.writer.emitWatermarkStatus(idle);
   }
 }
 
@@ -77,5 +84,10 @@ export class RoutingOutput implements Output {
   emitWatermark(watermark: number): void {
     for (const t of this.main) t.pushWatermark(watermark);
     for (const ts of this.sides.values()) for (const t of ts) t.pushWatermark(watermark);
+  }
+
+  emitWatermarkStatus(idle: boolean): void {
+    for (const t of this.main) t.pushWatermarkStatus(idle);
+    for (const ts of this.sides.values()) for (const t of ts) t.pushWatermarkStatus(idle);
   }
 }

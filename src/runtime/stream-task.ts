@@ -3,13 +3,15 @@
 // and runs only when the task's output channels have room: that is where backpressure bites.
 
 import { type Accumulator, Counter, ListAccumulator, MaxAccumulator } from "../core/functions.ts";
-import { InputStatus, type ReaderOutput, type SourceReader } from "../core/source.ts";
+import { InputStatus, type SourceReader } from "../core/source.ts";
 import type { ElementHandler, InputChannel, InputGate } from "../network/input-gate.ts";
 import type { RecordWriter } from "../network/record-writer.ts";
 import { type OperatorInfo, attribute } from "./operator-failure.ts";
 import type { ElementContext, StreamOperator } from "./operators/stream-operator.ts";
 import type { RoutingOutput } from "./outputs.ts";
 import type { SubtaskIdentity } from "./runtime-context.ts";
+import type { SourceOutput } from "./source-output.ts";
+import type { ProcessingTimeService } from "./time/processing-time-service.ts";
 
 export type TaskState = "created" | "running" | "finishing" | "finished" | "failed" | "cancelled";
 
@@ -32,6 +34,10 @@ export interface TaskSetup {
   readonly accumulators: Map<string, Accumulator<unknown>>;
   /** Number of inputs of the head operator (1 or 2); 0 for a source. */
   readonly numInputs: number;
+  readonly processingTime: ProcessingTimeService;
+  /** For a source task: timestamps, watermarks and idleness of what the reader emits. */
+  readonly sourceOutput: SourceOutput<unknown> | undefined;
+  readonly autoWatermarkInterval: number;
 }
 
 export interface AccumulatorReport {
@@ -60,24 +66,26 @@ export class StreamTask implements ElementHandler {
   /** Set while a source reader has nothing and we wait for it. */
   private waitingForReader = false;
   private readonly endedInputs: boolean[];
-  private readonly sourceOutput: ReaderOutput<unknown>;
-  numRecordsIn = 0;
+  private currentWatermark = Number.NEGATIVE_INFINITY;
+  /** Every input channel is idle, and downstream was told so. */
+  private idle = false;
+  private recordsRead = 0;
 
   constructor(
     readonly setup: TaskSetup,
     private readonly wakeup: () => void,
   ) {
     this.endedInputs = new Array(setup.numInputs).fill(false);
-    const element = setup.element;
-    const head = setup.chain[0]!;
-    const task = this;
-    this.sourceOutput = {
-      collect(value: unknown, timestamp?: number): void {
-        element.timestamp = timestamp ?? Number.NaN;
-        task.numRecordsIn++;
-        head.output.collect(value);
-      },
-    };
+  }
+
+  /** Records that entered this task (read by its source, or received from the network). */
+  get numRecordsIn(): number {
+    return this.setup.sourceOutput?.numRecords ?? this.recordsRead;
+  }
+
+  /** When the next processing-time timer of this task is due. */
+  nextTimerDue(): number {
+    return this.setup.processingTime.nextDue();
   }
 
   get name(): string {
@@ -100,6 +108,7 @@ export class StreamTask implements ElementHandler {
       } catch (e) {
         throw attribute(e, this.setup.chain[0]!.info);
       }
+      this.setup.sourceOutput!.start(this.setup.autoWatermarkInterval);
     }
     this.state = "running";
   }
@@ -112,10 +121,20 @@ export class StreamTask implements ElementHandler {
   /** Run one bounded slice. Returns true if it did any work. Sets state to "finishing" at end of input. */
   step(): boolean {
     if (this.state !== "running") return false;
-    if (!this.outputAvailable()) return false;
-    return this.setup.reader !== undefined
-      ? this.stepSource(this.setup.reader)
-      : this.stepInput(this.setup.gate!);
+    // Timers are mailbox actions: they run even under backpressure (their output may overdraw).
+    const fired = this.setup.processingTime.nextDue() <= this.setup.processingTime.now() && this.fireTimers();
+    if (!this.outputAvailable()) return fired;
+    const worked =
+      this.setup.reader !== undefined ? this.stepSource(this.setup.reader) : this.stepInput(this.setup.gate!);
+    return worked || fired;
+  }
+
+  private fireTimers(): boolean {
+    try {
+      return this.setup.processingTime.fireDue() > 0;
+    } catch (e) {
+      throw attribute(e, this.setup.chain[0]!.info);
+    }
   }
 
   private stepSource(reader: SourceReader<unknown, unknown>): boolean {
@@ -123,13 +142,18 @@ export class StreamTask implements ElementHandler {
     let status: InputStatus = InputStatus.MORE_AVAILABLE;
     for (let i = 0; i < POLLS_PER_STEP && status === InputStatus.MORE_AVAILABLE; i++) {
       try {
-        status = reader.pollNext(this.sourceOutput);
+        status = reader.pollNext(this.setup.sourceOutput!);
       } catch (e) {
         throw attribute(e, this.setup.chain[0]!.info);
       }
       if (!this.outputAvailable()) break;
     }
     if (status === InputStatus.END_OF_INPUT) {
+      try {
+        this.setup.sourceOutput!.endOfInput();
+      } catch (e) {
+        throw attribute(e, this.setup.chain[0]!.info);
+      }
       this.state = "finishing";
     } else if (status === InputStatus.NOTHING_AVAILABLE) {
       this.waitingForReader = true;
@@ -175,7 +199,7 @@ export class StreamTask implements ElementHandler {
 
   processRecord(value: unknown, timestamp: number, inputIndex: number): void {
     this.setup.element.timestamp = timestamp;
-    this.numRecordsIn++;
+    this.recordsRead++;
     const head = this.setup.chain[0]!;
     const op = head.operator!;
     op.numRecordsIn++;
@@ -189,14 +213,41 @@ export class StreamTask implements ElementHandler {
   processWatermark(watermark: number, channel: InputChannel): void {
     if (watermark <= channel.watermark) return;
     channel.watermark = watermark;
+    this.advanceWatermark();
+  }
+
+  processWatermarkStatus(idle: boolean, channel: InputChannel): void {
+    if (channel.idle === idle) return;
+    channel.idle = idle;
+    const head = this.setup.chain[0]!;
+    let allIdle = true;
+    for (const c of this.setup.gate!.channels) if (!c.idle && !c.endOfPartition) allIdle = false;
+    if (allIdle !== this.idle) {
+      this.idle = allIdle;
+      head.operator!.processWatermarkStatus(allIdle);
+    }
+    if (!allIdle) this.advanceWatermark();
+  }
+
+  /** The task's watermark: the minimum over its non-idle channels; it never goes backwards. */
+  private advanceWatermark(): void {
     let min = Number.POSITIVE_INFINITY;
-    for (const c of this.setup.gate!.channels) if (c.watermark < min) min = c.watermark;
-    if (min > this.currentWatermark) {
+    let any = false;
+    for (const c of this.setup.gate!.channels) {
+      if (c.idle) continue;
+      any = true;
+      if (c.watermark < min) min = c.watermark;
+    }
+    if (any && min > this.currentWatermark) {
       this.currentWatermark = min;
-      this.setup.chain[0]!.operator!.processWatermark(min);
+      const head = this.setup.chain[0]!;
+      try {
+        head.operator!.processWatermark(min);
+      } catch (e) {
+        throw attribute(e, head.info);
+      }
     }
   }
-  private currentWatermark = Number.NEGATIVE_INFINITY;
 
   /** End of input: let every operator emit its last records, then end the partitions and close. */
   async finish(): Promise<void> {

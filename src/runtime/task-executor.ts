@@ -65,16 +65,19 @@ export class TaskExecutor {
         }
         const now = performance.now();
         let nextFlush = Number.POSITIVE_INFINITY;
+        let nextTimer = Number.POSITIVE_INFINITY;
         for (const t of this.tasks) {
           if (t.state !== "running") continue;
           const due = t.flushTimedOut(now);
           if (due < nextFlush) nextFlush = due;
+          const timer = t.nextTimerDue() - t.setup.processingTime.now();
+          if (timer < nextTimer) nextTimer = timer;
         }
         if (unfinished === 0) return;
         if (work) {
           await yieldToEventLoop();
         } else if (!this.woken) {
-          const sleep = Math.max(0, Math.min(MAX_SLEEP_MS, nextFlush - now));
+          const sleep = Math.max(0, Math.min(MAX_SLEEP_MS, nextFlush - now, nextTimer));
           await new Promise<void>((resolve) => {
             const timer = setTimeout(() => {
               this.wakeResolve = null;

@@ -45,6 +45,8 @@ export class StaticSplitEnumerator<Split> implements SplitEnumerator<Split> {
 export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Split> {
   private readonly splits: Split[] = [];
   private current: Split | undefined;
+  private currentOutput: ReaderOutput<T> | undefined;
+  private currentId = "";
   private noMoreSplits = false;
   private requested = false;
   private waiter: (() => void) | undefined;
@@ -68,6 +70,11 @@ export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Spli
     return 0;
   }
 
+  /** A stable id of a split (watermarks are tracked per split). */
+  protected splitId(split: Split): string {
+    return JSON.stringify(split);
+  }
+
   /** Begin reading a split. */
   protected abstract openSplit(split: Split): void;
   /** Emit up to a bounded number of records; return true when the current split is exhausted. */
@@ -82,6 +89,8 @@ export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Spli
         return InputStatus.NOTHING_AVAILABLE;
       }
       this.current = next;
+      this.currentId = this.splitId(next);
+      this.currentOutput = output.createOutputForSplit(this.currentId);
       this.openSplit(next);
     }
     const wait = this.throttle();
@@ -89,8 +98,10 @@ export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Spli
       this.throttleMs = wait;
       return InputStatus.NOTHING_AVAILABLE;
     }
-    if (this.readSplit(output)) {
+    if (this.readSplit(this.currentOutput!)) {
+      output.releaseOutputForSplit(this.currentId);
       this.current = undefined;
+      this.currentOutput = undefined;
       if (this.splits.length === 0) this.request();
     }
     return InputStatus.MORE_AVAILABLE;

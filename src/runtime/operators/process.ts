@@ -1,18 +1,26 @@
-// Process operators: ProcessFunction, KeyedProcessFunction and the two-input co-process family.
+// Process operators: ProcessFunction, KeyedProcessFunction and the two-input co-process family,
+// with timers on keyed inputs.
 
+import { InvalidJobError } from "../../core/errors.ts";
 import type { Collector, OutputTag, RuntimeContext } from "../../core/functions.ts";
 import { assignToKeyGroup } from "../../core/key-groups.ts";
 import type {
   CoProcessFunction,
   KeyedCoProcessFunction,
-  KeyedProcessContext,
   KeyedProcessFunction,
+  OnTimerContext,
   ProcessFunction,
+  TimeDomain,
+  TimerService,
 } from "../../core/process.ts";
+import type { InternalTimer, InternalTimerService } from "../time/internal-timer-service.ts";
 import { type KeyedContext, StreamOperator } from "./stream-operator.ts";
 
-/** The context handed to process functions; one per operator, reused for every record. */
-class Context implements KeyedProcessContext<unknown> {
+const VOID = 0;
+
+/** The context handed to process functions; one per operator, reused for every record and timer. */
+class Context implements OnTimerContext<unknown>, TimerService {
+  domain: TimeDomain = "EVENT_TIME";
   constructor(private readonly op: ProcessOperatorBase) {}
   get runtime(): RuntimeContext {
     return this.op.runtimeContext();
@@ -27,16 +35,46 @@ class Context implements KeyedProcessContext<unknown> {
   getCurrentKey(): unknown {
     return this.op.currentKey();
   }
+  timeDomain(): TimeDomain {
+    return this.domain;
+  }
+  timerService(): TimerService {
+    return this;
+  }
+  currentProcessingTime(): number {
+    return this.op.processingTimeNow();
+  }
+  currentWatermark(): number {
+    return this.op.watermark();
+  }
+  registerEventTimeTimer(time: number): void {
+    this.op.timers().registerEventTimeTimer(VOID, time);
+  }
+  registerProcessingTimeTimer(time: number): void {
+    this.op.timers().registerProcessingTimeTimer(VOID, time);
+  }
+  deleteEventTimeTimer(time: number): void {
+    this.op.timers().deleteEventTimeTimer(VOID, time);
+  }
+  deleteProcessingTimeTimer(time: number): void {
+    this.op.timers().deleteProcessingTimeTimer(VOID, time);
+  }
 }
 
 abstract class ProcessOperatorBase extends StreamOperator {
   protected readonly ctx = new Context(this);
   protected collector!: Collector<unknown>;
-  private key: unknown = undefined;
+  private timerService: InternalTimerService<number> | undefined;
 
   override async open(): Promise<void> {
     const output = this.output;
     this.collector = { collect: (v) => output.collect(v) };
+    if (this.keyed.some((k) => k !== undefined)) {
+      this.timerService = this.getInternalTimerService<number>("user-timers", {
+        onEventTime: (t) => this.fire(t, "EVENT_TIME"),
+        onProcessingTime: (t) => this.fire(t, "PROCESSING_TIME"),
+      });
+    }
     await super.open();
   }
   runtimeContext(): RuntimeContext {
@@ -49,15 +87,34 @@ abstract class ProcessOperatorBase extends StreamOperator {
     this.output.collectSide(tagId, value);
   }
   currentKey(): unknown {
-    return this.key;
+    return this.keyed.find((k) => k !== undefined)?.backend.getCurrentKey();
   }
-  /** Make `value`'s key current (for state and getCurrentKey) when input `input` is keyed. */
+  processingTimeNow(): number {
+    return this.processingTime.now();
+  }
+  watermark(): number {
+    return this.currentWatermark;
+  }
+  timers(): InternalTimerService<number> {
+    if (this.timerService === undefined) {
+      throw new InvalidJobError(
+        `operator '${this.runtime.operatorName}' (uid ${this.runtime.operatorUid}) set a timer, but timers are only supported on keyed streams: call keyBy(...) before process(...)`,
+      );
+    }
+    return this.timerService;
+  }
+  /** Make `value`'s key current (for state, timers and getCurrentKey) when input `input` is keyed. */
   protected selectKey(value: unknown, keyed: KeyedContext | undefined): void {
     if (keyed === undefined) return;
     const key = keyed.keySelector(value);
-    this.key = key;
     keyed.backend.setCurrentKey(key, assignToKeyGroup(key, keyed.maxParallelism));
   }
+  private fire(timer: InternalTimer<number>, domain: TimeDomain): void {
+    this.ctx.domain = domain;
+    this.element.timestamp = domain === "EVENT_TIME" ? timer.time : Number.NaN;
+    this.onTimer(timer.time);
+  }
+  protected onTimer(_time: number): void {}
 }
 
 export class ProcessOperator extends ProcessOperatorBase {
@@ -77,6 +134,9 @@ export class KeyedProcessOperator extends ProcessOperatorBase {
     this.selectKey(value, this.keyed[0]);
     this.fn.processElement(value, this.ctx, this.collector);
   }
+  protected override onTimer(time: number): void {
+    this.fn.onTimer?.(time, this.ctx, this.collector);
+  }
 }
 
 /** Two inputs; keyed when the connected streams were keyed. */
@@ -92,5 +152,12 @@ export class CoProcessOperator extends ProcessOperatorBase {
     this.selectKey(value, this.keyed[input]);
     if (input === 0) this.fn.processElement1(value, this.ctx, this.collector);
     else this.fn.processElement2(value, this.ctx, this.collector);
+  }
+  protected override onTimer(time: number): void {
+    (this.fn as KeyedCoProcessFunction<unknown, unknown, unknown, unknown>).onTimer?.(
+      time,
+      this.ctx,
+      this.collector,
+    );
   }
 }

@@ -1,9 +1,12 @@
 // The operator contract: what a task calls on each operator of its chain, and how an operator
 // emits. Operators in one chain call each other directly through Outputs.
 
+import { InvalidJobError } from "../../core/errors.ts";
 import type { RichFunction } from "../../core/functions.ts";
 import type { HeapKeyedStateBackend } from "../../state/heap-keyed-state-backend.ts";
 import type { RuntimeContextImpl } from "../runtime-context.ts";
+import { InternalTimerService, type Triggerable } from "../time/internal-timer-service.ts";
+import type { ProcessingTimeService } from "../time/processing-time-service.ts";
 
 /** The timestamp of the record being processed, shared by the operators of one task (NaN = none). */
 export interface ElementContext {
@@ -14,6 +17,7 @@ export interface Output {
   collect(value: unknown): void;
   collectSide(tagId: string, value: unknown): void;
   emitWatermark(watermark: number): void;
+  emitWatermarkStatus(idle: boolean): void;
 }
 
 export interface KeyedContext {
@@ -28,6 +32,9 @@ export interface OperatorSetup {
   element: ElementContext;
   /** One per input (index 0, 1) when that input is keyed. */
   keyed: Array<KeyedContext | undefined>;
+  processingTime: ProcessingTimeService;
+  /** Interval of periodic watermark emission (ms). */
+  autoWatermarkInterval: number;
 }
 
 export abstract class StreamOperator {
@@ -36,6 +43,10 @@ export abstract class StreamOperator {
   protected runtime!: RuntimeContextImpl;
   protected element!: ElementContext;
   protected keyed: Array<KeyedContext | undefined> = [];
+  protected processingTime!: ProcessingTimeService;
+  protected autoWatermarkInterval = 200;
+  protected currentWatermark = Number.NEGATIVE_INFINITY;
+  private readonly timerServices: InternalTimerService<any>[] = [];
 
   /** The user function object, if any: its open/close are called with the operator's. */
   constructor(protected readonly userFunction: RichFunction | undefined) {}
@@ -45,6 +56,8 @@ export abstract class StreamOperator {
     this.runtime = s.runtime;
     this.element = s.element;
     this.keyed = s.keyed;
+    this.processingTime = s.processingTime;
+    this.autoWatermarkInterval = s.autoWatermarkInterval;
   }
 
   async open(): Promise<void> {
@@ -53,8 +66,38 @@ export abstract class StreamOperator {
 
   abstract processElement(value: unknown, input: number): void;
 
+  /** Fire the event-time timers the watermark passed, then forward it. */
   processWatermark(watermark: number): void {
+    for (const s of this.timerServices) s.advanceWatermark(watermark);
+    this.currentWatermark = watermark;
     this.output.emitWatermark(watermark);
+  }
+
+  processWatermarkStatus(idle: boolean): void {
+    this.output.emitWatermarkStatus(idle);
+  }
+
+  /** Keyed timers for this operator; only on a keyed input. */
+  protected getInternalTimerService<N>(name: string, triggerable: Triggerable<N>): InternalTimerService<N> {
+    const keyed = this.keyed.find((k) => k !== undefined);
+    if (keyed === undefined) {
+      throw new InvalidJobError(
+        `operator '${this.runtime.operatorName}' (uid ${this.runtime.operatorUid}) uses timers, but its input is not keyed; timers need a keyed stream: call keyBy(...) before this operator`,
+      );
+    }
+    const backend = keyed.backend;
+    const service = new InternalTimerService<N>(
+      name,
+      {
+        getCurrentKey: () => backend.getCurrentKey(),
+        setCurrentKey: (k, kg) => backend.setCurrentKey(k, kg),
+      },
+      keyed.maxParallelism,
+      this.processingTime,
+      triggerable,
+    );
+    this.timerServices.push(service);
+    return service;
   }
 
   /** All records of one input have arrived. */

@@ -1,0 +1,80 @@
+// assignTimestampsAndWatermarks(): assigns event timestamps mid-stream and generates watermarks
+// per parallel instance; upstream watermarks are dropped, except the final one at end of input.
+
+import {
+  MAX_WATERMARK,
+  type WatermarkGenerator,
+  type WatermarkOutput,
+  type WatermarkStrategy,
+} from "../../core/watermark.ts";
+import { InvalidArgumentError } from "../../core/errors.ts";
+import { StreamOperator } from "./stream-operator.ts";
+
+export class TimestampsAndWatermarksOperator extends StreamOperator implements WatermarkOutput {
+  private generator: WatermarkGenerator<unknown> | undefined;
+  private emitted = Number.NEGATIVE_INFINITY;
+  private idle = false;
+  private lastEventAt = 0;
+
+  constructor(private readonly strategy: WatermarkStrategy<unknown>) {
+    super(undefined);
+  }
+
+  override async open(): Promise<void> {
+    await super.open();
+    this.generator = this.strategy.createGenerator?.();
+    this.lastEventAt = this.processingTime.now();
+    if (this.generator !== undefined) {
+      const idleTimeout = this.strategy.idleTimeout;
+      this.processingTime.scheduleAtFixedRate(this.autoWatermarkInterval, (now) => {
+        this.generator!.onPeriodicEmit(this);
+        if (idleTimeout !== undefined && now - this.lastEventAt >= idleTimeout) this.markIdle();
+      });
+    }
+  }
+
+  processElement(value: unknown): void {
+    const assigner = this.strategy.timestampAssigner;
+    const recordTs = Number.isNaN(this.element.timestamp) ? undefined : this.element.timestamp;
+    const ts = assigner !== undefined ? assigner(value, recordTs) : recordTs;
+    if (typeof ts !== "number" || Number.isNaN(ts)) {
+      throw new InvalidArgumentError(
+        `operator '${this.runtime.operatorName}': record without a usable timestamp (${String(ts)}); the timestamp assigner must return epoch milliseconds`,
+      );
+    }
+    this.element.timestamp = ts;
+    if (this.generator !== undefined) {
+      this.lastEventAt = this.processingTime.now();
+      this.markActive();
+      this.generator.onEvent(value, ts, this);
+    }
+    this.output.collect(value);
+  }
+
+  override processWatermark(watermark: number): void {
+    if (watermark === MAX_WATERMARK) this.emitWatermark(MAX_WATERMARK);
+  }
+
+  override processWatermarkStatus(_idle: boolean): void {}
+
+  emitWatermark(watermark: number): void {
+    if (watermark > this.emitted) {
+      this.emitted = watermark;
+      super.processWatermark(watermark);
+    }
+  }
+
+  markIdle(): void {
+    if (!this.idle) {
+      this.idle = true;
+      this.output.emitWatermarkStatus(true);
+    }
+  }
+
+  markActive(): void {
+    if (this.idle) {
+      this.idle = false;
+      this.output.emitWatermarkStatus(false);
+    }
+  }
+}

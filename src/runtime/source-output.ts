@@ -1,0 +1,178 @@
+// The output of a source reader: assigns timestamps, runs one watermark generator per split,
+// and emits the reader's watermark (the minimum over its active, non-idle splits) and idleness.
+
+import { InvalidArgumentError } from "../core/errors.ts";
+import type { ReaderOutput } from "../core/source.ts";
+import type { WatermarkGenerator, WatermarkOutput, WatermarkStrategy } from "../core/watermark.ts";
+import type { ElementContext, Output } from "./operators/stream-operator.ts";
+import type { ProcessingTimeService } from "./time/processing-time-service.ts";
+
+class SplitOutput<T> implements ReaderOutput<T>, WatermarkOutput {
+  watermark = Number.NEGATIVE_INFINITY;
+  idle = false;
+  lastEventAt: number;
+  constructor(
+    private readonly parent: SourceOutput<T>,
+    readonly generator: WatermarkGenerator<T> | undefined,
+  ) {
+    this.lastEventAt = parent.now();
+  }
+  collect(value: T, timestamp?: number): void {
+    const ts = this.parent.timestampOf(value, timestamp);
+    if (this.generator !== undefined) {
+      this.lastEventAt = this.parent.now();
+      if (this.idle) this.markActive();
+      this.generator.onEvent(value, ts, this);
+    }
+    this.parent.emit(value, ts);
+  }
+  createOutputForSplit(splitId: string): ReaderOutput<T> {
+    return this.parent.createOutputForSplit(splitId);
+  }
+  releaseOutputForSplit(splitId: string): void {
+    this.parent.releaseOutputForSplit(splitId);
+  }
+  emitWatermark(watermark: number): void {
+    if (watermark > this.watermark) {
+      this.watermark = watermark;
+      this.parent.update();
+    }
+  }
+  markIdle(): void {
+    if (!this.idle) {
+      this.idle = true;
+      this.parent.update();
+    }
+  }
+  markActive(): void {
+    if (this.idle) {
+      this.idle = false;
+      this.parent.update();
+    }
+  }
+}
+
+export class SourceOutput<T> implements ReaderOutput<T> {
+  private readonly splits = new Map<string, SplitOutput<T>>();
+  /** Records collected without a split (readers that do not use split outputs). */
+  private readonly direct: SplitOutput<T>;
+  private emitted = Number.NEGATIVE_INFINITY;
+  private idle = false;
+  numRecords = 0;
+
+  constructor(
+    private readonly strategy: WatermarkStrategy<T> | undefined,
+    private readonly downstream: Output,
+    private readonly element: ElementContext,
+    private readonly pts: ProcessingTimeService,
+    private readonly sourceName: string,
+  ) {
+    this.direct = new SplitOutput(this, strategy?.createGenerator?.());
+  }
+
+  now(): number {
+    return this.pts.now();
+  }
+
+  /** Start periodic watermark emission and idleness detection. */
+  start(interval: number): void {
+    if (this.strategy?.isEventTime !== true) return;
+    const idleTimeout = this.strategy.idleTimeout;
+    this.pts.scheduleAtFixedRate(interval, (now) => {
+      for (const s of this.outputs()) {
+        s.generator?.onPeriodicEmit(s);
+        if (idleTimeout !== undefined && now - s.lastEventAt >= idleTimeout) s.markIdle();
+      }
+    });
+  }
+
+  timestampOf(value: T, recordTimestamp: number | undefined): number {
+    const assigner = this.strategy?.timestampAssigner;
+    const ts = assigner !== undefined ? assigner(value, recordTimestamp) : recordTimestamp;
+    if (typeof ts !== "number" || Number.isNaN(ts)) {
+      if (this.strategy?.isEventTime === true) {
+        throw new InvalidArgumentError(
+          `source '${this.sourceName}' produced a record without a usable timestamp (${String(ts)}): ${preview(value)}; give the WatermarkStrategy a timestamp assigner (withTimestampAssigner((event) => event.time)) that returns epoch milliseconds`,
+        );
+      }
+      return Number.NaN;
+    }
+    return ts;
+  }
+
+  emit(value: T, timestamp: number): void {
+    this.element.timestamp = timestamp;
+    this.numRecords++;
+    this.downstream.collect(value);
+  }
+
+  collect(value: T, timestamp?: number): void {
+    this.direct.collect(value, timestamp);
+  }
+
+  createOutputForSplit(splitId: string): ReaderOutput<T> {
+    let s = this.splits.get(splitId);
+    if (s === undefined) {
+      s = new SplitOutput(this, this.strategy?.createGenerator?.());
+      this.splits.set(splitId, s);
+    }
+    return s;
+  }
+
+  releaseOutputForSplit(splitId: string): void {
+    const s = this.splits.get(splitId);
+    if (s === undefined) return;
+    s.generator?.onPeriodicEmit(s);
+    this.splits.delete(splitId);
+    this.update();
+  }
+
+  private *outputs(): Generator<SplitOutput<T>> {
+    yield this.direct;
+    yield* this.splits.values();
+  }
+
+  /** Recompute the reader's watermark and idleness; emit what changed. */
+  update(): void {
+    let min = Number.POSITIVE_INFINITY;
+    let active = 0;
+    for (const s of this.outputs()) {
+      // The direct output only counts once it has been used.
+      if (s === this.direct && s.watermark === Number.NEGATIVE_INFINITY && this.splits.size > 0) continue;
+      if (s.idle) continue;
+      active++;
+      if (s.watermark < min) min = s.watermark;
+    }
+    if (active === 0) {
+      if (!this.idle && this.strategy?.idleTimeout !== undefined) {
+        this.idle = true;
+        this.downstream.emitWatermarkStatus(true);
+      }
+      return;
+    }
+    if (this.idle) {
+      this.idle = false;
+      this.downstream.emitWatermarkStatus(false);
+    }
+    if (min > this.emitted && min !== Number.POSITIVE_INFINITY) {
+      this.emitted = min;
+      this.downstream.emitWatermark(min);
+    }
+  }
+
+  /** End of input: the final watermark, so that every event-time timer downstream fires. */
+  endOfInput(): void {
+    if (this.idle) this.downstream.emitWatermarkStatus(false);
+    this.emitted = Number.POSITIVE_INFINITY;
+    this.downstream.emitWatermark(Number.POSITIVE_INFINITY);
+  }
+}
+
+function preview(v: unknown): string {
+  try {
+    const s = JSON.stringify(v);
+    return s === undefined ? String(v) : s.length > 120 ? `${s.slice(0, 120)}...` : s;
+  } catch {
+    return String(v);
+  }
+}
