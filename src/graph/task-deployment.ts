@@ -79,6 +79,14 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
     };
     const element: ElementContext = { timestamp: Number.NaN };
     const processingTime = new ProcessingTimeService(ctx.time.clock);
+    // The task exists only after its operators are set up; mail sent before that waits here.
+    let taskRef: StreamTask | undefined;
+    const early: Array<() => void> = [];
+    const mailbox = {
+      execute: (action: () => void) =>
+        taskRef === undefined ? early.push(action) : taskRef.mailbox.execute(action),
+      drain: () => taskRef?.drainMailbox(),
+    };
     const accumulators = new Map<string, Accumulator<unknown>>();
     const wakeup = ctx.executor.wake;
 
@@ -155,6 +163,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
           keyed,
           processingTime,
           autoWatermarkInterval: ctx.time.autoWatermarkInterval,
+          mailbox,
         });
       }
       return { info: { name: n.name, uid: n.uid }, operator: op, output };
@@ -223,6 +232,8 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
       },
       wakeup,
     );
+    taskRef = task;
+    for (const a of early) task.mailbox.execute(a);
     tasks.push(task);
   }
 

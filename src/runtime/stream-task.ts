@@ -70,6 +70,15 @@ export class StreamTask implements ElementHandler {
   /** Every input channel is idle, and downstream was told so. */
   private idle = false;
   private recordsRead = 0;
+  /** Actions from outside the record loop (async results...), run at the start of the next step. */
+  private readonly mail: Array<() => void> = [];
+  readonly mailbox = {
+    execute: (action: () => void): void => {
+      this.mail.push(action);
+      this.wakeup();
+    },
+    drain: (): void => this.drainMailbox(),
+  };
 
   constructor(
     readonly setup: TaskSetup,
@@ -121,12 +130,31 @@ export class StreamTask implements ElementHandler {
   /** Run one bounded slice. Returns true if it did any work. Sets state to "finishing" at end of input. */
   step(): boolean {
     if (this.state !== "running") return false;
+    const mailed = this.mail.length > 0 && this.runMail();
     // Timers are mailbox actions: they run even under backpressure (their output may overdraw).
     const fired = this.setup.processingTime.nextDue() <= this.setup.processingTime.now() && this.fireTimers();
     if (!this.outputAvailable()) return fired;
     const worked =
       this.setup.reader !== undefined ? this.stepSource(this.setup.reader) : this.stepInput(this.setup.gate!);
-    return worked || fired;
+    return worked || fired || mailed;
+  }
+
+  private runMail(): boolean {
+    const head = this.setup.chain[0]!;
+    while (this.mail.length > 0) {
+      const action = this.mail.shift()!;
+      try {
+        action();
+      } catch (e) {
+        throw attribute(e, head.info);
+      }
+    }
+    return true;
+  }
+
+  /** Run pending mail now (used while an operator waits in finish() for async work). */
+  drainMailbox(): void {
+    if (this.mail.length > 0) this.runMail();
   }
 
   private fireTimers(): boolean {

@@ -35,6 +35,14 @@ export interface OperatorSetup {
   processingTime: ProcessingTimeService;
   /** Interval of periodic watermark emission (ms). */
   autoWatermarkInterval: number;
+  /** Run an action in the task's thread between records (e.g. an async result); never re-entrant. */
+  mailbox: Mailbox;
+}
+
+export interface Mailbox {
+  execute(action: () => void): void;
+  /** Run the pending actions now; for an operator that awaits async work in finish(). */
+  drain(): void;
 }
 
 export abstract class StreamOperator {
@@ -45,6 +53,7 @@ export abstract class StreamOperator {
   protected keyed: Array<KeyedContext | undefined> = [];
   protected processingTime!: ProcessingTimeService;
   protected autoWatermarkInterval = 200;
+  protected mailbox!: Mailbox;
   protected currentWatermark = Number.NEGATIVE_INFINITY;
   private readonly timerServices: InternalTimerService<any>[] = [];
 
@@ -58,6 +67,7 @@ export abstract class StreamOperator {
     this.keyed = s.keyed;
     this.processingTime = s.processingTime;
     this.autoWatermarkInterval = s.autoWatermarkInterval;
+    this.mailbox = s.mailbox;
   }
 
   async open(): Promise<void> {
