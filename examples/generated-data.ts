@@ -1,0 +1,112 @@
+// An unbounded job on generated data: synthetic clicks from a rate-limited DataGenerator, keyed by
+// user, counted per user in keyed state, and a live progress line with the rate in records/s.
+// It runs until you press Ctrl-C.
+//
+//   node bin/weir.mjs run examples/generated-data.ts
+//   WEIR_RATE=20000 node bin/weir.mjs run examples/generated-data.ts -p 2
+//
+// On a terminal the progress is one line, rewritten in place; otherwise (piped, in CI) it is a
+// plain line every few seconds.
+
+import { isatty } from "node:tty";
+import {
+  type Collector,
+  type KeyedProcessContext,
+  type KeyedProcessFunction,
+  type RuntimeContext,
+  type Sink,
+  type SinkWriter,
+  type ValueState,
+  ValueStateDescriptor,
+  defineJob,
+} from "weir";
+
+interface Click {
+  user: string;
+  page: string;
+  at: number;
+}
+
+interface UserClicks {
+  user: string;
+  clicks: number;
+}
+
+const RATE = Number(process.env.WEIR_RATE ?? 5000);
+const USERS = 1000;
+const PAGES = ["/", "/search", "/item", "/cart", "/checkout", "/help"];
+
+/** A cheap deterministic hash, so that click i is the same click in every run. */
+function mix(i: number): number {
+  let h = Math.imul(i ^ (i >>> 16), 0x45d9f3b);
+  h = Math.imul(h ^ (h >>> 16), 0x45d9f3b);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+function click(i: number): Click {
+  const h = mix(i);
+  // A skewed choice of user: low ids click more.
+  const u = Math.floor(((h % 10_000) / 10_000) ** 3 * USERS);
+  return { user: `user-${u}`, page: PAGES[(h >>> 20) % PAGES.length]!, at: Date.now() };
+}
+
+/** The running number of clicks of each user, in keyed state. */
+class CountClicks implements KeyedProcessFunction<string, Click, UserClicks> {
+  private count: ValueState<number> | undefined;
+
+  open(ctx: RuntimeContext): void {
+    this.count = ctx.getState(new ValueStateDescriptor<number>("clicks"));
+  }
+
+  processElement(c: Click, _ctx: KeyedProcessContext<string>, out: Collector<UserClicks>): void {
+    const clicks = (this.count!.value() ?? 0) + 1;
+    this.count!.update(clicks);
+    out.collect({ user: c.user, clicks });
+  }
+}
+
+/** Prints the progress of the job: clicks so far, rate, users seen, the busiest user. */
+class ProgressSink implements Sink<UserClicks> {
+  createWriter(): SinkWriter<UserClicks> {
+    const tty = isatty(1);
+    const started = performance.now();
+    let total = 0;
+    let lastTotal = 0;
+    let lastTime = started;
+    const users = new Map<string, number>();
+    let top: UserClicks = { user: "-", clicks: 0 };
+    const tick = () => {
+      const now = performance.now();
+      const rate = ((total - lastTotal) * 1000) / (now - lastTime);
+      lastTotal = total;
+      lastTime = now;
+      const line = `clicks ${fmt(total)} · ${fmt(Math.round(rate))} records/s · ${fmt(users.size)} users · busiest ${top.user} (${fmt(top.clicks)}) · ${((now - started) / 1000).toFixed(0)}s`;
+      process.stdout.write(tty ? `\r${line}\x1b[K` : `${line}\n`);
+    };
+    const timer = setInterval(tick, tty ? 250 : 2000);
+    return {
+      write(uc: UserClicks): void {
+        total++;
+        users.set(uc.user, uc.clicks);
+        if (uc.clicks > top.clicks) top = uc;
+      },
+      close(): void {
+        clearInterval(timer);
+      },
+    };
+  }
+}
+
+const number = new Intl.NumberFormat("en-US");
+const fmt = (n: number) => number.format(n);
+
+export default defineJob("generated-data", (env) => {
+  env
+    .fromGenerator(click, { recordsPerSecond: RATE })
+    .name("Clicks")
+    .keyBy("user")
+    .process(new CountClicks())
+    .name("Clicks per user")
+    .sinkTo(new ProgressSink(), "Progress")
+    .setParallelism(1);
+});
