@@ -2,9 +2,9 @@
 
 import assert from "node:assert/strict";
 import { type ChildProcess, execFile, spawn } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 
@@ -150,6 +150,28 @@ function until(child: ChildProcess, condition: () => boolean, describe: () => st
     check();
   });
 }
+
+describe("README", () => {
+  it("shows the set-up commands, and its example job runs as shown", async () => {
+    const readme = readFileSync(join(ROOT, "README.md"), "utf8");
+    assert.ok(readme.includes("npm install && npm run demo"));
+    assert.ok(readme.includes("npm install && npm test"));
+    const code = /```ts\n(import \{ defineJob \} from "weir";[\s\S]*?)```/.exec(readme)?.[1];
+    assert.ok(code !== undefined, "the README has a job example");
+    // Inside the package (out/ is ignored by git), so that "weir" resolves as it does for the reader.
+    const file = join(ROOT, "out", `readme-example-${process.pid}.ts`);
+    mkdirSync(dirname(file), { recursive: true });
+    writeFileSync(file, code);
+    try {
+      const r = await weir(["run", file, "-p", "2"]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /^[12]> \{"word":"the","count":250\}$/m);
+      assert.match(r.stdout, /^Job 'wordcount' finished in .* Tokenize \(p=2\): \d+ records/m);
+    } finally {
+      rmSync(file, { force: true });
+    }
+  });
+});
 
 describe("weir plan", () => {
   it("prints the chained job graph as text", async () => {
