@@ -90,3 +90,18 @@ export {
   type WeirErrorCode,
 } from "./core/errors.ts";
 export { runJob, type RunJobOptions } from "./cluster/mini-cluster.ts";
+export {
+  AsyncDataStream,
+  DEFAULT_ASYNC_CAPACITY,
+  type AsyncFn,
+  type AsyncFunction,
+  type ResultFuture,
+} from "./api/async/async-data-stream.ts";
+export {
+  AsyncRetryStrategies,
+  RetryPredicates,
+  FixedDelayRetryStrategyBuilder,
+  ExponentialBackoffDelayRetryStrategyBuilder,
+  type AsyncRetryStrategy,
+} from "./api/async/retry-strategies.ts";
+export { AsyncTimeoutError, AsyncRequestError } from "./runtime/operators/async/async-wait-operator.ts";

@@ -127,6 +127,13 @@ export class StreamTask implements ElementHandler {
     return true;
   }
 
+  /** Whether every operator of the chain takes input now (see StreamOperator.isInputAvailable). */
+  private inputAllowed(): boolean {
+    for (const m of this.setup.chain)
+      if (m.operator !== undefined && !m.operator.isInputAvailable()) return false;
+    return true;
+  }
+
   /** Run one bounded slice. Returns true if it did any work. Sets state to "finishing" at end of input. */
   step(): boolean {
     if (this.state !== "running") return false;
@@ -134,6 +141,7 @@ export class StreamTask implements ElementHandler {
     // Timers are mailbox actions: they run even under backpressure (their output may overdraw).
     const fired = this.setup.processingTime.nextDue() <= this.setup.processingTime.now() && this.fireTimers();
     if (!this.outputAvailable()) return fired;
+    if (!this.inputAllowed()) return fired || mailed;
     const worked =
       this.setup.reader !== undefined ? this.stepSource(this.setup.reader) : this.stepInput(this.setup.gate!);
     return worked || fired || mailed;
@@ -174,7 +182,7 @@ export class StreamTask implements ElementHandler {
       } catch (e) {
         throw attribute(e, this.setup.chain[0]!.info);
       }
-      if (!this.outputAvailable()) break;
+      if (!this.outputAvailable() || !this.inputAllowed()) break;
     }
     if (status === InputStatus.END_OF_INPUT) {
       try {
@@ -206,7 +214,7 @@ export class StreamTask implements ElementHandler {
       if (ch === undefined) break;
       gate.read(ch, this);
       read++;
-      if (!this.outputAvailable()) break;
+      if (!this.outputAvailable() || !this.inputAllowed()) break;
     }
     if (read > 0) {
       for (let i = 0; i < this.endedInputs.length; i++) {
@@ -250,6 +258,12 @@ export class StreamTask implements ElementHandler {
     const head = this.setup.chain[0]!;
     let allIdle = true;
     for (const c of this.setup.gate!.channels) if (!c.idle && !c.endOfPartition) allIdle = false;
+    if (allIdle && !this.idle) {
+      // As Flink's valve does: when every input goes idle, release the highest watermark seen.
+      let max = Number.NEGATIVE_INFINITY;
+      for (const c of this.setup.gate!.channels) if (c.watermark > max) max = c.watermark;
+      if (max > this.currentWatermark) this.emitWatermark(max);
+    }
     if (allIdle !== this.idle) {
       this.idle = allIdle;
       head.operator!.processWatermarkStatus(allIdle);
@@ -266,14 +280,16 @@ export class StreamTask implements ElementHandler {
       any = true;
       if (c.watermark < min) min = c.watermark;
     }
-    if (any && min > this.currentWatermark) {
-      this.currentWatermark = min;
-      const head = this.setup.chain[0]!;
-      try {
-        head.operator!.processWatermark(min);
-      } catch (e) {
-        throw attribute(e, head.info);
-      }
+    if (any && min > this.currentWatermark) this.emitWatermark(min);
+  }
+
+  private emitWatermark(watermark: number): void {
+    this.currentWatermark = watermark;
+    const head = this.setup.chain[0]!;
+    try {
+      head.operator!.processWatermark(watermark);
+    } catch (e) {
+      throw attribute(e, head.info);
     }
   }
 

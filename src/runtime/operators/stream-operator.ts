@@ -110,6 +110,15 @@ export abstract class StreamOperator {
     return service;
   }
 
+  /**
+   * False while the operator cannot take more input (Async I/O at capacity): the task stops
+   * reading input until a mailbox action makes room. Input already on its way (the rest of a
+   * buffer) still arrives, and the operator must buffer it.
+   */
+  isInputAvailable(): boolean {
+    return true;
+  }
+
   /** All records of one input have arrived. */
   endInput(_input: number): void {}
 
