@@ -103,7 +103,7 @@ export function buildStreamGraph(
       uid,
       parallelism,
       maxParallelism,
-      slotSharingGroup: t.slotSharingGroup ?? "default",
+      slotSharingGroup: t.slotSharingGroup ?? inheritedSlotSharingGroup(t),
       chaining: t.chaining,
       source: t.kind === "source" ? t.source : undefined,
       watermarkStrategy: t.kind === "source" ? t.watermarkStrategy : undefined,
@@ -121,6 +121,13 @@ export function buildStreamGraph(
       });
     }
     return node;
+  };
+
+  // As Flink: an operator without its own group takes its inputs' group when they all agree.
+  const inheritedSlotSharingGroup = (t: Transformation): string => {
+    if (t.kind !== "operator") return "default";
+    const groups = new Set(t.inputs.flatMap(endpoints).map((ep) => ep.node.slotSharingGroup));
+    return groups.size === 1 ? [...groups][0]! : "default";
   };
 
   const endpoints = (t: Transformation): Endpoint[] => {

@@ -59,7 +59,9 @@ export interface TaskReport {
 }
 
 const BUFFERS_PER_STEP = 8;
-const POLLS_PER_STEP = 8;
+// A poll emits a small batch (built-in readers: 32 records), and the output is checked between
+// polls: a source overdraws its channels by at most one batch.
+const POLLS_PER_STEP = 64;
 
 export class StreamTask implements ElementHandler {
   state: TaskState = "created";

@@ -135,9 +135,7 @@ describe("chaining", () => {
     }
   });
 
-  it("a different slot sharing group splits the chain (and is inherited downstream)", {
-    todo: "bug: an operator does not inherit the slot sharing group of its input",
-  }, () => {
+  it("a different slot sharing group splits the chain (and is inherited downstream)", () => {
     const env = new StreamExecutionEnvironment({ parallelism: 2 });
     pipeline(env)
       .map((x) => x)

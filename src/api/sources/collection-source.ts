@@ -7,7 +7,7 @@ import { SplitQueueReader, StaticSplitEnumerator } from "./split-queue.ts";
 
 type Range = { from: number; to: number };
 
-const BATCH = 512;
+const BATCH = 32;
 
 export class CollectionSource<T> implements Source<T, Range> {
   readonly boundedness = "bounded" as const;

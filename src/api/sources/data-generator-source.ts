@@ -17,7 +17,7 @@ export interface DataGeneratorOptions<T> {
   type?: TypeInformation<T>;
 }
 
-const BATCH = 1024;
+const BATCH = 32;
 
 export class DataGeneratorSource<T> implements Source<T, Split> {
   readonly boundedness: "bounded" | "unbounded";

@@ -7,7 +7,7 @@ import { SplitQueueReader, StaticSplitEnumerator } from "./split-queue.ts";
 
 type Range = { from: number; to: number };
 
-const BATCH = 1024;
+const BATCH = 32;
 
 export class NumberSequenceSource implements Source<number, Range> {
   readonly boundedness = "bounded" as const;

@@ -17,7 +17,7 @@ export interface TextFileOptions {
 }
 
 const CHUNK = 64 * 1024;
-const LINES_PER_POLL = 1024;
+const LINES_PER_POLL = 32;
 const NL = 10;
 
 export class TextFileSource implements Source<string, FileSplit> {
