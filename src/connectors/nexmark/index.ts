@@ -1,4 +1,5 @@
-// Public entry of the Nexmark connector: the deterministic event generator, its config and JSON lines.
+// Public entry of the Nexmark connector: the deterministic event generator, its config and JSON lines,
+// the generator and JSON-lines sources, the queries, and the runner behind `weir nexmark run`.
 //
 // Event number n of a stream is a pure function of (config, n): readers given disjoint ranges from
 // splitRange produce exactly the events of one serial generator, whatever the parallelism.
@@ -56,3 +57,29 @@ export {
   type Person,
   type TimestampedNexmarkEvent,
 } from "./model.ts";
+export {
+  NexmarkJsonLinesSource,
+  type NexmarkProgressListener,
+  NexmarkSource,
+  type NexmarkSourceOptions,
+  type NexmarkSplit,
+} from "./source.ts";
+export { AUCTION_TYPE, BID_TYPE, NEXMARK_EVENT_TYPE, PERSON_TYPE } from "./types.ts";
+export {
+  type BidTimeType,
+  nexmarkQuery,
+  type NexmarkQuery,
+  PENDING_QUERIES,
+  type PendingNexmarkQuery,
+  type Q0Result,
+  type Q1Result,
+  type Q2Result,
+  type Q3Result,
+  type Q14Result,
+  type Q21Result,
+  type Q22Result,
+  QUERIES,
+  runnableQueryNames,
+} from "./queries/index.ts";
+export { buildNexmarkJob, type NexmarkJobParams, nexmarkWatermarks, RESULTS_COUNTER } from "./pipeline.ts";
+export { type NexmarkRunOptions, type NexmarkRunReport, runNexmark } from "./runner.ts";

@@ -1,0 +1,175 @@
+// Tests of `weir nexmark` (src/cli/nexmark-command.ts): generate, then run over the file or the
+// generator on worker threads (same results), and clear errors for unknown queries and bad options.
+
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it } from "node:test";
+import { nexmarkCommand } from "../../src/cli/nexmark-command.ts";
+import { eventToJson, generateRange, nexmarkConfig } from "../../src/connectors/nexmark/index.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "weir-nexmark-cli-"));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await nexmarkCommand(args, { out: (s) => out.push(s), err: (s) => err.push(s) });
+  return { code, out: out.join("\n"), err: err.join("\n") };
+}
+
+function sortedLines(path: string): string[] {
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((l) => l !== "")
+    .sort();
+}
+
+describe("weir nexmark generate / run", () => {
+  const events = join(dir, "events.jsonl");
+
+  it("generate writes one JSON object per line, the generator's events", async () => {
+    const r = await cli("generate", "--events", "20000", "--seed", "5", "--out", events);
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /wrote 20,000 Nexmark events \(seed 5\)/);
+    const expected = [...generateRange(nexmarkConfig({ numEvents: 20_000, seed: 5 }), 0, 20_000)].map(
+      eventToJson,
+    );
+    assert.deepEqual(readFileSync(events, "utf8").split("\n").slice(0, -1), expected);
+  });
+
+  it("run --input gives the same results as run --events with the same seed (q21, p=2), and reports throughput", async () => {
+    const fromFile = join(dir, "q21-file.jsonl");
+    const fromGenerator = join(dir, "q21-gen.jsonl");
+    const a = await cli("run", "--query", "q21", "--input", events, "-p", "2", "--out", fromFile);
+    assert.equal(a.code, 0, a.err);
+    const b = await cli(
+      "run",
+      "--query",
+      "q21",
+      "--events",
+      "20000",
+      "--seed",
+      "5",
+      "-p",
+      "2",
+      "--out",
+      fromGenerator,
+    );
+    assert.equal(b.code, 0, b.err);
+    const lines = sortedLines(fromFile);
+    assert.ok(lines.length > 15_000, `q21 keeps most bids, got ${lines.length}`);
+    assert.deepEqual(lines, sortedLines(fromGenerator));
+    for (const r of [a, b]) {
+      assert.match(r.out, /nexmark q21 p=2: 20,000 events -> [\d,]+ results/);
+      assert.match(r.out, /throughput +[\d,]+ events\/s/);
+      assert.match(r.out, /per busy core +[\d,]+ events\/s \(process CPU/);
+    }
+    assert.deepEqual(Object.keys(JSON.parse(lines[0]!)), [
+      "auction",
+      "bidder",
+      "price",
+      "channel",
+      "channel_id",
+    ]);
+    // No part files or temporary directories are left next to the results.
+    assert.deepEqual(
+      readdirSync(dir).filter((n) => n.startsWith(".nexmark-results-")),
+      [],
+    );
+  });
+
+  it("run without --out only counts the results", async () => {
+    const r = await cli("run", "--query", "q2", "--events", "20000", "--seed", "5");
+    assert.equal(r.code, 0, r.err);
+    assert.match(r.out, /nexmark q2 p=1: 20,000 events -> [\d,]+ results/);
+  });
+});
+
+describe("weir nexmark errors", () => {
+  const cases: Array<[string, string[], RegExp]> = [
+    [
+      "an unknown query",
+      ["run", "--query", "q99", "--events", "10"],
+      /unknown Nexmark query 'q99'.*q0, q1, q2, q3, q14, q21, q22/,
+    ],
+    [
+      "a windowed query",
+      ["run", "--query", "q7", "--events", "10"],
+      /q7 .*not available yet: it needs event time and windows/,
+    ],
+    ["no query", ["run", "--events", "10"], /run needs --query/],
+    [
+      "both --events and --input",
+      ["run", "--query", "q0", "--events", "10", "--input", "x.jsonl"],
+      /exactly one of --events N .* or --input/,
+    ],
+    ["neither --events nor --input", ["run", "--query", "q0"], /exactly one of --events/],
+    [
+      "a bad count",
+      ["run", "--query", "q0", "--events", "ten"],
+      /--events must be a positive integer, got 'ten'/,
+    ],
+    [
+      "parallelism 0",
+      ["run", "--query", "q0", "--events", "10", "-p", "0"],
+      /--parallelism must be a positive integer, got '0'/,
+    ],
+    [
+      "an unknown option",
+      ["run", "--query", "q0", "--events", "10", "--fast"],
+      /unknown option '--fast' for 'weir nexmark run'/,
+    ],
+    ["a missing value", ["run", "--query", "q0", "--events"], /--events needs a value/],
+    [
+      "checkpoints",
+      ["run", "--query", "q0", "--events", "10", "--checkpoint-interval", "10000"],
+      /--checkpoint-interval 10000: not available yet: checkpoints are not implemented/,
+    ],
+    [
+      "a bad checkpoint interval",
+      ["run", "--query", "q0", "--events", "10", "--checkpoint-interval", "-5"],
+      /--checkpoint-interval/,
+    ],
+    [
+      "a state backend",
+      ["run", "--query", "q0", "--events", "10", "--state-backend", "embedded"],
+      /not available yet: checkpoints are not implemented/,
+    ],
+    [
+      "an unknown state backend",
+      ["run", "--query", "q0", "--events", "10", "--state-backend", "rocks"],
+      /--state-backend must be 'heap' or 'embedded', got 'rocks'/,
+    ],
+    [
+      "--seed with --input",
+      ["run", "--query", "q0", "--input", "x.jsonl", "--seed", "1"],
+      /--seed goes with --events/,
+    ],
+    ["generate without --out", ["generate", "--events", "10"], /generate needs --out/],
+    ["generate without --events", ["generate", "--out", "x.jsonl"], /--events N is required/],
+    ["an unknown subcommand", ["bench"], /unknown subcommand 'bench' of 'weir nexmark'/],
+  ];
+  for (const [what, args, message] of cases) {
+    it(`refuses ${what} with exit code 2 and a clear message`, async () => {
+      const r = await cli(...args);
+      assert.equal(r.code, 2, `exit code of ${args.join(" ")}: ${r.err}`);
+      assert.match(r.err, message);
+    });
+  }
+
+  it("a missing input file fails with its path", async () => {
+    const missing = join(dir, "missing.jsonl");
+    const r = await cli("run", "--query", "q0", "--input", missing);
+    assert.notEqual(r.code, 0);
+    assert.match(r.err, /missing\.jsonl/);
+    assert.equal(existsSync(missing), false);
+  });
+
+  it("--help prints the usage", async () => {
+    const r = await cli("--help");
+    assert.equal(r.code, 0);
+    assert.match(r.out, /weir nexmark run --query qN/);
+  });
+});
