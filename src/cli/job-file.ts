@@ -114,10 +114,6 @@ export async function buildJob(
   try {
     return { env, job: env.compile() };
   } catch (e) {
-    throw new JobLoadError(
-      `job '${shown}' is not valid: ${oneLine(errorMessage(e))}`,
-      "fix the job graph",
-      e,
-    );
+    throw new JobLoadError(`invalid job '${shown}': ${oneLine(errorMessage(e))}`, "fix the job graph", e);
   }
 }

@@ -85,7 +85,7 @@ export function reportError(e: unknown, io: CliIO, verbose: boolean): number {
   }
   const stackHint = verbose ? "the stack trace follows" : "run with --verbose for the stack trace";
   if (e instanceof JobLoadError) {
-    io.err(`weir: ${e.message}; ${verbose ? stackHint : e.hint}`);
+    io.err(`weir: ${withHint(e.message, verbose ? stackHint : e.hint)}`);
     if (verbose) printStack(e.cause, io);
     return EXIT_FAILED;
   }
@@ -100,13 +100,18 @@ export function reportError(e: unknown, io: CliIO, verbose: boolean): number {
     return EXIT_FAILED;
   }
   if (e instanceof WeirError) {
-    io.err(`weir: ${oneLine(e.message)}; ${stackHint}`);
+    io.err(`weir: ${withHint(oneLine(e.message), stackHint)}`);
     if (verbose) printStack(e, io);
     return EXIT_FAILED;
   }
   io.err(`weir: unexpected error: ${oneLine(errorMessage(e))}; ${stackHint}, and please report it`);
   if (verbose) printStack(e, io);
   return EXIT_FAILED;
+}
+
+/** Weir's own messages often say what to do already ("...; raise maxParallelism"): keep theirs. */
+function withHint(message: string, hint: string): string {
+  return message.includes("; ") ? message : `${message}; ${hint}`;
 }
 
 function printStack(e: unknown, io: CliIO): void {

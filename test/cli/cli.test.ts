@@ -224,6 +224,7 @@ describe("bad input: one line on stderr, a non-zero exit, no stack trace", { con
       1,
       ["no-job.ts' has no default export", "export default defineJob"],
     ],
+    ["a job without a sink", ["run", `${FIXTURES}/no-sink.ts`], 1, ["invalid job", "has no sink", "add one"]],
     [
       "a build function that throws",
       ["plan", `${FIXTURES}/broken-build.ts`],
