@@ -105,3 +105,10 @@ export {
   type AsyncRetryStrategy,
 } from "./api/async/retry-strategies.ts";
 export { AsyncTimeoutError, AsyncRequestError } from "./runtime/operators/async/async-wait-operator.ts";
+export {
+  IntervalJoin,
+  IntervalJoined,
+  type ProcessJoinFn,
+  type ProcessJoinFunction,
+  type ProcessJoinContext,
+} from "./api/joins/interval-join.ts";

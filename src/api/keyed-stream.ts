@@ -10,6 +10,7 @@ import { KeyedProcessOperator } from "../runtime/operators/process.ts";
 import { DataStream, type SingleOutputStreamOperator } from "./data-stream.ts";
 import type { StreamExecutionEnvironment } from "./environment.ts";
 import { normalize, requireMethods } from "./function-forms.ts";
+import { IntervalJoin } from "./joins/interval-join.ts";
 
 /** A field of T, or a function reading a number from T. */
 export type FieldRef<T> = (keyof T & string) | ((value: T) => number);
@@ -67,6 +68,16 @@ export class KeyedStream<T, K> extends DataStream<T> {
       this.env.genericType(),
       [this.keySelector as KeySelector<unknown, unknown>],
     );
+  }
+
+  /** Join with another keyed stream in event time: `.between(lower, upper).process(fn)`. */
+  intervalJoin<R>(other: KeyedStream<R, K>): IntervalJoin<T, R, K> {
+    if (!(other instanceof KeyedStream)) {
+      throw new InvalidArgumentError(
+        "intervalJoin() needs a KeyedStream: call keyBy(...) on the other stream first",
+      );
+    }
+    return new IntervalJoin<T, R, K>(this, other);
   }
 
   private aggregate(
