@@ -202,6 +202,7 @@ describe("nexmark query functions", () => {
     assert.equal(dollarsToEuros(12345), 11209.26);
     assert.equal(dollarsToEuros(100), 90.8);
     assert.equal(dollarsToEuros(1), 0.908);
+    assert.equal(dollarsToEuros(15), 13.62); // 0.908 * 15 is 13.620000000000001 in floating point
     for (let price = 1; price < 200_000; price += 7) {
       assert.equal(
         dollarsToEuros(price),

@@ -1,0 +1,177 @@
+// Nexmark throughput: every runnable query for a fixed number of generated events at p=1 and p=2, on
+// the MiniCluster (one worker thread per subtask). Prints events/s and events/s per busy core (process
+// CPU time of all threads over the processing phase, startup excluded), the ratio to a hand-written
+// single loop (generator + the query's logic, no engine) for q0, q1 and q2, measured in the same run,
+// and the published Flink per-core figures for comparison.
+// Run: npm run bench:nexmark [-- events=10000000 queries=q0,q1 parallelism=1,2]
+
+import { availableParallelism, cpus, loadavg } from "node:os";
+import {
+  forEachEvent,
+  nexmarkConfig,
+  type NexmarkRunReport,
+  runNexmark,
+  runnableQueryNames,
+} from "../src/connectors/nexmark/index.ts";
+import { dollarsToEuros } from "../src/connectors/nexmark/queries/index.ts";
+
+const args = new Map(
+  process.argv.slice(2).map((a) => {
+    const [k, v = ""] = a.split("=");
+    return [k!, v];
+  }),
+);
+const EVENTS = Number(args.get("events") ?? process.env.NEXMARK_EVENTS ?? 10_000_000);
+const QUERIES = (args.get("queries") ?? runnableQueryNames().join(",")).split(",");
+const PARALLELISM = (args.get("parallelism") ?? "1,2").split(",").map(Number);
+const SEED = 0;
+
+/**
+ * Flink per core (events/s): Nexmark repository, Flink 2.x V2 runner, 8 × 16-core workers,
+ * exactly-once checkpoints every 30 s, RocksDB state backend (the figures quoted in issue 5).
+ */
+const FLINK_PER_CORE: Record<string, number> = {
+  q0: 378e3,
+  q1: 395e3,
+  q2: 414e3,
+  q3: 219e3,
+  q4: 28e3,
+  q5: 75e3,
+  q7: 23e3,
+  q8: 162e3,
+  q9: 14e3,
+  q11: 46e3,
+  q12: 194e3,
+  q13: 188e3,
+  q14: 259e3,
+  q18: 65e3,
+  q19: 43e3,
+  q21: 147e3,
+  q22: 211e3,
+};
+
+// ---- hand-written single-loop baselines: the generator and the query's logic, no engine ----------------
+
+let checksum = 0;
+
+const BASELINES: Record<string, () => void> = {
+  q0: () => {
+    forEachEvent(nexmarkConfig({ numEvents: EVENTS, seed: SEED }), 0, EVENTS, (e) => {
+      if (e.type !== "bid") return;
+      const b = e.bid;
+      const r = {
+        auction: b.auction,
+        bidder: b.bidder,
+        price: b.price,
+        dateTime: b.dateTime,
+        extra: b.extra,
+      };
+      checksum += r.price + r.extra.length;
+    });
+  },
+  q1: () => {
+    forEachEvent(nexmarkConfig({ numEvents: EVENTS, seed: SEED }), 0, EVENTS, (e) => {
+      if (e.type !== "bid") return;
+      const b = e.bid;
+      const r = {
+        auction: b.auction,
+        bidder: b.bidder,
+        price: dollarsToEuros(b.price),
+        dateTime: b.dateTime,
+        extra: b.extra,
+      };
+      checksum += r.price + r.extra.length;
+    });
+  },
+  q2: () => {
+    forEachEvent(nexmarkConfig({ numEvents: EVENTS, seed: SEED }), 0, EVENTS, (e) => {
+      if (e.type === "bid" && e.bid.auction % 123 === 0) {
+        const r = { auction: e.bid.auction, price: e.bid.price };
+        checksum += r.price;
+      }
+    });
+  },
+};
+
+function cpuMs(): number {
+  const c = process.cpuUsage();
+  return (c.user + c.system) / 1000;
+}
+
+function measureBaseline(run: () => void): { eventsPerSecond: number; eventsPerCoreSecond: number } {
+  const t0 = performance.now();
+  const c0 = cpuMs();
+  run();
+  const wall = performance.now() - t0;
+  const cpu = cpuMs() - c0;
+  return { eventsPerSecond: (EVENTS / wall) * 1000, eventsPerCoreSecond: (EVENTS / cpu) * 1000 };
+}
+
+// ---- report --------------------------------------------------------------------------------------------
+
+const k = (n: number) => (n >= 1e6 ? `${(n / 1e6).toFixed(2)}M` : `${Math.round(n / 1e3)}K`);
+const pad = (s: string, n: number) => s.padStart(n);
+
+async function main(): Promise<void> {
+  const cpu = cpus()[0]?.model ?? "unknown CPU";
+  console.log(`Nexmark on Weir: ${EVENTS.toLocaleString("en-US")} generated events (seed ${SEED}) per run`);
+  console.log(`machine: ${availableParallelism()} cores, ${cpu}, Node ${process.version}`);
+  console.log(`load average before the run: ${loadavg()[0]!.toFixed(2)} (other processes share these cores)`);
+  console.log("exactly-once checkpoints: not measured (checkpoints are not implemented yet)\n");
+
+  const baselines = new Map<string, { eventsPerSecond: number; eventsPerCoreSecond: number }>();
+  for (const q of QUERIES) {
+    const run = BASELINES[q];
+    if (run === undefined) continue;
+    run(); // warm the JIT on one pass, then measure the next
+    baselines.set(q, measureBaseline(run));
+  }
+
+  const header = [
+    "query",
+    " p",
+    "  events/s",
+    " per core",
+    " single loop",
+    " vs loop",
+    " Flink/core",
+    " vs Flink",
+    "  results",
+  ];
+  console.log(header.join(" "));
+  const rows: NexmarkRunReport[] = [];
+  const started = performance.now();
+  for (const q of QUERIES) {
+    for (const p of PARALLELISM) {
+      const r = await runNexmark({ query: q, events: EVENTS, seed: SEED, parallelism: p });
+      rows.push(r);
+      const base = baselines.get(q);
+      const flink = FLINK_PER_CORE[q];
+      console.log(
+        [
+          q.padEnd(5),
+          pad(String(p), 2),
+          pad(k(r.eventsPerSecond), 10),
+          pad(k(r.eventsPerCoreSecond), 9),
+          pad(base === undefined ? "-" : k(base.eventsPerCoreSecond), 12),
+          pad(
+            base === undefined ? "-" : `${(r.eventsPerCoreSecond / base.eventsPerCoreSecond).toFixed(2)}x`,
+            8,
+          ),
+          pad(flink === undefined ? "-" : k(flink), 11),
+          pad(flink === undefined ? "-" : `${(r.eventsPerCoreSecond / flink).toFixed(2)}x`, 9),
+          pad(r.results.toLocaleString("en-US"), 10),
+        ].join(" "),
+      );
+    }
+  }
+  const total = (performance.now() - started) / 1000;
+  console.log(`load average after the run: ${loadavg()[0]!.toFixed(2)}`);
+  console.log(
+    `\nevents/s: processing phase (first source poll to job end), wall clock; per core: events per second of` +
+      ` process CPU time (all threads); single loop: generator + the query's logic in one loop, one thread;` +
+      ` vs loop / vs Flink: per-core ratios. Engine runs took ${total.toFixed(0)} s. (checksum ${Math.round(checksum) % 997})`,
+  );
+}
+
+await main();
