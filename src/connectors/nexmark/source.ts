@@ -259,6 +259,14 @@ class JsonLinesReader implements SourceReader<NexmarkEvent, FileSplit> {
     this.inner.notifyNoMoreSplits();
   }
 
+  /** The text reader's splits and positions: lines are parsed as they are read, so they are ours too. */
+  snapshotState(checkpointId: number): FileSplit[] {
+    const inner = this.inner as SourceReader<string, FileSplit> & {
+      snapshotState?(checkpointId: number): FileSplit[];
+    };
+    return inner.snapshotState?.(checkpointId) ?? [];
+  }
+
   close(): void | Promise<void> {
     return this.inner.close();
   }
