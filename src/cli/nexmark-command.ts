@@ -35,7 +35,7 @@ run        runs a query on worker threads (one per subtask) over generated event
 
 options:
   --query qN                 the query: ${runnableQueryNames().join(", ")}
-                             (not yet: ${[...PENDING_QUERIES.keys()].join(", ")}: they need event time and windows)
+                             (not yet: ${[...PENDING_QUERIES.keys()].join(", ")}: they need windows)
   --events N                 number of events to generate
   --seed S                   seed of the generator (default 0)
   --input PATH               read events from a JSON-lines file (as written by 'generate') instead

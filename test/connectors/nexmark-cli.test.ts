@@ -97,7 +97,7 @@ describe("weir nexmark errors", () => {
     [
       "a windowed query",
       ["run", "--query", "q7", "--events", "10"],
-      /q7 .*not available yet: it needs event time and windows/,
+      /q7 .*not available yet: it needs event-time windows/,
     ],
     ["no query", ["run", "--events", "10"], /run needs --query/],
     [

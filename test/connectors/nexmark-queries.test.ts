@@ -249,7 +249,7 @@ describe("nexmark query functions", () => {
     assert.throws(() => nexmarkQuery("q99"), /unknown Nexmark query 'q99'.*q0, q1, q2, q3, q14, q21, q22/);
     assert.throws(
       () => nexmarkQuery("q5"),
-      /q5 \(hot items.*not available yet: it needs event time and windows.*q0, q1/,
+      /q5 \(hot items.*not available yet: it needs event-time windows.*q0, q1/,
     );
     assert.equal(nexmarkQuery("3").name, "q3");
     assert.equal(nexmarkQuery("Q14").name, "q14");

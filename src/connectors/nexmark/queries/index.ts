@@ -29,19 +29,19 @@ export const QUERIES: ReadonlyMap<string, NexmarkQuery> = new Map<string, Nexmar
   ([q0, q1, q2, q3, q14, q21, q22] as NexmarkQuery[]).map((q) => [q.name, q]),
 );
 
-const WINDOWS = "event time and windows";
+const WINDOWS = "event-time windows";
 
 /** Queries of the suite that need engine features Weir does not have yet. */
 export const PENDING_QUERIES: ReadonlyMap<string, PendingNexmarkQuery> = new Map(
   (
     [
       ["q4", "average price per category", WINDOWS],
-      ["q5", "hot items (sliding window)", WINDOWS],
-      ["q7", "highest bid (tumbling window)", WINDOWS],
-      ["q8", "monitor new users (window join)", WINDOWS],
+      ["q5", "hot items, sliding window", WINDOWS],
+      ["q7", "highest bid, tumbling window", WINDOWS],
+      ["q8", "monitor new users, window join", "an event-time window join"],
       ["q9", "winning bids", WINDOWS],
-      ["q11", "user sessions (session window)", WINDOWS],
-      ["q12", "processing-time windows", "processing-time timers and windows"],
+      ["q11", "user sessions, session window", "event-time session windows"],
+      ["q12", "processing-time windows", "processing-time windows"],
       ["q13", "bounded side-input join", "a bounded side input joined by processing time"],
       ["q18", "last bid per (bidder, auction)", WINDOWS],
       ["q19", "top-10 bids per auction", WINDOWS],
@@ -64,11 +64,11 @@ export function nexmarkQuery(name: string): NexmarkQuery {
   if (pending !== undefined) {
     throw new InvalidArgumentError(
       `Nexmark ${pending.name} (${pending.title}) is not available yet: it needs ${pending.needs}, ` +
-        `which the engine does not have yet. Queries that run now: ${runnable}`,
+        `which the Nexmark suite cannot use yet. Queries that run now: ${runnable}`,
     );
   }
   const later = [...PENDING_QUERIES.keys()].join(", ");
   throw new InvalidArgumentError(
-    `unknown Nexmark query '${name}'. Queries that run now: ${runnable}; not yet available (need event time/windows): ${later}`,
+    `unknown Nexmark query '${name}'. Queries that run now: ${runnable}; not yet available (they need windows): ${later}`,
   );
 }
