@@ -293,6 +293,46 @@ describe("nexmark sources", () => {
     assert.deepEqual(out.values.sort(), events.slice(0, 5000).map(eventToJson).sort());
   });
 
+  it("splits a bounded stream into a few event ranges per reader, and an unbounded one into endless ranges", () => {
+    const assigned: Array<[number, { from: number; to: number }]> = [];
+    const done: number[] = [];
+    const ctx = {
+      parallelism: 2,
+      assignSplit: (split: { from: number; to: number }, subtask: number) => assigned.push([subtask, split]),
+      signalNoMoreSplits: (subtask: number) => done.push(subtask),
+    };
+    const bounded = new NexmarkSource({ numEvents: 1000, seed: SEED }, { splitsPerReader: 3 });
+    assert.equal(bounded.boundedness, "bounded");
+    const e = bounded.createEnumerator(ctx);
+    void e.start();
+    for (let i = 0; i < 7; i++) e.handleSplitRequest(i % 2);
+    assert.deepEqual(
+      assigned.map(([, s]) => s),
+      [0, 167, 334, 501, 668, 834].map((from, i, a) => ({ from, to: a[i + 1] ?? 1000 })),
+    );
+    assert.deepEqual(done, [0]);
+
+    assigned.length = 0;
+    const unbounded = new NexmarkSource({ numEvents: 0, seed: SEED });
+    assert.equal(unbounded.boundedness, "unbounded");
+    const u = unbounded.createEnumerator(ctx);
+    void u.start();
+    u.handleSplitRequest(0);
+    u.handleSplitRequest(1);
+    u.addSplitsBack?.([assigned[0]![1]], 0);
+    u.handleSplitRequest(1);
+    u.handleSplitRequest(1);
+    const R = 1 << 20;
+    assert.deepEqual(assigned, [
+      [0, { from: 0, to: R }],
+      [1, { from: R, to: 2 * R }],
+      [1, { from: 0, to: R }],
+      [1, { from: 2 * R, to: 3 * R }],
+    ]);
+    assert.throws(() => new NexmarkSource({ numEvents: 10 }, { splitsPerReader: 0 }), /splitsPerReader/);
+    assert.throws(() => new NexmarkSource({ numEvents: -1 }), /numEvents/);
+  });
+
   it("the JSON-lines source reads a generated file at p=2 as the generator's events", async () => {
     const file = join(dir, "events.jsonl");
     writeFileSync(file, `${events.map(eventToJson).join("\n")}\n`);
