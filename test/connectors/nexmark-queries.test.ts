@@ -25,6 +25,7 @@ import {
   splitIndex,
 } from "../../src/connectors/nexmark/queries/index.ts";
 import { NexmarkJsonLinesSource, NexmarkSource } from "../../src/connectors/nexmark/source.ts";
+import { NexmarkWatermarkGenerator, nexmarkWatermarks } from "../../src/connectors/nexmark/watermarks.ts";
 import { type Collector, type ProcessContext, StreamExecutionEnvironment } from "../../src/index.ts";
 
 const N = 20_000;
@@ -331,6 +332,40 @@ describe("nexmark sources", () => {
     ]);
     assert.throws(() => new NexmarkSource({ numEvents: 10 }, { splitsPerReader: 0 }), /splitsPerReader/);
     assert.throws(() => new NexmarkSource({ numEvents: -1 }), /numEvents/);
+  });
+
+  it("watermarks are dateTime - 4 s: the generator's own, or the timestamp's for file events", () => {
+    const g = new NexmarkWatermarkGenerator();
+    const emitted: number[] = [];
+    const out = { emitWatermark: (w: number) => emitted.push(w), markIdle() {}, markActive() {} };
+    g.onPeriodicEmit(out);
+    const shuffled = [
+      ...generateRange(nexmarkConfig({ numEvents: 100, seed: SEED, outOfOrderGroupSize: 10 }), 0, 100),
+    ];
+    for (const e of shuffled.slice(0, 15)) g.onEvent(e, e.timestamp);
+    g.onPeriodicEmit(out);
+    g.onPeriodicEmit(out);
+    assert.deepEqual(emitted, [shuffled[10]!.watermark]);
+    assert.equal(shuffled[10]!.watermark, Math.min(...shuffled.slice(10, 20).map((e) => e.timestamp)) - 4000);
+    const fromFile: NexmarkEvent = { type: "bid", bid: { ...shuffled.find((e) => e.type === "bid")!.bid } };
+    const h = new NexmarkWatermarkGenerator();
+    h.onEvent(fromFile, 1_000_000);
+    h.onPeriodicEmit(out);
+    assert.equal(emitted.at(-1), 1_000_000 - 4000);
+  });
+
+  it("with the Nexmark watermarks no event of the generator is behind the watermark", async () => {
+    const env = new StreamExecutionEnvironment({ parallelism: 2 });
+    const late = env
+      .fromSource(new NexmarkSource({ numEvents: 200_000, seed: SEED }), nexmarkWatermarks(), "Nexmark")
+      .process<string>({
+        processElement(e: NexmarkEvent, ctx: ProcessContext, o: Collector<string>) {
+          if (ctx.timerService().currentWatermark() >= ctx.timestamp()!) o.collect(eventToJson(e));
+        },
+      })
+      .collect();
+    await env.execute();
+    assert.deepEqual(late.values, []);
   });
 
   it("the JSON-lines source reads a generated file at p=2 as the generator's events", async () => {

@@ -81,5 +81,6 @@ export {
   QUERIES,
   runnableQueryNames,
 } from "./queries/index.ts";
-export { buildNexmarkJob, type NexmarkJobParams, nexmarkWatermarks, RESULTS_COUNTER } from "./pipeline.ts";
+export { buildNexmarkJob, type NexmarkJobParams, RESULTS_COUNTER } from "./pipeline.ts";
+export { NexmarkWatermarkGenerator, nexmarkWatermarks } from "./watermarks.ts";
 export { type NexmarkRunOptions, type NexmarkRunReport, runNexmark } from "./runner.ts";

@@ -13,10 +13,11 @@ import {
   type StreamExecutionEnvironment,
   WatermarkStrategy,
 } from "../../index.ts";
-import { NEXMARK_WATERMARK_LAG_MS, type NexmarkConfig } from "./config.ts";
+import type { NexmarkConfig } from "./config.ts";
 import type { NexmarkEvent } from "./model.ts";
 import { nexmarkQuery } from "./queries/index.ts";
 import { NexmarkJsonLinesSource, type NexmarkProgressListener, NexmarkSource } from "./source.ts";
+import { nexmarkWatermarks } from "./watermarks.ts";
 
 /** Everything a Nexmark job needs; plain data, so it can travel to worker threads as JSON. */
 export interface NexmarkJobParams {
@@ -73,11 +74,6 @@ export function buildNexmarkJob(
     results.sinkTo(countingSink(undefined), `${query.name} results (discarded)`);
   }
   return results;
-}
-
-/** The watermarks of the Nexmark sources: event time = dateTime (the record timestamp), lagging 4 s. */
-export function nexmarkWatermarks(): WatermarkStrategy<NexmarkEvent> {
-  return WatermarkStrategy.forBoundedOutOfOrderness<NexmarkEvent>(NEXMARK_WATERMARK_LAG_MS);
 }
 
 /** Counts records into RESULTS_COUNTER, then hands them to `inner` (or drops them). */
