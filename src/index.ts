@@ -67,6 +67,7 @@ export type {
   CoFlatMapFunction,
 } from "./core/process.ts";
 export { ValueStateDescriptor, type ValueState } from "./core/state.ts";
+export * from "./api/windowing/index.ts";
 export {
   InputStatus,
   type Source,

@@ -26,10 +26,16 @@ import type { PartitionerSpec } from "../runtime/partitioners.ts";
 import type { ConnectedStreams } from "./connected-streams.ts";
 import type { StreamExecutionEnvironment } from "./environment.ts";
 import { normalize, requireMethods } from "./function-forms.ts";
+import { TwoInputWindowBuilder } from "./joins/co-group.ts";
 import { CollectSink } from "./sinks/collect-sink.ts";
 import { FileSink } from "./sinks/file-sink.ts";
 import type { KeyedStream } from "./keyed-stream.ts";
 import { PrintSink } from "./sinks/print-sink.ts";
+import { GlobalWindows } from "./windowing/assigners.ts";
+import { CountEvictor } from "./windowing/evictors.ts";
+import { CountTrigger, PurgingTrigger } from "./windowing/triggers.ts";
+import { AllWindowedStream } from "./windowing/windowed-stream.ts";
+import type { GlobalWindow, Window, WindowAssigner } from "../runtime/operators/window/window-contracts.ts";
 
 export class DataStream<T> {
   constructor(
@@ -78,6 +84,18 @@ export class DataStream<T> {
     );
   }
 
+  /** Windows over the whole (non-keyed) stream; the window operator runs with parallelism 1. */
+  windowAll<W extends Window>(assigner: WindowAssigner<T, W>): AllWindowedStream<T, W> {
+    return new AllWindowedStream<T, W>(this, assigner);
+  }
+
+  /** Count windows over the whole stream (parallelism 1); see KeyedStream.countWindow. */
+  countWindowAll(size: number, slide?: number): AllWindowedStream<T, GlobalWindow> {
+    const w = this.windowAll(GlobalWindows.create() as WindowAssigner<T, GlobalWindow>);
+    if (slide === undefined) return w.trigger(PurgingTrigger.of(CountTrigger.of(size)));
+    return w.evictor(CountEvictor.of(size)).trigger(CountTrigger.of(slide));
+  }
+
   /** Partition by key: records with equal keys go to the same subtask (by key group). */
   keyBy<K>(key: KeySelector<T, K>): KeyedStream<T, K>;
   keyBy<F extends keyof T & string>(field: F): KeyedStream<T, T[F]>;
@@ -111,6 +129,16 @@ export class DataStream<T> {
       throw new InvalidArgumentError("connect() takes a stream of the same environment");
     }
     return new streamClasses.connected!(this.env, this, other);
+  }
+
+  /** Window join: `.where(keyA).equalTo(keyB).window(assigner).apply(joinFn)`, every pair per key and window. */
+  join<U>(other: DataStream<U>): TwoInputWindowBuilder<T, U, "join"> {
+    return new TwoInputWindowBuilder<T, U, "join">("join", this, other);
+  }
+
+  /** Window coGroup: `.where(keyA).equalTo(keyB).window(assigner).apply(coGroupFn)`, both groups per key and window. */
+  coGroup<U>(other: DataStream<U>): TwoInputWindowBuilder<T, U, "coGroup"> {
+    return new TwoInputWindowBuilder<T, U, "coGroup">("coGroup", this, other);
   }
 
   rebalance(): DataStream<T> {

@@ -10,6 +10,11 @@ import { KeyedProcessOperator } from "../runtime/operators/process.ts";
 import { DataStream, type SingleOutputStreamOperator } from "./data-stream.ts";
 import type { StreamExecutionEnvironment } from "./environment.ts";
 import { normalize, requireMethods } from "./function-forms.ts";
+import { GlobalWindows } from "./windowing/assigners.ts";
+import { CountEvictor } from "./windowing/evictors.ts";
+import { CountTrigger, PurgingTrigger } from "./windowing/triggers.ts";
+import { WindowedStream } from "./windowing/windowed-stream.ts";
+import type { GlobalWindow, Window, WindowAssigner } from "../runtime/operators/window/window-contracts.ts";
 import { IntervalJoin } from "./joins/interval-join.ts";
 
 /** A field of T, or a function reading a number from T. */
@@ -55,6 +60,21 @@ export class KeyedStream<T, K> extends DataStream<T> {
   maxBy(field: FieldRef<T>): SingleOutputStreamOperator<T> {
     const get = fieldGetter(field, "maxBy()");
     return this.reduce((a, b) => (get(b) > get(a) ? b : a), "MaxBy");
+  }
+
+  /** Cut each key's records into windows: then trigger/evictor/allowedLateness, and a window function. */
+  window<W extends Window>(assigner: WindowAssigner<T, W>): WindowedStream<T, K, W> {
+    return new WindowedStream<T, K, W>(this, this.keySelector, assigner);
+  }
+
+  /**
+   * Count windows: every `size` records of a key (tumbling); with `slide`, the last `size` records
+   * every `slide` records. Incomplete windows are not emitted at the end of input (as in Flink).
+   */
+  countWindow(size: number, slide?: number): WindowedStream<T, K, GlobalWindow> {
+    const w = this.window(GlobalWindows.create() as WindowAssigner<T, GlobalWindow>);
+    if (slide === undefined) return w.trigger(PurgingTrigger.of(CountTrigger.of(size)));
+    return w.evictor(CountEvictor.of(size)).trigger(CountTrigger.of(slide));
   }
 
   override process<O>(

@@ -1,0 +1,294 @@
+// Built-in triggers: event time, processing time, count, continuous event/processing time,
+// purging, and the never-firing default of GlobalWindows. Write your own by implementing Trigger.
+
+import { InvalidArgumentError } from "../../core/errors.ts";
+import { ReducingStateDescriptor } from "../../core/state.ts";
+import {
+  checkTrigger,
+  type OnMergeContext,
+  type Trigger,
+  type TriggerContext,
+  TriggerResult,
+  type Window,
+} from "../../runtime/operators/window/window-contracts.ts";
+import { checkDuration } from "./time.ts";
+
+const sum = (a: number, b: number): number => a + b;
+const min = (a: number, b: number): number => Math.min(a, b);
+
+/** Fires once the watermark passes the end of the window; late elements (within lateness) fire at once. */
+export class EventTimeTrigger implements Trigger<unknown, Window> {
+  private constructor() {}
+  static create(): EventTimeTrigger {
+    return new EventTimeTrigger();
+  }
+  onElement(_e: unknown, _t: number, window: Window, ctx: TriggerContext): TriggerResult {
+    if (window.maxTimestamp() <= ctx.getCurrentWatermark()) return TriggerResult.FIRE;
+    ctx.registerEventTimeTimer(window.maxTimestamp());
+    return TriggerResult.CONTINUE;
+  }
+  onEventTime(time: number, window: Window): TriggerResult {
+    return time === window.maxTimestamp() ? TriggerResult.FIRE : TriggerResult.CONTINUE;
+  }
+  onProcessingTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  canMerge(): boolean {
+    return true;
+  }
+  onMerge(window: Window, ctx: OnMergeContext): void {
+    // Only when the merged window is not already late: a late one fired on its element.
+    if (window.maxTimestamp() > ctx.getCurrentWatermark()) ctx.registerEventTimeTimer(window.maxTimestamp());
+  }
+  clear(window: Window, ctx: TriggerContext): void {
+    ctx.deleteEventTimeTimer(window.maxTimestamp());
+  }
+  toString(): string {
+    return "EventTimeTrigger()";
+  }
+}
+
+/** Fires when the processing-time clock passes the end of the window. */
+export class ProcessingTimeTrigger implements Trigger<unknown, Window> {
+  private constructor() {}
+  static create(): ProcessingTimeTrigger {
+    return new ProcessingTimeTrigger();
+  }
+  onElement(_e: unknown, _t: number, window: Window, ctx: TriggerContext): TriggerResult {
+    ctx.registerProcessingTimeTimer(window.maxTimestamp());
+    return TriggerResult.CONTINUE;
+  }
+  onEventTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  onProcessingTime(): TriggerResult {
+    return TriggerResult.FIRE;
+  }
+  canMerge(): boolean {
+    return true;
+  }
+  onMerge(window: Window, ctx: OnMergeContext): void {
+    if (window.maxTimestamp() > ctx.getCurrentProcessingTime()) {
+      ctx.registerProcessingTimeTimer(window.maxTimestamp());
+    }
+  }
+  clear(window: Window, ctx: TriggerContext): void {
+    ctx.deleteProcessingTimeTimer(window.maxTimestamp());
+  }
+  toString(): string {
+    return "ProcessingTimeTrigger()";
+  }
+}
+
+/** Fires every `maxCount` elements of a window (the count restarts after each firing). */
+export class CountTrigger implements Trigger<unknown, Window> {
+  private readonly state = new ReducingStateDescriptor<number>("__count-trigger", sum);
+  private constructor(readonly maxCount: number) {}
+  static of(maxCount: number): CountTrigger {
+    if (!Number.isInteger(maxCount) || maxCount < 1) {
+      throw new InvalidArgumentError(`CountTrigger.of() needs a count >= 1, got ${String(maxCount)}`);
+    }
+    return new CountTrigger(maxCount);
+  }
+  onElement(_e: unknown, _t: number, _w: Window, ctx: TriggerContext): TriggerResult {
+    const count = ctx.getPartitionedState(this.state);
+    count.add(1);
+    if (count.get()! >= this.maxCount) {
+      count.clear();
+      return TriggerResult.FIRE;
+    }
+    return TriggerResult.CONTINUE;
+  }
+  onEventTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  onProcessingTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  canMerge(): boolean {
+    return true;
+  }
+  onMerge(_w: Window, ctx: OnMergeContext): void {
+    ctx.mergePartitionedState(this.state);
+  }
+  clear(_w: Window, ctx: TriggerContext): void {
+    ctx.getPartitionedState(this.state).clear();
+  }
+  toString(): string {
+    return `CountTrigger(${this.maxCount})`;
+  }
+}
+
+/** Fires every `interval` ms of event time while the window is open, and at its end. */
+export class ContinuousEventTimeTrigger implements Trigger<unknown, Window> {
+  private readonly state = new ReducingStateDescriptor<number>("__continuous-event-fire", min);
+  private constructor(readonly interval: number) {}
+  static of(interval: number): ContinuousEventTimeTrigger {
+    return new ContinuousEventTimeTrigger(checkDuration(interval, "ContinuousEventTimeTrigger interval"));
+  }
+  onElement(_e: unknown, timestamp: number, window: Window, ctx: TriggerContext): TriggerResult {
+    if (window.maxTimestamp() <= ctx.getCurrentWatermark()) return TriggerResult.FIRE;
+    ctx.registerEventTimeTimer(window.maxTimestamp());
+    const fireAt = ctx.getPartitionedState(this.state);
+    if (fireAt.get() === undefined) {
+      const start = timestamp - mod(timestamp, this.interval);
+      this.registerNext(start, window, ctx);
+    }
+    return TriggerResult.CONTINUE;
+  }
+  onEventTime(time: number, window: Window, ctx: TriggerContext): TriggerResult {
+    if (time === window.maxTimestamp()) return TriggerResult.FIRE;
+    const fireAt = ctx.getPartitionedState(this.state);
+    if (fireAt.get() === time) {
+      fireAt.clear();
+      this.registerNext(time, window, ctx);
+      return TriggerResult.FIRE;
+    }
+    return TriggerResult.CONTINUE;
+  }
+  onProcessingTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  canMerge(): boolean {
+    return true;
+  }
+  onMerge(_w: Window, ctx: OnMergeContext): void {
+    ctx.mergePartitionedState(this.state);
+    const next = ctx.getPartitionedState(this.state).get();
+    if (next !== undefined) ctx.registerEventTimeTimer(next);
+  }
+  clear(_w: Window, ctx: TriggerContext): void {
+    const fireAt = ctx.getPartitionedState(this.state);
+    const t = fireAt.get();
+    if (t !== undefined) {
+      ctx.deleteEventTimeTimer(t);
+      fireAt.clear();
+    }
+  }
+  private registerNext(time: number, window: Window, ctx: TriggerContext): void {
+    const next = Math.min(time + this.interval, window.maxTimestamp());
+    ctx.getPartitionedState(this.state).add(next);
+    ctx.registerEventTimeTimer(next);
+  }
+  toString(): string {
+    return `ContinuousEventTimeTrigger(${this.interval})`;
+  }
+}
+
+/** Fires every `interval` ms of processing time while the window has elements. */
+export class ContinuousProcessingTimeTrigger implements Trigger<unknown, Window> {
+  private readonly state = new ReducingStateDescriptor<number>("__continuous-processing-fire", min);
+  private constructor(readonly interval: number) {}
+  static of(interval: number): ContinuousProcessingTimeTrigger {
+    return new ContinuousProcessingTimeTrigger(
+      checkDuration(interval, "ContinuousProcessingTimeTrigger interval"),
+    );
+  }
+  onElement(_e: unknown, _t: number, window: Window, ctx: TriggerContext): TriggerResult {
+    const fireAt = ctx.getPartitionedState(this.state);
+    if (fireAt.get() === undefined) {
+      const now = ctx.getCurrentProcessingTime();
+      this.registerNext(now - mod(now, this.interval), window, ctx);
+    }
+    return TriggerResult.CONTINUE;
+  }
+  onEventTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  onProcessingTime(time: number, window: Window, ctx: TriggerContext): TriggerResult {
+    const fireAt = ctx.getPartitionedState(this.state);
+    if (fireAt.get() === time) {
+      fireAt.clear();
+      this.registerNext(time, window, ctx);
+      return TriggerResult.FIRE;
+    }
+    return TriggerResult.CONTINUE;
+  }
+  canMerge(): boolean {
+    return true;
+  }
+  onMerge(_w: Window, ctx: OnMergeContext): void {
+    ctx.mergePartitionedState(this.state);
+    const next = ctx.getPartitionedState(this.state).get();
+    if (next !== undefined) ctx.registerProcessingTimeTimer(next);
+  }
+  clear(_w: Window, ctx: TriggerContext): void {
+    const fireAt = ctx.getPartitionedState(this.state);
+    const t = fireAt.get();
+    if (t !== undefined) {
+      ctx.deleteProcessingTimeTimer(t);
+      fireAt.clear();
+    }
+  }
+  private registerNext(time: number, window: Window, ctx: TriggerContext): void {
+    const next = Math.min(time + this.interval, window.maxTimestamp());
+    ctx.getPartitionedState(this.state).add(next);
+    ctx.registerProcessingTimeTimer(next);
+  }
+  toString(): string {
+    return `ContinuousProcessingTimeTrigger(${this.interval})`;
+  }
+}
+
+/** Turns every FIRE of the nested trigger into FIRE_AND_PURGE. */
+export class PurgingTrigger<T, W extends Window> implements Trigger<T, W> {
+  private constructor(readonly nested: Trigger<T, W>) {}
+  static of<T, W extends Window>(nested: Trigger<T, W>): PurgingTrigger<T, W> {
+    checkTrigger(nested, "PurgingTrigger.of()");
+    return new PurgingTrigger(nested);
+  }
+  private static purging(r: TriggerResult): TriggerResult {
+    return r.fire ? TriggerResult.FIRE_AND_PURGE : r;
+  }
+  onElement(e: T, t: number, w: W, ctx: TriggerContext): TriggerResult {
+    return PurgingTrigger.purging(this.nested.onElement(e, t, w, ctx));
+  }
+  onEventTime(time: number, w: W, ctx: TriggerContext): TriggerResult {
+    return PurgingTrigger.purging(this.nested.onEventTime(time, w, ctx));
+  }
+  onProcessingTime(time: number, w: W, ctx: TriggerContext): TriggerResult {
+    return PurgingTrigger.purging(this.nested.onProcessingTime(time, w, ctx));
+  }
+  canMerge(): boolean {
+    return this.nested.canMerge?.() === true;
+  }
+  onMerge(w: W, ctx: OnMergeContext): void {
+    this.nested.onMerge?.(w, ctx);
+  }
+  clear(w: W, ctx: TriggerContext): void {
+    this.nested.clear(w, ctx);
+  }
+  toString(): string {
+    return `PurgingTrigger(${String(this.nested)})`;
+  }
+}
+
+/** Never fires: the default of GlobalWindows, which needs a trigger of your choice. */
+export class NeverTrigger implements Trigger<unknown, Window> {
+  private constructor() {}
+  static create(): NeverTrigger {
+    return new NeverTrigger();
+  }
+  onElement(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  onEventTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  onProcessingTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  canMerge(): boolean {
+    return true;
+  }
+  onMerge(): void {}
+  clear(): void {}
+  toString(): string {
+    return "NeverTrigger()";
+  }
+}
+
+/** Floor modulo: the result has the sign of the divisor (correct interval starts for negative times). */
+function mod(a: number, b: number): number {
+  return ((a % b) + b) % b;
+}

@@ -1,0 +1,386 @@
+// The window operator (Flink's WindowOperator and EvictingWindowOperator in one): assigns each
+// element of a keyed stream to windows, keeps each window's contents in keyed state under the
+// window's namespace (a list of elements, or one incrementally reduced/aggregated value), asks
+// the trigger when to fire and purge, merges session windows through a MergingWindowSet, and
+// removes a window's state with a cleanup timer at maxTimestamp + allowed lateness. Elements
+// later than that go to the late-data side output, or are counted in numLateRecordsDropped.
+
+import { InvalidArgumentError, InvalidJobError } from "../../../core/errors.ts";
+import type { Collector, Counter, OutputTag, RichFunction } from "../../../core/functions.ts";
+import { assignToKeyGroup } from "../../../core/key-groups.ts";
+import {
+  type AggregatingStateDescriptor,
+  type AppendingState,
+  ListStateDescriptor,
+  type ReducingStateDescriptor,
+  type ValueState,
+  ValueStateDescriptor,
+} from "../../../core/state.ts";
+import {
+  type HeapKeyedStateBackend,
+  type Namespace,
+  VOID_NAMESPACE,
+} from "../../../state/heap-keyed-state-backend.ts";
+import type { InternalTimer, InternalTimerService } from "../../time/internal-timer-service.ts";
+import { StreamOperator } from "../stream-operator.ts";
+import { MergingWindowSet } from "./merging-window-set.ts";
+import {
+  type Evictor,
+  isMergingAssigner,
+  MAX_WINDOW_TIMESTAMP,
+  type MergingWindowAssigner,
+  type TimestampedValue,
+  type TimeWindow,
+  type Trigger,
+  type Window,
+  type WindowAssigner,
+  type WindowAssignerContext,
+} from "./window-contracts.ts";
+import {
+  WindowEvictorContext,
+  type WindowOperatorAccess,
+  WindowProcessContext,
+  WindowTriggerContext,
+} from "./window-contexts.ts";
+import type { InternalWindowFunction } from "./window-functions.ts";
+
+export type WindowContentsDescriptor =
+  | ListStateDescriptor<unknown>
+  | ReducingStateDescriptor<unknown>
+  | AggregatingStateDescriptor<unknown, unknown, unknown>;
+
+export interface WindowOperatorSpec {
+  assigner: WindowAssigner<unknown, Window>;
+  trigger: Trigger<unknown, Window>;
+  /** With an evictor, contents are always the list of elements (with their timestamps). */
+  evictor: Evictor<unknown, Window> | undefined;
+  allowedLateness: number;
+  lateDataTag: OutputTag<unknown> | undefined;
+  /** How contents are kept without an evictor; its name must be CONTENTS_STATE. */
+  contents: WindowContentsDescriptor;
+  fn: InternalWindowFunction<any, unknown, unknown, Window>;
+}
+
+export const CONTENTS_STATE = "__window-contents";
+const MERGING_SET_STATE = "__window-merging-set";
+export const LATE_RECORDS_DROPPED = "numLateRecordsDropped";
+
+export class WindowOperator extends StreamOperator implements WindowOperatorAccess {
+  backend!: HeapKeyedStateBackend;
+  timers!: InternalTimerService<Window>;
+  private keySelector!: (value: unknown) => unknown;
+  private maxParallelism = 128;
+  private contentsState!: AppendingState<unknown, unknown>;
+  private listContents = false;
+  private mergingSetState: ValueState<number[]> | undefined;
+  private lateDropped!: Counter;
+  private collector!: Collector<unknown>;
+  private readonly assigner: WindowAssigner<unknown, Window>;
+  private readonly trigger: Trigger<unknown, Window>;
+  private readonly evictor: Evictor<unknown, Window> | undefined;
+  private readonly fn: InternalWindowFunction<any, unknown, unknown, Window>;
+  private readonly eventTime: boolean;
+  private readonly merging: boolean;
+  private readonly lateness: number;
+  private readonly lateTag: OutputTag<unknown> | undefined;
+  private readonly triggerCtx = new WindowTriggerContext(this);
+  private readonly evictorCtx = new WindowEvictorContext(this);
+  private readonly processCtx: WindowProcessContext;
+  private readonly assignerCtx: WindowAssignerContext = {
+    getCurrentProcessingTime: () => this.processingTime.now(),
+  };
+
+  constructor(private readonly spec: WindowOperatorSpec) {
+    super(compositeRich(spec.fn.richFunctions));
+    this.assigner = spec.assigner;
+    this.trigger = spec.trigger;
+    this.evictor = spec.evictor;
+    this.fn = spec.fn;
+    this.eventTime = spec.assigner.isEventTime();
+    this.merging = isMergingAssigner(spec.assigner);
+    this.lateness = spec.allowedLateness;
+    this.lateTag = spec.lateDataTag;
+    this.processCtx = new WindowProcessContext(this, this.merging);
+  }
+
+  override async open(): Promise<void> {
+    const keyed = this.keyed[0];
+    if (keyed === undefined) {
+      throw new InvalidJobError(`${this.describe()} needs a keyed input: call keyBy(...) before window(...)`);
+    }
+    this.backend = keyed.backend;
+    this.keySelector = keyed.keySelector;
+    this.maxParallelism = keyed.maxParallelism;
+    this.timers = this.getInternalTimerService<Window>("window-timers", {
+      onEventTime: (t) => this.onEventTime(t),
+      onProcessingTime: (t) => this.onProcessingTime(t),
+    });
+    const descriptor: WindowContentsDescriptor =
+      this.evictor !== undefined ? new ListStateDescriptor<unknown>(CONTENTS_STATE) : this.spec.contents;
+    this.listContents = descriptor.kind === "list";
+    this.contentsState = this.backend.getPartitionedState(
+      descriptor as ListStateDescriptor<unknown>,
+    ) as AppendingState<unknown, unknown>;
+    if (this.merging) {
+      // Per key, not per window: read and written in the void namespace whatever window is current.
+      const raw = this.backend.getState(new ValueStateDescriptor<number[]>(MERGING_SET_STATE));
+      const b = this.backend;
+      this.mergingSetState = {
+        value: () => {
+          b.setCurrentNamespace(VOID_NAMESPACE);
+          return raw.value();
+        },
+        update: (v) => {
+          b.setCurrentNamespace(VOID_NAMESPACE);
+          raw.update(v);
+        },
+        clear: () => {
+          b.setCurrentNamespace(VOID_NAMESPACE);
+          raw.clear();
+        },
+      };
+    }
+    this.lateDropped = this.runtime.getCounter(LATE_RECORDS_DROPPED);
+    const output = this.output;
+    this.collector = { collect: (v) => output.collect(v) };
+    await super.open();
+  }
+
+  // ---- WindowOperatorAccess ------------------------------------------------------------------
+
+  namespaceOf(window: Window): Namespace {
+    return this.assigner.stateNamespace(window);
+  }
+  processingTimeNow(): number {
+    return this.processingTime.now();
+  }
+  emitSide(tagId: string, value: unknown): void {
+    this.output.collectSide(tagId, value);
+  }
+  describe(): string {
+    return `window operator '${this.runtime.operatorName}' (uid ${this.runtime.operatorUid})`;
+  }
+
+  // ---- elements ------------------------------------------------------------------------------
+
+  processElement(value: unknown): void {
+    const key = this.keySelector(value);
+    this.backend.setCurrentKey(key, assignToKeyGroup(key, this.maxParallelism));
+    const ts = this.element.timestamp;
+    if (this.eventTime && Number.isNaN(ts)) throw this.missingTimestamp();
+    const windows = this.assigner.assignWindows(value, ts, this.assignerCtx);
+    let skipped = true;
+    if (this.merging) {
+      const set = this.mergingSet();
+      for (const w of windows as TimeWindow[]) {
+        const actual = set.addWindow(w, (result, merged, stateResult, mergedState) =>
+          this.mergeWindows(result, merged, stateResult, mergedState),
+        );
+        if (this.isWindowLate(actual)) {
+          set.retireWindow(actual);
+          continue;
+        }
+        skipped = false;
+        const stateWindow = set.getStateWindow(actual)!;
+        this.addToWindow(stateWindow, value, ts);
+        this.onElementTrigger(value, ts, actual, stateWindow);
+      }
+      set.persist();
+    } else {
+      for (let i = 0; i < windows.length; i++) {
+        const w = windows[i]!;
+        if (this.isWindowLate(w)) continue;
+        skipped = false;
+        this.addToWindow(w, value, ts);
+        this.onElementTrigger(value, ts, w, w);
+      }
+    }
+    if (skipped && this.isElementLate(ts)) {
+      if (this.lateTag !== undefined) {
+        this.element.timestamp = ts;
+        this.output.collectSide(this.lateTag.id, value);
+      } else this.lateDropped.add(1);
+    }
+  }
+
+  private addToWindow(stateWindow: Window, value: unknown, ts: number): void {
+    this.backend.setCurrentNamespace(this.namespaceOf(stateWindow));
+    if (this.evictor !== undefined) {
+      this.contentsState.add({ value, timestamp: ts } satisfies TimestampedValue<unknown>);
+    } else this.contentsState.add(value);
+  }
+
+  private onElementTrigger(value: unknown, ts: number, window: Window, stateWindow: Window): void {
+    this.triggerCtx.window = window;
+    this.backend.setCurrentNamespace(this.namespaceOf(window));
+    const r = this.trigger.onElement(value, ts, window, this.triggerCtx);
+    if (r.fire) this.fire(window, stateWindow);
+    if (r.purge) this.purge(stateWindow);
+    this.registerCleanupTimer(window);
+  }
+
+  // ---- timers --------------------------------------------------------------------------------
+
+  private onEventTime(timer: InternalTimer<Window>): void {
+    this.onTimer(timer, true);
+  }
+
+  private onProcessingTime(timer: InternalTimer<Window>): void {
+    this.onTimer(timer, false);
+  }
+
+  private onTimer(timer: InternalTimer<Window>, eventTimeTimer: boolean): void {
+    const window = timer.namespace;
+    let set: MergingWindowSet | undefined;
+    let stateWindow: Window = window;
+    if (this.merging) {
+      set = this.mergingSet();
+      const sw = set.getStateWindow(window as TimeWindow);
+      // The window merged into another one: its trigger state and timers went with it.
+      if (sw === undefined) return;
+      stateWindow = sw;
+    }
+    this.triggerCtx.window = window;
+    this.backend.setCurrentNamespace(this.namespaceOf(window));
+    const r = eventTimeTimer
+      ? this.trigger.onEventTime(timer.time, window, this.triggerCtx)
+      : this.trigger.onProcessingTime(timer.time, window, this.triggerCtx);
+    if (r.fire) this.fire(window, stateWindow);
+    if (r.purge) this.purge(stateWindow);
+    if (eventTimeTimer === this.eventTime && timer.time === this.cleanupTime(window)) {
+      this.clearAllState(window, stateWindow, set);
+    }
+    set?.persist();
+  }
+
+  // ---- firing, purging, cleanup ----------------------------------------------------------------
+
+  private fire(window: Window, stateWindow: Window): void {
+    this.backend.setCurrentNamespace(this.namespaceOf(stateWindow));
+    const contents = this.contentsState.get();
+    if (contents === undefined || (this.listContents && (contents as unknown[]).length === 0)) return;
+    const key = this.backend.getCurrentKey();
+    this.element.timestamp = window.maxTimestamp();
+    this.processCtx.window = window;
+    const evictor = this.evictor;
+    if (evictor === undefined) {
+      this.fn.process(key, window, this.processCtx, contents, this.collector);
+      return;
+    }
+    const elements = (contents as TimestampedValue<unknown>[]).slice();
+    const size = elements.length;
+    evictor.evictBefore(elements, size, window, this.evictorCtx);
+    const values = elements.map((e) => e.value);
+    this.fn.process(key, window, this.processCtx, values, this.collector);
+    evictor.evictAfter(elements, size, window, this.evictorCtx);
+    this.backend.setCurrentNamespace(this.namespaceOf(stateWindow));
+    (this.contentsState as unknown as { update(v: unknown[]): void }).update(elements);
+  }
+
+  private purge(stateWindow: Window): void {
+    this.backend.setCurrentNamespace(this.namespaceOf(stateWindow));
+    this.contentsState.clear();
+  }
+
+  private clearAllState(window: Window, stateWindow: Window, set: MergingWindowSet | undefined): void {
+    this.purge(stateWindow);
+    this.triggerCtx.window = window;
+    this.backend.setCurrentNamespace(this.namespaceOf(window));
+    this.trigger.clear(window, this.triggerCtx);
+    this.processCtx.window = window;
+    this.fn.clear(window, this.processCtx);
+    this.processCtx.clearWindowState();
+    set?.retireWindow(window as TimeWindow);
+  }
+
+  /** When a window's state goes: maxTimestamp (+ allowed lateness in event time); MAX = never. */
+  private cleanupTime(window: Window): number {
+    const max = window.maxTimestamp();
+    if (!this.eventTime) return max;
+    const t = max + this.lateness;
+    return t >= max && t < MAX_WINDOW_TIMESTAMP ? t : MAX_WINDOW_TIMESTAMP;
+  }
+
+  private registerCleanupTimer(window: Window): void {
+    const t = this.cleanupTime(window);
+    if (t >= MAX_WINDOW_TIMESTAMP) return;
+    if (this.eventTime) this.timers.registerEventTimeTimer(window, t);
+    else this.timers.registerProcessingTimeTimer(window, t);
+  }
+
+  private deleteCleanupTimer(window: Window): void {
+    const t = this.cleanupTime(window);
+    if (t >= MAX_WINDOW_TIMESTAMP) return;
+    if (this.eventTime) this.timers.deleteEventTimeTimer(window, t);
+    else this.timers.deleteProcessingTimeTimer(window, t);
+  }
+
+  private isWindowLate(window: Window): boolean {
+    return this.eventTime && this.cleanupTime(window) <= this.timers.currentWatermark();
+  }
+
+  private isElementLate(ts: number): boolean {
+    return this.eventTime && ts + this.lateness <= this.timers.currentWatermark();
+  }
+
+  // ---- merging -------------------------------------------------------------------------------
+
+  private mergingSet(): MergingWindowSet {
+    return new MergingWindowSet(this.assigner as MergingWindowAssigner<unknown>, this.mergingSetState!);
+  }
+
+  private mergeWindows(
+    result: TimeWindow,
+    mergedWindows: TimeWindow[],
+    stateResult: TimeWindow,
+    mergedStateWindows: TimeWindow[],
+  ): void {
+    if (this.eventTime && result.maxTimestamp() + this.lateness <= this.timers.currentWatermark()) {
+      throw new InvalidArgumentError(
+        `${this.describe()}: merging made window ${result} end before the current watermark ${this.timers.currentWatermark()}; a merging assigner must not shrink windows`,
+      );
+    }
+    if (!this.eventTime && result.maxTimestamp() <= this.processingTime.now()) {
+      throw new InvalidArgumentError(
+        `${this.describe()}: merging made processing-time window ${result} end before the current processing time ${this.processingTime.now()}`,
+      );
+    }
+    const ctx = this.triggerCtx;
+    ctx.window = result;
+    ctx.mergedWindows = mergedWindows;
+    this.backend.setCurrentNamespace(this.namespaceOf(result));
+    this.trigger.onMerge?.(result, ctx);
+    ctx.mergedWindows = [];
+    for (const m of mergedWindows) {
+      ctx.window = m;
+      this.backend.setCurrentNamespace(this.namespaceOf(m));
+      this.trigger.clear(m, ctx);
+      this.deleteCleanupTimer(m);
+    }
+    if (mergedStateWindows.length > 0) {
+      this.backend.mergeNamespaces(
+        CONTENTS_STATE,
+        this.namespaceOf(stateResult),
+        mergedStateWindows.map((w) => this.namespaceOf(w)),
+      );
+    }
+  }
+
+  private missingTimestamp(): Error {
+    return new InvalidJobError(
+      `${this.describe()} got a record without a timestamp, but its assigner ${this.assigner} makes event-time windows: give records timestamps with WatermarkStrategy....withTimestampAssigner((e) => e.time) in fromSource(...) or assignTimestampsAndWatermarks(...) before keyBy/window, or use a processing-time assigner (e.g. TumblingProcessingTimeWindows)`,
+    );
+  }
+}
+
+function compositeRich(fns: RichFunction[]): RichFunction | undefined {
+  if (fns.length === 0) return undefined;
+  return {
+    open: async (ctx) => {
+      for (const f of fns) await f.open?.(ctx);
+    },
+    close: async () => {
+      for (const f of fns) await f.close?.();
+    },
+  };
+}
