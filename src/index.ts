@@ -113,3 +113,14 @@ export {
   type ProcessJoinFunction,
   type ProcessJoinContext,
 } from "./api/joins/interval-join.ts";
+export {
+  TwoInputWindowBuilder,
+  JoinedWindow,
+  CoGroupedWindow,
+  type TaggedUnion,
+  type JoinFunction,
+  type FlatJoinFunction,
+  type CoGroupFunction,
+  type JoinFn,
+  type CoGroupFn,
+} from "./api/joins/co-group.ts";
