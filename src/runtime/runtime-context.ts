@@ -1,9 +1,21 @@
-// The RuntimeContext of one operator in one subtask: identity, accumulators, keyed state.
+// The RuntimeContext of one operator in one subtask: identity, accumulators, keyed and operator state.
 
 import { InvalidJobError } from "../core/errors.ts";
 import { type Accumulator, Counter, type RuntimeContext } from "../core/functions.ts";
-import type { ValueState, ValueStateDescriptor } from "../core/state.ts";
+import type {
+  AggregatingState,
+  AggregatingStateDescriptor,
+  ListState,
+  ListStateDescriptor,
+  MapState,
+  MapStateDescriptor,
+  ReducingState,
+  ReducingStateDescriptor,
+  ValueState,
+  ValueStateDescriptor,
+} from "../core/state.ts";
 import type { HeapKeyedStateBackend } from "../state/heap-keyed-state-backend.ts";
+import { DefaultOperatorStateStore } from "../state/operator-state-store.ts";
 
 export interface SubtaskIdentity {
   jobId: string;
@@ -55,11 +67,40 @@ export class RuntimeContextImpl implements RuntimeContext {
   }
 
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
+    return this.keyed(descriptor.name).getState(descriptor);
+  }
+
+  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
+    return this.keyed(descriptor.name).getListState(descriptor);
+  }
+
+  getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V> {
+    return this.keyed(descriptor.name).getMapState(descriptor);
+  }
+
+  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T> {
+    return this.keyed(descriptor.name).getReducingState(descriptor);
+  }
+
+  getAggregatingState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT> {
+    return this.keyed(descriptor.name).getAggregatingState(descriptor);
+  }
+
+  /** Non-keyed state of this operator subtask (list, union list, broadcast), created on first use. */
+  getOperatorStateStore(): DefaultOperatorStateStore {
+    return (this.operatorState ??= new DefaultOperatorStateStore());
+  }
+
+  private operatorState: DefaultOperatorStateStore | undefined = undefined;
+
+  private keyed(stateName: string): HeapKeyedStateBackend {
     if (this.keyedState === undefined) {
       throw new InvalidJobError(
-        `operator '${this.operatorName}' (uid ${this.operatorUid}) asked for keyed state '${descriptor.name}', but its input is not keyed; call keyBy(...) before this operator`,
+        `operator '${this.operatorName}' (uid ${this.operatorUid}) asked for keyed state '${stateName}', but its input is not keyed; call keyBy(...) before this operator`,
       );
     }
-    return this.keyedState.getState(descriptor);
+    return this.keyedState;
   }
 }

@@ -1,72 +1,346 @@
-// Heap keyed state: per state name, one Map per key group (so that a key-group range can be
-// snapshotted and restored alone, and no single Map outgrows V8's 2^24-entry limit).
+// Heap keyed state of one operator subtask over its key-group range: registers states by name,
+// tracks the current key, key group and namespace that every state handle reads, and offers what
+// window operators (namespaces, merging), broadcast functions (all keys) and checkpoints (per key
+// group iteration, TTL cleanup) need. Storage per state: StateTable (one Map per key group).
 
-import { canonicalKey } from "../core/key-groups.ts";
 import { InvalidArgumentError } from "../core/errors.ts";
 import type { KeyGroupRange } from "../core/key-groups.ts";
-import type { KeyedStateStore, StateDescriptor, ValueState, ValueStateDescriptor } from "../core/state.ts";
+import {
+  type AggregatingState,
+  type AggregatingStateDescriptor,
+  type KeyedStateStore,
+  type ListState,
+  type ListStateDescriptor,
+  type MapState,
+  type MapStateDescriptor,
+  type ReducingState,
+  type ReducingStateDescriptor,
+  type StateDescriptor,
+  StateDescriptorConflictError,
+  type ValueState,
+  type ValueStateDescriptor,
+} from "../core/state.ts";
+import { HeapMapState } from "./heap-map-state.ts";
+import {
+  HeapAggregatingState,
+  HeapListState,
+  HeapReducingState,
+  type HeapState,
+  HeapValueState,
+} from "./heap-states.ts";
+import {
+  checkNamespace,
+  type KeyContext,
+  keyOfMapKey,
+  type MapKey,
+  mapKeyOf,
+  type Namespace,
+  StateTable,
+  VOID_NAMESPACE,
+} from "./state-table.ts";
+import { TtlPolicy } from "./ttl.ts";
 
-type KeyGroupMaps = Array<Map<unknown, unknown> | undefined>;
+export { VOID_NAMESPACE, type Namespace } from "./state-table.ts";
+
+/** One stored entry, as a snapshot writes it: the key in Map form (see keyOfMapKey) and the stored value. */
+export interface KeyGroupEntry {
+  state: string;
+  namespace: Namespace;
+  mapKey: MapKey;
+  /** The stored value (TtlValue-wrapped under TTL; a JS Map for map state; an array for list state). */
+  value: unknown;
+}
+
+type AnyDescriptor = StateDescriptor<unknown>;
 
 export class HeapKeyedStateBackend implements KeyedStateStore {
-  private readonly states = new Map<string, { descriptor: StateDescriptor<unknown>; groups: KeyGroupMaps }>();
-  private currentKey: unknown = undefined;
-  /** The Map key of the current key: primitives as they are, composite keys in canonical text form. */
-  private currentMapKey: unknown = undefined;
-  private currentKeyGroup = -1;
+  private readonly states = new Map<string, HeapState>();
+  private readonly ctx: KeyContext = {
+    key: undefined,
+    mapKey: "",
+    keyGroupIndex: -1,
+    namespace: VOID_NAMESPACE,
+  };
+  private readonly numKeyGroups: number;
+  private timeProvider: () => number = Date.now;
+  private readonly clock = { now: (): number => this.timeProvider() };
 
-  constructor(readonly keyGroupRange: KeyGroupRange) {}
+  constructor(readonly keyGroupRange: KeyGroupRange) {
+    this.numKeyGroups = Math.max(0, keyGroupRange.end - keyGroupRange.start + 1);
+  }
 
+  /** Makes `key` (of key group `keyGroup`, which must be in this backend's range) current. */
   setCurrentKey(key: unknown, keyGroup: number): void {
-    this.currentKey = key;
-    this.currentMapKey = typeof key === "object" && key !== null ? canonicalKey(key) : key;
-    this.currentKeyGroup = keyGroup;
+    const i = keyGroup - this.keyGroupRange.start;
+    if (!(i >= 0 && i < this.numKeyGroups)) {
+      throw new InvalidArgumentError(
+        `key ${String(key)} is in key group ${keyGroup}, outside this subtask's key groups ${this.keyGroupRange.start}..${this.keyGroupRange.end}; records were sent to the wrong subtask (key selector not deterministic?)`,
+      );
+    }
+    const ctx = this.ctx;
+    ctx.key = key;
+    ctx.mapKey = mapKeyOf(key);
+    ctx.keyGroupIndex = i;
   }
 
   getCurrentKey(): unknown {
-    return this.currentKey;
+    return this.ctx.key;
+  }
+
+  getCurrentKeyGroup(): number {
+    return this.ctx.keyGroupIndex + this.keyGroupRange.start;
+  }
+
+  /** Scopes state to a namespace (a window as a primitive); VOID_NAMESPACE for unscoped state. */
+  setCurrentNamespace(namespace: Namespace): void {
+    this.ctx.namespace = checkNamespace(namespace);
+  }
+
+  getCurrentNamespace(): Namespace {
+    return this.ctx.namespace;
+  }
+
+  /** The processing-time clock of state TTL (tests inject a controlled one). */
+  setTimeProvider(now: () => number): void {
+    this.timeProvider = now;
   }
 
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
-    const groups = this.register(descriptor);
-    const backend = this;
-    return {
-      value(): T | undefined {
-        return groups[backend.currentKeyGroup - backend.keyGroupRange.start]?.get(backend.currentMapKey) as
-          | T
-          | undefined;
-      },
-      update(value: T): void {
-        const i = backend.currentKeyGroup - backend.keyGroupRange.start;
-        let m = groups[i];
-        if (m === undefined) groups[i] = m = new Map();
-        m.set(backend.currentMapKey, value);
-      },
-      clear(): void {
-        groups[backend.currentKeyGroup - backend.keyGroupRange.start]?.delete(backend.currentMapKey);
-      },
-    };
+    return this.register(descriptor) as unknown as ValueState<T>;
+  }
+  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
+    return this.register(descriptor) as unknown as ListState<T>;
+  }
+  getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V> {
+    return this.register(descriptor) as unknown as MapState<K, V>;
+  }
+  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T> {
+    return this.register(descriptor) as unknown as ReducingState<T>;
+  }
+  getAggregatingState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT> {
+    return this.register(descriptor) as unknown as AggregatingState<IN, OUT>;
   }
 
-  /** Number of entries of one state over all key groups (for tests and metrics). */
+  /** The handle of any descriptor (dispatch on its kind); the same handle for the same name. */
+  getPartitionedState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
+  getPartitionedState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
+  getPartitionedState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
+  getPartitionedState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
+  getPartitionedState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT>;
+  getPartitionedState(descriptor: AnyDescriptor): unknown {
+    return this.register(descriptor);
+  }
+
+  /**
+   * For the current key: merges the state `stateName` of the `sources` namespaces into `target` and
+   * removes it from the sources (list: appended; reducing: reduced; aggregating: AggregateFunction.merge).
+   */
+  mergeNamespaces(stateName: string, target: Namespace, sources: readonly Namespace[]): void {
+    const state = this.states.get(stateName);
+    if (state === undefined) return; // never registered: nothing stored to merge
+    checkNamespace(target);
+    for (const s of sources) checkNamespace(s);
+    if (
+      state instanceof HeapListState ||
+      state instanceof HeapReducingState ||
+      state instanceof HeapAggregatingState
+    ) {
+      state.mergeNamespaces(target, sources);
+      return;
+    }
+    throw new InvalidArgumentError(
+      `state '${stateName}' is ${state.descriptor.kind} state, which cannot merge namespaces; merging windows need list, reducing or aggregating state`,
+    );
+  }
+
+  /** For the current key: removes the entries of `namespace` of one state, or of all states. */
+  clearNamespace(namespace: Namespace, stateName?: string): void {
+    checkNamespace(namespace);
+    const { keyGroupIndex, mapKey } = this.ctx;
+    if (stateName !== undefined) {
+      this.states.get(stateName)?.table.delete(keyGroupIndex, namespace, mapKey);
+      return;
+    }
+    for (const s of this.states.values()) s.table.delete(keyGroupIndex, namespace, mapKey);
+  }
+
+  /** The keys that have an entry of `stateName` in `namespace` (a copy: safe to modify state meanwhile). */
+  getKeys(stateName: string, namespace: Namespace = VOID_NAMESPACE): unknown[] {
+    const table = this.states.get(stateName)?.table;
+    const out: unknown[] = [];
+    if (table === undefined) return out;
+    for (let i = 0; i < this.numKeyGroups; i++) {
+      const m = table.mapOf(i, namespace);
+      if (m !== undefined) for (const k of m.keys()) out.push(keyOfMapKey(k));
+    }
+    return out;
+  }
+
+  /**
+   * Calls `fn` for every key that has this state (in `namespace`), with that key made current and
+   * the state's handle (KeyedBroadcastProcessFunction's applyToKeyedState). Restores the current
+   * key and namespace afterwards.
+   */
+  applyToAllKeys<S>(
+    descriptor: StateDescriptor<any>,
+    fn: (key: unknown, state: S) => void,
+    namespace: Namespace = VOID_NAMESPACE,
+  ): void {
+    const state = this.register(descriptor) as unknown as S;
+    const table = this.states.get(descriptor.name)!.table;
+    const saved = { ...this.ctx };
+    try {
+      this.ctx.namespace = checkNamespace(namespace);
+      for (let i = 0; i < this.numKeyGroups; i++) {
+        const m = table.mapOf(i, namespace);
+        if (m === undefined) continue;
+        for (const mk of [...m.keys()]) {
+          this.ctx.key = keyOfMapKey(mk);
+          this.ctx.mapKey = mk;
+          this.ctx.keyGroupIndex = i;
+          fn(this.ctx.key, state);
+        }
+      }
+    } finally {
+      Object.assign(this.ctx, saved);
+    }
+  }
+
+  /** Number of (key, namespace) entries of one state over all key groups (for tests and metrics). */
   size(stateName: string): number {
+    return this.states.get(stateName)?.table.size() ?? 0;
+  }
+
+  /** Names of the registered states. */
+  stateNames(): string[] {
+    return [...this.states.keys()];
+  }
+
+  /**
+   * Every entry of one key group (in this backend's range), state by state: what a snapshot of that
+   * key group writes. Restoring will put entries back with the same (state, namespace, mapKey).
+   */
+  *keyGroupEntries(keyGroup: number): Generator<KeyGroupEntry> {
+    const i = keyGroup - this.keyGroupRange.start;
+    if (!(i >= 0 && i < this.numKeyGroups)) {
+      throw new InvalidArgumentError(
+        `key group ${keyGroup} is outside this backend's key groups ${this.keyGroupRange.start}..${this.keyGroupRange.end}`,
+      );
+    }
+    for (const [state, s] of this.states) {
+      for (const [namespace, m] of s.table.namespacesOf(i)) {
+        for (const [mapKey, value] of m) yield { state, namespace, mapKey, value };
+      }
+    }
+  }
+
+  /**
+   * Removes expired entries of every TTL state configured with cleanupFullSnapshot() (all TTL states
+   * when `all`); the checkpoint code calls this before a snapshot. Returns the entries removed or changed.
+   */
+  cleanupExpired(all = false): number {
+    const now = this.timeProvider();
     let n = 0;
-    for (const m of this.states.get(stateName)?.groups ?? []) n += m?.size ?? 0;
+    for (const s of this.states.values()) {
+      if (s.ttl === undefined || !(all || s.ttl.cleanupFullSnapshot)) continue;
+      for (const [kgi, ns, m, k] of s.table.entries()) if (s.cleanupEntry(kgi, ns, m, k, now)) n++;
+    }
     return n;
   }
 
-  private register(descriptor: StateDescriptor<unknown>): KeyGroupMaps {
+  /** One key group's entries for a checkpoint: [state, namespace (null = void), map key, value]. */
+  snapshotKeyGroup(keyGroup: number): Array<[string, unknown, unknown, unknown]> {
+    const out: Array<[string, unknown, unknown, unknown]> = [];
+    for (const e of this.keyGroupEntries(keyGroup)) {
+      out.push([e.state, e.namespace === VOID_NAMESPACE ? null : e.namespace, e.mapKey, e.value]);
+    }
+    return out;
+  }
+
+  /**
+   * Put back a key group's entries from a checkpoint. States not registered yet (their descriptor
+   * is first used later, in open() or on the first record) receive theirs when they register.
+   */
+  restoreKeyGroup(keyGroup: number, entries: Array<[string, unknown, unknown, unknown]>): void {
+    const i = keyGroup - this.keyGroupRange.start;
+    if (!(i >= 0 && i < this.numKeyGroups)) return;
+    for (const [state, ns, mapKey, value] of entries) {
+      const namespace = (ns === null ? VOID_NAMESPACE : ns) as Namespace;
+      const s = this.states.get(state);
+      if (s !== undefined) s.table.mapOrCreate(i, namespace).set(mapKey as MapKey, value);
+      else {
+        const list = this.pendingRestore.get(state) ?? [];
+        list.push([i, namespace, mapKey as MapKey, value]);
+        this.pendingRestore.set(state, list);
+      }
+    }
+  }
+
+  private readonly pendingRestore = new Map<string, Array<[number, Namespace, MapKey, unknown]>>();
+
+  private register(descriptor: AnyDescriptor): HeapState {
     const existing = this.states.get(descriptor.name);
     if (existing !== undefined) {
-      if (existing.descriptor.kind !== descriptor.kind) {
-        throw new InvalidArgumentError(
-          `state '${descriptor.name}' was registered as ${existing.descriptor.kind} state and is now requested as ${descriptor.kind} state; give each state its own name`,
-        );
-      }
-      return existing.groups;
+      checkCompatible(existing.descriptor, descriptor);
+      return existing;
     }
-    const groups: KeyGroupMaps = new Array(this.keyGroupRange.end - this.keyGroupRange.start + 1);
-    this.states.set(descriptor.name, { descriptor, groups });
-    return groups;
+    const table = new StateTable(descriptor.name, this.numKeyGroups, this.ctx);
+    const ttl =
+      descriptor.ttlConfig === undefined ? undefined : new TtlPolicy(descriptor.ttlConfig, this.clock);
+    const state = createState(descriptor, table, this.ctx, ttl);
+    this.states.set(descriptor.name, state);
+    const restored = this.pendingRestore.get(descriptor.name);
+    if (restored !== undefined) {
+      this.pendingRestore.delete(descriptor.name);
+      for (const [i, ns, mapKey, value] of restored) table.mapOrCreate(i, ns).set(mapKey, value);
+    }
+    return state;
+  }
+}
+
+function createState(
+  d: AnyDescriptor,
+  table: StateTable,
+  ctx: KeyContext,
+  ttl: TtlPolicy | undefined,
+): HeapState {
+  switch (d.kind) {
+    case "value":
+      return new HeapValueState(d, table, ctx, ttl);
+    case "list":
+      return new HeapListState(d, table, ctx, ttl);
+    case "map":
+      return new HeapMapState(d, table, ctx, ttl);
+    case "reducing":
+      return new HeapReducingState(d, table, ctx, ttl, (d as ReducingStateDescriptor<unknown>).reduceFn);
+    case "aggregating":
+      return new HeapAggregatingState(
+        d,
+        table,
+        ctx,
+        ttl,
+        (d as AggregatingStateDescriptor<unknown, unknown, unknown>).aggregateFunction,
+      );
+    default:
+      throw new InvalidArgumentError(`state '${d.name}' has an unknown kind '${String(d.kind)}'`);
+  }
+}
+
+function describe(d: AnyDescriptor): string {
+  const t = d.typeSignature();
+  return t === undefined ? `${d.kind} state` : `${d.kind} state of ${t}`;
+}
+
+export function checkCompatible(existing: AnyDescriptor, requested: AnyDescriptor): void {
+  const a = existing.typeSignature();
+  const b = requested.typeSignature();
+  if (existing.kind !== requested.kind || (a !== undefined && b !== undefined && a !== b)) {
+    throw new StateDescriptorConflictError(
+      `state descriptor reused with another type: state '${requested.name}' is registered as ${describe(existing)} and is now requested as ${describe(requested)}; give each state its own name`,
+    );
   }
 }
