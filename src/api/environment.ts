@@ -2,14 +2,23 @@
 
 import { randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
-import { InvalidArgumentError, InvalidJobError, JobCancelledError } from "../core/errors.ts";
+import { InvalidArgumentError, InvalidJobError } from "../core/errors.ts";
 import { DEFAULT_MAX_PARALLELISM, UPPER_BOUND_MAX_PARALLELISM } from "../core/key-groups.ts";
 import type { Source } from "../core/source.ts";
 import type { TypeInformation } from "../core/types/type-info.ts";
 import { Types, inferTypeInfo } from "../core/types/types.ts";
 import { type ExecutionGraph, buildExecutionGraph } from "../graph/execution-graph.ts";
 import { type JobGraph, buildJobGraph } from "../graph/job-graph.ts";
-import { InThreadRun } from "../graph/local-execution.ts";
+import { inThreadLauncher } from "../graph/local-execution.ts";
+import { JobMaster } from "../graph/job-master.ts";
+import {
+  CheckpointConfig,
+  type CheckpointingMode,
+  type CheckpointSettings,
+  DEFAULT_CHECKPOINT_SETTINGS,
+} from "../checkpoint/checkpoint-config.ts";
+import { type RestartStrategyConfig, RestartStrategies } from "../checkpoint/restart-strategy.ts";
+import { startClient } from "./job-client.ts";
 import { type ExecutionPlan, executionPlan } from "../graph/plan.ts";
 import { type StreamGraph, buildStreamGraph } from "../graph/stream-graph.ts";
 import type { NetworkOptions, TimeOptions } from "../graph/task-deployment.ts";
@@ -25,7 +34,7 @@ import { DEFAULT_BUFFER_SIZE } from "../network/buffer.ts";
 import { DEFAULT_CREDITS_PER_CHANNEL } from "../network/channel.ts";
 import { registerCollectPublisher, unregisterCollectPublisher } from "../runtime/collect-registry.ts";
 import { type CollectHandle, SingleOutputStreamOperator, checkPositive } from "./streams.ts";
-import { JobResult, type JobClient, type JobStatus } from "./job-result.ts";
+import type { JobResult, JobClient } from "./job-result.ts";
 import type { CollectSink } from "./sinks/collect-sink.ts";
 import { CollectionSource } from "./sources/collection-source.ts";
 import { DataGeneratorSource, type DataGeneratorOptions } from "./sources/data-generator-source.ts";
@@ -49,6 +58,16 @@ export interface EnvironmentConfig {
   autoWatermarkInterval?: number;
   /** Processing-time clock (in-thread execution only): a ManualClock makes processing time testable. */
   clock?: Clock;
+  /** Checkpoint every this many ms (0 or absent: no checkpoints). */
+  checkpointInterval?: number;
+  checkpointingMode?: CheckpointingMode;
+  /** Directory of checkpoint storage (default .weir/checkpoints). */
+  checkpointDirectory?: string;
+  /** Start from this checkpoint or savepoint directory. */
+  restorePath?: string;
+  /** Restore even when the checkpoint holds state of operators this job no longer has. */
+  allowNonRestoredState?: boolean;
+  restartStrategy?: RestartStrategyConfig;
 }
 
 /** A compiled job: every graph from transformations to parallel subtasks. */
@@ -59,6 +78,10 @@ export interface CompiledJob {
   executionGraph: ExecutionGraph;
   network: NetworkOptions;
   time: TimeOptions;
+  checkpoint: CheckpointSettings;
+  restart: RestartStrategyConfig;
+  restorePath: string | undefined;
+  allowNonRestoredState: boolean;
 }
 
 export class StreamExecutionEnvironment {
@@ -70,6 +93,11 @@ export class StreamExecutionEnvironment {
   private creditsPerChannel: number;
   private autoWatermarkInterval = 200;
   private clock: Clock = systemClock;
+  private readonly checkpointSettings: CheckpointSettings = { ...DEFAULT_CHECKPOINT_SETTINGS };
+  private readonly checkpointConfig = new CheckpointConfig(this.checkpointSettings);
+  private restartStrategy: RestartStrategyConfig | undefined;
+  private restorePath: string | undefined;
+  private allowNonRestoredState = false;
   private nextId = 1;
   /** @internal */ readonly transformations: Transformation[] = [];
   private readonly collects = new Map<
@@ -110,6 +138,15 @@ export class StreamExecutionEnvironment {
     }
     if (config.autoWatermarkInterval !== undefined)
       this.setAutoWatermarkInterval(config.autoWatermarkInterval);
+    if (config.checkpointInterval !== undefined && config.checkpointInterval > 0) {
+      this.enableCheckpointing(config.checkpointInterval, config.checkpointingMode);
+    }
+    if (config.checkpointDirectory !== undefined)
+      this.checkpointConfig.setCheckpointStorage(config.checkpointDirectory);
+    if (config.restartStrategy !== undefined) this.setRestartStrategy(config.restartStrategy);
+    if (config.restorePath !== undefined) this.restoreFrom(config.restorePath, config.allowNonRestoredState);
+    else if (config.allowNonRestoredState !== undefined)
+      this.allowNonRestoredState = config.allowNonRestoredState;
     if (config.clock !== undefined) {
       if (typeof config.clock?.now !== "function")
         throw new InvalidArgumentError("clock needs a now() method");
@@ -151,6 +188,41 @@ export class StreamExecutionEnvironment {
   }
   getBufferTimeout(): number {
     return this.bufferTimeout;
+  }
+
+  /** Take a checkpoint every `intervalMs` (exactly-once by default). */
+  enableCheckpointing(intervalMs: number, mode: CheckpointingMode = "EXACTLY_ONCE"): this {
+    this.checkpointConfig.setCheckpointInterval(intervalMs);
+    this.checkpointConfig.setCheckpointingMode(mode);
+    return this;
+  }
+
+  getCheckpointConfig(): CheckpointConfig {
+    return this.checkpointConfig;
+  }
+
+  /** How the job restarts after a failure (default with checkpoints: fixed delay, unlimited, 1 s). */
+  setRestartStrategy(strategy: RestartStrategyConfig): this {
+    if (
+      typeof strategy !== "object" ||
+      strategy === null ||
+      typeof (strategy as { kind?: unknown }).kind !== "string"
+    ) {
+      throw new InvalidArgumentError(
+        "setRestartStrategy() needs a strategy from RestartStrategies (fixedDelay, exponentialDelay, failureRate, noRestart)",
+      );
+    }
+    this.restartStrategy = strategy;
+    return this;
+  }
+
+  /** Start the job from a checkpoint or savepoint directory. */
+  restoreFrom(path: string, allowNonRestoredState = false): this {
+    if (typeof path !== "string" || path.length === 0)
+      throw new InvalidArgumentError("restoreFrom() needs a path");
+    this.restorePath = path;
+    this.allowNonRestoredState = allowNonRestoredState;
+    return this;
   }
 
   setAutoWatermarkInterval(ms: number): this {
@@ -279,6 +351,14 @@ export class StreamExecutionEnvironment {
         creditsPerChannel: this.creditsPerChannel,
       },
       time: { clock: this.clock, autoWatermarkInterval: this.autoWatermarkInterval },
+      checkpoint: { ...this.checkpointSettings },
+      restart:
+        this.restartStrategy ??
+        (this.checkpointSettings.interval > 0
+          ? RestartStrategies.fixedDelay(Number.POSITIVE_INFINITY, 1000)
+          : RestartStrategies.noRestart()),
+      restorePath: this.restorePath,
+      allowNonRestoredState: this.allowNonRestoredState,
     };
   }
 
@@ -302,50 +382,21 @@ export class StreamExecutionEnvironment {
     const job = this.compile(jobName);
     const jobId = randomUUID();
     registerCollectPublisher(jobId, this.collectPublisher());
-    const run = new InThreadRun(job.executionGraph, jobId, jobName, job.network, job.time);
-    const started = performance.now();
-    let status: JobStatus = "RUNNING";
-    let cancelled = false;
-    const done = run.run().then(
-      (outcome) => {
-        unregisterCollectPublisher(jobId);
-        if (cancelled) {
-          status = "CANCELED";
-          throw new JobCancelledError(jobName);
-        }
-        status = "FINISHED";
-        return new JobResult({
-          jobId,
-          jobName,
-          runtimeMs: performance.now() - started,
-          vertices: job.jobGraph.vertices.map((v) => ({
-            id: v.id,
-            name: v.name,
-            parallelism: v.parallelism,
-          })),
-          reports: outcome.reports,
-          pools: outcome.pools,
-        });
+    const master = new JobMaster(
+      {
+        jobName,
+        jobId,
+        jobGraph: job.jobGraph,
+        checkpoint: job.checkpoint,
+        restart: job.restart,
+        restorePath: job.restorePath,
+        allowNonRestoredState: job.allowNonRestoredState,
       },
-      (e) => {
-        unregisterCollectPublisher(jobId);
-        status = "FAILED";
-        throw e;
-      },
+      inThreadLauncher(job.executionGraph, jobId, jobName, job.network, job.time),
     );
-    done.catch(() => {}); // the caller sees the rejection through wait()
-    return {
-      jobId,
-      jobName,
-      getStatus: () => status,
-      wait: () => done,
-      cancel: async () => {
-        if (status !== "RUNNING") return;
-        cancelled = true;
-        run.cancel();
-        await done.catch(() => {});
-      },
-    };
+    const client = startClient(master, job, jobId, () => unregisterCollectPublisher(jobId));
+    await master.deployed;
+    return client;
   }
 
   // ---- internals used by the API classes -----------------------------------------------------

@@ -2,6 +2,7 @@
 
 import type { AccumulatorReport, TaskReport } from "../runtime/stream-task.ts";
 import type { BufferPoolStats } from "../network/buffer-pool.ts";
+import type { CheckpointStats } from "../checkpoint/coordinator.ts";
 
 export interface VertexMetrics {
   id: number;
@@ -22,6 +23,9 @@ export interface JobResultData {
   vertices: Array<Omit<VertexMetrics, "operators" | "recordsIn" | "recordsOut" | "bytesOut">>;
   reports: TaskReport[];
   pools: BufferPoolStats[];
+  restarts?: number;
+  failures?: number;
+  checkpoints?: CheckpointStats | undefined;
 }
 
 export class JobResult {
@@ -34,12 +38,21 @@ export class JobResult {
   readonly accumulators: Record<string, unknown>;
   /** Network buffer pools (one per thread that ran tasks): capacity and peak use. */
   readonly bufferPools: BufferPoolStats[];
+  /** Times the job restarted from a checkpoint after a failure. */
+  readonly restarts: number;
+  /** Failures the job met (each followed by a restart, or the last one ending the job). */
+  readonly failures: number;
+  /** Completed and failed checkpoints, last duration and size; undefined without checkpointing. */
+  readonly checkpoints: CheckpointStats | undefined;
 
   constructor(data: JobResultData) {
     this.jobId = data.jobId;
     this.jobName = data.jobName;
     this.runtimeMs = data.runtimeMs;
     this.bufferPools = data.pools;
+    this.restarts = data.restarts ?? 0;
+    this.failures = data.failures ?? 0;
+    this.checkpoints = data.checkpoints;
     this.vertices = data.vertices.map((v) => {
       const reports = data.reports.filter((r) => r.vertexId === v.id);
       const operators = new Map<

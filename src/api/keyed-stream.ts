@@ -10,12 +10,12 @@ import { KeyedProcessOperator } from "../runtime/operators/process.ts";
 import { DataStream, type SingleOutputStreamOperator } from "./data-stream.ts";
 import type { StreamExecutionEnvironment } from "./environment.ts";
 import { normalize, requireMethods } from "./function-forms.ts";
+import { IntervalJoin } from "./joins/interval-join.ts";
 import { GlobalWindows } from "./windowing/assigners.ts";
 import { CountEvictor } from "./windowing/evictors.ts";
 import { CountTrigger, PurgingTrigger } from "./windowing/triggers.ts";
 import { WindowedStream } from "./windowing/windowed-stream.ts";
 import type { GlobalWindow, Window, WindowAssigner } from "../runtime/operators/window/window-contracts.ts";
-import { IntervalJoin } from "./joins/interval-join.ts";
 
 /** A field of T, or a function reading a number from T. */
 export type FieldRef<T> = (keyof T & string) | ((value: T) => number);
@@ -78,7 +78,7 @@ export class KeyedStream<T, K> extends DataStream<T> {
   }
 
   override process<O>(
-    fn: KeyedProcessFunction<K, T, O> | Parameters<DataStream<T>["process"]>[0],
+    fn: KeyedProcessFunction<K, T, O>,
     name = "KeyedProcess",
   ): SingleOutputStreamOperator<O> {
     requireMethods(fn, ["processElement"], "process()");

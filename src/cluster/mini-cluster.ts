@@ -1,21 +1,24 @@
-// The local MiniCluster: runs a job module on worker threads, one per slot, from the
-// coordinating thread, which plays the JobManager: it compiles the job, runs the source split
-// enumerators, starts the workers once all are deployed, and collects their outcome.
+// The local MiniCluster: runs a job module on worker threads, one per slot. The coordinating
+// thread plays the JobManager: a JobMaster (checkpoints, restarts) drives attempts; each attempt
+// starts the workers, runs the split enumerators, starts the tasks once every worker has
+// deployed, relays checkpoint messages, and gathers the outcome.
 
 import { randomUUID } from "node:crypto";
 import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
-import type { EnvironmentConfig } from "../api/environment.ts";
-import { JobResult, type JobClient, type JobStatus } from "../api/job-result.ts";
+import type { CompiledJob, EnvironmentConfig } from "../api/environment.ts";
+import { type ManagedJobClient, startClient } from "../api/job-client.ts";
+import type { JobResult } from "../api/job-result.ts";
+import { InvalidArgumentError, JobCancelledError, JobExecutionError, jobFailure } from "../core/errors.ts";
 import {
-  InvalidArgumentError,
-  JobCancelledError,
-  JobExecutionError,
-  type WeirError,
-  jobFailure,
-} from "../core/errors.ts";
+  type Attempt,
+  type AttemptContext,
+  type AttemptLauncher,
+  JobMaster,
+  type RunOutcome,
+} from "../graph/job-master.ts";
 import { executionPlan } from "../graph/plan.ts";
+import { snapshotEnumerators, startSourceCoordinators } from "../graph/source-coordinators.ts";
 import type { BufferPoolStats } from "../network/buffer-pool.ts";
-import { SourceCoordinator } from "../runtime/source-coordinator.ts";
 import type { TaskReport } from "../runtime/stream-task.ts";
 import { buildJobEnvironment, loadJobModule } from "./job-module.ts";
 import type { ToCoordinator, ToWorker, WorkerData } from "./protocol.ts";
@@ -32,16 +35,21 @@ const WORKER_URL = new URL(
   import.meta.url,
 );
 
-/** Run a job module on worker threads and wait for its result. */
-export async function runJob(
-  options: RunJobOptions,
-): Promise<JobResult & { collected: Map<string, unknown[]> }> {
-  const client = await submitJob(options);
-  return client.wait();
+/** How long a cancelled worker may take to close its tasks before it is terminated. */
+const STOP_GRACE_MS = 5_000;
+
+export type ClusterJobResult = JobResult & { collected: Map<string, unknown[]> };
+
+export interface ClusterJobClient extends ManagedJobClient {
+  wait(): Promise<ClusterJobResult>;
+  /** Chaos testing: end the worker thread of `slot` abruptly, as a crash would. */
+  killWorker(slot: number): void;
 }
 
-export interface ClusterJobClient extends JobClient {
-  wait(): Promise<JobResult & { collected: Map<string, unknown[]> }>;
+/** Run a job module on worker threads and wait for its result. */
+export async function runJob(options: RunJobOptions): Promise<ClusterJobResult> {
+  const client = await submitJob(options);
+  return client.wait();
 }
 
 export async function submitJob(options: RunJobOptions): Promise<ClusterJobClient> {
@@ -56,20 +64,69 @@ export async function submitJob(options: RunJobOptions): Promise<ClusterJobClien
   const jobName = name ?? env.defaultJobName;
   const job = env.compile(jobName);
   const jobId = randomUUID();
-  const eg = job.executionGraph;
-  const planFingerprint = JSON.stringify(executionPlan(job.jobGraph));
 
   // Collected results, by sink uid and name.
   const collected = new Map<string, unknown[]>();
   const publish = env.collectPublisher();
   const sinkNames = new Map(job.streamGraph.nodes.map((n) => [n.uid, n.name]));
+  const onCollect = (uid: string, subtask: number, values: unknown[]) => {
+    publish(uid, subtask, values);
+    for (const key of new Set([uid, sinkNames.get(uid) ?? uid])) {
+      const list = collected.get(key) ?? [];
+      for (const v of values) list.push(v);
+      collected.set(key, list);
+    }
+  };
+
+  let current: ClusterAttempt | undefined;
+  const launcher: AttemptLauncher = async (ctx) => {
+    current = await launchAttempt(job, jobId, modulePath, config, ctx, onCollect);
+    return current;
+  };
+  const master = new JobMaster(
+    {
+      jobName,
+      jobId,
+      jobGraph: job.jobGraph,
+      checkpoint: job.checkpoint,
+      restart: job.restart,
+      restorePath: job.restorePath,
+      allowNonRestoredState: job.allowNonRestoredState,
+    },
+    launcher,
+  );
+  const client = startClient(master, job, jobId, () => {});
+  await master.deployed;
+  return {
+    ...client,
+    wait: () => client.wait().then((r) => Object.assign(r, { collected })),
+    killWorker: (slot: number) => current?.killWorker(slot),
+  };
+}
+
+interface ClusterAttempt extends Attempt {
+  killWorker(slot: number): void;
+}
+
+async function launchAttempt(
+  job: CompiledJob,
+  jobId: string,
+  modulePath: string,
+  config: EnvironmentConfig,
+  ctx: AttemptContext,
+  onCollect: (uid: string, subtask: number, values: unknown[]) => void,
+): Promise<ClusterAttempt> {
+  const eg = job.executionGraph;
+  const jobName = job.jobName;
+  const planFingerprint = JSON.stringify(executionPlan(job.jobGraph));
+  const n = eg.numSlots;
 
   // One port pair per pair of slots.
-  const ports: Array<Array<MessagePort | null>> = Array.from({ length: eg.numSlots }, () =>
-    new Array<MessagePort | null>(eg.numSlots).fill(null),
+  const ports: Array<Array<MessagePort | null>> = Array.from({ length: n }, () =>
+    new Array<MessagePort | null>(n).fill(null),
   );
-  for (let a = 0; a < eg.numSlots; a++) {
-    for (let b = a + 1; b < eg.numSlots; b++) {
+  for (let a = 0; a < n; a++) {
+    for (let b = a + 1; b < n; b++) {
       const { port1, port2 } = new MessageChannel();
       ports[a]![b] = port1;
       ports[b]![a] = port2;
@@ -78,54 +135,54 @@ export async function submitJob(options: RunJobOptions): Promise<ClusterJobClien
 
   const workers: Worker[] = [];
   const exited: Array<Promise<void>> = [];
-  const coordinators = new Map<number, SourceCoordinator>();
-  const readerSlot = new Map<string, number>();
-  for (const s of eg.subtasks)
-    if (s.vertex.head.source !== undefined) readerSlot.set(`${s.vertex.head.id}/${s.index}`, s.slot);
+  const slotOf = new Map(eg.subtasks.map((s) => [`${s.vertex.id}/${s.index}`, s.slot]));
   const post = (slot: number, m: ToWorker) => workers[slot]?.postMessage(m);
-
-  for (const v of job.jobGraph.vertices) {
-    const src = v.head.source;
-    if (src === undefined) continue;
-    const node = v.head.id;
-    const c = new SourceCoordinator(v.head.name, src, v.parallelism, {
-      addSplits: (subtask, splits) =>
-        post(readerSlot.get(`${node}/${subtask}`)!, { t: "splits", node, subtask, splits }),
-      noMoreSplits: (subtask) =>
-        post(readerSlot.get(`${node}/${subtask}`)!, { t: "no-more-splits", node, subtask }),
-    });
-    await c.start();
-    coordinators.set(node, c);
+  const postAll = (m: ToWorker) => {
+    for (const w of workers) w.postMessage(m);
+  };
+  const coordinators = await startSourceCoordinators(eg.jobGraph, ctx.restore, (node) => ({
+    addSplits: (subtask, splits) =>
+      post(slotOf.get(`${readerVertex(node)}/${subtask}`)!, { t: "splits", node, subtask, splits }),
+    noMoreSplits: (subtask) =>
+      post(slotOf.get(`${readerVertex(node)}/${subtask}`)!, { t: "no-more-splits", node, subtask }),
+  }));
+  function readerVertex(node: number): number {
+    return eg.jobGraph.vertices.find((v) => v.head.id === node)!.id;
   }
 
-  let status: JobStatus = "RUNNING";
-  const started = performance.now();
+  let state: "running" | "done" | "stopping" | "over" = "running";
   const reports: TaskReport[] = [];
   const pools: BufferPoolStats[] = [];
   let ready = 0;
-  let done = 0;
-  let settle!: {
-    resolve: (r: JobResult & { collected: Map<string, unknown[]> }) => void;
-    reject: (e: Error) => void;
-  };
-  const result = new Promise<JobResult & { collected: Map<string, unknown[]> }>((resolve, reject) => {
-    settle = { resolve, reject };
+  let doneCount = 0;
+  let completedCount = 0;
+  let stoppedCount = 0;
+  let resolveDone!: (o: RunOutcome) => void;
+  let rejectDone!: (e: Error) => void;
+  const done = new Promise<RunOutcome>((resolve, reject) => {
+    resolveDone = resolve;
+    rejectDone = reject;
   });
-  result.catch(() => {});
+  done.catch(() => {});
+  let onCompleted: (() => void) | undefined;
+  let onCompleteFailed: ((e: Error) => void) | undefined;
+  let onStopped: (() => void) | undefined;
 
-  const shutdown = async () => {
+  const terminateAll = async () => {
     for (const w of workers) void w.terminate();
     await Promise.all(exited);
     for (const c of coordinators.values()) await c.close();
   };
-  const fail = async (e: Error, finalStatus: JobStatus = "FAILED") => {
-    if (status !== "RUNNING") return;
-    status = finalStatus;
-    await shutdown();
-    settle.reject(e);
+  const fail = (e: Error) => {
+    if (state === "over" || state === "stopping") return;
+    const wasDone = state === "done";
+    state = "over";
+    void terminateAll();
+    if (wasDone) onCompleteFailed?.(e);
+    else rejectDone(e);
   };
 
-  for (let slot = 0; slot < eg.numSlots; slot++) {
+  for (let slot = 0; slot < n; slot++) {
     const slotPorts = ports[slot]!;
     const data: WorkerData & { ports: Array<MessagePort | null> } = {
       modulePath,
@@ -135,6 +192,15 @@ export async function submitJob(options: RunJobOptions): Promise<ClusterJobClien
       slot,
       planFingerprint,
       ports: slotPorts,
+      restorePath: ctx.restore?.path,
+      checkpointing:
+        ctx.checkpointing === undefined
+          ? undefined
+          : {
+              exactlyOnce: ctx.checkpointing.exactlyOnce,
+              incremental: ctx.checkpointing.incremental,
+              directory: ctx.checkpointing.directory,
+            },
     };
     const w = startWorker(WORKER_URL, {
       workerData: data,
@@ -143,7 +209,7 @@ export async function submitJob(options: RunJobOptions): Promise<ClusterJobClien
     workers.push(w);
     exited.push(new Promise((resolve) => w.once("exit", () => resolve())));
     w.on("error", (e) => {
-      void fail(
+      fail(
         new JobExecutionError(
           `job '${jobName}' failed: worker thread of slot ${slot} crashed: ${e.message}`,
           undefined,
@@ -153,8 +219,8 @@ export async function submitJob(options: RunJobOptions): Promise<ClusterJobClien
       );
     });
     w.on("exit", (code) => {
-      if (status === "RUNNING") {
-        void fail(
+      if (state === "running" || state === "done") {
+        fail(
           new JobExecutionError(
             `job '${jobName}' failed: worker thread of slot ${slot} exited unexpectedly (code ${code})`,
           ),
@@ -164,8 +230,7 @@ export async function submitJob(options: RunJobOptions): Promise<ClusterJobClien
     w.on("message", (m: ToCoordinator) => {
       switch (m.t) {
         case "ready":
-          if (++ready === eg.numSlots)
-            for (const x of workers) x.postMessage({ t: "start" } satisfies ToWorker);
+          if (++ready === n) postAll({ t: "start" });
           break;
         case "reader":
           coordinators.get(m.node)!.registerReader(m.subtask);
@@ -173,60 +238,96 @@ export async function submitJob(options: RunJobOptions): Promise<ClusterJobClien
         case "split-request":
           coordinators.get(m.node)!.handleSplitRequest(m.subtask);
           break;
-        case "collect": {
-          publish(m.uid, m.subtask, m.values);
-          for (const key of [m.uid, sinkNames.get(m.uid) ?? m.uid]) {
-            const list = collected.get(key) ?? [];
-            for (const v of m.values) list.push(v);
-            collected.set(key, list);
-          }
+        case "collect":
+          onCollect(m.uid, m.subtask, m.values);
           break;
-        }
+        case "ack":
+          ctx.checkpointing?.hooks.acknowledge(m.vertexId, m.subtask, m.id, m.handle);
+          break;
+        case "decline":
+          ctx.checkpointing?.hooks.decline(m.id, m.reason);
+          break;
+        case "task-finished":
+          ctx.checkpointing?.hooks.finished(m.vertexId, m.subtask, m.handle);
+          break;
         case "done":
           reports.push(...m.reports);
           pools.push(m.pool);
-          if (++done === eg.numSlots) {
-            status = "FINISHED";
-            void shutdown().then(() => {
-              const r = new JobResult({
-                jobId,
-                jobName,
-                runtimeMs: performance.now() - started,
-                vertices: job.jobGraph.vertices.map((v) => ({
-                  id: v.id,
-                  name: v.name,
-                  parallelism: v.parallelism,
-                })),
-                reports,
-                pools,
-              });
-              settle.resolve(Object.assign(r, { collected }));
-            });
+          if (++doneCount === n && state === "running") {
+            state = "done";
+            resolveDone({ reports, pools });
           }
           break;
-        case "failed": {
-          const err: WeirError =
+        case "completed":
+          if (++completedCount === n) onCompleted?.();
+          break;
+        case "stopped":
+          if (++stoppedCount === n) onStopped?.();
+          break;
+        case "failed":
+          fail(
             m.failure !== undefined
               ? jobFailure(jobName, jobId, m.failure)
               : new JobExecutionError(
                   `job '${jobName}' failed in worker thread of slot ${slot}: ${m.message}`,
                   undefined,
                   m.stack,
-                );
-          void fail(err);
+                ),
+          );
           break;
-        }
       }
     });
   }
 
   return {
-    jobId,
-    jobName,
-    getStatus: () => status,
-    wait: () => result,
-    cancel: async () => {
-      await fail(new JobCancelledError(jobName), "CANCELED");
+    done,
+    async complete() {
+      if (state !== "done") return;
+      await new Promise<void>((resolve, reject) => {
+        onCompleted = resolve;
+        onCompleteFailed = reject;
+        postAll({ t: "complete" });
+      });
+      state = "over";
+      await terminateAll();
+    },
+    snapshotEnumerators: (id) => snapshotEnumerators(coordinators, id),
+    triggerCheckpoint(id, sources) {
+      const bySlot = new Map<number, Array<[number, number]>>();
+      for (const s of sources) {
+        const slot = slotOf.get(`${s.vertexId}/${s.subtask}`)!;
+        const list = bySlot.get(slot) ?? [];
+        list.push([s.vertexId, s.subtask]);
+        bySlot.set(slot, list);
+      }
+      for (const [slot, tasks] of bySlot) post(slot, { t: "trigger", id, tasks });
+    },
+    notifyComplete: (id) => postAll({ t: "notify-complete", id }),
+    notifyAborted: (id) => postAll({ t: "notify-aborted", id }),
+    async cancel() {
+      if (state === "over" || state === "stopping") {
+        await Promise.all(exited);
+        return;
+      }
+      const wasRunning = state === "running";
+      state = "stopping";
+      // Ask every worker to stop its tasks (closing operators), then end the threads.
+      await new Promise<void>((resolve) => {
+        onStopped = resolve;
+        const timer = setTimeout(resolve, STOP_GRACE_MS);
+        onStopped = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+        postAll({ t: "cancel" });
+      });
+      state = "over";
+      await terminateAll();
+      if (wasRunning) rejectDone(new JobCancelledError(jobName));
+    },
+    fail,
+    killWorker(slot: number) {
+      void workers[slot]?.terminate();
     },
   };
 }

@@ -1,6 +1,7 @@
 // Messages between the MiniCluster (coordinating thread) and its task workers (one per slot).
 
 import type { EnvironmentConfig } from "../api/environment.ts";
+import type { SubtaskStateHandle } from "../checkpoint/fs-storage.ts";
 import type { BufferPoolStats } from "../network/buffer-pool.ts";
 import type { FailureInfo } from "../runtime/operator-failure.ts";
 import type { TaskReport } from "../runtime/stream-task.ts";
@@ -13,6 +14,9 @@ export interface WorkerData {
   slot: number;
   /** The coordinator's plan; a worker that builds another refuses to run. */
   planFingerprint: string;
+  /** Restore every task of this slot from this checkpoint. */
+  restorePath: string | undefined;
+  checkpointing: { exactlyOnce: boolean; incremental: boolean; directory: string } | undefined;
 }
 
 export type ToCoordinator =
@@ -20,11 +24,20 @@ export type ToCoordinator =
   | { t: "reader"; node: number; subtask: number }
   | { t: "split-request"; node: number; subtask: number }
   | { t: "collect"; uid: string; subtask: number; values: unknown[] }
+  | { t: "ack"; vertexId: number; subtask: number; id: number; handle: SubtaskStateHandle }
+  | { t: "decline"; id: number; reason: string }
+  | { t: "task-finished"; vertexId: number; subtask: number; handle: SubtaskStateHandle }
   | { t: "done"; reports: TaskReport[]; pool: BufferPoolStats }
+  | { t: "completed" }
+  | { t: "stopped" }
   | { t: "failed"; failure: FailureInfo | undefined; message: string; stack: string | undefined };
 
 export type ToWorker =
   | { t: "start" }
   | { t: "cancel" }
+  | { t: "complete" }
   | { t: "splits"; node: number; subtask: number; splits: unknown[] }
-  | { t: "no-more-splits"; node: number; subtask: number };
+  | { t: "no-more-splits"; node: number; subtask: number }
+  | { t: "trigger"; id: number; tasks: Array<[number, number]> }
+  | { t: "notify-complete"; id: number }
+  | { t: "notify-aborted"; id: number };

@@ -1,8 +1,10 @@
 // A task worker: one slot of the MiniCluster in its own thread. It rebuilds the job from the job
-// module, deploys the subtasks placed in its slot, wires channels to the other slots' threads,
-// and runs them; split assignments, collected results and the outcome travel to the coordinator.
+// module, deploys the subtasks placed in its slot (restored from a checkpoint when asked), wires
+// channels to the other slots' threads, and runs them; split assignments, checkpoint
+// acknowledgements, collected results and the outcome travel to the coordinator.
 
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
+import { FsCheckpointStorage, loadCheckpoint } from "../checkpoint/fs-storage.ts";
 import type { SourceReader } from "../core/source.ts";
 import { poolCapacity } from "../graph/local-execution.ts";
 import { executionPlan } from "../graph/plan.ts";
@@ -11,7 +13,7 @@ import { NetworkBufferPool } from "../network/buffer-pool.ts";
 import { ChannelRouter } from "../network/remote-channel.ts";
 import { registerCollectPublisher } from "../runtime/collect-registry.ts";
 import { describeFailure } from "../runtime/operator-failure.ts";
-import { type TaskFailureReport, TaskExecutor } from "../runtime/task-executor.ts";
+import { CancelledSignal, type TaskFailureReport, TaskExecutor } from "../runtime/task-executor.ts";
 import { buildJobEnvironment, loadJobModule } from "./job-module.ts";
 import type { ToCoordinator, ToWorker, WorkerData } from "./protocol.ts";
 
@@ -42,28 +44,16 @@ async function main(): Promise<void> {
   const router = new ChannelRouter();
   for (const p of data.ports) if (p !== null) router.attach(p);
   const readers = new Map<string, SourceReader<unknown, unknown>>();
+  const restore = data.restorePath === undefined ? undefined : await loadCheckpoint(data.restorePath);
 
   let start: () => void = () => {};
   const started = new Promise<void>((resolve) => {
     start = resolve;
   });
-  port.on("message", (m: ToWorker) => {
-    switch (m.t) {
-      case "start":
-        start();
-        break;
-      case "cancel":
-        executor.cancel();
-        break;
-      case "splits":
-        readers.get(`${m.node}/${m.subtask}`)?.addSplits(m.splits);
-        break;
-      case "no-more-splits":
-        readers.get(`${m.node}/${m.subtask}`)?.notifyNoMoreSplits();
-        break;
-    }
+  let complete: () => void = () => {};
+  const completing = new Promise<void>((resolve) => {
+    complete = resolve;
   });
-
   const tasks = deployTasks(eg, {
     jobId: data.jobId,
     jobName: data.jobName,
@@ -74,6 +64,22 @@ async function main(): Promise<void> {
     hosted,
     portToSlot: (slot) => data.ports[slot]!,
     router,
+    restore,
+    checkpointing:
+      data.checkpointing === undefined
+        ? undefined
+        : {
+            exactlyOnce: data.checkpointing.exactlyOnce,
+            incremental: data.checkpointing.incremental,
+            storage: new FsCheckpointStorage(data.checkpointing.directory, data.jobId),
+            hooks: {
+              acknowledge: (vertexId, subtask, id, handle) =>
+                send({ t: "ack", vertexId, subtask, id, handle }),
+              decline: (id, reason) => send({ t: "decline", id, reason }),
+              finished: (vertexId, subtask, handle) =>
+                send({ t: "task-finished", vertexId, subtask, handle }),
+            },
+          },
     sources: {
       registerReader: (node, subtask, reader) => {
         readers.set(`${node}/${subtask}`, reader);
@@ -83,11 +89,48 @@ async function main(): Promise<void> {
     },
   });
   for (const t of tasks) executor.add(t);
+  let runFinished = false;
+  const byKey = new Map(tasks.map((t) => [`${t.setup.vertexId}/${t.setup.identity.subtaskIndex}`, t]));
+
+  port.on("message", (m: ToWorker) => {
+    switch (m.t) {
+      case "start":
+        start();
+        break;
+      case "cancel":
+        if (runFinished) void executor.abortAll("cancelled").then(() => send({ t: "stopped" }));
+        else executor.cancel();
+        break;
+      case "complete":
+        complete();
+        break;
+      case "splits":
+        readers.get(`${m.node}/${m.subtask}`)?.addSplits(m.splits);
+        break;
+      case "no-more-splits":
+        readers.get(`${m.node}/${m.subtask}`)?.notifyNoMoreSplits();
+        break;
+      case "trigger":
+        for (const [v, s] of m.tasks) byKey.get(`${v}/${s}`)?.triggerCheckpoint(m.id);
+        break;
+      case "notify-complete":
+        for (const t of tasks) t.notifyCheckpointComplete(m.id);
+        break;
+      case "notify-aborted":
+        for (const t of tasks) t.notifyCheckpointAborted(m.id);
+        break;
+    }
+  });
+
   send({ t: "ready" });
   await started;
   try {
     await executor.run();
   } catch (e) {
+    if (e instanceof CancelledSignal) {
+      send({ t: "stopped" });
+      return;
+    }
     const report = e as TaskFailureReport;
     if (report?.task === undefined) throw e;
     const s = report.task.setup;
@@ -100,9 +143,27 @@ async function main(): Promise<void> {
     send({ t: "failed", failure, message: failure.message, stack: failure.stack });
     return;
   }
-  // The coordinator ends this thread once every slot is done: closing ports here could drop
-  // buffers still on their way to a slower slot.
+  // Every task here reached the end of its input. The coordinator says when the whole job has:
+  // then final commits and close. It ends this thread afterwards (closing ports here could drop
+  // buffers still on their way to a slower slot).
+  runFinished = true;
   send({ t: "done", reports: tasks.map((t) => t.report()), pool: pool.stats() });
+  await completing;
+  try {
+    await executor.completeAll();
+  } catch (e) {
+    const report = e as TaskFailureReport;
+    const s = report.task.setup;
+    const failure = describeFailure(
+      report.error,
+      s.chain[0]!.info,
+      s.identity.subtaskIndex,
+      s.identity.parallelism,
+    );
+    send({ t: "failed", failure, message: failure.message, stack: failure.stack });
+    return;
+  }
+  send({ t: "completed" });
 }
 
 main().catch((e: unknown) => {

@@ -43,6 +43,11 @@ export interface SourceReader<T, Split> {
   isAvailable(): Promise<void>;
   addSplits(splits: Split[]): void;
   notifyNoMoreSplits(): void;
+  /**
+   * The splits this reader holds, with their progress, for checkpoint `checkpointId`: after a
+   * restore, reading them again continues exactly after the last record emitted before it.
+   */
+  snapshotState?(checkpointId: number): Split[];
   close(): void | Promise<void>;
 }
 
@@ -58,6 +63,8 @@ export interface SplitEnumerator<Split> {
   handleSplitRequest(subtask: number): void;
   /** Splits a failed reader had not finished come back, to be assigned again. */
   addSplitsBack?(splits: Split[], subtask: number): void;
+  /** The enumerator's state for a checkpoint: the splits it has not assigned yet. */
+  snapshotState?(checkpointId: number): Split[];
   /** A reader came up (or came back). */
   addReader(subtask: number): void;
   close(): void | Promise<void>;
@@ -70,5 +77,10 @@ export interface Source<T, Split = unknown> {
   /** Highest parallelism the source supports (1 for a non-parallel source). */
   readonly maxParallelism?: number;
   createEnumerator(ctx: SplitEnumeratorContext<Split>): SplitEnumerator<Split>;
+  /**
+   * An enumerator that starts from restored state: the splits it had not assigned plus the splits
+   * its readers held (with their progress). Sources without it cannot be restored from a checkpoint.
+   */
+  restoreEnumerator?(ctx: SplitEnumeratorContext<Split>, splits: Split[]): SplitEnumerator<Split>;
   createReader(ctx: SourceReaderContext): SourceReader<T, Split>;
 }

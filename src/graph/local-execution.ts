@@ -1,20 +1,18 @@
-// Runs a whole ExecutionGraph cooperatively in the calling thread: the in-thread mode behind
+// Runs every task of a job cooperatively in the calling thread: the in-thread mode behind
 // env.execute() in tests and embedding. Same tasks, channels and semantics as the threaded mode.
 
-import { jobFailure } from "../core/errors.ts";
+import { FsCheckpointStorage } from "../checkpoint/fs-storage.ts";
+import { JobCancelledError, jobFailure } from "../core/errors.ts";
 import type { SourceReader } from "../core/source.ts";
-import { type BufferPoolStats, NetworkBufferPool } from "../network/buffer-pool.ts";
+import { NetworkBufferPool } from "../network/buffer-pool.ts";
 import { describeFailure } from "../runtime/operator-failure.ts";
-import { SourceCoordinator } from "../runtime/source-coordinator.ts";
-import type { TaskReport } from "../runtime/stream-task.ts";
-import { type TaskFailureReport, TaskExecutor } from "../runtime/task-executor.ts";
+import { CancelledSignal, type TaskFailureReport, TaskExecutor } from "../runtime/task-executor.ts";
 import type { ExecutionGraph } from "./execution-graph.ts";
+import type { Attempt, AttemptContext, AttemptLauncher, RunOutcome } from "./job-master.ts";
+import { snapshotEnumerators, startSourceCoordinators } from "./source-coordinators.ts";
 import { type NetworkOptions, type TimeOptions, deployTasks } from "./task-deployment.ts";
 
-export interface RunOutcome {
-  reports: TaskReport[];
-  pools: BufferPoolStats[];
-}
+export type { RunOutcome } from "./job-master.ts";
 
 /** Buffers a thread needs so that every channel it serves can use its credits. */
 export function poolCapacity(
@@ -31,73 +29,112 @@ export function poolCapacity(
   return Math.max(16, channels * (network.creditsPerChannel + 3));
 }
 
-export class InThreadRun {
-  private readonly executor = new TaskExecutor();
-  private readonly pool: NetworkBufferPool;
+/** Turns a task failure (or a cancel) into the error the job reports. */
+export function toJobError(e: unknown, jobName: string, jobId: string): Error {
+  if (e instanceof CancelledSignal) return new JobCancelledError(jobName);
+  const report = e as TaskFailureReport;
+  if (report?.task === undefined) return e instanceof Error ? e : new Error(String(e));
+  const s = report.task.setup;
+  const info = describeFailure(
+    report.error,
+    s.chain[0]!.info,
+    s.identity.subtaskIndex,
+    s.identity.parallelism,
+  );
+  return jobFailure(jobName, jobId, info);
+}
 
-  constructor(
-    private readonly eg: ExecutionGraph,
-    private readonly jobId: string,
-    private readonly jobName: string,
-    private readonly network: NetworkOptions,
-    private readonly time: TimeOptions,
-  ) {
-    this.pool = new NetworkBufferPool(network.bufferSize, poolCapacity(eg, network, undefined));
-  }
-
-  cancel(): void {
-    this.executor.cancel();
-  }
-
-  async run(): Promise<RunOutcome> {
+export function inThreadLauncher(
+  eg: ExecutionGraph,
+  jobId: string,
+  jobName: string,
+  network: NetworkOptions,
+  time: TimeOptions,
+): AttemptLauncher {
+  return async (ctx: AttemptContext): Promise<Attempt> => {
+    const executor = new TaskExecutor();
+    const pool = new NetworkBufferPool(network.bufferSize, poolCapacity(eg, network, undefined));
     const readers = new Map<string, SourceReader<unknown, unknown>>();
-    const coordinators = new Map<number, SourceCoordinator>();
-    for (const v of this.eg.jobGraph.vertices) {
-      const src = v.head.source;
-      if (src === undefined) continue;
-      const c = new SourceCoordinator(v.head.name, src, v.parallelism, {
-        addSplits: (subtask, splits) => readers.get(`${v.head.id}/${subtask}`)!.addSplits(splits),
-        noMoreSplits: (subtask) => readers.get(`${v.head.id}/${subtask}`)!.notifyNoMoreSplits(),
-      });
-      await c.start();
-      coordinators.set(v.head.id, c);
-    }
-    const tasks = deployTasks(this.eg, {
-      jobId: this.jobId,
-      jobName: this.jobName,
-      network: this.network,
-      time: this.time,
-      pool: this.pool,
-      executor: this.executor,
-      hosted: this.eg.subtasks,
+    const coordinators = await startSourceCoordinators(eg.jobGraph, ctx.restore, (node) => ({
+      addSplits: (subtask, splits) => readers.get(`${node}/${subtask}`)?.addSplits(splits),
+      noMoreSplits: (subtask) => readers.get(`${node}/${subtask}`)?.notifyNoMoreSplits(),
+    }));
+    const cp = ctx.checkpointing;
+    const tasks = deployTasks(eg, {
+      jobId,
+      jobName,
+      network,
+      time,
+      pool,
+      executor,
+      hosted: eg.subtasks,
+      restore: ctx.restore,
+      checkpointing:
+        cp === undefined
+          ? undefined
+          : {
+              exactlyOnce: cp.exactlyOnce,
+              incremental: cp.incremental,
+              storage: new FsCheckpointStorage(cp.directory, jobId),
+              hooks: cp.hooks,
+            },
       sources: {
         registerReader: (nodeId, subtask, reader) => {
           readers.set(`${nodeId}/${subtask}`, reader);
           coordinators.get(nodeId)!.registerReader(subtask);
         },
         requestSplit: (nodeId, subtask) =>
-          queueMicrotask(() => coordinators.get(nodeId)!.handleSplitRequest(subtask)),
+          queueMicrotask(() => coordinators.get(nodeId)?.handleSplitRequest(subtask)),
       },
     });
-    for (const t of tasks) this.executor.add(t);
-    const unsubscribe = this.time.clock.onAdvance?.(this.executor.wake);
-    try {
-      await this.executor.run();
-    } catch (e) {
-      const report = e as TaskFailureReport;
-      if (report?.task === undefined) throw e;
-      const s = report.task.setup;
-      const info = describeFailure(
-        report.error,
-        s.chain[0]!.info,
-        s.identity.subtaskIndex,
-        s.identity.parallelism,
-      );
-      throw jobFailure(this.jobName, this.jobId, info);
-    } finally {
+    for (const t of tasks) executor.add(t);
+    const byKey = new Map(tasks.map((t) => [`${t.setup.vertexId}/${t.setup.identity.subtaskIndex}`, t]));
+    const unsubscribe = time.clock.onAdvance?.(executor.wake);
+    let released = false;
+    const release = async () => {
+      if (released) return;
+      released = true;
       unsubscribe?.();
       for (const c of coordinators.values()) await c.close();
-    }
-    return { reports: tasks.map((t) => t.report()), pools: [this.pool.stats()] };
-  }
+    };
+    const done: Promise<RunOutcome> = executor.run().then(
+      () => ({ reports: tasks.map((t) => t.report()), pools: [pool.stats()] }),
+      async (e) => {
+        await release();
+        throw toJobError(e, jobName, jobId);
+      },
+    );
+    done.catch(() => {});
+    return {
+      done,
+      async complete() {
+        try {
+          await executor.completeAll();
+        } catch (e) {
+          throw toJobError(e, jobName, jobId);
+        } finally {
+          await release();
+        }
+      },
+      snapshotEnumerators: (id) => snapshotEnumerators(coordinators, id),
+      triggerCheckpoint(id, sources) {
+        for (const s of sources) byKey.get(`${s.vertexId}/${s.subtask}`)?.triggerCheckpoint(id);
+      },
+      notifyComplete(id) {
+        for (const t of tasks) t.notifyCheckpointComplete(id);
+      },
+      notifyAborted(id) {
+        for (const t of tasks) t.notifyCheckpointAborted(id);
+      },
+      async cancel() {
+        executor.cancel();
+        await done.catch(() => {});
+        await executor.abortAll("cancelled");
+        await release();
+      },
+      fail(e) {
+        executor.failWith(e);
+      },
+    };
+  };
 }

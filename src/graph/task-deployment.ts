@@ -15,6 +15,10 @@ import { ChainedTarget, type RecordTarget, RoutingOutput, WriterTarget } from ".
 import { createChannelSelector, describePartitioner } from "../runtime/partitioners.ts";
 import { RuntimeContextImpl, type SubtaskIdentity } from "../runtime/runtime-context.ts";
 import { type ChainMember, StreamTask } from "../runtime/stream-task.ts";
+import type { FsCheckpointStorage, LoadedCheckpoint, SubtaskStateHandle } from "../checkpoint/fs-storage.ts";
+import { loadTaskRestore } from "../checkpoint/restore.ts";
+import { crc32, encodeStateFile } from "../checkpoint/state-file.ts";
+import type { CheckpointResponder, TaskSnapshot } from "../runtime/snapshot.ts";
 import { SourceOutput } from "../runtime/source-output.ts";
 import type { TaskExecutor } from "../runtime/task-executor.ts";
 import type { Clock } from "../runtime/time/clock.ts";
@@ -42,8 +46,26 @@ export interface TimeOptions {
   autoWatermarkInterval: number;
 }
 
+/** What deployed tasks report about checkpoints (to the coordinator, possibly in another thread). */
+export interface CheckpointHooks {
+  acknowledge(vertexId: number, subtask: number, checkpointId: number, handle: SubtaskStateHandle): void;
+  decline(checkpointId: number, reason: string): void;
+  finished(vertexId: number, subtask: number, handle: SubtaskStateHandle): void;
+}
+
+export interface TaskCheckpointing {
+  exactlyOnce: boolean;
+  /** Write key groups to shared files, reusing those unchanged since the previous checkpoint. */
+  incremental: boolean;
+  storage: FsCheckpointStorage;
+  hooks: CheckpointHooks;
+}
+
 export interface DeploymentContext {
   time: TimeOptions;
+  checkpointing?: TaskCheckpointing;
+  /** Restore every task from this checkpoint before it opens. */
+  restore?: LoadedCheckpoint;
   jobId: string;
   jobName: string;
   network: NetworkOptions;
@@ -193,6 +215,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
     // Source reader.
     let reader: SourceReader<unknown, unknown> | undefined;
     let sourceOutput: SourceOutput<unknown> | undefined;
+    const receivedSplitIds = new Set<string>();
     const head = v.head;
     if (head.source !== undefined) {
       const runtime = new RuntimeContextImpl(identity, head.name, head.uid, accumulators, undefined);
@@ -202,7 +225,21 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
         parallelism: v.parallelism,
         sendSplitRequest: () => ctx.sources.requestSplit(head.id, st.index),
       });
-      ctx.sources.registerReader(head.id, st.index, reader);
+      const inner = reader;
+      // Splits received are remembered: a restore must not assign them again from the enumerator.
+      ctx.sources.registerReader(head.id, st.index, {
+        ...inner,
+        start: () => inner.start(),
+        pollNext: (o) => inner.pollNext(o),
+        isAvailable: () => inner.isAvailable(),
+        snapshotState: inner.snapshotState === undefined ? undefined : (id) => inner.snapshotState!(id),
+        close: () => inner.close(),
+        addSplits: (splits) => {
+          for (const s of splits) receivedSplitIds.add(JSON.stringify(s));
+          inner.addSplits(splits);
+        },
+        notifyNoMoreSplits: () => inner.notifyNoMoreSplits(),
+      });
       sourceOutput = new SourceOutput(
         head.watermarkStrategy,
         chain[0]!.output,
@@ -229,6 +266,33 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
         processingTime,
         sourceOutput,
         autoWatermarkInterval: ctx.time.autoWatermarkInterval,
+        receivedSplitIds,
+        checkpointing:
+          ctx.checkpointing === undefined
+            ? undefined
+            : {
+                exactlyOnce: ctx.checkpointing.exactlyOnce,
+                responder: checkpointResponder(
+                  ctx.checkpointing,
+                  v.id,
+                  st.index,
+                  v.nodes.map((n) => n.uid),
+                ),
+              },
+        restore:
+          ctx.restore === undefined
+            ? undefined
+            : (() => {
+                const cp = ctx.restore;
+                return () =>
+                  loadTaskRestore(
+                    cp,
+                    v.nodes.map((n) => n.uid),
+                    st.index,
+                    v.parallelism,
+                    v.maxParallelism,
+                  );
+              })(),
       },
       wakeup,
     );
@@ -255,4 +319,86 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
     }
   }
   return tasks;
+}
+
+/**
+ * The responder of one task: encodes its snapshot at once (the synchronous part: later changes do
+ * not leak in), writes it asynchronously, then acknowledges. Incremental: each key group goes to a
+ * shared file, reused while its content is unchanged.
+ */
+function checkpointResponder(
+  cp: TaskCheckpointing,
+  vertexId: number,
+  subtask: number,
+  uids: string[],
+): CheckpointResponder {
+  const previous = new Map<string, { crc: number; path: string }>();
+  const name = `${vertexId}-${subtask}`;
+  const write = async (id: number, snapshot: TaskSnapshot, final: boolean): Promise<SubtaskStateHandle> => {
+    const keyGroups: Record<string, string> = {};
+    const pendingShared: Array<Promise<unknown>> = [];
+    let size = 0;
+    if (cp.incremental) {
+      for (const uid of uids) {
+        const op = snapshot.operators[uid];
+        if (op?.keyGroups === undefined) continue;
+        for (const [kg, group] of op.keyGroups) {
+          const bytes = encodeStateFile({ uid, group });
+          const crc = crc32(bytes);
+          const k = `${uid}/${kg}`;
+          const prev = previous.get(k);
+          if (prev !== undefined && prev.crc === crc) {
+            keyGroups[String(kg)] = prev.path;
+            continue;
+          }
+          const file = `${name}-${safe(uid)}-kg${kg}-chk${id}`;
+          const path = `shared/${file}.kg`;
+          previous.set(k, { crc, path });
+          keyGroups[String(kg)] = path;
+          size += bytes.length;
+          pendingShared.push(cp.storage.writeSharedBytes(file, bytes));
+        }
+        op.keyGroups = undefined;
+      }
+    }
+    const written = final
+      ? await cp.storage.writeTaskOwned(`${name}-final`, snapshot)
+      : await cp.storage.writeTaskState(id, name, snapshot);
+    await Promise.all(pendingShared);
+    return {
+      subtask,
+      file: written.path,
+      keyGroups: cp.incremental ? keyGroups : undefined,
+      size: size + written.size,
+      finished: final,
+    };
+  };
+  return {
+    acknowledge(id, snapshot) {
+      write(id, snapshot, false).then(
+        (h) => cp.hooks.acknowledge(vertexId, subtask, id, h),
+        (e: Error) => cp.hooks.decline(id, `task ${name} could not write its state: ${e.message}`),
+      );
+    },
+    decline(id, reason) {
+      cp.hooks.decline(id, reason);
+    },
+    finished(snapshot) {
+      write(0, snapshot, true).then(
+        (h) => cp.hooks.finished(vertexId, subtask, h),
+        () =>
+          cp.hooks.finished(vertexId, subtask, {
+            subtask,
+            file: undefined,
+            keyGroups: undefined,
+            size: 0,
+            finished: true,
+          }),
+      );
+    },
+  };
+}
+
+function safe(uid: string): string {
+  return uid.replace(/[^A-Za-z0-9_.-]+/g, "_").slice(0, 60);
 }

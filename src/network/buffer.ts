@@ -6,6 +6,8 @@
 export enum BufferKind {
   DATA = 0,
   END_OF_PARTITION = 1,
+  /** A checkpoint barrier: everything before it belongs to the checkpoint, nothing after. */
+  BARRIER = 2,
 }
 
 export enum ElementTag {
@@ -23,10 +25,16 @@ export class NetworkBuffer {
     public memory: Uint8Array,
     public size: number,
     public readonly kind: BufferKind,
+    /** For a barrier: its checkpoint id. */
+    public readonly checkpointId = 0,
   ) {}
 
   static endOfPartition(): NetworkBuffer {
     return new NetworkBuffer(EMPTY, 0, BufferKind.END_OF_PARTITION);
+  }
+
+  static barrier(checkpointId: number): NetworkBuffer {
+    return new NetworkBuffer(EMPTY, 0, BufferKind.BARRIER, checkpointId);
   }
 }
 

@@ -13,6 +13,7 @@ export interface ElementHandler {
   processRecord(value: unknown, timestamp: number, inputIndex: number): void;
   processWatermark(watermark: number, channel: InputChannel): void;
   processWatermarkStatus(idle: boolean, channel: InputChannel): void;
+  processBarrier(checkpointId: number, channel: InputChannel): void;
 }
 
 export class InputChannel implements BufferReceiver {
@@ -28,6 +29,8 @@ export class InputChannel implements BufferReceiver {
   watermark = Number.NEGATIVE_INFINITY;
   /** The producer said it is idle: leave this channel out of the watermark minimum. */
   idle = false;
+  /** Barrier alignment: do not read this channel until the checkpoint's other barriers arrive. */
+  blocked = false;
 
   constructor(
     readonly index: number,
@@ -51,6 +54,10 @@ export class InputChannel implements BufferReceiver {
     const buffer = this.queue.shift()!;
     if (buffer.kind === BufferKind.END_OF_PARTITION) {
       this.endOfPartition = true;
+      return 0;
+    }
+    if (buffer.kind === BufferKind.BARRIER) {
+      handler.processBarrier(buffer.checkpointId, this);
       return 0;
     }
     const mem = buffer.memory;
@@ -141,7 +148,7 @@ export class InputGate {
     const n = chs.length;
     for (let i = 0; i < n; i++) {
       const c = chs[(this.next + i) % n]!;
-      if (c.queue.length > 0) {
+      if (c.queue.length > 0 && !c.blocked) {
         this.next = (this.next + i + 1) % n;
         return c;
       }

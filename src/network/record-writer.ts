@@ -68,6 +68,10 @@ export class RecordWriter<T> {
     for (const sp of this.subpartitions) this.copyInto(sp, out);
   }
 
+  broadcastBarrier(checkpointId: number): void {
+    for (const sp of this.subpartitions) sp.addBarrier(checkpointId);
+  }
+
   emitWatermarkStatus(idle: boolean): void {
     const out = this.scratch;
     out.clear();

@@ -11,6 +11,8 @@ interface DataMessage {
   k: BufferKind;
   s: number;
   m: ArrayBuffer | undefined;
+  /** checkpoint id of a barrier */
+  b?: number;
 }
 interface CreditMessage {
   c: number;
@@ -29,7 +31,13 @@ export class RemoteSender implements BufferReceiver {
       const msg: DataMessage = { c: this.channelId, k: buffer.kind, s: buffer.size, m: ab };
       this.port.postMessage(msg, [ab]);
     } else {
-      const msg: DataMessage = { c: this.channelId, k: buffer.kind, s: 0, m: undefined };
+      const msg: DataMessage = {
+        c: this.channelId,
+        k: buffer.kind,
+        s: 0,
+        m: undefined,
+        b: buffer.checkpointId,
+      };
       this.port.postMessage(msg);
     }
   }
@@ -68,7 +76,7 @@ export class ChannelRouter {
         this.outputs.get(msg.c)?.giveBack(new NetworkBuffer(new Uint8Array(msg.r), 0, BufferKind.DATA));
       } else {
         const mem = msg.m === undefined ? new Uint8Array(0) : new Uint8Array(msg.m);
-        this.inputs.get(msg.c)?.deliver(new NetworkBuffer(mem, msg.s, msg.k));
+        this.inputs.get(msg.c)?.deliver(new NetworkBuffer(mem, msg.s, msg.k, msg.b ?? 0));
       }
     });
   }

@@ -57,6 +57,14 @@ export class ResultSubpartition implements BufferReturner {
     this.trySend();
   }
 
+  /** Send a checkpoint barrier after everything written so far. */
+  addBarrier(checkpointId: number): void {
+    if (this.finished) return;
+    this.flush();
+    this.queue.push(NetworkBuffer.barrier(checkpointId));
+    this.trySend();
+  }
+
   finish(): void {
     if (this.finished) return;
     this.flush();

@@ -10,6 +10,14 @@ import { type OperatorInfo, attribute } from "./operator-failure.ts";
 import type { ElementContext, StreamOperator } from "./operators/stream-operator.ts";
 import type { RoutingOutput } from "./outputs.ts";
 import type { SubtaskIdentity } from "./runtime-context.ts";
+import { BarrierAligner } from "./barrier-aligner.ts";
+import {
+  type CheckpointResponder,
+  FINAL_CHECKPOINT_ID,
+  type OperatorRestore,
+  type OperatorSnapshot,
+  type TaskSnapshot,
+} from "./snapshot.ts";
 import type { SourceOutput } from "./source-output.ts";
 import type { ProcessingTimeService } from "./time/processing-time-service.ts";
 
@@ -38,6 +46,12 @@ export interface TaskSetup {
   /** For a source task: timestamps, watermarks and idleness of what the reader emits. */
   readonly sourceOutput: SourceOutput<unknown> | undefined;
   readonly autoWatermarkInterval: number;
+  /** Ids of the splits this source task received (kept in its snapshot). */
+  readonly receivedSplitIds: Set<string>;
+  /** Loads this task's restored state (by operator uid) before it opens. */
+  readonly restore: (() => Promise<Map<string, OperatorRestore>>) | undefined;
+  /** Set when the job checkpoints. */
+  readonly checkpointing: { exactlyOnce: boolean; responder: CheckpointResponder } | undefined;
 }
 
 export interface AccumulatorReport {
@@ -82,11 +96,86 @@ export class StreamTask implements ElementHandler {
     drain: (): void => this.drainMailbox(),
   };
 
+  private readonly aligner: BarrierAligner | undefined;
+
   constructor(
     readonly setup: TaskSetup,
     private readonly wakeup: () => void,
   ) {
     this.endedInputs = new Array(setup.numInputs).fill(false);
+    if (setup.gate !== undefined) {
+      this.aligner = new BarrierAligner(setup.gate.channels, setup.checkpointing?.exactlyOnce ?? true, (id) =>
+        this.performCheckpoint(id),
+      );
+    }
+  }
+
+  // ---- checkpoints -----------------------------------------------------------------------
+
+  /** A source task starts checkpoint `id` (from the coordinator): snapshot, then emit the barrier. */
+  triggerCheckpoint(checkpointId: number): void {
+    this.mailbox.execute(() => {
+      if (this.state === "running") this.performCheckpoint(checkpointId);
+    });
+  }
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    this.mailbox.execute(() => {
+      if (this.state !== "running" && this.state !== "finishing") return;
+      for (const m of this.setup.chain) {
+        try {
+          m.operator?.notifyCheckpointComplete(checkpointId);
+        } catch (e) {
+          throw attribute(e, m.info);
+        }
+      }
+    });
+  }
+
+  notifyCheckpointAborted(checkpointId: number): void {
+    this.mailbox.execute(() => {
+      this.aligner?.abort(checkpointId);
+      for (const m of this.setup.chain) m.operator?.notifyCheckpointAborted(checkpointId);
+    });
+  }
+
+  processBarrier(checkpointId: number, channel: InputChannel): void {
+    this.aligner!.onBarrier(checkpointId, channel);
+  }
+
+  /** Snapshot every operator of the chain (the synchronous part), forward the barrier, acknowledge. */
+  private performCheckpoint(checkpointId: number): void {
+    const cp = this.setup.checkpointing;
+    if (cp === undefined) return;
+    const snapshot = this.snapshot(checkpointId);
+    for (const w of this.setup.writers) w.broadcastBarrier(checkpointId);
+    cp.responder.acknowledge(checkpointId, snapshot);
+  }
+
+  private snapshot(checkpointId: number): TaskSnapshot {
+    const operators: Record<string, OperatorSnapshot> = {};
+    const head = this.setup.chain[0]!;
+    if (this.setup.reader !== undefined) {
+      try {
+        operators[head.info.uid] = {
+          splits: snapshotReader(this.setup.reader, checkpointId, head.info.name),
+          custom: { receivedSplitIds: [...this.setup.receivedSplitIds] },
+        };
+      } catch (e) {
+        throw attribute(e, head.info);
+      }
+    }
+    for (const m of this.setup.chain) {
+      if (m.operator === undefined) continue;
+      let snap: OperatorSnapshot | undefined;
+      try {
+        snap = m.operator.snapshotState(checkpointId);
+      } catch (e) {
+        throw attribute(e, m.info);
+      }
+      if (snap !== undefined) operators[m.info.uid] = snap;
+    }
+    return { operators };
   }
 
   /** Records that entered this task (read by its source, or received from the network). */
@@ -104,6 +193,18 @@ export class StreamTask implements ElementHandler {
   }
 
   async open(): Promise<void> {
+    if (this.setup.restore !== undefined) {
+      const restored = await this.setup.restore();
+      for (const m of this.setup.chain) {
+        const r = restored.get(m.info.uid);
+        if (r === undefined || m.operator === undefined) continue;
+        try {
+          m.operator.initializeState(r);
+        } catch (e) {
+          throw attribute(e, m.info);
+        }
+      }
+    }
     // Open downstream operators first, so that an operator never emits into an unopened one.
     for (let i = this.setup.chain.length - 1; i >= 0; i--) {
       const m = this.setup.chain[i]!;
@@ -214,7 +315,9 @@ export class StreamTask implements ElementHandler {
     while (read < BUFFERS_PER_STEP) {
       const ch = gate.pollChannel();
       if (ch === undefined) break;
+      const wasEnded = ch.endOfPartition;
       gate.read(ch, this);
+      if (!wasEnded && ch.endOfPartition) this.aligner?.onEndOfPartition();
       read++;
       if (!this.outputAvailable() || !this.inputAllowed()) break;
     }
@@ -305,8 +408,27 @@ export class StreamTask implements ElementHandler {
       }
     }
     for (const w of this.setup.writers) w.finish();
-    await this.closeOperators();
+    this.setup.checkpointing?.responder.finished(this.snapshot(FINAL_CHECKPOINT_ID));
     this.state = "finished";
+  }
+
+  private closed = false;
+
+  /**
+   * Once the whole job has finished: let operators commit what the end of input left pending
+   * (two-phase-commit sinks), then close them.
+   */
+  async complete(): Promise<void> {
+    if (this.closed) return;
+    for (const m of this.setup.chain) {
+      try {
+        m.operator?.notifyCheckpointComplete(FINAL_CHECKPOINT_ID);
+      } catch (e) {
+        throw attribute(e, m.info);
+      }
+    }
+    this.closed = true;
+    await this.closeOperators();
   }
 
   private async closeOperators(): Promise<void> {
@@ -362,8 +484,9 @@ export class StreamTask implements ElementHandler {
 
   /** Stop after a failure or cancellation: release buffers, close what can be closed. */
   async abort(state: "failed" | "cancelled"): Promise<void> {
-    if (this.state === "finished" || this.state === "failed" || this.state === "cancelled") return;
-    this.state = state;
+    if (this.closed || this.state === "failed" || this.state === "cancelled") return;
+    if (this.state !== "finished") this.state = state;
+    this.closed = true;
     for (const w of this.setup.writers) w.release();
     this.setup.gate?.release();
     try {
@@ -372,4 +495,17 @@ export class StreamTask implements ElementHandler {
       // the task is already failing; the first error is the one reported
     }
   }
+}
+
+function snapshotReader(
+  reader: SourceReader<unknown, unknown>,
+  checkpointId: number,
+  name: string,
+): unknown[] {
+  if (reader.snapshotState === undefined) {
+    throw new Error(
+      `the reader of source '${name}' cannot take part in checkpoints: it has no snapshotState(); implement it, or run the job without checkpointing`,
+    );
+  }
+  return reader.snapshotState(checkpointId);
 }

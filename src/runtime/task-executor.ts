@@ -13,6 +13,13 @@ export interface TaskFailureReport {
 
 const MAX_SLEEP_MS = 50;
 
+/** run() ended because of cancel(). */
+export class CancelledSignal extends Error {
+  constructor() {
+    super("cancelled");
+  }
+}
+
 export class TaskExecutor {
   readonly tasks: StreamTask[] = [];
   private wakeResolve: (() => void) | null = null;
@@ -34,9 +41,17 @@ export class TaskExecutor {
     this.tasks.push(task);
   }
 
+  private external: Error | undefined;
+
   cancel(): void {
     this.cancelled = true;
     this.wake();
+  }
+
+  /** Stop every task because of a failure outside them; run() rejects with `error`. */
+  failWith(error: Error): void {
+    this.external ??= error;
+    this.cancel();
   }
 
   /** Run every task to the end. Rejects with the first task failure (as a TaskFailureReport). */
@@ -90,11 +105,12 @@ export class TaskExecutor {
           });
         }
       }
-      await this.abortAll("cancelled");
+      await this.abortAll(this.external === undefined ? "cancelled" : "failed");
     } catch (e) {
       await this.abortAll("failed");
       throw e;
     }
+    throw this.external ?? new CancelledSignal();
   }
 
   private async guard(t: StreamTask, action: () => Promise<void>): Promise<void> {
@@ -110,7 +126,20 @@ export class TaskExecutor {
     return this.failure;
   }
 
-  private async abortAll(state: "failed" | "cancelled"): Promise<void> {
+  /** After the job has finished everywhere: final commits, then close every task. */
+  async completeAll(): Promise<void> {
+    for (const t of this.tasks) {
+      try {
+        await t.complete();
+      } catch (e) {
+        await this.abortAll("failed");
+        throw this.fail(t, e);
+      }
+    }
+  }
+
+  /** Stop every task (after a failure elsewhere, or a cancel). */
+  async abortAll(state: "failed" | "cancelled"): Promise<void> {
     for (const t of this.tasks) await t.abort(state);
   }
 }

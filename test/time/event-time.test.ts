@@ -192,6 +192,7 @@ function oneActiveReader(): Source<number, number> {
         isAvailable: () => new Promise<void>(() => {}),
         addSplits() {},
         notifyNoMoreSplits() {},
+        snapshotState: () => [],
         close() {},
       };
     },

@@ -22,6 +22,10 @@ export class CollectionSource<T> implements Source<T, Range> {
     return new StaticSplitEnumerator(ctx, [{ from: 0, to: this.elements.length }]);
   }
 
+  restoreEnumerator(ctx: SplitEnumeratorContext<Range>, splits: Range[]) {
+    return new StaticSplitEnumerator(ctx, splits);
+  }
+
   createReader(ctx: SourceReaderContext) {
     const elements = this.elements;
     return new (class extends SplitQueueReader<T, Range> {
@@ -30,6 +34,9 @@ export class CollectionSource<T> implements Source<T, Range> {
       protected openSplit(split: Range): void {
         this.pos = split.from;
         this.end = split.to;
+      }
+      protected override currentProgress(): Range {
+        return { from: this.pos, to: this.end };
       }
       protected readSplit(output: ReaderOutput<T>): boolean {
         const stop = Math.min(this.end, this.pos + BATCH);

@@ -55,6 +55,10 @@ export class DataGeneratorSource<T> implements Source<T, Split> {
     return new StaticSplitEnumerator(ctx, splits);
   }
 
+  restoreEnumerator(ctx: SplitEnumeratorContext<Split>, splits: Split[]) {
+    return new StaticSplitEnumerator(ctx, splits);
+  }
+
   createReader(ctx: SourceReaderContext) {
     const generator = this.generator;
     const ratePerReader = this.rate / ctx.parallelism;
@@ -69,6 +73,9 @@ export class DataGeneratorSource<T> implements Source<T, Split> {
         this.stride = split.stride;
         this.end = split.end;
         this.startedAt = performance.now();
+      }
+      protected override currentProgress(): Split {
+        return { start: this.next, stride: this.stride, end: this.end };
       }
       protected override throttle(): number {
         if (ratePerReader === Number.POSITIVE_INFINITY) return 0;

@@ -37,6 +37,10 @@ export class NumberSequenceSource implements Source<number, Range> {
     return new StaticSplitEnumerator(ctx, splits);
   }
 
+  restoreEnumerator(ctx: SplitEnumeratorContext<Range>, splits: Range[]) {
+    return new StaticSplitEnumerator(ctx, splits);
+  }
+
   createReader(ctx: SourceReaderContext) {
     return new (class extends SplitQueueReader<number, Range> {
       private next = 0;
@@ -44,6 +48,9 @@ export class NumberSequenceSource implements Source<number, Range> {
       protected openSplit(split: Range): void {
         this.next = split.from;
         this.last = split.to;
+      }
+      protected override currentProgress(): Range {
+        return { from: this.next, to: this.last };
       }
       protected readSplit(output: ReaderOutput<number>): boolean {
         const stop = Math.min(this.last, this.next + BATCH - 1);

@@ -27,6 +27,14 @@ export class StaticSplitEnumerator<Split> implements SplitEnumerator<Split> {
     if (this.lazy !== undefined) this.pending.push(...this.lazy());
   }
 
+  snapshotState(_checkpointId: number): Split[] {
+    return [...this.pending];
+  }
+
+  addSplitsBack(splits: Split[]): void {
+    this.pending.unshift(...splits);
+  }
+
   handleSplitRequest(subtask: number): void {
     const split = this.pending.shift();
     if (split === undefined) this.ctx.signalNoMoreSplits(subtask);
@@ -68,6 +76,21 @@ export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Spli
   /** Override to rate-limit: ms to wait before the next read (0 = read now). */
   protected throttle(): number {
     return 0;
+  }
+
+  /**
+   * The split being read, with its progress (so that reading it again resumes right after the
+   * last record emitted). Sources that support checkpoints override this.
+   */
+  protected currentProgress(split: Split): Split {
+    throw new Error(
+      `source reader ${this.constructor.name} cannot checkpoint its position in split ${JSON.stringify(split)}: implement currentProgress()`,
+    );
+  }
+
+  snapshotState(_checkpointId: number): Split[] {
+    const out = this.current === undefined ? [] : [this.currentProgress(this.current)];
+    return [...out, ...this.splits];
   }
 
   /** A stable id of a split (watermarks are tracked per split). */

@@ -66,6 +66,10 @@ export class TextFileSource implements Source<string, FileSplit> {
     });
   }
 
+  restoreEnumerator(ctx: SplitEnumeratorContext<FileSplit>, splits: FileSplit[]) {
+    return new StaticSplitEnumerator(ctx, splits);
+  }
+
   createReader(ctx: SourceReaderContext) {
     return new TextSplitReader(ctx);
   }
@@ -137,6 +141,11 @@ class TextSplitReader extends SplitQueueReader<string, FileSplit> {
     const n = readSync(this.fd, this.buf, this.limit, CHUNK, this.bufOffset + this.limit);
     if (n === 0) this.eof = true;
     this.limit += n;
+  }
+
+  protected override currentProgress(split: FileSplit): FileSplit {
+    // The next line starts at bufOffset + cursor; a split starting there skips nothing.
+    return { path: split.path, start: this.bufOffset + this.cursor, end: split.end };
   }
 
   protected readSplit(output: ReaderOutput<string>): boolean {

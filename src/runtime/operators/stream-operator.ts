@@ -7,6 +7,7 @@ import type { HeapKeyedStateBackend } from "../../state/heap-keyed-state-backend
 import type { RuntimeContextImpl } from "../runtime-context.ts";
 import { InternalTimerService, type Triggerable } from "../time/internal-timer-service.ts";
 import type { ProcessingTimeService } from "../time/processing-time-service.ts";
+import type { KeyGroupSnapshot, OperatorRestore, OperatorSnapshot, TimerSnapshot } from "../snapshot.ts";
 
 /** The timestamp of the record being processed, shared by the operators of one task (NaN = none). */
 export interface ElementContext {
@@ -107,6 +108,8 @@ export abstract class StreamOperator {
       triggerable,
     );
     this.timerServices.push(service);
+    for (const t of this.restoredTimers?.get(name) ?? [])
+      service.restoreTimer(t.domain, t.key, t.namespace as N, t.time);
     return service;
   }
 
@@ -117,6 +120,89 @@ export abstract class StreamOperator {
    */
   isInputAvailable(): boolean {
     return true;
+  }
+
+  // ---- checkpoints ---------------------------------------------------------------------
+
+  private restoredTimers: Map<string, TimerSnapshot[]> | undefined;
+
+  /** The keyed backend of this operator (shared by its keyed inputs), if any. */
+  protected keyedBackend(): HeapKeyedStateBackend | undefined {
+    return this.keyed.find((k) => k !== undefined)?.backend;
+  }
+
+  /**
+   * The synchronous part of a checkpoint: keyed state and timers by key group, plus what
+   * snapshotCustom() returns. Values are encoded before the task goes on, so later changes do not
+   * leak into the snapshot.
+   */
+  snapshotState(checkpointId: number): OperatorSnapshot | undefined {
+    const snap: OperatorSnapshot = {};
+    const backend = this.keyedBackend();
+    if (backend !== undefined) {
+      const groups = new Map<number, KeyGroupSnapshot>();
+      const group = (kg: number) => {
+        let g = groups.get(kg);
+        if (g === undefined) groups.set(kg, (g = { entries: [], timers: [] }));
+        return g;
+      };
+      for (let kg = backend.keyGroupRange.start; kg <= backend.keyGroupRange.end; kg++) {
+        const entries = backend.snapshotKeyGroup(kg);
+        if (entries.length > 0) group(kg).entries = entries;
+      }
+      for (const service of this.timerServices) {
+        for (const [domain, t] of service.timers()) {
+          group(t.keyGroup).timers.push({
+            service: service.name,
+            domain,
+            key: t.key,
+            namespace: t.namespace,
+            time: t.time,
+          });
+        }
+      }
+      snap.keyGroups = [...groups];
+    }
+    const custom = this.snapshotCustom(checkpointId);
+    if (custom !== undefined) snap.custom = custom;
+    return snap.keyGroups === undefined && snap.custom === undefined ? undefined : snap;
+  }
+
+  /** Operator-specific checkpoint data (e.g. a sink's pending transactions). */
+  protected snapshotCustom(_checkpointId: number): unknown {
+    return undefined;
+  }
+
+  /** Restore before open(): keyed state into the backend, timers when their service is created. */
+  initializeState(restore: OperatorRestore): void {
+    const backend = this.keyedBackend();
+    if (backend !== undefined) {
+      this.restoredTimers = new Map();
+      for (const [kg, g] of restore.keyGroups) {
+        if (kg < backend.keyGroupRange.start || kg > backend.keyGroupRange.end) continue;
+        backend.restoreKeyGroup(kg, g.entries);
+        for (const t of g.timers) {
+          const list = this.restoredTimers.get(t.service) ?? [];
+          list.push(t);
+          this.restoredTimers.set(t.service, list);
+        }
+      }
+    }
+    this.restoreCustom(restore.custom, restore.checkpointId);
+  }
+
+  protected restoreCustom(_custom: unknown[], _checkpointId: number): void {}
+
+  notifyCheckpointComplete(checkpointId: number): void {
+    (
+      this.userFunction as { notifyCheckpointComplete?(id: number): void } | undefined
+    )?.notifyCheckpointComplete?.(checkpointId);
+  }
+
+  notifyCheckpointAborted(checkpointId: number): void {
+    (
+      this.userFunction as { notifyCheckpointAborted?(id: number): void } | undefined
+    )?.notifyCheckpointAborted?.(checkpointId);
   }
 
   /** All records of one input have arrived. */

@@ -152,6 +152,15 @@ export class InternalTimerService<N> {
     return { time, seq: 0, key, keyGroup: assignToKeyGroup(key, this.maxParallelism), namespace };
   }
 
+  /** Put back a timer from a checkpoint (for any key: it carries its own). */
+  restoreTimer(domain: "event" | "processing", key: unknown, namespace: N, time: number): void {
+    const t = this.timer(key, namespace, time);
+    if (domain === "event") this.eventTimers.add(t, timerId(key, namespace, time));
+    else if (this.processingTimers.add(t, timerId(key, namespace, time)) && time < this.scheduledAt) {
+      this.reschedule(time);
+    }
+  }
+
   numEventTimeTimers(): number {
     return this.eventTimers.live.size;
   }

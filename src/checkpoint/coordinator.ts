@@ -1,0 +1,299 @@
+// The checkpoint coordinator (JobManager side): triggers checkpoints at the sources on an
+// interval, collects every task's acknowledgement, completes a checkpoint by writing its
+// metadata atomically, tells the tasks, prunes old checkpoints and the shared files nobody uses
+// any more, and aborts checkpoints that time out or are declined.
+
+import { WeirError } from "../core/errors.ts";
+import type { CheckpointSettings } from "./checkpoint-config.ts";
+import {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_FORMAT_VERSION,
+  type CheckpointMetadata,
+  type FsCheckpointStorage,
+  type SubtaskStateHandle,
+} from "./fs-storage.ts";
+
+/** A task as the coordinator knows it. */
+export interface TaskRef {
+  vertexId: number;
+  subtask: number;
+  /** Operators of the task's chain (uids), head first. */
+  operators: string[];
+  parallelism: number;
+  maxParallelism: number;
+  isSource: boolean;
+}
+
+export interface CheckpointGateway {
+  /** Start checkpoint `id` at these source tasks. */
+  trigger(id: number, sources: TaskRef[]): void;
+  notifyComplete(id: number): void;
+  notifyAborted(id: number): void;
+}
+
+export interface CompletedCheckpoint {
+  id: number;
+  path: string;
+  metadata: CheckpointMetadata;
+  /** Shared files this checkpoint references. */
+  shared: string[];
+}
+
+interface Pending {
+  id: number;
+  waiting: Set<string>;
+  handles: Map<string, SubtaskStateHandle>;
+  enumerators: Record<string, string>;
+  timer: NodeJS.Timeout;
+  savepoint: { resolve: (path: string) => void; reject: (e: Error) => void } | undefined;
+  startedAt: number;
+}
+
+export interface CheckpointStats {
+  completed: number;
+  failed: number;
+  lastDurationMs: number;
+  lastSizeBytes: number;
+}
+
+const key = (vertexId: number, subtask: number) => `${vertexId}/${subtask}`;
+
+export class CheckpointCoordinator {
+  private nextId: number;
+  private readonly pending = new Map<number, Pending>();
+  private readonly completed: CompletedCheckpoint[] = [];
+  private readonly finished = new Map<string, SubtaskStateHandle>();
+  private timer: NodeJS.Timeout | undefined;
+  private lastCompletedAt = 0;
+  private consecutiveFailures = 0;
+  private stopped = false;
+  readonly stats: CheckpointStats = { completed: 0, failed: 0, lastDurationMs: 0, lastSizeBytes: 0 };
+
+  constructor(
+    private readonly settings: CheckpointSettings,
+    private readonly storage: FsCheckpointStorage,
+    private readonly job: { name: string; id: string },
+    private readonly tasks: TaskRef[],
+    /** Snapshot of every split enumerator (by source uid), taken when a checkpoint is triggered. */
+    private snapshotEnumerators: (id: number) => Record<string, string>,
+    private gateway: CheckpointGateway,
+    private readonly failJob: (e: Error) => void,
+    /** Continue numbering after a restored checkpoint. */
+    firstId = 1,
+  ) {
+    this.nextId = firstId;
+  }
+
+  get latest(): CompletedCheckpoint | undefined {
+    return this.completed[this.completed.length - 1];
+  }
+
+  /** Point the coordinator at a (new) execution attempt. */
+  attach(gateway: CheckpointGateway, snapshotEnumerators: (id: number) => Record<string, string>): void {
+    this.gateway = gateway;
+    this.snapshotEnumerators = snapshotEnumerators;
+    this.paused = false;
+  }
+
+  /** Start periodic checkpoints. */
+  start(): void {
+    if (this.settings.interval <= 0) return;
+    this.schedule(this.settings.interval);
+  }
+
+  private schedule(delay: number): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.periodicTrigger();
+    }, delay);
+  }
+
+  private paused = false;
+
+  /** Stop triggering until the next attach() (the attempt is ending). */
+  pause(): void {
+    this.paused = true;
+  }
+
+  private periodicTrigger(): void {
+    if (this.stopped) return;
+    if (this.paused) {
+      this.schedule(this.settings.interval);
+      return;
+    }
+    const sincePrevious = Date.now() - this.lastCompletedAt;
+    if (this.pending.size >= this.settings.maxConcurrentCheckpoints) {
+      this.schedule(Math.max(10, this.settings.interval / 4));
+      return;
+    }
+    if (sincePrevious < this.settings.minPauseBetweenCheckpoints) {
+      this.schedule(this.settings.minPauseBetweenCheckpoints - sincePrevious);
+      return;
+    }
+    this.trigger(undefined);
+    this.schedule(this.settings.interval);
+  }
+
+  /** Trigger a checkpoint now; with `savepoint`, resolves with its path once complete. */
+  trigger(savepoint: Pending["savepoint"]): number | undefined {
+    const live = this.tasks.filter((t) => !this.finished.has(key(t.vertexId, t.subtask)));
+    const sources = live.filter((t) => t.isSource);
+    if (sources.length === 0) {
+      savepoint?.reject(new WeirError("JOB_FAILED", "cannot take a checkpoint: every source has finished"));
+      return undefined;
+    }
+    const id = this.nextId++;
+    const p: Pending = {
+      id,
+      waiting: new Set(live.map((t) => key(t.vertexId, t.subtask))),
+      handles: new Map(),
+      enumerators: this.snapshotEnumerators(id),
+      timer: setTimeout(
+        () => this.abort(id, `timed out after ${this.settings.timeout} ms`),
+        this.settings.timeout,
+      ),
+      savepoint,
+      startedAt: Date.now(),
+    };
+    for (const [k, h] of this.finished) p.handles.set(k, h);
+    this.pending.set(id, p);
+    this.gateway.trigger(id, sources);
+    return id;
+  }
+
+  acknowledge(vertexId: number, subtask: number, id: number, handle: SubtaskStateHandle): void {
+    const p = this.pending.get(id);
+    if (p === undefined) return; // aborted meanwhile: its files are removed with the checkpoint dir
+    const k = key(vertexId, subtask);
+    p.handles.set(k, handle);
+    p.waiting.delete(k);
+    if (p.waiting.size === 0) void this.complete(p);
+  }
+
+  decline(id: number, reason: string): void {
+    this.abort(id, reason);
+  }
+
+  /**
+   * A task finished: it acknowledges no more checkpoints; its final state (`handle`) stands in for
+   * it in every checkpoint from now on, and those waiting for it count it done.
+   */
+  taskFinished(vertexId: number, subtask: number, handle: SubtaskStateHandle): void {
+    const k = key(vertexId, subtask);
+    this.finished.set(k, handle);
+    for (const p of [...this.pending.values()]) {
+      if (p.waiting.delete(k)) {
+        p.handles.set(k, handle);
+        if (p.waiting.size === 0) void this.complete(p);
+      }
+    }
+  }
+
+  /** A new execution attempt starts (after a failure): pending checkpoints are void, no task has finished. */
+  resetForRestart(): void {
+    for (const p of [...this.pending.values()]) this.abort(p.id, "the job is restarting", false);
+    this.finished.clear();
+  }
+
+  private async complete(p: Pending): Promise<void> {
+    clearTimeout(p.timer);
+    const tasks: CheckpointMetadata["tasks"] = {};
+    const shared = new Set<string>();
+    let size = 0;
+    for (const t of this.tasks) {
+      const h = p.handles.get(key(t.vertexId, t.subtask))!;
+      size += h.size;
+      for (const f of Object.values(h.keyGroups ?? {})) shared.add(f);
+      const entry = (tasks[String(t.vertexId)] ??= {
+        operators: t.operators,
+        parallelism: t.parallelism,
+        maxParallelism: t.maxParallelism,
+        subtasks: [],
+      });
+      entry.subtasks.push(h);
+    }
+    const metadata: CheckpointMetadata = {
+      format: CHECKPOINT_FORMAT,
+      version: CHECKPOINT_FORMAT_VERSION,
+      checkpointId: p.id,
+      savepoint: false,
+      jobName: this.job.name,
+      jobId: this.job.id,
+      timestamp: Date.now(),
+      tasks,
+      enumerators: p.enumerators,
+    };
+    let path: string;
+    try {
+      path = await this.storage.writeMetadata(p.id, metadata);
+    } catch (e) {
+      this.pending.delete(p.id);
+      this.failed(p, `cannot write its metadata: ${(e as Error).message}`);
+      return;
+    }
+    if (!this.pending.delete(p.id)) return; // aborted while writing
+    // Checkpoints complete in order; an older pending one is subsumed.
+    for (const older of [...this.pending.values()])
+      if (older.id < p.id) this.abort(older.id, "subsumed by a newer checkpoint");
+    this.completed.push({ id: p.id, path, metadata, shared: [...shared] });
+    this.lastCompletedAt = Date.now();
+    this.consecutiveFailures = 0;
+    this.stats.completed++;
+    this.stats.lastDurationMs = Date.now() - p.startedAt;
+    this.stats.lastSizeBytes = size;
+    this.gateway.notifyComplete(p.id);
+    p.savepoint?.resolve(path);
+    await this.prune();
+  }
+
+  /** Keep the newest `retainedCheckpoints`; delete the others and shared files no longer referenced. */
+  private async prune(): Promise<void> {
+    while (this.completed.length > this.settings.retainedCheckpoints) {
+      const old = this.completed.shift()!;
+      await this.storage.discardCheckpoint(old.id);
+      const inUse = new Set(this.completed.flatMap((c) => c.shared));
+      for (const f of old.shared) if (!inUse.has(f)) await this.storage.deleteShared(f);
+    }
+  }
+
+  private abort(id: number, reason: string, countAsFailure = true): void {
+    const p = this.pending.get(id);
+    if (p === undefined) return;
+    this.pending.delete(id);
+    clearTimeout(p.timer);
+    this.gateway.notifyAborted(id);
+    void this.storage.discardCheckpoint(id);
+    if (countAsFailure) this.failed(p, reason);
+    else p.savepoint?.reject(new WeirError("JOB_FAILED", `checkpoint ${id} was aborted: ${reason}`));
+  }
+
+  private failed(p: Pending, reason: string): void {
+    this.stats.failed++;
+    const err = new WeirError("JOB_FAILED", `checkpoint ${p.id} of job '${this.job.name}' failed: ${reason}`);
+    p.savepoint?.reject(err);
+    if (p.savepoint !== undefined) return;
+    this.consecutiveFailures++;
+    if (this.consecutiveFailures > this.settings.tolerableFailedCheckpoints) {
+      this.failJob(
+        new WeirError(
+          "JOB_FAILED",
+          `${err.message}; ${this.consecutiveFailures} checkpoint(s) failed in a row, more than the ${this.settings.tolerableFailedCheckpoints} tolerated (setTolerableCheckpointFailureNumber)`,
+        ),
+      );
+    }
+  }
+
+  /** Stop triggering; abort what is pending. With `discard`, delete every checkpoint of this run. */
+  async stop(discard: boolean): Promise<void> {
+    this.stopped = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    for (const p of [...this.pending.values()]) {
+      clearTimeout(p.timer);
+      this.pending.delete(p.id);
+      p.savepoint?.reject(new WeirError("JOB_FAILED", "the job stopped before the savepoint completed"));
+      await this.storage.discardCheckpoint(p.id);
+    }
+    if (discard) await this.storage.deleteAll();
+  }
+}

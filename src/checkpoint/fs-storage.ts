@@ -1,0 +1,217 @@
+// Filesystem checkpoint storage. Layout (format version 1), under <directory>/<job id>/:
+//
+//   chk-<N>/_metadata        JSON: what the checkpoint holds and where (written last, atomically)
+//   chk-<N>/<file>.state     state owned by checkpoint N (one file per task)
+//   shared/<file>.kg         key-group files shared by incremental checkpoints (reference-counted)
+//   taskowned/               state that tasks own across checkpoints (reserved)
+//
+// Every file is written to a temporary name, fsynced, then renamed; the metadata goes last, so a
+// crash mid-checkpoint never leaves a directory that looks complete.
+
+import { closeSync, existsSync, fsyncSync, openSync } from "node:fs";
+import { mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { dirname, join, relative, resolve } from "node:path";
+import { WeirError } from "../core/errors.ts";
+import { decodeStateFile, encodeStateFile } from "./state-file.ts";
+
+export const METADATA_FILE = "_metadata";
+export const CHECKPOINT_FORMAT = "weir-checkpoint";
+export const CHECKPOINT_FORMAT_VERSION = 1;
+
+async function writeAtomically(path: string, bytes: Uint8Array | string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true });
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  const fh = await open(tmp, "w");
+  try {
+    await fh.writeFile(bytes);
+    await fh.sync();
+  } finally {
+    await fh.close();
+  }
+  await rename(tmp, path);
+  syncDirectory(dirname(path));
+}
+
+function syncDirectory(dir: string): void {
+  try {
+    const fd = openSync(dir, "r");
+    try {
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  } catch {
+    // some filesystems do not fsync directories; the rename is still atomic
+  }
+}
+
+export class FsCheckpointStorage {
+  readonly root: string;
+
+  constructor(directory: string, jobId: string) {
+    this.root = join(resolve(directory), jobId);
+  }
+
+  checkpointDir(id: number): string {
+    return join(this.root, `chk-${id}`);
+  }
+
+  get sharedDir(): string {
+    return join(this.root, "shared");
+  }
+
+  /** Write a task's state file for checkpoint `id`; returns its path relative to the job root. */
+  async writeTaskState(id: number, name: string, value: unknown): Promise<{ path: string; size: number }> {
+    const bytes = encodeStateFile(value);
+    const path = join(this.checkpointDir(id), `${name}.state`);
+    await writeAtomically(path, bytes);
+    return { path: relative(this.root, path), size: bytes.length };
+  }
+
+  /** Write a shared (incremental) file; returns its path relative to the job root. */
+  async writeShared(name: string, value: unknown): Promise<{ path: string; size: number }> {
+    const bytes = encodeStateFile(value);
+    const path = join(this.sharedDir, `${name}.kg`);
+    await writeAtomically(path, bytes);
+    return { path: relative(this.root, path), size: bytes.length };
+  }
+
+  /** Write already encoded key-group bytes to shared/. */
+  async writeSharedBytes(name: string, bytes: Uint8Array): Promise<void> {
+    await writeAtomically(join(this.sharedDir, `${name}.kg`), bytes);
+  }
+
+  /** State a task owns across checkpoints (a finished task's final state). */
+  async writeTaskOwned(name: string, value: unknown): Promise<{ path: string; size: number }> {
+    const bytes = encodeStateFile(value);
+    const path = join(this.root, "taskowned", `${name}.state`);
+    await writeAtomically(path, bytes);
+    return { path: relative(this.root, path), size: bytes.length };
+  }
+
+  async writeMetadata(id: number, metadata: CheckpointMetadata): Promise<string> {
+    const path = join(this.checkpointDir(id), METADATA_FILE);
+    await writeAtomically(path, JSON.stringify(metadata, null, 1));
+    return this.checkpointDir(id);
+  }
+
+  async discardCheckpoint(id: number): Promise<void> {
+    await rm(this.checkpointDir(id), { recursive: true, force: true });
+  }
+
+  async deleteShared(relPath: string): Promise<void> {
+    await rm(join(this.root, relPath), { force: true });
+  }
+
+  async deleteAll(): Promise<void> {
+    await rm(this.root, { recursive: true, force: true });
+  }
+}
+
+export interface SubtaskStateHandle {
+  subtask: number;
+  /** The task state file (relative to the checkpoint's job root), or undefined when the task had no state. */
+  file: string | undefined;
+  /** Key-group files of incremental checkpoints: key group -> relative path. */
+  keyGroups: Record<string, string> | undefined;
+  size: number;
+  /** The task had finished before the checkpoint (no state to restore). */
+  finished: boolean;
+}
+
+export interface OperatorStateHandle {
+  name: string;
+  parallelism: number;
+  maxParallelism: number;
+  subtasks: SubtaskStateHandle[];
+}
+
+export interface CheckpointMetadata {
+  format: typeof CHECKPOINT_FORMAT;
+  version: number;
+  checkpointId: number;
+  savepoint: boolean;
+  jobName: string;
+  jobId: string;
+  timestamp: number;
+  /** Task files by vertex: each holds the snapshots of the chain's operators, by uid. */
+  tasks: Record<
+    string,
+    { operators: string[]; parallelism: number; maxParallelism: number; subtasks: SubtaskStateHandle[] }
+  >;
+  /** Split enumerator state by source uid (GENERIC-encoded, base64). */
+  enumerators: Record<string, string>;
+}
+
+/** A completed checkpoint or savepoint, loaded for restore. */
+export interface LoadedCheckpoint {
+  /** The job root the relative paths start from. */
+  root: string;
+  path: string;
+  metadata: CheckpointMetadata;
+  read(relPath: string): Promise<unknown>;
+}
+
+/** Load `<dir>/_metadata` (or a checkpoint dir's parent job root + chk-N): refuses missing, corrupt or newer ones. */
+export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
+  const dir = resolve(path);
+  const metaPath = dir.endsWith(METADATA_FILE) ? dir : join(dir, METADATA_FILE);
+  if (!existsSync(metaPath)) {
+    throw new WeirError(
+      "IO",
+      `no checkpoint at '${dir}': '${metaPath}' does not exist; give the directory of a completed checkpoint (chk-N) or savepoint`,
+    );
+  }
+  let metadata: CheckpointMetadata;
+  try {
+    metadata = JSON.parse(await readFile(metaPath, "utf8")) as CheckpointMetadata;
+  } catch (e) {
+    throw new WeirError("IO", `checkpoint metadata '${metaPath}' is corrupt: ${(e as Error).message}`);
+  }
+  if (metadata?.format !== CHECKPOINT_FORMAT) {
+    throw new WeirError("IO", `'${metaPath}' is not Weir checkpoint metadata`);
+  }
+  if (metadata.version > CHECKPOINT_FORMAT_VERSION) {
+    throw new WeirError(
+      "IO",
+      `'${metaPath}' was written by a newer Weir (format ${metadata.version}; this one reads up to ${CHECKPOINT_FORMAT_VERSION}); restore it with a newer Weir`,
+    );
+  }
+  const checkpointDir = dirname(metaPath);
+  // Relative paths start at the job root (the parent of chk-N); savepoints are self-contained.
+  const root = metadata.savepoint ? checkpointDir : dirname(checkpointDir);
+  return {
+    root,
+    path: checkpointDir,
+    metadata,
+    async read(relPath: string): Promise<unknown> {
+      const p = join(root, relPath);
+      let bytes: Buffer;
+      try {
+        bytes = await readFile(p);
+      } catch {
+        throw new WeirError(
+          "IO",
+          `checkpoint file '${p}' is missing; the checkpoint at '${checkpointDir}' cannot be restored`,
+        );
+      }
+      return decodeStateFile(bytes, p);
+    },
+  };
+}
+
+/** The newest completed checkpoint under a job root, if any. */
+export async function latestCheckpoint(jobRoot: string): Promise<string | undefined> {
+  if (!existsSync(jobRoot)) return undefined;
+  const ids: number[] = [];
+  for (const name of await readdir(jobRoot)) {
+    const m = /^chk-(\d+)$/.exec(name);
+    if (m !== null && existsSync(join(jobRoot, name, METADATA_FILE))) ids.push(Number(m[1]));
+  }
+  if (ids.length === 0) return undefined;
+  return join(jobRoot, `chk-${Math.max(...ids)}`);
+}
+
+export async function sizeOf(path: string): Promise<number> {
+  return (await stat(path)).size;
+}

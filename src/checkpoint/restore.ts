@@ -1,0 +1,133 @@
+// Restoring from a checkpoint or savepoint, possibly at another parallelism: each new subtask
+// reads only the old subtask files whose key groups overlap its own range; operator list state is
+// split evenly (union state: given whole to everyone); uids tie state to operators.
+
+import { WeirError } from "../core/errors.ts";
+import { type KeyGroupRange, keyGroupRangeFor } from "../core/key-groups.ts";
+import type { OperatorRestore, OperatorSnapshot, TaskSnapshot } from "../runtime/snapshot.ts";
+import type { LoadedCheckpoint } from "./fs-storage.ts";
+
+/** An operator of the new job: its uid, name, and parallelism. */
+export interface RestoreTarget {
+  uid: string;
+  name: string;
+  maxParallelism: number;
+  keyed: boolean;
+}
+
+/**
+ * Check that a checkpoint fits the new job: every state-holding operator of the checkpoint must
+ * exist (by uid) unless `allowNonRestoredState`; keyed operators must keep their max parallelism.
+ */
+export function validateRestore(
+  cp: LoadedCheckpoint,
+  targets: RestoreTarget[],
+  allowNonRestoredState: boolean,
+): void {
+  const byUid = new Map(targets.map((t) => [t.uid, t]));
+  for (const task of Object.values(cp.metadata.tasks)) {
+    for (const uid of task.operators) {
+      const target = byUid.get(uid);
+      const hasState = task.subtasks.some((s) => s.file !== undefined || s.keyGroups !== undefined);
+      if (target === undefined) {
+        if (hasState && !allowNonRestoredState) {
+          throw new WeirError(
+            "INVALID_JOB",
+            `the checkpoint at '${cp.path}' holds state of operator uid '${uid}', which this job does not have; give that operator its old uid, or restore with --allow-non-restored-state to drop the state`,
+          );
+        }
+        continue;
+      }
+      if (target.keyed && hasState && task.maxParallelism !== target.maxParallelism) {
+        throw new WeirError(
+          "INVALID_JOB",
+          `operator '${target.name}' (uid ${uid}) has max parallelism ${target.maxParallelism}, but its state in '${cp.path}' was written with max parallelism ${task.maxParallelism}; key groups cannot change: set setMaxParallelism(${task.maxParallelism}) on it`,
+        );
+      }
+    }
+  }
+}
+
+/** What one new subtask of a task (chain) restores, by operator uid. */
+export async function loadTaskRestore(
+  cp: LoadedCheckpoint,
+  operatorUids: string[],
+  subtask: number,
+  parallelism: number,
+  maxParallelism: number,
+): Promise<Map<string, OperatorRestore>> {
+  const out = new Map<string, OperatorRestore>();
+  const mine = keyGroupRangeFor(maxParallelism, parallelism, subtask);
+  const wanted = new Set(operatorUids);
+  for (const task of Object.values(cp.metadata.tasks)) {
+    const uids = task.operators.filter((u) => wanted.has(u));
+    if (uids.length === 0) continue;
+    const oldP = task.parallelism;
+    const pieces = new Map<string, OperatorSnapshot[]>();
+    for (const h of task.subtasks) {
+      if (h.file === undefined && h.keyGroups === undefined) continue;
+      const theirs = keyGroupRangeFor(task.maxParallelism, oldP, h.subtask);
+      const overlaps = theirs.start <= mine.end && mine.start <= theirs.end;
+      // Every old subtask may hold operator state; keyed state only matters where ranges overlap.
+      const snap = h.file !== undefined ? ((await cp.read(h.file)) as TaskSnapshot) : { operators: {} };
+      if (h.keyGroups !== undefined && overlaps) {
+        for (const [kg, file] of Object.entries(h.keyGroups)) {
+          const g = Number(kg);
+          if (g < mine.start || g > mine.end) continue;
+          const data = (await cp.read(file)) as { uid: string; group: unknown };
+          const op = (snap.operators[data.uid] ??= {});
+          (op.keyGroups ??= []).push([g, data.group as never]);
+        }
+      }
+      for (const uid of uids) {
+        const op = snap.operators[uid];
+        if (op === undefined) continue;
+        const list = pieces.get(uid) ?? [];
+        list.push(overlaps ? op : { ...op, keyGroups: undefined });
+        pieces.set(uid, list);
+      }
+    }
+    for (const uid of uids)
+      out.set(uid, merge(pieces.get(uid) ?? [], subtask, parallelism, mine, cp.metadata.checkpointId));
+  }
+  return out;
+}
+
+function merge(
+  parts: OperatorSnapshot[],
+  subtask: number,
+  parallelism: number,
+  mine: KeyGroupRange,
+  checkpointId: number,
+): OperatorRestore {
+  const r: OperatorRestore = { keyGroups: [], operatorState: {}, custom: [], checkpointId };
+  for (const p of parts) {
+    for (const [kg, g] of p.keyGroups ?? [])
+      if (kg >= mine.start && kg <= mine.end) r.keyGroups.push([kg, g]);
+    if (p.custom !== undefined) r.custom.push(p.custom);
+    for (const [name, s] of Object.entries(p.operatorState ?? {})) {
+      const acc = (r.operatorState[name] ??= { mode: s.mode, values: [] });
+      acc.values.push(...s.values);
+    }
+  }
+  // Even split of list state: element i goes to subtask i mod parallelism.
+  for (const s of Object.values(r.operatorState)) {
+    if (s.mode === "split") s.values = s.values.filter((_v, i) => i % parallelism === subtask);
+    if (s.mode === "broadcast") s.values = s.values.slice(0, 1);
+  }
+  return r;
+}
+
+/** Every split the readers of a source held at the checkpoint (they go back to its enumerator). */
+export async function loadSourceSplits(cp: LoadedCheckpoint, sourceUid: string): Promise<unknown[]> {
+  const splits: unknown[] = [];
+  for (const task of Object.values(cp.metadata.tasks)) {
+    if (!task.operators.includes(sourceUid)) continue;
+    for (const h of task.subtasks) {
+      if (h.file === undefined) continue;
+      const snap = (await cp.read(h.file)) as TaskSnapshot;
+      splits.push(...(snap.operators[sourceUid]?.splits ?? []));
+    }
+  }
+  return splits;
+}

@@ -1,0 +1,77 @@
+// The binary format of a state file: a header that says what it is and which version wrote it,
+// a CRC-32 of the payload, and the payload (a GENERIC-encoded snapshot object). A file that is
+// truncated, corrupt or from a newer format is refused with its path named.
+
+import { DataInputDeserializer, DataOutputSerializer } from "../core/data-io.ts";
+import { WeirError } from "../core/errors.ts";
+import { Types } from "../core/types/types.ts";
+
+const MAGIC = [0x57, 0x45, 0x49, 0x52, 0x53]; // "WEIRS"
+export const STATE_FORMAT_VERSION = 1;
+const HEADER = MAGIC.length + 4 + 4 + 4;
+
+const generic = Types.GENERIC.createSerializer();
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
+  let c = 0xffffffff;
+  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+export class CorruptStateError extends WeirError {
+  constructor(path: string, what: string) {
+    super("IO", `checkpoint file '${path}' ${what}; restore from another checkpoint or savepoint`);
+  }
+}
+
+/** Encode a snapshot object (JSON-like values, Maps, Sets, Dates, bigints, byte arrays). */
+export function encodeStateFile(value: unknown): Uint8Array {
+  const out = new DataOutputSerializer(4096);
+  out.position = HEADER;
+  generic.write(value, out);
+  const bytes = out.view();
+  const length = bytes.length - HEADER;
+  for (let i = 0; i < MAGIC.length; i++) bytes[i] = MAGIC[i]!;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  dv.setUint32(MAGIC.length, STATE_FORMAT_VERSION, true);
+  dv.setUint32(MAGIC.length + 4, length, true);
+  dv.setUint32(MAGIC.length + 8, crc32(bytes, HEADER), true);
+  return bytes;
+}
+
+export function decodeStateFile(bytes: Uint8Array, path: string): unknown {
+  if (bytes.length < HEADER) throw new CorruptStateError(path, "is truncated (shorter than its header)");
+  for (let i = 0; i < MAGIC.length; i++) {
+    if (bytes[i] !== MAGIC[i])
+      throw new CorruptStateError(path, "is not a Weir state file (bad magic bytes)");
+  }
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  const version = dv.getUint32(MAGIC.length, true);
+  if (version > STATE_FORMAT_VERSION) {
+    throw new CorruptStateError(
+      path,
+      `was written by a newer Weir (state format ${version}; this one reads up to ${STATE_FORMAT_VERSION})`,
+    );
+  }
+  const length = dv.getUint32(MAGIC.length + 4, true);
+  if (bytes.length !== HEADER + length)
+    throw new CorruptStateError(path, `is truncated or has trailing bytes`);
+  if (crc32(bytes, HEADER) !== dv.getUint32(MAGIC.length + 8, true)) {
+    throw new CorruptStateError(path, "is corrupt (checksum mismatch)");
+  }
+  try {
+    return generic.read(new DataInputDeserializer(bytes, HEADER, bytes.length));
+  } catch (e) {
+    throw new CorruptStateError(path, `cannot be decoded: ${(e as Error).message}`);
+  }
+}

@@ -1,0 +1,219 @@
+// The JobMaster: runs a compiled job attempt after attempt. It owns the checkpoint coordinator
+// and the restart strategy; an AttemptLauncher deploys the tasks (in this thread, or on worker
+// threads). On a failure it tears the attempt down and, if the strategy allows, restores every
+// task and source from the latest completed checkpoint and runs again.
+
+import type { CheckpointSettings } from "../checkpoint/checkpoint-config.ts";
+import { CheckpointCoordinator, type CheckpointStats, type TaskRef } from "../checkpoint/coordinator.ts";
+import { FsCheckpointStorage, type LoadedCheckpoint, loadCheckpoint } from "../checkpoint/fs-storage.ts";
+import { type RestartStrategyConfig, RestartBackoff } from "../checkpoint/restart-strategy.ts";
+import { validateRestore } from "../checkpoint/restore.ts";
+import { JobCancelledError, WeirError } from "../core/errors.ts";
+import type { BufferPoolStats } from "../network/buffer-pool.ts";
+import type { TaskReport } from "../runtime/stream-task.ts";
+import type { JobGraph } from "./job-graph.ts";
+import type { CheckpointHooks } from "./task-deployment.ts";
+
+export interface RunOutcome {
+  reports: TaskReport[];
+  pools: BufferPoolStats[];
+}
+
+export interface AttemptContext {
+  attempt: number;
+  restore: LoadedCheckpoint | undefined;
+  checkpointing:
+    | { exactlyOnce: boolean; incremental: boolean; directory: string; hooks: CheckpointHooks }
+    | undefined;
+}
+
+/** One deployment of every task of the job. */
+export interface Attempt {
+  /** Resolves when every task has reached the end of its input; rejects when the attempt fails. */
+  readonly done: Promise<RunOutcome>;
+  /** After `done`: final commits, then close every task and release the threads. */
+  complete(): Promise<void>;
+  snapshotEnumerators(checkpointId: number): Record<string, string>;
+  triggerCheckpoint(checkpointId: number, sources: TaskRef[]): void;
+  notifyComplete(checkpointId: number): void;
+  notifyAborted(checkpointId: number): void;
+  /** Stop every task and release the threads (failure elsewhere, cancel, restart). */
+  cancel(): Promise<void>;
+  /** Fail this attempt from outside (e.g. too many failed checkpoints). */
+  fail(error: Error): void;
+}
+
+export type AttemptLauncher = (ctx: AttemptContext) => Promise<Attempt>;
+
+export interface JobMasterOptions {
+  jobName: string;
+  jobId: string;
+  jobGraph: JobGraph;
+  checkpoint: CheckpointSettings;
+  restart: RestartStrategyConfig;
+  /** Start from this checkpoint or savepoint. */
+  restorePath?: string;
+  allowNonRestoredState?: boolean;
+}
+
+export interface JobRunResult extends RunOutcome {
+  restarts: number;
+  failures: number;
+  checkpoints: CheckpointStats | undefined;
+}
+
+export class JobMaster {
+  private current: Attempt | undefined;
+  private cancelled = false;
+  private coordinator: CheckpointCoordinator | undefined;
+  restarts = 0;
+  failures = 0;
+  private markDeployed: () => void = () => {};
+  /** Resolves once the first attempt is deployed (or the job ended before that). */
+  readonly deployed = new Promise<void>((resolve) => {
+    this.markDeployed = resolve;
+  });
+
+  constructor(
+    private readonly options: JobMasterOptions,
+    private readonly launch: AttemptLauncher,
+  ) {}
+
+  /** The checkpoint coordinator (when checkpointing is on): trigger savepoints through it. */
+  get checkpoints(): CheckpointCoordinator | undefined {
+    return this.coordinator;
+  }
+
+  async cancel(): Promise<void> {
+    this.cancelled = true;
+    await this.current?.cancel();
+  }
+
+  async run(): Promise<JobRunResult> {
+    try {
+      return await this.runAttempts();
+    } finally {
+      this.markDeployed();
+    }
+  }
+
+  private async runAttempts(): Promise<JobRunResult> {
+    const o = this.options;
+    const settings = o.checkpoint;
+    let restore = o.restorePath === undefined ? undefined : await loadCheckpoint(o.restorePath);
+    if (restore !== undefined)
+      validateRestore(restore, restoreTargets(o.jobGraph), o.allowNonRestoredState ?? false);
+    const backoff = new RestartBackoff(o.restart);
+    const tasks = taskRefs(o.jobGraph);
+    let storage: FsCheckpointStorage | undefined;
+    if (settings.interval > 0) {
+      storage = new FsCheckpointStorage(settings.directory, o.jobId);
+      this.coordinator = new CheckpointCoordinator(
+        settings,
+        storage,
+        { name: o.jobName, id: o.jobId },
+        tasks,
+        () => ({}),
+        { trigger() {}, notifyComplete() {}, notifyAborted() {} },
+        (e) => this.current?.fail(e),
+        (restore?.metadata.checkpointId ?? 0) + 1,
+      );
+    }
+    const coordinator = this.coordinator;
+    for (let attemptNo = 0; ; attemptNo++) {
+      if (this.cancelled) throw new JobCancelledError(o.jobName);
+      const attempt = await this.launch({
+        attempt: attemptNo,
+        restore,
+        checkpointing:
+          coordinator === undefined
+            ? undefined
+            : {
+                exactlyOnce: settings.mode === "EXACTLY_ONCE",
+                incremental: settings.incremental,
+                directory: settings.directory,
+                hooks: {
+                  acknowledge: (v, s, id, h) => coordinator.acknowledge(v, s, id, h),
+                  decline: (id, reason) => coordinator.decline(id, reason),
+                  finished: (v, s, h) => coordinator.taskFinished(v, s, h),
+                },
+              },
+      });
+      this.current = attempt;
+      this.markDeployed();
+      if (coordinator !== undefined) {
+        coordinator.attach(
+          {
+            trigger: (id, sources) => attempt.triggerCheckpoint(id, sources),
+            notifyComplete: (id) => attempt.notifyComplete(id),
+            notifyAborted: (id) => attempt.notifyAborted(id),
+          },
+          (id) => attempt.snapshotEnumerators(id),
+        );
+        if (attemptNo === 0) coordinator.start();
+      }
+      if (this.cancelled) await attempt.cancel();
+      try {
+        const outcome = await attempt.done;
+        coordinator?.pause();
+        await attempt.complete();
+        await coordinator?.stop(true);
+        return {
+          ...outcome,
+          restarts: this.restarts,
+          failures: this.failures,
+          checkpoints: coordinator?.stats,
+        };
+      } catch (e) {
+        coordinator?.pause();
+        await attempt.cancel();
+        if (this.cancelled || e instanceof JobCancelledError) {
+          await coordinator?.stop(settings.retention === "DELETE_ON_CANCELLATION");
+          throw e instanceof JobCancelledError ? e : new JobCancelledError(o.jobName);
+        }
+        this.failures++;
+        const delay = backoff.onFailure();
+        if (delay === undefined) {
+          await coordinator?.stop(false);
+          if (this.restarts > 0 && e instanceof WeirError) {
+            e.message += ` (after ${this.restarts} restart${this.restarts === 1 ? "" : "s"})`;
+          }
+          throw e;
+        }
+        coordinator?.resetForRestart();
+        const latest = coordinator?.latest;
+        if (latest !== undefined) restore = await loadCheckpoint(latest.path);
+        await new Promise((r) => setTimeout(r, delay));
+        this.restarts++;
+      }
+    }
+  }
+}
+
+export function taskRefs(jobGraph: JobGraph): TaskRef[] {
+  const out: TaskRef[] = [];
+  for (const v of jobGraph.vertices) {
+    for (let i = 0; i < v.parallelism; i++) {
+      out.push({
+        vertexId: v.id,
+        subtask: i,
+        operators: v.nodes.map((n) => n.uid),
+        parallelism: v.parallelism,
+        maxParallelism: v.maxParallelism,
+        isSource: v.head.source !== undefined,
+      });
+    }
+  }
+  return out;
+}
+
+function restoreTargets(jobGraph: JobGraph) {
+  return jobGraph.vertices.flatMap((v) =>
+    v.nodes.map((n) => ({
+      uid: n.uid,
+      name: n.name,
+      maxParallelism: n.maxParallelism,
+      keyed: n.keySelectors.some((k) => k !== undefined),
+    })),
+  );
+}
