@@ -66,7 +66,30 @@ export type {
   CoMapFunction,
   CoFlatMapFunction,
 } from "./core/process.ts";
-export { ValueStateDescriptor, type ValueState } from "./core/state.ts";
+export {
+  ValueStateDescriptor,
+  ListStateDescriptor,
+  MapStateDescriptor,
+  ReducingStateDescriptor,
+  AggregatingStateDescriptor,
+  StateTtlConfig,
+  UpdateType,
+  StateVisibility,
+  StateDescriptorConflictError,
+  ReadOnlyStateError,
+  type ValueState,
+  type ListState,
+  type MapState,
+  type ReducingState,
+  type AggregatingState,
+  type AggregateFunction,
+  type BroadcastState,
+  type ReadOnlyBroadcastState,
+  type OperatorStateStore,
+  type KeyedStateStore,
+} from "./core/state.ts";
+export { CheckpointConfig, type CheckpointingMode } from "./checkpoint/checkpoint-config.ts";
+export { RestartStrategies, type RestartStrategyConfig } from "./checkpoint/restart-strategy.ts";
 export * from "./api/windowing/index.ts";
 export {
   InputStatus,

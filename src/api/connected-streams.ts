@@ -13,7 +13,7 @@ import { CoProcessOperator } from "../runtime/operators/process.ts";
 import type { DataStream, SingleOutputStreamOperator } from "./data-stream.ts";
 import { SingleOutputStreamOperator as SOSO, toKeySelector } from "./data-stream.ts";
 import type { StreamExecutionEnvironment } from "./environment.ts";
-import { requireMethods } from "./function-forms.ts";
+import { instanceOf, requireMethods } from "./function-forms.ts";
 
 export class ConnectedStreams<A, B> {
   constructor(
@@ -32,28 +32,28 @@ export class ConnectedStreams<A, B> {
 
   map<O>(fn: CoMapFunction<A, B, O>, name = "CoMap"): SingleOutputStreamOperator<O> {
     requireMethods(fn, ["map1", "map2"], "ConnectedStreams.map()");
-    return this.process<O>(
-      {
-        open: fn.open?.bind(fn),
-        close: fn.close?.bind(fn),
-        processElement1: (v: A, _ctx: unknown, out: Collector<O>) => out.collect(fn.map1(v)),
-        processElement2: (v: B, _ctx: unknown, out: Collector<O>) => out.collect(fn.map2(v)),
-      },
-      name,
-    );
+    return this.coProcess<O>(() => {
+      const f = instanceOf(fn);
+      return {
+        open: f.open?.bind(f),
+        close: f.close?.bind(f),
+        processElement1: (v: A, _ctx: unknown, out: Collector<O>) => out.collect(f.map1(v)),
+        processElement2: (v: B, _ctx: unknown, out: Collector<O>) => out.collect(f.map2(v)),
+      };
+    }, name);
   }
 
   flatMap<O>(fn: CoFlatMapFunction<A, B, O>, name = "CoFlatMap"): SingleOutputStreamOperator<O> {
     requireMethods(fn, ["flatMap1", "flatMap2"], "ConnectedStreams.flatMap()");
-    return this.process<O>(
-      {
-        open: fn.open?.bind(fn),
-        close: fn.close?.bind(fn),
-        processElement1: (v: A, _ctx: unknown, out: Collector<O>) => fn.flatMap1(v, out),
-        processElement2: (v: B, _ctx: unknown, out: Collector<O>) => fn.flatMap2(v, out),
-      },
-      name,
-    );
+    return this.coProcess<O>(() => {
+      const f = instanceOf(fn);
+      return {
+        open: f.open?.bind(f),
+        close: f.close?.bind(f),
+        processElement1: (v: A, _ctx: unknown, out: Collector<O>) => f.flatMap1(v, out),
+        processElement2: (v: B, _ctx: unknown, out: Collector<O>) => f.flatMap2(v, out),
+      };
+    }, name);
   }
 
   process<O>(
@@ -61,12 +61,16 @@ export class ConnectedStreams<A, B> {
     name = "CoProcess",
   ): SingleOutputStreamOperator<O> {
     requireMethods(fn, ["processElement1", "processElement2"], "ConnectedStreams.process()");
+    return this.coProcess<O>(() => instanceOf(fn) as CoProcessFunction<A, B, O>, name);
+  }
+
+  private coProcess<O>(make: () => CoProcessFunction<A, B, O>, name: string): SingleOutputStreamOperator<O> {
     if (this.first.env !== this.second.env)
       throw new InvalidArgumentError("connected streams must share an environment");
     const t = this.env.addOperator({
       name,
       inputs: [this.first.transformation, this.second.transformation],
-      factory: () => new CoProcessOperator(fn as CoProcessFunction<unknown, unknown, unknown>),
+      factory: () => new CoProcessOperator(make() as CoProcessFunction<unknown, unknown, unknown>),
       type: this.env.genericType(),
       keySelectors: this.keys === undefined ? [undefined, undefined] : [this.keys[0], this.keys[1]],
       isSink: false,

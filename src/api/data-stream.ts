@@ -25,7 +25,7 @@ import type { WatermarkStrategy } from "../core/watermark.ts";
 import type { PartitionerSpec } from "../runtime/partitioners.ts";
 import type { ConnectedStreams } from "./connected-streams.ts";
 import type { StreamExecutionEnvironment } from "./environment.ts";
-import { normalize, requireMethods } from "./function-forms.ts";
+import { instanceOf, normalize, requireMethods } from "./function-forms.ts";
 import { TwoInputWindowBuilder } from "./joins/co-group.ts";
 import { CollectSink } from "./sinks/collect-sink.ts";
 import { FileSink } from "./sinks/file-sink.ts";
@@ -49,25 +49,40 @@ export class DataStream<T> {
   }
 
   map<O>(fn: MapFn<T, O> | MapFunction<T, O>, name = "Map"): SingleOutputStreamOperator<O> {
-    const [f, rich] = normalize<MapFn<unknown, unknown>>(fn, "map", "map()");
-    return this.transform(name, () => new MapOperator(f, rich), Types.GENERIC);
+    normalize(fn, "map", "map()");
+    return this.transform(
+      name,
+      () => new MapOperator(...normalize<MapFn<unknown, unknown>>(instanceOf(fn), "map", "map()")),
+      Types.GENERIC,
+    );
   }
 
   flatMap<O>(fn: FlatMapFn<T, O> | FlatMapFunction<T, O>, name = "FlatMap"): SingleOutputStreamOperator<O> {
-    const [f, rich] = normalize<FlatMapFn<unknown, unknown>>(fn, "flatMap", "flatMap()");
-    return this.transform(name, () => new FlatMapOperator(f, rich), Types.GENERIC);
+    normalize(fn, "flatMap", "flatMap()");
+    return this.transform(
+      name,
+      () =>
+        new FlatMapOperator(
+          ...normalize<FlatMapFn<unknown, unknown>>(instanceOf(fn), "flatMap", "flatMap()"),
+        ),
+      Types.GENERIC,
+    );
   }
 
   filter(fn: FilterFn<T> | FilterFunction<T>, name = "Filter"): SingleOutputStreamOperator<T> {
-    const [f, rich] = normalize<FilterFn<unknown>>(fn, "filter", "filter()");
-    return this.transform(name, () => new FilterOperator(f, rich), this.transformation.type);
+    normalize(fn, "filter", "filter()");
+    return this.transform(
+      name,
+      () => new FilterOperator(...normalize<FilterFn<unknown>>(instanceOf(fn), "filter", "filter()")),
+      this.transformation.type,
+    );
   }
 
   process<O>(fn: ProcessFunction<T, O>, name = "Process"): SingleOutputStreamOperator<O> {
     requireMethods(fn, ["processElement"], "process()");
     return this.transform(
       name,
-      () => new ProcessOperator(fn as ProcessFunction<unknown, unknown>),
+      () => new ProcessOperator(instanceOf(fn) as ProcessFunction<unknown, unknown>),
       Types.GENERIC,
     );
   }

@@ -30,3 +30,12 @@ export function requireMethods(f: unknown, methods: string[], what: string): voi
     );
   }
 }
+
+/**
+ * A copy of a user function object for one parallel instance: as Flink gives every subtask its
+ * own deserialized copy, fields set in open() belong to one subtask. Plain functions are shared.
+ */
+export function instanceOf<F>(fn: F): F {
+  if (typeof fn !== "object" || fn === null) return fn;
+  return Object.assign(Object.create(Object.getPrototypeOf(fn) as object), fn) as F;
+}

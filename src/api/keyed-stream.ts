@@ -9,7 +9,7 @@ import { KeyedReduceOperator } from "../runtime/operators/keyed-reduce.ts";
 import { KeyedProcessOperator } from "../runtime/operators/process.ts";
 import { DataStream, type SingleOutputStreamOperator } from "./data-stream.ts";
 import type { StreamExecutionEnvironment } from "./environment.ts";
-import { normalize, requireMethods } from "./function-forms.ts";
+import { instanceOf, normalize, requireMethods } from "./function-forms.ts";
 import { IntervalJoin } from "./joins/interval-join.ts";
 import { GlobalWindows } from "./windowing/assigners.ts";
 import { CountEvictor } from "./windowing/evictors.ts";
@@ -31,8 +31,10 @@ export class KeyedStream<T, K> extends DataStream<T> {
 
   /** Rolling reduce: emits the running value of the key after every record. */
   reduce(fn: ReduceFn<T> | ReduceFunction<T>, name = "Keyed Reduce"): SingleOutputStreamOperator<T> {
-    const [f, rich] = normalize<ReduceFn<unknown>>(fn, "reduce", "reduce()");
-    return this.transform(name, () => new KeyedReduceOperator(f, rich), this.transformation.type, [
+    normalize(fn, "reduce", "reduce()");
+    const make = () =>
+      new KeyedReduceOperator(...normalize<ReduceFn<unknown>>(instanceOf(fn), "reduce", "reduce()"));
+    return this.transform(name, make, this.transformation.type, [
       this.keySelector as KeySelector<unknown, unknown>,
     ]);
   }
@@ -84,7 +86,7 @@ export class KeyedStream<T, K> extends DataStream<T> {
     requireMethods(fn, ["processElement"], "process()");
     return this.transform(
       name,
-      () => new KeyedProcessOperator(fn as KeyedProcessFunction<unknown, unknown, unknown>),
+      () => new KeyedProcessOperator(instanceOf(fn) as KeyedProcessFunction<unknown, unknown, unknown>),
       this.env.genericType(),
       [this.keySelector as KeySelector<unknown, unknown>],
     );

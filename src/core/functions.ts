@@ -1,7 +1,7 @@
 // The shapes of user functions and the context they run in. Shared by the API (which accepts them)
 // and the runtime (which calls them); plain functions and objects with open/close are both accepted.
 
-import type { KeyedStateStore } from "./state.ts";
+import type { KeyedStateStore, OperatorStateStore } from "./state.ts";
 import type { TypeInformation } from "./types/type-info.ts";
 
 /** Emits zero or more values. */
@@ -71,7 +71,7 @@ export class ListAccumulator<T> implements Accumulator<T[]> {
 }
 
 /** What a running function can see of the subtask it runs in. */
-export interface RuntimeContext {
+export interface RuntimeContext extends KeyedStateStore {
   readonly jobId: string;
   readonly jobName: string;
   readonly operatorName: string;
@@ -84,8 +84,8 @@ export interface RuntimeContext {
   getAccumulator<V>(name: string): Accumulator<V> | undefined;
   /** Shorthand: a Counter accumulator of this name, created on first use. */
   getCounter(name: string): Counter;
-  /** Keyed state of the current key; only on a keyed stream (after keyBy). */
-  getState: KeyedStateStore["getState"];
+  /** Non-keyed state of this operator subtask (list, union list, broadcast). */
+  getOperatorStateStore(): OperatorStateStore;
 }
 
 /** Optional lifecycle of a user function object. */

@@ -19,12 +19,15 @@ class SplitOutput<T> implements ReaderOutput<T>, WatermarkOutput {
   }
   collect(value: T, timestamp?: number): void {
     const ts = this.parent.timestampOf(value, timestamp);
-    if (this.generator !== undefined) {
-      this.lastEventAt = this.parent.now();
-      if (this.idle) this.markActive();
-      this.generator.onEvent(value, ts, this);
+    if (this.generator === undefined) {
+      this.parent.emit(value, ts);
+      return;
     }
+    this.lastEventAt = this.parent.now();
+    if (this.idle) this.markActive();
+    // The record goes first: a watermark its generator emits must not overtake it.
     this.parent.emit(value, ts);
+    this.generator.onEvent(value, ts, this);
   }
   createOutputForSplit(splitId: string): ReaderOutput<T> {
     return this.parent.createOutputForSplit(splitId);

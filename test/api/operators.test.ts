@@ -114,9 +114,7 @@ describe("map, flatMap, filter", () => {
     }
   });
 
-  it("fields a function object sets in open() belong to its parallel instance (as Flink's per-subtask copies)", {
-    todo: "bug: in-thread, one user function object is shared by every parallel instance",
-  }, async () => {
+  it("fields a function object sets in open() belong to its parallel instance (as Flink's per-subtask copies)", async () => {
     const env = new StreamExecutionEnvironment({ parallelism: 2 });
     const fn = {
       subtask: -1,

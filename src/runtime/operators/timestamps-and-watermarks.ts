@@ -43,12 +43,15 @@ export class TimestampsAndWatermarksOperator extends StreamOperator implements W
       );
     }
     this.element.timestamp = ts;
-    if (this.generator !== undefined) {
-      this.lastEventAt = this.processingTime.now();
-      this.markActive();
-      this.generator.onEvent(value, ts, this);
+    if (this.generator === undefined) {
+      this.output.collect(value);
+      return;
     }
+    this.lastEventAt = this.processingTime.now();
+    this.markActive();
+    // The record goes first: a watermark its generator emits must not overtake it.
     this.output.collect(value);
+    this.generator.onEvent(value, ts, this);
   }
 
   override processWatermark(watermark: number): void {
