@@ -20,18 +20,17 @@ export interface Ev {
 export const ev = (k: string, t: number, v = 1): Ev => ({ k, t, v });
 
 /**
- * Watermark = highest timestamp so far − bound − 1, punctuated: the watermark of events 1..i-1 is
- * emitted just before event i, so which elements are late does not depend on the periodic timer.
- * (Emitted when event i arrives rather than after event i-1 because the engine calls onEvent
- * before it forwards the event: see the report in the window work's notes.)
+ * Watermark = highest timestamp so far − bound − 1, punctuated: emitted right after each event
+ * (the engine forwards the event before its generator's watermark), so which elements are late
+ * does not depend on the periodic timer.
  */
 export function punctuated<T extends { t: number }>(bound: number): WatermarkStrategy<T> {
   return WatermarkStrategy.forGenerator<T>(() => {
     let max = Number.NEGATIVE_INFINITY;
     return {
       onEvent(_e, ts, out) {
-        if (max > Number.NEGATIVE_INFINITY) out.emitWatermark(max - bound - 1);
         if (ts > max) max = ts;
+        out.emitWatermark(max - bound - 1);
       },
       onPeriodicEmit() {},
     };
