@@ -218,15 +218,7 @@ export class DataStream<T> {
     return this.env.addOperator({
       name,
       inputs: [this.transformation],
-      factory: () =>
-        new SinkOperator(
-          (op) =>
-            sink.createWriter({
-              runtime: op.context,
-              subtaskIndex: op.context.indexOfThisSubtask,
-              parallelism: op.context.numberOfParallelSubtasks,
-            }) as never,
-        ),
+      factory: () => new SinkOperator(sink as Sink<unknown>),
       type: this.transformation.type,
       keySelectors: [undefined],
       isSink: true,
@@ -392,6 +384,7 @@ export class DataStreamSink<T> {
 /** The result of collect(): `values` holds every record once the job has finished. */
 export class CollectHandle<T> extends DataStreamSink<T> {
   /** @internal */ readonly parts = new Map<number, T[]>();
+  private readonly seen = new Set<string>();
 
   /** All collected records, subtask 0 first (records of one subtask in arrival order). */
   get values(): T[] {
@@ -399,7 +392,11 @@ export class CollectHandle<T> extends DataStreamSink<T> {
   }
 
   /** @internal */
-  add(subtask: number, values: T[]): void {
+  add(subtask: number, values: T[], txn?: string): void {
+    if (txn !== undefined) {
+      if (this.seen.has(txn)) return; // a replayed transaction after a restart
+      this.seen.add(txn);
+    }
     const list = this.parts.get(subtask);
     if (list === undefined) this.parts.set(subtask, [...values]);
     else for (const v of values) list.push(v);
@@ -407,6 +404,7 @@ export class CollectHandle<T> extends DataStreamSink<T> {
 
   /** @internal */
   reset(): void {
+    this.seen.clear();
     this.parts.clear();
   }
 }

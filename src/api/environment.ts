@@ -32,7 +32,11 @@ import type {
 } from "../graph/transformation.ts";
 import { DEFAULT_BUFFER_SIZE } from "../network/buffer.ts";
 import { DEFAULT_CREDITS_PER_CHANNEL } from "../network/channel.ts";
-import { registerCollectPublisher, unregisterCollectPublisher } from "../runtime/collect-registry.ts";
+import {
+  type CollectPublisher,
+  registerCollectPublisher,
+  unregisterCollectPublisher,
+} from "../runtime/collect-registry.ts";
 import { type CollectHandle, SingleOutputStreamOperator, checkPositive } from "./streams.ts";
 import type { JobResult, JobClient } from "./job-result.ts";
 import type { CollectSink } from "./sinks/collect-sink.ts";
@@ -363,13 +367,13 @@ export class StreamExecutionEnvironment {
   }
 
   /** @internal Fill collect() handles with what a run publishes. */
-  collectPublisher(): (sinkUid: string, subtask: number, values: unknown[]) => void {
+  collectPublisher(): CollectPublisher {
     const byUid = new Map<string, CollectHandle<unknown>>();
     for (const { handle, sink } of this.collects.values()) {
       handle.reset();
       byUid.set(sink.uid, handle);
     }
-    return (uid, subtask, values) => byUid.get(uid)?.add(subtask, values);
+    return (uid, subtask, values, txn) => byUid.get(uid)?.add(subtask, values, txn);
   }
 
   /** Run the job in this thread and wait for it to finish (bounded jobs). */

@@ -8,6 +8,7 @@ import type { Transformation } from "../graph/transformation.ts";
 import { KeyedReduceOperator } from "../runtime/operators/keyed-reduce.ts";
 import { KeyedProcessOperator } from "../runtime/operators/process.ts";
 import { DataStream, type SingleOutputStreamOperator } from "./data-stream.ts";
+import { fieldReplacer } from "./field-replacer.ts";
 import type { StreamExecutionEnvironment } from "./environment.ts";
 import { instanceOf, normalize, requireMethods } from "./function-forms.ts";
 import { IntervalJoin } from "./joins/interval-join.ts";
@@ -117,6 +118,8 @@ export class KeyedStream<T, K> extends DataStream<T> {
     }
     if (typeof field !== "string")
       throw new InvalidArgumentError(`${name.toLowerCase()}() needs a field name`);
+    // A copy, not a mutation: the previous value may still be referenced downstream.
+    const replace = fieldReplacer(field);
     return this.reduce((a, b) => {
       const x = (a as Record<string, unknown>)[field];
       const y = (b as Record<string, unknown>)[field];
@@ -125,9 +128,7 @@ export class KeyedStream<T, K> extends DataStream<T> {
           `${name.toLowerCase()}('${field}'): field '${field}' must be a number, got ${typeof y === "number" ? typeof x : typeof y}`,
         );
       }
-      // A copy, not a mutation: the previous value may still be referenced downstream.
-      // biome-ignore lint/performance/noAccumulatingSpread: one copy per record, by design
-      return { ...a, [field]: combine(x, y) };
+      return replace(a as object, combine(x, y)) as T;
     }, name);
   }
 }

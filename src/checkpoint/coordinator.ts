@@ -164,7 +164,14 @@ export class CheckpointCoordinator {
 
   acknowledge(vertexId: number, subtask: number, id: number, handle: SubtaskStateHandle): void {
     const p = this.pending.get(id);
-    if (p === undefined) return; // aborted meanwhile: its files are removed with the checkpoint dir
+    if (p === undefined) {
+      // Aborted meanwhile: the state written for it is garbage (the directory may already be gone).
+      if (!this.completed.some((c) => c.id === id)) {
+        if (handle.file !== undefined) void this.storage.deleteFile(handle.file);
+        void this.storage.discardCheckpoint(id);
+      }
+      return;
+    }
     const k = key(vertexId, subtask);
     p.handles.set(k, handle);
     p.waiting.delete(k);

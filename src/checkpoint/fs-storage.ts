@@ -95,16 +95,33 @@ export class FsCheckpointStorage {
     return this.checkpointDir(id);
   }
 
+  /** Remove a checkpoint's directory; never throws (a late write may race with the removal). */
   async discardCheckpoint(id: number): Promise<void> {
-    await rm(this.checkpointDir(id), { recursive: true, force: true });
+    await removeQuietly(this.checkpointDir(id));
   }
 
   async deleteShared(relPath: string): Promise<void> {
-    await rm(join(this.root, relPath), { force: true });
+    await removeQuietly(join(this.root, relPath));
+  }
+
+  /** Remove a file a task wrote for a checkpoint that no longer exists. */
+  async deleteFile(relPath: string): Promise<void> {
+    await removeQuietly(join(this.root, relPath));
   }
 
   async deleteAll(): Promise<void> {
-    await rm(this.root, { recursive: true, force: true });
+    await removeQuietly(this.root);
+  }
+}
+
+async function removeQuietly(path: string): Promise<void> {
+  for (let i = 0; i < 5; i++) {
+    try {
+      await rm(path, { recursive: true, force: true, maxRetries: 3 });
+      return;
+    } catch {
+      await new Promise((r) => setTimeout(r, 20));
+    }
   }
 }
 

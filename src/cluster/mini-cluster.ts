@@ -69,8 +69,13 @@ export async function submitJob(options: RunJobOptions): Promise<ClusterJobClien
   const collected = new Map<string, unknown[]>();
   const publish = env.collectPublisher();
   const sinkNames = new Map(job.streamGraph.nodes.map((n) => [n.uid, n.name]));
-  const onCollect = (uid: string, subtask: number, values: unknown[]) => {
-    publish(uid, subtask, values);
+  const seenTxns = new Set<string>();
+  const onCollect = (uid: string, subtask: number, values: unknown[], txn: string | undefined) => {
+    publish(uid, subtask, values, txn);
+    if (txn !== undefined) {
+      if (seenTxns.has(txn)) return;
+      seenTxns.add(txn);
+    }
     for (const key of new Set([uid, sinkNames.get(uid) ?? uid])) {
       const list = collected.get(key) ?? [];
       for (const v of values) list.push(v);
@@ -114,7 +119,7 @@ async function launchAttempt(
   modulePath: string,
   config: EnvironmentConfig,
   ctx: AttemptContext,
-  onCollect: (uid: string, subtask: number, values: unknown[]) => void,
+  onCollect: (uid: string, subtask: number, values: unknown[], txn: string | undefined) => void,
 ): Promise<ClusterAttempt> {
   const eg = job.executionGraph;
   const jobName = job.jobName;
@@ -190,6 +195,7 @@ async function launchAttempt(
       jobName,
       jobId,
       slot,
+      attempt: ctx.attempt,
       planFingerprint,
       ports: slotPorts,
       restorePath: ctx.restore?.path,
@@ -239,7 +245,7 @@ async function launchAttempt(
           coordinators.get(m.node)!.handleSplitRequest(m.subtask);
           break;
         case "collect":
-          onCollect(m.uid, m.subtask, m.values);
+          onCollect(m.uid, m.subtask, m.values, m.txn);
           break;
         case "ack":
           ctx.checkpointing?.hooks.acknowledge(m.vertexId, m.subtask, m.id, m.handle);

@@ -12,6 +12,7 @@ export interface WorkerData {
   jobName: string;
   jobId: string;
   slot: number;
+  attempt: number;
   /** The coordinator's plan; a worker that builds another refuses to run. */
   planFingerprint: string;
   /** Restore every task of this slot from this checkpoint. */
@@ -23,7 +24,7 @@ export type ToCoordinator =
   | { t: "ready" }
   | { t: "reader"; node: number; subtask: number }
   | { t: "split-request"; node: number; subtask: number }
-  | { t: "collect"; uid: string; subtask: number; values: unknown[] }
+  | { t: "collect"; uid: string; subtask: number; values: unknown[]; txn: string | undefined }
   | { t: "ack"; vertexId: number; subtask: number; id: number; handle: SubtaskStateHandle }
   | { t: "decline"; id: number; reason: string }
   | { t: "task-finished"; vertexId: number; subtask: number; handle: SubtaskStateHandle }

@@ -30,8 +30,8 @@ async function main(): Promise<void> {
       `the job module built a different graph in worker thread ${data.slot}; a job's build function must construct the same graph every time (no randomness or environment-dependent branches)`,
     );
   }
-  registerCollectPublisher(data.jobId, (uid, subtask, values) =>
-    send({ t: "collect", uid, subtask, values }),
+  registerCollectPublisher(data.jobId, (uid, subtask, values, txn) =>
+    send({ t: "collect", uid, subtask, values, txn }),
   );
 
   const eg = job.executionGraph;
@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     pool,
     executor,
     hosted,
+    attempt: data.attempt,
     portToSlot: (slot) => data.ports[slot]!,
     router,
     restore,

@@ -79,6 +79,8 @@ export interface RuntimeContext extends KeyedStateStore {
   readonly indexOfThisSubtask: number;
   readonly numberOfParallelSubtasks: number;
   readonly maxNumberOfParallelSubtasks: number;
+  /** 0 for the first execution attempt; +1 with every restart after a failure. */
+  readonly attemptNumber: number;
   /** Registers (or returns the already registered) accumulator of this name. */
   addAccumulator<V>(name: string, accumulator: Accumulator<V>): Accumulator<V>;
   getAccumulator<V>(name: string): Accumulator<V> | undefined;

@@ -1,4 +1,7 @@
-// The Sink SPI: a sink creates one writer per parallel subtask.
+// The Sink SPI: a sink creates one writer per parallel subtask. A two-phase-commit sink also
+// stages what it wrote per checkpoint (prepareCommit at the barrier) and commits it once the
+// checkpoint is complete (a Committer, idempotent: after a restart, committables of the restored
+// checkpoint are committed again).
 
 import type { RuntimeContext } from "./functions.ts";
 
@@ -6,6 +9,13 @@ export interface SinkWriterContext {
   readonly runtime: RuntimeContext;
   readonly subtaskIndex: number;
   readonly parallelism: number;
+  /** The job takes checkpoints (two-phase-commit sinks commit per checkpoint; otherwise at the end). */
+  readonly checkpointing?: boolean;
+  /**
+   * Unique per job run and execution attempt: names staged data so that a restarted attempt can
+   * tell its own from leftovers of an earlier one.
+   */
+  readonly attemptTag?: string;
 }
 
 export interface SinkWriter<T> {
@@ -17,4 +27,33 @@ export interface SinkWriter<T> {
 
 export interface Sink<T> {
   createWriter(ctx: SinkWriterContext): SinkWriter<T> | Promise<SinkWriter<T>>;
+}
+
+export interface PrecommittingSinkWriter<T, CommT> extends SinkWriter<T> {
+  /**
+   * The checkpoint barrier passed (or the input ended: FINAL id): close what was written since
+   * the last call and hand it over as committables. They are stored with the checkpoint.
+   */
+  prepareCommit(checkpointId: number): CommT[];
+}
+
+export interface Committer<CommT> {
+  /** Make these committables visible. Must be idempotent: the same ones may come again after a restart. */
+  commit(committables: CommT[]): void;
+}
+
+export interface TwoPhaseCommittingSink<T, CommT> extends Sink<T> {
+  createWriter(
+    ctx: SinkWriterContext,
+  ): PrecommittingSinkWriter<T, CommT> | Promise<PrecommittingSinkWriter<T, CommT>>;
+  createCommitter(ctx: SinkWriterContext): Committer<CommT>;
+  /**
+   * After a restore, once the restored committables are committed: remove data staged by earlier
+   * attempts that no checkpoint refers to (called on subtask 0 only).
+   */
+  abortLeftovers?(ctx: SinkWriterContext): void;
+}
+
+export function isTwoPhaseCommittingSink(s: Sink<unknown>): s is TwoPhaseCommittingSink<unknown, unknown> {
+  return typeof (s as { createCommitter?: unknown }).createCommitter === "function";
 }

@@ -172,6 +172,7 @@ export class JobMaster {
           throw e instanceof JobCancelledError ? e : new JobCancelledError(o.jobName);
         }
         this.failures++;
+        if (process.env.WEIR_DEBUG) console.error(`[weir] attempt ${attemptNo} failed:`, e);
         const delay = backoff.onFailure();
         if (delay === undefined) {
           await coordinator?.stop(false);

@@ -68,6 +68,7 @@ export function inThreadLauncher(
       pool,
       executor,
       hosted: eg.subtasks,
+      attempt: ctx.attempt,
       restore: ctx.restore,
       checkpointing:
         cp === undefined

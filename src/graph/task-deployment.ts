@@ -63,6 +63,8 @@ export interface TaskCheckpointing {
 
 export interface DeploymentContext {
   time: TimeOptions;
+  /** Execution attempt (0, then +1 per restart). */
+  attempt: number;
   checkpointing?: TaskCheckpointing;
   /** Restore every task from this checkpoint before it opens. */
   restore?: LoadedCheckpoint;
@@ -98,6 +100,8 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
       subtaskIndex: st.index,
       parallelism: v.parallelism,
       maxParallelism: v.maxParallelism,
+      attemptNumber: ctx.attempt,
+      attemptTag: `${ctx.jobId.slice(0, 8)}-${ctx.attempt}`,
     };
     const element: ElementContext = { timestamp: Number.NaN };
     const processingTime = new ProcessingTimeService(ctx.time.clock);
@@ -186,6 +190,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
           processingTime,
           autoWatermarkInterval: ctx.time.autoWatermarkInterval,
           mailbox,
+          checkpointing: ctx.checkpointing !== undefined,
         });
       }
       return { info: { name: n.name, uid: n.uid }, operator: op, output };

@@ -23,6 +23,10 @@ export interface SubtaskIdentity {
   subtaskIndex: number;
   parallelism: number;
   maxParallelism: number;
+  /** 0 for the first execution attempt, +1 for every restart. */
+  attemptNumber: number;
+  /** Unique per job run and attempt (names staged sink data). */
+  attemptTag: string;
 }
 
 export class RuntimeContextImpl implements RuntimeContext {
@@ -31,6 +35,8 @@ export class RuntimeContextImpl implements RuntimeContext {
   readonly indexOfThisSubtask: number;
   readonly numberOfParallelSubtasks: number;
   readonly maxNumberOfParallelSubtasks: number;
+  readonly attemptNumber: number;
+  readonly attemptTag: string;
 
   constructor(
     identity: SubtaskIdentity,
@@ -45,6 +51,8 @@ export class RuntimeContextImpl implements RuntimeContext {
     this.indexOfThisSubtask = identity.subtaskIndex;
     this.numberOfParallelSubtasks = identity.parallelism;
     this.maxNumberOfParallelSubtasks = identity.maxParallelism;
+    this.attemptNumber = identity.attemptNumber;
+    this.attemptTag = identity.attemptTag;
   }
 
   addAccumulator<V>(name: string, accumulator: Accumulator<V>): Accumulator<V> {

@@ -1,21 +1,38 @@
 // collect(): the records come back to the caller of execute(), for tests and small results.
+// Without checkpoints, values are handed over as they come. With checkpoints, collect is a
+// two-phase-commit sink: values are handed over when the checkpoint that covers them completes
+// (and at the end of the job), each batch under a transaction id the receiver deduplicates, so
+// the collected values are exactly-once across restarts.
 
-import type { Sink, SinkWriter, SinkWriterContext } from "../../core/sink.ts";
+import type {
+  Committer,
+  PrecommittingSinkWriter,
+  SinkWriterContext,
+  TwoPhaseCommittingSink,
+} from "../../core/sink.ts";
 import { publishCollected } from "../../runtime/collect-registry.ts";
 
 const BATCH = 1024;
 
-export class CollectSink<T> implements Sink<T> {
+interface CollectTransaction {
+  uid: string;
+  subtask: number;
+  txn: string;
+  values: unknown[];
+}
+
+export class CollectSink<T> implements TwoPhaseCommittingSink<T, CollectTransaction> {
   /** Set by the API once the sink has its operator uid. */
   uid = "";
 
-  createWriter(ctx: SinkWriterContext): SinkWriter<T> {
-    let batch: T[] = [];
+  createWriter(ctx: SinkWriterContext): PrecommittingSinkWriter<T, CollectTransaction> {
+    let batch: unknown[] = [];
     const { jobId } = ctx.runtime;
     const uid = this.uid;
+    const transactional = ctx.checkpointing === true;
     const publish = () => {
-      if (batch.length === 0) return;
-      publishCollected(jobId, uid, ctx.subtaskIndex, batch);
+      if (batch.length === 0 || transactional) return;
+      publishCollected(jobId, uid, ctx.subtaskIndex, batch, undefined);
       batch = [];
     };
     return {
@@ -23,8 +40,24 @@ export class CollectSink<T> implements Sink<T> {
         batch.push(value);
         if (batch.length >= BATCH) publish();
       },
+      prepareCommit(checkpointId: number): CollectTransaction[] {
+        if (!transactional || batch.length === 0) return [];
+        const txn = `${uid}/${ctx.subtaskIndex}/${ctx.attemptTag}/${checkpointId}`;
+        const t = { uid, subtask: ctx.subtaskIndex, txn, values: batch };
+        batch = [];
+        return [t];
+      },
       finish: publish,
       close: publish,
+    };
+  }
+
+  createCommitter(ctx: SinkWriterContext): Committer<CollectTransaction> {
+    const { jobId } = ctx.runtime;
+    return {
+      commit(transactions: CollectTransaction[]): void {
+        for (const t of transactions) publishCollected(jobId, t.uid, t.subtask, t.values, t.txn);
+      },
     };
   }
 }

@@ -27,22 +27,31 @@ export class CollectionSource<T> implements Source<T, Range> {
   }
 
   createReader(ctx: SourceReaderContext) {
+    return new CollectionReader(ctx, this.elements);
+  }
+}
+
+/** One class for every job (not one per createReader call): its call sites stay monomorphic. */
+class CollectionReader<T> extends SplitQueueReader<T, Range> {
+  private pos = 0;
+  private end = 0;
+  constructor(
+    ctx: SourceReaderContext,
+    private readonly elements: readonly T[],
+  ) {
+    super(ctx);
+  }
+  protected openSplit(split: Range): void {
+    this.pos = split.from;
+    this.end = split.to;
+  }
+  protected override currentProgress(): Range {
+    return { from: this.pos, to: this.end };
+  }
+  protected readSplit(output: ReaderOutput<T>): boolean {
     const elements = this.elements;
-    return new (class extends SplitQueueReader<T, Range> {
-      private pos = 0;
-      private end = 0;
-      protected openSplit(split: Range): void {
-        this.pos = split.from;
-        this.end = split.to;
-      }
-      protected override currentProgress(): Range {
-        return { from: this.pos, to: this.end };
-      }
-      protected readSplit(output: ReaderOutput<T>): boolean {
-        const stop = Math.min(this.end, this.pos + BATCH);
-        for (; this.pos < stop; this.pos++) output.collect(elements[this.pos]!);
-        return this.pos >= this.end;
-      }
-    })(ctx);
+    const stop = Math.min(this.end, this.pos + BATCH);
+    for (; this.pos < stop; this.pos++) output.collect(elements[this.pos]!);
+    return this.pos >= this.end;
   }
 }

@@ -60,43 +60,53 @@ export class DataGeneratorSource<T> implements Source<T, Split> {
   }
 
   createReader(ctx: SourceReaderContext) {
+    return new DataGeneratorReader(ctx, this.generator, this.rate / ctx.parallelism);
+  }
+}
+
+/** One class for every job (not one per createReader call): its call sites stay monomorphic. */
+class DataGeneratorReader<T> extends SplitQueueReader<T, Split> {
+  private next = 0;
+  private stride = 1;
+  private end = 0;
+  private emitted = 0;
+  private startedAt = 0;
+  constructor(
+    ctx: SourceReaderContext,
+    private readonly generator: (index: number) => T,
+    private readonly ratePerReader: number,
+  ) {
+    super(ctx);
+  }
+  protected openSplit(split: Split): void {
+    this.next = split.start;
+    this.stride = split.stride;
+    this.end = split.end;
+    this.startedAt = performance.now();
+  }
+  protected override currentProgress(): Split {
+    return { start: this.next, stride: this.stride, end: this.end };
+  }
+  protected override throttle(): number {
+    const rate = this.ratePerReader;
+    if (rate === Number.POSITIVE_INFINITY) return 0;
+    const due = (this.emitted / rate) * 1000;
+    const elapsed = performance.now() - this.startedAt;
+    return due > elapsed ? Math.max(1, Math.ceil(due - elapsed)) : 0;
+  }
+  protected readSplit(output: ReaderOutput<T>): boolean {
+    const rate = this.ratePerReader;
     const generator = this.generator;
-    const ratePerReader = this.rate / ctx.parallelism;
-    return new (class extends SplitQueueReader<T, Split> {
-      private next = 0;
-      private stride = 1;
-      private end = 0;
-      private emitted = 0;
-      private startedAt = 0;
-      protected openSplit(split: Split): void {
-        this.next = split.start;
-        this.stride = split.stride;
-        this.end = split.end;
-        this.startedAt = performance.now();
-      }
-      protected override currentProgress(): Split {
-        return { start: this.next, stride: this.stride, end: this.end };
-      }
-      protected override throttle(): number {
-        if (ratePerReader === Number.POSITIVE_INFINITY) return 0;
-        const due = (this.emitted / ratePerReader) * 1000;
-        const elapsed = performance.now() - this.startedAt;
-        return due > elapsed ? Math.max(1, Math.ceil(due - elapsed)) : 0;
-      }
-      protected readSplit(output: ReaderOutput<T>): boolean {
-        let n = BATCH;
-        if (ratePerReader !== Number.POSITIVE_INFINITY) {
-          const allowed =
-            Math.floor(((performance.now() - this.startedAt) / 1000) * ratePerReader) - this.emitted;
-          n = Math.max(1, Math.min(BATCH, allowed));
-        }
-        for (let i = 0; i < n && this.next < this.end; i++) {
-          output.collect(generator(this.next));
-          this.next += this.stride;
-          this.emitted++;
-        }
-        return this.next >= this.end;
-      }
-    })(ctx);
+    let n = BATCH;
+    if (rate !== Number.POSITIVE_INFINITY) {
+      const allowed = Math.floor(((performance.now() - this.startedAt) / 1000) * rate) - this.emitted;
+      n = Math.max(1, Math.min(BATCH, allowed));
+    }
+    for (let i = 0; i < n && this.next < this.end; i++) {
+      output.collect(generator(this.next));
+      this.next += this.stride;
+      this.emitted++;
+    }
+    return this.next >= this.end;
   }
 }

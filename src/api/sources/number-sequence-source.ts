@@ -42,21 +42,24 @@ export class NumberSequenceSource implements Source<number, Range> {
   }
 
   createReader(ctx: SourceReaderContext) {
-    return new (class extends SplitQueueReader<number, Range> {
-      private next = 0;
-      private last = 0;
-      protected openSplit(split: Range): void {
-        this.next = split.from;
-        this.last = split.to;
-      }
-      protected override currentProgress(): Range {
-        return { from: this.next, to: this.last };
-      }
-      protected readSplit(output: ReaderOutput<number>): boolean {
-        const stop = Math.min(this.last, this.next + BATCH - 1);
-        for (; this.next <= stop; this.next++) output.collect(this.next);
-        return this.next > this.last;
-      }
-    })(ctx);
+    return new NumberSequenceReader(ctx);
+  }
+}
+
+/** One class for every job (not one per createReader call): its call sites stay monomorphic. */
+class NumberSequenceReader extends SplitQueueReader<number, Range> {
+  private next = 0;
+  private last = 0;
+  protected openSplit(split: Range): void {
+    this.next = split.from;
+    this.last = split.to;
+  }
+  protected override currentProgress(): Range {
+    return { from: this.next, to: this.last };
+  }
+  protected readSplit(output: ReaderOutput<number>): boolean {
+    const stop = Math.min(this.last, this.next + BATCH - 1);
+    for (; this.next <= stop; this.next++) output.collect(this.next);
+    return this.next > this.last;
   }
 }

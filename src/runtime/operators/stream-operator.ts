@@ -38,6 +38,8 @@ export interface OperatorSetup {
   autoWatermarkInterval: number;
   /** Run an action in the task's thread between records (e.g. an async result); never re-entrant. */
   mailbox: Mailbox;
+  /** The job takes checkpoints. */
+  checkpointing: boolean;
 }
 
 export interface Mailbox {
@@ -55,6 +57,7 @@ export abstract class StreamOperator {
   protected processingTime!: ProcessingTimeService;
   protected autoWatermarkInterval = 200;
   protected mailbox!: Mailbox;
+  protected checkpointingEnabled = false;
   protected currentWatermark = Number.NEGATIVE_INFINITY;
   private readonly timerServices: InternalTimerService<any>[] = [];
 
@@ -69,6 +72,7 @@ export abstract class StreamOperator {
     this.processingTime = s.processingTime;
     this.autoWatermarkInterval = s.autoWatermarkInterval;
     this.mailbox = s.mailbox;
+    this.checkpointingEnabled = s.checkpointing;
   }
 
   async open(): Promise<void> {
