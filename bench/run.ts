@@ -6,8 +6,10 @@ import { loadavg } from "node:os";
 import { foundationSections } from "./foundation.ts";
 import { type Section, type VariantSummary, runSection } from "./lib/harness.ts";
 import { describeMachine, formatMachine } from "./lib/machine.ts";
+import { stateSections } from "./state.ts";
+import { windowSections } from "./windows.ts";
 
-const SECTIONS: Section[] = [...foundationSections];
+const SECTIONS: Section[] = [...foundationSections, ...windowSections, ...stateSections];
 
 function parseArgs(argv: string[]): { select: string[]; rounds?: number; scale: number; list: boolean } {
   const select: string[] = [];

@@ -1,104 +1,118 @@
-// Micro-benchmark of keyed state access: ValueState value()+update() per record on the heap
-// backend, next to a bare Map baseline. Run: node --import tsx test/state/state-access-bench.ts [records]
+// State-access section: ValueState value()+update() per record on the heap keyed backend (the
+// read-modify-write of a rolling count), with the key group given or hashed per record, in the
+// void namespace or rotating over 4 namespaces (as a window operator does), with and without
+// TTL, next to a bare Map get+set. `stateSections` is for bench/run.ts;
+// `node --import tsx --expose-gc bench/state.ts` runs it alone.
 
-import { spawnSync } from "node:child_process";
-import { fileURLToPath } from "node:url";
-import { assignToKeyGroup } from "../../src/core/key-groups.ts";
-import { StateTtlConfig, ValueStateDescriptor } from "../../src/core/state.ts";
-import { HeapKeyedStateBackend } from "../../src/state/heap-keyed-state-backend.ts";
+import { assignToKeyGroup } from "../src/core/key-groups.ts";
+import { StateTtlConfig, ValueStateDescriptor } from "../src/core/state.ts";
+import { HeapKeyedStateBackend } from "../src/state/heap-keyed-state-backend.ts";
+import { type Run, type Section, type Variant, runSection } from "./lib/harness.ts";
 
-const N = Number(process.argv[2] ?? 5_000_000);
+const RECORDS = 4_000_000;
+const DISTINCT = 10_000;
 const MAX = 128;
+const SLICE = 1 << 16;
+const NAMESPACES = [0, 1000, 2000, 3000];
 
-function run(label: string, body: () => number): void {
-  body(); // warm-up
-  let best = 0;
-  for (let r = 0; r < 3; r++) {
-    const t0 = performance.now();
-    const ops = body();
-    const s = (performance.now() - t0) / 1000;
-    best = Math.max(best, ops / s);
-  }
-  console.log(`${label.padEnd(64)} ${(best / 1e6).toFixed(2)} M ops/s`);
+const KEYS: readonly string[] = Array.from({ length: DISTINCT }, (_, i) => `key:${i}`);
+const KEY_GROUPS = Int32Array.from(KEYS, (k) => assignToKeyGroup(k, MAX));
+
+/** Runs `slice` over [0, n) in 64 Ki slices: regular TurboFan code, not OSR (feasibility.md §0). */
+function timed(n: number, slice: (from: number, to: number) => void, check: () => number): Run {
+  const t0 = performance.now();
+  for (let from = 0; from < n; from += SLICE) slice(from, Math.min(n, from + SLICE));
+  const ms = performance.now() - t0;
+  return { records: n, ms, check: check() };
 }
 
-function keys(distinct: number, asString: boolean): { ks: unknown[]; kgs: Int32Array } {
-  const ks: unknown[] = [];
-  const kgs = new Int32Array(distinct);
-  for (let i = 0; i < distinct; i++) {
-    const k = asString ? `key:${i}` : i;
-    ks.push(k);
-    kgs[i] = assignToKeyGroup(k, MAX);
-  }
-  return { ks, kgs };
-}
-
-function stateBench(
-  distinct: number,
-  asString: boolean,
-  opts: { hash?: boolean; ns?: number; ttl?: boolean; ttlNoBg?: boolean },
-) {
-  const b = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 });
-  const d = new ValueStateDescriptor<number>("count");
-  if (opts.ttl) d.enableTimeToLive(StateTtlConfig.newBuilder(3_600_000).build());
-  if (opts.ttlNoBg)
-    d.enableTimeToLive(StateTtlConfig.newBuilder(3_600_000).disableCleanupInBackground().build());
-  const s = b.getState(d);
-  const { ks, kgs } = keys(distinct, asString);
-  const nss = Array.from({ length: opts.ns ?? 0 }, (_, i) => i * 1000);
-  return () => {
-    for (let i = 0; i < N; i++) {
-      const j = (i * 7919) % distinct;
-      const k = ks[j];
-      b.setCurrentKey(k, opts.hash ? assignToKeyGroup(k, MAX) : kgs[j]!);
-      if (nss.length > 0) b.setCurrentNamespace(nss[i % nss.length]!);
-      const v = s.value();
-      s.update(v === undefined ? 1 : v + 1);
-    }
-    return N;
+function mapVariant(): Variant {
+  return {
+    name: "plain Map<string, number> get+set",
+    baseline: true,
+    async run(scale) {
+      const m = new Map<string, number>();
+      return timed(
+        Math.round(RECORDS * scale),
+        (from, to) => {
+          for (let i = from; i < to; i++) {
+            const k = KEYS[(i * 7919) % DISTINCT]!;
+            const v = m.get(k);
+            m.set(k, v === undefined ? 1 : v + 1);
+          }
+        },
+        () => {
+          let s = 0;
+          for (const v of m.values()) s += v;
+          return s;
+        },
+      );
+    },
   };
 }
 
-function mapBaseline(distinct: number, asString: boolean) {
-  const m = new Map<unknown, number>();
-  const { ks } = keys(distinct, asString);
-  return () => {
-    for (let i = 0; i < N; i++) {
-      const k = ks[(i * 7919) % distinct];
-      const v = m.get(k);
-      m.set(k, v === undefined ? 1 : v + 1);
-    }
-    return N;
+interface StateOptions {
+  /** Hash the key into its key group per record (as a keyed operator does). */
+  hash?: boolean;
+  namespaces?: boolean;
+  ttl?: boolean;
+}
+
+function stateVariant(name: string, o: StateOptions): Variant {
+  return {
+    name,
+    async run(scale) {
+      const b = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 });
+      const d = new ValueStateDescriptor<number>("count");
+      if (o.ttl) d.enableTimeToLive(StateTtlConfig.newBuilder(3_600_000).build());
+      const s = b.getState(d);
+      const hash = o.hash === true;
+      const nss = o.namespaces === true;
+      return timed(
+        Math.round(RECORDS * scale),
+        (from, to) => {
+          for (let i = from; i < to; i++) {
+            const j = (i * 7919) % DISTINCT;
+            const k = KEYS[j]!;
+            b.setCurrentKey(k, hash ? assignToKeyGroup(k, MAX) : KEY_GROUPS[j]!);
+            if (nss) b.setCurrentNamespace(NAMESPACES[i & 3]!);
+            const v = s.value();
+            s.update(v === undefined ? 1 : v + 1);
+          }
+        },
+        () => {
+          let sum = 0;
+          for (const ns of nss ? NAMESPACES : [undefined]) {
+            if (ns !== undefined) b.setCurrentNamespace(ns);
+            for (let j = 0; j < DISTINCT; j++) {
+              b.setCurrentKey(KEYS[j]!, KEY_GROUPS[j]!);
+              sum += s.value() ?? 0;
+            }
+          }
+          return sum;
+        },
+      );
+    },
   };
 }
 
-const CASES: Record<string, () => () => number> = {};
-for (const [distinct, asString] of [
-  [10_000, false],
-  [10_000, true],
-  [1_000_000, true],
-] as const) {
-  const kind = `${distinct} ${asString ? "string" : "number"} keys`;
-  CASES[`baseline: one Map get+set, ${kind}`] = () => mapBaseline(distinct, asString);
-  CASES[`ValueState, ${kind}`] = () => stateBench(distinct, asString, {});
-  CASES[`ValueState + key-group hash per record, ${kind}`] = () =>
-    stateBench(distinct, asString, { hash: true });
-  CASES[`ValueState in 4 namespaces, ${kind}`] = () => stateBench(distinct, asString, { ns: 4 });
-  CASES[`ValueState with TTL (incremental cleanup 5), ${kind}`] = () =>
-    stateBench(distinct, asString, { ttl: true });
-  CASES[`ValueState with TTL (cleanup on access only), ${kind}`] = () =>
-    stateBench(distinct, asString, { ttlNoBg: true });
-}
+export const stateSections: Section[] = [
+  {
+    id: "state-value",
+    title: "Keyed ValueState value()+update() per record (heap backend)",
+    description: `${RECORDS.toLocaleString("en-US")} read-modify-writes over ${DISTINCT.toLocaleString("en-US")} string keys (scattered order), ${MAX} key groups; check = sum of the stored counts.`,
+    variants: [
+      mapVariant(),
+      stateVariant("ValueState, key group given", {}),
+      stateVariant("ValueState, key group hashed per record", { hash: true }),
+      stateVariant("ValueState, 4 namespaces", { namespaces: true }),
+      stateVariant("ValueState with TTL", { ttl: true }),
+    ],
+    warmups: 2,
+    rounds: 5,
+  },
+];
 
-// Each case runs in its own process, so that one case's garbage and type feedback do not slow the next.
-const only = process.env.WEIR_STATE_BENCH_CASE;
-if (only !== undefined) run(only, CASES[only]!());
-else {
-  console.log(`ValueState value()+update() per record, ${N} records (best of 3)`);
-  for (const name of Object.keys(CASES)) {
-    spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), String(N)], {
-      stdio: "inherit",
-      env: { ...process.env, WEIR_STATE_BENCH_CASE: name },
-    });
-  }
+if (import.meta.url === `file://${process.argv[1]}`) {
+  for (const s of stateSections) await runSection(s, { scale: 1, log: console.log });
 }

@@ -242,7 +242,7 @@ export class CheckpointCoordinator {
     if (!this.pending.delete(p.id)) return; // aborted while writing
     // Checkpoints complete in order; an older pending one is subsumed.
     for (const older of [...this.pending.values()])
-      if (older.id < p.id) this.abort(older.id, "subsumed by a newer checkpoint");
+      if (older.id < p.id) this.abort(older.id, "subsumed by a newer checkpoint", false);
     this.completed.push({ id: p.id, path, metadata, shared: [...shared] });
     this.lastCompletedAt = Date.now();
     this.consecutiveFailures = 0;

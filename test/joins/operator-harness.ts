@@ -23,7 +23,15 @@ export class OperatorHarness {
     keys: Array<(v: any) => unknown>,
   ) {
     const runtime = new RuntimeContextImpl(
-      { jobId: "test", jobName: "test", subtaskIndex: 0, parallelism: 1, maxParallelism: MAX_PARALLELISM },
+      {
+        jobId: "test",
+        jobName: "test",
+        subtaskIndex: 0,
+        parallelism: 1,
+        maxParallelism: MAX_PARALLELISM,
+        attemptNumber: 0,
+        attemptTag: "test-0",
+      },
       "op",
       "op-uid",
       this.accumulators,
@@ -47,6 +55,7 @@ export class OperatorHarness {
       processingTime: new ProcessingTimeService(new ManualClock(0)),
       autoWatermarkInterval: 200,
       mailbox: { execute: (a) => a(), drain: () => {} },
+          checkpointing: false,
     });
   }
 
