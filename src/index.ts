@@ -25,6 +25,17 @@ export { StaticSplitEnumerator, SplitQueueReader } from "./api/sources/split-que
 export { PrintSink } from "./api/sinks/print-sink.ts";
 export { FileSink, type FileFormat } from "./api/sinks/file-sink.ts";
 export {
+  ExactlyOnceFileSink,
+  type RowFormatOptions,
+  type RollingPolicy,
+  type FileCommittable,
+} from "./api/sinks/exactly-once-file-sink.ts";
+export type {
+  Committer,
+  PrecommittingSinkWriter,
+  TwoPhaseCommittingSink,
+} from "./core/sink.ts";
+export {
   OutputTag,
   Counter,
   MaxAccumulator,

@@ -1,10 +1,11 @@
 // A text or JSON-lines file sink: each parallel writer writes its own part file in a directory.
-// (At-least-once on failure; the exactly-once, two-phase-commit file sink builds on checkpoints.)
+// (At-least-once on failure; FileSink.forRowFormat is the exactly-once, two-phase-commit one.)
 
 import { closeSync, mkdirSync, openSync, writeSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { WeirError } from "../../core/errors.ts";
 import type { Sink, SinkWriter, SinkWriterContext } from "../../core/sink.ts";
+import { ExactlyOnceFileSink, type RowFormatOptions } from "./exactly-once-file-sink.ts";
 import { formatRecord } from "./print-sink.ts";
 
 export type FileFormat = "text" | "jsonl";
@@ -29,6 +30,14 @@ export class FileSink<T> implements Sink<T> {
   /** One JSON document per line. */
   static forJsonLines<T>(directory: string): FileSink<T> {
     return new FileSink<T>(directory, "jsonl");
+  }
+
+  /**
+   * The exactly-once file sink (two-phase commit): part files become visible when the checkpoint
+   * that covers them completes, or when a bounded job ends. Rolling by size and time.
+   */
+  static forRowFormat<T>(directory: string, options: RowFormatOptions = {}): ExactlyOnceFileSink<T> {
+    return new ExactlyOnceFileSink<T>(directory, options);
   }
 
   createWriter(ctx: SinkWriterContext): SinkWriter<T> {
