@@ -18,7 +18,7 @@ import {
   DEFAULT_CHECKPOINT_SETTINGS,
 } from "../checkpoint/checkpoint-config.ts";
 import { type RestartStrategyConfig, RestartStrategies } from "../checkpoint/restart-strategy.ts";
-import { startClient } from "./job-client.ts";
+import { type ManagedJobClient, startClient } from "./job-client.ts";
 import { type ExecutionPlan, executionPlan } from "../graph/plan.ts";
 import { type StreamGraph, buildStreamGraph } from "../graph/stream-graph.ts";
 import type { NetworkOptions, TimeOptions } from "../graph/task-deployment.ts";
@@ -382,7 +382,7 @@ export class StreamExecutionEnvironment {
   }
 
   /** Start the job in this thread; the client waits for or cancels it. */
-  async executeAsync(jobName = this.defaultJobName): Promise<JobClient> {
+  async executeAsync(jobName = this.defaultJobName): Promise<ManagedJobClient> {
     const job = this.compile(jobName);
     const jobId = randomUUID();
     registerCollectPublisher(jobId, this.collectPublisher());

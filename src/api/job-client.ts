@@ -1,13 +1,22 @@
 // The JobClient of a job run by a JobMaster (in this thread or on worker threads).
 
+import { join } from "node:path";
 import { InvalidArgumentError, JobCancelledError } from "../core/errors.ts";
 import type { JobMaster } from "../graph/job-master.ts";
 import type { CompiledJob } from "./environment.ts";
 import { type JobClient, JobResult, type JobStatus } from "./job-result.ts";
 
 export interface ManagedJobClient extends JobClient {
-  /** Take a savepoint of the running job (checkpointing must be enabled); resolves with its path. */
-  triggerSavepoint(): Promise<string>;
+  /**
+   * Take a savepoint of the running job (checkpointing must be enabled) into `targetDir`
+   * (default <checkpoint dir>/savepoints); resolves with the savepoint's directory.
+   */
+  triggerSavepoint(targetDir?: string): Promise<string>;
+  /**
+   * Take a savepoint, then stop the job (what the savepoint covers is committed; the rest is
+   * replayed by a job restored from it). wait() then rejects with JobCancelledError.
+   */
+  stopWithSavepoint(targetDir?: string): Promise<string>;
 }
 
 export function startClient(
@@ -18,6 +27,19 @@ export function startClient(
 ): ManagedJobClient {
   const started = performance.now();
   let status: JobStatus = "RUNNING";
+  const savepoint = (targetDir: string | undefined): Promise<string> => {
+    const c = master.checkpoints;
+    if (c === undefined || status !== "RUNNING") {
+      return Promise.reject(
+        new InvalidArgumentError(
+          status !== "RUNNING"
+            ? `job '${job.jobName}' is ${status}: a savepoint needs a running job`
+            : `job '${job.jobName}' does not checkpoint, so it cannot take a savepoint; enable checkpointing (env.enableCheckpointing(ms))`,
+        ),
+      );
+    }
+    return c.triggerSavepoint(targetDir ?? join(job.checkpoint.directory, "savepoints"));
+  };
   const done = master.run().then(
     (outcome) => {
       onEnd();
@@ -51,16 +73,16 @@ export function startClient(
       await master.cancel();
       await done.catch(() => {});
     },
-    async triggerSavepoint() {
-      const c = master.checkpoints;
-      if (c === undefined) {
-        throw new InvalidArgumentError(
-          `job '${job.jobName}' does not checkpoint, so it cannot take a savepoint; enable checkpointing (env.enableCheckpointing(ms))`,
-        );
-      }
-      return new Promise<string>((resolve, reject) => {
-        c.trigger({ resolve, reject });
-      });
+    triggerSavepoint(targetDir?: string) {
+      return savepoint(targetDir);
+    },
+    async stopWithSavepoint(targetDir?: string) {
+      // No checkpoint may complete after the savepoint: its output would be committed twice.
+      master.checkpoints?.pause();
+      const path = await savepoint(targetDir);
+      await master.cancel();
+      await done.catch(() => {});
+      return path;
     },
   };
 }

@@ -5,6 +5,7 @@
 
 import { WeirError } from "../core/errors.ts";
 import type { CheckpointSettings } from "./checkpoint-config.ts";
+import { writeSavepoint } from "./savepoint.ts";
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_FORMAT_VERSION,
@@ -45,7 +46,7 @@ interface Pending {
   handles: Map<string, SubtaskStateHandle>;
   enumerators: Record<string, string>;
   timer: NodeJS.Timeout;
-  savepoint: { resolve: (path: string) => void; reject: (e: Error) => void } | undefined;
+  savepoint: { resolve: (path: string) => void; reject: (e: Error) => void; targetDir?: string } | undefined;
   startedAt: number;
 }
 
@@ -133,6 +134,16 @@ export class CheckpointCoordinator {
     }
     this.trigger(undefined);
     this.schedule(this.settings.interval);
+  }
+
+  /**
+   * Take a savepoint: a checkpoint now, copied with every file it needs into `targetDir`
+   * (self-contained). Resolves with the savepoint's directory.
+   */
+  triggerSavepoint(targetDir: string): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      this.trigger({ resolve, reject, targetDir });
+    });
   }
 
   /** Trigger a checkpoint now; with `savepoint`, resolves with its path once complete. */
@@ -250,7 +261,15 @@ export class CheckpointCoordinator {
     this.stats.lastDurationMs = Date.now() - p.startedAt;
     this.stats.lastSizeBytes = size;
     this.gateway.notifyComplete(p.id);
-    p.savepoint?.resolve(path);
+    if (p.savepoint?.targetDir !== undefined) {
+      try {
+        p.savepoint.resolve(await writeSavepoint(this.storage.root, metadata, p.savepoint.targetDir));
+      } catch (e) {
+        p.savepoint.reject(e as Error);
+      }
+    } else {
+      p.savepoint?.resolve(path);
+    }
     await this.prune();
   }
 

@@ -53,7 +53,7 @@ function rng(seed: number): () => number {
 async function runOnce(
   params: ChaosParams,
   parallelism: number,
-  kills: number[],
+  kills: Array<[number, number]>,
 ): Promise<{ restarts: number }> {
   process.env.WEIR_CHAOS_JOB = JSON.stringify(params);
   const client = await submitJob({ job: JOB, parallelism });
@@ -84,11 +84,11 @@ describe("exactly-once under failures (worker threads, file sink)", () => {
           keys: KEYS,
           rate: 20_000,
         };
-        const kills: number[][] = [];
+        const kills: Array<[number, number]> = [];
         const n = 1 + Math.floor(random() * 2);
         for (let i = 0; i < n; i++)
           kills.push([200 + Math.floor(random() * 1200), Math.floor(random() * parallelism)]);
-        const r = await runOnce(params, parallelism, kills as never);
+        const r = await runOnce(params, parallelism, kills);
         assert.deepEqual(committed(params.out), ref, `p=${parallelism}, kills ${JSON.stringify(kills)}`);
         assert.ok(r.restarts >= 1, "the job restarted after the kills");
       } finally {

@@ -15,6 +15,7 @@ import { publishCollected } from "../../runtime/collect-registry.ts";
 const BATCH = 1024;
 
 interface CollectTransaction {
+  job: string;
   uid: string;
   subtask: number;
   txn: string;
@@ -43,7 +44,7 @@ export class CollectSink<T> implements TwoPhaseCommittingSink<T, CollectTransact
       prepareCommit(checkpointId: number): CollectTransaction[] {
         if (!transactional || batch.length === 0) return [];
         const txn = `${uid}/${ctx.subtaskIndex}/${ctx.attemptTag}/${checkpointId}`;
-        const t = { uid, subtask: ctx.subtaskIndex, txn, values: batch };
+        const t = { job: jobId, uid, subtask: ctx.subtaskIndex, txn, values: batch };
         batch = [];
         return [t];
       },
@@ -56,7 +57,11 @@ export class CollectSink<T> implements TwoPhaseCommittingSink<T, CollectTransact
     const { jobId } = ctx.runtime;
     return {
       commit(transactions: CollectTransaction[]): void {
-        for (const t of transactions) publishCollected(jobId, t.uid, t.subtask, t.values, t.txn);
+        for (const t of transactions) {
+          // Restored from another job's savepoint: that job's caller already has these values.
+          if (t.job !== jobId) continue;
+          publishCollected(jobId, t.uid, t.subtask, t.values, t.txn);
+        }
       },
     };
   }

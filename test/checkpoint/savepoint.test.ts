@@ -1,0 +1,115 @@
+// Savepoints: taken from a running job, self-contained, restored at another parallelism; keyed
+// counts continue exactly where they stopped.
+
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { JobCancelledError, StreamExecutionEnvironment, ValueStateDescriptor } from "../../src/index.ts";
+
+const N = 20_000;
+const KEYS = 17;
+
+function build(env: StreamExecutionEnvironment, rate: number) {
+  return env
+    .fromGenerator((i) => ({ k: `k${i % KEYS}`, i }), { count: N, recordsPerSecond: rate })
+    .uid("events")
+    .keyBy((r) => r.k)
+    .process<string>({
+      processElement(r, ctx, out) {
+        const st = ctx.runtime.getState(new ValueStateDescriptor<number>("count"));
+        const n = (st.value() ?? 0) + 1;
+        st.update(n);
+        out.collect(`${r.k}:${n}`);
+      },
+    })
+    .uid("counter")
+    .collect();
+}
+
+function reference(): string[] {
+  const counts = new Map<string, number>();
+  const out: string[] = [];
+  for (let i = 0; i < N; i++) {
+    const k = `k${i % KEYS}`;
+    const n = (counts.get(k) ?? 0) + 1;
+    counts.set(k, n);
+    out.push(`${k}:${n}`);
+  }
+  return out.sort();
+}
+
+async function waitFor(cond: () => boolean, what: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+describe("savepoints", () => {
+  for (const restoreParallelism of [1, 4]) {
+    it(`savepoint at p=2, restore at p=${restoreParallelism}: keyed counts continue exactly`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), "weir-sp-"));
+      try {
+        const env1 = new StreamExecutionEnvironment({
+          parallelism: 2,
+          checkpointInterval: 50,
+          checkpointDirectory: join(dir, "cp1"),
+        });
+        const h1 = build(env1, 8_000);
+        const client = await env1.executeAsync("counts");
+        await waitFor(() => h1.values.length > 2_000, "some committed output");
+        const savepoint = await client.stopWithSavepoint(join(dir, "savepoints"));
+        await assert.rejects(client.wait(), JobCancelledError);
+        const first = h1.values;
+        assert.ok(first.length < N, "the first run stopped before the end");
+        // Self-contained: the job's own checkpoints can go.
+        rmSync(join(dir, "cp1"), { recursive: true, force: true });
+        assert.ok(existsSync(join(savepoint, "_metadata")));
+
+        const env2 = new StreamExecutionEnvironment({
+          parallelism: restoreParallelism,
+          checkpointInterval: 50,
+          checkpointDirectory: join(dir, "cp2"),
+          restorePath: savepoint,
+        });
+        const h2 = build(env2, 1e9);
+        await env2.execute("counts");
+        assert.deepEqual([...first, ...h2.values].sort(), reference());
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it("a savepoint from a running job leaves the job running; restoring from it needs the operator uids", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "weir-sp-"));
+    try {
+      const env1 = new StreamExecutionEnvironment({
+        parallelism: 2,
+        checkpointInterval: 50,
+        checkpointDirectory: join(dir, "cp"),
+      });
+      const h1 = build(env1, 10_000);
+      const client = await env1.executeAsync("counts");
+      await waitFor(() => h1.values.length > 500, "some committed output");
+      const savepoint = await client.triggerSavepoint(join(dir, "sp"));
+      assert.equal(client.getStatus(), "RUNNING");
+      await client.wait();
+      assert.deepEqual(h1.values.sort(), reference());
+      assert.deepEqual(readdirSync(join(dir, "sp")).length, 1);
+
+      // A job without the "counter" uid cannot take its state, unless told to drop it.
+      const env2 = new StreamExecutionEnvironment({ parallelism: 1, restorePath: savepoint });
+      env2
+        .fromGenerator((i) => i, { count: 10 })
+        .uid("events")
+        .print();
+      await assert.rejects(env2.execute(), /uid 'counter'.*allow-non-restored-state/s);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
