@@ -1,14 +1,34 @@
 // Outputs wire the operators of a chain together: a chained target calls the next operator
 // directly; a writer target serializes into the network; side outputs route by tag.
+//
+// The record path of an output with one target is compiled per output instance (`new Function`):
+// every compiled `collect` has its own call-site feedback, so within one chain the calls to the
+// next operator (and to the user functions of map and filter, which it calls itself) stay
+// monomorphic and V8 inlines the chain, however many other jobs and operator classes the process
+// runs (feasibility.md §3). Counts and failure attribution are the same as the generic path's.
 
 import type { RecordWriter } from "../network/record-writer.ts";
 import { type OperatorInfo, attribute } from "./operator-failure.ts";
+import { FilterOperator, MapOperator } from "./operators/basic.ts";
 import type { ElementContext, Output, StreamOperator } from "./operators/stream-operator.ts";
+
+type Collect = (value: unknown) => void;
 
 export interface RecordTarget {
   push(value: unknown): void;
   pushWatermark(watermark: number): void;
   pushWatermarkStatus(idle: boolean): void;
+  /** The whole record path of `out` when this is its only main target (counts included). */
+  compileCollect?(out: RoutingOutput): Collect;
+}
+
+/**
+ * Compiles `body` into a fresh function (its own feedback vector) taking `collect(value)`; the
+ * names in `params` are bound to `args`. `out` counts the records it emits.
+ */
+function compile(params: string[], body: string, args: unknown[]): Collect {
+  const factory = new Function(...params, `"use strict";\nreturn function collect(value) {\n${body}\n};`);
+  return factory(...args) as Collect;
 }
 
 export class ChainedTarget implements RecordTarget {
@@ -17,6 +37,26 @@ export class ChainedTarget implements RecordTarget {
     private readonly inputIndex: number,
     private readonly info: OperatorInfo,
   ) {}
+
+  compileCollect(out: RoutingOutput): Collect {
+    const op = this.op;
+    // Map and filter (exactly those classes, whose processElement is known) are fused: the
+    // compiled function calls the user function and the next output itself.
+    let call = `op.processElement(value, ${this.inputIndex | 0});`;
+    let fn: unknown;
+    if (op.constructor === MapOperator) {
+      fn = (op as unknown as { fn: unknown }).fn;
+      call = "op.output.collect(fn(value, op.runtime));";
+    } else if (op.constructor === FilterOperator) {
+      fn = (op as unknown as { fn: unknown }).fn;
+      call = "if (fn(value, op.runtime)) op.output.collect(value);";
+    }
+    return compile(
+      ["out", "op", "info", "attribute", "fn"],
+      `out.numRecordsOut++;\nop.numRecordsIn++;\ntry {\n${call}\n} catch (e) {\nthrow attribute(e, info);\n}`,
+      [out, op, this.info, attribute, fn],
+    );
+  }
   push(value: unknown): void {
     const op = this.op;
     op.numRecordsIn++;
@@ -43,6 +83,13 @@ export class WriterTarget implements RecordTarget {
     private readonly writer: RecordWriter<unknown>,
     private readonly element: ElementContext,
   ) {}
+  compileCollect(out: RoutingOutput): Collect {
+    return compile(
+      ["out", "writer", "element"],
+      "out.numRecordsOut++;\nwriter.emit(value, element.timestamp);",
+      [out, this.writer, this.element],
+    );
+  }
   push(value: unknown): void {
     this.writer.emit(value, this.element.timestamp);
   }
@@ -56,23 +103,27 @@ export class WriterTarget implements RecordTarget {
 
 /** The Output of one operator: its main targets and its side-output targets by tag id. */
 export class RoutingOutput implements Output {
-  private readonly single: RecordTarget | undefined;
   numRecordsOut = 0;
+  /** Emits a record to every main target; compiled for this instance when there is one target. */
+  readonly collect: Collect;
 
   constructor(
     private readonly main: RecordTarget[],
     private readonly sides: Map<string, RecordTarget[]>,
   ) {
-    this.single = main.length === 1 ? main[0] : undefined;
-  }
-
-  collect(value: unknown): void {
-    this.numRecordsOut++;
-    if (this.single !== undefined) {
-      this.single.push(value);
-      return;
+    const single = main.length === 1 ? main[0]! : undefined;
+    if (single?.compileCollect !== undefined) this.collect = single.compileCollect(this);
+    else if (single !== undefined) {
+      this.collect = (value) => {
+        this.numRecordsOut++;
+        single.push(value);
+      };
+    } else {
+      this.collect = (value) => {
+        this.numRecordsOut++;
+        for (const t of main) t.push(value);
+      };
     }
-    for (const t of this.main) t.push(value);
   }
 
   collectSide(tagId: string, value: unknown): void {
