@@ -3,7 +3,8 @@
 // domain; deleting is lazy. Each timer remembers its key group, so that timers can be
 // snapshotted and restored per key-group range with the keyed state.
 
-import { assignToKeyGroup, canonicalKey } from "../../core/key-groups.ts";
+import { assignToKeyGroup } from "../../core/key-groups.ts";
+import { type MapKey, mapKeyOf } from "../../state/state-table.ts";
 import type { ProcessingTimeService, ScheduledHandle } from "./processing-time-service.ts";
 import { TimerHeap } from "./timer-heap.ts";
 
@@ -26,48 +27,93 @@ export interface KeyContext {
   setCurrentKey(key: unknown, keyGroup: number): void;
 }
 
-function timerId(key: unknown, namespace: unknown, time: number): string {
-  const k =
-    typeof key === "string"
-      ? key
-      : typeof key === "object" && key !== null
-        ? canonicalKey(key)
-        : `${typeof key}:${String(key)}`;
-  return `${time}\u0000${String(namespace)}\u0000${k}`;
+/** A timer with its identity parts: at most one per (time, namespace id, key id) and domain. */
+interface QueuedTimer<N> extends InternalTimer<N> {
+  nsId: unknown;
+  keyId: MapKey;
 }
 
-class TimerQueue<N> {
-  readonly heap = new TimerHeap<InternalTimer<N>>();
-  readonly live = new Map<string, InternalTimer<N>>();
+/** The identity of a namespace: primitives as they are, objects (windows) by their text. */
+function defaultNamespaceId(namespace: unknown): unknown {
+  return typeof namespace === "number" || typeof namespace === "string" ? namespace : String(namespace);
+}
 
-  add(t: InternalTimer<N>, id: string): boolean {
-    if (this.live.has(id)) return false;
-    this.live.set(id, t);
+/**
+ * The timers of one domain: a heap by time, and an index time -> namespace id -> key id -> timer
+ * (nested Maps of primitives: no id string is built per registration). Deleting only unindexes;
+ * the heap drops deleted timers when they surface.
+ */
+class TimerQueue<N> {
+  readonly heap = new TimerHeap<QueuedTimer<N>>();
+  private index = new Map<number, Map<unknown, Map<MapKey, QueuedTimer<N>>>>();
+  size = 0;
+
+  /** The per-key Map of (time, namespace id), created when missing. */
+  slot(time: number, nsId: unknown): Map<MapKey, QueuedTimer<N>> {
+    let byNs = this.index.get(time);
+    if (byNs === undefined) this.index.set(time, (byNs = new Map()));
+    let byKey = byNs.get(nsId);
+    if (byKey === undefined) byNs.set(nsId, (byKey = new Map()));
+    return byKey;
+  }
+
+  /** Adds `t` unless its slot already has a timer for its key. */
+  add(t: QueuedTimer<N>, slot: Map<MapKey, QueuedTimer<N>>): boolean {
+    if (slot.has(t.keyId)) return false;
+    slot.set(t.keyId, t);
+    this.size++;
     this.heap.push(t);
     return true;
   }
 
-  delete(id: string): void {
-    this.live.delete(id);
+  get(time: number, nsId: unknown, keyId: MapKey): QueuedTimer<N> | undefined {
+    return this.index.get(time)?.get(nsId)?.get(keyId);
+  }
+
+  delete(time: number, nsId: unknown, keyId: MapKey): void {
+    const byNs = this.index.get(time);
+    const byKey = byNs?.get(nsId);
+    if (byKey === undefined || !byKey.delete(keyId)) return;
+    this.size--;
+    if (byKey.size === 0) {
+      byNs!.delete(nsId);
+      if (byNs!.size === 0) this.index.delete(time);
+    }
   }
 
   /** The earliest live timer (dropping deleted ones). */
-  peek(): InternalTimer<N> | undefined {
+  peek(): QueuedTimer<N> | undefined {
     for (;;) {
       const t = this.heap.peek();
       if (t === undefined) return undefined;
-      if (this.live.get(timerId(t.key, t.namespace, t.time)) === t) return t;
+      if (this.get(t.time, t.nsId, t.keyId) === t) return t;
       this.heap.pop();
     }
   }
 
-  poll(): InternalTimer<N> | undefined {
+  poll(): QueuedTimer<N> | undefined {
     const t = this.peek();
     if (t !== undefined) {
       this.heap.pop();
-      this.live.delete(timerId(t.key, t.namespace, t.time));
+      this.delete(t.time, t.nsId, t.keyId);
     }
     return t;
+  }
+
+  *values(): Generator<QueuedTimer<N>> {
+    for (const byNs of this.index.values()) for (const byKey of byNs.values()) yield* byKey.values();
+  }
+
+  /** Re-identify every live timer's namespace (the identity function changed). */
+  reindex(nsIdOf: (namespace: N) => unknown): void {
+    const live = [...this.values()];
+    this.index = new Map();
+    for (const t of live) {
+      t.nsId = nsIdOf(t.namespace);
+      const slot = this.slot(t.time, t.nsId);
+      if (slot.has(t.keyId)) this.size--;
+      else slot.set(t.keyId, t);
+    }
   }
 }
 
@@ -94,24 +140,47 @@ export class InternalTimerService<N> {
     return this.pts.now();
   }
 
+  /**
+   * How timers tell namespaces apart (default: primitives as they are, objects by their text).
+   * The window operator passes its assigner's state namespace, so that no window is turned into
+   * a string per record.
+   */
+  useNamespaceIdentity(nsIdOf: (namespace: N) => unknown): void {
+    this.nsIdOf = nsIdOf;
+    this.eventTimers.reindex(nsIdOf);
+    this.processingTimers.reindex(nsIdOf);
+  }
+
+  private nsIdOf: (namespace: N) => unknown = defaultNamespaceId;
+
   registerEventTimeTimer(namespace: N, time: number): void {
-    const key = this.keyContext.getCurrentKey();
-    this.eventTimers.add(this.timer(key, namespace, time), timerId(key, namespace, time));
+    this.register(this.eventTimers, this.keyContext.getCurrentKey(), namespace, time);
   }
 
   deleteEventTimeTimer(namespace: N, time: number): void {
-    this.eventTimers.delete(timerId(this.keyContext.getCurrentKey(), namespace, time));
+    this.eventTimers.delete(time, this.nsIdOf(namespace), mapKeyOf(this.keyContext.getCurrentKey()));
   }
 
   registerProcessingTimeTimer(namespace: N, time: number): void {
-    const key = this.keyContext.getCurrentKey();
-    if (this.processingTimers.add(this.timer(key, namespace, time), timerId(key, namespace, time))) {
+    if (this.register(this.processingTimers, this.keyContext.getCurrentKey(), namespace, time)) {
       if (time < this.scheduledAt) this.reschedule(time);
     }
   }
 
   deleteProcessingTimeTimer(namespace: N, time: number): void {
-    this.processingTimers.delete(timerId(this.keyContext.getCurrentKey(), namespace, time));
+    this.processingTimers.delete(time, this.nsIdOf(namespace), mapKeyOf(this.keyContext.getCurrentKey()));
+  }
+
+  /** Adds a timer unless one exists for (key, namespace, time); the timer object only when new. */
+  private register(queue: TimerQueue<N>, key: unknown, namespace: N, time: number): boolean {
+    const nsId = this.nsIdOf(namespace);
+    const keyId = mapKeyOf(key);
+    const slot = queue.slot(time, nsId);
+    if (slot.has(keyId)) return false;
+    return queue.add(
+      { time, seq: 0, key, keyGroup: assignToKeyGroup(key, this.maxParallelism), namespace, nsId, keyId },
+      slot,
+    );
   }
 
   /** Fire every event-time timer at or before `watermark`, in time order. */
@@ -148,30 +217,25 @@ export class InternalTimerService<N> {
     this.scheduled = this.pts.schedule(time, (now) => this.onProcessingTime(Math.max(now, this.pts.now())));
   }
 
-  private timer(key: unknown, namespace: N, time: number): InternalTimer<N> {
-    return { time, seq: 0, key, keyGroup: assignToKeyGroup(key, this.maxParallelism), namespace };
-  }
-
   /** Put back a timer from a checkpoint (for any key: it carries its own). */
   restoreTimer(domain: "event" | "processing", key: unknown, namespace: N, time: number): void {
-    const t = this.timer(key, namespace, time);
-    if (domain === "event") this.eventTimers.add(t, timerId(key, namespace, time));
-    else if (this.processingTimers.add(t, timerId(key, namespace, time)) && time < this.scheduledAt) {
+    if (domain === "event") this.register(this.eventTimers, key, namespace, time);
+    else if (this.register(this.processingTimers, key, namespace, time) && time < this.scheduledAt) {
       this.reschedule(time);
     }
   }
 
   numEventTimeTimers(): number {
-    return this.eventTimers.live.size;
+    return this.eventTimers.size;
   }
 
   numProcessingTimeTimers(): number {
-    return this.processingTimers.live.size;
+    return this.processingTimers.size;
   }
 
   /** Live timers, for snapshots: [domain, timer]. */
   *timers(): Generator<["event" | "processing", InternalTimer<N>]> {
-    for (const t of this.eventTimers.live.values()) yield ["event", t];
-    for (const t of this.processingTimers.live.values()) yield ["processing", t];
+    for (const t of this.eventTimers.values()) yield ["event", t];
+    for (const t of this.processingTimers.values()) yield ["processing", t];
   }
 }

@@ -115,6 +115,9 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
       onEventTime: (t) => this.onEventTime(t),
       onProcessingTime: (t) => this.onProcessingTime(t),
     });
+    // A window's state namespace identifies it for this assigner: timers use it, not its text.
+    const assigner = this.assigner;
+    this.timers.useNamespaceIdentity((w) => assigner.stateNamespace(w));
     const descriptor: WindowContentsDescriptor =
       this.evictor !== undefined ? new ListStateDescriptor<unknown>(CONTENTS_STATE) : this.spec.contents;
     this.listContents = descriptor.kind === "list";
@@ -182,8 +185,8 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
         }
         skipped = false;
         const stateWindow = set.getStateWindow(actual)!;
-        this.addToWindow(stateWindow, value, ts);
-        this.onElementTrigger(value, ts, actual, stateWindow);
+        this.addToWindow(this.namespaceOf(stateWindow), value, ts);
+        this.onElementTrigger(value, ts, actual, this.namespaceOf(actual), stateWindow);
       }
       set.persist();
     } else {
@@ -191,8 +194,9 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
         const w = windows[i]!;
         if (this.isWindowLate(w)) continue;
         skipped = false;
-        this.addToWindow(w, value, ts);
-        this.onElementTrigger(value, ts, w, w);
+        const ns = this.namespaceOf(w);
+        this.addToWindow(ns, value, ts);
+        this.onElementTrigger(value, ts, w, ns, w);
       }
     }
     if (skipped && this.isElementLate(ts)) {
@@ -203,16 +207,22 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
     }
   }
 
-  private addToWindow(stateWindow: Window, value: unknown, ts: number): void {
-    this.backend.setCurrentNamespace(this.namespaceOf(stateWindow));
+  private addToWindow(stateNamespace: Namespace, value: unknown, ts: number): void {
+    this.backend.setCurrentNamespace(stateNamespace);
     if (this.evictor !== undefined) {
       this.contentsState.add({ value, timestamp: ts } satisfies TimestampedValue<unknown>);
     } else this.contentsState.add(value);
   }
 
-  private onElementTrigger(value: unknown, ts: number, window: Window, stateWindow: Window): void {
+  private onElementTrigger(
+    value: unknown,
+    ts: number,
+    window: Window,
+    namespace: Namespace,
+    stateWindow: Window,
+  ): void {
     this.triggerCtx.window = window;
-    this.backend.setCurrentNamespace(this.namespaceOf(window));
+    this.backend.setCurrentNamespace(namespace);
     const r = this.trigger.onElement(value, ts, window, this.triggerCtx);
     if (r.fire) this.fire(window, stateWindow);
     if (r.purge) this.purge(stateWindow);
