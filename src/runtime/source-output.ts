@@ -23,7 +23,8 @@ class SplitOutput<T> implements ReaderOutput<T>, WatermarkOutput {
       this.parent.emit(value, ts);
       return;
     }
-    this.lastEventAt = this.parent.now();
+    // Only idleness detection reads the time of the last event: no clock read per record without it.
+    if (this.parent.tracksIdleness) this.lastEventAt = this.parent.now();
     if (this.idle) this.markActive();
     // The record goes first: a watermark its generator emits must not overtake it.
     this.parent.emit(value, ts);
@@ -62,6 +63,8 @@ export class SourceOutput<T> implements ReaderOutput<T> {
   private emitted = Number.NEGATIVE_INFINITY;
   private idle = false;
   numRecords = 0;
+  /** The strategy has an idle timeout: splits note when their last event came. */
+  readonly tracksIdleness: boolean;
 
   constructor(
     private readonly strategy: WatermarkStrategy<T> | undefined,
@@ -70,6 +73,7 @@ export class SourceOutput<T> implements ReaderOutput<T> {
     private readonly pts: ProcessingTimeService,
     private readonly sourceName: string,
   ) {
+    this.tracksIdleness = strategy?.idleTimeout !== undefined;
     this.direct = new SplitOutput(this, strategy?.createGenerator?.());
   }
 
