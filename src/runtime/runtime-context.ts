@@ -14,7 +14,7 @@ import type {
   ValueState,
   ValueStateDescriptor,
 } from "../core/state.ts";
-import type { HeapKeyedStateBackend } from "../state/heap-keyed-state-backend.ts";
+import type { KeyedStateBackend } from "../state/keyed-state-backend.ts";
 import { DefaultOperatorStateStore } from "../state/operator-state-store.ts";
 
 export interface SubtaskIdentity {
@@ -44,7 +44,7 @@ export class RuntimeContextImpl implements RuntimeContext {
     readonly operatorUid: string,
     /** Accumulators of the whole subtask (shared by its operators). */
     private readonly accumulators: Map<string, Accumulator<unknown>>,
-    readonly keyedState: HeapKeyedStateBackend | undefined,
+    readonly keyedState: KeyedStateBackend | undefined,
   ) {
     this.jobId = identity.jobId;
     this.jobName = identity.jobName;
@@ -103,7 +103,7 @@ export class RuntimeContextImpl implements RuntimeContext {
 
   private operatorState: DefaultOperatorStateStore | undefined = undefined;
 
-  private keyed(stateName: string): HeapKeyedStateBackend {
+  private keyed(stateName: string): KeyedStateBackend {
     if (this.keyedState === undefined) {
       throw new InvalidJobError(
         `operator '${this.operatorName}' (uid ${this.operatorUid}) asked for keyed state '${stateName}', but its input is not keyed; call keyBy(...) before this operator`,

@@ -8,7 +8,6 @@ import type { KeyGroupRange } from "../core/key-groups.ts";
 import {
   type AggregatingState,
   type AggregatingStateDescriptor,
-  type KeyedStateStore,
   type ListState,
   type ListStateDescriptor,
   type MapState,
@@ -21,6 +20,7 @@ import {
   type ValueStateDescriptor,
 } from "../core/state.ts";
 import { HeapMapState } from "./heap-map-state.ts";
+import type { KeyGroupEntry, KeyedStateBackend } from "./keyed-state-backend.ts";
 import {
   HeapAggregatingState,
   HeapListState,
@@ -42,18 +42,11 @@ import { TtlPolicy } from "./ttl.ts";
 
 export { VOID_NAMESPACE, type Namespace } from "./state-table.ts";
 
-/** One stored entry, as a snapshot writes it: the key in Map form (see keyOfMapKey) and the stored value. */
-export interface KeyGroupEntry {
-  state: string;
-  namespace: Namespace;
-  mapKey: MapKey;
-  /** The stored value (TtlValue-wrapped under TTL; a JS Map for map state; an array for list state). */
-  value: unknown;
-}
+export type { KeyGroupEntry } from "./keyed-state-backend.ts";
 
 type AnyDescriptor = StateDescriptor<unknown>;
 
-export class HeapKeyedStateBackend implements KeyedStateStore {
+export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly states = new Map<string, HeapState>();
   private readonly ctx: KeyContext = {
     key: undefined,
@@ -279,6 +272,9 @@ export class HeapKeyedStateBackend implements KeyedStateStore {
       }
     }
   }
+
+  /** Nothing to release: the state lives in the JS heap. */
+  dispose(): void {}
 
   private readonly pendingRestore = new Map<string, Array<[number, Namespace, MapKey, unknown]>>();
 

@@ -3,7 +3,7 @@
 
 import { InvalidJobError } from "../../core/errors.ts";
 import type { RichFunction } from "../../core/functions.ts";
-import type { HeapKeyedStateBackend } from "../../state/heap-keyed-state-backend.ts";
+import type { KeyedStateBackend } from "../../state/keyed-state-backend.ts";
 import type { RuntimeContextImpl } from "../runtime-context.ts";
 import { InternalTimerService, type Triggerable } from "../time/internal-timer-service.ts";
 import type { ProcessingTimeService } from "../time/processing-time-service.ts";
@@ -23,7 +23,7 @@ export interface Output {
 
 export interface KeyedContext {
   keySelector: (value: any) => unknown;
-  backend: HeapKeyedStateBackend;
+  backend: KeyedStateBackend;
   maxParallelism: number;
 }
 
@@ -131,7 +131,7 @@ export abstract class StreamOperator {
   private restoredTimers: Map<string, TimerSnapshot[]> | undefined;
 
   /** The keyed backend of this operator (shared by its keyed inputs), if any. */
-  protected keyedBackend(): HeapKeyedStateBackend | undefined {
+  protected keyedBackend(): KeyedStateBackend | undefined {
     return this.keyed.find((k) => k !== undefined)?.backend;
   }
 

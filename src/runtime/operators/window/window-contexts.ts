@@ -19,18 +19,15 @@ import type {
   ValueState,
   ValueStateDescriptor,
 } from "../../../core/state.ts";
-import {
-  type HeapKeyedStateBackend,
-  type Namespace,
-  VOID_NAMESPACE,
-} from "../../../state/heap-keyed-state-backend.ts";
+import { type Namespace, VOID_NAMESPACE } from "../../../state/heap-keyed-state-backend.ts";
+import type { KeyedStateBackend } from "../../../state/keyed-state-backend.ts";
 import type { InternalTimerService } from "../../time/internal-timer-service.ts";
 import type { EvictorContext, OnMergeContext, Window } from "./window-contracts.ts";
 import type { ProcessWindowContext } from "./window-functions.ts";
 
 /** What the contexts need of their operator. */
 export interface WindowOperatorAccess {
-  readonly backend: HeapKeyedStateBackend;
+  readonly backend: KeyedStateBackend;
   readonly timers: InternalTimerService<Window>;
   namespaceOf(window: Window): Namespace;
   processingTimeNow(): number;
@@ -60,7 +57,7 @@ export class ScopedStateStore implements KeyedStateStore {
     private readonly namespace: () => Namespace,
   ) {}
 
-  private get backend(): HeapKeyedStateBackend {
+  private get backend(): KeyedStateBackend {
     return this.op.backend;
   }
 

@@ -16,11 +16,8 @@ import {
   type ValueState,
   ValueStateDescriptor,
 } from "../../../core/state.ts";
-import {
-  type HeapKeyedStateBackend,
-  type Namespace,
-  VOID_NAMESPACE,
-} from "../../../state/heap-keyed-state-backend.ts";
+import { type Namespace, VOID_NAMESPACE } from "../../../state/heap-keyed-state-backend.ts";
+import type { KeyedStateBackend } from "../../../state/keyed-state-backend.ts";
 import type { InternalTimer, InternalTimerService } from "../../time/internal-timer-service.ts";
 import { StreamOperator } from "../stream-operator.ts";
 import { MergingWindowSet } from "./merging-window-set.ts";
@@ -66,7 +63,7 @@ const MERGING_SET_STATE = "__window-merging-set";
 export const LATE_RECORDS_DROPPED = "numLateRecordsDropped";
 
 export class WindowOperator extends StreamOperator implements WindowOperatorAccess {
-  backend!: HeapKeyedStateBackend;
+  backend!: KeyedStateBackend;
   timers!: InternalTimerService<Window>;
   private keySelector!: (value: unknown) => unknown;
   private maxParallelism = 128;

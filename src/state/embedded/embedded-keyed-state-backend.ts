@@ -1,0 +1,502 @@
+// The embedded keyed state backend: keyed state of one operator subtask in an on-disk LMDB store
+// (EmbeddedStore) instead of the heap, so state can be far larger than memory. Same API and
+// semantics as HeapKeyedStateBackend; keys are laid out by key group (store-keys.ts) so that one
+// key group is one range scan, and snapshots/restores use the heap backend's entry format.
+// States restored before their descriptor registers are kept in the store in a raw (GENERIC)
+// form and converted when it does.
+
+import { DataOutputSerializer } from "../../core/data-io.ts";
+import { InvalidArgumentError } from "../../core/errors.ts";
+import type { KeyGroupRange } from "../../core/key-groups.ts";
+import type {
+  AggregatingState,
+  AggregatingStateDescriptor,
+  ListState,
+  ListStateDescriptor,
+  MapState,
+  MapStateDescriptor,
+  ReducingState,
+  ReducingStateDescriptor,
+  StateDescriptor,
+  ValueState,
+  ValueStateDescriptor,
+} from "../../core/state.ts";
+import { checkCompatible } from "../heap-keyed-state-backend.ts";
+import type { KeyedStateBackend, KeyGroupEntry, KeyGroupSnapshotEntry } from "../keyed-state-backend.ts";
+import {
+  checkNamespace,
+  type KeyContext,
+  keyOfMapKey,
+  type MapKey,
+  mapKeyOf,
+  type Namespace,
+  VOID_NAMESPACE,
+} from "../state-table.ts";
+import { TtlPolicy } from "../ttl.ts";
+import { EmbeddedMapState } from "./embedded-map-state.ts";
+import {
+  type EmbeddedContext,
+  EmbeddedAggregatingState,
+  EmbeddedListState,
+  EmbeddedReducingState,
+  type EmbeddedState,
+  EmbeddedValueState,
+} from "./embedded-states.ts";
+import { EmbeddedStore, type EmbeddedStoreOptions } from "./embedded-store.ts";
+import {
+  cacheKeyOf,
+  composeKey,
+  decodeKey,
+  groupStart,
+  prefixEnd,
+  writeNamespaceAndKey,
+  writeUserKey,
+} from "./store-keys.ts";
+import { RAW_CODEC } from "./value-codecs.ts";
+import { TtlCursor } from "./ttl-cursor.ts";
+
+export type EmbeddedKeyedStateBackendOptions = EmbeddedStoreOptions;
+
+type AnyDescriptor = StateDescriptor<unknown>;
+
+/** The most states one backend can hold (state ids are 2 bytes in the store key). */
+const MAX_STATES = 0xffff;
+
+export class EmbeddedKeyedStateBackend implements KeyedStateBackend, EmbeddedContext {
+  readonly store: EmbeddedStore;
+  readonly ctx: KeyContext & { version: number } = {
+    key: undefined,
+    mapKey: "",
+    keyGroupIndex: -1,
+    namespace: VOID_NAMESPACE,
+    version: 0,
+  };
+  private readonly numKeyGroups: number;
+  /** Every state name seen (registered or restored) and its id in store keys. */
+  private readonly ids = new Map<string, number>();
+  private readonly names: string[] = [];
+  private readonly states = new Map<string, EmbeddedState>();
+  /** Names with restored entries still in raw form (their descriptor has not registered yet). */
+  private readonly pending = new Set<string>();
+  private readonly cursors = new Map<EmbeddedState, TtlCursor>();
+  private timeProvider: () => number = Date.now;
+  private readonly clock = { now: (): number => this.timeProvider() };
+  private readonly suffixOut = new DataOutputSerializer(256);
+  private suffixVersion = -1;
+  private suffixBytes: Uint8Array = new Uint8Array(0);
+
+  constructor(
+    readonly keyGroupRange: KeyGroupRange,
+    options: EmbeddedKeyedStateBackendOptions = {},
+  ) {
+    this.numKeyGroups = Math.max(0, keyGroupRange.end - keyGroupRange.start + 1);
+    this.store = new EmbeddedStore(options);
+  }
+
+  /** The directory of this backend's store (removed by dispose()). */
+  get directory(): string {
+    return this.store.directory;
+  }
+
+  setCurrentKey(key: unknown, keyGroup: number): void {
+    const i = keyGroup - this.keyGroupRange.start;
+    if (!(i >= 0 && i < this.numKeyGroups)) {
+      throw new InvalidArgumentError(
+        `key ${String(key)} is in key group ${keyGroup}, outside this subtask's key groups ${this.keyGroupRange.start}..${this.keyGroupRange.end}; records were sent to the wrong subtask (key selector not deterministic?)`,
+      );
+    }
+    const ctx = this.ctx;
+    ctx.key = key;
+    ctx.mapKey = mapKeyOf(key);
+    ctx.keyGroupIndex = i;
+    ctx.version++;
+  }
+
+  getCurrentKey(): unknown {
+    return this.ctx.key;
+  }
+
+  getCurrentKeyGroup(): number {
+    return this.ctx.keyGroupIndex + this.keyGroupRange.start;
+  }
+
+  keyGroup(): number {
+    return this.ctx.keyGroupIndex + this.keyGroupRange.start;
+  }
+
+  setCurrentNamespace(namespace: Namespace): void {
+    checkNamespace(namespace);
+    if (namespace === this.ctx.namespace) return;
+    this.ctx.namespace = namespace;
+    this.ctx.version++;
+  }
+
+  getCurrentNamespace(): Namespace {
+    return this.ctx.namespace;
+  }
+
+  setTimeProvider(now: () => number): void {
+    this.timeProvider = now;
+  }
+
+  /** The encoded [namespace][key] of the current key (in `ns`, default the current namespace). */
+  suffix(ns?: Namespace): Uint8Array {
+    const ctx = this.ctx;
+    if (ns !== undefined && ns !== ctx.namespace) {
+      const out = this.suffixOut;
+      out.clear();
+      writeNamespaceAndKey(out, ns, ctx.mapKey);
+      this.suffixVersion = -1;
+      return out.buffer.subarray(0, out.position);
+    }
+    if (this.suffixVersion !== ctx.version) {
+      const out = this.suffixOut;
+      out.clear();
+      writeNamespaceAndKey(out, ctx.namespace, ctx.mapKey);
+      this.suffixBytes = out.buffer.subarray(0, out.position);
+      this.suffixVersion = ctx.version;
+    }
+    return this.suffixBytes;
+  }
+
+  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
+    return this.register(descriptor) as unknown as ValueState<T>;
+  }
+  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
+    return this.register(descriptor) as unknown as ListState<T>;
+  }
+  getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V> {
+    return this.register(descriptor) as unknown as MapState<K, V>;
+  }
+  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T> {
+    return this.register(descriptor) as unknown as ReducingState<T>;
+  }
+  getAggregatingState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT> {
+    return this.register(descriptor) as unknown as AggregatingState<IN, OUT>;
+  }
+
+  getPartitionedState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
+  getPartitionedState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
+  getPartitionedState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
+  getPartitionedState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
+  getPartitionedState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT>;
+  getPartitionedState(descriptor: AnyDescriptor): unknown {
+    return this.register(descriptor);
+  }
+
+  mergeNamespaces(stateName: string, target: Namespace, sources: readonly Namespace[]): void {
+    const state = this.states.get(stateName);
+    if (state === undefined) return;
+    checkNamespace(target);
+    for (const s of sources) checkNamespace(s);
+    if (
+      state instanceof EmbeddedListState ||
+      state instanceof EmbeddedReducingState ||
+      state instanceof EmbeddedAggregatingState
+    ) {
+      state.mergeNamespaces(target, sources);
+      return;
+    }
+    throw new InvalidArgumentError(
+      `state '${stateName}' is ${state.descriptor.kind} state, which cannot merge namespaces; merging windows need list, reducing or aggregating state`,
+    );
+  }
+
+  clearNamespace(namespace: Namespace, stateName?: string): void {
+    checkNamespace(namespace);
+    if (stateName !== undefined) {
+      const s = this.states.get(stateName);
+      if (s !== undefined) this.clearIn(s, namespace);
+      return;
+    }
+    for (const s of this.states.values()) this.clearIn(s, namespace);
+  }
+
+  private clearIn(s: EmbeddedState, namespace: Namespace): void {
+    const key = composeKey(this.keyGroup(), s.id, this.suffix(namespace));
+    if (!s.perUserKey) {
+      this.store.set(key, cacheKeyOf(key), undefined, s.codec);
+      return;
+    }
+    const keys: Buffer[] = [];
+    for (const [k] of this.store.scan(key, prefixEnd(key))) keys.push(k);
+    this.store.removeAll(keys);
+  }
+
+  /** The map keys of one key group that have `stateId` entries in `namespace`, each once. */
+  private mapKeysIn(kgi: number, stateId: number, namespace: Namespace): MapKey[] {
+    const out: MapKey[] = [];
+    const start = groupStart(kgi + this.keyGroupRange.start, stateId);
+    const end = groupStart(kgi + this.keyGroupRange.start, stateId + 1);
+    let last: MapKey | undefined;
+    let first = true;
+    for (const [k] of this.store.scan(start, end)) {
+      const d = decodeKey(k, false);
+      if (d.namespace !== namespace) continue;
+      if (!first && Object.is(d.mapKey, last)) continue; // map state: one entry per user key
+      first = false;
+      last = d.mapKey;
+      out.push(d.mapKey);
+    }
+    return out;
+  }
+
+  getKeys(stateName: string, namespace: Namespace = VOID_NAMESPACE): unknown[] {
+    const s = this.states.get(stateName);
+    const out: unknown[] = [];
+    if (s === undefined) return out;
+    for (let i = 0; i < this.numKeyGroups; i++) {
+      for (const mk of this.mapKeysIn(i, s.id, namespace)) out.push(keyOfMapKey(mk));
+    }
+    return out;
+  }
+
+  applyToAllKeys<S>(
+    descriptor: StateDescriptor<any>,
+    fn: (key: unknown, state: S) => void,
+    namespace: Namespace = VOID_NAMESPACE,
+  ): void {
+    const state = this.register(descriptor);
+    const saved = { ...this.ctx };
+    const ctx = this.ctx;
+    try {
+      this.setCurrentNamespace(namespace);
+      for (let i = 0; i < this.numKeyGroups; i++) {
+        for (const mk of this.mapKeysIn(i, state.id, namespace)) {
+          ctx.mapKey = mk;
+          ctx.key = keyOfMapKey(mk);
+          ctx.keyGroupIndex = i;
+          ctx.version++;
+          fn(ctx.key, state as unknown as S);
+        }
+      }
+    } finally {
+      const version = ctx.version;
+      Object.assign(ctx, saved);
+      ctx.version = version + 1; // handles rebuild their keys for the restored context
+    }
+  }
+
+  size(stateName: string): number {
+    const s = this.states.get(stateName);
+    const id = s?.id ?? this.ids.get(stateName);
+    if (id === undefined) return 0;
+    let n = 0;
+    for (let i = 0; i < this.numKeyGroups; i++) {
+      const kg = i + this.keyGroupRange.start;
+      let last: Buffer | undefined;
+      for (const [k] of this.store.scan(groupStart(kg, id), groupStart(kg, id + 1))) {
+        if (s?.perUserKey) {
+          const len = decodeKey(k, false).prefixLength;
+          if (last !== undefined && last.length === len && last.equals(k.subarray(0, len))) continue;
+          last = k.subarray(0, len);
+        }
+        n++;
+      }
+    }
+    return n;
+  }
+
+  stateNames(): string[] {
+    return [...this.states.keys()];
+  }
+
+  *keyGroupEntries(keyGroup: number): Generator<KeyGroupEntry> {
+    if (!this.inRange(keyGroup)) {
+      throw new InvalidArgumentError(
+        `key group ${keyGroup} is outside this backend's key groups ${this.keyGroupRange.start}..${this.keyGroupRange.end}`,
+      );
+    }
+    let group: KeyGroupEntry | undefined; // a map state's entry being assembled
+    for (const [k, raw] of this.store.scan(groupStart(keyGroup), groupStart(keyGroup + 1))) {
+      const name = this.names[(k[2]! << 8) | k[3]!]!;
+      const s = this.states.get(name);
+      if (s === undefined || !s.perUserKey) {
+        if (group !== undefined) yield group;
+        group = undefined;
+        const d = decodeKey(k, false);
+        const value = this.store.decode(raw, s?.codec ?? RAW_CODEC);
+        yield { state: name, namespace: d.namespace, mapKey: d.mapKey, value };
+        continue;
+      }
+      const d = decodeKey(k, true);
+      const value = this.store.decode(raw, s.codec);
+      if (
+        group === undefined ||
+        group.state !== name ||
+        group.namespace !== d.namespace ||
+        !Object.is(group.mapKey, d.mapKey)
+      ) {
+        if (group !== undefined) yield group;
+        group = { state: name, namespace: d.namespace, mapKey: d.mapKey, value: new Map() };
+      }
+      (group.value as Map<unknown, unknown>).set(d.userKey, value);
+    }
+    if (group !== undefined) yield group;
+  }
+
+  cleanupExpired(all = false): number {
+    const now = this.timeProvider();
+    let n = 0;
+    for (const s of this.states.values()) {
+      if (s.ttl === undefined || !(all || s.ttl.cleanupFullSnapshot)) continue;
+      for (let i = 0; i < this.numKeyGroups; i++) {
+        const kg = i + this.keyGroupRange.start;
+        for (const [k] of this.store.scan(groupStart(kg, s.id), groupStart(kg, s.id + 1))) {
+          if (this.cleanupEntry(s, k, now)) n++;
+        }
+      }
+    }
+    return n;
+  }
+
+  /** Removes the expired parts of one stored entry (the cached value wins over the store's); true when changed. */
+  cleanupEntry(s: EmbeddedState, key: Buffer, now: number): boolean {
+    const ck = cacheKeyOf(key);
+    const stored = this.store.get(key, ck, s.codec);
+    if (stored === undefined) return false;
+    const c = s.cleanStored(stored, now);
+    if (c === stored) return false;
+    this.store.set(key, ck, c, s.codec);
+    return true;
+  }
+
+  cleanupStep(state: EmbeddedState, now: number): void {
+    let c = this.cursors.get(state);
+    if (c === undefined) {
+      c = new TtlCursor(this, state, this.keyGroupRange, state.ttl!.incrementalCleanupSize);
+      this.cursors.set(state, c);
+    }
+    c.step(now);
+  }
+
+  snapshotKeyGroup(keyGroup: number): KeyGroupSnapshotEntry[] {
+    const out: KeyGroupSnapshotEntry[] = [];
+    for (const e of this.keyGroupEntries(keyGroup)) {
+      out.push([e.state, e.namespace === VOID_NAMESPACE ? null : e.namespace, e.mapKey, e.value]);
+    }
+    return out;
+  }
+
+  restoreKeyGroup(keyGroup: number, entries: KeyGroupSnapshotEntry[]): void {
+    if (!this.inRange(keyGroup)) return;
+    const out = this.suffixOut;
+    this.suffixVersion = -1;
+    const writes: Array<[Buffer, unknown, EmbeddedState["codec"]]> = [];
+    for (const [state, ns, mapKey, value] of entries) {
+      const namespace = checkNamespace(ns === null ? VOID_NAMESPACE : ns);
+      const id = this.idOf(state);
+      const s = this.states.get(state);
+      out.clear();
+      writeNamespaceAndKey(out, namespace, mapKey as MapKey);
+      const key = composeKey(keyGroup, id, out.buffer.subarray(0, out.position));
+      if (s === undefined) {
+        this.pending.add(state);
+        writes.push([key, value, RAW_CODEC]);
+      } else if (s instanceof EmbeddedMapState) {
+        for (const [uk, v] of value as Map<unknown, unknown>)
+          writes.push([userEntryKey(key, uk), v, s.codec]);
+      } else writes.push([key, value, s.codec]);
+    }
+    this.store.putAll(writes);
+  }
+
+  /** Closes the store and removes its directory. */
+  dispose(): void {
+    this.store.dispose();
+  }
+
+  private inRange(keyGroup: number): boolean {
+    const i = keyGroup - this.keyGroupRange.start;
+    return i >= 0 && i < this.numKeyGroups;
+  }
+
+  private idOf(name: string): number {
+    let id = this.ids.get(name);
+    if (id === undefined) {
+      id = this.names.length;
+      if (id >= MAX_STATES) {
+        throw new InvalidArgumentError(
+          `state '${name}': one operator can hold at most ${MAX_STATES} keyed states in the embedded backend`,
+        );
+      }
+      this.ids.set(name, id);
+      this.names.push(name);
+    }
+    return id;
+  }
+
+  private register(descriptor: AnyDescriptor): EmbeddedState {
+    const existing = this.states.get(descriptor.name);
+    if (existing !== undefined) {
+      checkCompatible(existing.descriptor, descriptor);
+      return existing;
+    }
+    const id = this.idOf(descriptor.name);
+    const ttl =
+      descriptor.ttlConfig === undefined ? undefined : new TtlPolicy(descriptor.ttlConfig, this.clock);
+    const state = createState(descriptor, id, this, ttl);
+    this.states.set(descriptor.name, state);
+    if (this.pending.delete(descriptor.name)) this.convertRestored(state);
+    return state;
+  }
+
+  /** Rewrites the raw entries restored for `state` in its own encoding (map state: one entry per user key). */
+  private convertRestored(state: EmbeddedState): void {
+    for (let i = 0; i < this.numKeyGroups; i++) {
+      const kg = i + this.keyGroupRange.start;
+      const rawKeys: Buffer[] = [];
+      const writes: Array<[Buffer, unknown, EmbeddedState["codec"]]> = [];
+      for (const [k, raw] of this.store.scan(groupStart(kg, state.id), groupStart(kg, state.id + 1))) {
+        const value = this.store.decode(raw, RAW_CODEC);
+        rawKeys.push(k);
+        if (state.perUserKey) {
+          for (const [uk, v] of value as Map<unknown, unknown>)
+            writes.push([userEntryKey(k, uk), v, state.codec]);
+        } else writes.push([k, value, state.codec]);
+      }
+      this.store.removeAll(rawKeys);
+      this.store.putAll(writes);
+    }
+  }
+}
+
+const userKeyOut = new DataOutputSerializer(64);
+
+function userEntryKey(prefix: Buffer, userKey: unknown): Buffer {
+  userKeyOut.clear();
+  writeUserKey(userKeyOut, userKey);
+  return Buffer.concat([prefix, userKeyOut.buffer.subarray(0, userKeyOut.position)]);
+}
+
+function createState(
+  d: AnyDescriptor,
+  id: number,
+  be: EmbeddedContext,
+  ttl: TtlPolicy | undefined,
+): EmbeddedState {
+  switch (d.kind) {
+    case "value":
+      return new EmbeddedValueState(d, id, be, ttl);
+    case "list":
+      return new EmbeddedListState(d, id, be, ttl);
+    case "map":
+      return new EmbeddedMapState(d, id, be, ttl);
+    case "reducing":
+      return new EmbeddedReducingState(d, id, be, ttl, (d as ReducingStateDescriptor<unknown>).reduceFn);
+    case "aggregating":
+      return new EmbeddedAggregatingState(
+        d,
+        id,
+        be,
+        ttl,
+        (d as AggregatingStateDescriptor<unknown, unknown, unknown>).aggregateFunction,
+      );
+    default:
+      throw new InvalidArgumentError(`state '${d.name}' has an unknown kind '${String(d.kind)}'`);
+  }
+}

@@ -1,0 +1,89 @@
+// The keyed state backend contract that operators, runtime contexts and checkpoints program
+// against: the current key/namespace, state handles, window helpers, per-key-group snapshot and
+// restore, and dispose(). Implemented by the heap backend and by the embedded (on-disk) backend,
+// which share one snapshot entry format so that a snapshot of one restores into the other.
+
+import type { KeyGroupRange } from "../core/key-groups.ts";
+import type {
+  AggregatingState,
+  AggregatingStateDescriptor,
+  KeyedStateStore,
+  ListState,
+  ListStateDescriptor,
+  MapState,
+  MapStateDescriptor,
+  ReducingState,
+  ReducingStateDescriptor,
+  StateDescriptor,
+  ValueState,
+  ValueStateDescriptor,
+} from "../core/state.ts";
+import type { MapKey, Namespace } from "./state-table.ts";
+
+/** One stored entry, as a snapshot writes it: the key in Map form (see keyOfMapKey) and the stored value. */
+export interface KeyGroupEntry {
+  state: string;
+  namespace: Namespace;
+  mapKey: MapKey;
+  /** The stored value (TtlValue-wrapped under TTL; a JS Map for map state; an array for list state). */
+  value: unknown;
+}
+
+/**
+ * One entry of a key group in a checkpoint: [state name, namespace (null = void), map key (as
+ * mapKeyOf gives it), stored value (as KeyGroupEntry.value)]. Both backends write and read it.
+ */
+export type KeyGroupSnapshotEntry = [string, unknown, unknown, unknown];
+
+export interface KeyedStateBackend extends KeyedStateStore {
+  readonly keyGroupRange: KeyGroupRange;
+
+  /** Makes `key` (of key group `keyGroup`, which must be in this backend's range) current. */
+  setCurrentKey(key: unknown, keyGroup: number): void;
+  getCurrentKey(): unknown;
+  getCurrentKeyGroup(): number;
+  /** Scopes state to a namespace (a window as a primitive); VOID_NAMESPACE for unscoped state. */
+  setCurrentNamespace(namespace: Namespace): void;
+  getCurrentNamespace(): Namespace;
+  /** The processing-time clock of state TTL (tests inject a controlled one). */
+  setTimeProvider(now: () => number): void;
+
+  /** The handle of any descriptor (dispatch on its kind); the same handle for the same name. */
+  getPartitionedState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
+  getPartitionedState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
+  getPartitionedState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
+  getPartitionedState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
+  getPartitionedState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT>;
+
+  /** For the current key: merges `stateName` of the `sources` namespaces into `target` (list/reducing/aggregating). */
+  mergeNamespaces(stateName: string, target: Namespace, sources: readonly Namespace[]): void;
+  /** For the current key: removes the entries of `namespace` of one state, or of all states. */
+  clearNamespace(namespace: Namespace, stateName?: string): void;
+  /** The keys that have an entry of `stateName` in `namespace` (a copy: safe to modify state meanwhile). */
+  getKeys(stateName: string, namespace?: Namespace): unknown[];
+  /** Calls `fn` for every key that has this state (in `namespace`) with that key current; restores the context. */
+  applyToAllKeys<S>(
+    descriptor: StateDescriptor<any>,
+    fn: (key: unknown, state: S) => void,
+    namespace?: Namespace,
+  ): void;
+
+  /** Number of (key, namespace) entries of one state over all key groups. */
+  size(stateName: string): number;
+  /** Names of the registered states. */
+  stateNames(): string[];
+
+  /** Every entry of one key group in this backend's range, state by state. */
+  keyGroupEntries(keyGroup: number): Iterable<KeyGroupEntry>;
+  /** Removes expired entries of TTL states with cleanupFullSnapshot (all TTL states when `all`). */
+  cleanupExpired(all?: boolean): number;
+  /** One key group's entries for a checkpoint. */
+  snapshotKeyGroup(keyGroup: number): KeyGroupSnapshotEntry[];
+  /** Puts back a key group's entries from a checkpoint (states not registered yet get theirs on registration). */
+  restoreKeyGroup(keyGroup: number, entries: KeyGroupSnapshotEntry[]): void;
+
+  /** Releases what the backend holds outside the JS heap (the embedded store and its directory). */
+  dispose(): void;
+}
