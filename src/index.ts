@@ -36,6 +36,19 @@ export type {
   TwoPhaseCommittingSink,
 } from "./core/sink.ts";
 export {
+  WriteAheadSink,
+  writeAheadTransactionId,
+  type WriteAheadSender,
+  type WriteAheadSinkOptions,
+  type WriteAheadTransaction,
+} from "./api/sinks/write-ahead-sink.ts";
+export {
+  UpsertSink,
+  type UpsertBatch,
+  type UpsertSinkOptions,
+  type UpsertTarget,
+} from "./api/sinks/upsert-sink.ts";
+export {
   OutputTag,
   Counter,
   MaxAccumulator,

@@ -38,8 +38,17 @@ export interface PrecommittingSinkWriter<T, CommT> extends SinkWriter<T> {
 }
 
 export interface Committer<CommT> {
-  /** Make these committables visible. Must be idempotent: the same ones may come again after a restart. */
-  commit(committables: CommT[]): void;
+  /**
+   * Make these committables visible. Must be idempotent: the same ones may come again after a
+   * restart. May return a Promise (an external system's client is asynchronous): the sink
+   * operator then runs commits one after another in checkpoint order, keeps the committables in
+   * its checkpoints until the Promise resolves, waits for restored ones before taking new input,
+   * and does not let the job finish before the final commit resolved. A rejection fails the task
+   * (the restart commits the committables again).
+   */
+  commit(committables: CommT[]): void | Promise<void>;
+  /** Release the committer's resources; called when the operator closes, after its commits settled. */
+  close?(): void | Promise<void>;
 }
 
 export interface TwoPhaseCommittingSink<T, CommT> extends Sink<T> {

@@ -55,18 +55,37 @@ export class FlatMapOperator extends StreamOperator {
   }
 }
 
+/** Committables staged at one checkpoint, not yet known to be committed. */
+interface PendingCommit {
+  checkpointId: number;
+  committables: unknown[];
+  /** Handed to the committer; an asynchronous commit has not resolved yet. */
+  committing: boolean;
+}
+
+function isPromiseLike(v: unknown): v is PromiseLike<void> {
+  return typeof (v as { then?: unknown } | undefined)?.then === "function";
+}
+
 /**
  * Writes every record to a SinkWriter; the end of a chain. With a two-phase-commit sink it stages
  * the writer's output at every checkpoint, keeps the committables in its snapshot, commits them
  * when the checkpoint completes (and everything left when the job finishes), and re-commits the
- * restored ones after a restart.
+ * restored ones after a restart. A committer may commit asynchronously: commits then run one
+ * after another in checkpoint order, and committables stay in the snapshots until their commit
+ * resolved (so a checkpoint never forgets a commit that may not have happened); restored commits
+ * settle before the writer opens, and close() waits for the final commit.
  */
 export class SinkOperator extends StreamOperator {
   private writer!: SinkWriter<unknown>;
   private committer: Committer<unknown> | undefined;
-  /** Staged and not yet committed: [checkpoint id, committables]. */
-  private pending: Array<[number, unknown[]]> = [];
+  /** Staged and not yet known to be committed, in checkpoint order. */
+  private pending: PendingCommit[] = [];
   private restoredCommitted = false;
+  /** The last of the running asynchronous commits (undefined when none runs). */
+  private commits: Promise<void> | undefined;
+  private commitFailed = false;
+  private finalCommitRequested = false;
 
   constructor(private readonly sink: Sink<unknown>) {
     super(undefined);
@@ -91,6 +110,8 @@ export class SinkOperator extends StreamOperator {
     const tp = this.twoPhase();
     if (tp !== undefined) {
       this.committer ??= tp.createCommitter(this.context());
+      // Restored committables are committed before new input is written.
+      await this.commitsSettled();
       if (this.restoredCommitted && this.runtime.indexOfThisSubtask === 0)
         tp.abortLeftovers?.(this.context());
     }
@@ -101,11 +122,51 @@ export class SinkOperator extends StreamOperator {
     this.writer.write(value);
   }
 
+  /** Hand one staged entry to the committer: at once when no asynchronous commit runs, else after it. */
+  private startCommit(entry: PendingCommit): void {
+    const committer = this.committer!;
+    entry.committing = true;
+    const committed = () => {
+      this.pending = this.pending.filter((p) => p !== entry);
+    };
+    let running: Promise<void>;
+    if (this.commits === undefined) {
+      const r = committer.commit(entry.committables);
+      if (!isPromiseLike(r)) {
+        committed();
+        return;
+      }
+      running = Promise.resolve(r);
+    } else {
+      running = this.commits.then(() => committer.commit(entry.committables));
+    }
+    const tail = running.then(committed);
+    this.commits = tail;
+    tail.then(
+      () => {
+        if (this.commits === tail) this.commits = undefined;
+      },
+      (e: unknown) => {
+        // Later commits are chained on this one and fail with it: report the first only.
+        if (this.commitFailed) return;
+        this.commitFailed = true;
+        this.mailbox.execute(() => {
+          throw e;
+        });
+      },
+    );
+  }
+
+  /** Resolves when every asynchronous commit started so far is done; rejects if one failed. */
+  private async commitsSettled(): Promise<void> {
+    while (this.commits !== undefined) await this.commits;
+  }
+
   protected override snapshotCustom(checkpointId: number): unknown {
     if (this.committer === undefined) return undefined;
     const staged = (this.writer as PrecommittingSinkWriter<unknown, unknown>).prepareCommit(checkpointId);
-    if (staged.length > 0) this.pending.push([checkpointId, staged]);
-    return { pending: this.pending.map(([id, c]) => [id, c]) };
+    if (staged.length > 0) this.pending.push({ checkpointId, committables: staged, committing: false });
+    return { pending: this.pending.map((p) => [p.checkpointId, p.committables]) };
   }
 
   protected override restoreCustom(custom: unknown[]): void {
@@ -113,17 +174,22 @@ export class SinkOperator extends StreamOperator {
     if (tp === undefined) return;
     this.committer = tp.createCommitter(this.context());
     // These belong to a completed checkpoint: commit them (again: commit is idempotent).
+    const restored: PendingCommit[] = [];
     for (const c of custom as Array<{ pending?: Array<[number, unknown[]]> }>) {
-      for (const [, committables] of c.pending ?? []) this.committer.commit(committables);
+      for (const [checkpointId, committables] of c.pending ?? [])
+        restored.push({ checkpointId, committables, committing: false });
     }
+    restored.sort((a, b) => a.checkpointId - b.checkpointId);
+    this.pending.push(...restored);
+    for (const entry of restored) this.startCommit(entry);
     this.restoredCommitted = true;
   }
 
   override notifyCheckpointComplete(checkpointId: number): void {
     if (this.committer !== undefined) {
-      const due = this.pending.filter(([id]) => id <= checkpointId);
-      this.pending = this.pending.filter(([id]) => id > checkpointId);
-      for (const [, committables] of due) this.committer.commit(committables);
+      if (checkpointId === FINAL_CHECKPOINT_ID) this.finalCommitRequested = true;
+      for (const entry of [...this.pending])
+        if (!entry.committing && entry.checkpointId <= checkpointId) this.startCommit(entry);
     }
     super.notifyCheckpointComplete(checkpointId);
   }
@@ -134,12 +200,26 @@ export class SinkOperator extends StreamOperator {
       const staged = (this.writer as PrecommittingSinkWriter<unknown, unknown>).prepareCommit(
         FINAL_CHECKPOINT_ID,
       );
-      if (staged.length > 0) this.pending.push([FINAL_CHECKPOINT_ID, staged]);
+      if (staged.length > 0)
+        this.pending.push({ checkpointId: FINAL_CHECKPOINT_ID, committables: staged, committing: false });
     }
   }
 
   override async close(): Promise<void> {
-    await this.writer?.close?.();
-    await super.close();
+    // After the end of the job, the final commit must be durable before the job reports success;
+    // when the task is aborted, a failed commit is only waited for (the restart commits again).
+    let failure: { error: unknown } | undefined;
+    try {
+      await this.commitsSettled();
+    } catch (e) {
+      if (this.finalCommitRequested) failure = { error: e };
+    }
+    try {
+      await this.writer?.close?.();
+      await this.committer?.close?.();
+    } finally {
+      await super.close();
+    }
+    if (failure !== undefined) throw failure.error;
   }
 }
