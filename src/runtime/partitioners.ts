@@ -69,9 +69,13 @@ export function createChannelSelector(
     }
     case "hash": {
       const keyOf = spec.keySelector;
+      const single = numChannels === 1;
       return {
         selectChannel: (record) => {
           const key = keyOf(record);
+          // One consumer owns every key group: no hash needed for keys that always hash (the
+          // consumer computes the key group anyway); other keys are checked as before.
+          if (single && (typeof key === "string" || typeof key === "number")) return 0;
           let kg: number;
           try {
             kg = assignToKeyGroup(key, maxParallelism);
