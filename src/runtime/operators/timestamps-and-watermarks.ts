@@ -15,9 +15,11 @@ export class TimestampsAndWatermarksOperator extends StreamOperator implements W
   private emitted = Number.NEGATIVE_INFINITY;
   private idle = false;
   private lastEventAt = 0;
+  private readonly tracksIdleness: boolean;
 
   constructor(private readonly strategy: WatermarkStrategy<unknown>) {
     super(undefined);
+    this.tracksIdleness = strategy.idleTimeout !== undefined;
   }
 
   override async open(): Promise<void> {
@@ -47,7 +49,8 @@ export class TimestampsAndWatermarksOperator extends StreamOperator implements W
       this.output.collect(value);
       return;
     }
-    this.lastEventAt = this.processingTime.now();
+    // Only idleness detection reads the time of the last event: no clock read per record without it.
+    if (this.tracksIdleness) this.lastEventAt = this.processingTime.now();
     this.markActive();
     // The record goes first: a watermark its generator emits must not overtake it.
     this.output.collect(value);
