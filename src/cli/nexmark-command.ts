@@ -5,8 +5,8 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
 import { forEachEvent, nexmarkConfig } from "../connectors/nexmark/index.ts";
 import { eventToJson } from "../connectors/nexmark/model.ts";
-import { PENDING_QUERIES, nexmarkQuery, runnableQueryNames } from "../connectors/nexmark/queries/index.ts";
-import { type NexmarkRunReport, runNexmark } from "../connectors/nexmark/runner.ts";
+import { nexmarkQuery, runnableQueryNames } from "../connectors/nexmark/queries/index.ts";
+import { checkStateBackend, type NexmarkRunReport, runNexmark } from "../connectors/nexmark/runner.ts";
 
 export interface NexmarkIO {
   out: (s: string) => void;
@@ -25,7 +25,8 @@ const HELP = `weir nexmark: the Nexmark benchmark (Person / Auction / Bid events
 usage:
   weir nexmark generate --events N [--seed S] --out events.jsonl
   weir nexmark run --query qN (--events N [--seed S] | --input events.jsonl) [-p P] [--out results.jsonl]
-                   [--checkpoint-interval ms] [--state-backend heap|embedded]
+                   [--checkpoint-interval ms [--checkpoint-dir DIR]] [--state-backend heap|embedded]
+                   [--side-input side_input.csv]
 
 generate   writes N generated events, one JSON object per line: {"type":"bid"|"auction"|"person", ...fields},
            dateTime in epoch milliseconds.
@@ -35,14 +36,15 @@ run        runs a query on worker threads (one per subtask) over generated event
 
 options:
   --query qN                 the query: ${runnableQueryNames().join(", ")}
-                             (not yet: ${[...PENDING_QUERIES.keys()].join(", ")}: they need windows)
   --events N                 number of events to generate
   --seed S                   seed of the generator (default 0)
   --input PATH               read events from a JSON-lines file (as written by 'generate') instead
   -p, --parallelism P        parallel subtasks (default 1)
   --out PATH                 generate: the events file; run: the results file (JSON lines)
-  --checkpoint-interval ms   exactly-once checkpoints every ms (not available yet)
-  --state-backend NAME       heap or embedded (not available yet)
+  --checkpoint-interval ms   exactly-once checkpoints every ms; --out is then written exactly once
+  --checkpoint-dir DIR       where checkpoints go (default: a temporary directory, removed after the run)
+  --state-backend NAME       heap (default) or embedded (not available yet)
+  --side-input PATH          q13's bounded side input, key,value lines (default: keys 0-9999, value = key)
   -h, --help                 this help`;
 
 type Spec = { name: string; short?: string; flag?: boolean };
@@ -61,7 +63,9 @@ const RUN_OPTIONS: Spec[] = [
   { name: "parallelism", short: "p" },
   { name: "out" },
   { name: "checkpoint-interval" },
+  { name: "checkpoint-dir" },
   { name: "state-backend" },
+  { name: "side-input" },
   { name: "verbose", flag: true },
   { name: "help", short: "h", flag: true },
 ];
@@ -174,30 +178,31 @@ async function run(opts: Map<string, string>, io: NexmarkIO): Promise<number> {
   if (parallelism > 256)
     throw new NexmarkUsageError(`-p/--parallelism must be at most 256, got ${parallelism}`);
   const checkpointInterval = count(opts, "checkpoint-interval", false);
-  const backend = opts.get("state-backend");
-  if (backend !== undefined && backend !== "heap" && backend !== "embedded") {
-    throw new NexmarkUsageError(`--state-backend must be 'heap' or 'embedded', got '${backend}'`);
+  const checkpointDir = opts.get("checkpoint-dir");
+  if (checkpointDir !== undefined && checkpointInterval === undefined) {
+    throw new NexmarkUsageError("--checkpoint-dir goes with --checkpoint-interval ms");
   }
-  const query = nexmarkQuery(queryName); // unknown or pending query: a clear error
-  if (checkpointInterval !== undefined || backend !== undefined) {
-    const which = [
-      checkpointInterval !== undefined ? `--checkpoint-interval ${checkpointInterval}` : "",
-      backend !== undefined ? `--state-backend ${backend}` : "",
-    ]
-      .filter((s) => s !== "")
-      .join(" and ");
-    throw new NexmarkUsageError(
-      `${which}: not available yet: checkpoints are not implemented; run without it for now`,
-    );
+  const backend = opts.get("state-backend");
+  const query = nexmarkQuery(queryName); // unknown query: a clear error
+  if (backend !== undefined) checkStateBackend(backend);
+  const sideInput = opts.get("side-input");
+  if (sideInput !== undefined && query.name !== "q13") {
+    throw new NexmarkUsageError(`--side-input is q13's side input; ${query.name} has none`);
   }
 
   const source =
     input !== undefined ? `events from ${resolve(input)}` : `${fmt(events!)} generated events (seed ${seed})`;
-  io.err(`nexmark ${query.name} (${query.title}) over ${source}, p=${parallelism}`);
+  const checkpoints =
+    checkpointInterval === undefined ? "" : `, exactly-once checkpoints every ${fmt(checkpointInterval)} ms`;
+  io.err(`nexmark ${query.name} (${query.title}) over ${source}, p=${parallelism}${checkpoints}`);
   const report = await runNexmark({
     query: query.name,
     ...(input !== undefined ? { input } : { events: events!, seed }),
     parallelism,
+    ...(checkpointInterval !== undefined ? { checkpointInterval } : {}),
+    ...(checkpointDir !== undefined ? { checkpointDir } : {}),
+    ...(backend !== undefined ? { stateBackend: backend } : {}),
+    ...(sideInput !== undefined ? { sideInput } : {}),
     ...(opts.has("out") ? { out: opts.get("out")! } : {}),
     onProgress: (n, ms) => {
       const total = events !== undefined ? ` / ${fmt(events)} (${Math.floor((100 * n) / events)}%)` : "";
@@ -214,6 +219,9 @@ export function reportLines(r: NexmarkRunReport, out?: string): string[] {
     `nexmark ${r.query} p=${r.parallelism}: ${fmt(r.events)} events -> ${fmt(r.results)} results`,
     `  throughput      ${fmt(Math.round(r.eventsPerSecond))} events/s (${(r.processingMs / 1000).toFixed(2)} s processing, ${(r.wallMs / 1000).toFixed(2)} s with startup)`,
     `  per busy core   ${fmt(Math.round(r.eventsPerCoreSecond))} events/s (process CPU ${(r.cpuMs / 1000).toFixed(2)} s over all threads)`,
+    ...(r.checkpoints > 0 || r.restarts > 0
+      ? [`  checkpoints     ${fmt(r.checkpoints)} completed, ${fmt(r.restarts)} restarts`]
+      : []),
     ...(out !== undefined ? [`  results         ${resolve(out)}`] : []),
   ];
 }

@@ -155,8 +155,9 @@ const reference: Record<string, (evs: NexmarkEvent[]) => unknown[]> = {
 };
 
 describe("nexmark queries equal plain reference implementations", () => {
-  it("has a reference for every runnable query", () => {
-    assert.deepEqual([...QUERIES.keys()].sort(), Object.keys(reference).sort());
+  it("has a reference for every query (the windowed and stateful ones in nexmark-windowed-queries.test.ts)", () => {
+    const windowed = ["q4", "q5", "q7", "q8", "q9", "q11", "q12", "q13", "q18", "q19"];
+    assert.deepEqual([...QUERIES.keys()].sort(), [...Object.keys(reference), ...windowed].sort());
   });
 
   for (const name of Object.keys(reference)) {
@@ -246,11 +247,10 @@ describe("nexmark query functions", () => {
     assert.equal(splitIndex("a//b", "/", 1), "");
   });
 
-  it("an unknown query and a query that needs windows are refused, listing the runnable ones", () => {
-    assert.throws(() => nexmarkQuery("q99"), /unknown Nexmark query 'q99'.*q0, q1, q2, q3, q14, q21, q22/);
+  it("an unknown query is refused, listing the queries", () => {
     assert.throws(
-      () => nexmarkQuery("q5"),
-      /q5 \(hot items.*not available yet: it needs event-time windows.*q0, q1/,
+      () => nexmarkQuery("q99"),
+      /unknown Nexmark query 'q99'. Queries: q0, q1, q2, q3, q4, q5, q7, q8, q9, q11, q12, q13, q14, q18, q19, q21, q22/,
     );
     assert.equal(nexmarkQuery("3").name, "q3");
     assert.equal(nexmarkQuery("Q14").name, "q14");

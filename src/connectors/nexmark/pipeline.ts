@@ -31,6 +31,13 @@ export interface NexmarkJobParams {
   outDir?: string;
   /** Name of a BroadcastChannel the source readers post progress to: { subtask, events }. */
   progressChannel?: string;
+  /**
+   * Write `outDir` with the exactly-once file sink (part files committed per checkpoint), for runs
+   * with checkpoints; otherwise a plain file sink writes part-<subtask>.jsonl.
+   */
+  exactlyOnce?: boolean;
+  /** q13's side input: a CSV file of key,value lines (default: the reference's table). */
+  sideInput?: string;
 }
 
 /** Accumulator holding the number of results the query produced. */
@@ -67,8 +74,14 @@ export function buildNexmarkJob(
       "Nexmark generator",
     );
   }
-  const results = query.build(events);
-  if (params.outDir !== undefined) {
+  const results = query.build(events, params.sideInput !== undefined ? { sideInput: params.sideInput } : {});
+  if (params.outDir !== undefined && params.exactlyOnce === true) {
+    // Counted by the runner from the committed files (a counting wrapper would hide the two phases).
+    results.sinkTo(
+      FileSink.forRowFormat<unknown>(params.outDir, { format: "jsonl" }),
+      `${query.name} results file (exactly once)`,
+    );
+  } else if (params.outDir !== undefined) {
     results.sinkTo(countingSink(FileSink.forJsonLines<unknown>(params.outDir)), `${query.name} results file`);
   } else {
     results.sinkTo(countingSink(undefined), `${query.name} results (discarded)`);

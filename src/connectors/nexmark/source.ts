@@ -6,6 +6,12 @@
 // events of a run are those of generateRange(config, 0, numEvents) whatever the parallelism and
 // whichever reader reads which range (only their interleaving differs). Every event is emitted with
 // its event time (its dateTime) as the record timestamp.
+//
+// Checkpoints: a reader's state is its split cut at the next event to read ({ from: next, to }); the
+// bounded enumerator's the ranges it has not handed out; the unbounded one's the ranges given back plus
+// an open range { from: next, to: MAX_EVENT_NUMBER, open: true } standing for the rest of the stream.
+// Restored, every range is read again from where it stopped, so each event is emitted exactly once
+// between the checkpoint and the restored run.
 
 import { readFileSync } from "node:fs";
 import {
@@ -36,6 +42,8 @@ import { NEXMARK_EVENT_TYPE } from "./types.ts";
 export interface NexmarkSplit {
   from: number;
   to: number;
+  /** Only in an unbounded enumerator's checkpoint: the stream from `from` on, not yet cut into ranges. */
+  open?: true;
 }
 
 /** Called by each reader now and then with the number of events it has emitted so far (for progress). */
@@ -84,6 +92,18 @@ export class NexmarkSource implements Source<NexmarkEvent, NexmarkSplit> {
     return new StaticSplitEnumerator(ctx, splits);
   }
 
+  /** Starts from a checkpoint: the ranges not handed out and the readers' ranges cut at their progress. */
+  restoreEnumerator(
+    ctx: SplitEnumeratorContext<NexmarkSplit>,
+    splits: NexmarkSplit[],
+  ): SplitEnumerator<NexmarkSplit> {
+    if (this.boundedness === "bounded") return new StaticSplitEnumerator(ctx, splits);
+    const open = splits.find((s) => s.open === true);
+    const restored = new UnboundedRangeEnumerator(ctx, open?.from ?? MAX_EVENT_NUMBER);
+    restored.addSplitsBack(splits.filter((s) => s.open !== true));
+    return restored;
+  }
+
   createReader(ctx: SourceReaderContext): SourceReader<NexmarkEvent, NexmarkSplit> {
     return new NexmarkReader(ctx, this.config, this.onProgress);
   }
@@ -91,10 +111,13 @@ export class NexmarkSource implements Source<NexmarkEvent, NexmarkSplit> {
 
 /** Hands out [k·SPLIT_EVENTS, (k+1)·SPLIT_EVENTS) ranges in order, one per request, without end. */
 class UnboundedRangeEnumerator implements SplitEnumerator<NexmarkSplit> {
-  private next = 0;
-  /** Ranges a failed reader had not finished, handed out again first. */
+  /** Ranges a failed reader had not finished (or restored from a checkpoint), handed out again first. */
   private readonly returned: NexmarkSplit[] = [];
-  constructor(private readonly ctx: SplitEnumeratorContext<NexmarkSplit>) {}
+  constructor(
+    private readonly ctx: SplitEnumeratorContext<NexmarkSplit>,
+    /** First event number not yet in any range. */
+    private next = 0,
+  ) {}
   start(): void {}
   handleSplitRequest(subtask: number): void {
     const again = this.returned.shift();
@@ -112,7 +135,10 @@ class UnboundedRangeEnumerator implements SplitEnumerator<NexmarkSplit> {
   }
   addSplitsBack(splits: NexmarkSplit[]): void {
     // Ranges are pure functions of the config, so any reader may read them again.
-    this.returned.push(...splits);
+    for (const s of splits) if (s.to > s.from) this.returned.push({ from: s.from, to: s.to });
+  }
+  snapshotState(): NexmarkSplit[] {
+    return [...this.returned, { from: this.next, to: MAX_EVENT_NUMBER, open: true }];
   }
   addReader(): void {}
   close(): void {}
@@ -139,6 +165,10 @@ class NexmarkReader extends SplitQueueReader<NexmarkEvent, NexmarkSplit> {
   protected openSplit(split: NexmarkSplit): void {
     this.pos = split.from;
     this.end = split.to;
+  }
+
+  protected override currentProgress(): NexmarkSplit {
+    return { from: this.pos, to: this.end };
   }
 
   protected readSplit(output: ReaderOutput<NexmarkEvent>): boolean {
@@ -187,6 +217,11 @@ export class NexmarkJsonLinesSource implements Source<NexmarkEvent, FileSplit> {
 
   createEnumerator(ctx: SplitEnumeratorContext<FileSplit>): SplitEnumerator<FileSplit> {
     return this.text.createEnumerator(ctx);
+  }
+
+  /** Starts from a checkpoint: the byte ranges not handed out and the readers' ranges from their next line. */
+  restoreEnumerator(ctx: SplitEnumeratorContext<FileSplit>, splits: FileSplit[]): SplitEnumerator<FileSplit> {
+    return this.text.restoreEnumerator(ctx, splits);
   }
 
   createReader(ctx: SourceReaderContext): SourceReader<NexmarkEvent, FileSplit> {
