@@ -42,13 +42,14 @@ export class ChainedTarget implements RecordTarget {
     const op = this.op;
     // Map and filter (exactly those classes, whose processElement is known) are fused: the
     // compiled function calls the user function and the next output itself.
+    // These bodies are MapOperator's and FilterOperator's processElement.
     let call = `op.processElement(value, ${this.inputIndex | 0});`;
     let fn: unknown;
     if (op.constructor === MapOperator) {
-      fn = (op as unknown as { fn: unknown }).fn;
+      fn = (op as MapOperator).fn;
       call = "op.output.collect(fn(value, op.runtime));";
     } else if (op.constructor === FilterOperator) {
-      fn = (op as unknown as { fn: unknown }).fn;
+      fn = (op as FilterOperator).fn;
       call = "if (fn(value, op.runtime)) op.output.collect(value);";
     }
     return compile(

@@ -13,9 +13,10 @@ import {
 import { FINAL_CHECKPOINT_ID } from "../snapshot.ts";
 import { StreamOperator } from "./stream-operator.ts";
 
+/** A chained map is fused into its upstream output (outputs.ts): keep processElement in step with it. */
 export class MapOperator extends StreamOperator {
   constructor(
-    private readonly fn: MapFn<unknown, unknown>,
+    readonly fn: MapFn<unknown, unknown>,
     rich?: RichFunction,
   ) {
     super(rich);
@@ -25,9 +26,10 @@ export class MapOperator extends StreamOperator {
   }
 }
 
+/** A chained filter is fused into its upstream output (outputs.ts): keep processElement in step with it. */
 export class FilterOperator extends StreamOperator {
   constructor(
-    private readonly fn: FilterFn<unknown>,
+    readonly fn: FilterFn<unknown>,
     rich?: RichFunction,
   ) {
     super(rich);
