@@ -17,6 +17,8 @@ export interface ManagedJobClient extends JobClient {
    * replayed by a job restored from it). wait() then rejects with JobCancelledError.
    */
   stopWithSavepoint(targetDir?: string): Promise<string>;
+  /** Take a checkpoint now (besides the periodic ones); resolves with its directory once complete. */
+  triggerCheckpoint(): Promise<string>;
 }
 
 export function startClient(
@@ -75,6 +77,15 @@ export function startClient(
     },
     triggerSavepoint(targetDir?: string) {
       return savepoint(targetDir);
+    },
+    triggerCheckpoint() {
+      const c = master.checkpoints;
+      if (c === undefined || status !== "RUNNING") {
+        return Promise.reject(new InvalidArgumentError(`job '${job.jobName}' does not checkpoint or is not running`));
+      }
+      return new Promise<string>((resolve, reject) => {
+        c.trigger({ resolve, reject });
+      });
     },
     async stopWithSavepoint(targetDir?: string) {
       // No checkpoint may complete after the savepoint: its output would be committed twice.
