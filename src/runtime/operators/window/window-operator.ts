@@ -27,7 +27,8 @@ import {
   MAX_WINDOW_TIMESTAMP,
   type MergingWindowAssigner,
   type TimestampedValue,
-  type TimeWindow,
+  TimeWindow,
+  GlobalWindow,
   type Trigger,
   type Window,
   type WindowAssigner,
@@ -144,6 +145,16 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
     const output = this.output;
     this.collector = { collect: (v) => output.collect(v) };
     await super.open();
+  }
+
+  // ---- checkpoints: windows as timer namespaces ----------------------------------------------
+
+  protected override timerNamespaceToData(window: unknown): unknown {
+    return window instanceof TimeWindow ? [window.start, window.end] : "global";
+  }
+
+  protected override timerNamespaceFromData(data: unknown): unknown {
+    return Array.isArray(data) ? new TimeWindow(data[0] as number, data[1] as number) : GlobalWindow.get();
   }
 
   // ---- WindowOperatorAccess ------------------------------------------------------------------
