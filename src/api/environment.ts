@@ -21,7 +21,8 @@ import { type RestartStrategyConfig, RestartStrategies } from "../checkpoint/res
 import { type ManagedJobClient, startClient } from "./job-client.ts";
 import { type ExecutionPlan, executionPlan } from "../graph/plan.ts";
 import { type StreamGraph, buildStreamGraph } from "../graph/stream-graph.ts";
-import type { NetworkOptions, TimeOptions } from "../graph/task-deployment.ts";
+import type { NetworkOptions, StateBackendOptions, TimeOptions } from "../graph/task-deployment.ts";
+import type { StateBackendKind } from "../state/index.ts";
 import { type Clock, systemClock } from "../runtime/time/clock.ts";
 import type { WatermarkStrategy } from "../core/watermark.ts";
 import type {
@@ -72,6 +73,10 @@ export interface EnvironmentConfig {
   /** Restore even when the checkpoint holds state of operators this job no longer has. */
   allowNonRestoredState?: boolean;
   restartStrategy?: RestartStrategyConfig;
+  /** Where keyed state lives: "heap" (default) or "embedded" (on-disk LMDB stores, for state larger than memory). */
+  stateBackend?: StateBackendKind;
+  /** Directory of the embedded backend's stores (default: the OS temp directory). */
+  stateDirectory?: string;
 }
 
 /** A compiled job: every graph from transformations to parallel subtasks. */
@@ -86,6 +91,7 @@ export interface CompiledJob {
   restart: RestartStrategyConfig;
   restorePath: string | undefined;
   allowNonRestoredState: boolean;
+  stateBackend: StateBackendOptions;
 }
 
 export class StreamExecutionEnvironment {
@@ -102,6 +108,7 @@ export class StreamExecutionEnvironment {
   private restartStrategy: RestartStrategyConfig | undefined;
   private restorePath: string | undefined;
   private allowNonRestoredState = false;
+  private stateBackend: StateBackendOptions = { kind: "heap" };
   private nextId = 1;
   /** @internal */ readonly transformations: Transformation[] = [];
   private readonly collects = new Map<
@@ -148,6 +155,9 @@ export class StreamExecutionEnvironment {
     if (config.checkpointDirectory !== undefined)
       this.checkpointConfig.setCheckpointStorage(config.checkpointDirectory);
     if (config.restartStrategy !== undefined) this.setRestartStrategy(config.restartStrategy);
+    if (config.stateBackend !== undefined || config.stateDirectory !== undefined) {
+      this.setStateBackend(config.stateBackend ?? this.stateBackend.kind, config.stateDirectory);
+    }
     if (config.restorePath !== undefined) this.restoreFrom(config.restorePath, config.allowNonRestoredState);
     else if (config.allowNonRestoredState !== undefined)
       this.allowNonRestoredState = config.allowNonRestoredState;
@@ -218,6 +228,18 @@ export class StreamExecutionEnvironment {
     }
     this.restartStrategy = strategy;
     return this;
+  }
+
+  /** Where keyed state lives; user code does not change with it. */
+  setStateBackend(kind: StateBackendKind, directory?: string): this {
+    if (kind !== "heap" && kind !== "embedded") {
+      throw new InvalidArgumentError(`unknown state backend '${String(kind)}'; use "heap" or "embedded"`);
+    }
+    this.stateBackend = { kind, directory };
+    return this;
+  }
+  getStateBackend(): StateBackendKind {
+    return this.stateBackend.kind;
   }
 
   /** Start the job from a checkpoint or savepoint directory. */
@@ -363,6 +385,7 @@ export class StreamExecutionEnvironment {
           : RestartStrategies.noRestart()),
       restorePath: this.restorePath,
       allowNonRestoredState: this.allowNonRestoredState,
+      stateBackend: { ...this.stateBackend },
     };
   }
 
@@ -396,7 +419,7 @@ export class StreamExecutionEnvironment {
         restorePath: job.restorePath,
         allowNonRestoredState: job.allowNonRestoredState,
       },
-      inThreadLauncher(job.executionGraph, jobId, jobName, job.network, job.time),
+      inThreadLauncher(job.executionGraph, jobId, jobName, job.network, job.time, job.stateBackend),
     );
     const client = startClient(master, job, jobId, () => unregisterCollectPublisher(jobId));
     await master.deployed;

@@ -63,6 +63,7 @@ async function main(): Promise<void> {
     executor,
     hosted,
     attempt: data.attempt,
+    stateBackend: job.stateBackend,
     portToSlot: (slot) => data.ports[slot]!,
     router,
     restore,

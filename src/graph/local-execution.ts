@@ -10,7 +10,7 @@ import { CancelledSignal, type TaskFailureReport, TaskExecutor } from "../runtim
 import type { ExecutionGraph } from "./execution-graph.ts";
 import type { Attempt, AttemptContext, AttemptLauncher, RunOutcome } from "./job-master.ts";
 import { snapshotEnumerators, startSourceCoordinators } from "./source-coordinators.ts";
-import { type NetworkOptions, type TimeOptions, deployTasks } from "./task-deployment.ts";
+import { type NetworkOptions, type StateBackendOptions, type TimeOptions, deployTasks } from "./task-deployment.ts";
 
 export type { RunOutcome } from "./job-master.ts";
 
@@ -50,6 +50,7 @@ export function inThreadLauncher(
   jobName: string,
   network: NetworkOptions,
   time: TimeOptions,
+  stateBackend: StateBackendOptions,
 ): AttemptLauncher {
   return async (ctx: AttemptContext): Promise<Attempt> => {
     const executor = new TaskExecutor();
@@ -69,6 +70,7 @@ export function inThreadLauncher(
       executor,
       hosted: eg.subtasks,
       attempt: ctx.attempt,
+      stateBackend,
       restore: ctx.restore,
       checkpointing:
         cp === undefined

@@ -23,7 +23,7 @@ import { SourceOutput } from "../runtime/source-output.ts";
 import type { TaskExecutor } from "../runtime/task-executor.ts";
 import type { Clock } from "../runtime/time/clock.ts";
 import { ProcessingTimeService } from "../runtime/time/processing-time-service.ts";
-import { HeapKeyedStateBackend } from "../state/heap-keyed-state-backend.ts";
+import { type StateBackendKind, createKeyedStateBackend } from "../state/index.ts";
 import type { ExecutionGraph, ExecutionSubtask } from "./execution-graph.ts";
 import type { StreamEdge, StreamNode } from "./stream-graph.ts";
 
@@ -61,8 +61,15 @@ export interface TaskCheckpointing {
   hooks: CheckpointHooks;
 }
 
+export interface StateBackendOptions {
+  kind: StateBackendKind;
+  /** Where the embedded backend keeps its stores (default: the OS temp directory). */
+  directory?: string;
+}
+
 export interface DeploymentContext {
   time: TimeOptions;
+  stateBackend?: StateBackendOptions;
   /** Execution attempt (0, then +1 per restart). */
   attempt: number;
   checkpointing?: TaskCheckpointing;
@@ -105,6 +112,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
     };
     const element: ElementContext = { timestamp: Number.NaN };
     const processingTime = new ProcessingTimeService(ctx.time.clock);
+    const disposables: Array<() => void> = [];
     // The task exists only after its operators are set up; mail sent before that waits here.
     let taskRef: StreamTask | undefined;
     const early: Array<() => void> = [];
@@ -174,8 +182,13 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
       const op = operators.get(n);
       if (op !== undefined) {
         const backend = n.keySelectors.some((k) => k !== undefined)
-          ? new HeapKeyedStateBackend(keyGroupRangeFor(n.maxParallelism, n.parallelism, st.index))
+          ? createKeyedStateBackend(
+              ctx.stateBackend?.kind ?? "heap",
+              keyGroupRangeFor(n.maxParallelism, n.parallelism, st.index),
+              { localDirectory: ctx.stateBackend?.directory },
+            )
           : undefined;
+        if (backend !== undefined) disposables.push(() => backend.dispose());
         const keyed: Array<KeyedContext | undefined> = n.keySelectors.map((ks) =>
           ks === undefined || backend === undefined
             ? undefined
@@ -272,6 +285,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
         sourceOutput,
         autoWatermarkInterval: ctx.time.autoWatermarkInterval,
         receivedSplitIds,
+        disposables,
         checkpointing:
           ctx.checkpointing === undefined
             ? undefined

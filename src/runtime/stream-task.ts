@@ -50,6 +50,8 @@ export interface TaskSetup {
   readonly receivedSplitIds: Set<string>;
   /** Loads this task's restored state (by operator uid) before it opens. */
   readonly restore: (() => Promise<Map<string, OperatorRestore>>) | undefined;
+  /** Released when the task closes (embedded state stores remove their files). */
+  readonly disposables: Array<() => void>;
   /** Set when the job checkpoints. */
   readonly checkpointing: { exactlyOnce: boolean; responder: CheckpointResponder } | undefined;
 }
@@ -432,13 +434,17 @@ export class StreamTask implements ElementHandler {
   }
 
   private async closeOperators(): Promise<void> {
-    if (this.setup.reader !== undefined) await this.setup.reader.close();
-    for (const m of this.setup.chain) {
-      try {
-        await m.operator?.close();
-      } catch (e) {
-        throw attribute(e, m.info);
+    try {
+      if (this.setup.reader !== undefined) await this.setup.reader.close();
+      for (const m of this.setup.chain) {
+        try {
+          await m.operator?.close();
+        } catch (e) {
+          throw attribute(e, m.info);
+        }
       }
+    } finally {
+      for (const d of this.setup.disposables) d();
     }
   }
 

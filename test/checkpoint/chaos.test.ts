@@ -97,6 +97,26 @@ describe("exactly-once under failures (worker threads, file sink)", () => {
     });
   }
 
+  it("embedded state backend: a worker killed at a random moment", async () => {
+    const random = rng(7);
+    const dir = mkdtempSync(join(tmpdir(), "weir-chaos-"));
+    try {
+      const params: ChaosParams = {
+        out: join(dir, "out"),
+        checkpoints: join(dir, "checkpoints"),
+        events: EVENTS,
+        keys: KEYS,
+        rate: 20_000,
+        stateBackend: "embedded",
+      };
+      const r = await runOnce(params, 3, [[300 + Math.floor(random() * 900), Math.floor(random() * 3)]]);
+      assert.ok(r.restarts >= 1, "the job restarted after the kill");
+      assert.deepEqual(committed(params.out), ref);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("user code throwing in a random operator at random records", async () => {
     const random = rng(99);
     const dir = mkdtempSync(join(tmpdir(), "weir-chaos-"));

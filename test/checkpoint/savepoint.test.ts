@@ -49,14 +49,21 @@ async function waitFor(cond: () => boolean, what: string): Promise<void> {
 }
 
 describe("savepoints", () => {
-  for (const restoreParallelism of [1, 4]) {
-    it(`savepoint at p=2, restore at p=${restoreParallelism}: keyed counts continue exactly`, async () => {
+  const cases: Array<[number, "heap" | "embedded", "heap" | "embedded"]> = [
+    [1, "heap", "heap"],
+    [4, "heap", "heap"],
+    [3, "heap", "embedded"],
+    [1, "embedded", "heap"],
+  ];
+  for (const [restoreParallelism, from, to] of cases) {
+    it(`savepoint at p=2 (${from}), restore at p=${restoreParallelism} (${to}): keyed counts continue exactly`, async () => {
       const dir = mkdtempSync(join(tmpdir(), "weir-sp-"));
       try {
         const env1 = new StreamExecutionEnvironment({
           parallelism: 2,
           checkpointInterval: 50,
           checkpointDirectory: join(dir, "cp1"),
+          stateBackend: from,
         });
         const h1 = build(env1, 8_000);
         const client = await env1.executeAsync("counts");
@@ -74,6 +81,7 @@ describe("savepoints", () => {
           checkpointInterval: 50,
           checkpointDirectory: join(dir, "cp2"),
           restorePath: savepoint,
+          stateBackend: to,
         });
         const h2 = build(env2, 1e9);
         await env2.execute("counts");

@@ -3,7 +3,15 @@
 // usable; missing, corrupt and newer-format files are refused with the path named.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -117,7 +125,9 @@ describe("checkpoint storage", () => {
       assert.equal(removed.length, 1, "only the replaced key-group file was deleted");
       const meta = JSON.parse(readFileSync(join(cp2, "_metadata"), "utf8"));
       const referenced = new Set<string>();
-      for (const t of Object.values(meta.tasks) as Array<{ subtasks: Array<{ keyGroups?: Record<string, string> }> }>) {
+      for (const t of Object.values(meta.tasks) as Array<{
+        subtasks: Array<{ keyGroups?: Record<string, string> }>;
+      }>) {
         for (const s of t.subtasks) for (const f of Object.values(s.keyGroups ?? {})) referenced.add(f);
       }
       for (const f of referenced) assert.ok(existsSync(join(root, f)), `${f} still exists`);
@@ -200,14 +210,30 @@ describe("checkpoint storage", () => {
       bytes[bytes.length - 1] ^= 0xff;
       writeFileSync(victim, bytes);
       const bad = new StreamExecutionEnvironment({ parallelism: 1, restorePath: cp1 });
-      bad.fromSource(new FeedSource(), "feed").keyBy((k) => k).process({ processElement() {} }).uid("counter").print();
-      await assert.rejects(bad.execute(), (e: Error) => e.message.includes(victim) && /corrupt|checksum/.test(e.message));
+      bad
+        .fromSource(new FeedSource(), "feed")
+        .keyBy((k) => k)
+        .process({ processElement() {} })
+        .uid("counter")
+        .print();
+      await assert.rejects(
+        bad.execute(),
+        (e: Error) => e.message.includes(victim) && /corrupt|checksum/.test(e.message),
+      );
 
       // A missing file is named too.
       rmSync(victim);
       const missing = new StreamExecutionEnvironment({ parallelism: 1, restorePath: cp1 });
-      missing.fromSource(new FeedSource(), "feed").keyBy((k) => k).process({ processElement() {} }).uid("counter").print();
-      await assert.rejects(missing.execute(), (e: Error) => e.message.includes(victim) && /missing/.test(e.message));
+      missing
+        .fromSource(new FeedSource(), "feed")
+        .keyBy((k) => k)
+        .process({ processElement() {} })
+        .uid("counter")
+        .print();
+      await assert.rejects(
+        missing.execute(),
+        (e: Error) => e.message.includes(victim) && /missing/.test(e.message),
+      );
 
       // A checkpoint from a newer format is refused.
       meta.version = 99;
