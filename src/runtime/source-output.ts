@@ -65,6 +65,8 @@ export class SourceOutput<T> implements ReaderOutput<T> {
   numRecords = 0;
   /** The strategy has an idle timeout: splits note when their last event came. */
   readonly tracksIdleness: boolean;
+  private readonly assigner: ((value: T, recordTimestamp: number | undefined) => number) | undefined;
+  private readonly eventTime: boolean;
 
   constructor(
     private readonly strategy: WatermarkStrategy<T> | undefined,
@@ -74,6 +76,8 @@ export class SourceOutput<T> implements ReaderOutput<T> {
     private readonly sourceName: string,
   ) {
     this.tracksIdleness = strategy?.idleTimeout !== undefined;
+    this.assigner = strategy?.timestampAssigner;
+    this.eventTime = strategy?.isEventTime === true;
     this.direct = new SplitOutput(this, strategy?.createGenerator?.());
   }
 
@@ -94,10 +98,10 @@ export class SourceOutput<T> implements ReaderOutput<T> {
   }
 
   timestampOf(value: T, recordTimestamp: number | undefined): number {
-    const assigner = this.strategy?.timestampAssigner;
+    const assigner = this.assigner;
     const ts = assigner !== undefined ? assigner(value, recordTimestamp) : recordTimestamp;
     if (typeof ts !== "number" || Number.isNaN(ts)) {
-      if (this.strategy?.isEventTime === true) {
+      if (this.eventTime) {
         throw new InvalidArgumentError(
           `source '${this.sourceName}' produced a record without a usable timestamp (${String(ts)}): ${preview(value)}; give the WatermarkStrategy a timestamp assigner (withTimestampAssigner((event) => event.time)) that returns epoch milliseconds`,
         );

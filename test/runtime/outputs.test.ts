@@ -28,7 +28,7 @@ async function runChain(failIn: Failing) {
     })
     .name("f1")
     // biome-ignore lint/suspicious/useIterableCallbackReturn: DataStream.flatMap emits through its collector
-    .flatMap((x: number, out) => {
+    .flatMap<number>((x, out) => {
       boom("fm", x / 2);
       out.collect(x);
       out.collect(-x);
