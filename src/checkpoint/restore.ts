@@ -4,7 +4,13 @@
 
 import { WeirError } from "../core/errors.ts";
 import { type KeyGroupRange, keyGroupRangeFor } from "../core/key-groups.ts";
-import type { OperatorRestore, OperatorSnapshot, TaskSnapshot } from "../runtime/snapshot.ts";
+import type {
+  ChannelState,
+  OperatorRestore,
+  OperatorSnapshot,
+  TaskRestore,
+  TaskSnapshot,
+} from "../runtime/snapshot.ts";
 import type { LoadedCheckpoint } from "./fs-storage.ts";
 
 /** An operator of the new job: its uid, name, and parallelism. */
@@ -55,8 +61,9 @@ export async function loadTaskRestore(
   subtask: number,
   parallelism: number,
   maxParallelism: number,
-): Promise<Map<string, OperatorRestore>> {
+): Promise<TaskRestore> {
   const out = new Map<string, OperatorRestore>();
+  let channels: ChannelState | undefined;
   const mine = keyGroupRangeFor(maxParallelism, parallelism, subtask);
   const wanted = new Set(operatorUids);
   for (const task of Object.values(cp.metadata.tasks)) {
@@ -69,7 +76,17 @@ export async function loadTaskRestore(
       const theirs = keyGroupRangeFor(task.maxParallelism, oldP, h.subtask);
       const overlaps = theirs.start <= mine.end && mine.start <= theirs.end;
       // Every old subtask may hold operator state; keyed state only matters where ranges overlap.
-      const snap = h.file !== undefined ? ((await cp.read(h.file)) as TaskSnapshot) : { operators: {} };
+      const snap: TaskSnapshot =
+        h.file !== undefined ? ((await cp.read(h.file)) as TaskSnapshot) : { operators: {} };
+      if (snap.channels !== undefined && hasData(snap.channels)) {
+        if (oldP !== parallelism) {
+          throw new WeirError(
+            "INVALID_JOB",
+            `the checkpoint at '${cp.path}' holds in-flight data of an unaligned checkpoint for operator '${uids[0]}'; it can only be restored at the same parallelism (${oldP}); to rescale, restore from a savepoint or an aligned checkpoint`,
+          );
+        }
+        if (h.subtask === subtask && task.operators[0] === operatorUids[0]) channels = snap.channels;
+      }
       if (h.keyGroups !== undefined && overlaps) {
         for (const [kg, file] of Object.entries(h.keyGroups)) {
           const g = Number(kg);
@@ -90,7 +107,11 @@ export async function loadTaskRestore(
     for (const uid of uids)
       out.set(uid, merge(pieces.get(uid) ?? [], subtask, parallelism, mine, cp.metadata.checkpointId));
   }
-  return out;
+  return { operators: out, channels };
+}
+
+function hasData(c: ChannelState): boolean {
+  return c.inputs.some(([, , b]) => b.length > 0) || c.outputs.some((w) => w.some((b) => b.length > 0));
 }
 
 function merge(

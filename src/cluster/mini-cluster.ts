@@ -204,6 +204,8 @@ async function launchAttempt(
           ? undefined
           : {
               exactlyOnce: ctx.checkpointing.exactlyOnce,
+              unaligned: ctx.checkpointing.unaligned,
+              alignedTimeout: ctx.checkpointing.alignedTimeout,
               incremental: ctx.checkpointing.incremental,
               directory: ctx.checkpointing.directory,
             },

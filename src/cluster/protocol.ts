@@ -17,7 +17,15 @@ export interface WorkerData {
   planFingerprint: string;
   /** Restore every task of this slot from this checkpoint. */
   restorePath: string | undefined;
-  checkpointing: { exactlyOnce: boolean; incremental: boolean; directory: string } | undefined;
+  checkpointing:
+    | {
+        exactlyOnce: boolean;
+        unaligned: boolean;
+        alignedTimeout: number;
+        incremental: boolean;
+        directory: string;
+      }
+    | undefined;
 }
 
 export type ToCoordinator =

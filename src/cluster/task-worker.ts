@@ -72,6 +72,8 @@ async function main(): Promise<void> {
         ? undefined
         : {
             exactlyOnce: data.checkpointing.exactlyOnce,
+            unaligned: data.checkpointing.unaligned,
+            alignedTimeout: data.checkpointing.alignedTimeout,
             incremental: data.checkpointing.incremental,
             storage: new FsCheckpointStorage(data.checkpointing.directory, data.jobId),
             hooks: {

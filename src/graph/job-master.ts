@@ -23,7 +23,14 @@ export interface AttemptContext {
   attempt: number;
   restore: LoadedCheckpoint | undefined;
   checkpointing:
-    | { exactlyOnce: boolean; incremental: boolean; directory: string; hooks: CheckpointHooks }
+    | {
+        exactlyOnce: boolean;
+        unaligned: boolean;
+        alignedTimeout: number;
+        incremental: boolean;
+        directory: string;
+        hooks: CheckpointHooks;
+      }
     | undefined;
 }
 
@@ -130,6 +137,8 @@ export class JobMaster {
             ? undefined
             : {
                 exactlyOnce: settings.mode === "EXACTLY_ONCE",
+                unaligned: settings.unaligned && settings.mode === "EXACTLY_ONCE",
+                alignedTimeout: settings.alignedCheckpointTimeout,
                 incremental: settings.incremental,
                 directory: settings.directory,
                 hooks: {

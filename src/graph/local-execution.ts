@@ -10,7 +10,12 @@ import { CancelledSignal, type TaskFailureReport, TaskExecutor } from "../runtim
 import type { ExecutionGraph } from "./execution-graph.ts";
 import type { Attempt, AttemptContext, AttemptLauncher, RunOutcome } from "./job-master.ts";
 import { snapshotEnumerators, startSourceCoordinators } from "./source-coordinators.ts";
-import { type NetworkOptions, type StateBackendOptions, type TimeOptions, deployTasks } from "./task-deployment.ts";
+import {
+  type NetworkOptions,
+  type StateBackendOptions,
+  type TimeOptions,
+  deployTasks,
+} from "./task-deployment.ts";
 
 export type { RunOutcome } from "./job-master.ts";
 
@@ -77,6 +82,8 @@ export function inThreadLauncher(
           ? undefined
           : {
               exactlyOnce: cp.exactlyOnce,
+              unaligned: cp.unaligned,
+              alignedTimeout: cp.alignedTimeout,
               incremental: cp.incremental,
               storage: new FsCheckpointStorage(cp.directory, jobId),
               hooks: cp.hooks,

@@ -55,6 +55,8 @@ export interface CheckpointHooks {
 
 export interface TaskCheckpointing {
   exactlyOnce: boolean;
+  unaligned: boolean;
+  alignedTimeout: number;
   /** Write key groups to shared files, reusing those unchanged since the previous checkpoint. */
   incremental: boolean;
   storage: FsCheckpointStorage;
@@ -291,6 +293,8 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
             ? undefined
             : {
                 exactlyOnce: ctx.checkpointing.exactlyOnce,
+                unaligned: ctx.checkpointing.unaligned,
+                alignedTimeout: ctx.checkpointing.alignedTimeout,
                 responder: checkpointResponder(
                   ctx.checkpointing,
                   v.id,

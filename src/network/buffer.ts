@@ -27,14 +27,18 @@ export class NetworkBuffer {
     public readonly kind: BufferKind,
     /** For a barrier: its checkpoint id. */
     public readonly checkpointId = 0,
+    /** For a barrier: unaligned (it overtook data; the overtaken data is in the checkpoint). */
+    public readonly unaligned = false,
+    /** Replayed from a checkpoint's channel state: no producer to give it back to. */
+    public readonly restored = false,
   ) {}
 
   static endOfPartition(): NetworkBuffer {
     return new NetworkBuffer(EMPTY, 0, BufferKind.END_OF_PARTITION);
   }
 
-  static barrier(checkpointId: number): NetworkBuffer {
-    return new NetworkBuffer(EMPTY, 0, BufferKind.BARRIER, checkpointId);
+  static barrier(checkpointId: number, unaligned = false): NetworkBuffer {
+    return new NetworkBuffer(EMPTY, 0, BufferKind.BARRIER, checkpointId, unaligned);
   }
 }
 

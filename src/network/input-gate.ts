@@ -5,7 +5,7 @@
 import { DataInputDeserializer } from "../core/data-io.ts";
 import { SerializationError, errorMessage } from "../core/errors.ts";
 import type { TypeSerializer } from "../core/types/type-info.ts";
-import { BufferKind, ElementTag, type NetworkBuffer } from "./buffer.ts";
+import { BufferKind, ElementTag, NetworkBuffer } from "./buffer.ts";
 import type { BufferReceiver, BufferReturner, Wakeup } from "./channel.ts";
 
 /** Receives the elements read from a channel. */
@@ -15,6 +15,9 @@ export interface ElementHandler {
   processWatermarkStatus(idle: boolean, channel: InputChannel): void;
   processBarrier(checkpointId: number, channel: InputChannel): void;
 }
+
+/** Told as soon as an unaligned barrier arrives on a channel, before it is read in order. */
+export type BarrierAnnouncer = (checkpointId: number, channel: InputChannel) => void;
 
 export class InputChannel implements BufferReceiver {
   readonly queue: NetworkBuffer[] = [];
@@ -40,9 +43,38 @@ export class InputChannel implements BufferReceiver {
     private readonly wakeup: Wakeup,
   ) {}
 
+  /** Set by the task: unaligned barriers are announced on arrival. */
+  announce: BarrierAnnouncer | undefined;
+  /** In-flight data recorded for an unaligned checkpoint (until this channel's barrier is read). */
+  recording: Uint8Array[] | undefined;
+  /** Bytes still missing of the partial record at the start of the recording (0 when none). */
+  recordingSpillNeed = 0;
+
   deliver(buffer: NetworkBuffer): void {
     this.queue.push(buffer);
+    if (buffer.kind === BufferKind.BARRIER && buffer.unaligned) this.announce?.(buffer.checkpointId, this);
     this.wakeup();
+  }
+
+  /** Start recording in-flight data for an unaligned checkpoint: first the partial record held now. */
+  startRecording(): void {
+    this.recording = this.spillNeed > 0 ? [this.spill.slice(0, this.spillHave)] : [];
+    this.recordingSpillNeed = this.spillNeed;
+  }
+
+  /** Restore: in-flight data of a checkpoint, replayed before anything from the network. */
+  restoreInFlight(spillNeed: number, buffers: Uint8Array[]): void {
+    let rest = buffers;
+    if (spillNeed > 0 && buffers.length > 0) {
+      const first = buffers[0]!;
+      if (this.spill.length < spillNeed) this.spill = new Uint8Array(spillNeed);
+      this.spill.set(first, 0);
+      this.spillHave = first.length;
+      this.spillNeed = spillNeed;
+      rest = buffers.slice(1);
+    }
+    // In front of anything a restored producer already re-sent: recorded input came first.
+    this.queue.unshift(...rest.map((b) => new NetworkBuffer(b, b.length, BufferKind.DATA, 0, false, true)));
   }
 
   hasData(): boolean {
@@ -60,6 +92,7 @@ export class InputChannel implements BufferReceiver {
       handler.processBarrier(buffer.checkpointId, this);
       return 0;
     }
+    if (this.recording !== undefined) this.recording.push(buffer.memory.slice(0, buffer.size));
     const mem = buffer.memory;
     const size = buffer.size;
     let pos = 0;
@@ -90,7 +123,7 @@ export class InputChannel implements BufferReceiver {
         pos = size;
       }
     }
-    this.returner!.giveBack(buffer);
+    if (!buffer.restored) this.returner!.giveBack(buffer);
     return records;
   }
 
@@ -131,7 +164,7 @@ export class InputChannel implements BufferReceiver {
 
   /** Return every queued buffer (task cancelled or failed). */
   release(): void {
-    for (const b of this.queue) if (b.kind === BufferKind.DATA) this.returner?.giveBack(b);
+    for (const b of this.queue) if (b.kind === BufferKind.DATA && !b.restored) this.returner?.giveBack(b);
     this.queue.length = 0;
   }
 }

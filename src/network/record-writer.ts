@@ -72,6 +72,11 @@ export class RecordWriter<T> {
     for (const sp of this.subpartitions) sp.addBarrier(checkpointId);
   }
 
+  /** Unaligned: barriers overtake unsent data; returns that data per subpartition. */
+  broadcastPriorityBarrier(checkpointId: number): Uint8Array[][] {
+    return this.subpartitions.map((sp) => sp.addPriorityBarrier(checkpointId));
+  }
+
   emitWatermarkStatus(idle: boolean): void {
     const out = this.scratch;
     out.clear();

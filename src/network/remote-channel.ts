@@ -13,6 +13,8 @@ interface DataMessage {
   m: ArrayBuffer | undefined;
   /** checkpoint id of a barrier */
   b?: number;
+  /** an unaligned barrier */
+  u?: boolean;
 }
 interface CreditMessage {
   c: number;
@@ -37,6 +39,7 @@ export class RemoteSender implements BufferReceiver {
         s: 0,
         m: undefined,
         b: buffer.checkpointId,
+        u: buffer.unaligned,
       };
       this.port.postMessage(msg);
     }
@@ -76,7 +79,7 @@ export class ChannelRouter {
         this.outputs.get(msg.c)?.giveBack(new NetworkBuffer(new Uint8Array(msg.r), 0, BufferKind.DATA));
       } else {
         const mem = msg.m === undefined ? new Uint8Array(0) : new Uint8Array(msg.m);
-        this.inputs.get(msg.c)?.deliver(new NetworkBuffer(mem, msg.s, msg.k, msg.b ?? 0));
+        this.inputs.get(msg.c)?.deliver(new NetworkBuffer(mem, msg.s, msg.k, msg.b ?? 0, msg.u ?? false));
       }
     });
   }

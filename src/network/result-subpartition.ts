@@ -57,6 +57,30 @@ export class ResultSubpartition implements BufferReturner {
     this.trySend();
   }
 
+  /**
+   * An unaligned barrier: it overtakes the data not sent yet, which is returned (copied) as this
+   * channel's in-flight output state; the data is still sent, after the barrier.
+   */
+  addPriorityBarrier(checkpointId: number): Uint8Array[] {
+    if (this.finished) return [];
+    this.flush();
+    const overtaken: Uint8Array[] = [];
+    for (const b of this.queue) if (b.kind === BufferKind.DATA) overtaken.push(b.memory.slice(0, b.size));
+    this.queue.unshift(NetworkBuffer.barrier(checkpointId, true));
+    this.trySend();
+    return overtaken;
+  }
+
+  /** Restore: data that was in flight at the checkpoint goes out first. */
+  addRestoredData(bytes: Uint8Array[]): void {
+    for (const b of bytes) {
+      const mem = this.pool.request();
+      mem.set(b);
+      this.queue.push(new NetworkBuffer(mem, b.length, BufferKind.DATA));
+    }
+    this.trySend();
+  }
+
   /** Send a checkpoint barrier after everything written so far. */
   addBarrier(checkpointId: number): void {
     if (this.finished) return;

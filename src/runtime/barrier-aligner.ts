@@ -1,40 +1,90 @@
-// Barrier handling of one task's input: exactly-once alignment (a channel that delivered barrier
-// N is blocked until every live channel has), or at-least-once (no blocking: the checkpoint is
-// taken when the last barrier arrives). A newer barrier supersedes an unfinished alignment.
+// Barrier handling of one task's input.
+// - Exactly-once, aligned: a channel that delivered barrier N is blocked until every live channel
+//   has; then the task snapshots and forwards N.
+// - At-least-once: no blocking; the snapshot is taken when the last barrier arrives.
+// - Unaligned: as soon as barrier N arrives on any channel (announced on arrival, before it is
+//   read in order) the task snapshots and sends N ahead of its queued output; the data still in
+//   front of N on the other channels is recorded as in-flight state until their barriers come.
+// - Aligned with a timeout: starts aligned and turns unaligned when alignment takes too long.
+// A newer barrier supersedes an unfinished checkpoint.
 
 import type { InputChannel } from "../network/input-gate.ts";
+
+export interface BarrierHandlerOptions {
+  exactlyOnce: boolean;
+  unaligned: boolean;
+  /** With unaligned: ms of alignment before switching to unaligned (0 = unaligned at once). */
+  alignedTimeout: number;
+}
+
+export interface BarrierHandlerHooks {
+  /** Snapshot now and forward barrier `id` (priority when unaligned). */
+  snapshot(checkpointId: number, unaligned: boolean): void;
+  /** The in-flight data of an unaligned checkpoint is complete. */
+  channelStateComplete(checkpointId: number, inputs: Array<[number, number, Uint8Array[]]>): void;
+  /** Run `action` after `ms` in the task's thread (processing time). */
+  schedule(ms: number, action: () => void): void;
+}
 
 export class BarrierAligner {
   private current = 0;
   private readonly received = new Set<InputChannel>();
   private lastDone = 0;
+  /** Unaligned checkpoint in progress: channels still recording. */
+  private recording = new Set<InputChannel>();
+  private recorded: Array<[number, number, Uint8Array[]]> = [];
+  private unalignedId = 0;
 
   constructor(
     private readonly channels: InputChannel[],
-    private readonly exactlyOnce: boolean,
-    private readonly perform: (checkpointId: number) => void,
+    private readonly options: BarrierHandlerOptions,
+    private readonly hooks: BarrierHandlerHooks,
   ) {}
 
   /** The checkpoint being aligned (0 when none). */
   get pending(): number {
-    return this.current;
+    return this.current || this.unalignedId;
+  }
+
+  /** An unaligned barrier arrived on `channel` (it is still queued behind data). Runs in the task's mailbox. */
+  onAnnounced(checkpointId: number): void {
+    if (!this.options.unaligned || this.options.alignedTimeout > 0) return;
+    if (checkpointId <= this.lastDone || checkpointId <= this.unalignedId) return;
+    this.startUnaligned(checkpointId);
   }
 
   onBarrier(checkpointId: number, channel: InputChannel): void {
-    if (checkpointId <= this.lastDone) return;
+    if (checkpointId === this.unalignedId && this.recording.has(channel)) {
+      this.stopRecording(channel);
+      return;
+    }
+    if (checkpointId <= this.lastDone || checkpointId <= this.unalignedId) return;
     if (checkpointId < this.current) return; // a barrier of an aligned-over, older checkpoint
+    if (this.options.unaligned && this.options.alignedTimeout === 0) {
+      // Read before its announcement ran: start now, this channel is already past its barrier.
+      this.startUnaligned(checkpointId, channel);
+      return;
+    }
     if (checkpointId > this.current) {
       this.release();
       this.current = checkpointId;
+      if (this.options.unaligned && this.options.alignedTimeout > 0) {
+        this.hooks.schedule(this.options.alignedTimeout, () => {
+          if (this.current === checkpointId) this.convertToUnaligned(checkpointId);
+        });
+      }
     }
     this.received.add(channel);
-    if (this.exactlyOnce) channel.blocked = true;
+    if (this.options.exactlyOnce) channel.blocked = true;
     this.maybeComplete();
   }
 
-  /** A channel ended: it no longer takes part in alignment. */
+  /** A channel ended: it no longer takes part. */
   onEndOfPartition(): void {
     if (this.current !== 0) this.maybeComplete();
+    if (this.unalignedId !== 0) {
+      for (const c of [...this.recording]) if (c.endOfPartition) this.stopRecording(c);
+    }
   }
 
   /** The checkpoint was aborted elsewhere: stop waiting for it. */
@@ -43,6 +93,13 @@ export class BarrierAligner {
       this.release();
       this.lastDone = Math.max(this.lastDone, checkpointId);
     }
+    if (checkpointId === this.unalignedId) {
+      for (const c of this.recording) c.recording = undefined;
+      this.recording.clear();
+      this.recorded = [];
+      this.lastDone = Math.max(this.lastDone, checkpointId);
+      this.unalignedId = 0;
+    }
   }
 
   private maybeComplete(): void {
@@ -50,12 +107,55 @@ export class BarrierAligner {
     const id = this.current;
     this.release();
     this.lastDone = id;
-    this.perform(id);
+    this.hooks.snapshot(id, false);
   }
 
   private release(): void {
     for (const c of this.received) c.blocked = false;
     this.received.clear();
     this.current = 0;
+  }
+
+  /** Alignment took too long: snapshot now; channels without the barrier yet become in-flight state. */
+  private convertToUnaligned(checkpointId: number): void {
+    const passed = new Set(this.received);
+    this.release();
+    this.beginRecording(checkpointId, passed);
+  }
+
+  private startUnaligned(checkpointId: number, alreadyPassed?: InputChannel): void {
+    this.release();
+    this.beginRecording(checkpointId, new Set(alreadyPassed === undefined ? [] : [alreadyPassed]));
+  }
+
+  private beginRecording(checkpointId: number, passed: Set<InputChannel>): void {
+    for (const c of this.recording) c.recording = undefined;
+    this.recording.clear();
+    this.recorded = [];
+    this.unalignedId = checkpointId;
+    this.hooks.snapshot(checkpointId, true);
+    for (const c of this.channels) {
+      if (c.endOfPartition || passed.has(c)) continue;
+      c.startRecording();
+      this.recording.add(c);
+    }
+    this.finishIfRecorded();
+  }
+
+  private stopRecording(channel: InputChannel): void {
+    this.recorded.push([channel.index, channel.recordingSpillNeed, channel.recording ?? []]);
+    channel.recording = undefined;
+    this.recording.delete(channel);
+    this.finishIfRecorded();
+  }
+
+  private finishIfRecorded(): void {
+    if (this.recording.size > 0) return;
+    const id = this.unalignedId;
+    const inputs = this.recorded;
+    this.recorded = [];
+    this.unalignedId = 0;
+    this.lastDone = Math.max(this.lastDone, id);
+    this.hooks.channelStateComplete(id, inputs);
   }
 }

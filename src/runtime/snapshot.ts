@@ -30,8 +30,22 @@ export interface OperatorSnapshot {
   custom?: unknown;
 }
 
+/** Data in flight at an unaligned checkpoint, replayed on restore (same parallelism only). */
+export interface ChannelState {
+  /** Per input channel: [channel index, bytes missing of the partial first record, buffers]. */
+  inputs: Array<[number, number, Uint8Array[]]>;
+  /** Per record writer (in order), per subpartition: the buffers overtaken by the barrier. */
+  outputs: Uint8Array[][][];
+}
+
 export interface TaskSnapshot {
   operators: Record<string, OperatorSnapshot>;
+  channels?: ChannelState;
+}
+
+export interface TaskRestore {
+  operators: Map<string, OperatorRestore>;
+  channels: ChannelState | undefined;
 }
 
 /** The state one operator of one new subtask restores from, after redistribution. */

@@ -14,7 +14,8 @@ import { BarrierAligner } from "./barrier-aligner.ts";
 import {
   type CheckpointResponder,
   FINAL_CHECKPOINT_ID,
-  type OperatorRestore,
+  type ChannelState,
+  type TaskRestore,
   type OperatorSnapshot,
   type TaskSnapshot,
 } from "./snapshot.ts";
@@ -49,11 +50,13 @@ export interface TaskSetup {
   /** Ids of the splits this source task received (kept in its snapshot). */
   readonly receivedSplitIds: Set<string>;
   /** Loads this task's restored state (by operator uid) before it opens. */
-  readonly restore: (() => Promise<Map<string, OperatorRestore>>) | undefined;
+  readonly restore: (() => Promise<TaskRestore>) | undefined;
   /** Released when the task closes (embedded state stores remove their files). */
   readonly disposables: Array<() => void>;
   /** Set when the job checkpoints. */
-  readonly checkpointing: { exactlyOnce: boolean; responder: CheckpointResponder } | undefined;
+  readonly checkpointing:
+    | { exactlyOnce: boolean; unaligned: boolean; alignedTimeout: number; responder: CheckpointResponder }
+    | undefined;
 }
 
 export interface AccumulatorReport {
@@ -106,9 +109,28 @@ export class StreamTask implements ElementHandler {
   ) {
     this.endedInputs = new Array(setup.numInputs).fill(false);
     if (setup.gate !== undefined) {
-      this.aligner = new BarrierAligner(setup.gate.channels, setup.checkpointing?.exactlyOnce ?? true, (id) =>
-        this.performCheckpoint(id),
+      const cp = setup.checkpointing;
+      const aligner = new BarrierAligner(
+        setup.gate.channels,
+        {
+          exactlyOnce: cp?.exactlyOnce ?? true,
+          unaligned: cp?.unaligned ?? false,
+          alignedTimeout: cp?.alignedTimeout ?? 0,
+        },
+        {
+          snapshot: (id, unaligned) => this.performCheckpoint(id, unaligned),
+          channelStateComplete: (id, inputs) => this.completeUnaligned(id, inputs),
+          schedule: (ms, action) => {
+            const pts = setup.processingTime;
+            pts.schedule(pts.now() + ms, action);
+            this.wakeup();
+          },
+        },
       );
+      this.aligner = aligner;
+      for (const c of setup.gate.channels) {
+        c.announce = (id) => this.mailbox.execute(() => aligner.onAnnounced(id));
+      }
     }
   }
 
@@ -145,13 +167,54 @@ export class StreamTask implements ElementHandler {
     this.aligner!.onBarrier(checkpointId, channel);
   }
 
+  /** In-flight data of an unaligned checkpoint: inputs are read first, outputs are sent first. */
+  private restoreChannels(channels: ChannelState): void {
+    const gate = this.setup.gate;
+    if (process.env.WEIR_DEBUG)
+      console.error(
+        `[weir] ${this.name} restores in-flight: inputs ${channels.inputs.map(([i, n, b]) => `${i}:${n}:${b.length}`).join(",")} outputs ${channels.outputs.map((w) => w.map((b) => b.length).join("/")).join(",")}`,
+      );
+    for (const [index, spillNeed, buffers] of channels.inputs)
+      gate?.channels[index]?.restoreInFlight(spillNeed, buffers);
+    channels.outputs.forEach((perSubpartition, w) => {
+      const writer = this.setup.writers[w];
+      perSubpartition.forEach((buffers, i) => writer?.subpartitions[i]?.addRestoredData(buffers));
+    });
+  }
+
   /** Snapshot every operator of the chain (the synchronous part), forward the barrier, acknowledge. */
-  private performCheckpoint(checkpointId: number): void {
+  private performCheckpoint(checkpointId: number, unaligned = this.sourceUnaligned()): void {
     const cp = this.setup.checkpointing;
     if (cp === undefined) return;
     const snapshot = this.snapshot(checkpointId);
-    for (const w of this.setup.writers) w.broadcastBarrier(checkpointId);
-    cp.responder.acknowledge(checkpointId, snapshot);
+    if (!unaligned) {
+      for (const w of this.setup.writers) w.broadcastBarrier(checkpointId);
+      cp.responder.acknowledge(checkpointId, snapshot);
+      return;
+    }
+    // Unaligned: the barrier overtakes unsent output, which goes into the checkpoint.
+    snapshot.channels = {
+      inputs: [],
+      outputs: this.setup.writers.map((w) => w.broadcastPriorityBarrier(checkpointId)),
+    };
+    if (this.setup.gate === undefined) cp.responder.acknowledge(checkpointId, snapshot);
+    else this.pendingUnaligned = { id: checkpointId, snapshot };
+  }
+
+  private pendingUnaligned: { id: number; snapshot: TaskSnapshot } | undefined;
+
+  /** Sources send unaligned barriers when checkpoints are unaligned from the start. */
+  private sourceUnaligned(): boolean {
+    const cp = this.setup.checkpointing;
+    return cp !== undefined && cp.unaligned && cp.alignedTimeout === 0;
+  }
+
+  private completeUnaligned(checkpointId: number, inputs: Array<[number, number, Uint8Array[]]>): void {
+    const p = this.pendingUnaligned;
+    if (p === undefined || p.id !== checkpointId) return;
+    this.pendingUnaligned = undefined;
+    p.snapshot.channels!.inputs = inputs;
+    this.setup.checkpointing!.responder.acknowledge(checkpointId, p.snapshot);
   }
 
   private snapshot(checkpointId: number): TaskSnapshot {
@@ -196,7 +259,8 @@ export class StreamTask implements ElementHandler {
 
   async open(): Promise<void> {
     if (this.setup.restore !== undefined) {
-      const restored = await this.setup.restore();
+      const { operators: restored, channels } = await this.setup.restore();
+      if (channels !== undefined) this.restoreChannels(channels);
       for (const m of this.setup.chain) {
         const r = restored.get(m.info.uid);
         if (r === undefined || m.operator === undefined) continue;

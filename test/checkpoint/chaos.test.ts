@@ -97,6 +97,30 @@ describe("exactly-once under failures (worker threads, file sink)", () => {
     });
   }
 
+  for (const alignedTimeout of [0, 20]) {
+    it(`unaligned checkpoints (aligned timeout ${alignedTimeout} ms) under backpressure: a worker killed`, async () => {
+      const random = rng(11 + alignedTimeout);
+      const dir = mkdtempSync(join(tmpdir(), "weir-chaos-"));
+      try {
+        const params: ChaosParams = {
+          out: join(dir, "out"),
+          checkpoints: join(dir, "checkpoints"),
+          events: EVENTS,
+          keys: KEYS,
+          rate: 40_000,
+          unaligned: true,
+          alignedTimeout,
+          slow: 20_000,
+        };
+        const r = await runOnce(params, 3, [[400 + Math.floor(random() * 800), Math.floor(random() * 3)]]);
+        assert.ok(r.restarts >= 1, "the job restarted after the kill");
+        assert.deepEqual(committed(params.out), ref);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
   it("embedded state backend: a worker killed at a random moment", async () => {
     const random = rng(7);
     const dir = mkdtempSync(join(tmpdir(), "weir-chaos-"));
