@@ -39,7 +39,7 @@ import {
   unregisterCollectPublisher,
 } from "../runtime/collect-registry.ts";
 import { type CollectHandle, SingleOutputStreamOperator, checkPositive } from "./streams.ts";
-import type { JobResult, JobClient } from "./job-result.ts";
+import type { JobResult } from "./job-result.ts";
 import type { CollectSink } from "./sinks/collect-sink.ts";
 import { CollectionSource } from "./sources/collection-source.ts";
 import { DataGeneratorSource, type DataGeneratorOptions } from "./sources/data-generator-source.ts";

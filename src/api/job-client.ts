@@ -81,7 +81,9 @@ export function startClient(
     triggerCheckpoint() {
       const c = master.checkpoints;
       if (c === undefined || status !== "RUNNING") {
-        return Promise.reject(new InvalidArgumentError(`job '${job.jobName}' does not checkpoint or is not running`));
+        return Promise.reject(
+          new InvalidArgumentError(`job '${job.jobName}' does not checkpoint or is not running`),
+        );
       }
       return new Promise<string>((resolve, reject) => {
         c.trigger({ resolve, reject });

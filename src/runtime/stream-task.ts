@@ -178,7 +178,9 @@ export class StreamTask implements ElementHandler {
       gate?.channels[index]?.restoreInFlight(spillNeed, buffers);
     channels.outputs.forEach((perSubpartition, w) => {
       const writer = this.setup.writers[w];
-      perSubpartition.forEach((buffers, i) => writer?.subpartitions[i]?.addRestoredData(buffers));
+      perSubpartition.forEach((buffers, i) => {
+        writer?.subpartitions[i]?.addRestoredData(buffers);
+      });
     });
   }
 
@@ -206,7 +208,7 @@ export class StreamTask implements ElementHandler {
   /** Sources send unaligned barriers when checkpoints are unaligned from the start. */
   private sourceUnaligned(): boolean {
     const cp = this.setup.checkpointing;
-    return cp !== undefined && cp.unaligned && cp.alignedTimeout === 0;
+    return cp?.unaligned && cp.alignedTimeout === 0;
   }
 
   private completeUnaligned(checkpointId: number, inputs: Array<[number, number, Uint8Array[]]>): void {

@@ -94,7 +94,7 @@ describe("checkpoint storage", () => {
         .fromSource(source, "feed")
         .keyBy((k) => k)
         .process<string>({
-          processElement(k, ctx) {
+          processElement(_k, ctx) {
             const st = ctx.runtime.getState(new ValueStateDescriptor<number>("n"));
             st.update((st.value() ?? 0) + 1);
             processed++;
@@ -153,7 +153,7 @@ describe("checkpoint storage", () => {
         .fromSource(source, "feed")
         .keyBy((k) => k)
         .process<string>({
-          processElement(k, ctx) {
+          processElement(_k, ctx) {
             const st = ctx.runtime.getState(new ValueStateDescriptor<number>("n"));
             st.update((st.value() ?? 0) + 1);
             processed++;

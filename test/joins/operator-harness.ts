@@ -55,7 +55,7 @@ export class OperatorHarness {
       processingTime: new ProcessingTimeService(new ManualClock(0)),
       autoWatermarkInterval: 200,
       mailbox: { execute: (a) => a(), drain: () => {} },
-          checkpointing: false,
+      checkpointing: false,
     });
   }
 
