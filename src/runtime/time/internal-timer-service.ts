@@ -47,6 +47,22 @@ class TimerQueue<N> {
   readonly heap = new TimerHeap<QueuedTimer<N>>();
   private index = new Map<number, Map<unknown, Map<MapKey, QueuedTimer<N>>>>();
   size = 0;
+  /** The last timer registered (or found registered): the window operator registers the same one
+   * twice per record (trigger and cleanup timer). Cleared by every removal. */
+  private lastTime = Number.NaN;
+  private lastNsId: unknown = undefined;
+  private lastKeyId: MapKey = "";
+
+  /** Whether (time, nsId, keyId) is the last timer registered, still live. */
+  isLast(time: number, nsId: unknown, keyId: MapKey): boolean {
+    return time === this.lastTime && nsId === this.lastNsId && keyId === this.lastKeyId;
+  }
+
+  remember(time: number, nsId: unknown, keyId: MapKey): void {
+    this.lastTime = time;
+    this.lastNsId = nsId;
+    this.lastKeyId = keyId;
+  }
 
   /** The per-key Map of (time, namespace id), created when missing. */
   slot(time: number, nsId: unknown): Map<MapKey, QueuedTimer<N>> {
@@ -71,6 +87,7 @@ class TimerQueue<N> {
   }
 
   delete(time: number, nsId: unknown, keyId: MapKey): void {
+    this.lastTime = Number.NaN;
     const byNs = this.index.get(time);
     const byKey = byNs?.get(nsId);
     if (byKey === undefined || !byKey.delete(keyId)) return;
@@ -106,6 +123,7 @@ class TimerQueue<N> {
 
   /** Re-identify every live timer's namespace (the identity function changed). */
   reindex(nsIdOf: (namespace: N) => unknown): void {
+    this.lastTime = Number.NaN;
     const live = [...this.values()];
     this.index = new Map();
     for (const t of live) {
@@ -175,6 +193,8 @@ export class InternalTimerService<N> {
   private register(queue: TimerQueue<N>, key: unknown, namespace: N, time: number): boolean {
     const nsId = this.nsIdOf(namespace);
     const keyId = mapKeyOf(key);
+    if (queue.isLast(time, nsId, keyId)) return false;
+    queue.remember(time, nsId, keyId);
     const slot = queue.slot(time, nsId);
     if (slot.has(keyId)) return false;
     return queue.add(
