@@ -208,7 +208,7 @@ export class StreamTask implements ElementHandler {
   /** Sources send unaligned barriers when checkpoints are unaligned from the start. */
   private sourceUnaligned(): boolean {
     const cp = this.setup.checkpointing;
-    return cp?.unaligned && cp.alignedTimeout === 0;
+    return cp?.unaligned === true && cp.alignedTimeout === 0;
   }
 
   private completeUnaligned(checkpointId: number, inputs: Array<[number, number, Uint8Array[]]>): void {
