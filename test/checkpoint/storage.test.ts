@@ -114,8 +114,12 @@ describe("checkpoint storage", () => {
       source.push("key-5");
       await waitFor(() => processed === 201, "one more record");
       const cp2 = await client.triggerCheckpoint();
-      // Checkpoint 1 is pruned once checkpoint 2 completes (one retained).
-      await waitFor(() => !existsSync(cp1), "checkpoint 1 to be pruned");
+      // Checkpoint 1 is pruned once checkpoint 2 completes (one retained), with the file it alone used.
+      const replaced = after1.find((f) => f.includes(`-kg${assignToKeyGroup("key-5", 128)}-`))!;
+      await waitFor(
+        () => !existsSync(cp1) && !existsSync(join(root, "shared", replaced)),
+        "checkpoint 1 and its unreferenced file to be pruned",
+      );
       const after2 = sharedFiles(root);
       const added = after2.filter((f) => !after1.includes(f));
       const removed = after1.filter((f) => !after2.includes(f));
