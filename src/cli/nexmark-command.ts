@@ -43,7 +43,7 @@ options:
   --out PATH                 generate: the events file; run: the results file (JSON lines)
   --checkpoint-interval ms   exactly-once checkpoints every ms; --out is then written exactly once
   --checkpoint-dir DIR       where checkpoints go (default: a temporary directory, removed after the run)
-  --state-backend NAME       heap (default) or embedded (not available yet)
+  --state-backend NAME       heap (default) or embedded (on-disk LMDB stores)
   --side-input PATH          q13's bounded side input, key,value lines (default: keys 0-9999, value = key)
   -h, --help                 this help`;
 

@@ -75,7 +75,7 @@ export interface NexmarkRunReport {
 }
 
 /** The state backends `weir nexmark run --state-backend` knows, and whether Weir has them yet. */
-export const NEXMARK_STATE_BACKENDS: Readonly<Record<string, boolean>> = { heap: true, embedded: false };
+export const NEXMARK_STATE_BACKENDS: Readonly<Record<string, boolean>> = { heap: true, embedded: true };
 
 /** Refuses a state backend that does not exist, or that Weir does not have yet. */
 export function checkStateBackend(name: string): void {
@@ -165,6 +165,7 @@ export async function runNexmark(options: NexmarkRunOptions): Promise<NexmarkRun
       job: NEXMARK_JOB_MODULE,
       parallelism: options.parallelism,
       jobName: `nexmark ${query.name}`,
+      stateBackend: (options.stateBackend ?? "heap") as "heap" | "embedded",
       ...(checkpointing
         ? {
             checkpointInterval: options.checkpointInterval,
