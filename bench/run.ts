@@ -10,6 +10,7 @@ import { stateSections } from "./state.ts";
 import { windowSections } from "./windows.ts";
 
 const SECTIONS: Section[] = [...foundationSections, ...windowSections, ...stateSections];
+SECTIONS.push(...(await import("./checkpoints.ts")).checkpointSections);
 
 function parseArgs(argv: string[]): { select: string[]; rounds?: number; scale: number; list: boolean } {
   const select: string[] = [];
