@@ -89,7 +89,23 @@ export type {
   KeyedCoProcessFunction,
   CoMapFunction,
   CoFlatMapFunction,
+  BroadcastProcessFunction,
+  KeyedBroadcastProcessFunction,
+  BroadcastBaseContext,
+  BroadcastReadOnlyContext,
+  BroadcastContext,
+  KeyedBroadcastReadOnlyContext,
+  KeyedBroadcastContext,
+  KeyedBroadcastOnTimerContext,
+  KeyedStateOf,
 } from "./core/process.ts";
+export { BroadcastStream } from "./api/broadcast-stream.ts";
+export { BroadcastConnectedStream, KeyedBroadcastConnectedStream } from "./api/broadcast-connected-stream.ts";
+export type {
+  CheckpointedFunction,
+  FunctionInitializationContext,
+  FunctionSnapshotContext,
+} from "./core/checkpointed-function.ts";
 export {
   ValueStateDescriptor,
   ListStateDescriptor,

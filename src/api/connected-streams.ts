@@ -1,8 +1,9 @@
 // ConnectedStreams: two streams of possibly different types feeding one two-input operator,
 // optionally keyed on both sides (then the function sees keyed state of the shared key).
 
+import type { CheckpointedFunction } from "../core/checkpointed-function.ts";
 import { InvalidArgumentError } from "../core/errors.ts";
-import type { Collector, KeySelector } from "../core/functions.ts";
+import type { Collector, KeySelector, RichFunction } from "../core/functions.ts";
 import type {
   CoFlatMapFunction,
   CoMapFunction,
@@ -35,8 +36,7 @@ export class ConnectedStreams<A, B> {
     return this.coProcess<O>(() => {
       const f = instanceOf(fn);
       return {
-        open: f.open?.bind(f),
-        close: f.close?.bind(f),
+        ...lifecycleOf(f),
         processElement1: (v: A, _ctx: unknown, out: Collector<O>) => out.collect(f.map1(v)),
         processElement2: (v: B, _ctx: unknown, out: Collector<O>) => out.collect(f.map2(v)),
       };
@@ -48,8 +48,7 @@ export class ConnectedStreams<A, B> {
     return this.coProcess<O>(() => {
       const f = instanceOf(fn);
       return {
-        open: f.open?.bind(f),
-        close: f.close?.bind(f),
+        ...lifecycleOf(f),
         processElement1: (v: A, _ctx: unknown, out: Collector<O>) => f.flatMap1(v, out),
         processElement2: (v: B, _ctx: unknown, out: Collector<O>) => f.flatMap2(v, out),
       };
@@ -77,4 +76,16 @@ export class ConnectedStreams<A, B> {
     });
     return new SOSO<O>(this.env, t);
   }
+}
+
+/** The lifecycle methods of a wrapped user function (open/close, CheckpointedFunction), bound to it. */
+function lifecycleOf(
+  f: RichFunction & Partial<CheckpointedFunction>,
+): RichFunction & Partial<CheckpointedFunction> {
+  return {
+    open: f.open?.bind(f),
+    close: f.close?.bind(f),
+    initializeState: f.initializeState?.bind(f),
+    snapshotState: f.snapshotState?.bind(f),
+  };
 }

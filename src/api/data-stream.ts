@@ -15,6 +15,7 @@ import type {
 } from "../core/functions.ts";
 import type { ProcessFunction } from "../core/process.ts";
 import type { Sink } from "../core/sink.ts";
+import { MapStateDescriptor } from "../core/state.ts";
 import type { TypeInformation } from "../core/types/type-info.ts";
 import { Types } from "../core/types/types.ts";
 import type { OperatorTransformation, Transformation, TransformationBase } from "../graph/transformation.ts";
@@ -23,6 +24,11 @@ import { ProcessOperator } from "../runtime/operators/process.ts";
 import { TimestampsAndWatermarksOperator } from "../runtime/operators/timestamps-and-watermarks.ts";
 import type { WatermarkStrategy } from "../core/watermark.ts";
 import type { PartitionerSpec } from "../runtime/partitioners.ts";
+import type {
+  BroadcastConnectedStream,
+  KeyedBroadcastConnectedStream,
+} from "./broadcast-connected-stream.ts";
+import { BroadcastStream } from "./broadcast-stream.ts";
 import type { ConnectedStreams } from "./connected-streams.ts";
 import type { StreamExecutionEnvironment } from "./environment.ts";
 import { instanceOf, normalize, requireMethods } from "./function-forms.ts";
@@ -139,7 +145,15 @@ export class DataStream<T> {
     return new DataStream(this.env, t);
   }
 
-  connect<U>(other: DataStream<U>): ConnectedStreams<T, U> {
+  /** With a BroadcastStream: the broadcast state pattern (keyed when this is a KeyedStream). */
+  connect<K, U>(this: KeyedStream<T, K>, other: BroadcastStream<U>): KeyedBroadcastConnectedStream<K, T, U>;
+  connect<U>(other: BroadcastStream<U>): BroadcastConnectedStream<T, U>;
+  connect<U>(other: DataStream<U>): ConnectedStreams<T, U>;
+  connect(other: DataStream<unknown> | BroadcastStream<unknown>): unknown {
+    if (other instanceof BroadcastStream) {
+      const keyed = this instanceof streamClasses.keyed! ? (this as KeyedStream<T, unknown>) : undefined;
+      return streamClasses.broadcastConnected!(this, other, keyed?.keySelector);
+    }
     if (!(other instanceof DataStream) || other.env !== this.env) {
       throw new InvalidArgumentError("connect() takes a stream of the same environment");
     }
@@ -165,8 +179,34 @@ export class DataStream<T> {
   shuffle(): DataStream<T> {
     return this.partition({ kind: "shuffle" });
   }
-  broadcast(): DataStream<T> {
-    return this.partition({ kind: "broadcast" });
+  /** Send every record to every parallel instance of the next operator. */
+  broadcast(): DataStream<T>;
+  /** A broadcast stream carrying these broadcast states: connect a (keyed) stream to it. */
+  broadcast(...descriptors: MapStateDescriptor<any, any>[]): BroadcastStream<T>;
+  broadcast(...descriptors: MapStateDescriptor<any, any>[]): DataStream<T> | BroadcastStream<T> {
+    if (descriptors.length === 0) return this.partition({ kind: "broadcast" });
+    const names = new Set<string>();
+    for (const d of descriptors) {
+      if (!(d instanceof MapStateDescriptor)) {
+        throw new InvalidArgumentError(
+          "broadcast(...) takes MapStateDescriptors (the broadcast states), e.g. new MapStateDescriptor<string, Rule>('rules')",
+        );
+      }
+      if (names.has(d.name)) {
+        throw new InvalidArgumentError(`broadcast(...): broadcast state '${d.name}' is given twice`);
+      }
+      if (d.ttlConfig !== undefined) {
+        throw new InvalidArgumentError(
+          `broadcast state '${d.name}' has TTL enabled, but TTL is only supported for keyed state; remove enableTimeToLive`,
+        );
+      }
+      names.add(d.name);
+    }
+    return new BroadcastStream<T>(
+      this.env,
+      this.partition({ kind: "broadcast" }).transformation,
+      descriptors as MapStateDescriptor<unknown, unknown>[],
+    );
   }
   global(): DataStream<T> {
     return this.partition({ kind: "global" });
@@ -431,5 +471,10 @@ interface StreamClasses {
     a: DataStream<any>,
     b: DataStream<any>,
   ) => ConnectedStreams<any, any>;
+  broadcastConnected: (
+    first: DataStream<any>,
+    second: BroadcastStream<any>,
+    keySelector: KeySelector<any, unknown> | undefined,
+  ) => BroadcastConnectedStream<any, any> | KeyedBroadcastConnectedStream<any, any, any>;
 }
 export const streamClasses: Partial<StreamClasses> = {};

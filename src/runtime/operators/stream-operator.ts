@@ -1,13 +1,25 @@
 // The operator contract: what a task calls on each operator of its chain, and how an operator
 // emits. Operators in one chain call each other directly through Outputs.
 
+import {
+  type FunctionInitializationContext,
+  type FunctionSnapshotContext,
+  isCheckpointedFunction,
+} from "../../core/checkpointed-function.ts";
 import { InvalidJobError } from "../../core/errors.ts";
 import type { RichFunction } from "../../core/functions.ts";
+import { ListStateDescriptor, MapStateDescriptor } from "../../core/state.ts";
 import type { KeyedStateBackend } from "../../state/keyed-state-backend.ts";
 import type { RuntimeContextImpl } from "../runtime-context.ts";
 import { InternalTimerService, type Triggerable } from "../time/internal-timer-service.ts";
 import type { ProcessingTimeService } from "../time/processing-time-service.ts";
-import type { KeyGroupSnapshot, OperatorRestore, OperatorSnapshot, TimerSnapshot } from "../snapshot.ts";
+import type {
+  KeyGroupSnapshot,
+  OperatorRestore,
+  OperatorSnapshot,
+  OperatorStateMode,
+  TimerSnapshot,
+} from "../snapshot.ts";
 
 /** The timestamp of the record being processed, shared by the operators of one task (NaN = none). */
 export interface ElementContext {
@@ -75,7 +87,9 @@ export abstract class StreamOperator {
     this.checkpointingEnabled = s.checkpointing;
   }
 
+  /** Subclasses that override open() call super.open() (user function state first, then its open()). */
   async open(): Promise<void> {
+    this.initializeFunctionState();
     await this.userFunction?.open?.(this.runtime);
   }
 
@@ -137,13 +151,17 @@ export abstract class StreamOperator {
   }
 
   /**
-   * The synchronous part of a checkpoint: keyed state and timers by key group, plus what
-   * snapshotCustom() returns. Values are encoded before the task goes on, so later changes do not
+   * The synchronous part of a checkpoint: keyed state and timers by key group, operator state (list,
+   * union list, broadcast) by name, plus what snapshotCustom() returns. A CheckpointedFunction's
+   * snapshotState runs first. Values are encoded before the task goes on, so later changes do not
    * leak into the snapshot.
    */
   snapshotState(checkpointId: number): OperatorSnapshot | undefined {
     const snap: OperatorSnapshot = {};
     const backend = this.keyedBackend();
+    // TTL states with cleanupFullSnapshot() leave their expired entries out of the snapshot.
+    backend?.cleanupExpired();
+    this.snapshotFunctionState(checkpointId);
     if (backend !== undefined) {
       const groups = new Map<number, KeyGroupSnapshot>();
       const group = (kg: number) => {
@@ -168,9 +186,85 @@ export abstract class StreamOperator {
       }
       snap.keyGroups = [...groups];
     }
+    const operatorState = this.snapshotOperatorState();
+    if (operatorState !== undefined) snap.operatorState = operatorState;
     const custom = this.snapshotCustom(checkpointId);
     if (custom !== undefined) snap.custom = custom;
-    return snap.keyGroups === undefined && snap.custom === undefined ? undefined : snap;
+    return snap.keyGroups === undefined && snap.custom === undefined && snap.operatorState === undefined
+      ? undefined
+      : snap;
+  }
+
+  /**
+   * Every registered operator state with its redistribution mode: list and union list state as
+   * their elements, broadcast state as one element (its entries), since every subtask holds the same.
+   */
+  private snapshotOperatorState(): OperatorSnapshot["operatorState"] {
+    const store = this.runtime.getOperatorStateStore();
+    const lists = store.getRegisteredStateNames();
+    const broadcasts = store.getRegisteredBroadcastStateNames();
+    if (lists.length === 0 && broadcasts.length === 0) return undefined;
+    const out: Record<string, { mode: OperatorStateMode; values: unknown[] }> = {};
+    for (const name of lists) {
+      const d = new ListStateDescriptor<unknown>(name);
+      const union = store.listStateMode(name) === "union";
+      const state = union ? store.getUnionListState(d) : store.getListState(d);
+      out[name] = { mode: union ? "union" : "split", values: [...state.get()] };
+    }
+    for (const name of broadcasts) {
+      if (out[name] !== undefined) {
+        throw new InvalidJobError(
+          `operator '${this.runtime.operatorName}' (uid ${this.runtime.operatorUid}) has a list state and a broadcast state both named '${name}'; a checkpoint stores operator state by name: give each its own name`,
+        );
+      }
+      const state = store.getBroadcastState(new MapStateDescriptor<unknown, unknown>(name));
+      out[name] = { mode: "broadcast", values: [[...state.entries()]] };
+    }
+    return out;
+  }
+
+  /** CheckpointedFunction.snapshotState of the user function, before the operator's state is taken. */
+  private snapshotFunctionState(checkpointId: number): void {
+    const fn = this.userFunction;
+    if (!isCheckpointedFunction(fn)) return;
+    const context: FunctionSnapshotContext = { checkpointId, getCheckpointId: () => checkpointId };
+    fn.snapshotState(context);
+  }
+
+  /** CheckpointedFunction.initializeState of the user function: before open(), after the restore. */
+  private initializeFunctionState(): void {
+    const fn = this.userFunction;
+    if (!isCheckpointedFunction(fn)) return;
+    const runtime = this.runtime;
+    const restoredId = this.restoredCheckpointId;
+    const context: FunctionInitializationContext = {
+      getOperatorStateStore: () => runtime.getOperatorStateStore(),
+      getKeyedStateStore: () => (runtime.keyedState !== undefined ? runtime : undefined),
+      isRestored: () => restoredId !== undefined,
+      getRestoredCheckpointId: () => restoredId,
+    };
+    fn.initializeState(context);
+  }
+
+  private restoredCheckpointId: number | undefined;
+
+  /**
+   * Put this subtask's share of the operator state (restore.ts redistributed it) into the runtime's
+   * operator state store, registered under its name and mode; the functions' descriptors then find it.
+   */
+  private restoreOperatorState(restored: OperatorRestore["operatorState"]): void {
+    const entries = Object.entries(restored);
+    if (entries.length === 0) return;
+    const store = this.runtime.getOperatorStateStore();
+    for (const [name, { mode, values }] of entries) {
+      if (mode === "broadcast") {
+        const state = store.getBroadcastState(new MapStateDescriptor<unknown, unknown>(name));
+        state.putAll((values[0] ?? []) as Array<[unknown, unknown]>);
+      } else {
+        const d = new ListStateDescriptor<unknown>(name);
+        (mode === "union" ? store.getUnionListState(d) : store.getListState(d)).update(values);
+      }
+    }
   }
 
   /** Timer namespaces as plain data for a snapshot (operators with object namespaces override). */
@@ -187,7 +281,10 @@ export abstract class StreamOperator {
     return undefined;
   }
 
-  /** Restore before open(): keyed state into the backend, timers when their service is created. */
+  /**
+   * Restore before open(): keyed state into the backend, timers when their service is created,
+   * operator state into the runtime's operator state store.
+   */
   initializeState(restore: OperatorRestore): void {
     const backend = this.keyedBackend();
     if (backend !== undefined) {
@@ -202,6 +299,8 @@ export abstract class StreamOperator {
         }
       }
     }
+    this.restoredCheckpointId = restore.checkpointId;
+    this.restoreOperatorState(restore.operatorState);
     this.restoreCustom(restore.custom, restore.checkpointId);
   }
 
