@@ -45,6 +45,9 @@ export class InputChannel implements BufferReceiver {
 
   /** Set by the task: unaligned barriers are announced on arrival. */
   announce: BarrierAnnouncer | undefined;
+  /** Set by the task: the recording of checkpoint `id` on this channel is complete. */
+  recorded: ((checkpointId: number, channel: InputChannel) => void) | undefined;
+  private recordingId = 0;
   /** In-flight data recorded for an unaligned checkpoint (until this channel's barrier is read). */
   recording: Uint8Array[] | undefined;
   /** Bytes still missing of the partial record at the start of the recording (0 when none). */
@@ -52,14 +55,46 @@ export class InputChannel implements BufferReceiver {
 
   deliver(buffer: NetworkBuffer): void {
     this.queue.push(buffer);
+    if (this.recording !== undefined) this.record(buffer);
     if (buffer.kind === BufferKind.BARRIER && buffer.unaligned) this.announce?.(buffer.checkpointId, this);
     this.wakeup();
   }
 
-  /** Start recording in-flight data for an unaligned checkpoint: first the partial record held now. */
-  startRecording(): void {
+  /**
+   * Record the in-flight data of unaligned checkpoint `id`: the partial record held now, every
+   * data buffer queued, and every one that arrives, until this channel's barrier `id` arrives.
+   * The data is still processed as usual; the copy goes into the checkpoint.
+   */
+  startRecording(checkpointId: number): void {
     this.recording = this.spillNeed > 0 ? [this.spill.slice(0, this.spillHave)] : [];
     this.recordingSpillNeed = this.spillNeed;
+    this.recordingId = checkpointId;
+    for (const b of this.queue) {
+      this.record(b);
+      if (this.recording === undefined) return;
+    }
+  }
+
+  private record(buffer: NetworkBuffer): void {
+    if (this.stopRecordingLater) return;
+    if (buffer.kind === BufferKind.DATA) {
+      this.recording!.push(buffer.memory.slice(0, buffer.size));
+    } else if (buffer.kind === BufferKind.BARRIER && buffer.checkpointId >= this.recordingId) {
+      const id = this.recordingId;
+      const done = this.recorded;
+      this.stopRecordingLater = true;
+      done?.(id, this);
+    }
+  }
+  /** Set once this channel's barrier arrived: the recording is complete (taken by the task). */
+  stopRecordingLater = false;
+
+  /** Hand over the recorded data and stop recording. */
+  takeRecording(): Uint8Array[] {
+    const r = this.recording ?? [];
+    this.recording = undefined;
+    this.stopRecordingLater = false;
+    return r;
   }
 
   /** Restore: in-flight data of a checkpoint, replayed before anything from the network. */
@@ -92,7 +127,6 @@ export class InputChannel implements BufferReceiver {
       handler.processBarrier(buffer.checkpointId, this);
       return 0;
     }
-    if (this.recording !== undefined) this.recording.push(buffer.memory.slice(0, buffer.size));
     const mem = buffer.memory;
     const size = buffer.size;
     let pos = 0;

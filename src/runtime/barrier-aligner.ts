@@ -55,7 +55,7 @@ export class BarrierAligner {
 
   onBarrier(checkpointId: number, channel: InputChannel): void {
     if (checkpointId === this.unalignedId && this.recording.has(channel)) {
-      this.stopRecording(channel);
+      this.channelRecorded(checkpointId, channel);
       return;
     }
     if (checkpointId <= this.lastDone || checkpointId <= this.unalignedId) return;
@@ -83,7 +83,7 @@ export class BarrierAligner {
   onEndOfPartition(): void {
     if (this.current !== 0) this.maybeComplete();
     if (this.unalignedId !== 0) {
-      for (const c of [...this.recording]) if (c.endOfPartition) this.stopRecording(c);
+      for (const c of [...this.recording]) if (c.endOfPartition) this.channelRecorded(this.unalignedId, c);
     }
   }
 
@@ -94,7 +94,7 @@ export class BarrierAligner {
       this.lastDone = Math.max(this.lastDone, checkpointId);
     }
     if (checkpointId === this.unalignedId) {
-      for (const c of this.recording) c.recording = undefined;
+      for (const c of this.recording) c.takeRecording();
       this.recording.clear();
       this.recorded = [];
       this.lastDone = Math.max(this.lastDone, checkpointId);
@@ -129,25 +129,27 @@ export class BarrierAligner {
   }
 
   private beginRecording(checkpointId: number, passed: Set<InputChannel>): void {
-    for (const c of this.recording) c.recording = undefined;
+    for (const c of this.recording) c.takeRecording();
     this.recording.clear();
     this.recorded = [];
     this.unalignedId = checkpointId;
     this.hooks.snapshot(checkpointId, true);
-    for (const c of this.channels) {
-      if (c.endOfPartition || passed.has(c)) continue;
-      c.startRecording();
-      this.recording.add(c);
-    }
+    for (const c of this.channels) if (!c.endOfPartition && !passed.has(c)) this.recording.add(c);
+    // A channel whose barrier is already queued completes its recording at once.
+    this.starting = true;
+    for (const c of [...this.recording]) c.startRecording(checkpointId);
+    this.starting = false;
     this.finishIfRecorded();
   }
 
-  private stopRecording(channel: InputChannel): void {
-    this.recorded.push([channel.index, channel.recordingSpillNeed, channel.recording ?? []]);
-    channel.recording = undefined;
+  /** A channel's barrier arrived: its in-flight data is complete (it is still processed as usual). */
+  channelRecorded(checkpointId: number, channel: InputChannel): void {
+    if (checkpointId !== this.unalignedId || !this.recording.has(channel)) return;
+    this.recorded.push([channel.index, channel.recordingSpillNeed, channel.takeRecording()]);
     this.recording.delete(channel);
-    this.finishIfRecorded();
+    if (!this.starting) this.finishIfRecorded();
   }
+  private starting = false;
 
   private finishIfRecorded(): void {
     if (this.recording.size > 0) return;

@@ -81,6 +81,7 @@ const BUFFERS_PER_STEP = 8;
 // A poll emits a small batch (built-in readers: 32 records), and the output is checked between
 // polls: a source overdraws its channels by at most one batch.
 const POLLS_PER_STEP = 64;
+const STEP_BUDGET_MS = 2;
 
 export class StreamTask implements ElementHandler {
   state: TaskState = "created";
@@ -130,6 +131,7 @@ export class StreamTask implements ElementHandler {
       this.aligner = aligner;
       for (const c of setup.gate.channels) {
         c.announce = (id) => this.mailbox.execute(() => aligner.onAnnounced(id));
+        c.recorded = (id, ch) => aligner.channelRecorded(id, ch);
       }
     }
   }
@@ -194,7 +196,10 @@ export class StreamTask implements ElementHandler {
       cp.responder.acknowledge(checkpointId, snapshot);
       return;
     }
-    // Unaligned: the barrier overtakes unsent output, which goes into the checkpoint.
+    // Unaligned: the barrier overtakes unsent output, which goes into the checkpoint. The operator
+    // state is copied now: the acknowledgement waits for the in-flight input, and records keep
+    // being processed meanwhile.
+    snapshot.operators = structuredClone(snapshot.operators);
     snapshot.channels = {
       inputs: [],
       outputs: this.setup.writers.map((w) => w.broadcastPriorityBarrier(checkpointId)),
@@ -380,6 +385,9 @@ export class StreamTask implements ElementHandler {
 
   private stepInput(gate: InputGate): boolean {
     let read = 0;
+    // A step also ends after a few ms, so that mail (an unaligned barrier's announcement, a timer)
+    // and other tasks of the thread are not held up by a slow operator.
+    const deadline = performance.now() + STEP_BUDGET_MS;
     while (read < BUFFERS_PER_STEP) {
       const ch = gate.pollChannel();
       if (ch === undefined) break;
@@ -387,7 +395,7 @@ export class StreamTask implements ElementHandler {
       gate.read(ch, this);
       if (!wasEnded && ch.endOfPartition) this.aligner?.onEndOfPartition();
       read++;
-      if (!this.outputAvailable() || !this.inputAllowed()) break;
+      if (!this.outputAvailable() || !this.inputAllowed() || performance.now() > deadline) break;
     }
     if (read > 0) {
       for (let i = 0; i < this.endedInputs.length; i++) {
