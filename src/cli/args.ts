@@ -11,6 +11,8 @@ export interface OptionSpec {
   /** Placeholder of the value ("N", "ms"); absent for a flag. */
   readonly value?: string;
   readonly help: string;
+  /** A value to show in "e.g." hints (default: 4 for N, 100 for ms). */
+  readonly example?: string;
 }
 
 export interface ParsedArgs {
@@ -97,8 +99,8 @@ export function parseArgs(
 }
 
 /** `-p 4`, `--buffer-timeout 100`: an example use of an option. */
-function example(spec: OptionSpec, value?: number): string {
-  const v = value ?? (spec.value === "N" ? 4 : spec.value === "ms" ? 100 : `<${spec.value}>`);
+export function example(spec: OptionSpec, value?: number): string {
+  const v = value ?? spec.example ?? (spec.value === "N" ? 4 : spec.value === "ms" ? 100 : `<${spec.value}>`);
   return spec.short !== undefined ? `-${spec.short} ${v}` : `--${spec.name} ${v}`;
 }
 
@@ -138,4 +140,23 @@ export function bufferTimeoutOption(
     );
   }
   return n;
+}
+
+/** One of `choices` (as typed on the command line), or a usage error naming the option. */
+export function choiceOption<C extends string>(
+  command: string,
+  spec: OptionSpec,
+  raw: string | undefined,
+  choices: readonly C[],
+): C | undefined {
+  if (raw === undefined) return undefined;
+  const choice = choices.find((c) => c === raw.trim().toLowerCase());
+  if (choice === undefined) {
+    const list = `${choices.slice(0, -1).join(", ")} or ${choices[choices.length - 1]}`;
+    throw new CliUsageError(
+      `${optionLabel(spec)} of 'weir ${command}' must be ${list}, got '${raw}'`,
+      `e.g. ${example(spec)}`,
+    );
+  }
+  return choice;
 }

@@ -28,12 +28,69 @@ export const DOT: OptionSpec = {
 };
 export const JSON_PLAN: OptionSpec = { name: "json", help: "print the execution plan as JSON" };
 
+// ---- checkpoints, state, savepoints, restarts (weir run) ----------------------------------------
+
+export const CHECKPOINT_INTERVAL: OptionSpec = {
+  name: "checkpoint-interval",
+  value: "ms",
+  example: "1000",
+  help: "take a checkpoint every ms milliseconds (default: no checkpoints, unless the job enables them)",
+};
+export const CHECKPOINTING_MODE: OptionSpec = {
+  name: "checkpointing-mode",
+  value: "mode",
+  example: "at-least-once",
+  help: "exactly-once (default: barriers aligned) or at-least-once (not aligned); needs --checkpoint-interval",
+};
+export const CHECKPOINT_DIR: OptionSpec = {
+  name: "checkpoint-dir",
+  value: "dir",
+  example: ".weir/checkpoints",
+  help: "where checkpoints are written, under <dir>/<job id>/ (default .weir/checkpoints)",
+};
+export const STATE_BACKEND: OptionSpec = {
+  name: "state-backend",
+  value: "name",
+  example: "embedded",
+  help: "where keyed state lives: heap (default) or embedded (on-disk LMDB stores, for state larger than memory)",
+};
+export const STATE_DIR: OptionSpec = {
+  name: "state-dir",
+  value: "dir",
+  example: "/var/tmp/weir-state",
+  help: "where the embedded backend keeps its stores (default: the OS temp directory)",
+};
+export const FROM_SAVEPOINT: OptionSpec = {
+  name: "from-savepoint",
+  value: "path",
+  example: "savepoints/savepoint-1a2b3c4d-7",
+  help: "start from this savepoint, or from a retained checkpoint (a chk-N directory)",
+};
+export const ALLOW_NON_RESTORED_STATE: OptionSpec = {
+  name: "allow-non-restored-state",
+  help: "with --from-savepoint: drop the state of operators (uids) this job no longer has",
+};
+export const RESTART_STRATEGY: OptionSpec = {
+  name: "restart-strategy",
+  value: "spec",
+  example: "fixed-delay:3:1000",
+  help: "what to do when the job fails: see 'Restart strategies' below (default: none; with checkpoints fixed-delay:unlimited:1000)",
+};
+export const SAVEPOINT_DIR: OptionSpec = {
+  name: "savepoint-dir",
+  value: "dir",
+  example: "savepoints",
+  help: "Ctrl-C stops the job with a savepoint in this directory (needs checkpointing) instead of cancelling it",
+};
+
 export interface CommandSpec {
   readonly name: string;
   readonly args: string;
   readonly summary: string;
   readonly description: string;
   readonly options: readonly OptionSpec[];
+  /** Printed after the options. */
+  readonly notes?: string;
 }
 
 export const RUN: CommandSpec = {
@@ -43,9 +100,40 @@ export const RUN: CommandSpec = {
   description: [
     "Runs the job module (its default export is defineJob(...)) on the local MiniCluster: one",
     "worker thread per slot, each rebuilding the job from the module. Prints a summary when the",
-    "job finishes. Ctrl-C cancels the job (a second Ctrl-C exits at once).",
+    "job finishes. Ctrl-C cancels the job, or with --savepoint-dir stops it with a savepoint that",
+    "--from-savepoint resumes (a second Ctrl-C exits at once). See docs/checkpoints.md.",
   ].join("\n"),
-  options: [PARALLELISM, MAX_PARALLELISM, BUFFER_TIMEOUT, VERBOSE, HELP_OPTION],
+  options: [
+    PARALLELISM,
+    MAX_PARALLELISM,
+    BUFFER_TIMEOUT,
+    CHECKPOINT_INTERVAL,
+    CHECKPOINTING_MODE,
+    CHECKPOINT_DIR,
+    STATE_BACKEND,
+    STATE_DIR,
+    SAVEPOINT_DIR,
+    FROM_SAVEPOINT,
+    ALLOW_NON_RESTORED_STATE,
+    RESTART_STRATEGY,
+    VERBOSE,
+    HELP_OPTION,
+  ],
+  notes: [
+    "Restart strategies (--restart-strategy spec); the job restarts from its latest checkpoint:",
+    "  none                                       fail the job at its first failure",
+    "  fixed-delay:<attempts>:<delayMs>           up to <attempts> restarts ('unlimited': no limit),",
+    "                                             <delayMs> ms apart",
+    "  exponential[:<initialMs>:<maxMs>]          unlimited restarts; the delay starts at <initialMs>",
+    "                                             (default 1000) and doubles up to <maxMs> (60000)",
+    "  failure-rate:<max>:<intervalMs>:<delayMs>  restart after <delayMs> ms; fail the job when more",
+    "                                             than <max> failures fall within <intervalMs> ms",
+    "",
+    "Examples:",
+    "  weir run job.ts --checkpoint-interval 1000 --savepoint-dir savepoints    # Ctrl-C: savepoint",
+    "  weir run job.ts --checkpoint-interval 1000 --from-savepoint savepoints/savepoint-1a2b3c4d-7",
+    "  weir run job.ts --checkpoint-interval 5000 --state-backend embedded --restart-strategy none",
+  ].join("\n"),
 };
 
 export const PLAN: CommandSpec = {
@@ -88,8 +176,8 @@ export function mainHelp(version: string): string {
     "  weir run examples/generated-data.ts        # runs until Ctrl-C",
     "  weir plan examples/wordcount.ts --dot | dot -Tsvg > plan.svg",
     "",
-    "Exit codes: 0 done (or cancelled with Ctrl-C), 1 job invalid or failed, 2 usage error,",
-    "130 interrupted twice.",
+    "Exit codes: 0 done (or, on Ctrl-C, cancelled or stopped with a savepoint), 1 job invalid or",
+    "failed, 2 usage error, 130 interrupted twice.",
   ].join("\n");
 }
 
@@ -103,5 +191,6 @@ export function commandHelp(c: CommandSpec): string {
     "",
     "Options:",
     ...c.options.map((o, i) => `  ${labels[i]!.padEnd(width)}  ${o.help}`),
+    ...(c.notes !== undefined ? ["", c.notes] : []),
   ].join("\n");
 }

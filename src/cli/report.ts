@@ -32,12 +32,26 @@ function formatBytes(n: number): string {
   return `${(n / (1024 * 1024)).toFixed(1)} MiB`;
 }
 
-/** One line: job name, run time, and the records that entered each vertex (chain). */
+function plural(n: number, what: string): string {
+  return `${formatCount(n)} ${what}${n === 1 ? "" : "s"}`;
+}
+
+/**
+ * One line: job name, run time, the records that entered each vertex (chain), and, when the job
+ * checkpoints (or restarted), its completed checkpoints and restarts.
+ */
 export function summaryLine(result: JobResult): string {
-  const vertices = result.vertices.map(
+  const parts = result.vertices.map(
     (v) => `${v.name} (p=${v.parallelism}): ${formatCount(v.recordsIn)} records`,
   );
-  return `Job '${result.jobName}' finished in ${formatSeconds(result.runtimeMs)} · ${vertices.join(" · ")}`;
+  const cp = result.checkpoints;
+  if (cp !== undefined) {
+    parts.push(
+      `${plural(cp.completed, "checkpoint")}${cp.failed > 0 ? ` (${formatCount(cp.failed)} failed)` : ""}`,
+    );
+  }
+  if (cp !== undefined || result.restarts > 0) parts.push(plural(result.restarts, "restart"));
+  return `Job '${result.jobName}' finished in ${formatSeconds(result.runtimeMs)} · ${parts.join(" · ")}`;
 }
 
 /** Per-vertex and per-operator counts, and buffer pool use (for --verbose). */
@@ -50,6 +64,17 @@ export function verboseBreakdown(result: JobResult): string[] {
     for (const op of v.operators) {
       lines.push(`        ${op.name}  in ${formatCount(op.recordsIn)}  out ${formatCount(op.recordsOut)}`);
     }
+  }
+  const cp = result.checkpoints;
+  if (cp !== undefined) {
+    const last =
+      cp.completed > 0 ? `; the last took ${cp.lastDurationMs} ms, ${formatBytes(cp.lastSizeBytes)}` : "";
+    lines.push(
+      `  checkpoints: ${formatCount(cp.completed)} completed, ${formatCount(cp.failed)} failed${last}`,
+    );
+  }
+  if (cp !== undefined || result.failures > 0) {
+    lines.push(`  failures: ${formatCount(result.failures)}, restarts: ${formatCount(result.restarts)}`);
   }
   const pools = result.bufferPools;
   if (pools.length > 0) {

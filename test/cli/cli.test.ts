@@ -1,53 +1,11 @@
 // The `weir` command line, run as a user runs it: `node bin/weir.mjs ...` in a child process.
 
 import assert from "node:assert/strict";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { after, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
-
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BIN = join(ROOT, "bin", "weir.mjs");
-const FIXTURES = "test/cli/fixtures";
-const TIMEOUT = 60_000;
-
-interface Run {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function weir(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [BIN, ...args],
-      { cwd: ROOT, timeout: TIMEOUT, env: { ...process.env, ...env } },
-      (error, stdout, stderr) => {
-        const e = error as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
-        resolve({
-          code: e === null ? 0 : typeof e.code === "number" ? e.code : null,
-          signal: e?.signal ?? null,
-          stdout,
-          stderr,
-        });
-      },
-    );
-  });
-}
-
-/** The error contract: a non-zero exit, exactly one line on stderr, no stack trace. */
-function assertOneLineError(r: Run, code: number, ...fragments: string[]): void {
-  assert.equal(r.code, code, `exit code (stderr: ${r.stderr})`);
-  const lines = r.stderr.split("\n").filter((l) => l.length > 0);
-  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
-  assert.match(lines[0]!, /^weir: .+; .+/, "weir: <what>; <what to do>");
-  assert.ok(!r.stderr.includes("    at "), `no stack trace:\n${r.stderr}`);
-  for (const f of fragments) assert.ok(lines[0]!.includes(f), `'${f}' in: ${lines[0]}`);
-}
+import { FIXTURES, ROOT, assertOneLineError, spawnWeir, weir } from "./cli-harness.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "weir-cli-"));
 after(() => rmSync(scratch, { recursive: true, force: true }));
@@ -101,55 +59,20 @@ describe("weir run", () => {
   });
 
   it("cancels an unbounded job on Ctrl-C (SIGINT) and exits 0", async () => {
-    const child = spawn(process.execPath, [BIN, "run", `${FIXTURES}/unbounded-job.ts`, "-p", "2"], {
-      cwd: ROOT,
-      stdio: ["ignore", "pipe", "pipe"],
-    });
-    let stdout = "";
-    let stderr = "";
-    child.stdout!.on("data", (d: Buffer) => (stdout += d));
-    child.stderr!.on("data", (d: Buffer) => (stderr += d));
-    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-      child.once("exit", (code, signal) => resolve({ code, signal })),
-    );
+    const run = spawnWeir(["run", `${FIXTURES}/unbounded-job.ts`, "-p", "2"]);
     try {
-      await until(
-        child,
-        () => /progress: [1-9]\d* records/.test(stdout),
-        () => `stdout: ${stdout}\nstderr: ${stderr}`,
-      );
-      assert.match(stderr, /press Ctrl-C to cancel it/);
-      child.kill("SIGINT");
-      const { code, signal } = await exited;
-      assert.equal(signal, null, stderr);
-      assert.equal(code, 0, stderr);
-      assert.match(stdout, /^Job 'unbounded-job' cancelled after [\d.]+s \(Ctrl-C\)$/m);
+      await run.until((out) => /progress: [1-9]\d* records/.test(out));
+      assert.match(run.stderr(), /press Ctrl-C to cancel it/);
+      run.child.kill("SIGINT");
+      const { code, signal } = await run.exited;
+      assert.equal(signal, null, run.stderr());
+      assert.equal(code, 0, run.stderr());
+      assert.match(run.stdout(), /^Job 'unbounded-job' cancelled after [\d.]+s \(Ctrl-C\)$/m);
     } finally {
-      child.kill("SIGKILL");
+      run.child.kill("SIGKILL");
     }
   });
 });
-
-/** Resolves once `condition` holds; fails if the child exits first or the deadline passes. */
-function until(child: ChildProcess, condition: () => boolean, describe: () => string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const deadline = setTimeout(() => finish(new Error(`timed out waiting; ${describe()}`)), 30_000);
-    const check = () => {
-      if (condition()) finish();
-    };
-    const onExit = () => finish(new Error(`the job exited early; ${describe()}`));
-    function finish(e?: Error) {
-      clearTimeout(deadline);
-      child.stdout!.off("data", check);
-      child.off("exit", onExit);
-      if (e === undefined) resolve();
-      else reject(e);
-    }
-    child.stdout!.on("data", check);
-    child.once("exit", onExit);
-    check();
-  });
-}
 
 describe("README", () => {
   it("shows the set-up commands, and its example job runs as shown", async () => {

@@ -1,0 +1,96 @@
+// Running the `weir` command line as a user runs it (`node bin/weir.mjs ...` in a child process),
+// and the checks the CLI tests share: the one-line error contract, waiting for a child's output.
+
+import assert from "node:assert/strict";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const BIN = join(ROOT, "bin", "weir.mjs");
+export const FIXTURES = "test/cli/fixtures";
+const TIMEOUT = 60_000;
+
+export interface Run {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Run `weir args...` in the repository and resolve with what it printed and its exit code. */
+export function weir(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(
+      process.execPath,
+      [BIN, ...args],
+      { cwd: ROOT, timeout: TIMEOUT, env: { ...process.env, ...env } },
+      (error, stdout, stderr) => {
+        const e = error as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
+        resolve({
+          code: e === null ? 0 : typeof e.code === "number" ? e.code : null,
+          signal: e?.signal ?? null,
+          stdout,
+          stderr,
+        });
+      },
+    );
+  });
+}
+
+/** The error contract: a non-zero exit, exactly one line on stderr, no stack trace. */
+export function assertOneLineError(r: Run, code: number, ...fragments: string[]): void {
+  assert.equal(r.code, code, `exit code (stderr: ${r.stderr})`);
+  const lines = r.stderr.split("\n").filter((l) => l.length > 0);
+  assert.equal(lines.length, 1, `one line on stderr, got:\n${r.stderr}`);
+  assert.match(lines[0]!, /^weir: .+; .+/, "weir: <what>; <what to do>");
+  assert.ok(!r.stderr.includes("    at "), `no stack trace:\n${r.stderr}`);
+  for (const f of fragments) assert.ok(lines[0]!.includes(f), `'${f}' in: ${lines[0]}`);
+}
+
+/** A `weir` child process whose output is gathered as it comes, to wait on and to interrupt. */
+export interface LiveRun {
+  readonly child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Resolves once `condition` holds on stdout; fails if the child exits first or the deadline passes. */
+  until(condition: (stdout: string) => boolean): Promise<void>;
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+export function spawnWeir(args: string[]): LiveRun {
+  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d: Buffer) => (stdout += d));
+  child.stderr!.on("data", (d: Buffer) => (stderr += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.once("exit", (code, signal) => resolve({ code, signal })),
+  );
+  const describe = () => `stdout: ${stdout.slice(-2000)}\nstderr: ${stderr}`;
+  return {
+    child,
+    stdout: () => stdout,
+    stderr: () => stderr,
+    exited,
+    until(condition) {
+      return new Promise((resolve, reject) => {
+        const deadline = setTimeout(() => finish(new Error(`timed out waiting; ${describe()}`)), 30_000);
+        const check = () => {
+          if (condition(stdout)) finish();
+        };
+        const onExit = () => finish(new Error(`the job exited early; ${describe()}`));
+        function finish(e?: Error) {
+          clearTimeout(deadline);
+          child.stdout!.off("data", check);
+          child.off("exit", onExit);
+          if (e === undefined) resolve();
+          else reject(e);
+        }
+        child.stdout!.on("data", check);
+        child.once("exit", onExit);
+        check();
+      });
+    },
+  };
+}
