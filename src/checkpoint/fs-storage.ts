@@ -12,7 +12,7 @@ import { closeSync, existsSync, fsyncSync, openSync } from "node:fs";
 import { mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { WeirError } from "../core/errors.ts";
-import { decodeStateFile, encodeStateFile } from "./state-file.ts";
+import { CorruptStateError, decodeStateFile, encodeStateFile } from "./state-file.ts";
 
 export const METADATA_FILE = "_metadata";
 export const CHECKPOINT_FORMAT = "weir-checkpoint";
@@ -207,10 +207,7 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
       try {
         bytes = await readFile(p);
       } catch {
-        throw new WeirError(
-          "IO",
-          `checkpoint file '${p}' is missing; the checkpoint at '${checkpointDir}' cannot be restored`,
-        );
+        throw new CorruptStateError(p, `is missing; the checkpoint at '${checkpointDir}' cannot be restored`);
       }
       return decodeStateFile(bytes, p);
     },

@@ -31,6 +31,7 @@ export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number 
 export class CorruptStateError extends WeirError {
   constructor(path: string, what: string) {
     super("IO", `checkpoint file '${path}' ${what}; restore from another checkpoint or savepoint`);
+    this.name = "CorruptStateError";
   }
 }
 

@@ -9,7 +9,9 @@ let alive = 0;
 export function startWorker(url: URL, options: WorkerOptions = {}): Worker {
   let worker: Worker;
   if (url.pathname.endsWith(".ts")) {
-    const boot = `import('tsx/esm/api').then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
+    // Resolved from here, not from the working directory: `weir` may run anywhere.
+    const tsx = import.meta.resolve("tsx/esm/api");
+    const boot = `import(${JSON.stringify(tsx)}).then((m) => { m.register(); return import(${JSON.stringify(url.href)}); })`;
     worker = new Worker(boot, { ...options, eval: true });
   } else {
     worker = new Worker(url, options);

@@ -8,6 +8,7 @@ import { CheckpointCoordinator, type CheckpointStats, type TaskRef } from "../ch
 import { FsCheckpointStorage, type LoadedCheckpoint, loadCheckpoint } from "../checkpoint/fs-storage.ts";
 import { type RestartStrategyConfig, RestartBackoff } from "../checkpoint/restart-strategy.ts";
 import { validateRestore } from "../checkpoint/restore.ts";
+import { CorruptStateError } from "../checkpoint/state-file.ts";
 import { JobCancelledError, WeirError } from "../core/errors.ts";
 import type { BufferPoolStats } from "../network/buffer-pool.ts";
 import type { TaskReport } from "../runtime/stream-task.ts";
@@ -181,6 +182,11 @@ export class JobMaster {
           throw e instanceof JobCancelledError ? e : new JobCancelledError(o.jobName);
         }
         this.failures++;
+        if (isRestoreFailure(e)) {
+          // Restarting would read the same broken checkpoint again.
+          await coordinator?.stop(false);
+          throw e;
+        }
         if (process.env.WEIR_DEBUG) console.error(`[weir] attempt ${attemptNo} failed:`, e);
         const delay = backoff.onFailure();
         if (delay === undefined) {
@@ -198,6 +204,13 @@ export class JobMaster {
       }
     }
   }
+}
+
+/** A task could not read its checkpoint state (missing or corrupt file): not worth a restart. */
+function isRestoreFailure(e: unknown): boolean {
+  if (e instanceof CorruptStateError) return true;
+  const loc = (e as { location?: { errorName?: string } }).location;
+  return loc?.errorName === "CorruptStateError";
 }
 
 export function taskRefs(jobGraph: JobGraph): TaskRef[] {

@@ -213,7 +213,13 @@ describe("checkpoint storage", () => {
       const bytes = readFileSync(victim);
       bytes[bytes.length - 1] ^= 0xff;
       writeFileSync(victim, bytes);
-      const bad = new StreamExecutionEnvironment({ parallelism: 1, restorePath: cp1 });
+      // With checkpointing on (restarts unlimited by default), a broken restore must not restart forever.
+      const bad = new StreamExecutionEnvironment({
+        parallelism: 1,
+        restorePath: cp1,
+        checkpointInterval: 50,
+        checkpointDirectory: join(dir, "other"),
+      });
       bad
         .fromSource(new FeedSource(), "feed")
         .keyBy((k) => k)
