@@ -489,65 +489,57 @@ describe("nexmark sources under checkpoints", () => {
     assert.deepEqual([...first, ...rest].sort(), [...all].sort());
   });
 
-  /** Windowed queries cannot be checkpointed yet (engine: window timers' TimeWindow namespaces). */
-  const WINDOW_STATE_NOT_CHECKPOINTABLE =
-    "engine: a window operator's timers (TimeWindow namespaces) cannot be written into a checkpoint";
   for (const name of ["q9", "q19", "q5"]) {
-    const todo = name === "q5" ? { todo: WINDOW_STATE_NOT_CHECKPOINTABLE } : {};
-    it(
-      `${name}: a worker thread killed after a checkpoint; the restored run commits the failure-free results (p=2)`,
-      todo,
-      async () => {
-        const numEvents = 300_000;
-        const outDir = mkdtempSync(join(dir, `${name}-out-`));
-        const checkpoints = mkdtempSync(join(dir, `${name}-checkpoints-`));
-        const clean = join(dir, `${name}-clean.jsonl`);
-        await runNexmark({ query: name, events: numEvents, seed: SEED, parallelism: 2, out: clean });
-        process.env[NEXMARK_JOB_ENV] = JSON.stringify({
-          query: name,
-          generator: { numEvents, seed: SEED },
-          outDir,
-          exactlyOnce: true,
-        } satisfies NexmarkJobParams);
-        const client = await submitJob({
-          job: NEXMARK_JOB_MODULE,
-          parallelism: 2,
-          checkpointInterval: 50,
-          checkpointDirectory: checkpoints,
-          restartStrategy: RestartStrategies.fixedDelay(3, 0),
-        });
-        const completed = () =>
-          readdirSync(checkpoints, { recursive: true }).some((f) => String(f).endsWith("_metadata"));
-        const poll = setInterval(() => {
-          if (completed()) {
-            clearInterval(poll);
-            client.killWorker(1);
-          }
-        }, 5);
-        try {
-          const result = await client.wait();
-          assert.ok(
-            result.restarts >= 1,
-            "a worker was killed after a checkpoint completed, and the job restored",
-          );
-        } finally {
+    it(`${name}: a worker thread killed after a checkpoint; the restored run commits the failure-free results (p=2)`, async () => {
+      const numEvents = 300_000;
+      const outDir = mkdtempSync(join(dir, `${name}-out-`));
+      const checkpoints = mkdtempSync(join(dir, `${name}-checkpoints-`));
+      const clean = join(dir, `${name}-clean.jsonl`);
+      await runNexmark({ query: name, events: numEvents, seed: SEED, parallelism: 2, out: clean });
+      process.env[NEXMARK_JOB_ENV] = JSON.stringify({
+        query: name,
+        generator: { numEvents, seed: SEED },
+        outDir,
+        exactlyOnce: true,
+      } satisfies NexmarkJobParams);
+      const client = await submitJob({
+        job: NEXMARK_JOB_MODULE,
+        parallelism: 2,
+        checkpointInterval: 50,
+        checkpointDirectory: checkpoints,
+        restartStrategy: RestartStrategies.fixedDelay(3, 0),
+      });
+      const completed = () =>
+        readdirSync(checkpoints, { recursive: true }).some((f) => String(f).endsWith("_metadata"));
+      const poll = setInterval(() => {
+        if (completed()) {
           clearInterval(poll);
-          delete process.env[NEXMARK_JOB_ENV];
+          client.killWorker(1);
         }
-        const q = nexmarkQuery(name);
-        const lines = (text: string) =>
-          text
-            .split("\n")
-            .filter((l) => l !== "")
-            .map((l) => JSON.parse(l));
-        const committed = readdirSync(outDir)
-          .filter((f) => !f.startsWith("."))
-          .flatMap((f) => lines(readFileSync(join(outDir, f), "utf8")));
-        const expected = lines(readFileSync(clean, "utf8"));
-        const final = (rs: unknown[]) => (q.upsertKey === undefined ? rs : lastPerKey(rs, q.upsertKey));
-        assert.ok(expected.length > 0);
-        assert.deepEqual(multiset(final(committed)), multiset(final(expected)));
-      },
-    );
+      }, 5);
+      try {
+        const result = await client.wait();
+        assert.ok(
+          result.restarts >= 1,
+          "a worker was killed after a checkpoint completed, and the job restored",
+        );
+      } finally {
+        clearInterval(poll);
+        delete process.env[NEXMARK_JOB_ENV];
+      }
+      const q = nexmarkQuery(name);
+      const lines = (text: string) =>
+        text
+          .split("\n")
+          .filter((l) => l !== "")
+          .map((l) => JSON.parse(l));
+      const committed = readdirSync(outDir)
+        .filter((f) => !f.startsWith("."))
+        .flatMap((f) => lines(readFileSync(join(outDir, f), "utf8")));
+      const expected = lines(readFileSync(clean, "utf8"));
+      const final = (rs: unknown[]) => (q.upsertKey === undefined ? rs : lastPerKey(rs, q.upsertKey));
+      assert.ok(expected.length > 0);
+      assert.deepEqual(multiset(final(committed)), multiset(final(expected)));
+    });
   }
 });
