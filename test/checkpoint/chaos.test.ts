@@ -41,13 +41,15 @@ function committed(dir: string): string[] {
 
 /** A seeded PRNG for the moments of failure. */
 function rng(seed: number): () => number {
-  let s = seed >>> 0 || 1;
-  return () => {
+  let s = Math.imul(seed, 0x9e3779b1) >>> 0 || 1;
+  const next = () => {
     s ^= s << 13;
     s ^= s >>> 17;
     s ^= s << 5;
     return (s >>> 0) / 0x100000000;
   };
+  for (let i = 0; i < 4; i++) next(); // mix small seeds
+  return next;
 }
 
 async function runOnce(
@@ -71,95 +73,68 @@ describe("exactly-once under failures (worker threads, file sink)", () => {
   const KEYS = 13;
   const ref = expected(EVENTS, KEYS);
 
+  /** Run the chaos job with `extra` settings in a fresh directory; its committed output must equal the reference. */
+  async function check(
+    extra: Partial<ChaosParams>,
+    parallelism: number,
+    kills: Array<[number, number]>,
+  ): Promise<{ restarts: number }> {
+    const dir = mkdtempSync(join(tmpdir(), "weir-chaos-"));
+    try {
+      const params: ChaosParams = {
+        out: join(dir, "out"),
+        checkpoints: join(dir, "checkpoints"),
+        events: EVENTS,
+        keys: KEYS,
+        rate: 20_000,
+        ...extra,
+      };
+      const r = await runOnce(params, parallelism, kills);
+      assert.deepEqual(committed(params.out), ref, `p=${parallelism}, kills ${JSON.stringify(kills)}`);
+      return r;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+
   for (const seed of [1, 2, 3]) {
     it(`seed ${seed}: workers killed at random moments`, async () => {
       const random = rng(seed);
       const parallelism = 2 + Math.floor(random() * 3); // 2..4
-      const dir = mkdtempSync(join(tmpdir(), "weir-chaos-"));
-      try {
-        const params: ChaosParams = {
-          out: join(dir, "out"),
-          checkpoints: join(dir, "checkpoints"),
-          events: EVENTS,
-          keys: KEYS,
-          rate: 20_000,
-        };
-        const kills: Array<[number, number]> = [];
-        const n = 1 + Math.floor(random() * 2);
-        for (let i = 0; i < n; i++)
-          kills.push([200 + Math.floor(random() * 1200), Math.floor(random() * parallelism)]);
-        const r = await runOnce(params, parallelism, kills);
-        assert.deepEqual(committed(params.out), ref, `p=${parallelism}, kills ${JSON.stringify(kills)}`);
-        assert.ok(r.restarts >= 1, "the job restarted after the kills");
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const kills: Array<[number, number]> = [];
+      const n = 1 + Math.floor(random() * 2);
+      for (let i = 0; i < n; i++)
+        kills.push([200 + Math.floor(random() * 1200), Math.floor(random() * parallelism)]);
+      const r = await check({}, parallelism, kills);
+      assert.ok(r.restarts >= 1, "the job restarted after the kills");
     });
   }
 
   for (const alignedTimeout of [0, 20]) {
     it(`unaligned checkpoints (aligned timeout ${alignedTimeout} ms) under backpressure: a worker killed`, async () => {
       const random = rng(11 + alignedTimeout);
-      const dir = mkdtempSync(join(tmpdir(), "weir-chaos-"));
-      try {
-        const params: ChaosParams = {
-          out: join(dir, "out"),
-          checkpoints: join(dir, "checkpoints"),
-          events: EVENTS,
-          keys: KEYS,
-          rate: 40_000,
-          unaligned: true,
-          alignedTimeout,
-          slow: 20_000,
-        };
-        const r = await runOnce(params, 3, [[400 + Math.floor(random() * 800), Math.floor(random() * 3)]]);
-        assert.ok(r.restarts >= 1, "the job restarted after the kill");
-        assert.deepEqual(committed(params.out), ref);
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      const kill: [number, number] = [400 + Math.floor(random() * 800), Math.floor(random() * 3)];
+      const r = await check({ rate: 40_000, unaligned: true, alignedTimeout, slow: 20_000 }, 3, [kill]);
+      assert.ok(r.restarts >= 1, "the job restarted after the kill");
     });
   }
 
   it("embedded state backend: a worker killed at a random moment", async () => {
     const random = rng(7);
-    const dir = mkdtempSync(join(tmpdir(), "weir-chaos-"));
-    try {
-      const params: ChaosParams = {
-        out: join(dir, "out"),
-        checkpoints: join(dir, "checkpoints"),
-        events: EVENTS,
-        keys: KEYS,
-        rate: 20_000,
-        stateBackend: "embedded",
-      };
-      const r = await runOnce(params, 3, [[300 + Math.floor(random() * 900), Math.floor(random() * 3)]]);
-      assert.ok(r.restarts >= 1, "the job restarted after the kill");
-      assert.deepEqual(committed(params.out), ref);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
+    const r = await check({ stateBackend: "embedded" }, 3, [
+      [300 + Math.floor(random() * 900), Math.floor(random() * 3)],
+    ]);
+    assert.ok(r.restarts >= 1, "the job restarted after the kill");
   });
 
-  it("user code throwing in a random operator at random records", async () => {
-    const random = rng(99);
-    const dir = mkdtempSync(join(tmpdir(), "weir-chaos-"));
-    try {
-      const params: ChaosParams = {
-        out: join(dir, "out"),
-        checkpoints: join(dir, "checkpoints"),
-        events: EVENTS,
-        keys: KEYS,
-        rate: 20_000,
-        throwAt: [Math.floor(random() * EVENTS)],
-      };
-      const r = await runOnce(params, 3, []);
-      assert.equal(r.restarts, 1);
-      assert.deepEqual(committed(params.out), ref);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  for (const seed of [97, 99]) {
+    it(`seed ${seed}: user code throwing in a random operator at a random record`, async () => {
+      const random = rng(seed);
+      const throwIn = random() < 0.5 ? "unwrap" : "slow";
+      const r = await check({ throwAt: [Math.floor(random() * EVENTS)], throwIn, slow: 1 }, 3, []);
+      assert.equal(r.restarts, 1, `the job restarted once after the failure in '${throwIn}'`);
+    });
+  }
 
   it("leaves no worker thread behind", async () => {
     const deadline = Date.now() + 30_000;
