@@ -26,8 +26,8 @@ export interface TaskRef {
 }
 
 export interface CheckpointGateway {
-  /** Start checkpoint `id` at these source tasks. */
-  trigger(id: number, sources: TaskRef[]): void;
+  /** Start checkpoint `id` at these source tasks; `alignedOnly` for savepoints. */
+  trigger(id: number, sources: TaskRef[], alignedOnly: boolean): void;
   notifyComplete(id: number): void;
   notifyAborted(id: number): void;
 }
@@ -169,7 +169,8 @@ export class CheckpointCoordinator {
     };
     for (const [k, h] of this.finished) p.handles.set(k, h);
     this.pending.set(id, p);
-    this.gateway.trigger(id, sources);
+    // Savepoints are always aligned: no in-flight data, so they can be restored at any parallelism.
+    this.gateway.trigger(id, sources, savepoint?.targetDir !== undefined);
     return id;
   }
 

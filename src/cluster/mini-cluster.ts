@@ -300,7 +300,7 @@ async function launchAttempt(
       await terminateAll();
     },
     snapshotEnumerators: (id) => snapshotEnumerators(coordinators, id),
-    triggerCheckpoint(id, sources) {
+    triggerCheckpoint(id, sources, alignedOnly) {
       const bySlot = new Map<number, Array<[number, number]>>();
       for (const s of sources) {
         const slot = slotOf.get(`${s.vertexId}/${s.subtask}`)!;
@@ -308,7 +308,7 @@ async function launchAttempt(
         list.push([s.vertexId, s.subtask]);
         bySlot.set(slot, list);
       }
-      for (const [slot, tasks] of bySlot) post(slot, { t: "trigger", id, tasks });
+      for (const [slot, tasks] of bySlot) post(slot, { t: "trigger", id, tasks, alignedOnly });
     },
     notifyComplete: (id) => postAll({ t: "notify-complete", id }),
     notifyAborted: (id) => postAll({ t: "notify-aborted", id }),

@@ -47,6 +47,6 @@ export type ToWorker =
   | { t: "complete" }
   | { t: "splits"; node: number; subtask: number; splits: unknown[] }
   | { t: "no-more-splits"; node: number; subtask: number }
-  | { t: "trigger"; id: number; tasks: Array<[number, number]> }
+  | { t: "trigger"; id: number; tasks: Array<[number, number]>; alignedOnly: boolean }
   | { t: "notify-complete"; id: number }
   | { t: "notify-aborted"; id: number };

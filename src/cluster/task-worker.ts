@@ -115,7 +115,7 @@ async function main(): Promise<void> {
         readers.get(`${m.node}/${m.subtask}`)?.notifyNoMoreSplits();
         break;
       case "trigger":
-        for (const [v, s] of m.tasks) byKey.get(`${v}/${s}`)?.triggerCheckpoint(m.id);
+        for (const [v, s] of m.tasks) byKey.get(`${v}/${s}`)?.triggerCheckpoint(m.id, m.alignedOnly);
         break;
       case "notify-complete":
         for (const t of tasks) t.notifyCheckpointComplete(m.id);

@@ -42,7 +42,7 @@ export interface Attempt {
   /** After `done`: final commits, then close every task and release the threads. */
   complete(): Promise<void>;
   snapshotEnumerators(checkpointId: number): Record<string, string>;
-  triggerCheckpoint(checkpointId: number, sources: TaskRef[]): void;
+  triggerCheckpoint(checkpointId: number, sources: TaskRef[], alignedOnly: boolean): void;
   notifyComplete(checkpointId: number): void;
   notifyAborted(checkpointId: number): void;
   /** Stop every task and release the threads (failure elsewhere, cancel, restart). */
@@ -154,7 +154,7 @@ export class JobMaster {
       if (coordinator !== undefined) {
         coordinator.attach(
           {
-            trigger: (id, sources) => attempt.triggerCheckpoint(id, sources),
+            trigger: (id, sources, alignedOnly) => attempt.triggerCheckpoint(id, sources, alignedOnly),
             notifyComplete: (id) => attempt.notifyComplete(id),
             notifyAborted: (id) => attempt.notifyAborted(id),
           },

@@ -127,8 +127,8 @@ export function inThreadLauncher(
         }
       },
       snapshotEnumerators: (id) => snapshotEnumerators(coordinators, id),
-      triggerCheckpoint(id, sources) {
-        for (const s of sources) byKey.get(`${s.vertexId}/${s.subtask}`)?.triggerCheckpoint(id);
+      triggerCheckpoint(id, sources, alignedOnly) {
+        for (const s of sources) byKey.get(`${s.vertexId}/${s.subtask}`)?.triggerCheckpoint(id, alignedOnly);
       },
       notifyComplete(id) {
         for (const t of tasks) t.notifyCheckpointComplete(id);

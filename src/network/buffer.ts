@@ -31,14 +31,16 @@ export class NetworkBuffer {
     public readonly unaligned = false,
     /** Replayed from a checkpoint's channel state: no producer to give it back to. */
     public readonly restored = false,
+    /** For a barrier: the checkpoint must be aligned (a savepoint), whatever the checkpoint mode. */
+    public readonly alignedOnly = false,
   ) {}
 
   static endOfPartition(): NetworkBuffer {
     return new NetworkBuffer(EMPTY, 0, BufferKind.END_OF_PARTITION);
   }
 
-  static barrier(checkpointId: number, unaligned = false): NetworkBuffer {
-    return new NetworkBuffer(EMPTY, 0, BufferKind.BARRIER, checkpointId, unaligned);
+  static barrier(checkpointId: number, unaligned = false, alignedOnly = false): NetworkBuffer {
+    return new NetworkBuffer(EMPTY, 0, BufferKind.BARRIER, checkpointId, unaligned, false, alignedOnly);
   }
 }
 

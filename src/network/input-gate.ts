@@ -13,7 +13,7 @@ export interface ElementHandler {
   processRecord(value: unknown, timestamp: number, inputIndex: number): void;
   processWatermark(watermark: number, channel: InputChannel): void;
   processWatermarkStatus(idle: boolean, channel: InputChannel): void;
-  processBarrier(checkpointId: number, channel: InputChannel): void;
+  processBarrier(checkpointId: number, channel: InputChannel, alignedOnly: boolean): void;
 }
 
 /** Told as soon as an unaligned barrier arrives on a channel, before it is read in order. */
@@ -124,7 +124,7 @@ export class InputChannel implements BufferReceiver {
       return 0;
     }
     if (buffer.kind === BufferKind.BARRIER) {
-      handler.processBarrier(buffer.checkpointId, this);
+      handler.processBarrier(buffer.checkpointId, this, buffer.alignedOnly);
       return 0;
     }
     const mem = buffer.memory;

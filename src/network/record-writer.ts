@@ -68,8 +68,8 @@ export class RecordWriter<T> {
     for (const sp of this.subpartitions) this.copyInto(sp, out);
   }
 
-  broadcastBarrier(checkpointId: number): void {
-    for (const sp of this.subpartitions) sp.addBarrier(checkpointId);
+  broadcastBarrier(checkpointId: number, alignedOnly = false): void {
+    for (const sp of this.subpartitions) sp.addBarrier(checkpointId, alignedOnly);
   }
 
   /** Unaligned: barriers overtake unsent data; returns that data per subpartition. */

@@ -15,6 +15,8 @@ interface DataMessage {
   b?: number;
   /** an unaligned barrier */
   u?: boolean;
+  /** a barrier of a checkpoint that must be aligned (savepoint) */
+  a?: boolean;
 }
 interface CreditMessage {
   c: number;
@@ -40,6 +42,7 @@ export class RemoteSender implements BufferReceiver {
         m: undefined,
         b: buffer.checkpointId,
         u: buffer.unaligned,
+        a: buffer.alignedOnly,
       };
       this.port.postMessage(msg);
     }
@@ -79,7 +82,7 @@ export class ChannelRouter {
         this.outputs.get(msg.c)?.giveBack(new NetworkBuffer(new Uint8Array(msg.r), 0, BufferKind.DATA));
       } else {
         const mem = msg.m === undefined ? new Uint8Array(0) : new Uint8Array(msg.m);
-        this.inputs.get(msg.c)?.deliver(new NetworkBuffer(mem, msg.s, msg.k, msg.b ?? 0, msg.u ?? false));
+        this.inputs.get(msg.c)?.deliver(new NetworkBuffer(mem, msg.s, msg.k, msg.b ?? 0, msg.u ?? false, false, msg.a ?? false));
       }
     });
   }

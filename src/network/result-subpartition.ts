@@ -82,10 +82,10 @@ export class ResultSubpartition implements BufferReturner {
   }
 
   /** Send a checkpoint barrier after everything written so far. */
-  addBarrier(checkpointId: number): void {
+  addBarrier(checkpointId: number, alignedOnly = false): void {
     if (this.finished) return;
     this.flush();
-    this.queue.push(NetworkBuffer.barrier(checkpointId));
+    this.queue.push(NetworkBuffer.barrier(checkpointId, false, alignedOnly));
     this.trySend();
   }
 

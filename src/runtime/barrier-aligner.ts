@@ -19,7 +19,7 @@ export interface BarrierHandlerOptions {
 
 export interface BarrierHandlerHooks {
   /** Snapshot now and forward barrier `id` (priority when unaligned). */
-  snapshot(checkpointId: number, unaligned: boolean): void;
+  snapshot(checkpointId: number, unaligned: boolean, alignedOnly: boolean): void;
   /** The in-flight data of an unaligned checkpoint is complete. */
   channelStateComplete(checkpointId: number, inputs: Array<[number, number, Uint8Array[]]>): void;
   /** Run `action` after `ms` in the task's thread (processing time). */
@@ -28,6 +28,7 @@ export interface BarrierHandlerHooks {
 
 export class BarrierAligner {
   private current = 0;
+  private currentAlignedOnly = false;
   private readonly received = new Set<InputChannel>();
   private lastDone = 0;
   /** Unaligned checkpoint in progress: channels still recording. */
@@ -53,14 +54,14 @@ export class BarrierAligner {
     this.startUnaligned(checkpointId);
   }
 
-  onBarrier(checkpointId: number, channel: InputChannel): void {
+  onBarrier(checkpointId: number, channel: InputChannel, alignedOnly = false): void {
     if (checkpointId === this.unalignedId && this.recording.has(channel)) {
       this.channelRecorded(checkpointId, channel);
       return;
     }
     if (checkpointId <= this.lastDone || checkpointId <= this.unalignedId) return;
     if (checkpointId < this.current) return; // a barrier of an aligned-over, older checkpoint
-    if (this.options.unaligned && this.options.alignedTimeout === 0) {
+    if (this.options.unaligned && this.options.alignedTimeout === 0 && !alignedOnly) {
       // Read before its announcement ran: start now, this channel is already past its barrier.
       this.startUnaligned(checkpointId, channel);
       return;
@@ -68,14 +69,15 @@ export class BarrierAligner {
     if (checkpointId > this.current) {
       this.release();
       this.current = checkpointId;
-      if (this.options.unaligned && this.options.alignedTimeout > 0) {
+      this.currentAlignedOnly = alignedOnly;
+      if (this.options.unaligned && this.options.alignedTimeout > 0 && !alignedOnly) {
         this.hooks.schedule(this.options.alignedTimeout, () => {
           if (this.current === checkpointId) this.convertToUnaligned(checkpointId);
         });
       }
     }
     this.received.add(channel);
-    if (this.options.exactlyOnce) channel.blocked = true;
+    if (this.options.exactlyOnce || alignedOnly) channel.blocked = true;
     this.maybeComplete();
   }
 
@@ -105,9 +107,10 @@ export class BarrierAligner {
   private maybeComplete(): void {
     for (const c of this.channels) if (!c.endOfPartition && !this.received.has(c)) return;
     const id = this.current;
+    const alignedOnly = this.currentAlignedOnly;
     this.release();
     this.lastDone = id;
-    this.hooks.snapshot(id, false);
+    this.hooks.snapshot(id, false, alignedOnly);
   }
 
   private release(): void {
@@ -133,7 +136,7 @@ export class BarrierAligner {
     this.recording.clear();
     this.recorded = [];
     this.unalignedId = checkpointId;
-    this.hooks.snapshot(checkpointId, true);
+    this.hooks.snapshot(checkpointId, true, false);
     for (const c of this.channels) if (!c.endOfPartition && !passed.has(c)) this.recording.add(c);
     // A channel whose barrier is already queued completes its recording at once.
     this.starting = true;

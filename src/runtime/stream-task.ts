@@ -119,7 +119,7 @@ export class StreamTask implements ElementHandler {
           alignedTimeout: cp?.alignedTimeout ?? 0,
         },
         {
-          snapshot: (id, unaligned) => this.performCheckpoint(id, unaligned),
+          snapshot: (id, unaligned, alignedOnly) => this.performCheckpoint(id, unaligned, alignedOnly),
           channelStateComplete: (id, inputs) => this.completeUnaligned(id, inputs),
           schedule: (ms, action) => {
             const pts = setup.processingTime;
@@ -139,9 +139,12 @@ export class StreamTask implements ElementHandler {
   // ---- checkpoints -----------------------------------------------------------------------
 
   /** A source task starts checkpoint `id` (from the coordinator): snapshot, then emit the barrier. */
-  triggerCheckpoint(checkpointId: number): void {
+  /** `alignedOnly`: a savepoint: aligned barriers whatever the checkpoint mode (no in-flight data). */
+  triggerCheckpoint(checkpointId: number, alignedOnly = false): void {
     this.mailbox.execute(() => {
-      if (this.state === "running") this.performCheckpoint(checkpointId);
+      if (this.state === "running") {
+        this.performCheckpoint(checkpointId, alignedOnly ? false : this.sourceUnaligned(), alignedOnly);
+      }
     });
   }
 
@@ -165,8 +168,8 @@ export class StreamTask implements ElementHandler {
     });
   }
 
-  processBarrier(checkpointId: number, channel: InputChannel): void {
-    this.aligner!.onBarrier(checkpointId, channel);
+  processBarrier(checkpointId: number, channel: InputChannel, alignedOnly: boolean): void {
+    this.aligner!.onBarrier(checkpointId, channel, alignedOnly);
   }
 
   /** In-flight data of an unaligned checkpoint: inputs are read first, outputs are sent first. */
@@ -187,12 +190,12 @@ export class StreamTask implements ElementHandler {
   }
 
   /** Snapshot every operator of the chain (the synchronous part), forward the barrier, acknowledge. */
-  private performCheckpoint(checkpointId: number, unaligned = this.sourceUnaligned()): void {
+  private performCheckpoint(checkpointId: number, unaligned: boolean, alignedOnly = false): void {
     const cp = this.setup.checkpointing;
     if (cp === undefined) return;
     const snapshot = this.snapshot(checkpointId);
     if (!unaligned) {
-      for (const w of this.setup.writers) w.broadcastBarrier(checkpointId);
+      for (const w of this.setup.writers) w.broadcastBarrier(checkpointId, alignedOnly);
       cp.responder.acknowledge(checkpointId, snapshot);
       return;
     }

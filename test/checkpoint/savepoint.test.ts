@@ -49,14 +49,17 @@ async function waitFor(cond: () => boolean, what: string): Promise<void> {
 }
 
 describe("savepoints", () => {
-  const cases: Array<[number, "heap" | "embedded", "heap" | "embedded"]> = [
-    [1, "heap", "heap"],
-    [4, "heap", "heap"],
-    [3, "heap", "embedded"],
-    [1, "embedded", "heap"],
+  const cases: Array<[number, "heap" | "embedded", "heap" | "embedded", boolean]> = [
+    [1, "heap", "heap", false],
+    [4, "heap", "heap", false],
+    [3, "heap", "embedded", false],
+    [1, "embedded", "heap", false],
+    // A job with unaligned checkpoints: its savepoint is aligned, so it rescales.
+    [3, "heap", "heap", true],
   ];
-  for (const [restoreParallelism, from, to] of cases) {
-    it(`savepoint at p=2 (${from}), restore at p=${restoreParallelism} (${to}): keyed counts continue exactly`, async () => {
+  for (const [restoreParallelism, from, to, unaligned] of cases) {
+    const mode = unaligned ? ", unaligned checkpoints" : "";
+    it(`savepoint at p=2 (${from}${mode}), restore at p=${restoreParallelism} (${to}): keyed counts continue exactly`, async () => {
       const dir = mkdtempSync(join(tmpdir(), "weir-sp-"));
       try {
         const env1 = new StreamExecutionEnvironment({
@@ -65,6 +68,7 @@ describe("savepoints", () => {
           checkpointDirectory: join(dir, "cp1"),
           stateBackend: from,
         });
+        if (unaligned) env1.getCheckpointConfig().enableUnalignedCheckpoints();
         const h1 = build(env1, 8_000);
         const client = await env1.executeAsync("counts");
         await waitFor(() => h1.values.length > 2_000, "some committed output");
