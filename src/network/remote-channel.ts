@@ -82,7 +82,9 @@ export class ChannelRouter {
         this.outputs.get(msg.c)?.giveBack(new NetworkBuffer(new Uint8Array(msg.r), 0, BufferKind.DATA));
       } else {
         const mem = msg.m === undefined ? new Uint8Array(0) : new Uint8Array(msg.m);
-        this.inputs.get(msg.c)?.deliver(new NetworkBuffer(mem, msg.s, msg.k, msg.b ?? 0, msg.u ?? false, false, msg.a ?? false));
+        this.inputs
+          .get(msg.c)
+          ?.deliver(new NetworkBuffer(mem, msg.s, msg.k, msg.b ?? 0, msg.u ?? false, false, msg.a ?? false));
       }
     });
   }
