@@ -6,21 +6,13 @@
 import { InvalidArgumentError } from "../core/errors.ts";
 import type { KeyGroupRange } from "../core/key-groups.ts";
 import {
-  type AggregatingState,
   type AggregatingStateDescriptor,
-  type ListState,
-  type ListStateDescriptor,
-  type MapState,
-  type MapStateDescriptor,
-  type ReducingState,
   type ReducingStateDescriptor,
   type StateDescriptor,
   StateDescriptorConflictError,
-  type ValueState,
-  type ValueStateDescriptor,
 } from "../core/state.ts";
 import { HeapMapState } from "./heap-map-state.ts";
-import type { KeyGroupEntry, KeyedStateBackend } from "./keyed-state-backend.ts";
+import { type KeyGroupEntry, type KeyedStateBackend, TypedStateAccess } from "./keyed-state-backend.ts";
 import {
   HeapAggregatingState,
   HeapListState,
@@ -46,7 +38,7 @@ export type { KeyGroupEntry } from "./keyed-state-backend.ts";
 
 type AnyDescriptor = StateDescriptor<unknown>;
 
-export class HeapKeyedStateBackend implements KeyedStateBackend {
+export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStateBackend {
   private readonly states = new Map<string, HeapState>();
   private readonly ctx: KeyContext = {
     key: undefined,
@@ -59,6 +51,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   private readonly clock = { now: (): number => this.timeProvider() };
 
   constructor(readonly keyGroupRange: KeyGroupRange) {
+    super();
     this.numKeyGroups = Math.max(0, keyGroupRange.end - keyGroupRange.start + 1);
   }
 
@@ -96,36 +89,6 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
   /** The processing-time clock of state TTL (tests inject a controlled one). */
   setTimeProvider(now: () => number): void {
     this.timeProvider = now;
-  }
-
-  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
-    return this.register(descriptor) as unknown as ValueState<T>;
-  }
-  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
-    return this.register(descriptor) as unknown as ListState<T>;
-  }
-  getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V> {
-    return this.register(descriptor) as unknown as MapState<K, V>;
-  }
-  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T> {
-    return this.register(descriptor) as unknown as ReducingState<T>;
-  }
-  getAggregatingState<IN, ACC, OUT>(
-    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
-  ): AggregatingState<IN, OUT> {
-    return this.register(descriptor) as unknown as AggregatingState<IN, OUT>;
-  }
-
-  /** The handle of any descriptor (dispatch on its kind); the same handle for the same name. */
-  getPartitionedState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
-  getPartitionedState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
-  getPartitionedState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
-  getPartitionedState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
-  getPartitionedState<IN, ACC, OUT>(
-    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
-  ): AggregatingState<IN, OUT>;
-  getPartitionedState(descriptor: AnyDescriptor): unknown {
-    return this.register(descriptor);
   }
 
   /**
@@ -278,7 +241,7 @@ export class HeapKeyedStateBackend implements KeyedStateBackend {
 
   private readonly pendingRestore = new Map<string, Array<[number, Namespace, MapKey, unknown]>>();
 
-  private register(descriptor: AnyDescriptor): HeapState {
+  protected register(descriptor: AnyDescriptor): HeapState {
     const existing = this.states.get(descriptor.name);
     if (existing !== undefined) {
       checkCompatible(existing.descriptor, descriptor);

@@ -87,3 +87,41 @@ export interface KeyedStateBackend extends KeyedStateStore {
   /** Releases what the backend holds outside the JS heap (the embedded store and its directory). */
   dispose(): void;
 }
+
+/**
+ * The typed state accessors both backends share: every one resolves through `register`, which
+ * returns the one handle of a state name (created on first use, checked for a compatible kind).
+ */
+export abstract class TypedStateAccess {
+  protected abstract register(descriptor: StateDescriptor<unknown>): unknown;
+
+  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
+    return this.register(descriptor) as ValueState<T>;
+  }
+  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
+    return this.register(descriptor) as ListState<T>;
+  }
+  getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V> {
+    return this.register(descriptor) as MapState<K, V>;
+  }
+  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T> {
+    return this.register(descriptor) as ReducingState<T>;
+  }
+  getAggregatingState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT> {
+    return this.register(descriptor) as AggregatingState<IN, OUT>;
+  }
+
+  /** The handle of any descriptor (dispatch on its kind); the same handle for the same name. */
+  getPartitionedState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
+  getPartitionedState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
+  getPartitionedState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
+  getPartitionedState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
+  getPartitionedState<IN, ACC, OUT>(
+    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
+  ): AggregatingState<IN, OUT>;
+  getPartitionedState(descriptor: StateDescriptor<unknown>): unknown {
+    return this.register(descriptor);
+  }
+}

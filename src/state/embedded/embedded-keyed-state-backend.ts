@@ -9,20 +9,17 @@ import { DataOutputSerializer } from "../../core/data-io.ts";
 import { InvalidArgumentError } from "../../core/errors.ts";
 import type { KeyGroupRange } from "../../core/key-groups.ts";
 import type {
-  AggregatingState,
   AggregatingStateDescriptor,
-  ListState,
-  ListStateDescriptor,
-  MapState,
-  MapStateDescriptor,
-  ReducingState,
   ReducingStateDescriptor,
   StateDescriptor,
-  ValueState,
-  ValueStateDescriptor,
 } from "../../core/state.ts";
 import { checkCompatible } from "../heap-keyed-state-backend.ts";
-import type { KeyedStateBackend, KeyGroupEntry, KeyGroupSnapshotEntry } from "../keyed-state-backend.ts";
+import {
+  type KeyedStateBackend,
+  type KeyGroupEntry,
+  type KeyGroupSnapshotEntry,
+  TypedStateAccess,
+} from "../keyed-state-backend.ts";
 import {
   checkNamespace,
   type KeyContext,
@@ -62,7 +59,10 @@ type AnyDescriptor = StateDescriptor<unknown>;
 /** The most states one backend can hold (state ids are 2 bytes in the store key). */
 const MAX_STATES = 0xffff;
 
-export class EmbeddedKeyedStateBackend implements KeyedStateBackend, EmbeddedContext {
+export class EmbeddedKeyedStateBackend
+  extends TypedStateAccess
+  implements KeyedStateBackend, EmbeddedContext
+{
   readonly store: EmbeddedStore;
   readonly ctx: KeyContext & { version: number } = {
     key: undefined,
@@ -89,6 +89,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend, EmbeddedCon
     readonly keyGroupRange: KeyGroupRange,
     options: EmbeddedKeyedStateBackendOptions = {},
   ) {
+    super();
     this.numKeyGroups = Math.max(0, keyGroupRange.end - keyGroupRange.start + 1);
     this.store = new EmbeddedStore(options);
   }
@@ -157,35 +158,6 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend, EmbeddedCon
       this.suffixVersion = ctx.version;
     }
     return this.suffixBytes;
-  }
-
-  getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
-    return this.register(descriptor) as unknown as ValueState<T>;
-  }
-  getListState<T>(descriptor: ListStateDescriptor<T>): ListState<T> {
-    return this.register(descriptor) as unknown as ListState<T>;
-  }
-  getMapState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V> {
-    return this.register(descriptor) as unknown as MapState<K, V>;
-  }
-  getReducingState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T> {
-    return this.register(descriptor) as unknown as ReducingState<T>;
-  }
-  getAggregatingState<IN, ACC, OUT>(
-    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
-  ): AggregatingState<IN, OUT> {
-    return this.register(descriptor) as unknown as AggregatingState<IN, OUT>;
-  }
-
-  getPartitionedState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T>;
-  getPartitionedState<T>(descriptor: ListStateDescriptor<T>): ListState<T>;
-  getPartitionedState<K, V>(descriptor: MapStateDescriptor<K, V>): MapState<K, V>;
-  getPartitionedState<T>(descriptor: ReducingStateDescriptor<T>): ReducingState<T>;
-  getPartitionedState<IN, ACC, OUT>(
-    descriptor: AggregatingStateDescriptor<IN, ACC, OUT>,
-  ): AggregatingState<IN, OUT>;
-  getPartitionedState(descriptor: AnyDescriptor): unknown {
-    return this.register(descriptor);
   }
 
   mergeNamespaces(stateName: string, target: Namespace, sources: readonly Namespace[]): void {
@@ -430,7 +402,7 @@ export class EmbeddedKeyedStateBackend implements KeyedStateBackend, EmbeddedCon
     return id;
   }
 
-  private register(descriptor: AnyDescriptor): EmbeddedState {
+  protected register(descriptor: AnyDescriptor): EmbeddedState {
     const existing = this.states.get(descriptor.name);
     if (existing !== undefined) {
       checkCompatible(existing.descriptor, descriptor);
