@@ -48,10 +48,6 @@ export class SourceCoordinator {
       }
       const { enumeratorSplits, readerSplits, receivedIds } = this.restore;
       const unassigned = enumeratorSplits.filter((s) => !receivedIds.has(JSON.stringify(s)));
-      if (process.env.WEIR_DEBUG)
-        console.error(
-          `[weir] restore source ${this.sourceName}: reader splits ${JSON.stringify(readerSplits)} unassigned ${JSON.stringify(unassigned)}`,
-        );
       this.enumerator = this.source.restoreEnumerator(ctx, [...readerSplits, ...unassigned]);
     }
     await this.enumerator.start();

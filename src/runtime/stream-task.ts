@@ -175,10 +175,6 @@ export class StreamTask implements ElementHandler {
   /** In-flight data of an unaligned checkpoint: inputs are read first, outputs are sent first. */
   private restoreChannels(channels: ChannelState): void {
     const gate = this.setup.gate;
-    if (process.env.WEIR_DEBUG)
-      console.error(
-        `[weir] ${this.name} restores in-flight: inputs ${channels.inputs.map(([i, n, b]) => `${i}:${n}:${b.length}`).join(",")} outputs ${channels.outputs.map((w) => w.map((b) => b.length).join("/")).join(",")}`,
-      );
     for (const [index, spillNeed, buffers] of channels.inputs)
       gate?.channels[index]?.restoreInFlight(spillNeed, buffers);
     channels.outputs.forEach((perSubpartition, w) => {
