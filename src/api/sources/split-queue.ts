@@ -12,19 +12,16 @@ import {
 
 /** Hands out splits from a list, first come first served; then tells readers there are no more. */
 export class StaticSplitEnumerator<Split> implements SplitEnumerator<Split> {
-  private readonly pending: Split[];
+  private readonly pending: Split[] = [];
 
+  /** `splits`: the list, or a function listing them when the enumerator starts (e.g. files). */
   constructor(
     private readonly ctx: SplitEnumeratorContext<Split>,
-    splits: Split[] | (() => Split[]),
-  ) {
-    this.pending = typeof splits === "function" ? [] : [...splits];
-    if (typeof splits === "function") this.lazy = splits;
-  }
-  private lazy: (() => Split[]) | undefined;
+    private readonly splits: Split[] | (() => Split[]),
+  ) {}
 
   start(): void {
-    if (this.lazy !== undefined) this.pending.push(...this.lazy());
+    this.pending.push(...(typeof this.splits === "function" ? this.splits() : this.splits));
   }
 
   snapshotState(_checkpointId: number): Split[] {
