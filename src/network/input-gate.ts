@@ -1,12 +1,17 @@
 // The consumer side of a task: its input channels, each with the buffers that arrived on it and a
-// deserializer that reassembles elements spanning buffers. Buffers go back to the producer (which
-// returns the credit) as soon as they have been read.
+// deserializer that reassembles elements spanning buffers. A buffer may be read in several slices
+// (the channel keeps its place in it), so that a slow operator does not keep the task's mailbox
+// waiting for a whole buffer; it goes back to the producer (which returns the credit) once it has
+// been read to the end.
 
 import { DataInputDeserializer } from "../core/data-io.ts";
 import { SerializationError, errorMessage } from "../core/errors.ts";
 import type { TypeSerializer } from "../core/types/type-info.ts";
 import { BufferKind, ElementTag, NetworkBuffer } from "./buffer.ts";
 import type { BufferReceiver, BufferReturner, Wakeup } from "./channel.ts";
+
+/** A read looks at the clock after this many elements, to stop once its deadline has passed. */
+export const ELEMENTS_PER_CLOCK_CHECK = 32;
 
 /** Receives the elements read from a channel. */
 export interface ElementHandler {
@@ -23,6 +28,8 @@ export class InputChannel implements BufferReceiver {
   readonly queue: NetworkBuffer[] = [];
   returner: BufferReturner | null = null;
   endOfPartition = false;
+  /** Where reading stopped in the data buffer at the head of the queue (0: not started). */
+  private readPos = 0;
   /** A partly received element: the bytes so far and the total it needs. */
   private spill: Uint8Array = new Uint8Array(0);
   private spillHave = 0;
@@ -61,16 +68,21 @@ export class InputChannel implements BufferReceiver {
   }
 
   /**
-   * Record the in-flight data of unaligned checkpoint `id`: the partial record held now, every
-   * data buffer queued, and every one that arrives, until this channel's barrier `id` arrives.
-   * The data is still processed as usual; the copy goes into the checkpoint.
+   * Record the in-flight data of unaligned checkpoint `id`: what has not been processed yet — the
+   * partial record held now, or the unread rest of a partly read buffer (it starts at an element:
+   * a read stops only between elements, and never while a record spanning buffers is incomplete)
+   * — then every data buffer queued, and every one that arrives, until this channel's barrier
+   * `id` arrives. The data is still processed as usual; the copy goes into the checkpoint.
    */
   startRecording(checkpointId: number): void {
     this.recording = this.spillNeed > 0 ? [this.spill.slice(0, this.spillHave)] : [];
     this.recordingSpillNeed = this.spillNeed;
     this.recordingId = checkpointId;
-    for (const b of this.queue) {
-      this.record(b);
+    const q = this.queue;
+    for (let i = 0; i < q.length; i++) {
+      const b = q[i]!;
+      if (i === 0 && this.readPos > 0) this.recording.push(b.memory.slice(this.readPos, b.size));
+      else this.record(b);
       if (this.recording === undefined) return;
     }
   }
@@ -116,22 +128,36 @@ export class InputChannel implements BufferReceiver {
     return this.queue.length > 0;
   }
 
-  /** Read every element of the next buffer. Returns the number of records read. */
-  readBuffer(handler: ElementHandler): number {
-    const buffer = this.queue.shift()!;
+  /** A data buffer has been read in part: the rest is read first (and is in-flight data). */
+  get partlyRead(): boolean {
+    return this.readPos > 0;
+  }
+
+  /**
+   * Read the elements of the buffer at the head of the queue, from where the last read stopped,
+   * until its end — or, once `deadline` (performance.now()) has passed, at the next clock check
+   * (every ELEMENTS_PER_CLOCK_CHECK elements), leaving the rest for the next read. The buffer
+   * goes back to its producer when it has been read to the end. Returns the number of records
+   * read.
+   */
+  readBuffer(handler: ElementHandler, deadline = Number.POSITIVE_INFINITY): number {
+    const buffer = this.queue[0]!;
     if (buffer.kind === BufferKind.END_OF_PARTITION) {
+      this.queue.shift();
       this.endOfPartition = true;
       return 0;
     }
     if (buffer.kind === BufferKind.BARRIER) {
+      this.queue.shift();
       handler.processBarrier(buffer.checkpointId, this, buffer.alignedOnly);
       return 0;
     }
     const mem = buffer.memory;
     const size = buffer.size;
-    let pos = 0;
+    let pos = this.readPos;
     let records = 0;
-    if (this.spillNeed > 0) {
+    let untilClockCheck = ELEMENTS_PER_CLOCK_CHECK;
+    if (pos === 0 && this.spillNeed > 0) {
       const take = Math.min(this.spillNeed - this.spillHave, size);
       this.spill.set(mem.subarray(0, take), this.spillHave);
       this.spillHave += take;
@@ -143,6 +169,14 @@ export class InputChannel implements BufferReceiver {
       }
     }
     while (pos < size) {
+      if (--untilClockCheck === 0) {
+        untilClockCheck = ELEMENTS_PER_CLOCK_CHECK;
+        if (performance.now() >= deadline) {
+          // Stop between two elements; the buffer stays at the head of the queue.
+          this.readPos = pos;
+          return records;
+        }
+      }
       const len = mem[pos]! | (mem[pos + 1]! << 8) | (mem[pos + 2]! << 16) | (mem[pos + 3]! << 24);
       pos += 4;
       if (pos + len <= size) {
@@ -157,6 +191,8 @@ export class InputChannel implements BufferReceiver {
         pos = size;
       }
     }
+    this.readPos = 0;
+    this.queue.shift();
     if (!buffer.restored) this.returner!.giveBack(buffer);
     return records;
   }
@@ -200,6 +236,7 @@ export class InputChannel implements BufferReceiver {
   release(): void {
     for (const b of this.queue) if (b.kind === BufferKind.DATA && !b.restored) this.returner?.giveBack(b);
     this.queue.length = 0;
+    this.readPos = 0;
   }
 }
 
@@ -223,10 +260,13 @@ export class InputGate {
     return undefined;
   }
 
-  /** Read one buffer from `channel`; returns records read. Tracks end of partition. */
-  read(channel: InputChannel, handler: ElementHandler): number {
+  /**
+   * Read the next buffer of `channel`, or its next slice once `deadline` has passed (see
+   * InputChannel.readBuffer); returns records read. Tracks end of partition.
+   */
+  read(channel: InputChannel, handler: ElementHandler, deadline = Number.POSITIVE_INFINITY): number {
     const wasEnded = channel.endOfPartition;
-    const n = channel.readBuffer(handler);
+    const n = channel.readBuffer(handler, deadline);
     if (!wasEnded && channel.endOfPartition) this.finishedChannels++;
     return n;
   }

@@ -77,11 +77,13 @@ export interface TaskReport {
   accumulators: AccumulatorReport[];
 }
 
+/** Buffers (or slices of one) read in one step at most. */
 const BUFFERS_PER_STEP = 8;
 // A poll emits a small batch (built-in readers: 32 records), and the output is checked between
 // polls: a source overdraws its channels by at most one batch.
 const POLLS_PER_STEP = 64;
-const STEP_BUDGET_MS = 2;
+/** A step reading input stops after this long (at the next clock check of the read). */
+export const STEP_BUDGET_MS = 2;
 
 export class StreamTask implements ElementHandler {
   state: TaskState = "created";
@@ -384,17 +386,19 @@ export class StreamTask implements ElementHandler {
 
   private stepInput(gate: InputGate): boolean {
     let read = 0;
-    // A step also ends after a few ms, so that mail (an unaligned barrier's announcement, a timer)
-    // and other tasks of the thread are not held up by a slow operator.
+    // A step also ends after a few ms, within a buffer if need be (the channel goes on from there
+    // next time), so that mail (an unaligned barrier's announcement, a timer) and other tasks of
+    // the thread are not held up by a slow operator.
     const deadline = performance.now() + STEP_BUDGET_MS;
     while (read < BUFFERS_PER_STEP) {
       const ch = gate.pollChannel();
       if (ch === undefined) break;
       const wasEnded = ch.endOfPartition;
-      gate.read(ch, this);
+      gate.read(ch, this, deadline);
       if (!wasEnded && ch.endOfPartition) this.aligner?.onEndOfPartition();
       read++;
-      if (!this.outputAvailable() || !this.inputAllowed() || performance.now() > deadline) break;
+      if (ch.partlyRead || !this.outputAvailable() || !this.inputAllowed() || performance.now() > deadline)
+        break;
     }
     if (read > 0) {
       for (let i = 0; i < this.endedInputs.length; i++) {
