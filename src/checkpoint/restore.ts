@@ -6,12 +6,14 @@ import { WeirError } from "../core/errors.ts";
 import { type KeyGroupRange, keyGroupRangeFor } from "../core/key-groups.ts";
 import type {
   ChannelState,
+  KeyGroupSnapshot,
   OperatorRestore,
   OperatorSnapshot,
   TaskRestore,
   TaskSnapshot,
 } from "../runtime/snapshot.ts";
 import type { LoadedCheckpoint } from "./fs-storage.ts";
+import { decodeKeyGroup } from "./state-file.ts";
 
 /** An operator of the new job: its uid, name, and parallelism. */
 export interface RestoreTarget {
@@ -91,16 +93,19 @@ export async function loadTaskRestore(
         for (const [kg, file] of Object.entries(h.keyGroups)) {
           const g = Number(kg);
           if (g < mine.start || g > mine.end) continue;
-          const data = (await cp.read(file)) as { uid: string; group: unknown };
+          const data = (await cp.read(file)) as { uid: string; group: KeyGroupSnapshot | Uint8Array };
           const op = (snap.operators[data.uid] ??= {});
-          (op.keyGroups ??= []).push([g, data.group as never]);
+          (op.keyGroups ??= []).push([g, decodeKeyGroup(data.group, file)]);
         }
       }
       for (const uid of uids) {
         const op = snap.operators[uid];
         if (op === undefined) continue;
         const list = pieces.get(uid) ?? [];
-        list.push(overlaps ? op : { ...op, keyGroups: undefined });
+        list.push({
+          ...op,
+          keyGroups: overlaps ? decodeOwn(op.keyGroups, mine, h.file ?? cp.path) : undefined,
+        });
         pieces.set(uid, list);
       }
     }
@@ -108,6 +113,19 @@ export async function loadTaskRestore(
       out.set(uid, merge(pieces.get(uid) ?? [], subtask, parallelism, mine, cp.metadata.checkpointId));
   }
   return { operators: out, channels };
+}
+
+/** The key groups of `mine`, decoded (each key group of a state file is encoded on its own). */
+function decodeOwn(
+  groups: OperatorSnapshot["keyGroups"],
+  mine: KeyGroupRange,
+  path: string,
+): Array<[number, KeyGroupSnapshot]> | undefined {
+  if (groups === undefined) return undefined;
+  const out: Array<[number, KeyGroupSnapshot]> = [];
+  for (const [kg, g] of groups)
+    if (kg >= mine.start && kg <= mine.end) out.push([kg, decodeKeyGroup(g, path)]);
+  return out;
 }
 
 function hasData(c: ChannelState): boolean {
@@ -124,7 +142,7 @@ function merge(
   const r: OperatorRestore = { keyGroups: [], operatorState: {}, custom: [], checkpointId };
   for (const p of parts) {
     for (const [kg, g] of p.keyGroups ?? [])
-      if (kg >= mine.start && kg <= mine.end) r.keyGroups.push([kg, g]);
+      if (kg >= mine.start && kg <= mine.end) r.keyGroups.push([kg, g as KeyGroupSnapshot]);
     if (p.custom !== undefined) r.custom.push(p.custom);
     for (const [name, s] of Object.entries(p.operatorState ?? {})) {
       const acc = (r.operatorState[name] ??= { mode: s.mode, values: [] });

@@ -5,9 +5,11 @@
 import { DataInputDeserializer, DataOutputSerializer } from "../core/data-io.ts";
 import { WeirError } from "../core/errors.ts";
 import { Types } from "../core/types/types.ts";
+import type { KeyGroupSnapshot } from "../runtime/snapshot.ts";
 
 const MAGIC = [0x57, 0x45, 0x49, 0x52, 0x53]; // "WEIRS"
-export const STATE_FORMAT_VERSION = 1;
+// 1: key groups as objects; 2: each key group encoded on its own (bytes inside the file). 2 reads both.
+export const STATE_FORMAT_VERSION = 2;
 const HEADER = MAGIC.length + 4 + 4 + 4;
 
 const generic = Types.GENERIC.createSerializer();
@@ -74,5 +76,26 @@ export function decodeStateFile(bytes: Uint8Array, path: string): unknown {
     return generic.read(new DataInputDeserializer(bytes, HEADER, bytes.length));
   } catch (e) {
     throw new CorruptStateError(path, `cannot be decoded: ${(e as Error).message}`);
+  }
+}
+
+const groupOut = new DataOutputSerializer(64 * 1024);
+
+/** One key group's state and timers encoded on their own: the unit a snapshot writes asynchronously. */
+export function encodeKeyGroup(group: KeyGroupSnapshot): Uint8Array {
+  groupOut.position = 0;
+  generic.write(group, groupOut);
+  const bytes = new Uint8Array(groupOut.position);
+  bytes.set(groupOut.view());
+  return bytes;
+}
+
+/** A key group read back from a state file (`path` names the file in errors); format 1 held objects. */
+export function decodeKeyGroup(group: KeyGroupSnapshot | Uint8Array, path: string): KeyGroupSnapshot {
+  if (!(group instanceof Uint8Array)) return group;
+  try {
+    return generic.read(new DataInputDeserializer(group, 0, group.length)) as KeyGroupSnapshot;
+  } catch (e) {
+    throw new CorruptStateError(path, `has a key group that cannot be decoded: ${(e as Error).message}`);
   }
 }

@@ -17,6 +17,7 @@ import { RuntimeContextImpl, type SubtaskIdentity } from "../runtime/runtime-con
 import { type ChainMember, StreamTask } from "../runtime/stream-task.ts";
 import type { FsCheckpointStorage, LoadedCheckpoint, SubtaskStateHandle } from "../checkpoint/fs-storage.ts";
 import { loadTaskRestore } from "../checkpoint/restore.ts";
+import { encodeKeyedState, yieldEvery } from "../checkpoint/snapshot-writer.ts";
 import { crc32, encodeStateFile } from "../checkpoint/state-file.ts";
 import type { CheckpointResponder, TaskSnapshot } from "../runtime/snapshot.ts";
 import { SourceOutput } from "../runtime/source-output.ts";
@@ -345,9 +346,9 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
 }
 
 /**
- * The responder of one task: encodes its snapshot at once (the synchronous part: later changes do
- * not leak in), writes it asynchronously, then acknowledges. Incremental: each key group goes to a
- * shared file, reused while its content is unchanged.
+ * The responder of one task: encodes the snapshot's keyed state key group by key group (the task
+ * runs between slices; the state is copy-on-write), writes it, then acknowledges. Incremental: each
+ * key group goes to a shared file, reused while its content is unchanged.
  */
 function checkpointResponder(
   cp: TaskCheckpointing,
@@ -361,11 +362,14 @@ function checkpointResponder(
     const keyGroups: Record<string, string> = {};
     const pendingShared: Array<Promise<unknown>> = [];
     let size = 0;
+    await encodeKeyedState(snapshot);
     if (cp.incremental) {
+      const slice = yieldEvery();
       for (const uid of uids) {
         const op = snapshot.operators[uid];
         if (op?.keyGroups === undefined) continue;
         for (const [kg, group] of op.keyGroups) {
+          await slice();
           const bytes = encodeStateFile({ uid, group });
           const crc = crc32(bytes);
           const k = `${uid}/${kg}`;

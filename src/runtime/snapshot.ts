@@ -1,7 +1,10 @@
 // What a task's snapshot holds: per operator uid, keyed state and timers by key group (so that a
 // restore at another parallelism reads the key groups it owns), operator state by name with its
-// redistribution mode, source splits, and operator-specific data. Plain data: it is encoded into
-// state files by the checkpoint layer and may cross threads.
+// redistribution mode, source splits, and operator-specific data. Plain data, encoded into state
+// files by the checkpoint layer, except the keyed state taken at the barrier (`keyedState`): the
+// writer encodes it key group by key group, asynchronously, into `keyGroups`.
+
+import type { KeyedStateSnapshot } from "../state/keyed-state-backend.ts";
 
 export interface TimerSnapshot {
   service: string;
@@ -19,9 +22,17 @@ export interface KeyGroupSnapshot {
 
 export type OperatorStateMode = "split" | "union" | "broadcast";
 
+/** Keyed state and timers as taken at the barrier, before they are encoded. */
+export interface PendingKeyedState {
+  state: KeyedStateSnapshot;
+  timers: Map<number, TimerSnapshot[]>;
+}
+
 export interface OperatorSnapshot {
-  /** Keyed state and timers by key group. */
-  keyGroups?: Array<[number, KeyGroupSnapshot]>;
+  /** Keyed state taken at the barrier; the checkpoint writer turns it into `keyGroups`. */
+  keyedState?: PendingKeyedState;
+  /** Keyed state and timers by key group, each group encoded on its own (see encodeKeyGroup). */
+  keyGroups?: Array<[number, KeyGroupSnapshot | Uint8Array]>;
   /** Operator (non-keyed) state by name. */
   operatorState?: Record<string, { mode: OperatorStateMode; values: unknown[] }>;
   /** A source's unfinished splits (with their progress). */
@@ -41,6 +52,22 @@ export interface ChannelState {
 export interface TaskSnapshot {
   operators: Record<string, OperatorSnapshot>;
   channels?: ChannelState;
+}
+
+/**
+ * A copy of the operators' snapshots that later processing cannot change (an unaligned checkpoint
+ * acknowledges only once its in-flight input has arrived). Keyed state is already copy-on-write.
+ */
+export function detachOperatorSnapshots(
+  operators: Record<string, OperatorSnapshot>,
+): Record<string, OperatorSnapshot> {
+  const out: Record<string, OperatorSnapshot> = {};
+  for (const [uid, op] of Object.entries(operators)) {
+    const { keyedState, ...plain } = op;
+    out[uid] = structuredClone(plain);
+    if (keyedState !== undefined) out[uid].keyedState = keyedState;
+  }
+  return out;
 }
 
 export interface TaskRestore {

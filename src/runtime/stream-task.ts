@@ -15,6 +15,7 @@ import {
   type CheckpointResponder,
   FINAL_CHECKPOINT_ID,
   type ChannelState,
+  detachOperatorSnapshots,
   type TaskRestore,
   type OperatorSnapshot,
   type TaskSnapshot,
@@ -200,7 +201,7 @@ export class StreamTask implements ElementHandler {
     // Unaligned: the barrier overtakes unsent output, which goes into the checkpoint. The operator
     // state is copied now: the acknowledgement waits for the in-flight input, and records keep
     // being processed meanwhile.
-    snapshot.operators = structuredClone(snapshot.operators);
+    snapshot.operators = detachOperatorSnapshots(snapshot.operators);
     snapshot.channels = {
       inputs: [],
       outputs: this.setup.writers.map((w) => w.broadcastPriorityBarrier(checkpointId)),

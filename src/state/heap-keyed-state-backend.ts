@@ -12,7 +12,13 @@ import {
   StateDescriptorConflictError,
 } from "../core/state.ts";
 import { HeapMapState } from "./heap-map-state.ts";
-import { type KeyGroupEntry, type KeyedStateBackend, TypedStateAccess } from "./keyed-state-backend.ts";
+import {
+  type KeyGroupEntry,
+  type KeyGroupSnapshotEntry,
+  type KeyedStateBackend,
+  type KeyedStateSnapshot,
+  TypedStateAccess,
+} from "./keyed-state-backend.ts";
 import {
   HeapAggregatingState,
   HeapListState,
@@ -28,6 +34,7 @@ import {
   mapKeyOf,
   type Namespace,
   StateTable,
+  type TableSnapshot,
   VOID_NAMESPACE,
 } from "./state-table.ts";
 import { TtlPolicy } from "./ttl.ts";
@@ -217,6 +224,44 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     return out;
   }
 
+  private liveSnapshots = 0;
+
+  /**
+   * Copy-on-write: captures every state's Maps (O(states x key groups), whatever the number of
+   * entries); until the snapshot is released, the first access to a captured key group copies it.
+   */
+  snapshot(): KeyedStateSnapshot {
+    const tables: Array<[string, TableSnapshot]> = [];
+    for (const [name, s] of this.states) tables.push([name, s.table.capture()]);
+    const keyGroups: number[] = [];
+    for (let i = 0; i < this.numKeyGroups; i++) {
+      if (tables.some(([, t]) => hasEntries(t, i))) keyGroups.push(i + this.keyGroupRange.start);
+    }
+    this.liveSnapshots++;
+    let released = false;
+    return {
+      keyGroups,
+      entries: (keyGroup) => {
+        if (released) throw new InvalidArgumentError("this keyed state snapshot was released");
+        const i = keyGroup - this.keyGroupRange.start;
+        const out: KeyGroupSnapshotEntry[] = [];
+        for (const [name, t] of tables) {
+          const v = t.voidGroups[i];
+          if (v !== undefined) for (const [k, value] of v) out.push([name, null, k, value]);
+          const byNs = t.nsGroups?.[i];
+          if (byNs === undefined) continue;
+          for (const [ns, m] of byNs) for (const [k, value] of m) out.push([name, ns, k, value]);
+        }
+        return out;
+      },
+      release: () => {
+        if (released) return;
+        released = true;
+        if (--this.liveSnapshots === 0) for (const s of this.states.values()) s.table.releaseShared();
+      },
+    };
+  }
+
   /**
    * Put back a key group's entries from a checkpoint. States not registered yet (their descriptor
    * is first used later, in open() or on the first record) receive theirs when they register.
@@ -287,6 +332,14 @@ function createState(
     default:
       throw new InvalidArgumentError(`state '${d.name}' has an unknown kind '${String(d.kind)}'`);
   }
+}
+
+function hasEntries(t: TableSnapshot, i: number): boolean {
+  const v = t.voidGroups[i];
+  if (v !== undefined && v.size > 0) return true;
+  const byNs = t.nsGroups?.[i];
+  if (byNs !== undefined) for (const m of byNs.values()) if (m.size > 0) return true;
+  return false;
 }
 
 function describe(d: AnyDescriptor): string {

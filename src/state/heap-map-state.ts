@@ -3,6 +3,7 @@
 
 import { InvalidArgumentError } from "../core/errors.ts";
 import type { MapState } from "../core/state.ts";
+import { copyStateValue } from "./copy.ts";
 import { HeapState } from "./heap-states.ts";
 import type { TtlValue } from "./ttl.ts";
 
@@ -121,6 +122,13 @@ export class HeapMapState<UK, UV> extends HeapState implements MapState<UK, UV> 
     }
     this.dropIfEmpty(um);
     return out[Symbol.iterator]();
+  }
+
+  /** A new user map; its values deep-copied (users may change a value they got without put()). */
+  protected override copyStored(stored: unknown): unknown {
+    const out = new Map<unknown, unknown>();
+    for (const [k, v] of stored as UserMap) out.set(k, copyStateValue(v));
+    return out;
   }
 
   protected cleanStored(stored: unknown, now: number): unknown {

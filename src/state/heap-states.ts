@@ -12,6 +12,7 @@ import type {
   StateDescriptor,
   ValueState,
 } from "../core/state.ts";
+import { copyStateValue } from "./copy.ts";
 import type { KeyContext, MapKey, Namespace, StateTable } from "./state-table.ts";
 import { IncrementalCleanup, type TtlPolicy, type TtlValue } from "./ttl.ts";
 
@@ -26,6 +27,7 @@ export abstract class HeapState {
     protected readonly ctx: KeyContext,
     readonly ttl: TtlPolicy | undefined,
   ) {
+    table.copyValue = (stored) => this.copyStored(stored);
     this.cleanup =
       ttl !== undefined && ttl.incrementalCleanupSize > 0
         ? new IncrementalCleanup(table, ttl.incrementalCleanupSize, (kgi, ns, m, k, now) =>
@@ -34,11 +36,21 @@ export abstract class HeapState {
         : undefined;
   }
 
+  /** A copy of a stored value for copy-on-write snapshots (value-like states: a deep copy). */
+  protected copyStored(stored: unknown): unknown {
+    return copyStateValue(stored);
+  }
+
   /** The stored value without its expired parts: the same object when unchanged, undefined when all expired. */
   protected abstract cleanStored(stored: unknown, now: number): unknown;
 
-  /** Removes the expired parts of one entry; true when something was removed. */
-  cleanupEntry(kgi: number, ns: Namespace, m: KeyMap, k: MapKey, now: number): boolean {
+  /**
+   * Removes the expired parts of one entry; true when something was removed. The Map is looked up
+   * again: the caller's may be one a snapshot shares (an incremental cleanup walks it across records).
+   */
+  cleanupEntry(kgi: number, ns: Namespace, _m: KeyMap, k: MapKey, now: number): boolean {
+    const m = this.table.mapOf(kgi, ns);
+    if (m === undefined) return false;
     const s = m.get(k);
     if (s === undefined) return false;
     const c = this.cleanStored(s, now);
@@ -307,6 +319,11 @@ export class HeapListState<T> extends HeapState implements ListState<T> {
     const tm = this.table.mapOrCreate(kgi, target);
     const t = tm.get(mapKey) as unknown[] | undefined;
     tm.set(mapKey, t === undefined ? merged : t.concat(merged));
+  }
+
+  /** The list is ours to copy; its elements are never changed in place (TTL wrappers are replaced). */
+  protected override copyStored(stored: unknown): unknown {
+    return (stored as unknown[]).slice();
   }
 
   protected cleanStored(stored: unknown, now: number): unknown {

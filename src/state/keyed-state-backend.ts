@@ -35,6 +35,20 @@ export interface KeyGroupEntry {
  */
 export type KeyGroupSnapshotEntry = [string, unknown, unknown, unknown];
 
+/**
+ * The keyed state of a backend as it was at one barrier, to be read after the task has gone on
+ * (the heap backend copies on write meanwhile). Taking it is the synchronous part of a checkpoint;
+ * reading it is the asynchronous part. Release it when done (also on failure).
+ */
+export interface KeyedStateSnapshot {
+  /** The key groups that hold entries, ascending. */
+  readonly keyGroups: readonly number[];
+  /** One key group's entries as of the snapshot (state by state, as snapshotKeyGroup). */
+  entries(keyGroup: number): KeyGroupSnapshotEntry[];
+  /** The snapshot will not be read again. */
+  release(): void;
+}
+
 export interface KeyedStateBackend extends KeyedStateStore {
   readonly keyGroupRange: KeyGroupRange;
 
@@ -81,6 +95,8 @@ export interface KeyedStateBackend extends KeyedStateStore {
   cleanupExpired(all?: boolean): number;
   /** One key group's entries for a checkpoint. */
   snapshotKeyGroup(keyGroup: number): KeyGroupSnapshotEntry[];
+  /** The whole keyed state as of now, read later (see KeyedStateSnapshot). */
+  snapshot(): KeyedStateSnapshot;
   /** Puts back a key group's entries from a checkpoint (states not registered yet get theirs on registration). */
   restoreKeyGroup(keyGroup: number, entries: KeyGroupSnapshotEntry[]): void;
 

@@ -3,6 +3,11 @@
 // Sharding per key group keeps every Map far below V8's 2^24-entry limit and lets a key-group
 // range be snapshotted or restored alone. Also owns the current key/namespace (KeyContext) and the
 // encoding of keys into Map keys.
+//
+// Snapshots are copy-on-write per key group: capture() hands the current Maps to a snapshot and
+// marks their key groups shared; the first access to a shared key group afterwards replaces its
+// Maps by copies (values copied with copyValue), so the snapshot keeps reading what was there at
+// the barrier while the task goes on. Nothing else may keep a Map across such an access.
 
 import { canonicalKey } from "../core/key-groups.ts";
 import { InvalidArgumentError } from "../core/errors.ts";
@@ -110,11 +115,21 @@ export function checkNamespace(ns: unknown): Namespace {
 
 type KeyMap = Map<MapKey, unknown>;
 
+/** The Maps of one state at a snapshot: read only, by the snapshot, while the task copies on write. */
+export interface TableSnapshot {
+  readonly voidGroups: ReadonlyArray<KeyMap | undefined>;
+  readonly nsGroups: ReadonlyArray<Map<Namespace, KeyMap> | undefined> | undefined;
+}
+
 export class StateTable {
   /** Void-namespace state per key group (index = key group - range start). */
   readonly voidGroups: Array<KeyMap | undefined>;
   /** Namespaced state per key group; created on first use of a namespace. */
   nsGroups: Array<Map<Namespace, KeyMap> | undefined> | undefined = undefined;
+  /** 1 where a live snapshot still reads the key group's Maps: copy them before the next access. */
+  private readonly shared: Uint8Array;
+  /** Copies one stored value (set by the state handle: its kind knows what is mutable). */
+  copyValue: (stored: unknown) => unknown = (v) => v;
 
   constructor(
     readonly name: string,
@@ -122,33 +137,38 @@ export class StateTable {
     private readonly ctx: KeyContext,
   ) {
     this.voidGroups = new Array(numKeyGroups);
+    this.shared = new Uint8Array(numKeyGroups);
   }
 
   /** The Map of the current key group and namespace, if it exists. */
   current(): KeyMap | undefined {
     const ctx = this.ctx;
-    return ctx.namespace === VOID_NAMESPACE
-      ? this.voidGroups[ctx.keyGroupIndex]
-      : this.mapOf(ctx.keyGroupIndex, ctx.namespace);
+    const i = ctx.keyGroupIndex;
+    if (this.shared[i] !== 0) this.unshare(i);
+    return ctx.namespace === VOID_NAMESPACE ? this.voidGroups[i] : this.nsGroups?.[i]?.get(ctx.namespace);
   }
 
   /** The Map of the current key group and namespace, created when missing. */
   currentOrCreate(): KeyMap {
     const ctx = this.ctx;
+    const i = ctx.keyGroupIndex;
     if (ctx.namespace === VOID_NAMESPACE) {
-      const m = this.voidGroups[ctx.keyGroupIndex];
+      if (this.shared[i] !== 0) this.unshare(i);
+      const m = this.voidGroups[i];
       if (m !== undefined) return m;
-      return (this.voidGroups[ctx.keyGroupIndex] = new Map());
+      return (this.voidGroups[i] = new Map());
     }
-    return this.mapOrCreate(ctx.keyGroupIndex, ctx.namespace);
+    return this.mapOrCreate(i, ctx.namespace);
   }
 
   mapOf(keyGroupIndex: number, ns: Namespace): KeyMap | undefined {
+    if (this.shared[keyGroupIndex] !== 0) this.unshare(keyGroupIndex);
     if (ns === VOID_NAMESPACE) return this.voidGroups[keyGroupIndex];
     return this.nsGroups?.[keyGroupIndex]?.get(ns);
   }
 
   mapOrCreate(keyGroupIndex: number, ns: Namespace): KeyMap {
+    if (this.shared[keyGroupIndex] !== 0) this.unshare(keyGroupIndex);
     if (ns === VOID_NAMESPACE) return (this.voidGroups[keyGroupIndex] ??= new Map());
     const groups = (this.nsGroups ??= new Array(this.numKeyGroups));
     const byNs = (groups[keyGroupIndex] ??= new Map());
@@ -177,8 +197,46 @@ export class StateTable {
     return n;
   }
 
+  /**
+   * For a snapshot: the Maps as they are now, whose key groups become shared (copied on their next
+   * access). Cheap: two array copies, whatever the number of entries.
+   */
+  capture(): TableSnapshot {
+    const ns = this.nsGroups;
+    for (let i = 0; i < this.numKeyGroups; i++) {
+      if (this.voidGroups[i] !== undefined || ns?.[i] !== undefined) this.shared[i] = 1;
+    }
+    return { voidGroups: this.voidGroups.slice(), nsGroups: ns?.slice() };
+  }
+
+  /** No snapshot reads this table's captured Maps any more: stop copying on access. */
+  releaseShared(): void {
+    this.shared.fill(0);
+  }
+
+  /** Replaces a shared key group's Maps (and the values in them) by copies the task may change. */
+  private unshare(i: number): void {
+    this.shared[i] = 0;
+    const v = this.voidGroups[i];
+    if (v !== undefined) this.voidGroups[i] = this.copyMap(v);
+    const byNs = this.nsGroups?.[i];
+    if (byNs !== undefined) {
+      const copy = new Map<Namespace, KeyMap>();
+      for (const [ns, m] of byNs) copy.set(ns, this.copyMap(m));
+      this.nsGroups![i] = copy;
+    }
+  }
+
+  private copyMap(m: KeyMap): KeyMap {
+    const out = new Map(m);
+    const copy = this.copyValue;
+    for (const [k, v] of out) if (typeof v === "object" && v !== null) out.set(k, copy(v));
+    return out;
+  }
+
   /** Every (namespace, Map) of one key group: the unit a snapshot writes and a restore reads. */
   *namespacesOf(keyGroupIndex: number): Generator<[Namespace, KeyMap]> {
+    if (this.shared[keyGroupIndex] !== 0) this.unshare(keyGroupIndex);
     const v = this.voidGroups[keyGroupIndex];
     if (v !== undefined && v.size > 0) yield [VOID_NAMESPACE, v];
     const byNs = this.nsGroups?.[keyGroupIndex];

@@ -288,7 +288,9 @@ describe("operator state in checkpoints", () => {
     fn.items = [1, 2, 3];
     const snap = op.snapshotState(4)!;
     assert.equal(backend.size("expiring"), 0, "the expired entry was cleaned up");
-    assert.deepEqual(snap.keyGroups, []);
+    assert.deepEqual(snap.keyedState?.state.keyGroups, []);
+    assert.equal(snap.keyedState?.timers.size, 0);
+    snap.keyedState?.state.release();
     assert.deepEqual(snap.operatorState, {
       list: { mode: "split", values: [1, 2, 3] },
       union: { mode: "union", values: ["u"] },

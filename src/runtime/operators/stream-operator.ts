@@ -13,13 +13,7 @@ import type { KeyedStateBackend } from "../../state/keyed-state-backend.ts";
 import type { RuntimeContextImpl } from "../runtime-context.ts";
 import { InternalTimerService, type Triggerable } from "../time/internal-timer-service.ts";
 import type { ProcessingTimeService } from "../time/processing-time-service.ts";
-import type {
-  KeyGroupSnapshot,
-  OperatorRestore,
-  OperatorSnapshot,
-  OperatorStateMode,
-  TimerSnapshot,
-} from "../snapshot.ts";
+import type { OperatorRestore, OperatorSnapshot, OperatorStateMode, TimerSnapshot } from "../snapshot.ts";
 
 /** The timestamp of the record being processed, shared by the operators of one task (NaN = none). */
 export interface ElementContext {
@@ -153,8 +147,8 @@ export abstract class StreamOperator {
   /**
    * The synchronous part of a checkpoint: keyed state and timers by key group, operator state (list,
    * union list, broadcast) by name, plus what snapshotCustom() returns. A CheckpointedFunction's
-   * snapshotState runs first. Values are encoded before the task goes on, so later changes do not
-   * leak into the snapshot.
+   * snapshotState runs first. Keyed state is captured copy-on-write (the backend's snapshot()) and
+   * encoded later by the checkpoint writer; timers are copied now.
    */
   snapshotState(checkpointId: number): OperatorSnapshot | undefined {
     const snap: OperatorSnapshot = {};
@@ -163,19 +157,12 @@ export abstract class StreamOperator {
     backend?.cleanupExpired();
     this.snapshotFunctionState(checkpointId);
     if (backend !== undefined) {
-      const groups = new Map<number, KeyGroupSnapshot>();
-      const group = (kg: number) => {
-        let g = groups.get(kg);
-        if (g === undefined) groups.set(kg, (g = { entries: [], timers: [] }));
-        return g;
-      };
-      for (let kg = backend.keyGroupRange.start; kg <= backend.keyGroupRange.end; kg++) {
-        const entries = backend.snapshotKeyGroup(kg);
-        if (entries.length > 0) group(kg).entries = entries;
-      }
+      const timers = new Map<number, TimerSnapshot[]>();
       for (const service of this.timerServices) {
         for (const [domain, t] of service.timers()) {
-          group(t.keyGroup).timers.push({
+          let list = timers.get(t.keyGroup);
+          if (list === undefined) timers.set(t.keyGroup, (list = []));
+          list.push({
             service: service.name,
             domain,
             key: t.key,
@@ -184,13 +171,13 @@ export abstract class StreamOperator {
           });
         }
       }
-      snap.keyGroups = [...groups];
+      snap.keyedState = { state: backend.snapshot(), timers };
     }
     const operatorState = this.snapshotOperatorState();
     if (operatorState !== undefined) snap.operatorState = operatorState;
     const custom = this.snapshotCustom(checkpointId);
     if (custom !== undefined) snap.custom = custom;
-    return snap.keyGroups === undefined && snap.custom === undefined && snap.operatorState === undefined
+    return snap.keyedState === undefined && snap.custom === undefined && snap.operatorState === undefined
       ? undefined
       : snap;
   }

@@ -18,6 +18,7 @@ import {
   type KeyedStateBackend,
   type KeyGroupEntry,
   type KeyGroupSnapshotEntry,
+  type KeyedStateSnapshot,
   TypedStateAccess,
 } from "../keyed-state-backend.ts";
 import {
@@ -352,6 +353,20 @@ export class EmbeddedKeyedStateBackend
       out.push([e.state, e.namespace === VOID_NAMESPACE ? null : e.namespace, e.mapKey, e.value]);
     }
     return out;
+  }
+
+  /** Read at once: the entries are decoded from the store now (the store is not copy-on-write). */
+  snapshot(): KeyedStateSnapshot {
+    const groups = new Map<number, KeyGroupSnapshotEntry[]>();
+    for (let kg = this.keyGroupRange.start; kg <= this.keyGroupRange.end; kg++) {
+      const entries = this.snapshotKeyGroup(kg);
+      if (entries.length > 0) groups.set(kg, entries);
+    }
+    return {
+      keyGroups: [...groups.keys()],
+      entries: (kg) => groups.get(kg) ?? [],
+      release: () => groups.clear(),
+    };
   }
 
   restoreKeyGroup(keyGroup: number, entries: KeyGroupSnapshotEntry[]): void {

@@ -1,0 +1,279 @@
+// Copy-on-write snapshots of the heap backend: a snapshot taken at one moment must read exactly the
+// state of that moment however the task changes the state afterwards (values replaced, lists
+// appended, map state and accumulators changed in place, windows merged and cleared, TTL cleanup),
+// and the live state must see every change. Checked against a deep copy taken at the snapshot.
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { encodeKeyedState } from "../../src/checkpoint/snapshot-writer.ts";
+import { decodeKeyGroup } from "../../src/checkpoint/state-file.ts";
+import { assignToKeyGroup } from "../../src/core/key-groups.ts";
+import {
+  type AggregateFunction,
+  AggregatingStateDescriptor,
+  ListStateDescriptor,
+  MapStateDescriptor,
+  ReducingStateDescriptor,
+  StateTtlConfig,
+  ValueStateDescriptor,
+} from "../../src/core/state.ts";
+import type { TaskSnapshot } from "../../src/runtime/snapshot.ts";
+import { copyStateValue } from "../../src/state/copy.ts";
+import { HeapKeyedStateBackend } from "../../src/state/heap-keyed-state-backend.ts";
+import type { KeyGroupSnapshotEntry, KeyedStateSnapshot } from "../../src/state/keyed-state-backend.ts";
+import { VOID_NAMESPACE } from "../../src/state/state-table.ts";
+
+const MAX = 128;
+
+interface Acc {
+  sum: number;
+  items: number[];
+}
+/** Changes its accumulator in place, as many AggregateFunctions do. */
+const inPlace: AggregateFunction<number, Acc, number> = {
+  createAccumulator: () => ({ sum: 0, items: [] }),
+  add(v, acc) {
+    acc.sum += v;
+    acc.items.push(v);
+    return acc;
+  },
+  getResult: (acc) => acc.sum,
+  merge(a, b) {
+    a.sum += b.sum;
+    a.items.push(...b.items);
+    return a;
+  },
+};
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A backend with every kind of state, and random operations on it. */
+function workload(seed: number) {
+  const b = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 });
+  let now = 1_000;
+  b.setTimeProvider(() => now);
+  const ttl = StateTtlConfig.newBuilder(50).cleanupIncrementally(3).build();
+  const count = new ValueStateDescriptor<number>("count");
+  const obj = new ValueStateDescriptor<{ n: number; tags: string[] }>("obj");
+  const list = new ListStateDescriptor<number>("list");
+  const map = new MapStateDescriptor<string, { hits: number }>("map");
+  const red = new ReducingStateDescriptor<number>("reduce", (a, b) => a + b);
+  const agg = new AggregatingStateDescriptor<number, Acc, number>("agg", inPlace);
+  const win = new ListStateDescriptor<number>("window");
+  const expiring = new ValueStateDescriptor<number>("expiring").enableTimeToLive(ttl);
+  const random = rng(seed);
+  const pick = (n: number) => Math.floor(random() * n);
+  const step = () => {
+    const key = `k${pick(40)}`;
+    b.setCurrentKey(key, assignToKeyGroup(key, MAX));
+    b.setCurrentNamespace(VOID_NAMESPACE);
+    const v = pick(100);
+    switch (pick(11)) {
+      case 0:
+        b.getState(count).update((b.getState(count).value() ?? 0) + 1);
+        break;
+      case 1: {
+        // changed in place, without update(): the snapshot must not see it
+        const o = b.getState(obj).value();
+        if (o === undefined) b.getState(obj).update({ n: v, tags: [key] });
+        else {
+          o.n += v;
+          o.tags.push(`t${v}`);
+        }
+        break;
+      }
+      case 2:
+        b.getListState(list).add(v);
+        break;
+      case 3: {
+        const m = b.getMapState(map);
+        const e = m.get(`u${v % 5}`);
+        if (e === undefined) m.put(`u${v % 5}`, { hits: 1 });
+        else e.hits++;
+        break;
+      }
+      case 4:
+        b.getReducingState(red).add(v);
+        break;
+      case 5:
+        b.getAggregatingState(agg).add(v);
+        break;
+      case 6:
+        b.setCurrentNamespace(`w${pick(4)}`);
+        b.getListState(win).add(v);
+        break;
+      case 7:
+        b.setCurrentNamespace(`w${pick(4)}`);
+        b.getAggregatingState(agg).add(v);
+        break;
+      case 8:
+        b.mergeNamespaces("agg", "w0", ["w1", "w2"]);
+        b.mergeNamespaces("window", "w0", ["w1", "w2"]);
+        break;
+      case 9:
+        if (v < 30) b.clearNamespace(`w${pick(4)}`);
+        else if (v < 60) b.getListState(list).clear();
+        else b.getMapState(map).remove(`u${v % 5}`);
+        break;
+      default:
+        now += pick(20);
+        b.getState(expiring).value();
+        if (v < 50) b.getState(expiring).update(v);
+    }
+  };
+  return { b, step };
+}
+
+/** What the old, eager snapshot gave: every key group's entries deep-copied now. */
+function eager(b: HeapKeyedStateBackend): Map<number, KeyGroupSnapshotEntry[]> {
+  const out = new Map<number, KeyGroupSnapshotEntry[]>();
+  for (let kg = 0; kg < MAX; kg++) {
+    const e = b.snapshotKeyGroup(kg);
+    if (e.length > 0) out.set(kg, structuredClone(e));
+  }
+  return out;
+}
+
+function read(s: KeyedStateSnapshot): Map<number, KeyGroupSnapshotEntry[]> {
+  const out = new Map<number, KeyGroupSnapshotEntry[]>();
+  for (const kg of s.keyGroups) {
+    const e = s.entries(kg);
+    if (e.length > 0) out.set(kg, e);
+  }
+  return out;
+}
+
+describe("heap backend: copy-on-write snapshots", () => {
+  for (const seed of [1, 2, 3, 4, 5, 6]) {
+    it(`seed ${seed}: overlapping snapshots keep the state of their moment while the state changes`, () => {
+      const { b, step } = workload(seed);
+      const live: Array<{ snap: KeyedStateSnapshot; expected: Map<number, KeyGroupSnapshotEntry[]> }> = [];
+      for (let round = 0; round < 12; round++) {
+        for (let i = 0; i < 200; i++) step();
+        // The snapshot reads what an eager copy made at the same moment holds...
+        const expected = eager(b);
+        const snap = b.snapshot();
+        assert.deepEqual(read(snap), expected, `round ${round}: at the snapshot`);
+        live.push({ snap, expected });
+        // ...and keeps reading it while the state goes on changing.
+        for (let i = 0; i < 200; i++) step();
+        for (const [j, l] of live.entries()) assert.deepEqual(read(l.snap), l.expected, `snapshot ${j}`);
+        // The live state is not the snapshot's: an eager copy now differs from the last snapshot.
+        assert.notDeepEqual(eager(b), expected);
+        if (round % 3 === 2) for (const l of live.splice(0, 2)) l.snap.release();
+      }
+      for (const l of live) l.snap.release();
+      assert.throws(() => live[0]!.snap.entries(0), /released/);
+    });
+  }
+
+  it("the live state sees every change made after a snapshot, with the same result as without one", () => {
+    const a = workload(42);
+    const c = workload(42);
+    for (let round = 0; round < 10; round++) {
+      for (let i = 0; i < 300; i++) {
+        a.step();
+        c.step();
+      }
+      a.b.snapshot(); // never released: the copies must still be right
+      const s = c.b.snapshot();
+      s.release();
+    }
+    assert.deepEqual(eager(a.b), eager(c.b));
+  });
+
+  it("a snapshot costs no copy of entries: key groups are copied when first touched", () => {
+    const b = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 });
+    const d = new ValueStateDescriptor<{ n: number }>("v");
+    for (let k = 0; k < 5000; k++) {
+      b.setCurrentKey(k, assignToKeyGroup(k, MAX));
+      b.getState(d).update({ n: k });
+    }
+    const snap = b.snapshot();
+    b.setCurrentKey(7, assignToKeyGroup(7, MAX));
+    const v = b.getState(d).value()!;
+    v.n = -1; // in place, in the live copy
+    const kg = assignToKeyGroup(7, MAX);
+    const inSnap = snap.entries(kg).find((e) => e[2] === 7)!;
+    assert.deepEqual(inSnap[3], { n: 7 });
+    assert.equal(b.getState(d).value()!.n, -1);
+    snap.release();
+  });
+
+  it("encodes asynchronously: the event loop runs between slices, and the groups decode back", async () => {
+    const b = new HeapKeyedStateBackend({ start: 0, end: MAX - 1 });
+    const d = new ValueStateDescriptor<string>("v");
+    for (let k = 0; k < 200_000; k++) {
+      b.setCurrentKey(k, assignToKeyGroup(k, MAX));
+      b.getState(d).update(`value-${k}`);
+    }
+    const expected = eager(b);
+    const snapshot: TaskSnapshot = {
+      operators: { op: { keyedState: { state: b.snapshot(), timers: new Map() } } },
+    };
+    let turns = 0;
+    let done = false;
+    const spin = () => {
+      if (done) return;
+      turns++;
+      // the task changes its state between slices
+      b.setCurrentKey(turns, assignToKeyGroup(turns, MAX));
+      b.getState(d).update("changed");
+      setImmediate(spin);
+    };
+    setImmediate(spin);
+    await encodeKeyedState(snapshot);
+    done = true;
+    assert.ok(turns > 0, "the event loop had turns while the snapshot was encoded");
+    const op = snapshot.operators.op!;
+    assert.equal(op.keyedState, undefined);
+    const decoded = new Map(op.keyGroups!.map(([kg, g]) => [kg, decodeKeyGroup(g, "test").entries]));
+    assert.deepEqual(decoded, expected);
+  });
+});
+
+describe("copyStateValue", () => {
+  class Point {
+    constructor(
+      public x: number,
+      public y: number,
+    ) {}
+    norm(): number {
+      return Math.hypot(this.x, this.y);
+    }
+  }
+  it("copies plain data deeply, keeps prototypes, shares primitives and frozen objects", () => {
+    const frozen = Object.freeze({ a: 1 });
+    const v = {
+      p: new Point(3, 4),
+      list: [1, [2, 3]],
+      m: new Map([["a", { n: 1 }]]),
+      s: new Set([1, 2]),
+      d: new Date(5),
+      bytes: new Uint8Array([1, 2]),
+      frozen,
+      text: "t",
+    };
+    const c = copyStateValue(v);
+    assert.deepEqual(c, v);
+    assert.ok(c.p instanceof Point);
+    assert.equal(c.p.norm(), 5);
+    assert.notEqual(c.p, v.p);
+    assert.notEqual(c.list[1], v.list[1]);
+    assert.notEqual(c.m.get("a"), v.m.get("a"));
+    assert.notEqual(c.s, v.s);
+    assert.notEqual(c.d, v.d);
+    assert.notEqual(c.bytes, v.bytes);
+    assert.equal(c.frozen, frozen);
+    assert.equal(copyStateValue(7), 7);
+  });
+});
