@@ -10,6 +10,7 @@ import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_FORMAT_VERSION,
   type CheckpointMetadata,
+  type EdgeLayout,
   type FsCheckpointStorage,
   type SubtaskStateHandle,
 } from "./fs-storage.ts";
@@ -23,6 +24,9 @@ export interface TaskRef {
   parallelism: number;
   maxParallelism: number;
   isSource: boolean;
+  /** The task's network edges, in the order of its input channels and record writers. */
+  inputs?: EdgeLayout[];
+  outputs?: EdgeLayout[];
 }
 
 export interface CheckpointGateway {
@@ -229,6 +233,8 @@ export class CheckpointCoordinator {
         parallelism: t.parallelism,
         maxParallelism: t.maxParallelism,
         subtasks: [],
+        ...(t.inputs !== undefined ? { inputs: t.inputs } : {}),
+        ...(t.outputs !== undefined ? { outputs: t.outputs } : {}),
       });
       entry.subtasks.push(h);
     }
@@ -242,6 +248,11 @@ export class CheckpointCoordinator {
       timestamp: Date.now(),
       tasks,
       enumerators: p.enumerators,
+      // Savepoints are aligned: no in-flight data.
+      inFlightData:
+        this.settings.unaligned &&
+        this.settings.mode === "EXACTLY_ONCE" &&
+        p.savepoint?.targetDir === undefined,
     };
     let path: string;
     try {

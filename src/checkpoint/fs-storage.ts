@@ -12,6 +12,7 @@ import { closeSync, existsSync, fsyncSync, openSync } from "node:fs";
 import { mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { WeirError } from "../core/errors.ts";
+import type { PartitionerKind } from "../runtime/partitioners.ts";
 import { CorruptStateError, decodeStateFile, encodeStateFile } from "./state-file.ts";
 
 export const METADATA_FILE = "_metadata";
@@ -143,6 +144,27 @@ export interface OperatorStateHandle {
   subtasks: SubtaskStateHandle[];
 }
 
+/** A network edge of a task, as its in-flight data names it: the edge's id and partitioner kind. */
+export interface EdgeLayout {
+  /** See edgeId (src/graph/stream-graph.ts): the same from one run of the job to the next. */
+  edge: string;
+  partitioner: PartitionerKind;
+}
+
+/** One task (chain) of a checkpoint: its operators, parallelism and subtask files. */
+export interface TaskStateEntry {
+  operators: string[];
+  parallelism: number;
+  maxParallelism: number;
+  subtasks: SubtaskStateHandle[];
+  /**
+   * The task's network edges in the order of its input channels and of its record writers: how
+   * its in-flight data (ChannelState) is laid out. Absent in checkpoints of older versions.
+   */
+  inputs?: EdgeLayout[];
+  outputs?: EdgeLayout[];
+}
+
 export interface CheckpointMetadata {
   format: typeof CHECKPOINT_FORMAT;
   version: number;
@@ -152,10 +174,12 @@ export interface CheckpointMetadata {
   jobId: string;
   timestamp: number;
   /** Task files by vertex: each holds the snapshots of the chain's operators, by uid. */
-  tasks: Record<
-    string,
-    { operators: string[]; parallelism: number; maxParallelism: number; subtasks: SubtaskStateHandle[] }
-  >;
+  tasks: Record<string, TaskStateEntry>;
+  /**
+   * False when the checkpoint holds no in-flight data (unaligned checkpoints were off, or it is
+   * a savepoint's): a restore does not look for any. Absent in checkpoints of older versions.
+   */
+  inFlightData?: boolean;
   /** Split enumerator state by source uid (GENERIC-encoded, base64). */
   enumerators: Record<string, string>;
 }

@@ -5,7 +5,6 @@
 import { WeirError } from "../core/errors.ts";
 import { type KeyGroupRange, keyGroupRangeFor } from "../core/key-groups.ts";
 import type {
-  ChannelState,
   KeyGroupSnapshot,
   OperatorRestore,
   OperatorSnapshot,
@@ -65,7 +64,6 @@ export async function loadTaskRestore(
   maxParallelism: number,
 ): Promise<TaskRestore> {
   const out = new Map<string, OperatorRestore>();
-  let channels: ChannelState | undefined;
   const mine = keyGroupRangeFor(maxParallelism, parallelism, subtask);
   const wanted = new Set(operatorUids);
   for (const task of Object.values(cp.metadata.tasks)) {
@@ -80,15 +78,6 @@ export async function loadTaskRestore(
       // Every old subtask may hold operator state; keyed state only matters where ranges overlap.
       const snap: TaskSnapshot =
         h.file !== undefined ? ((await cp.read(h.file)) as TaskSnapshot) : { operators: {} };
-      if (snap.channels !== undefined && hasData(snap.channels)) {
-        if (oldP !== parallelism) {
-          throw new WeirError(
-            "INVALID_JOB",
-            `the checkpoint at '${cp.path}' holds in-flight data of an unaligned checkpoint for operator '${uids[0]}'; it can only be restored at the same parallelism (${oldP}); to rescale, restore from a savepoint or an aligned checkpoint`,
-          );
-        }
-        if (h.subtask === subtask && task.operators[0] === operatorUids[0]) channels = snap.channels;
-      }
       if (h.keyGroups !== undefined && overlaps) {
         for (const [kg, file] of Object.entries(h.keyGroups)) {
           const g = Number(kg);
@@ -112,7 +101,8 @@ export async function loadTaskRestore(
     for (const uid of uids)
       out.set(uid, merge(pieces.get(uid) ?? [], subtask, parallelism, mine, cp.metadata.checkpointId));
   }
-  return { operators: out, channels };
+  // In-flight data (snap.channels) is restored by loadInFlight (in-flight-restore.ts).
+  return { operators: out };
 }
 
 /** The key groups of `mine`, decoded (each key group of a state file is encoded on its own). */
@@ -126,10 +116,6 @@ function decodeOwn(
   for (const [kg, g] of groups)
     if (kg >= mine.start && kg <= mine.end) out.push([kg, decodeKeyGroup(g, path)]);
   return out;
-}
-
-function hasData(c: ChannelState): boolean {
-  return c.inputs.some(([, , b]) => b.length > 0) || c.outputs.some((w) => w.some((b) => b.length > 0));
 }
 
 function merge(

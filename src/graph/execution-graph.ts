@@ -2,7 +2,7 @@
 // channels between producer and consumer subtasks, and every subtask placed in a slot.
 // Slot sharing: subtask i of every vertex of a slot sharing group goes to that group's slot i.
 
-import { isPointwise } from "../runtime/partitioners.ts";
+import { consumersOf } from "../runtime/partitioners.ts";
 import type { JobEdge, JobGraph, JobVertex } from "./job-graph.ts";
 
 export interface ExecutionChannel {
@@ -25,24 +25,6 @@ export interface ExecutionGraph {
   readonly subtasks: ExecutionSubtask[];
   readonly channels: ExecutionChannel[];
   readonly numSlots: number;
-}
-
-/** The consumer subtasks that producer subtask `i` of P sends to, for a consumer of parallelism C. */
-export function consumersOf(
-  kind: JobEdge["streamEdge"]["partitioner"]["kind"],
-  i: number,
-  p: number,
-  c: number,
-): number[] {
-  if (kind === "forward") return [i];
-  if (!isPointwise(kind)) return Array.from({ length: c }, (_, j) => j);
-  // rescale: split the consumers among producers (or producers among consumers).
-  if (c >= p) {
-    const from = Math.floor((i * c) / p);
-    const to = Math.floor(((i + 1) * c) / p);
-    return Array.from({ length: to - from }, (_, j) => from + j);
-  }
-  return [Math.floor((i * c) / p)];
 }
 
 export function buildExecutionGraph(jobGraph: JobGraph): ExecutionGraph {

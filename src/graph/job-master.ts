@@ -7,12 +7,15 @@ import type { CheckpointSettings } from "../checkpoint/checkpoint-config.ts";
 import { CheckpointCoordinator, type CheckpointStats, type TaskRef } from "../checkpoint/coordinator.ts";
 import { FsCheckpointStorage, type LoadedCheckpoint, loadCheckpoint } from "../checkpoint/fs-storage.ts";
 import { type RestartStrategyConfig, RestartBackoff } from "../checkpoint/restart-strategy.ts";
+import { validateInFlight } from "../checkpoint/in-flight-restore.ts";
 import { validateRestore } from "../checkpoint/restore.ts";
 import { CorruptStateError } from "../checkpoint/state-file.ts";
 import { JobCancelledError, WeirError } from "../core/errors.ts";
 import type { BufferPoolStats } from "../network/buffer-pool.ts";
+import type { PartitionerKind } from "../runtime/partitioners.ts";
 import type { TaskReport } from "../runtime/stream-task.ts";
-import type { JobGraph } from "./job-graph.ts";
+import type { JobEdge, JobGraph } from "./job-graph.ts";
+import { edgeId } from "./stream-graph.ts";
 import type { CheckpointHooks } from "./task-deployment.ts";
 
 export interface RunOutcome {
@@ -109,8 +112,10 @@ export class JobMaster {
     const o = this.options;
     const settings = o.checkpoint;
     let restore = o.restorePath === undefined ? undefined : await loadCheckpoint(o.restorePath);
-    if (restore !== undefined)
+    if (restore !== undefined) {
       validateRestore(restore, restoreTargets(o.jobGraph), o.allowNonRestoredState ?? false);
+      await validateInFlight(restore, edgePartitioners(o.jobGraph), operatorParallelism(o.jobGraph));
+    }
     const backoff = new RestartBackoff(o.restart);
     const tasks = taskRefs(o.jobGraph);
     let storage: FsCheckpointStorage | undefined;
@@ -216,6 +221,13 @@ function isRestoreFailure(e: unknown): boolean {
 export function taskRefs(jobGraph: JobGraph): TaskRef[] {
   const out: TaskRef[] = [];
   for (const v of jobGraph.vertices) {
+    // How the task's in-flight data is laid out: input channels edge by edge, one writer per edge.
+    const layout = (e: JobEdge) => ({
+      edge: edgeId(e.streamEdge),
+      partitioner: e.streamEdge.partitioner.kind,
+    });
+    const inputs = v.inputs.map(layout);
+    const outputs = v.outputs.map(layout);
     for (let i = 0; i < v.parallelism; i++) {
       out.push({
         vertexId: v.id,
@@ -224,10 +236,24 @@ export function taskRefs(jobGraph: JobGraph): TaskRef[] {
         parallelism: v.parallelism,
         maxParallelism: v.maxParallelism,
         isSource: v.head.source !== undefined,
+        inputs,
+        outputs,
       });
     }
   }
   return out;
+}
+
+/** Every edge of the job (network or chained) by id, with its partitioner. */
+function edgePartitioners(jobGraph: JobGraph): Map<string, PartitionerKind> {
+  const out = new Map<string, PartitionerKind>();
+  for (const v of jobGraph.vertices)
+    for (const n of v.nodes) for (const e of n.outEdges) out.set(edgeId(e), e.partitioner.kind);
+  return out;
+}
+
+function operatorParallelism(jobGraph: JobGraph): Map<string, number> {
+  return new Map(jobGraph.vertices.flatMap((v) => v.nodes.map((n) => [n.uid, n.parallelism] as const)));
 }
 
 function restoreTargets(jobGraph: JobGraph) {

@@ -40,6 +40,22 @@ export interface StreamEdge {
   readonly type: TypeInformation<unknown>;
 }
 
+/**
+ * The name of an edge that stays the same from one run of the job to the next, whatever the
+ * parallelism and chaining: its ends' uids, the target's input, the side output, and which one of
+ * several such edges (a stream unioned with itself). Checkpoints name edges so (in-flight data).
+ */
+export function edgeId(e: StreamEdge): string {
+  let n = 0;
+  for (const o of e.source.outEdges) {
+    if (o === e) break;
+    if (o.target === e.target && o.inputIndex === e.inputIndex && o.tagId === e.tagId) n++;
+  }
+  const input = e.inputIndex > 0 ? `/input${e.inputIndex + 1}` : "";
+  const side = e.tagId !== undefined ? `/side:${e.tagId}` : "";
+  return `${e.source.uid}->${e.target.uid}${input}${side}${n > 0 ? `#${n + 1}` : ""}`;
+}
+
 export interface StreamGraphDefaults {
   jobName: string;
   parallelism: number;

@@ -17,6 +17,7 @@ import { RuntimeContextImpl, type SubtaskIdentity } from "../runtime/runtime-con
 import { type ChainMember, StreamTask } from "../runtime/stream-task.ts";
 import type { FsCheckpointStorage, LoadedCheckpoint, SubtaskStateHandle } from "../checkpoint/fs-storage.ts";
 import { loadTaskRestore } from "../checkpoint/restore.ts";
+import { type InFlightLayout, loadInFlight, readingOnce } from "../checkpoint/in-flight-restore.ts";
 import { encodeKeyedState, yieldEvery } from "../checkpoint/snapshot-writer.ts";
 import { crc32, encodeStateFile } from "../checkpoint/state-file.ts";
 import type { CheckpointResponder, TaskSnapshot } from "../runtime/snapshot.ts";
@@ -26,7 +27,8 @@ import type { Clock } from "../runtime/time/clock.ts";
 import { ProcessingTimeService } from "../runtime/time/processing-time-service.ts";
 import { type StateBackendKind, createKeyedStateBackend } from "../state/index.ts";
 import type { ExecutionGraph, ExecutionSubtask } from "./execution-graph.ts";
-import type { StreamEdge, StreamNode } from "./stream-graph.ts";
+import type { JobVertex } from "./job-graph.ts";
+import { type StreamEdge, type StreamNode, edgeId } from "./stream-graph.ts";
 
 export interface NetworkOptions {
   bufferSize: number;
@@ -308,14 +310,14 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
             ? undefined
             : (() => {
                 const cp = ctx.restore;
-                return () =>
-                  loadTaskRestore(
-                    cp,
-                    v.nodes.map((n) => n.uid),
-                    st.index,
-                    v.parallelism,
-                    v.maxParallelism,
-                  );
+                const uids = v.nodes.map((n) => n.uid);
+                return async () => {
+                  const reading = readingOnce(cp);
+                  return {
+                    ...(await loadTaskRestore(reading, uids, st.index, v.parallelism, v.maxParallelism)),
+                    inFlight: await loadInFlight(reading, inFlightLayout(eg, v, st.index), st.index),
+                  };
+                };
               })(),
       },
       wakeup,
@@ -343,6 +345,44 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
     }
   }
   return tasks;
+}
+
+/** The edges of subtask `index` of `v`, for the restore of in-flight data (see in-flight-restore.ts). */
+function inFlightLayout(eg: ExecutionGraph, v: JobVertex, index: number): InFlightLayout {
+  // The channels of the input gate and the writers' subpartitions, in the order deployTasks makes them.
+  const network = new Map<StreamEdge, { first: number; producers: number[] }>();
+  let first = 0;
+  for (const je of v.inputs) {
+    const producers = eg.channels.filter((c) => c.edge === je && c.consumer === index).map((c) => c.producer);
+    network.set(je.streamEdge, { first, producers });
+    first += producers.length;
+  }
+  return {
+    operators: v.nodes.map((n) => n.uid),
+    parallelism: v.parallelism,
+    inputs: v.nodes.flatMap((n, member) =>
+      n.inEdges.map((e) => ({
+        edge: edgeId(e),
+        description: edgeName(e),
+        member,
+        inputIndex: e.inputIndex,
+        partitioner: e.partitioner,
+        serializer: e.type.createSerializer(),
+        producerParallelism: e.source.parallelism,
+        consumerParallelism: e.target.parallelism,
+        maxParallelism: e.target.maxParallelism,
+        channels: network.get(e),
+      })),
+    ),
+    outputs: v.outputs.map((je) => ({
+      edge: edgeId(je.streamEdge),
+      partitioner: je.streamEdge.partitioner.kind,
+      producerParallelism: v.parallelism,
+      consumerParallelism: je.target.parallelism,
+      maxParallelism: je.target.maxParallelism,
+      subpartitions: eg.channels.filter((c) => c.edge === je && c.producer === index).map((c) => c.consumer),
+    })),
+  };
 }
 
 /**

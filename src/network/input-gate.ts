@@ -124,6 +124,15 @@ export class InputChannel implements BufferReceiver {
     this.queue.unshift(...rest.map((b) => new NetworkBuffer(b, b.length, BufferKind.DATA, 0, false, true)));
   }
 
+  /**
+   * The element this channel has received the start of and not the rest: [its length, the bytes
+   * so far], or undefined. Only an unaligned barrier can come between the two parts (it overtook
+   * the rest at the producer): the start is then in-flight data of that barrier's checkpoint.
+   */
+  partialElement(): [number, Uint8Array] | undefined {
+    return this.spillNeed > 0 ? [this.spillNeed, this.spill.slice(0, this.spillHave)] : undefined;
+  }
+
   hasData(): boolean {
     return this.queue.length > 0;
   }

@@ -78,6 +78,12 @@ export class BarrierAligner {
     }
     this.received.add(channel);
     if (this.options.exactlyOnce || alignedOnly) channel.blocked = true;
+    // An unaligned barrier (its producer switched) that split an element: the start was read, the
+    // rest is in the producer's output state. Only an unaligned snapshot keeps that start.
+    if (this.options.unaligned && !alignedOnly && channel.partialElement() !== undefined) {
+      this.convertToUnaligned(checkpointId);
+      return;
+    }
     this.maybeComplete();
   }
 
@@ -138,6 +144,12 @@ export class BarrierAligner {
     this.unalignedId = checkpointId;
     this.hooks.snapshot(checkpointId, true, false);
     for (const c of this.channels) if (!c.endOfPartition && !passed.has(c)) this.recording.add(c);
+    // A channel already past its barrier has in-flight data only when the barrier split an element
+    // (see InputChannel.partialElement): the start it holds.
+    for (const c of passed) {
+      const partial = c.partialElement();
+      if (partial !== undefined) this.recorded.push([c.index, partial[0], [partial[1]]]);
+    }
     // A channel whose barrier is already queued completes its recording at once.
     this.starting = true;
     for (const c of [...this.recording]) c.startRecording(checkpointId);

@@ -22,6 +22,23 @@ export function isPointwise(kind: PartitionerKind): boolean {
   return kind === "forward" || kind === "rescale";
 }
 
+/**
+ * The consumer subtasks that producer subtask `i` of `p` sends to, for a consumer of parallelism
+ * `c`, in the order of its subpartitions: all of them, except for forward (the same index) and
+ * rescale (a local subset).
+ */
+export function consumersOf(kind: PartitionerKind, i: number, p: number, c: number): number[] {
+  if (kind === "forward") return [i];
+  if (!isPointwise(kind)) return Array.from({ length: c }, (_, j) => j);
+  // rescale: split the consumers among producers (or producers among consumers).
+  if (c >= p) {
+    const from = Math.floor((i * c) / p);
+    const to = Math.floor(((i + 1) * c) / p);
+    return Array.from({ length: to - from }, (_, j) => from + j);
+  }
+  return [Math.floor((i * c) / p)];
+}
+
 export function describePartitioner(spec: PartitionerSpec): string {
   return spec.kind === "hash" ? "HASH" : spec.kind.toUpperCase();
 }

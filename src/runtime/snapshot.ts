@@ -41,12 +41,43 @@ export interface OperatorSnapshot {
   custom?: unknown;
 }
 
-/** Data in flight at an unaligned checkpoint, replayed on restore (same parallelism only). */
+/**
+ * Data in flight at an unaligned checkpoint. An old channel's data is its input part (received,
+ * not processed) followed by its output part (not sent): an element may span the two. Restored
+ * before any new input and output — at another parallelism as records (see
+ * checkpoint/in-flight-restore.ts); the checkpoint's metadata names the edges of the channels.
+ */
 export interface ChannelState {
-  /** Per input channel: [channel index, bytes missing of the partial first record, buffers]. */
+  /**
+   * Per input channel: [channel index, length of the element the data starts inside (0: none; the
+   * first buffer then holds its first bytes, without the length header), buffers].
+   */
   inputs: Array<[number, number, Uint8Array[]]>;
   /** Per record writer (in order), per subpartition: the buffers overtaken by the barrier. */
   outputs: Uint8Array[][][];
+}
+
+/**
+ * In-flight data of an unaligned checkpoint as one new subtask restores it: buffers for the edges
+ * that kept their parallelism and partitioner, records for the others.
+ */
+export interface RestoredInFlight {
+  /** [input channel, length of the element the data starts inside, buffers]: read before the network. */
+  inputs: Array<[number, number, Uint8Array[]]>;
+  /** [record writer, subpartition, buffers]: sent before any new output. */
+  outputs: Array<[number, number, Uint8Array[]]>;
+  /** Records for operators of the chain, processed before any new input. */
+  records: RestoredRecords[];
+}
+
+/** Records restored for one input of one operator of the chain. */
+export interface RestoredRecords {
+  /** The operator's index in the chain (0: the head). */
+  member: number;
+  inputIndex: number;
+  values: unknown[];
+  /** The records' timestamps (NaN: none). */
+  timestamps: number[];
 }
 
 export interface TaskSnapshot {
@@ -72,7 +103,8 @@ export function detachOperatorSnapshots(
 
 export interface TaskRestore {
   operators: Map<string, OperatorRestore>;
-  channels: ChannelState | undefined;
+  /** In-flight data of an unaligned checkpoint, if any (see RestoredInFlight). */
+  inFlight?: RestoredInFlight;
 }
 
 /** The state one operator of one new subtask restores from, after redistribution. */

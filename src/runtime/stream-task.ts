@@ -14,10 +14,11 @@ import { BarrierAligner } from "./barrier-aligner.ts";
 import {
   type CheckpointResponder,
   FINAL_CHECKPOINT_ID,
-  type ChannelState,
   detachOperatorSnapshots,
   type TaskRestore,
   type OperatorSnapshot,
+  type RestoredInFlight,
+  type RestoredRecords,
   type TaskSnapshot,
 } from "./snapshot.ts";
 import type { SourceOutput } from "./source-output.ts";
@@ -175,23 +176,72 @@ export class StreamTask implements ElementHandler {
     this.aligner!.onBarrier(checkpointId, channel, alignedOnly);
   }
 
-  /** In-flight data of an unaligned checkpoint: inputs are read first, outputs are sent first. */
-  private restoreChannels(channels: ChannelState): void {
+  /**
+   * In-flight data of an unaligned checkpoint: input buffers are read first, output buffers are
+   * sent first, and restored records (of edges restored at another parallelism) are processed
+   * before any new input.
+   */
+  private restoreChannels(inFlight: RestoredInFlight): void {
     const gate = this.setup.gate;
-    for (const [index, spillNeed, buffers] of channels.inputs)
-      gate?.channels[index]?.restoreInFlight(spillNeed, buffers);
-    channels.outputs.forEach((perSubpartition, w) => {
-      const writer = this.setup.writers[w];
-      perSubpartition.forEach((buffers, i) => {
-        writer?.subpartitions[i]?.addRestoredData(buffers);
-      });
-    });
+    for (const [index, partial, buffers] of inFlight.inputs)
+      gate?.channels[index]?.restoreInFlight(partial, buffers);
+    for (const [w, subpartition, buffers] of inFlight.outputs)
+      this.setup.writers[w]?.subpartitions[subpartition]?.addRestoredData(buffers);
+    this.restoredRecords = inFlight.records.filter((r) => r.values.length > 0);
+  }
+
+  /** Restored records not processed yet (the first batch from `restoredNext` on). */
+  private restoredRecords: RestoredRecords[] = [];
+  private restoredNext = 0;
+
+  /** Process one restored record; false when none is left. */
+  private processRestoredRecord(): boolean {
+    const batch = this.restoredRecords[0];
+    if (batch === undefined) return false;
+    const i = this.restoredNext;
+    const value = batch.values[i];
+    const timestamp = batch.timestamps[i]!;
+    if (i + 1 === batch.values.length) {
+      this.restoredRecords.shift();
+      this.restoredNext = 0;
+    } else this.restoredNext = i + 1;
+    if (batch.member === 0) {
+      this.processRecord(value, timestamp, batch.inputIndex);
+      return true;
+    }
+    // An edge that is chained now: the record goes to its operator inside the chain.
+    const m = this.setup.chain[batch.member]!;
+    const op = m.operator!;
+    this.setup.element.timestamp = timestamp;
+    op.numRecordsIn++;
+    try {
+      op.processElement(value, batch.inputIndex);
+    } catch (e) {
+      throw attribute(e, m.info);
+    }
+    return true;
+  }
+
+  /** A bounded slice of the restored records (while the output has room). */
+  private stepRestored(): boolean {
+    const deadline = performance.now() + STEP_BUDGET_MS;
+    for (let n = 1; this.processRestoredRecord(); n++) {
+      if (n % 32 === 0 && (!this.outputAvailable() || !this.inputAllowed() || performance.now() > deadline))
+        break;
+    }
+    return true;
+  }
+
+  /** Before a snapshot: the restored records come before the barrier, so they are all processed first. */
+  private drainRestored(): void {
+    while (this.processRestoredRecord());
   }
 
   /** Snapshot every operator of the chain (the synchronous part), forward the barrier, acknowledge. */
   private performCheckpoint(checkpointId: number, unaligned: boolean, alignedOnly = false): void {
     const cp = this.setup.checkpointing;
     if (cp === undefined) return;
+    if (this.restoredRecords.length > 0) this.drainRestored();
     const snapshot = this.snapshot(checkpointId);
     if (!unaligned) {
       for (const w of this.setup.writers) w.broadcastBarrier(checkpointId, alignedOnly);
@@ -268,8 +318,8 @@ export class StreamTask implements ElementHandler {
 
   async open(): Promise<void> {
     if (this.setup.restore !== undefined) {
-      const { operators: restored, channels } = await this.setup.restore();
-      if (channels !== undefined) this.restoreChannels(channels);
+      const { operators: restored, inFlight } = await this.setup.restore();
+      if (inFlight !== undefined) this.restoreChannels(inFlight);
       for (const m of this.setup.chain) {
         const r = restored.get(m.info.uid);
         if (r === undefined || m.operator === undefined) continue;
@@ -320,6 +370,8 @@ export class StreamTask implements ElementHandler {
     const fired = this.setup.processingTime.nextDue() <= this.setup.processingTime.now() && this.fireTimers();
     if (!this.outputAvailable()) return fired;
     if (!this.inputAllowed()) return fired || mailed;
+    // Restored in-flight records come before any new input.
+    if (this.restoredRecords.length > 0) return this.stepRestored();
     const worked =
       this.setup.reader !== undefined ? this.stepSource(this.setup.reader) : this.stepInput(this.setup.gate!);
     return worked || fired || mailed;

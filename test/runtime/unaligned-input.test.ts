@@ -202,7 +202,7 @@ async function checkpointWhileReading(stalls: number): Promise<{ partlyRead: boo
   const custom = ack.snapshot.operators[UID]!.custom;
   const b = harness(async () => ({
     operators: new Map([[UID, { keyGroups: [], operatorState: {}, custom: [custom], checkpointId: 1 }]]),
-    channels: channelState,
+    inFlight: { inputs: channelState.inputs, outputs: [], records: [] },
   }));
   await b.task.open();
   for (let c = 0; c < CHANNELS; c++) {
