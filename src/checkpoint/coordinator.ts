@@ -1,7 +1,9 @@
 // The checkpoint coordinator (JobManager side): triggers checkpoints at the sources on an
 // interval, collects every task's acknowledgement, completes a checkpoint by writing its
 // metadata atomically, tells the tasks, prunes old checkpoints and the shared files nobody uses
-// any more, and aborts checkpoints that time out or are declined.
+// any more, and aborts checkpoints that time out or are declined. When every task has finished,
+// it takes the final checkpoint: the tasks' final states (with the sinks' end-of-input
+// committables), published before anything of them is committed.
 
 import { WeirError } from "../core/errors.ts";
 import type { CheckpointSettings } from "./checkpoint-config.ts";
@@ -49,8 +51,12 @@ interface Pending {
   waiting: Set<string>;
   handles: Map<string, SubtaskStateHandle>;
   enumerators: Record<string, string>;
-  timer: NodeJS.Timeout;
+  /** The timeout; none for the final checkpoint (it aligns nothing, and fails with its attempt). */
+  timer: NodeJS.Timeout | undefined;
+  /** Who waits for this checkpoint: a savepoint (with `targetDir`), or the final checkpoint. */
   savepoint: { resolve: (path: string) => void; reject: (e: Error) => void; targetDir?: string } | undefined;
+  /** The final checkpoint: every task had finished; no task is told, the job master commits. */
+  final: boolean;
   startedAt: number;
 }
 
@@ -68,6 +74,8 @@ export class CheckpointCoordinator {
   private readonly pending = new Map<number, Pending>();
   private readonly completed: CompletedCheckpoint[] = [];
   private readonly finished = new Map<string, SubtaskStateHandle>();
+  /** Tasks that finished but whose final state could not be written: no checkpoint can complete. */
+  private readonly unwritable = new Map<string, string>();
   private timer: NodeJS.Timeout | undefined;
   private lastCompletedAt = 0;
   private consecutiveFailures = 0;
@@ -158,24 +166,57 @@ export class CheckpointCoordinator {
       savepoint?.reject(new WeirError("JOB_FAILED", "cannot take a checkpoint: every source has finished"));
       return undefined;
     }
+    const p = this.begin(live, savepoint, false);
+    if (p === undefined) return undefined;
+    // Savepoints are always aligned: no in-flight data, so they can be restored at any parallelism.
+    this.gateway.trigger(p.id, sources, savepoint?.targetDir !== undefined);
+    return p.id;
+  }
+
+  /**
+   * Every task has reached the end of its input: take the final checkpoint. It holds every task's
+   * final state (the sinks' end-of-input committables among them) and is triggered at no task:
+   * it waits only for the final states still being written (so no timeout applies). Resolves with
+   * its path once its metadata is published; only then may the final commits run, so that a
+   * failure during them restores from this checkpoint (the committables are committed again, no
+   * input is replayed). Rejects when a final state or the metadata cannot be written: the attempt
+   * then fails and restarts from the previous checkpoint, before anything of it was committed.
+   */
+  finalCheckpoint(): Promise<string> {
+    return new Promise<string>((resolve, reject) => {
+      const live = this.tasks.filter((t) => !this.finished.has(key(t.vertexId, t.subtask)));
+      const p = this.begin(live, { resolve, reject }, true);
+      if (p !== undefined && p.waiting.size === 0) void this.complete(p);
+    });
+  }
+
+  /** Register a new pending checkpoint that waits for `live`; finished tasks' final states stand in for the others. */
+  private begin(live: TaskRef[], waiter: Pending["savepoint"], final: boolean): Pending | undefined {
     const id = this.nextId++;
     const p: Pending = {
       id,
       waiting: new Set(live.map((t) => key(t.vertexId, t.subtask))),
       handles: new Map(),
       enumerators: this.snapshotEnumerators(id),
-      timer: setTimeout(
-        () => this.abort(id, `timed out after ${this.settings.timeout} ms`),
-        this.settings.timeout,
-      ),
-      savepoint,
+      timer: final
+        ? undefined
+        : setTimeout(
+            () => this.abort(id, `timed out after ${this.settings.timeout} ms`),
+            this.settings.timeout,
+          ),
+      savepoint: waiter,
+      final,
       startedAt: Date.now(),
     };
     for (const [k, h] of this.finished) p.handles.set(k, h);
     this.pending.set(id, p);
-    // Savepoints are always aligned: no in-flight data, so they can be restored at any parallelism.
-    this.gateway.trigger(id, sources, savepoint?.targetDir !== undefined);
-    return id;
+    const broken = this.unwritable.entries().next();
+    if (!broken.done) {
+      const [k, reason] = broken.value;
+      this.abort(id, `task ${k} finished, but its final state could not be written: ${reason}`);
+      return undefined;
+    }
+    return p;
   }
 
   acknowledge(vertexId: number, subtask: number, id: number, handle: SubtaskStateHandle): void {
@@ -200,11 +241,19 @@ export class CheckpointCoordinator {
 
   /**
    * A task finished: it acknowledges no more checkpoints; its final state (`handle`) stands in for
-   * it in every checkpoint from now on, and those waiting for it count it done.
+   * it in every checkpoint from now on, and those waiting for it count it done. With `error`, the
+   * final state could not be written: every checkpoint from now on fails (the final one too, so the
+   * attempt fails and restarts from an earlier checkpoint, before anything of it was committed).
    */
-  taskFinished(vertexId: number, subtask: number, handle: SubtaskStateHandle): void {
+  taskFinished(vertexId: number, subtask: number, handle: SubtaskStateHandle, error?: string): void {
     const k = key(vertexId, subtask);
     this.finished.set(k, handle);
+    if (error !== undefined) {
+      this.unwritable.set(k, error);
+      for (const p of [...this.pending.values()])
+        this.abort(p.id, `task ${k} finished, but its final state could not be written: ${error}`);
+      return;
+    }
     for (const p of [...this.pending.values()]) {
       if (p.waiting.delete(k)) {
         p.handles.set(k, handle);
@@ -217,6 +266,7 @@ export class CheckpointCoordinator {
   resetForRestart(): void {
     for (const p of [...this.pending.values()]) this.abort(p.id, "the job is restarting", false);
     this.finished.clear();
+    this.unwritable.clear();
   }
 
   private async complete(p: Pending): Promise<void> {
@@ -272,7 +322,8 @@ export class CheckpointCoordinator {
     this.stats.completed++;
     this.stats.lastDurationMs = Date.now() - p.startedAt;
     this.stats.lastSizeBytes = size;
-    this.gateway.notifyComplete(p.id);
+    // The final checkpoint's completion is announced by the job master: it runs the final commits.
+    if (!p.final) this.gateway.notifyComplete(p.id);
     if (p.savepoint?.targetDir !== undefined) {
       try {
         p.savepoint.resolve(await writeSavepoint(this.storage.root, metadata, p.savepoint.targetDir));
@@ -308,7 +359,8 @@ export class CheckpointCoordinator {
 
   private failed(p: Pending, reason: string): void {
     this.stats.failed++;
-    const err = new WeirError("JOB_FAILED", `checkpoint ${p.id} of job '${this.job.name}' failed: ${reason}`);
+    const what = p.final ? "the final checkpoint" : "checkpoint";
+    const err = new WeirError("JOB_FAILED", `${what} ${p.id} of job '${this.job.name}' failed: ${reason}`);
     p.savepoint?.reject(err);
     if (p.savepoint !== undefined) return;
     this.consecutiveFailures++;

@@ -156,3 +156,20 @@ export async function loadSourceSplits(cp: LoadedCheckpoint, sourceUid: string):
   }
   return splits;
 }
+
+/**
+ * Whether a new subtask of the chain `operatorUids` restores as finished: every operator of the
+ * chain was part of a task whose subtasks had all finished at the checkpoint (as in a final
+ * checkpoint). A chain with an operator that had not finished everywhere, or that the checkpoint
+ * does not know, runs again (its finished subtasks' state is restored like any other).
+ */
+export function isFinishedOnRestore(cp: LoadedCheckpoint, operatorUids: string[]): boolean {
+  if (operatorUids.length === 0) return false;
+  const tasks = Object.values(cp.metadata.tasks);
+  for (const uid of operatorUids) {
+    const task = tasks.find((t) => t.operators.includes(uid));
+    if (task === undefined || task.subtasks.length === 0) return false;
+    if (!task.subtasks.every((s) => s.finished)) return false;
+  }
+  return true;
+}

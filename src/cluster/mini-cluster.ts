@@ -169,6 +169,13 @@ async function launchAttempt(
     rejectDone = reject;
   });
   done.catch(() => {});
+  let rejectFailure!: (e: Error) => void;
+  const failure = new Promise<never>((_resolve, reject) => {
+    rejectFailure = reject;
+  });
+  failure.catch(() => {});
+  /** The attempt failed after every task had finished (before or during the final commits). */
+  let lateFailure: Error | undefined;
   let onCompleted: (() => void) | undefined;
   let onCompleteFailed: ((e: Error) => void) | undefined;
   let onStopped: (() => void) | undefined;
@@ -183,8 +190,11 @@ async function launchAttempt(
     const wasDone = state === "done";
     state = "over";
     void terminateAll();
-    if (wasDone) onCompleteFailed?.(e);
-    else rejectDone(e);
+    rejectFailure(e);
+    if (wasDone) {
+      lateFailure = e;
+      onCompleteFailed?.(e);
+    } else rejectDone(e);
   };
 
   for (let slot = 0; slot < n; slot++) {
@@ -256,7 +266,7 @@ async function launchAttempt(
           ctx.checkpointing?.hooks.decline(m.id, m.reason);
           break;
         case "task-finished":
-          ctx.checkpointing?.hooks.finished(m.vertexId, m.subtask, m.handle);
+          ctx.checkpointing?.hooks.finished(m.vertexId, m.subtask, m.handle, m.error);
           break;
         case "done":
           reports.push(...m.reports);
@@ -289,7 +299,9 @@ async function launchAttempt(
 
   return {
     done,
+    failure,
     async complete() {
+      if (lateFailure !== undefined) throw lateFailure;
       if (state !== "done") return;
       await new Promise<void>((resolve, reject) => {
         onCompleted = resolve;

@@ -35,7 +35,7 @@ export type ToCoordinator =
   | { t: "collect"; uid: string; subtask: number; values: unknown[]; txn: string | undefined }
   | { t: "ack"; vertexId: number; subtask: number; id: number; handle: SubtaskStateHandle }
   | { t: "decline"; id: number; reason: string }
-  | { t: "task-finished"; vertexId: number; subtask: number; handle: SubtaskStateHandle }
+  | { t: "task-finished"; vertexId: number; subtask: number; handle: SubtaskStateHandle; error?: string }
   | { t: "done"; reports: TaskReport[]; pool: BufferPoolStats }
   | { t: "completed" }
   | { t: "stopped" }

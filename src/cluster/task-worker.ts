@@ -80,8 +80,8 @@ async function main(): Promise<void> {
               acknowledge: (vertexId, subtask, id, handle) =>
                 send({ t: "ack", vertexId, subtask, id, handle }),
               decline: (id, reason) => send({ t: "decline", id, reason }),
-              finished: (vertexId, subtask, handle) =>
-                send({ t: "task-finished", vertexId, subtask, handle }),
+              finished: (vertexId, subtask, handle, error) =>
+                send({ t: "task-finished", vertexId, subtask, handle, error }),
             },
           },
     sources: {

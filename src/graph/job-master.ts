@@ -1,7 +1,8 @@
 // The JobMaster: runs a compiled job attempt after attempt. It owns the checkpoint coordinator
 // and the restart strategy; an AttemptLauncher deploys the tasks (in this thread, or on worker
 // threads). On a failure it tears the attempt down and, if the strategy allows, restores every
-// task and source from the latest completed checkpoint and runs again.
+// task and source from the latest completed checkpoint and runs again. When every task of a
+// checkpointing job has finished, it has the final checkpoint taken before the final commits run.
 
 import type { CheckpointSettings } from "../checkpoint/checkpoint-config.ts";
 import { CheckpointCoordinator, type CheckpointStats, type TaskRef } from "../checkpoint/coordinator.ts";
@@ -42,6 +43,8 @@ export interface AttemptContext {
 export interface Attempt {
   /** Resolves when every task has reached the end of its input; rejects when the attempt fails. */
   readonly done: Promise<RunOutcome>;
+  /** Never resolves; rejects when the attempt fails, also after `done` (while the final checkpoint is taken). */
+  readonly failure: Promise<never>;
   /** After `done`: final commits, then close every task and release the threads. */
   complete(): Promise<void>;
   snapshotEnumerators(checkpointId: number): Record<string, string>;
@@ -135,6 +138,9 @@ export class JobMaster {
     const coordinator = this.coordinator;
     for (let attemptNo = 0; ; attemptNo++) {
       if (this.cancelled) throw new JobCancelledError(o.jobName);
+      // A task's final state may still be on its way when its attempt fails: it must not count
+      // as finished in the next attempt (where the task runs again).
+      let current = true;
       const attempt = await this.launch({
         attempt: attemptNo,
         restore,
@@ -150,7 +156,9 @@ export class JobMaster {
                 hooks: {
                   acknowledge: (v, s, id, h) => coordinator.acknowledge(v, s, id, h),
                   decline: (id, reason) => coordinator.decline(id, reason),
-                  finished: (v, s, h) => coordinator.taskFinished(v, s, h),
+                  finished: (v, s, h, error) => {
+                    if (current) coordinator.taskFinished(v, s, h, error);
+                  },
                 },
               },
       });
@@ -171,6 +179,10 @@ export class JobMaster {
       try {
         const outcome = await attempt.done;
         coordinator?.pause();
+        // The end-of-input committables are in the tasks' final states: publish them in the final
+        // checkpoint before committing them. A failure from here on restores from it: the sinks
+        // commit those committables again, and no input is replayed.
+        if (coordinator !== undefined) await Promise.race([coordinator.finalCheckpoint(), attempt.failure]);
         await attempt.complete();
         await coordinator?.stop(true);
         return {
@@ -180,6 +192,7 @@ export class JobMaster {
           checkpoints: coordinator?.stats,
         };
       } catch (e) {
+        current = false;
         coordinator?.pause();
         await attempt.cancel();
         if (this.cancelled || e instanceof JobCancelledError) {

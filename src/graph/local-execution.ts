@@ -115,8 +115,15 @@ export function inThreadLauncher(
       },
     );
     done.catch(() => {});
+    let rejectFailure!: (e: Error) => void;
+    const failure = new Promise<never>((_resolve, reject) => {
+      rejectFailure = reject;
+    });
+    failure.catch(() => {});
+    done.catch((e: Error) => rejectFailure(e));
     return {
       done,
+      failure,
       async complete() {
         try {
           await executor.completeAll();
@@ -144,6 +151,7 @@ export function inThreadLauncher(
       },
       fail(e) {
         executor.failWith(e);
+        rejectFailure(e);
       },
     };
   };

@@ -16,7 +16,7 @@ import { createChannelSelector, describePartitioner } from "../runtime/partition
 import { RuntimeContextImpl, type SubtaskIdentity } from "../runtime/runtime-context.ts";
 import { type ChainMember, StreamTask } from "../runtime/stream-task.ts";
 import type { FsCheckpointStorage, LoadedCheckpoint, SubtaskStateHandle } from "../checkpoint/fs-storage.ts";
-import { loadTaskRestore } from "../checkpoint/restore.ts";
+import { isFinishedOnRestore, loadTaskRestore } from "../checkpoint/restore.ts";
 import { type InFlightLayout, loadInFlight, readingOnce } from "../checkpoint/in-flight-restore.ts";
 import { encodeKeyedState, yieldEvery } from "../checkpoint/snapshot-writer.ts";
 import { crc32, encodeStateFile } from "../checkpoint/state-file.ts";
@@ -53,7 +53,8 @@ export interface TimeOptions {
 export interface CheckpointHooks {
   acknowledge(vertexId: number, subtask: number, checkpointId: number, handle: SubtaskStateHandle): void;
   decline(checkpointId: number, reason: string): void;
-  finished(vertexId: number, subtask: number, handle: SubtaskStateHandle): void;
+  /** The task finished; `error`: its final state could not be written (`handle` holds no state). */
+  finished(vertexId: number, subtask: number, handle: SubtaskStateHandle, error?: string): void;
 }
 
 export interface TaskCheckpointing {
@@ -103,6 +104,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
   const subpartitions = new Map<number, ResultSubpartition>();
   const inputChannels = new Map<number, InputChannel>();
   const tasks: StreamTask[] = [];
+  const finishedOnRestore = ctx.restore === undefined ? undefined : finishedVertices(eg, ctx.restore);
 
   for (const st of ctx.hosted) {
     const v = st.vertex;
@@ -303,6 +305,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
                   v.id,
                   st.index,
                   v.nodes.map((n) => n.uid),
+                  ctx.attempt,
                 ),
               },
         restore:
@@ -311,11 +314,13 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
             : (() => {
                 const cp = ctx.restore;
                 const uids = v.nodes.map((n) => n.uid);
+                const finished = finishedOnRestore!.has(v.id);
                 return async () => {
                   const reading = readingOnce(cp);
                   return {
                     ...(await loadTaskRestore(reading, uids, st.index, v.parallelism, v.maxParallelism)),
                     inFlight: await loadInFlight(reading, inFlightLayout(eg, v, st.index), st.index),
+                    finished,
                   };
                 };
               })(),
@@ -395,6 +400,7 @@ function checkpointResponder(
   vertexId: number,
   subtask: number,
   uids: string[],
+  attempt: number,
 ): CheckpointResponder {
   const previous = new Map<string, { crc: number; path: string }>();
   const name = `${vertexId}-${subtask}`;
@@ -429,7 +435,7 @@ function checkpointResponder(
       }
     }
     const written = final
-      ? await cp.storage.writeTaskOwned(`${name}-final`, snapshot)
+      ? await cp.storage.writeTaskOwned(`${name}-final-${attempt}`, snapshot)
       : await cp.storage.writeTaskState(id, name, snapshot);
     await Promise.all(pendingShared);
     return {
@@ -451,19 +457,40 @@ function checkpointResponder(
       cp.hooks.decline(id, reason);
     },
     finished(snapshot) {
+      // The final state is written under the attempt's own name: a completed checkpoint of an
+      // earlier attempt may still refer to the previous one. If it cannot be written, no later
+      // checkpoint can stand for this task (its sinks' end-of-input committables would be lost).
       write(0, snapshot, true).then(
         (h) => cp.hooks.finished(vertexId, subtask, h),
-        () =>
-          cp.hooks.finished(vertexId, subtask, {
+        (e: Error) =>
+          cp.hooks.finished(
+            vertexId,
             subtask,
-            file: undefined,
-            keyGroups: undefined,
-            size: 0,
-            finished: true,
-          }),
+            { subtask, file: undefined, keyGroups: undefined, size: 0, finished: true },
+            `task ${name} could not write its final state: ${e.message}`,
+          ),
       );
     },
   };
+}
+
+/**
+ * The vertices whose tasks restore as finished: every operator had finished in every subtask at
+ * the checkpoint, and so had everything upstream (a task that runs again may still send records).
+ */
+function finishedVertices(eg: ExecutionGraph, cp: LoadedCheckpoint): Set<number> {
+  const memo = new Map<number, boolean>();
+  const finished = (v: JobVertex): boolean => {
+    let f = memo.get(v.id);
+    if (f === undefined) {
+      memo.set(v.id, false);
+      const uids = v.nodes.map((n) => n.uid);
+      f = isFinishedOnRestore(cp, uids) && v.inputs.every((e) => finished(e.source));
+      memo.set(v.id, f);
+    }
+    return f;
+  };
+  return new Set(eg.jobGraph.vertices.filter(finished).map((v) => v.id));
 }
 
 function safe(uid: string): string {

@@ -105,6 +105,12 @@ export interface TaskRestore {
   operators: Map<string, OperatorRestore>;
   /** In-flight data of an unaligned checkpoint, if any (see RestoredInFlight). */
   inFlight?: RestoredInFlight;
+  /**
+   * Every operator of the task had finished in every old subtask (the end of input was reached
+   * before the checkpoint): the task restores its state, so that sinks commit what they had
+   * staged, but reads and emits nothing more; it only tells downstream that its input ended.
+   */
+  finished?: boolean;
 }
 
 /** The state one operator of one new subtask restores from, after redistribution. */

@@ -318,7 +318,8 @@ export class StreamTask implements ElementHandler {
 
   async open(): Promise<void> {
     if (this.setup.restore !== undefined) {
-      const { operators: restored, inFlight } = await this.setup.restore();
+      const { operators: restored, inFlight, finished } = await this.setup.restore();
+      this.finishedOnRestore = finished === true;
       if (inFlight !== undefined) this.restoreChannels(inFlight);
       for (const m of this.setup.chain) {
         const r = restored.get(m.info.uid);
@@ -338,6 +339,11 @@ export class StreamTask implements ElementHandler {
       } catch (e) {
         throw attribute(e, m.info);
       }
+    }
+    if (this.finishedOnRestore) {
+      // Restored (sinks commit what they had staged), and nothing more to read or emit.
+      this.state = "finishing";
+      return;
     }
     if (this.setup.reader !== undefined) {
       try {
@@ -532,23 +538,34 @@ export class StreamTask implements ElementHandler {
 
   /** End of input: let every operator emit its last records, then end the partitions and close. */
   async finish(): Promise<void> {
-    for (const m of this.setup.chain) {
-      try {
-        await m.operator?.finish();
-      } catch (e) {
-        throw attribute(e, m.info);
+    if (this.finishedOnRestore) {
+      // Everything was emitted before the checkpoint: only the end of the stream goes downstream.
+      for (const w of this.setup.writers) w.emitWatermark(Number.POSITIVE_INFINITY);
+    } else {
+      for (const m of this.setup.chain) {
+        try {
+          await m.operator?.finish();
+        } catch (e) {
+          throw attribute(e, m.info);
+        }
       }
     }
     for (const w of this.setup.writers) w.finish();
+    // The final state (with the sinks' end-of-input committables) stands in for this task in every
+    // later checkpoint, the final one included: the job master commits them once that completed.
     this.setup.checkpointing?.responder.finished(this.snapshot(FINAL_CHECKPOINT_ID));
     this.state = "finished";
   }
 
+  /** Every operator had finished before the checkpoint this task was restored from. */
+  private finishedOnRestore = false;
+
   private closed = false;
 
   /**
-   * Once the whole job has finished: let operators commit what the end of input left pending
-   * (two-phase-commit sinks), then close them.
+   * Once the whole job has finished (with checkpoints: once the final checkpoint, which holds
+   * this task's final state, has completed): let operators commit what the end of input left
+   * pending (two-phase-commit sinks), then close them.
    */
   async complete(): Promise<void> {
     if (this.closed) return;
