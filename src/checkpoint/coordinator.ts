@@ -299,7 +299,9 @@ export class CheckpointCoordinator {
       tasks,
       enumerators: p.enumerators,
       // Savepoints are aligned: no in-flight data.
+      // (A final checkpoint holds finished tasks' final states: no in-flight data either.)
       inFlightData:
+        !p.final &&
         this.settings.unaligned &&
         this.settings.mode === "EXACTLY_ONCE" &&
         p.savepoint?.targetDir === undefined,

@@ -221,6 +221,62 @@ describe("the final checkpoint (end of a bounded job)", () => {
   }
 });
 
+describe("a retained final checkpoint", () => {
+  it("a job that failed for good during its final commits leaves its final checkpoint; a new run restored from it commits what it holds and ends without reading input", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "weir-retained-final-"));
+    try {
+      const checkpoints = join(dir, "checkpoints");
+      const rows: number[] = [];
+      const txns = new Set<string>();
+      let refuse = true;
+      const build = (env: StreamExecutionEnvironment, source: GatedSource) => {
+        env.enableCheckpointing(20);
+        env.setRestartStrategy(RestartStrategies.noRestart());
+        env
+          .fromSource(source, WatermarkStrategy.noWatermarks<number>(), "gated")
+          .uid("gated")
+          .sinkTo(
+            new WriteAheadSink<number>({
+              async sendValues(values, checkpointId, _subtask, txn) {
+                await delay(1);
+                if (checkpointId === FINAL && refuse) throw new Error("the database is down");
+                if (txns.has(txn)) return;
+                txns.add(txn);
+                rows.push(...values);
+              },
+            }),
+          )
+          .uid("wal");
+      };
+      // The end of input comes with the records: they are all in the end-of-input transaction.
+      const first = new GatedSource(0, 500, () => undefined);
+      const env1 = new StreamExecutionEnvironment({ parallelism: 2, checkpointDirectory: checkpoints });
+      build(env1, first);
+      await assert.rejects(env1.execute("retained-final"), /the database is down/);
+      assert.deepEqual(rows, [], "nothing was committed");
+      const [jobDir] = readdirSync(checkpoints);
+      const [chk] = readdirSync(join(checkpoints, jobDir!)).filter((d) => d.startsWith("chk-"));
+      assert.ok(chk !== undefined, "the final checkpoint was retained");
+
+      refuse = false;
+      const second = new GatedSource(0, 500, () => undefined);
+      const env2 = new StreamExecutionEnvironment({ parallelism: 2, checkpointDirectory: checkpoints });
+      build(env2, second);
+      env2.restoreFrom(join(checkpoints, jobDir!, chk!));
+      const r = await env2.execute("retained-final");
+      assert.equal(r.restarts, 0);
+      assert.deepEqual(
+        [...rows].sort(numeric),
+        range(0, 500),
+        "the end-of-input transactions were committed",
+      );
+      assert.ok(!second.started.has(0), "the restored job read no input");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("restoring a checkpoint in which some tasks had finished", () => {
   it("a source that had finished everywhere restores as finished (it reads nothing again); the running one replays; every record once", async () => {
     const dir = mkdtempSync(join(tmpdir(), "weir-partly-finished-"));
