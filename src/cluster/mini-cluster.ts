@@ -343,7 +343,12 @@ async function launchAttempt(
       });
       state = "over";
       await terminateAll();
-      if (wasRunning) rejectDone(new JobCancelledError(jobName));
+      const cancelled = new JobCancelledError(jobName);
+      if (wasRunning) rejectDone(cancelled);
+      // Cancelled after every task had finished: no final checkpoint or final commits follow.
+      rejectFailure(cancelled);
+      lateFailure ??= cancelled;
+      onCompleteFailed?.(cancelled);
     },
     fail,
     killWorker(slot: number) {

@@ -183,7 +183,7 @@ export class JobMaster {
         // checkpoint before committing them. A failure from here on restores from it: the sinks
         // commit those committables again, and no input is replayed.
         if (coordinator !== undefined) await Promise.race([coordinator.finalCheckpoint(), attempt.failure]);
-        await attempt.complete();
+        await Promise.race([attempt.complete(), attempt.failure]);
         await coordinator?.stop(true);
         return {
           ...outcome,

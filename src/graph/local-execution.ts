@@ -121,12 +121,16 @@ export function inThreadLauncher(
     });
     failure.catch(() => {});
     done.catch((e: Error) => rejectFailure(e));
+    let cancelled = false;
     return {
       done,
       failure,
       async complete() {
         try {
+          if (cancelled) throw new JobCancelledError(jobName);
           await executor.completeAll();
+          // Cancelled during the final commits: they may not all have run.
+          if (cancelled) throw new JobCancelledError(jobName);
         } catch (e) {
           throw toJobError(e, jobName, jobId);
         } finally {
@@ -144,6 +148,8 @@ export function inThreadLauncher(
         for (const t of tasks) t.notifyCheckpointAborted(id);
       },
       async cancel() {
+        cancelled = true;
+        rejectFailure(new JobCancelledError(jobName));
         executor.cancel();
         await done.catch(() => {});
         await executor.abortAll("cancelled");

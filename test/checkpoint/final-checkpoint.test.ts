@@ -19,6 +19,7 @@ import {
   type Committer,
   ExactlyOnceFileSink,
   type FileCommittable,
+  JobCancelledError,
   type PrecommittingSinkWriter,
   RestartStrategies,
   type SinkWriterContext,
@@ -271,6 +272,43 @@ describe("a retained final checkpoint", () => {
         "the end-of-input transactions were committed",
       );
       assert.ok(!second.started.has(0), "the restored job read no input");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe("cancelling a job in its final commits", () => {
+  it("a cancel while the end-of-input commit hangs ends the job as cancelled (it does not wait for the commit, nor report success)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "weir-cancel-final-"));
+    try {
+      let finalCommitStarted = false;
+      const env = new StreamExecutionEnvironment({
+        parallelism: 1,
+        checkpointDirectory: join(dir, "checkpoints"),
+      });
+      env.enableCheckpointing(20);
+      env
+        .fromSource(
+          new GatedSource(0, 100, () => undefined),
+          WatermarkStrategy.noWatermarks<number>(),
+          "gated",
+        )
+        .uid("gated")
+        .sinkTo(
+          new WriteAheadSink<number>({
+            sendValues(_values, checkpointId) {
+              if (checkpointId !== FINAL) return undefined;
+              finalCommitStarted = true;
+              return new Promise<void>(() => {}); // never settles
+            },
+          }),
+        )
+        .uid("wal");
+      const client = await env.executeAsync("cancel-final");
+      await until(() => finalCommitStarted, "the final commit");
+      await client.cancel();
+      await assert.rejects(client.wait(), JobCancelledError);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
