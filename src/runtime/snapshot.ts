@@ -127,9 +127,15 @@ export interface OperatorRestore {
 export interface CheckpointResponder {
   acknowledge(checkpointId: number, snapshot: TaskSnapshot): void;
   decline(checkpointId: number, reason: string): void;
-  /** The task reached the end of its input; `snapshot` is its state from now on (for later checkpoints). */
+  /**
+   * The task reached the end of its input; `snapshot` is its final state: it stands in for the task
+   * in every later checkpoint, the job's final checkpoint included.
+   */
   finished(snapshot: TaskSnapshot): void;
 }
 
-/** The id under which operators are told that the job finished: commit what the end of input left. */
+/**
+ * The id under which operators are told that the job finished: commit what the end of input left
+ * (with checkpoints: once the final checkpoint, which holds it, has completed).
+ */
 export const FINAL_CHECKPOINT_ID = Number.MAX_SAFE_INTEGER;

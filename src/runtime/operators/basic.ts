@@ -72,11 +72,12 @@ function isPromiseLike(v: unknown): v is PromiseLike<void> {
 /**
  * Writes every record to a SinkWriter; the end of a chain. With a two-phase-commit sink it stages
  * the writer's output at every checkpoint, keeps the committables in its snapshot, commits them
- * when the checkpoint completes (and everything left when the job finishes), and re-commits the
- * restored ones after a restart. A committer may commit asynchronously: commits then run one
- * after another in checkpoint order, and committables stay in the snapshots until their commit
- * resolved (so a checkpoint never forgets a commit that may not have happened); restored commits
- * settle before the writer opens, and close() waits for the final commit.
+ * when the checkpoint completes (and what the end of input left once the job's final checkpoint,
+ * which holds it, has completed), and re-commits the restored ones after a restart (also after a
+ * restore in which its task had finished). A committer may commit asynchronously: commits then
+ * run one after another in checkpoint order, and committables stay in the snapshots until their
+ * commit resolved (so a checkpoint never forgets a commit that may not have happened); restored
+ * commits settle before the writer opens, and close() waits for the final commit.
  */
 export class SinkOperator extends StreamOperator {
   private writer!: SinkWriter<unknown>;
