@@ -4,7 +4,7 @@
 // processing records while its snapshot is encoded and written.
 
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import type { TaskSnapshot } from "../runtime/snapshot.ts";
+import type { TaskSnapshot, TimerSnapshot } from "../runtime/snapshot.ts";
 import { encodeKeyGroup } from "./state-file.ts";
 
 /** How long one slice of encoding may hold the thread. */
@@ -19,13 +19,32 @@ export async function encodeKeyedState(snapshot: TaskSnapshot): Promise<void> {
   try {
     const slice = yieldEvery();
     for (const op of ops) {
-      const { state, timers } = op.keyedState!;
+      const { state, timers: captured } = op.keyedState!;
+      const timers = new Map<number, TimerSnapshot[]>();
+      for (const c of captured) {
+        for (let i = 0; i < c.timers.length; i++) {
+          if ((i & 1023) === 1023) await slice();
+          const t = c.timers[i]!;
+          let list = timers.get(t.keyGroup);
+          if (list === undefined) timers.set(t.keyGroup, (list = []));
+          list.push({
+            service: c.service,
+            domain: c.domain,
+            key: t.key,
+            namespace: c.namespaceToData(t.namespace),
+            time: t.time,
+          });
+        }
+      }
       const groups = new Set<number>(state.keyGroups);
       for (const kg of timers.keys()) groups.add(kg);
       const encoded: Array<[number, Uint8Array]> = [];
       for (const kg of [...groups].sort((a, b) => a - b)) {
         await slice();
-        encoded.push([kg, encodeKeyGroup({ entries: state.entries(kg), timers: timers.get(kg) ?? [] })]);
+        const entries = state.entries(kg);
+        const groupTimers = timers.get(kg) ?? [];
+        if (entries.length === 0 && groupTimers.length === 0) continue;
+        encoded.push([kg, encodeKeyGroup({ entries, timers: groupTimers })]);
       }
       op.keyGroups = encoded;
     }

@@ -25,7 +25,16 @@ export type OperatorStateMode = "split" | "union" | "broadcast";
 /** Keyed state and timers as taken at the barrier, before they are encoded. */
 export interface PendingKeyedState {
   state: KeyedStateSnapshot;
-  timers: Map<number, TimerSnapshot[]>;
+  timers: TimerCapture[];
+}
+
+/** The live timers of one timer service and domain at the barrier (a queued timer never changes). */
+export interface TimerCapture {
+  service: string;
+  domain: "event" | "processing";
+  timers: ReadonlyArray<{ key: unknown; keyGroup: number; namespace: unknown; time: number }>;
+  /** The timers' namespace as plain data (a window operator's windows). */
+  namespaceToData: (namespace: unknown) => unknown;
 }
 
 export interface OperatorSnapshot {

@@ -248,10 +248,8 @@ export class StreamTask implements ElementHandler {
       cp.responder.acknowledge(checkpointId, snapshot);
       return;
     }
-    // Unaligned: the barrier overtakes unsent output, which goes into the checkpoint. The operator
-    // state is copied now: the acknowledgement waits for the in-flight input, and records keep
-    // being processed meanwhile.
-    snapshot.operators = detachOperatorSnapshots(snapshot.operators);
+    // Unaligned: the barrier overtakes unsent output, which goes into the checkpoint; the
+    // acknowledgement waits for the in-flight input, while records keep being processed.
     snapshot.channels = {
       inputs: [],
       outputs: this.setup.writers.map((w) => w.broadcastPriorityBarrier(checkpointId)),
@@ -299,7 +297,8 @@ export class StreamTask implements ElementHandler {
       }
       if (snap !== undefined) operators[m.info.uid] = snap;
     }
-    return { operators };
+    // Copied now: the snapshot is written while the task goes on changing its state.
+    return { operators: detachOperatorSnapshots(operators) };
   }
 
   /** Records that entered this task (read by its source, or received from the network). */

@@ -289,7 +289,7 @@ describe("operator state in checkpoints", () => {
     const snap = op.snapshotState(4)!;
     assert.equal(backend.size("expiring"), 0, "the expired entry was cleaned up");
     assert.deepEqual(snap.keyedState?.state.keyGroups, []);
-    assert.equal(snap.keyedState?.timers.size, 0);
+    assert.equal(snap.keyedState?.timers.length, 0);
     snap.keyedState?.state.release();
     assert.deepEqual(snap.operatorState, {
       list: { mode: "split", values: [1, 2, 3] },

@@ -19,6 +19,7 @@ import {
 } from "../../src/core/state.ts";
 import type { TaskSnapshot } from "../../src/runtime/snapshot.ts";
 import { copyStateValue } from "../../src/state/copy.ts";
+import { EmbeddedKeyedStateBackend } from "../../src/state/embedded/embedded-keyed-state-backend.ts";
 import { HeapKeyedStateBackend } from "../../src/state/heap-keyed-state-backend.ts";
 import type { KeyGroupSnapshotEntry, KeyedStateSnapshot } from "../../src/state/keyed-state-backend.ts";
 import { VOID_NAMESPACE } from "../../src/state/state-table.ts";
@@ -218,7 +219,7 @@ describe("heap backend: copy-on-write snapshots", () => {
     }
     const expected = eager(b);
     const snapshot: TaskSnapshot = {
-      operators: { op: { keyedState: { state: b.snapshot(), timers: new Map() } } },
+      operators: { op: { keyedState: { state: b.snapshot(), timers: [] } } },
     };
     let turns = 0;
     let done = false;
@@ -275,5 +276,36 @@ describe("copyStateValue", () => {
     assert.notEqual(c.bytes, v.bytes);
     assert.equal(c.frozen, frozen);
     assert.equal(copyStateValue(7), 7);
+  });
+});
+
+describe("embedded backend: a snapshot reads the store as of the barrier", () => {
+  it("keeps its view while the task writes on (cache flushes and evictions included)", () => {
+    const b = new EmbeddedKeyedStateBackend({ start: 0, end: MAX - 1 }, { cacheEntries: 16 });
+    try {
+      const count = new ValueStateDescriptor<number>("count");
+      const list = new ListStateDescriptor<string>("list");
+      const map = new MapStateDescriptor<string, number>("map");
+      const touch = (k: number, round: number) => {
+        b.setCurrentKey(k, assignToKeyGroup(k, MAX));
+        b.getState(count).update((b.getState(count).value() ?? 0) + 1);
+        b.getListState(list).add(`r${round}`);
+        b.getMapState(map).put(`m${round % 3}`, round);
+        if (k % 7 === round % 7) b.getState(count).clear();
+      };
+      for (let k = 0; k < 300; k++) touch(k, 0);
+      const expected = new Map<number, KeyGroupSnapshotEntry[]>();
+      for (let kg = 0; kg < MAX; kg++) {
+        const e = b.snapshotKeyGroup(kg);
+        if (e.length > 0) expected.set(kg, e);
+      }
+      const snap = b.snapshot();
+      for (let round = 1; round < 4; round++) for (let k = 0; k < 300; k++) touch(k, round);
+      assert.deepEqual(read(snap), expected);
+      snap.release();
+      assert.throws(() => snap.entries(0), /released/);
+    } finally {
+      b.dispose();
+    }
   });
 });

@@ -13,7 +13,13 @@ import type { KeyedStateBackend } from "../../state/keyed-state-backend.ts";
 import type { RuntimeContextImpl } from "../runtime-context.ts";
 import { InternalTimerService, type Triggerable } from "../time/internal-timer-service.ts";
 import type { ProcessingTimeService } from "../time/processing-time-service.ts";
-import type { OperatorRestore, OperatorSnapshot, OperatorStateMode, TimerSnapshot } from "../snapshot.ts";
+import type {
+  OperatorRestore,
+  OperatorSnapshot,
+  OperatorStateMode,
+  TimerCapture,
+  TimerSnapshot,
+} from "../snapshot.ts";
 
 /** The timestamp of the record being processed, shared by the operators of one task (NaN = none). */
 export interface ElementContext {
@@ -148,7 +154,7 @@ export abstract class StreamOperator {
    * The synchronous part of a checkpoint: keyed state and timers by key group, operator state (list,
    * union list, broadcast) by name, plus what snapshotCustom() returns. A CheckpointedFunction's
    * snapshotState runs first. Keyed state is captured copy-on-write (the backend's snapshot()) and
-   * encoded later by the checkpoint writer; timers are copied now.
+   * encoded later by the checkpoint writer; the live timers are listed now, converted later.
    */
   snapshotState(checkpointId: number): OperatorSnapshot | undefined {
     const snap: OperatorSnapshot = {};
@@ -157,18 +163,11 @@ export abstract class StreamOperator {
     backend?.cleanupExpired();
     this.snapshotFunctionState(checkpointId);
     if (backend !== undefined) {
-      const timers = new Map<number, TimerSnapshot[]>();
+      const timers: TimerCapture[] = [];
+      const namespaceToData = (ns: unknown) => this.timerNamespaceToData(ns);
       for (const service of this.timerServices) {
-        for (const [domain, t] of service.timers()) {
-          let list = timers.get(t.keyGroup);
-          if (list === undefined) timers.set(t.keyGroup, (list = []));
-          list.push({
-            service: service.name,
-            domain,
-            key: t.key,
-            namespace: this.timerNamespaceToData(t.namespace),
-            time: t.time,
-          });
+        for (const [domain, live] of service.capture()) {
+          if (live.length > 0) timers.push({ service: service.name, domain, timers: live, namespaceToData });
         }
       }
       snap.keyedState = { state: backend.snapshot(), timers };

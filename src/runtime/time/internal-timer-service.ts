@@ -253,9 +253,11 @@ export class InternalTimerService<N> {
     return this.processingTimers.size;
   }
 
-  /** Live timers, for snapshots: [domain, timer]. */
-  *timers(): Generator<["event" | "processing", InternalTimer<N>]> {
-    for (const t of this.eventTimers.values()) yield ["event", t];
-    for (const t of this.processingTimers.values()) yield ["processing", t];
+  /** The live timers of each domain, for a snapshot (their objects never change once queued). */
+  capture(): Array<["event" | "processing", InternalTimer<N>[]]> {
+    return [
+      ["event", [...this.eventTimers.values()]],
+      ["processing", [...this.processingTimers.values()]],
+    ];
   }
 }

@@ -40,7 +40,7 @@ import {
   type EmbeddedState,
   EmbeddedValueState,
 } from "./embedded-states.ts";
-import { EmbeddedStore, type EmbeddedStoreOptions } from "./embedded-store.ts";
+import { EmbeddedStore, type EmbeddedStoreOptions, type StoreSnapshot } from "./embedded-store.ts";
 import {
   cacheKeyOf,
   composeKey,
@@ -278,14 +278,17 @@ export class EmbeddedKeyedStateBackend
     return [...this.states.keys()];
   }
 
-  *keyGroupEntries(keyGroup: number): Generator<KeyGroupEntry> {
+  /** Every entry of one key group, now or (with `from`) as of a store snapshot. */
+  *keyGroupEntries(keyGroup: number, from?: StoreSnapshot): Generator<KeyGroupEntry> {
     if (!this.inRange(keyGroup)) {
       throw new InvalidArgumentError(
         `key group ${keyGroup} is outside this backend's key groups ${this.keyGroupRange.start}..${this.keyGroupRange.end}`,
       );
     }
     let group: KeyGroupEntry | undefined; // a map state's entry being assembled
-    for (const [k, raw] of this.store.scan(groupStart(keyGroup), groupStart(keyGroup + 1))) {
+    const start = groupStart(keyGroup);
+    const end = groupStart(keyGroup + 1);
+    for (const [k, raw] of from?.scan(start, end) ?? this.store.scan(start, end)) {
       const name = this.names[(k[2]! << 8) | k[3]!]!;
       const s = this.states.get(name);
       if (s === undefined || !s.perUserKey) {
@@ -347,25 +350,26 @@ export class EmbeddedKeyedStateBackend
     c.step(now);
   }
 
-  snapshotKeyGroup(keyGroup: number): KeyGroupSnapshotEntry[] {
+  snapshotKeyGroup(keyGroup: number, from?: StoreSnapshot): KeyGroupSnapshotEntry[] {
     const out: KeyGroupSnapshotEntry[] = [];
-    for (const e of this.keyGroupEntries(keyGroup)) {
+    for (const e of this.keyGroupEntries(keyGroup, from)) {
       out.push([e.state, e.namespace === VOID_NAMESPACE ? null : e.namespace, e.mapKey, e.value]);
     }
     return out;
   }
 
-  /** Read at once: the entries are decoded from the store now (the store is not copy-on-write). */
+  /**
+   * The synchronous part writes the cached changes to the store and opens a read transaction (an
+   * LMDB snapshot); the key groups are read from it later, while the task goes on writing.
+   */
   snapshot(): KeyedStateSnapshot {
-    const groups = new Map<number, KeyGroupSnapshotEntry[]>();
-    for (let kg = this.keyGroupRange.start; kg <= this.keyGroupRange.end; kg++) {
-      const entries = this.snapshotKeyGroup(kg);
-      if (entries.length > 0) groups.set(kg, entries);
-    }
+    const view = this.store.readSnapshot();
+    const keyGroups: number[] = [];
+    for (let kg = this.keyGroupRange.start; kg <= this.keyGroupRange.end; kg++) keyGroups.push(kg);
     return {
-      keyGroups: [...groups.keys()],
-      entries: (kg) => groups.get(kg) ?? [],
-      release: () => groups.clear(),
+      keyGroups,
+      entries: (kg) => this.snapshotKeyGroup(kg, view),
+      release: () => view.done(),
     };
   }
 

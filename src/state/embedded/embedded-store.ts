@@ -39,6 +39,13 @@ export interface ScanOptions {
 
 export const DEFAULT_CACHE_ENTRIES = 65_536;
 
+/** A read-only view of the store at one moment (see EmbeddedStore.readSnapshot). */
+export interface StoreSnapshot {
+  /** The entries in [start, end) as of the snapshot; values are views valid until the next step. */
+  scan(start: Buffer, end: Buffer): Generator<[Buffer, Buffer]>;
+  done(): void;
+}
+
 /** The store's directory or files could not be created or used. */
 export class StateStoreError extends WeirError {
   constructor(message: string, options?: { cause?: unknown }) {
@@ -155,6 +162,32 @@ export class EmbeddedStore {
       snapshot: true,
     });
     for (const { key, value } of range) yield [key, value];
+  }
+
+  /**
+   * A consistent view of the store as of now, for a snapshot read while the task goes on: writes
+   * the dirty entries, then holds one LMDB read transaction until `done()`.
+   */
+  readSnapshot(): StoreSnapshot {
+    this.flush();
+    const txn = this.db.useReadTransaction();
+    const db = this.db;
+    let open = true;
+    return {
+      *scan(start, end) {
+        if (!open) throw new StateStoreError("the store snapshot was already released");
+        for (const { key, value } of db.getRange({ start, end, transaction: txn })) yield [key, value];
+      },
+      done() {
+        if (!open) return;
+        open = false;
+        try {
+          txn.done();
+        } catch {
+          // the store was closed meanwhile: its read transactions went with it
+        }
+      },
+    };
   }
 
   /** Decodes a value returned by scan(). */
