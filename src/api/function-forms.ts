@@ -3,6 +3,7 @@
 
 import { InvalidArgumentError } from "../core/errors.ts";
 import type { RichFunction } from "../core/functions.ts";
+import { copyStateValue } from "../state/copy.ts";
 
 export function normalize<F extends (...args: any[]) => any>(
   f: unknown,
@@ -32,10 +33,21 @@ export function requireMethods(f: unknown, methods: string[], what: string): voi
 }
 
 /**
- * A copy of a user function object for one parallel instance: as Flink gives every subtask its
- * own deserialized copy, fields set in open() belong to one subtask. Plain functions are shared.
+ * A copy of a user function object for one parallel instance and attempt: as Flink gives every
+ * subtask its own deserialized copy, its fields belong to one subtask. Fields holding arrays,
+ * Maps and Sets (`private seen = new Set()`) are copied, so that subtasks, and an attempt after a
+ * restart, do not share them; other objects (clients, shared registries) and plain functions are
+ * shared.
  */
 export function instanceOf<F>(fn: F): F {
   if (typeof fn !== "object" || fn === null) return fn;
-  return Object.assign(Object.create(Object.getPrototypeOf(fn) as object), fn) as F;
+  const copy = Object.assign(Object.create(Object.getPrototypeOf(fn) as object), fn) as Record<
+    string,
+    unknown
+  >;
+  for (const k of Object.keys(copy)) {
+    const v = copy[k];
+    if (Array.isArray(v) || v instanceof Map || v instanceof Set) copy[k] = copyStateValue(v);
+  }
+  return copy as F;
 }
