@@ -424,7 +424,8 @@ function checkpointResponder(
             keyGroups[String(kg)] = prev.path;
             continue;
           }
-          const file = `${name}-${safe(uid)}-kg${kg}-chk${id}`;
+          // Unique per write: a final state is written once per attempt, under the attempt's name.
+          const file = `${name}-${safe(uid)}-kg${kg}-${final ? `final-${attempt}` : `chk${id}`}`;
           const path = `shared/${file}.kg`;
           previous.set(k, { crc, path });
           keyGroups[String(kg)] = path;
