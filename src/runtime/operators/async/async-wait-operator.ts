@@ -3,6 +3,8 @@
 // (see element-queue.ts). Completions, timeouts and retries run as mailbox actions in the task's
 // thread. At most `capacity` requests are pending; while full, the operator buffers what is
 // already on its way and tells the task to stop reading input (isInputAvailable): backpressure.
+// A checkpoint stores the input of every request not emitted yet, and of the buffered input; a
+// restore starts those requests again, in order, before any new input (see AsyncQueueSnapshot).
 
 import { WeirError, errorMessage } from "../../../core/errors.ts";
 import { OperatorFailure } from "../../operator-failure.ts";
@@ -35,6 +37,21 @@ export interface AsyncWaitOptions {
 /** Input that arrived while the queue was full: started (or queued) as room frees up. */
 type Overflow = { record: true; value: unknown; timestamp: number } | { record: false; watermark: number };
 
+/** One element of a checkpointed queue: a record's input and timestamp (NaN: none), or a watermark. */
+export type QueuedElement = { value: unknown; timestamp: number } | { watermark: number };
+
+/**
+ * What a checkpoint holds of one subtask's Async I/O operator (its custom data): the elements it had
+ * taken in and not emitted yet — requests in flight, completed ones waiting for their turn, retries
+ * and timeouts pending, and input buffered while the queue was full — in input order, with the
+ * watermarks between them. Plain data: the records as the user's function received them.
+ */
+export interface AsyncQueueSnapshot {
+  /** The subtask that took the snapshot: a restore at parallelism p gives it to subtask `subtask % p`. */
+  subtask: number;
+  elements: QueuedElement[];
+}
+
 interface Timers {
   timeout: ScheduledHandle | undefined;
   retry: ScheduledHandle | undefined;
@@ -50,6 +67,8 @@ export class AsyncWaitOperator extends StreamOperator implements QueueOutput {
   private closed = false;
   /** Resolves the wait of finish() when a completion arrives. */
   private wake: (() => void) | undefined;
+  /** Records restored from a checkpoint, started again in open() before any new input. */
+  private restored: Array<{ value: unknown; timestamp: number }> = [];
 
   constructor(
     private readonly fn: AsyncFunction<unknown, unknown>,
@@ -69,7 +88,11 @@ export class AsyncWaitOperator extends StreamOperator implements QueueOutput {
   }
 
   processElement(value: unknown): void {
-    const timestamp = this.element.timestamp;
+    this.submit(value, this.element.timestamp);
+  }
+
+  /** Start a request for a record, or buffer it behind earlier input while the queue is full. */
+  private submit(value: unknown, timestamp: number): void {
     if (this.overflowHead < this.overflow.length || this.queue.size >= this.options.capacity) {
       this.overflow.push({ record: true, value, timestamp });
       return;
@@ -248,6 +271,63 @@ export class AsyncWaitOperator extends StreamOperator implements QueueOutput {
     return new OperatorFailure({ name: this.runtime.operatorName, uid: this.runtime.operatorUid }, error);
   }
 
+  // ---- checkpoints ---------------------------------------------------------------------
+
+  /**
+   * Every element taken in and not emitted yet: the queue's (in input order, watermarks between
+   * them), then the buffered input. The records' input values go into the snapshot as they are
+   * (the task copies the snapshot at the barrier), not their results: a restore asks again.
+   */
+  protected override snapshotCustom(_checkpointId: number): AsyncQueueSnapshot | undefined {
+    const elements: QueuedElement[] = [];
+    for (const e of this.queue.contents()) {
+      elements.push(typeof e === "number" ? { watermark: e } : { value: e.input, timestamp: e.timestamp });
+    }
+    for (let i = this.overflowHead; i < this.overflow.length; i++) {
+      const o = this.overflow[i]!;
+      elements.push(o.record ? { value: o.value, timestamp: o.timestamp } : { watermark: o.watermark });
+    }
+    if (elements.length === 0) return undefined;
+    return { subtask: this.runtime.indexOfThisSubtask, elements };
+  }
+
+  /**
+   * Take the queues of the old subtasks `k` with `k % parallelism === this subtask` (so that each
+   * is restored by exactly one new subtask, whole and in order; several ones one after another, in
+   * subtask order). Their records are started again in open().
+   *
+   * Their watermarks are not emitted again: after a restore, the sources hand their splits out
+   * anew, so the input of this subtask may now hold records an old watermark has passed, which
+   * would arrive late downstream. Watermarks start again from the sources, as they do for the
+   * in-flight data of unaligned checkpoints, and new ones queue behind the restored records.
+   */
+  protected override restoreCustom(custom: unknown[], checkpointId: number): void {
+    const p = this.runtime.numberOfParallelSubtasks;
+    const me = this.runtime.indexOfThisSubtask;
+    const mine: AsyncQueueSnapshot[] = [];
+    for (const c of custom) {
+      if (!isAsyncQueueSnapshot(c)) {
+        throw new WeirError(
+          "INVALID_JOB",
+          `operator '${this.runtime.operatorName}' (uid ${this.runtime.operatorUid}) is an Async I/O operator, but its state in checkpoint ${checkpointId} is not an Async I/O queue: the uid belonged to another kind of operator; give this operator a uid of its own`,
+        );
+      }
+      if (c.subtask % p === me) mine.push(c);
+    }
+    mine.sort((a, b) => a.subtask - b.subtask);
+    for (const c of mine) {
+      for (const e of c.elements) if (!("watermark" in e)) this.restored.push(e);
+    }
+  }
+
+  /** The user function opens first; then the restored records are started, before any new input. */
+  override async open(): Promise<void> {
+    await super.open();
+    const restored = this.restored;
+    this.restored = [];
+    for (const r of restored) this.submit(r.value, r.timestamp);
+  }
+
   /** Wait for every pending request: results and timeouts arrive as mail, which we run here. */
   override async finish(): Promise<void> {
     for (;;) {
@@ -282,6 +362,12 @@ export class AsyncRequestError extends WeirError {
   constructor(message: string, cause: unknown) {
     super("USER_FUNCTION", message, { cause });
   }
+}
+
+function isAsyncQueueSnapshot(c: unknown): c is AsyncQueueSnapshot {
+  if (typeof c !== "object" || c === null) return false;
+  const s = c as Partial<AsyncQueueSnapshot>;
+  return Number.isInteger(s.subtask) && Array.isArray(s.elements);
 }
 
 function preview(v: unknown): string {

@@ -30,6 +30,11 @@ export interface ElementQueue {
   completed(entry: AsyncEntry): void;
   /** Emit everything that may go now, in order. */
   emitReady(out: QueueOutput): void;
+  /**
+   * What the queue holds, in input order: every entry not emitted yet (pending or done) and the
+   * watermarks between them (for a checkpoint).
+   */
+  contents(): Array<AsyncEntry | number>;
 }
 
 type Slot = AsyncEntry | number; // a number is a watermark
@@ -47,6 +52,10 @@ export class OrderedQueue implements ElementQueue {
     this.slots.push(watermark);
   }
   completed(_entry: AsyncEntry): void {}
+
+  contents(): Array<AsyncEntry | number> {
+    return this.slots.slice(this.head);
+  }
 
   emitReady(out: QueueOutput): void {
     const slots = this.slots;
@@ -75,7 +84,9 @@ export class OrderedQueue implements ElementQueue {
 /** The records between two watermarks (or a watermark on its own). */
 export interface Segment {
   readonly watermark: number | undefined;
-  pending: number;
+  /** The segment's entries not emitted yet (pending or done), in input order. */
+  readonly entries: Set<AsyncEntry>;
+  /** The done ones among them, in completion order. */
   readonly completed: AsyncEntry[];
 }
 
@@ -86,18 +97,27 @@ export class UnorderedQueue implements ElementQueue {
   addRecord(entry: AsyncEntry): void {
     let last = this.segments[this.segments.length - 1];
     if (last === undefined || last.watermark !== undefined) {
-      last = { watermark: undefined, pending: 0, completed: [] };
+      last = { watermark: undefined, entries: new Set(), completed: [] };
       this.segments.push(last);
     }
-    last.pending++;
+    last.entries.add(entry);
     entry.segment = last;
     this.size++;
   }
   addWatermark(watermark: number): void {
-    this.segments.push({ watermark, pending: 0, completed: [] });
+    this.segments.push({ watermark, entries: new Set(), completed: [] });
   }
   completed(entry: AsyncEntry): void {
     entry.segment!.completed.push(entry);
+  }
+
+  contents(): Array<AsyncEntry | number> {
+    const out: Array<AsyncEntry | number> = [];
+    for (const s of this.segments) {
+      if (s.watermark !== undefined) out.push(s.watermark);
+      else for (const e of s.entries) out.push(e);
+    }
+    return out;
   }
 
   emitReady(out: QueueOutput): void {
@@ -112,13 +132,13 @@ export class UnorderedQueue implements ElementQueue {
       if (s.completed.length > 0) {
         const ready = s.completed.splice(0, s.completed.length);
         for (const e of ready) {
-          s.pending--;
+          s.entries.delete(e);
           this.size--;
           e.segment = undefined;
           out.emitResult(e);
         }
       }
-      if (s.pending > 0) return;
+      if (s.entries.size > 0) return;
       segments.shift();
     }
   }
