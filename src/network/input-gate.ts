@@ -10,8 +10,15 @@ import type { TypeSerializer } from "../core/types/type-info.ts";
 import { BufferKind, ElementTag, NetworkBuffer } from "./buffer.ts";
 import type { BufferReceiver, BufferReturner, Wakeup } from "./channel.ts";
 
-/** A read looks at the clock after this many elements, to stop once its deadline has passed. */
-export const ELEMENTS_PER_CLOCK_CHECK = 32;
+/**
+ * A read looks at the clock every so many elements, to stop once its deadline has passed: as many
+ * as take about CLOCK_CHECK_MS to process (measured as it reads), between 1 and
+ * MAX_ELEMENTS_PER_CLOCK_CHECK. A clock read costs ~50 ns: a fast operator pays for it once every
+ * 256 elements, and a slow one (ms per record) still stops within a record of its deadline.
+ */
+export const CLOCK_CHECK_MS = 0.2;
+export const MAX_ELEMENTS_PER_CLOCK_CHECK = 256;
+const FIRST_ELEMENTS_PER_CLOCK_CHECK = 16;
 
 /** Receives the elements read from a channel. */
 export interface ElementHandler {
@@ -30,6 +37,8 @@ export class InputChannel implements BufferReceiver {
   endOfPartition = false;
   /** Where reading stopped in the data buffer at the head of the queue (0: not started). */
   private readPos = 0;
+  /** Elements read between two looks at the clock (see CLOCK_CHECK_MS). */
+  private clockCheckEvery = FIRST_ELEMENTS_PER_CLOCK_CHECK;
   /** A partly received element: the bytes so far and the total it needs. */
   private spill: Uint8Array = new Uint8Array(0);
   private spillHave = 0;
@@ -145,9 +154,8 @@ export class InputChannel implements BufferReceiver {
   /**
    * Read the elements of the buffer at the head of the queue, from where the last read stopped,
    * until its end — or, once `deadline` (performance.now()) has passed, at the next clock check
-   * (every ELEMENTS_PER_CLOCK_CHECK elements), leaving the rest for the next read. The buffer
-   * goes back to its producer when it has been read to the end. Returns the number of records
-   * read.
+   * (see CLOCK_CHECK_MS), leaving the rest for the next read. The buffer goes back to its producer
+   * when it has been read to the end. Returns the number of records read.
    */
   readBuffer(handler: ElementHandler, deadline = Number.POSITIVE_INFINITY): number {
     const buffer = this.queue[0]!;
@@ -165,7 +173,6 @@ export class InputChannel implements BufferReceiver {
     const size = buffer.size;
     let pos = this.readPos;
     let records = 0;
-    let untilClockCheck = ELEMENTS_PER_CLOCK_CHECK;
     if (pos === 0 && this.spillNeed > 0) {
       const take = Math.min(this.spillNeed - this.spillHave, size);
       this.spill.set(mem.subarray(0, take), this.spillHave);
@@ -177,15 +184,9 @@ export class InputChannel implements BufferReceiver {
         this.spillHave = 0;
       }
     }
+    let untilClockCheck = this.clockCheckEvery;
+    let lastClockCheck = performance.now();
     while (pos < size) {
-      if (--untilClockCheck === 0) {
-        untilClockCheck = ELEMENTS_PER_CLOCK_CHECK;
-        if (performance.now() >= deadline) {
-          // Stop between two elements; the buffer stays at the head of the queue.
-          this.readPos = pos;
-          return records;
-        }
-      }
       const len = mem[pos]! | (mem[pos + 1]! << 8) | (mem[pos + 2]! << 16) | (mem[pos + 3]! << 24);
       pos += 4;
       if (pos + len <= size) {
@@ -199,11 +200,32 @@ export class InputChannel implements BufferReceiver {
         this.spillNeed = len;
         pos = size;
       }
+      if (--untilClockCheck === 0 && pos < size) {
+        const now = performance.now();
+        if (now >= deadline) {
+          // Stop between two elements; the buffer stays at the head of the queue.
+          this.readPos = pos;
+          return records;
+        }
+        untilClockCheck = this.adaptClockCheck(now - lastClockCheck);
+        lastClockCheck = now;
+      }
     }
     this.readPos = 0;
     this.queue.shift();
     if (!buffer.restored) this.returner!.giveBack(buffer);
     return records;
+  }
+
+  /** `elapsed` ms went by over the last clockCheckEvery elements: how many to read until the next check. */
+  private adaptClockCheck(elapsed: number): number {
+    const perElement = elapsed / this.clockCheckEvery;
+    const every =
+      perElement * MAX_ELEMENTS_PER_CLOCK_CHECK <= CLOCK_CHECK_MS
+        ? MAX_ELEMENTS_PER_CLOCK_CHECK
+        : Math.max(1, Math.floor(CLOCK_CHECK_MS / perElement));
+    this.clockCheckEvery = every;
+    return every;
   }
 
   private decode(mem: Uint8Array, start: number, end: number, handler: ElementHandler): number {
