@@ -34,7 +34,6 @@ import {
   mapKeyOf,
   type Namespace,
   StateTable,
-  type TableSnapshot,
   VOID_NAMESPACE,
 } from "./state-table.ts";
 import { TtlPolicy } from "./ttl.ts";
@@ -224,40 +223,41 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     return out;
   }
 
-  private liveSnapshots = 0;
-
   /**
-   * Copy-on-write: captures every state's Maps (O(states x key groups), whatever the number of
-   * entries); until the snapshot is released, the first access to a captured key group copies it.
+   * Copy-on-write per entry: captures nothing but the list of key groups with entries; until the
+   * snapshot has read a key group, the first access to an entry of it keeps the old value for the
+   * snapshot (StateTable.capture). Each key group is read once.
    */
   snapshot(): KeyedStateSnapshot {
-    const tables: Array<[string, TableSnapshot]> = [];
-    for (const [name, s] of this.states) tables.push([name, s.table.capture()]);
-    const keyGroups: number[] = [];
+    const tables = [...this.states];
+    const indices: number[] = [];
     for (let i = 0; i < this.numKeyGroups; i++) {
-      if (tables.some(([, t]) => hasEntries(t, i))) keyGroups.push(i + this.keyGroupRange.start);
+      if (tables.some(([, s]) => s.table.hasEntries(i))) indices.push(i);
     }
-    this.liveSnapshots++;
+    const captures = tables.map(([name, s]) => [name, s.table.capture(indices)] as const);
+    const start = this.keyGroupRange.start;
     let released = false;
     return {
-      keyGroups,
+      keyGroups: indices.map((i) => i + start),
       entries: (keyGroup) => {
         if (released) throw new InvalidArgumentError("this keyed state snapshot was released");
-        const i = keyGroup - this.keyGroupRange.start;
+        const i = keyGroup - start;
         const out: KeyGroupSnapshotEntry[] = [];
-        for (const [name, t] of tables) {
-          const v = t.voidGroups[i];
-          if (v !== undefined) for (const [k, value] of v) out.push([name, null, k, value]);
-          const byNs = t.nsGroups?.[i];
-          if (byNs === undefined) continue;
-          for (const [ns, m] of byNs) for (const [k, value] of m) out.push([name, ns, k, value]);
+        for (const [name, c] of captures) {
+          if (!c.isPending(i)) {
+            if (indices.includes(i)) {
+              throw new InvalidArgumentError(`key group ${keyGroup} of this snapshot was already read`);
+            }
+            return out; // no entries at the snapshot
+          }
+          c.read(i, (ns, k, v) => out.push([name, ns === VOID_NAMESPACE ? null : ns, k, v]));
         }
         return out;
       },
       release: () => {
         if (released) return;
         released = true;
-        if (--this.liveSnapshots === 0) for (const s of this.states.values()) s.table.releaseShared();
+        for (const [, c] of captures) c.release();
       },
     };
   }
@@ -332,14 +332,6 @@ function createState(
     default:
       throw new InvalidArgumentError(`state '${d.name}' has an unknown kind '${String(d.kind)}'`);
   }
-}
-
-function hasEntries(t: TableSnapshot, i: number): boolean {
-  const v = t.voidGroups[i];
-  if (v !== undefined && v.size > 0) return true;
-  const byNs = t.nsGroups?.[i];
-  if (byNs !== undefined) for (const m of byNs.values()) if (m.size > 0) return true;
-  return false;
 }
 
 function describe(d: AnyDescriptor): string {

@@ -46,11 +46,12 @@ export abstract class HeapState {
 
   /**
    * Removes the expired parts of one entry; true when something was removed. The Map is looked up
-   * again: the caller's may be one a snapshot shares (an incremental cleanup walks it across records).
+   * again (an incremental cleanup holds its iterator across records).
    */
   cleanupEntry(kgi: number, ns: Namespace, _m: KeyMap, k: MapKey, now: number): boolean {
     const m = this.table.mapOf(kgi, ns);
     if (m === undefined) return false;
+    this.table.touch(kgi, ns, k);
     const s = m.get(k);
     if (s === undefined) return false;
     const c = this.cleanStored(s, now);
@@ -130,6 +131,7 @@ abstract class SingleValueState<T> extends HeapState {
       if (v !== undefined) merged = merged === undefined ? v : merge(merged, v);
     }
     if (merged === undefined) return;
+    this.table.touch(kgi, target, mapKey);
     const tm = this.table.mapOrCreate(kgi, target);
     const t = tm.get(mapKey);
     const tv = t === undefined ? undefined : this.live(t, now);
@@ -316,6 +318,7 @@ export class HeapListState<T> extends HeapState implements ListState<T> {
       else for (const e of s) merged.push(e);
     }
     if (merged === undefined) return;
+    this.table.touch(kgi, target, mapKey);
     const tm = this.table.mapOrCreate(kgi, target);
     const t = tm.get(mapKey) as unknown[] | undefined;
     tm.set(mapKey, t === undefined ? merged : t.concat(merged));

@@ -43,7 +43,10 @@ export type KeyGroupSnapshotEntry = [string, unknown, unknown, unknown];
 export interface KeyedStateSnapshot {
   /** The key groups that hold entries, ascending. */
   readonly keyGroups: readonly number[];
-  /** One key group's entries as of the snapshot (state by state, as snapshotKeyGroup). */
+  /**
+   * One key group's entries as of the snapshot (state by state, as snapshotKeyGroup). A key group
+   * is read once, and its values are the task's again afterwards: encode them before the task runs.
+   */
   entries(keyGroup: number): KeyGroupSnapshotEntry[];
   /** The snapshot will not be read again. */
   release(): void;

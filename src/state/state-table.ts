@@ -4,10 +4,12 @@
 // range be snapshotted or restored alone. Also owns the current key/namespace (KeyContext) and the
 // encoding of keys into Map keys.
 //
-// Snapshots are copy-on-write per key group: capture() hands the current Maps to a snapshot and
-// marks their key groups shared; the first access to a shared key group afterwards replaces its
-// Maps by copies (values copied with copyValue), so the snapshot keeps reading what was there at
-// the barrier while the task goes on. Nothing else may keep a Map across such an access.
+// Snapshots are copy-on-write per entry: capture() copies nothing; until the snapshot has read a key
+// group, the first access to one of its entries keeps the entry's value as it was (copied with
+// copyValue when the task may change it in place) in the snapshot's log, and the snapshot reads
+// the live Maps with the log laid over them. So the task goes on while the snapshot is written,
+// and pays only for the entries it touches before the writer reaches their key group. Code that
+// changes an entry other than the current key's calls touch() first.
 
 import { canonicalKey } from "../core/key-groups.ts";
 import { InvalidArgumentError } from "../core/errors.ts";
@@ -115,19 +117,14 @@ export function checkNamespace(ns: unknown): Namespace {
 
 type KeyMap = Map<MapKey, unknown>;
 
-/** The Maps of one state at a snapshot: read only, by the snapshot, while the task copies on write. */
-export interface TableSnapshot {
-  readonly voidGroups: ReadonlyArray<KeyMap | undefined>;
-  readonly nsGroups: ReadonlyArray<Map<Namespace, KeyMap> | undefined> | undefined;
-}
-
 export class StateTable {
   /** Void-namespace state per key group (index = key group - range start). */
   readonly voidGroups: Array<KeyMap | undefined>;
   /** Namespaced state per key group; created on first use of a namespace. */
   nsGroups: Array<Map<Namespace, KeyMap> | undefined> | undefined = undefined;
-  /** 1 where a live snapshot still reads the key group's Maps: copy them before the next access. */
+  /** Per key group: how many live snapshots have yet to read it (their logs keep old values). */
   private readonly shared: Uint8Array;
+  private captures: TableCapture[] = [];
   /** Copies one stored value (set by the state handle: its kind knows what is mutable). */
   copyValue: (stored: unknown) => unknown = (v) => v;
 
@@ -144,7 +141,7 @@ export class StateTable {
   current(): KeyMap | undefined {
     const ctx = this.ctx;
     const i = ctx.keyGroupIndex;
-    if (this.shared[i] !== 0) this.unshare(i);
+    if (this.shared[i] !== 0) this.preserve(i, ctx.namespace, ctx.mapKey);
     return ctx.namespace === VOID_NAMESPACE ? this.voidGroups[i] : this.nsGroups?.[i]?.get(ctx.namespace);
   }
 
@@ -152,8 +149,8 @@ export class StateTable {
   currentOrCreate(): KeyMap {
     const ctx = this.ctx;
     const i = ctx.keyGroupIndex;
+    if (this.shared[i] !== 0) this.preserve(i, ctx.namespace, ctx.mapKey);
     if (ctx.namespace === VOID_NAMESPACE) {
-      if (this.shared[i] !== 0) this.unshare(i);
       const m = this.voidGroups[i];
       if (m !== undefined) return m;
       return (this.voidGroups[i] = new Map());
@@ -161,14 +158,16 @@ export class StateTable {
     return this.mapOrCreate(i, ctx.namespace);
   }
 
+  /**
+   * The Map of a key group and namespace. Before changing its entry under `mapKey` (or handing
+   * the value out), call touch(): a live snapshot may still need the old value.
+   */
   mapOf(keyGroupIndex: number, ns: Namespace): KeyMap | undefined {
-    if (this.shared[keyGroupIndex] !== 0) this.unshare(keyGroupIndex);
     if (ns === VOID_NAMESPACE) return this.voidGroups[keyGroupIndex];
     return this.nsGroups?.[keyGroupIndex]?.get(ns);
   }
 
   mapOrCreate(keyGroupIndex: number, ns: Namespace): KeyMap {
-    if (this.shared[keyGroupIndex] !== 0) this.unshare(keyGroupIndex);
     if (ns === VOID_NAMESPACE) return (this.voidGroups[keyGroupIndex] ??= new Map());
     const groups = (this.nsGroups ??= new Array(this.numKeyGroups));
     const byNs = (groups[keyGroupIndex] ??= new Map());
@@ -177,8 +176,14 @@ export class StateTable {
     return m;
   }
 
+  /** Announces a change to (or a hand-out of) one entry that is not the current key's. */
+  touch(keyGroupIndex: number, ns: Namespace, mapKey: MapKey): void {
+    if (this.shared[keyGroupIndex] !== 0) this.preserve(keyGroupIndex, ns, mapKey);
+  }
+
   /** Removes the current key's entry in namespace `ns` (dropping the namespace's Map when empty). */
   delete(keyGroupIndex: number, ns: Namespace, mapKey: MapKey): boolean {
+    if (this.shared[keyGroupIndex] !== 0) this.preserve(keyGroupIndex, ns, mapKey);
     const m = this.mapOf(keyGroupIndex, ns);
     if (m === undefined || !m.delete(mapKey)) return false;
     if (m.size === 0 && ns !== VOID_NAMESPACE) this.nsGroups![keyGroupIndex]!.delete(ns);
@@ -197,46 +202,44 @@ export class StateTable {
     return n;
   }
 
-  /**
-   * For a snapshot: the Maps as they are now, whose key groups become shared (copied on their next
-   * access). Cheap: two array copies, whatever the number of entries.
-   */
-  capture(): TableSnapshot {
-    const ns = this.nsGroups;
-    for (let i = 0; i < this.numKeyGroups; i++) {
-      if (this.voidGroups[i] !== undefined || ns?.[i] !== undefined) this.shared[i] = 1;
-    }
-    return { voidGroups: this.voidGroups.slice(), nsGroups: ns?.slice() };
-  }
-
-  /** No snapshot reads this table's captured Maps any more: stop copying on access. */
-  releaseShared(): void {
-    this.shared.fill(0);
-  }
-
-  /** Replaces a shared key group's Maps (and the values in them) by copies the task may change. */
-  private unshare(i: number): void {
-    this.shared[i] = 0;
+  /** Whether key group `i` holds any entry. */
+  hasEntries(i: number): boolean {
     const v = this.voidGroups[i];
-    if (v !== undefined) this.voidGroups[i] = this.copyMap(v);
+    if (v !== undefined && v.size > 0) return true;
     const byNs = this.nsGroups?.[i];
-    if (byNs !== undefined) {
-      const copy = new Map<Namespace, KeyMap>();
-      for (const [ns, m] of byNs) copy.set(ns, this.copyMap(m));
-      this.nsGroups![i] = copy;
-    }
+    if (byNs !== undefined) for (const m of byNs.values()) if (m.size > 0) return true;
+    return false;
   }
 
-  private copyMap(m: KeyMap): KeyMap {
-    const out = new Map(m);
-    const copy = this.copyValue;
-    for (const [k, v] of out) if (typeof v === "object" && v !== null) out.set(k, copy(v));
-    return out;
+  /**
+   * For a snapshot of the key groups `indices`: nothing is copied now. Until the snapshot has read
+   * a key group, the first access to an entry of it keeps the entry's old value (a copy, when it
+   * is an object the task may change in place) in the snapshot's log.
+   */
+  capture(indices: readonly number[]): TableCapture {
+    const c = new TableCapture(this, this.numKeyGroups, indices);
+    for (const i of indices) this.shared[i]!++;
+    this.captures.push(c);
+    return c;
+  }
+
+  /** A capture has read key group `i` (or was released). */
+  done(c: TableCapture, i: number): void {
+    this.shared[i]!--;
+    if (c.remaining === 0) this.captures = this.captures.filter((x) => x !== c);
+  }
+
+  private preserve(i: number, ns: Namespace, mapKey: MapKey): void {
+    for (const c of this.captures) c.preserve(i, ns, mapKey);
+  }
+
+  /** The stored value of one entry (no side effects). */
+  peek(i: number, ns: Namespace, mapKey: MapKey): unknown {
+    return this.mapOf(i, ns)?.get(mapKey);
   }
 
   /** Every (namespace, Map) of one key group: the unit a snapshot writes and a restore reads. */
   *namespacesOf(keyGroupIndex: number): Generator<[Namespace, KeyMap]> {
-    if (this.shared[keyGroupIndex] !== 0) this.unshare(keyGroupIndex);
     const v = this.voidGroups[keyGroupIndex];
     if (v !== undefined && v.size > 0) yield [VOID_NAMESPACE, v];
     const byNs = this.nsGroups?.[keyGroupIndex];
@@ -248,5 +251,93 @@ export class StateTable {
     for (let i = 0; i < this.numKeyGroups; i++) {
       for (const [ns, m] of this.namespacesOf(i)) for (const k of m.keys()) yield [i, ns, m, k];
     }
+  }
+}
+
+/** An entry that did not exist when the snapshot was taken. */
+const ABSENT: unique symbol = Symbol("ABSENT");
+
+/**
+ * One snapshot's hold on one table: the key groups it has yet to read and, per key group, the
+ * values entries had at the snapshot, kept on their first access since (ABSENT: no entry then).
+ */
+export class TableCapture {
+  private readonly pending: Uint8Array;
+  private readonly logs: Array<Map<Namespace, Map<MapKey, unknown>> | undefined>;
+  remaining: number;
+
+  constructor(
+    private readonly table: StateTable,
+    numKeyGroups: number,
+    indices: readonly number[],
+  ) {
+    this.pending = new Uint8Array(numKeyGroups);
+    this.logs = new Array(numKeyGroups);
+    for (const i of indices) this.pending[i] = 1;
+    this.remaining = indices.length;
+  }
+
+  preserve(i: number, ns: Namespace, mapKey: MapKey): void {
+    if (this.pending[i] === 0) return;
+    let log = this.logs[i];
+    if (log === undefined) this.logs[i] = log = new Map();
+    let byKey = log.get(ns);
+    if (byKey === undefined) log.set(ns, (byKey = new Map()));
+    if (byKey.has(mapKey)) return;
+    const v = this.table.peek(i, ns, mapKey);
+    byKey.set(
+      mapKey,
+      v === undefined ? ABSENT : typeof v === "object" && v !== null ? this.table.copyValue(v) : v,
+    );
+  }
+
+  /** Whether key group `i` is still to be read. */
+  isPending(i: number): boolean {
+    return this.pending[i] === 1;
+  }
+
+  /**
+   * Calls `emit` for every entry key group `i` had at the snapshot, then lets it go: a key group is
+   * read once.
+   */
+  read(i: number, emit: (ns: Namespace, mapKey: MapKey, value: unknown) => void): void {
+    if (this.pending[i] !== 1) throw new Error(`key group index ${i} is not pending in this capture`);
+    const log = this.logs[i];
+    const t = this.table;
+    const overlay = (ns: Namespace, live: KeyMap | undefined) => {
+      const old = log?.get(ns);
+      if (live !== undefined) {
+        for (const [k, v] of live) {
+          if (old === undefined || !old.has(k)) emit(ns, k, v);
+          else {
+            const o = old.get(k);
+            if (o !== ABSENT) emit(ns, k, o);
+          }
+        }
+      }
+      if (old !== undefined) {
+        for (const [k, o] of old) if (o !== ABSENT && (live === undefined || !live.has(k))) emit(ns, k, o);
+      }
+    };
+    overlay(VOID_NAMESPACE, t.voidGroups[i]);
+    const byNs = t.nsGroups?.[i];
+    if (byNs !== undefined) for (const [ns, m] of byNs) overlay(ns, m);
+    if (log !== undefined) {
+      for (const ns of log.keys())
+        if (ns !== VOID_NAMESPACE && byNs?.has(ns) !== true) overlay(ns, undefined);
+    }
+    this.finish(i);
+  }
+
+  /** Stops holding every key group not read yet. */
+  release(): void {
+    for (let i = 0; i < this.pending.length; i++) if (this.pending[i] === 1) this.finish(i);
+  }
+
+  private finish(i: number): void {
+    this.pending[i] = 0;
+    this.logs[i] = undefined;
+    this.remaining--;
+    this.table.done(this, i);
   }
 }
