@@ -8,7 +8,7 @@ import type { TaskSnapshot, TimerSnapshot } from "../runtime/snapshot.ts";
 import { encodeKeyGroup } from "./state-file.ts";
 
 /** How long one slice of encoding may hold the thread. */
-const SLICE_MS = 2;
+const SLICE_MS = 5;
 
 /**
  * Replaces every operator's `keyedState` by its encoded `keyGroups`, yielding between slices;

@@ -2,6 +2,7 @@
 // a CRC-32 of the payload, and the payload (a GENERIC-encoded snapshot object). A file that is
 // truncated, corrupt or from a newer format is refused with its path named.
 
+import { crc32 as zlibCrc32 } from "node:zlib";
 import { DataInputDeserializer, DataOutputSerializer } from "../core/data-io.ts";
 import { WeirError } from "../core/errors.ts";
 import { Types } from "../core/types/types.ts";
@@ -14,20 +15,9 @@ const HEADER = MAGIC.length + 4 + 4 + 4;
 
 const generic = Types.GENERIC.createSerializer();
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
+/** CRC-32 (IEEE, as zlib and PNG) of bytes[start, end), computed natively. */
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let c = 0xffffffff;
-  for (let i = start; i < end; i++) c = CRC_TABLE[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return zlibCrc32(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
 }
 
 export class CorruptStateError extends WeirError {
@@ -81,12 +71,37 @@ export function decodeStateFile(bytes: Uint8Array, path: string): unknown {
 
 const groupOut = new DataOutputSerializer(64 * 1024);
 
+/**
+ * Key-group encoding, tagged by its first byte (a GENERIC value never starts with it): entries in
+ * runs of one state and namespace, the state name and namespace written once per run, then each
+ * (key, value); the timers last, as one GENERIC value.
+ */
+const GROUP_RUNS = 0xe1;
+
 /** One key group's state and timers encoded on their own: the unit a snapshot writes asynchronously. */
 export function encodeKeyGroup(group: KeyGroupSnapshot): Uint8Array {
-  groupOut.position = 0;
-  generic.write(group, groupOut);
-  const bytes = new Uint8Array(groupOut.position);
-  bytes.set(groupOut.view());
+  const out = groupOut;
+  out.position = 0;
+  out.writeU8(GROUP_RUNS);
+  const e = group.entries;
+  let i = 0;
+  while (i < e.length) {
+    const [state, ns] = e[i]!;
+    let j = i + 1;
+    while (j < e.length && e[j]![0] === state && Object.is(e[j]![1], ns)) j++;
+    out.writeVarUint(j - i);
+    generic.write(state, out);
+    generic.write(ns, out);
+    for (let k = i; k < j; k++) {
+      generic.write(e[k]![2], out);
+      generic.write(e[k]![3], out);
+    }
+    i = j;
+  }
+  out.writeVarUint(0);
+  generic.write(group.timers, out);
+  const bytes = new Uint8Array(out.position);
+  bytes.set(out.view());
   return bytes;
 }
 
@@ -94,7 +109,17 @@ export function encodeKeyGroup(group: KeyGroupSnapshot): Uint8Array {
 export function decodeKeyGroup(group: KeyGroupSnapshot | Uint8Array, path: string): KeyGroupSnapshot {
   if (!(group instanceof Uint8Array)) return group;
   try {
-    return generic.read(new DataInputDeserializer(group, 0, group.length)) as KeyGroupSnapshot;
+    const input = new DataInputDeserializer(group, 0, group.length);
+    if (group[0] !== GROUP_RUNS) return generic.read(input) as KeyGroupSnapshot;
+    input.readU8();
+    const entries: KeyGroupSnapshot["entries"] = [];
+    for (let n = input.readVarUint(); n > 0; n = input.readVarUint()) {
+      const state = generic.read(input) as string;
+      const ns = generic.read(input);
+      for (let k = 0; k < n; k++) entries.push([state, ns, generic.read(input), generic.read(input)]);
+    }
+    const timers = generic.read(input) as KeyGroupSnapshot["timers"];
+    return { entries, timers };
   } catch (e) {
     throw new CorruptStateError(path, `has a key group that cannot be decoded: ${(e as Error).message}`);
   }
