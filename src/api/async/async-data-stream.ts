@@ -2,6 +2,7 @@
 // (an AsyncFunction); results are emitted in input order (orderedWait) or as they complete
 // (unorderedWait), with a per-record timeout, at most `capacity` requests in flight, and
 // optionally a retry strategy. The task is never blocked: requests run while records flow.
+// Requests not emitted yet are checkpointed and made again after a restore (docs/checkpoints.md).
 
 import { InvalidArgumentError } from "../../core/errors.ts";
 import type { RichFunction } from "../../core/functions.ts";
