@@ -94,6 +94,11 @@ export interface TaskSnapshot {
   channels?: ChannelState;
 }
 
+/** Releases the keyed state snapshots a task snapshot holds, when it will not be written. */
+export function releaseKeyedState(snapshot: TaskSnapshot): void {
+  for (const op of Object.values(snapshot.operators)) op.keyedState?.state.release();
+}
+
 /**
  * A copy of the operators' snapshots that later processing cannot change (an unaligned checkpoint
  * acknowledges only once its in-flight input has arrived). Keyed state is already copy-on-write.

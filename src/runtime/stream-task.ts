@@ -15,6 +15,7 @@ import {
   type CheckpointResponder,
   FINAL_CHECKPOINT_ID,
   detachOperatorSnapshots,
+  releaseKeyedState,
   type TaskRestore,
   type OperatorSnapshot,
   type RestoredInFlight,
@@ -168,6 +169,7 @@ export class StreamTask implements ElementHandler {
   notifyCheckpointAborted(checkpointId: number): void {
     this.mailbox.execute(() => {
       this.aligner?.abort(checkpointId);
+      this.dropPendingUnaligned(checkpointId);
       for (const m of this.setup.chain) m.operator?.notifyCheckpointAborted(checkpointId);
     });
   }
@@ -255,7 +257,18 @@ export class StreamTask implements ElementHandler {
       outputs: this.setup.writers.map((w) => w.broadcastPriorityBarrier(checkpointId)),
     };
     if (this.setup.gate === undefined) cp.responder.acknowledge(checkpointId, snapshot);
-    else this.pendingUnaligned = { id: checkpointId, snapshot };
+    else {
+      this.dropPendingUnaligned();
+      this.pendingUnaligned = { id: checkpointId, snapshot };
+    }
+  }
+
+  /** Gives up an unaligned checkpoint still waiting for its in-flight input (its state snapshots held). */
+  private dropPendingUnaligned(checkpointId?: number): void {
+    const p = this.pendingUnaligned;
+    if (p === undefined || (checkpointId !== undefined && p.id !== checkpointId)) return;
+    this.pendingUnaligned = undefined;
+    releaseKeyedState(p.snapshot);
   }
 
   private pendingUnaligned: { id: number; snapshot: TaskSnapshot } | undefined;

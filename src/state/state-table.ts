@@ -123,7 +123,7 @@ export class StateTable {
   /** Namespaced state per key group; created on first use of a namespace. */
   nsGroups: Array<Map<Namespace, KeyMap> | undefined> | undefined = undefined;
   /** Per key group: how many live snapshots have yet to read it (their logs keep old values). */
-  private readonly shared: Uint8Array;
+  private readonly shared: Int32Array;
   private captures: TableCapture[] = [];
   /** Copies one stored value (set by the state handle: its kind knows what is mutable). */
   copyValue: (stored: unknown) => unknown = (v) => v;
@@ -134,7 +134,7 @@ export class StateTable {
     private readonly ctx: KeyContext,
   ) {
     this.voidGroups = new Array(numKeyGroups);
-    this.shared = new Uint8Array(numKeyGroups);
+    this.shared = new Int32Array(numKeyGroups);
   }
 
   /** The Map of the current key group and namespace, if it exists. */
