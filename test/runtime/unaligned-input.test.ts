@@ -30,8 +30,9 @@ import { ProcessingTimeService } from "../../src/runtime/time/processing-time-se
 const BUFFER_SIZE = 1024;
 const CHANNELS = 2;
 const UID = "collect";
-/** Records per channel in all; where each channel's barrier goes (channel 1's behind more data). */
+/** Records per channel in all. */
 const TOTAL = 500;
+/** The record each channel's barrier goes in front of (channel 1's behind more data). */
 const BARRIER_AT = [250, 300];
 /** Records per channel sent before the checkpoint's steps. */
 const SENT_FIRST = 250;
