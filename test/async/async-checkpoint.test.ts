@@ -206,7 +206,11 @@ describe("Async I/O: a savepoint with requests in flight, restored at another pa
               env
                 .fromSource(
                   new DataGeneratorSource((i) => i, { count: N }),
-                  WatermarkStrategy.forMonotonousTimestamps<number>().withTimestampAssigner(ts),
+                  // A watermark after every record: the queues hold them between their records.
+                  WatermarkStrategy.forGenerator<number>(() => ({
+                    onEvent: (_i, t, wm) => wm.emitWatermark(t - 1),
+                    onPeriodicEmit: () => {},
+                  })).withTimestampAssigner(ts),
                   "numbers",
                 )
                 .uid("numbers")
@@ -248,9 +252,10 @@ describe("Async I/O: a savepoint with requests in flight, restored at another pa
           assertOrderPerSubtask(bySubtask(out2), 2);
         }
 
-        // The savepoint held every held request (and the records buffered behind them), and
-        // every record it held was requested again.
-        const inSavepoint = await queuedInSavepoint(savepoint, "async");
+        // The savepoint held every held request (and the records buffered behind them), with the
+        // watermarks between them, and every record it held was requested again.
+        const { records: inSavepoint, watermarks } = await queuedInSavepoint(savepoint, "async");
+        assert.ok(watermarks >= inSavepoint.size - 2, `${watermarks} watermarks between the records`);
         for (const i of held) assert.ok(inSavepoint.has(i), `held record ${i} is in the savepoint`);
         for (const r of first) assert.ok(!inSavepoint.has(r.i), `emitted record ${r.i} is not in it`);
         assert.deepEqual(
@@ -265,24 +270,39 @@ describe("Async I/O: a savepoint with requests in flight, restored at another pa
   }
 });
 
-/** The indices of the records queued in the async operator `uid`, in every subtask of a checkpoint. */
-async function queuedInSavepoint(path: string, uid: string): Promise<Set<number>> {
+/**
+ * The indices of the records queued in the async operator `uid`, in every subtask of a
+ * checkpoint, and how many watermarks sit between them (each in its place: before the records
+ * that follow it in the input, none of which it passed).
+ */
+async function queuedInSavepoint(
+  path: string,
+  uid: string,
+): Promise<{ records: Set<number>; watermarks: number }> {
   const cp = await loadCheckpoint(path);
-  const out = new Set<number>();
+  const records = new Set<number>();
+  let watermarks = 0;
   for (const task of Object.values(cp.metadata.tasks)) {
     if (!task.operators.includes(uid)) continue;
     for (const h of task.subtasks) {
       if (h.file === undefined) continue;
       const snap = (await cp.read(h.file)) as TaskSnapshot;
       const queue = snap.operators[uid]?.custom as AsyncQueueSnapshot | undefined;
+      let watermark = Number.NEGATIVE_INFINITY;
       for (const e of queue?.elements ?? []) {
-        if ("watermark" in e) continue;
+        if ("watermark" in e) {
+          assert.ok(e.watermark >= watermark, "watermarks in input order");
+          watermark = e.watermark;
+          watermarks++;
+          continue;
+        }
         const r = e.value as Tagged;
-        assert.ok(!out.has(r.i), `record ${r.i} is queued once`);
+        assert.ok(!records.has(r.i), `record ${r.i} is queued once`);
         assert.equal(e.timestamp, ts(r.i));
-        out.add(r.i);
+        assert.ok(e.timestamp > watermark, `record ${r.i} is queued after watermark ${watermark}`);
+        records.add(r.i);
       }
     }
   }
-  return out;
+  return { records, watermarks };
 }
