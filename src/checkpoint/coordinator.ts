@@ -310,7 +310,8 @@ export class CheckpointCoordinator {
     try {
       path = await this.storage.writeMetadata(p.id, metadata);
     } catch (e) {
-      this.pending.delete(p.id);
+      // Aborted meanwhile (a restart removed its directory): not a failure of the next attempt.
+      if (!this.pending.delete(p.id)) return;
       this.failed(p, `cannot write its metadata: ${(e as Error).message}`);
       return;
     }
