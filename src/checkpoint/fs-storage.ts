@@ -63,7 +63,7 @@ export class FsCheckpointStorage {
 
   /** Write a task's state file for checkpoint `id`; returns its path relative to the job root. */
   async writeTaskState(id: number, name: string, value: unknown): Promise<{ path: string; size: number }> {
-    const bytes = encodeStateFile(value);
+    const bytes = encodeStateFile(value, encodedSizeHint(value));
     const path = join(this.checkpointDir(id), `${name}.state`);
     await writeAtomically(path, bytes);
     return { path: relative(this.root, path), size: bytes.length };
@@ -84,7 +84,7 @@ export class FsCheckpointStorage {
 
   /** State a task owns across checkpoints (a finished task's final state). */
   async writeTaskOwned(name: string, value: unknown): Promise<{ path: string; size: number }> {
-    const bytes = encodeStateFile(value);
+    const bytes = encodeStateFile(value, encodedSizeHint(value));
     const path = join(this.root, "taskowned", `${name}.state`);
     await writeAtomically(path, bytes);
     return { path: relative(this.root, path), size: bytes.length };
@@ -113,6 +113,16 @@ export class FsCheckpointStorage {
   async deleteAll(): Promise<void> {
     await removeQuietly(this.root);
   }
+}
+
+/** Room for a task snapshot's encoded key groups, so that its file is not grown by copying. */
+function encodedSizeHint(value: unknown): number {
+  let n = 4096;
+  const ops = (value as { operators?: Record<string, { keyGroups?: Array<[number, unknown]> }> }).operators;
+  for (const op of Object.values(ops ?? {})) {
+    for (const [, g] of op.keyGroups ?? []) if (g instanceof Uint8Array) n += g.length + 16;
+  }
+  return n;
 }
 
 async function removeQuietly(path: string): Promise<void> {

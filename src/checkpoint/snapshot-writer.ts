@@ -5,7 +5,7 @@
 
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { TaskSnapshot, TimerSnapshot } from "../runtime/snapshot.ts";
-import { encodeKeyGroup } from "./state-file.ts";
+import { encodeKeyGroupFrom } from "./state-file.ts";
 
 /** How long one slice of encoding may hold the thread. */
 const SLICE_MS = 5;
@@ -41,10 +41,15 @@ export async function encodeKeyedState(snapshot: TaskSnapshot): Promise<void> {
       const encoded: Array<[number, Uint8Array]> = [];
       for (const kg of [...groups].sort((a, b) => a - b)) {
         await slice();
-        const entries = state.entries(kg);
         const groupTimers = timers.get(kg) ?? [];
-        if (entries.length === 0 && groupTimers.length === 0) continue;
-        encoded.push([kg, encodeKeyGroup({ entries, timers: groupTimers })]);
+        let n = 0;
+        const bytes = encodeKeyGroupFrom((emit) => {
+          state.read(kg, (st, ns, k, v) => {
+            n++;
+            emit(st, ns, k, v);
+          });
+        }, groupTimers);
+        if (n > 0 || groupTimers.length > 0) encoded.push([kg, bytes]);
       }
       op.keyGroups = encoded;
     }

@@ -28,8 +28,8 @@ export class CorruptStateError extends WeirError {
 }
 
 /** Encode a snapshot object (JSON-like values, Maps, Sets, Dates, bigints, byte arrays). */
-export function encodeStateFile(value: unknown): Uint8Array {
-  const out = new DataOutputSerializer(4096);
+export function encodeStateFile(value: unknown, sizeHint = 4096): Uint8Array {
+  const out = new DataOutputSerializer(HEADER + sizeHint);
   out.position = HEADER;
   generic.write(value, out);
   const bytes = out.view();
@@ -73,36 +73,58 @@ const groupOut = new DataOutputSerializer(64 * 1024);
 
 /**
  * Key-group encoding, tagged by its first byte (a GENERIC value never starts with it): entries in
- * runs of one state and namespace, the state name and namespace written once per run, then each
- * (key, value); the timers last, as one GENERIC value.
+ * runs of one state and namespace — [u32 count][state][namespace] then (key, value) per entry — the
+ * state name and namespace written once per run; a u32 0 ends the runs; the timers follow as one
+ * GENERIC value.
  */
-const GROUP_RUNS = 0xe1;
+const GROUP_RUNS = 0xe2;
 
-/** One key group's state and timers encoded on their own: the unit a snapshot writes asynchronously. */
-export function encodeKeyGroup(group: KeyGroupSnapshot): Uint8Array {
+/**
+ * Encodes one key group as its entries arrive (`fill` calls `emit` per entry, grouped by state and
+ * namespace): no array per entry. The unit a snapshot writes asynchronously.
+ */
+export function encodeKeyGroupFrom(
+  fill: (emit: (state: string, ns: unknown, mapKey: unknown, value: unknown) => void) => void,
+  timers: KeyGroupSnapshot["timers"],
+): Uint8Array {
   const out = groupOut;
   out.position = 0;
   out.writeU8(GROUP_RUNS);
-  const e = group.entries;
-  let i = 0;
-  while (i < e.length) {
-    const [state, ns] = e[i]!;
-    let j = i + 1;
-    while (j < e.length && e[j]![0] === state && Object.is(e[j]![1], ns)) j++;
-    out.writeVarUint(j - i);
-    generic.write(state, out);
-    generic.write(ns, out);
-    for (let k = i; k < j; k++) {
-      generic.write(e[k]![2], out);
-      generic.write(e[k]![3], out);
+  let runState: string | undefined;
+  let runNs: unknown;
+  let countAt = -1;
+  let count = 0;
+  const close = () => {
+    if (countAt >= 0) out.dv.setUint32(countAt, count, true);
+  };
+  fill((state, ns, mapKey, value) => {
+    if (countAt < 0 || state !== runState || !Object.is(ns, runNs)) {
+      close();
+      countAt = out.position;
+      out.writeU32(0);
+      count = 0;
+      runState = state;
+      runNs = ns;
+      generic.write(state, out);
+      generic.write(ns, out);
     }
-    i = j;
-  }
-  out.writeVarUint(0);
-  generic.write(group.timers, out);
+    generic.write(mapKey, out);
+    generic.write(value, out);
+    count++;
+  });
+  close();
+  out.writeU32(0);
+  generic.write(timers, out);
   const bytes = new Uint8Array(out.position);
   bytes.set(out.view());
   return bytes;
+}
+
+/** One key group's state and timers encoded on their own. */
+export function encodeKeyGroup(group: KeyGroupSnapshot): Uint8Array {
+  return encodeKeyGroupFrom((emit) => {
+    for (const e of group.entries) emit(e[0], e[1], e[2], e[3]);
+  }, group.timers);
 }
 
 /** A key group read back from a state file (`path` names the file in errors); format 1 held objects. */
@@ -113,7 +135,7 @@ export function decodeKeyGroup(group: KeyGroupSnapshot | Uint8Array, path: strin
     if (group[0] !== GROUP_RUNS) return generic.read(input) as KeyGroupSnapshot;
     input.readU8();
     const entries: KeyGroupSnapshot["entries"] = [];
-    for (let n = input.readVarUint(); n > 0; n = input.readVarUint()) {
+    for (let n = input.readU32(); n > 0; n = input.readU32()) {
       const state = generic.read(input) as string;
       const ns = generic.read(input);
       for (let k = 0; k < n; k++) entries.push([state, ns, generic.read(input), generic.read(input)]);

@@ -14,9 +14,10 @@ import {
 import { HeapMapState } from "./heap-map-state.ts";
 import {
   type KeyGroupEntry,
-  type KeyGroupSnapshotEntry,
+  collectEntries,
   type KeyedStateBackend,
   type KeyedStateSnapshot,
+  type SnapshotEntryVisitor,
   TypedStateAccess,
 } from "./keyed-state-backend.ts";
 import {
@@ -237,23 +238,23 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     const captures = tables.map(([name, s]) => [name, s.table.capture(indices)] as const);
     const start = this.keyGroupRange.start;
     let released = false;
+    const read = (keyGroup: number, emit: SnapshotEntryVisitor) => {
+      if (released) throw new InvalidArgumentError("this keyed state snapshot was released");
+      const i = keyGroup - start;
+      for (const [name, c] of captures) {
+        if (!c.isPending(i)) {
+          if (indices.includes(i)) {
+            throw new InvalidArgumentError(`key group ${keyGroup} of this snapshot was already read`);
+          }
+          return; // no entries at the snapshot
+        }
+        c.read(i, (ns, k, v) => emit(name, ns === VOID_NAMESPACE ? null : ns, k, v));
+      }
+    };
     return {
       keyGroups: indices.map((i) => i + start),
-      entries: (keyGroup) => {
-        if (released) throw new InvalidArgumentError("this keyed state snapshot was released");
-        const i = keyGroup - start;
-        const out: KeyGroupSnapshotEntry[] = [];
-        for (const [name, c] of captures) {
-          if (!c.isPending(i)) {
-            if (indices.includes(i)) {
-              throw new InvalidArgumentError(`key group ${keyGroup} of this snapshot was already read`);
-            }
-            return out; // no entries at the snapshot
-          }
-          c.read(i, (ns, k, v) => out.push([name, ns === VOID_NAMESPACE ? null : ns, k, v]));
-        }
-        return out;
-      },
+      read,
+      entries: (keyGroup) => collectEntries((emit) => read(keyGroup, emit)),
       release: () => {
         if (released) return;
         released = true;

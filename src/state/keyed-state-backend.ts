@@ -35,6 +35,21 @@ export interface KeyGroupEntry {
  */
 export type KeyGroupSnapshotEntry = [string, unknown, unknown, unknown];
 
+/** Receives a snapshot's entries one by one: no array per entry. */
+export type SnapshotEntryVisitor = (
+  state: string,
+  namespace: unknown,
+  mapKey: unknown,
+  value: unknown,
+) => void;
+
+/** Collects what a visitor receives into snapshot entries. */
+export function collectEntries(read: (emit: SnapshotEntryVisitor) => void): KeyGroupSnapshotEntry[] {
+  const out: KeyGroupSnapshotEntry[] = [];
+  read((state, ns, k, v) => out.push([state, ns, k, v]));
+  return out;
+}
+
 /**
  * The keyed state of a backend as it was at one barrier, to be read after the task has gone on
  * (the heap backend copies on write meanwhile). Taking it is the synchronous part of a checkpoint;
@@ -44,9 +59,12 @@ export interface KeyedStateSnapshot {
   /** The key groups that hold entries, ascending. */
   readonly keyGroups: readonly number[];
   /**
-   * One key group's entries as of the snapshot (state by state, as snapshotKeyGroup). A key group
-   * is read once, and its values are the task's again afterwards: encode them before the task runs.
+   * Calls `emit` for each entry of one key group as of the snapshot, state by state and namespace
+   * by namespace (namespace null = void). A key group is read once, and its values are the task's
+   * again afterwards: encode them before the task runs.
    */
+  read(keyGroup: number, emit: SnapshotEntryVisitor): void;
+  /** read(), collected into entries (for tests and small states). */
   entries(keyGroup: number): KeyGroupSnapshotEntry[];
   /** The snapshot will not be read again. */
   release(): void;

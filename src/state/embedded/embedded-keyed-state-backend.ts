@@ -368,6 +368,11 @@ export class EmbeddedKeyedStateBackend
     for (let kg = this.keyGroupRange.start; kg <= this.keyGroupRange.end; kg++) keyGroups.push(kg);
     return {
       keyGroups,
+      read: (kg, emit) => {
+        for (const e of this.keyGroupEntries(kg, view)) {
+          emit(e.state, e.namespace === VOID_NAMESPACE ? null : e.namespace, e.mapKey, e.value);
+        }
+      },
       entries: (kg) => this.snapshotKeyGroup(kg, view),
       release: () => view.done(),
     };
