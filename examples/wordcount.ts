@@ -2,7 +2,7 @@
 // words, count every word (keyBy + sum), write the final count of each word to out/wordcount/
 // and report the most frequent words.
 //
-//   node bin/weir.mjs run examples/wordcount.ts -p 2
+//   node bin/weir.mjs run examples/wordcount.ts -p 2 --checkpoint-interval 200   (npm run demo)
 //   WEIR_INPUT=some/file.txt node bin/weir.mjs run examples/wordcount.ts
 //
 // The rolling sum emits the running count of a word after each occurrence (as in Flink's
