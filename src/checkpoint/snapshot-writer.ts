@@ -14,10 +14,10 @@ const SLICE_MS = 5;
  * Replaces every operator's `keyedState` by its encoded `keyGroups`, yielding between slices;
  * releases the captured state whatever happens.
  */
-export async function encodeKeyedState(snapshot: TaskSnapshot): Promise<void> {
+export async function encodeKeyedState(snapshot: TaskSnapshot, sliceMs = SLICE_MS): Promise<void> {
   const ops = Object.values(snapshot.operators).filter((op) => op.keyedState !== undefined);
   try {
-    const slice = yieldEvery();
+    const slice = yieldEvery(sliceMs);
     for (const op of ops) {
       const { state, timers: captured } = op.keyedState!;
       const timers = new Map<number, TimerSnapshot[]>();
@@ -61,11 +61,11 @@ export async function encodeKeyedState(snapshot: TaskSnapshot): Promise<void> {
   }
 }
 
-/** Returns a function to await between units of work: it yields once a slice of SLICE_MS is used up. */
-export function yieldEvery(): () => Promise<void> | undefined {
+/** Returns a function to await between units of work: it yields once a slice of `sliceMs` is used up (0: every time). */
+export function yieldEvery(sliceMs = SLICE_MS): () => Promise<void> | undefined {
   let sliceStart = performance.now();
   return () => {
-    if (performance.now() - sliceStart <= SLICE_MS) return undefined;
+    if (performance.now() - sliceStart < sliceMs) return undefined;
     return yieldToEventLoop().then(() => {
       sliceStart = performance.now();
     });
