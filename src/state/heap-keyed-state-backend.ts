@@ -19,6 +19,7 @@ import {
   type KeyedStateSnapshot,
   type SnapshotEntryVisitor,
   TypedStateAccess,
+  visitSnapshotEntries,
 } from "./keyed-state-backend.ts";
 import {
   HeapAggregatingState,
@@ -217,11 +218,7 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
 
   /** One key group's entries for a checkpoint: [state, namespace (null = void), map key, value]. */
   snapshotKeyGroup(keyGroup: number): Array<[string, unknown, unknown, unknown]> {
-    const out: Array<[string, unknown, unknown, unknown]> = [];
-    for (const e of this.keyGroupEntries(keyGroup)) {
-      out.push([e.state, e.namespace === VOID_NAMESPACE ? null : e.namespace, e.mapKey, e.value]);
-    }
-    return out;
+    return collectEntries((emit) => visitSnapshotEntries(this.keyGroupEntries(keyGroup), emit));
   }
 
   /**

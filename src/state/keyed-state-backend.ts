@@ -18,7 +18,7 @@ import type {
   ValueState,
   ValueStateDescriptor,
 } from "../core/state.ts";
-import type { MapKey, Namespace } from "./state-table.ts";
+import { type MapKey, type Namespace, VOID_NAMESPACE } from "./state-table.ts";
 
 /** One stored entry, as a snapshot writes it: the key in Map form (see keyOfMapKey) and the stored value. */
 export interface KeyGroupEntry {
@@ -48,6 +48,12 @@ export function collectEntries(read: (emit: SnapshotEntryVisitor) => void): KeyG
   const out: KeyGroupSnapshotEntry[] = [];
   read((state, ns, k, v) => out.push([state, ns, k, v]));
   return out;
+}
+
+/** Passes stored entries on in snapshot form (namespace null = void). */
+export function visitSnapshotEntries(entries: Iterable<KeyGroupEntry>, emit: SnapshotEntryVisitor): void {
+  for (const e of entries)
+    emit(e.state, e.namespace === VOID_NAMESPACE ? null : e.namespace, e.mapKey, e.value);
 }
 
 /**

@@ -15,11 +15,13 @@ import type {
 } from "../../core/state.ts";
 import { checkCompatible } from "../heap-keyed-state-backend.ts";
 import {
+  collectEntries,
   type KeyedStateBackend,
   type KeyGroupEntry,
   type KeyGroupSnapshotEntry,
   type KeyedStateSnapshot,
   TypedStateAccess,
+  visitSnapshotEntries,
 } from "../keyed-state-backend.ts";
 import {
   checkNamespace,
@@ -351,11 +353,7 @@ export class EmbeddedKeyedStateBackend
   }
 
   snapshotKeyGroup(keyGroup: number, from?: StoreSnapshot): KeyGroupSnapshotEntry[] {
-    const out: KeyGroupSnapshotEntry[] = [];
-    for (const e of this.keyGroupEntries(keyGroup, from)) {
-      out.push([e.state, e.namespace === VOID_NAMESPACE ? null : e.namespace, e.mapKey, e.value]);
-    }
-    return out;
+    return collectEntries((emit) => visitSnapshotEntries(this.keyGroupEntries(keyGroup, from), emit));
   }
 
   /**
@@ -368,11 +366,7 @@ export class EmbeddedKeyedStateBackend
     for (let kg = this.keyGroupRange.start; kg <= this.keyGroupRange.end; kg++) keyGroups.push(kg);
     return {
       keyGroups,
-      read: (kg, emit) => {
-        for (const e of this.keyGroupEntries(kg, view)) {
-          emit(e.state, e.namespace === VOID_NAMESPACE ? null : e.namespace, e.mapKey, e.value);
-        }
-      },
+      read: (kg, emit) => visitSnapshotEntries(this.keyGroupEntries(kg, view), emit),
       entries: (kg) => this.snapshotKeyGroup(kg, view),
       release: () => view.done(),
     };
