@@ -71,11 +71,11 @@ describe("interval join operator", () => {
     assert.deepEqual(h.watermarks, [109, 110, 119, 120]);
   });
 
-  it("drops late elements (at or behind the watermark) and counts them", async () => {
+  it("drops late elements (behind the watermark) and counts them", async () => {
     const h = await harness(0, 100);
     h.record(0, { k: "a", id: "l1" }, 500);
     h.watermark(400);
-    h.record(1, { k: "a", id: "r-late" }, 400); // at the watermark: late
+    h.record(1, { k: "a", id: "r-late" }, 399); // 1 ms behind the watermark: late
     h.record(0, { k: "a", id: "l-late" }, 300);
     h.record(1, { k: "a", id: "r-ok" }, 501);
     assert.deepEqual(
@@ -85,11 +85,31 @@ describe("interval join operator", () => {
     assert.equal(h.counter("op.numLateRecordsDropped"), 2);
   });
 
+  it("an element at the watermark is not late, and joins (Flink: late means timestamp < watermark)", async () => {
+    const h = await harness(-10, 10, { left: "late-left", right: "late-right" });
+    h.record(0, { k: "a", id: "l1" }, 500);
+    // A generator that emits watermark == max timestamp (not max - 1) makes this common.
+    h.watermark(500);
+    h.record(1, { k: "a", id: "r1" }, 500);
+    h.record(1, { k: "a", id: "r0" }, 499);
+    assert.deepEqual(
+      h.output.map((o) => o.value),
+      ["l1+r1@500"],
+    );
+    assert.deepEqual(h.side, [{ tag: "late-right", value: { k: "a", id: "r0" } }]);
+    // Both buffered elements are cleaned up once nothing can join them (at 500 + 10).
+    h.watermark(509);
+    assert.equal(h.stateSize(LEFT_STATE), 1);
+    assert.equal(h.stateSize(RIGHT_STATE), 1);
+    h.watermark(510);
+    assert.equal(h.stateSize(LEFT_STATE) + h.stateSize(RIGHT_STATE), 0);
+  });
+
   it("sends late elements to the side outputs when asked", async () => {
     const h = await harness(0, 100, { left: "late-left", right: "late-right" });
     h.watermark(1000);
     h.record(0, { k: "a", id: "l" }, 10);
-    h.record(1, { k: "a", id: "r" }, 1000);
+    h.record(1, { k: "a", id: "r" }, 999);
     assert.deepEqual(h.side, [
       { tag: "late-left", value: { k: "a", id: "l" } },
       { tag: "late-right", value: { k: "a", id: "r" } },

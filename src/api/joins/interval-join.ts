@@ -71,13 +71,13 @@ export class IntervalJoined<L, R, K> {
     return this;
   }
 
-  /** Left elements at or behind the watermark go to this side output (instead of being dropped). */
+  /** Left elements behind the watermark (timestamp < watermark) go to this side output (instead of being dropped). */
   sideOutputLeftLateData(tag: OutputTag<L>): this {
     this.spec.leftLateTag = checkTag(tag, "sideOutputLeftLateData()");
     return this;
   }
 
-  /** Right elements at or behind the watermark go to this side output (instead of being dropped). */
+  /** Right elements behind the watermark (timestamp < watermark) go to this side output (instead of being dropped). */
   sideOutputRightLateData(tag: OutputTag<R>): this {
     this.spec.rightLateTag = checkTag(tag, "sideOutputRightLateData()");
     return this;

@@ -1,8 +1,9 @@
 // The interval join operator (Flink's IntervalJoinOperator): two keyed inputs; a left element at
 // time t joins every right element of the same key at a time in [t + lower, t + upper]. Each side
 // is buffered in keyed state by timestamp, and an event-time timer drops a buffered element once
-// the watermark shows that no element of the other side can join it any more. Elements at or
-// behind the watermark are late: dropped and counted, or sent to a side output.
+// the watermark shows that no element of the other side can join it any more. Elements behind
+// the watermark (timestamp < watermark, as in Flink) are late: dropped and counted, or sent to a
+// side output.
 
 import { InvalidArgumentError } from "../../core/errors.ts";
 import type { Collector, Counter, OutputTag, RichFunction, RuntimeContext } from "../../core/functions.ts";
@@ -101,7 +102,8 @@ export class IntervalJoinOperator extends StreamOperator {
     const keyed = this.keyed[input]!;
     const key = keyed.keySelector(value);
     keyed.backend.setCurrentKey(key, assignToKeyGroup(key, keyed.maxParallelism));
-    if (ts <= this.currentWatermark) {
+    // Late means behind the watermark (Flink's rule): an element at the watermark still joins.
+    if (ts < this.currentWatermark) {
       const tag = input === LEFT ? this.spec.leftLateTag : this.spec.rightLateTag;
       if (tag !== undefined) this.output.collectSide(tag, value);
       else this.lateDropped.add(1);
