@@ -155,7 +155,9 @@ export class SourceOutput<T> implements ReaderOutput<T> {
       if (s.watermark < min) min = s.watermark;
     }
     if (active === 0) {
-      if (!this.idle && this.strategy?.idleTimeout !== undefined) {
+      // Every split is idle, by the idle timeout or by its generator's markIdle(): as Flink does,
+      // tell downstream either way, so that the reader stops holding watermarks back.
+      if (!this.idle) {
         this.idle = true;
         this.downstream.emitWatermarkStatus(true);
       }
