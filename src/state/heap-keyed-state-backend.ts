@@ -2,6 +2,14 @@
 // tracks the current key, key group and namespace that every state handle reads, and offers what
 // window operators (namespaces, merging), broadcast functions (all keys) and checkpoints (per key
 // group iteration, TTL cleanup) need. Storage per state: StateTable (one Map per key group).
+//
+// Restored state belongs to every checkpoint whether or not the job has used it since (as in
+// Flink): entries restored for a state whose descriptor has not registered yet (a trigger's
+// count, window-scoped state, getState in processElement) wait in a table of their own, in their
+// stored (snapshot) form, which snapshots, key-group iteration and namespace clearing include; the
+// state adopts that very table when it registers, so a snapshot in flight keeps its copy-on-write
+// hold. Their TTL is unknown until then: expired entries are carried as they are and expire by the
+// descriptor's rules once it registers.
 
 import { InvalidArgumentError } from "../core/errors.ts";
 import type { KeyGroupRange } from "../core/key-groups.ts";
@@ -105,7 +113,7 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
    */
   mergeNamespaces(stateName: string, target: Namespace, sources: readonly Namespace[]): void {
     const state = this.states.get(stateName);
-    if (state === undefined) return; // never registered: nothing stored to merge
+    if (state === undefined) return; // not registered: the operator registers before merging
     checkNamespace(target);
     for (const s of sources) checkNamespace(s);
     if (
@@ -126,15 +134,28 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     checkNamespace(namespace);
     const { keyGroupIndex, mapKey } = this.ctx;
     if (stateName !== undefined) {
-      this.states.get(stateName)?.table.delete(keyGroupIndex, namespace, mapKey);
+      this.tableOf(stateName)?.delete(keyGroupIndex, namespace, mapKey);
       return;
     }
-    for (const s of this.states.values()) s.table.delete(keyGroupIndex, namespace, mapKey);
+    for (const [, table] of this.tables()) table.delete(keyGroupIndex, namespace, mapKey);
+  }
+
+  /** The table of a state, registered or restored and waiting for its descriptor. */
+  private tableOf(stateName: string): StateTable | undefined {
+    return this.states.get(stateName)?.table ?? this.pendingRestore.get(stateName);
+  }
+
+  /** Every table with its state name: registered states, then restored ones not registered yet. */
+  private tables(): Array<[string, StateTable]> {
+    const out: Array<[string, StateTable]> = [];
+    for (const [name, s] of this.states) out.push([name, s.table]);
+    for (const e of this.pendingRestore) out.push(e);
+    return out;
   }
 
   /** The keys that have an entry of `stateName` in `namespace` (a copy: safe to modify state meanwhile). */
   getKeys(stateName: string, namespace: Namespace = VOID_NAMESPACE): unknown[] {
-    const table = this.states.get(stateName)?.table;
+    const table = this.tableOf(stateName);
     const out: unknown[] = [];
     if (table === undefined) return out;
     for (let i = 0; i < this.numKeyGroups; i++) {
@@ -176,7 +197,7 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
 
   /** Number of (key, namespace) entries of one state over all key groups (for tests and metrics). */
   size(stateName: string): number {
-    return this.states.get(stateName)?.table.size() ?? 0;
+    return this.tableOf(stateName)?.size() ?? 0;
   }
 
   /** Names of the registered states. */
@@ -186,7 +207,8 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
 
   /**
    * Every entry of one key group (in this backend's range), state by state: what a snapshot of that
-   * key group writes. Restoring will put entries back with the same (state, namespace, mapKey).
+   * key group writes (restored states not registered yet included). Restoring will put entries back
+   * with the same (state, namespace, mapKey).
    */
   *keyGroupEntries(keyGroup: number): Generator<KeyGroupEntry> {
     const i = keyGroup - this.keyGroupRange.start;
@@ -195,8 +217,8 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
         `key group ${keyGroup} is outside this backend's key groups ${this.keyGroupRange.start}..${this.keyGroupRange.end}`,
       );
     }
-    for (const [state, s] of this.states) {
-      for (const [namespace, m] of s.table.namespacesOf(i)) {
+    for (const [state, table] of this.tables()) {
+      for (const [namespace, m] of table.namespacesOf(i)) {
         for (const [mapKey, value] of m) yield { state, namespace, mapKey, value };
       }
     }
@@ -205,6 +227,7 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
   /**
    * Removes expired entries of every TTL state configured with cleanupFullSnapshot() (all TTL states
    * when `all`); the checkpoint code calls this before a snapshot. Returns the entries removed or changed.
+   * Restored states not registered yet are left as they are: their TTL is the descriptor's.
    */
   cleanupExpired(all = false): number {
     const now = this.timeProvider();
@@ -224,15 +247,16 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
   /**
    * Copy-on-write per entry: captures nothing but the list of key groups with entries; until the
    * snapshot has read a key group, the first access to an entry of it keeps the old value for the
-   * snapshot (StateTable.capture). Each key group is read once.
+   * snapshot (StateTable.capture). Each key group is read once. Restored states not registered yet
+   * are in it too (a state that registers meanwhile adopts its table, captures and all).
    */
   snapshot(): KeyedStateSnapshot {
-    const tables = [...this.states];
+    const tables = this.tables();
     const indices: number[] = [];
     for (let i = 0; i < this.numKeyGroups; i++) {
-      if (tables.some(([, s]) => s.table.hasEntries(i))) indices.push(i);
+      if (tables.some(([, t]) => t.hasEntries(i))) indices.push(i);
     }
-    const captures = tables.map(([name, s]) => [name, s.table.capture(indices)] as const);
+    const captures = tables.map(([name, t]) => [name, t.capture(indices)] as const);
     const start = this.keyGroupRange.start;
     let released = false;
     const read = (keyGroup: number, emit: SnapshotEntryVisitor) => {
@@ -262,27 +286,28 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
 
   /**
    * Put back a key group's entries from a checkpoint. States not registered yet (their descriptor
-   * is first used later, in open() or on the first record) receive theirs when they register.
+   * is first used later, in open() or on the first record) keep theirs in a table of their own,
+   * part of every snapshot, that becomes the state's table when it registers.
    */
   restoreKeyGroup(keyGroup: number, entries: Array<[string, unknown, unknown, unknown]>): void {
     const i = keyGroup - this.keyGroupRange.start;
     if (!(i >= 0 && i < this.numKeyGroups)) return;
     for (const [state, ns, mapKey, value] of entries) {
       const namespace = (ns === null ? VOID_NAMESPACE : ns) as Namespace;
-      const s = this.states.get(state);
-      if (s !== undefined) s.table.mapOrCreate(i, namespace).set(mapKey as MapKey, value);
-      else {
-        const list = this.pendingRestore.get(state) ?? [];
-        list.push([i, namespace, mapKey as MapKey, value]);
-        this.pendingRestore.set(state, list);
+      let table = this.tableOf(state);
+      if (table === undefined) {
+        table = new StateTable(state, this.numKeyGroups, this.ctx);
+        this.pendingRestore.set(state, table);
       }
+      table.mapOrCreate(i, namespace).set(mapKey as MapKey, value);
     }
   }
 
   /** Nothing to release: the state lives in the JS heap. */
   dispose(): void {}
 
-  private readonly pendingRestore = new Map<string, Array<[number, Namespace, MapKey, unknown]>>();
+  /** Restored tables of states whose descriptor has not registered yet, by state name. */
+  private readonly pendingRestore = new Map<string, StateTable>();
 
   protected register(descriptor: AnyDescriptor): HeapState {
     const existing = this.states.get(descriptor.name);
@@ -290,16 +315,14 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
       checkCompatible(existing.descriptor, descriptor);
       return existing;
     }
-    const table = new StateTable(descriptor.name, this.numKeyGroups, this.ctx);
+    const table =
+      this.pendingRestore.get(descriptor.name) ??
+      new StateTable(descriptor.name, this.numKeyGroups, this.ctx);
     const ttl =
       descriptor.ttlConfig === undefined ? undefined : new TtlPolicy(descriptor.ttlConfig, this.clock);
     const state = createState(descriptor, table, this.ctx, ttl);
+    this.pendingRestore.delete(descriptor.name);
     this.states.set(descriptor.name, state);
-    const restored = this.pendingRestore.get(descriptor.name);
-    if (restored !== undefined) {
-      this.pendingRestore.delete(descriptor.name);
-      for (const [i, ns, mapKey, value] of restored) table.mapOrCreate(i, ns).set(mapKey, value);
-    }
     return state;
   }
 }

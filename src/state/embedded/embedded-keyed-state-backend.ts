@@ -3,7 +3,8 @@
 // semantics as HeapKeyedStateBackend; keys are laid out by key group (store-keys.ts) so that one
 // key group is one range scan, and snapshots/restores use the heap backend's entry format.
 // States restored before their descriptor registers are kept in the store in a raw (GENERIC)
-// form and converted when it does.
+// form and converted when it does; they are part of every snapshot meanwhile (a snapshot decodes
+// them by what was raw when it was taken, even if the state registers before it is read).
 
 import { DataOutputSerializer } from "../../core/data-io.ts";
 import { InvalidArgumentError } from "../../core/errors.ts";
@@ -186,9 +187,17 @@ export class EmbeddedKeyedStateBackend
     if (stateName !== undefined) {
       const s = this.states.get(stateName);
       if (s !== undefined) this.clearIn(s, namespace);
+      else if (this.pending.has(stateName)) this.clearRawIn(stateName, namespace);
       return;
     }
     for (const s of this.states.values()) this.clearIn(s, namespace);
+    for (const name of this.pending) this.clearRawIn(name, namespace);
+  }
+
+  /** Removes the current key's raw restored entry of a state not registered yet in `namespace`. */
+  private clearRawIn(name: string, namespace: Namespace): void {
+    const key = composeKey(this.keyGroup(), this.ids.get(name)!, this.suffix(namespace));
+    this.store.set(key, cacheKeyOf(key), undefined, RAW_CODEC);
   }
 
   private clearIn(s: EmbeddedState, namespace: Namespace): void {
@@ -221,11 +230,11 @@ export class EmbeddedKeyedStateBackend
   }
 
   getKeys(stateName: string, namespace: Namespace = VOID_NAMESPACE): unknown[] {
-    const s = this.states.get(stateName);
+    const id = this.states.get(stateName)?.id ?? this.ids.get(stateName);
     const out: unknown[] = [];
-    if (s === undefined) return out;
+    if (id === undefined) return out;
     for (let i = 0; i < this.numKeyGroups; i++) {
-      for (const mk of this.mapKeysIn(i, s.id, namespace)) out.push(keyOfMapKey(mk));
+      for (const mk of this.mapKeysIn(i, id, namespace)) out.push(keyOfMapKey(mk));
     }
     return out;
   }
@@ -280,8 +289,15 @@ export class EmbeddedKeyedStateBackend
     return [...this.states.keys()];
   }
 
-  /** Every entry of one key group, now or (with `from`) as of a store snapshot. */
-  *keyGroupEntries(keyGroup: number, from?: StoreSnapshot): Generator<KeyGroupEntry> {
+  /**
+   * Every entry of one key group, now or (with `from`) as of a store snapshot, whose entries of the
+   * states named in `rawStates` are still in raw form (those not registered when it was taken).
+   */
+  *keyGroupEntries(
+    keyGroup: number,
+    from?: StoreSnapshot,
+    rawStates: ReadonlySet<string> = this.pending,
+  ): Generator<KeyGroupEntry> {
     if (!this.inRange(keyGroup)) {
       throw new InvalidArgumentError(
         `key group ${keyGroup} is outside this backend's key groups ${this.keyGroupRange.start}..${this.keyGroupRange.end}`,
@@ -292,7 +308,7 @@ export class EmbeddedKeyedStateBackend
     const end = groupStart(keyGroup + 1);
     for (const [k, raw] of from?.scan(start, end) ?? this.store.scan(start, end)) {
       const name = this.names[(k[2]! << 8) | k[3]!]!;
-      const s = this.states.get(name);
+      const s = rawStates.has(name) ? undefined : this.states.get(name);
       if (s === undefined || !s.perUserKey) {
         if (group !== undefined) yield group;
         group = undefined;
@@ -352,22 +368,28 @@ export class EmbeddedKeyedStateBackend
     c.step(now);
   }
 
-  snapshotKeyGroup(keyGroup: number, from?: StoreSnapshot): KeyGroupSnapshotEntry[] {
-    return collectEntries((emit) => visitSnapshotEntries(this.keyGroupEntries(keyGroup, from), emit));
+  snapshotKeyGroup(
+    keyGroup: number,
+    from?: StoreSnapshot,
+    raw: ReadonlySet<string> = this.pending,
+  ): KeyGroupSnapshotEntry[] {
+    return collectEntries((emit) => visitSnapshotEntries(this.keyGroupEntries(keyGroup, from, raw), emit));
   }
 
   /**
    * The synchronous part writes the cached changes to the store and opens a read transaction (an
-   * LMDB snapshot); the key groups are read from it later, while the task goes on writing.
+   * LMDB snapshot); the key groups are read from it later, while the task goes on writing. Restored
+   * states not registered yet are read in raw form, even if they register before the read.
    */
   snapshot(): KeyedStateSnapshot {
     const view = this.store.readSnapshot();
+    const raw: ReadonlySet<string> = new Set(this.pending);
     const keyGroups: number[] = [];
     for (let kg = this.keyGroupRange.start; kg <= this.keyGroupRange.end; kg++) keyGroups.push(kg);
     return {
       keyGroups,
-      read: (kg, emit) => visitSnapshotEntries(this.keyGroupEntries(kg, view), emit),
-      entries: (kg) => this.snapshotKeyGroup(kg, view),
+      read: (kg, emit) => visitSnapshotEntries(this.keyGroupEntries(kg, view, raw), emit),
+      entries: (kg) => this.snapshotKeyGroup(kg, view, raw),
       release: () => view.done(),
     };
   }
