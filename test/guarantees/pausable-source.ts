@@ -1,0 +1,99 @@
+// A source that wraps any other (a built-in one) and pauses each of its readers once it has
+// emitted `pauseAfter` records, until the test releases it: a savepoint taken meanwhile falls at
+// a known place mid-stream, without timing. Everything else (splits, progress, restore) is the
+// wrapped source's own, so a restore exercises the wrapped reader's checkpointed position.
+
+import {
+  InputStatus,
+  type ReaderOutput,
+  type Source,
+  type SourceReader,
+  type SourceReaderContext,
+  type SplitEnumeratorContext,
+} from "../../src/index.ts";
+
+export class PausableSource<T, S> implements Source<T, S> {
+  /** Readers paused now. */
+  paused = 0;
+  private released = false;
+  private readonly waiters: Array<() => void> = [];
+
+  constructor(
+    readonly inner: Source<T, S>,
+    /** Records per reader before it pauses (Infinity: never). */
+    readonly pauseAfter: number,
+  ) {}
+
+  get boundedness() {
+    return this.inner.boundedness;
+  }
+  get type() {
+    return this.inner.type;
+  }
+  get maxParallelism() {
+    return this.inner.maxParallelism;
+  }
+
+  release(): void {
+    this.released = true;
+    for (const w of this.waiters.splice(0)) w();
+  }
+
+  createEnumerator(ctx: SplitEnumeratorContext<S>) {
+    return this.inner.createEnumerator(ctx);
+  }
+
+  restoreEnumerator(ctx: SplitEnumeratorContext<S>, splits: S[]) {
+    return this.inner.restoreEnumerator!(ctx, splits);
+  }
+
+  createReader(ctx: SourceReaderContext): SourceReader<T, S> {
+    const reader = this.inner.createReader(ctx);
+    let emitted = 0;
+    let pausedHere = false;
+    /** The last poll returned NOTHING_AVAILABLE because of the pause (not the wrapped reader). */
+    let gated = false;
+    const counting = (out: ReaderOutput<T>): ReaderOutput<T> => ({
+      collect: (v, ts) => {
+        emitted++;
+        out.collect(v, ts);
+      },
+      createOutputForSplit: (id) => counting(out.createOutputForSplit(id)),
+      releaseOutputForSplit: (id) => out.releaseOutputForSplit(id),
+    });
+    const outputs = new WeakMap<ReaderOutput<T>, ReaderOutput<T>>();
+    return {
+      start: () => reader.start(),
+      pollNext: (output) => {
+        if (!this.released && emitted >= this.pauseAfter) {
+          if (!pausedHere) {
+            pausedHere = true;
+            this.paused++;
+          }
+          gated = true;
+          return InputStatus.NOTHING_AVAILABLE;
+        }
+        gated = false;
+        let wrapped = outputs.get(output);
+        if (wrapped === undefined) outputs.set(output, (wrapped = counting(output)));
+        return reader.pollNext(wrapped);
+      },
+      isAvailable: () => {
+        if (!gated) return reader.isAvailable();
+        return this.released ? Promise.resolve() : new Promise<void>((r) => this.waiters.push(r));
+      },
+      addSplits: (splits) => reader.addSplits(splits),
+      notifyNoMoreSplits: () => reader.notifyNoMoreSplits(),
+      snapshotState: (id) => reader.snapshotState!(id),
+      close: () => reader.close(),
+    };
+  }
+}
+
+export async function waitFor(cond: () => boolean, what: string, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
