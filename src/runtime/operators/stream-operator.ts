@@ -132,6 +132,14 @@ export abstract class StreamOperator {
     return service;
   }
 
+  /** How many keyed timers of one domain are registered, over all timer services (test harnesses ask). */
+  numTimers(domain: "event" | "processing"): number {
+    let n = 0;
+    for (const s of this.timerServices)
+      n += domain === "event" ? s.numEventTimeTimers() : s.numProcessingTimeTimers();
+    return n;
+  }
+
   /**
    * False while the operator cannot take more input (Async I/O at capacity): the task stops
    * reading input until a mailbox action makes room. Input already on its way (the rest of a

@@ -1,0 +1,15 @@
+// The public entry point `weir/testing`: operator test harnesses for users' unit tests (Flink's
+// operator test harnesses, Kafka Streams' TopologyTestDriver). Everything here is public API.
+
+export {
+  BroadcastHarness,
+  KeyedBroadcastHarness,
+  KeyedOneInputHarness,
+  KeyedTwoInputHarness,
+  OneInputHarness,
+  TwoInputHarness,
+} from "./harnesses.ts";
+export { HarnessError } from "./harness-error.ts";
+export type { HarnessEvent, StreamRecord } from "./harness-output.ts";
+export { HarnessSnapshot } from "./harness-snapshot.ts";
+export { type HarnessOptions, OperatorHarness, subtaskForKey } from "./operator-harness.ts";
