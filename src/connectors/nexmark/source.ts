@@ -97,6 +97,10 @@ export class NexmarkSource implements Source<NexmarkEvent, NexmarkSplit> {
     ctx: SplitEnumeratorContext<NexmarkSplit>,
     splits: NexmarkSplit[],
   ): SplitEnumerator<NexmarkSplit> {
+    // In event-number order: event time grows with the event number, so a reader that is handed
+    // several restored ranges (a restore at a lower parallelism) reads them oldest first, and its
+    // watermark does not run ahead of the ranges it has still to read.
+    splits = [...splits].sort((a, b) => a.from - b.from);
     if (this.boundedness === "bounded") return new StaticSplitEnumerator(ctx, splits);
     const open = splits.find((s) => s.open === true);
     const restored = new UnboundedRangeEnumerator(ctx, open?.from ?? MAX_EVENT_NUMBER);
