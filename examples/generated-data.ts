@@ -19,7 +19,7 @@ import {
   type ValueState,
   ValueStateDescriptor,
   defineJob,
-} from "weir";
+} from "weir-stream";
 
 interface Click {
   user: string;

@@ -20,7 +20,7 @@ import {
   type SinkWriter,
   type SinkWriterContext,
   defineJob,
-} from "weir";
+} from "weir-stream";
 
 interface WordCount {
   word: string;

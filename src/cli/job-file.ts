@@ -12,6 +12,7 @@ import {
   isJobDefinition,
 } from "../api/environment.ts";
 import { buildJobEnvironment } from "../cluster/job-module.ts";
+import { prepareJobImport } from "../cluster/job-module-loader.ts";
 import { errorMessage } from "../core/errors.ts";
 import { bufferTimeoutOption, integerOption } from "./args.ts";
 import { CliUsageError, JobLoadError, oneLine } from "./cli-errors.ts";
@@ -75,6 +76,7 @@ export function resolveJobFile(command: string, path: string | undefined): strin
 export async function importJob(path: string, shown: string): Promise<JobDefinition> {
   let mod: Record<string, unknown>;
   try {
+    await prepareJobImport(path);
     mod = (await import(pathToFileURL(path).href)) as Record<string, unknown>;
   } catch (e) {
     throw new JobLoadError(
@@ -88,7 +90,7 @@ export async function importJob(path: string, shown: string): Promise<JobDefinit
       mod.default === undefined ? "has no default export" : "has a default export that is not a job";
     throw new JobLoadError(
       `job module '${shown}' ${what}`,
-      `make it 'export default defineJob((env) => { ... })' with defineJob imported from "weir"`,
+      `make it 'export default defineJob((env) => { ... })' with defineJob imported from "weir-stream"`,
     );
   }
   return mod.default;

@@ -10,12 +10,14 @@ import {
   isJobDefinition,
 } from "../api/environment.ts";
 import { InvalidJobError } from "../core/errors.ts";
+import { prepareJobImport } from "./job-module-loader.ts";
 
 export async function loadJobModule(path: string): Promise<JobDefinition> {
   const abs = resolve(path);
   if (!existsSync(abs)) throw new InvalidJobError(`job file '${abs}' does not exist`);
   let mod: Record<string, unknown>;
   try {
+    await prepareJobImport(abs);
     mod = (await import(pathToFileURL(abs).href)) as Record<string, unknown>;
   } catch (e) {
     throw new InvalidJobError(`cannot load job module '${abs}': ${(e as Error).message}`);
@@ -23,7 +25,7 @@ export async function loadJobModule(path: string): Promise<JobDefinition> {
   const def = mod.default;
   if (!isJobDefinition(def)) {
     throw new InvalidJobError(
-      `'${abs}' has no job: its default export must be defineJob((env) => { ... }) (imported from "weir")`,
+      `'${abs}' has no job: its default export must be defineJob((env) => { ... }) (imported from "weir-stream")`,
     );
   }
   return def;
@@ -37,6 +39,6 @@ export async function buildJobEnvironment(
 ): Promise<StreamExecutionEnvironment> {
   const env = new StreamExecutionEnvironment(config);
   env.defaultJobName = def.name ?? modulePath.replace(/^.*[\\/]/, "").replace(/\.[cm]?[jt]s$/, "");
-  await def.build(env);
+  await def.build(env, env.getJobParameters());
   return env;
 }

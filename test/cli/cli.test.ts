@@ -79,9 +79,9 @@ describe("README", () => {
     const readme = readFileSync(join(ROOT, "README.md"), "utf8");
     assert.ok(readme.includes("npm install && npm run demo"));
     assert.ok(readme.includes("npm install && npm test"));
-    const code = /```ts\n(import \{ defineJob \} from "weir";[\s\S]*?)```/.exec(readme)?.[1];
+    const code = /```ts\n(import \{ defineJob \} from "weir-stream";[\s\S]*?)```/.exec(readme)?.[1];
     assert.ok(code !== undefined, "the README has a job example");
-    // Inside the package (out/ is ignored by git), so that "weir" resolves as it does for the reader.
+    // Inside the package (out/ is ignored by git), so that "weir-stream" resolves as it does for the reader.
     const file = join(ROOT, "out", `readme-example-${process.pid}.ts`);
     mkdirSync(dirname(file), { recursive: true });
     writeFileSync(file, code);
