@@ -57,10 +57,12 @@ export interface TwoPhaseCommittingSink<T, CommT> extends Sink<T> {
   ): PrecommittingSinkWriter<T, CommT> | Promise<PrecommittingSinkWriter<T, CommT>>;
   createCommitter(ctx: SinkWriterContext): Committer<CommT>;
   /**
-   * After a restore, once the restored committables are committed: remove data staged by earlier
-   * attempts that no checkpoint refers to (called on subtask 0 only).
+   * After a restore or a restart, once this subtask's share of the restored committables is
+   * committed: remove data staged by earlier attempts of this job that none of `restored` (every
+   * restored committable, also those other subtasks still commit) refers to. Called on subtask 0
+   * only. Must not touch data of other jobs staged in the same place.
    */
-  abortLeftovers?(ctx: SinkWriterContext): void;
+  abortLeftovers?(ctx: SinkWriterContext, restored: CommT[]): void;
 }
 
 export function isTwoPhaseCommittingSink(s: Sink<unknown>): s is TwoPhaseCommittingSink<unknown, unknown> {

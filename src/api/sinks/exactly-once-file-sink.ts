@@ -2,8 +2,9 @@
 // under <dir>/.staging/; at a checkpoint barrier (and at the end of input) it closes the file,
 // fsyncs it and renames it to .pending — its committable; when the checkpoint completes the
 // committer renames it into <dir>, where readers see only committed parts. Part files roll by
-// size and age. Names carry the subtask and the attempt tag, so a restarted attempt never
-// reuses a name, and staged files of earlier attempts that no checkpoint refers to are removed.
+// size and age. Names carry run, operator, attempt and subtask (staged-part-files.ts): a restarted
+// attempt never reuses a name, a restored committable is committed by one new subtask, and only
+// this job's staged files of its earlier attempts that no checkpoint refers to are removed.
 
 import {
   closeSync,
@@ -25,6 +26,14 @@ import type {
   TwoPhaseCommittingSink,
 } from "../../core/sink.ts";
 import { formatRecord } from "./print-sink.ts";
+import {
+  committingSubtask,
+  isOwnLeftover,
+  NODE_FILE_OPS,
+  partFileName,
+  referencedNames,
+  type StagedFileOps,
+} from "./staged-part-files.ts";
 
 export interface RollingPolicy {
   /** Roll a part file once it holds this many bytes (default 128 MiB). */
@@ -44,6 +53,8 @@ export interface RowFormatOptions {
 export interface FileCommittable {
   pending: string;
   final: string;
+  /** The subtask that wrote it (absent in checkpoints written before committables named it). */
+  subtask?: number;
 }
 
 const STAGING = ".staging";
@@ -100,7 +111,6 @@ export class ExactlyOnceFileSink<T> implements TwoPhaseCommittingSink<T, FileCom
         `file sink: cannot create '${staging}': ${(e as Error).message}; check that the directory is writable`,
       );
     }
-    const tag = `${ctx.subtaskIndex}-${ctx.attemptTag ?? "run"}`;
     let seq = 0;
     let fd = -1;
     let name = "";
@@ -122,12 +132,12 @@ export class ExactlyOnceFileSink<T> implements TwoPhaseCommittingSink<T, FileCom
       const inProgress = join(staging, `${name}.inprogress`);
       const pending = join(staging, `${name}.pending`);
       renameSync(inProgress, pending);
-      ready.push({ pending, final: join(sink.directory, name) });
+      ready.push({ pending, final: join(sink.directory, name), subtask: ctx.subtaskIndex });
     };
     return {
       write(value: T): void {
         if (fd < 0) {
-          name = `${sink.prefix}-${tag}-${seq++}${sink.ext}`;
+          name = partFileName(sink.prefix, ctx, seq++, sink.ext);
           fd = openSync(join(staging, `${name}.inprogress`), "w");
           size = 0;
           openedAt = Date.now();
@@ -155,34 +165,66 @@ export class ExactlyOnceFileSink<T> implements TwoPhaseCommittingSink<T, FileCom
     };
   }
 
-  createCommitter(): Committer<FileCommittable> {
+  /**
+   * After a restore every new subtask receives every old subtask's committables: each is
+   * committed by new subtask `old % parallelism` only, so no two subtasks rename the same file.
+   * Without a context (a subclass calling it bare) the committer commits everything it is given.
+   * `files` is a seam for tests; the sink operator passes only the context.
+   */
+  createCommitter(ctx?: SinkWriterContext, files: StagedFileOps = NODE_FILE_OPS): Committer<FileCommittable> {
     const dir = this.directory;
     return {
       commit(committables: FileCommittable[]): void {
         let moved = false;
         for (const c of committables) {
-          if (existsSync(c.pending)) {
-            renameSync(c.pending, c.final);
-            moved = true;
-          } else if (!existsSync(c.final)) {
-            throw new WeirError(
-              "IO",
-              `file sink: cannot commit '${c.final}': its staged file '${c.pending}' is gone; the output directory was changed outside the job`,
-            );
-          }
+          if (ctx !== undefined && committingSubtask(c, ctx.parallelism) !== ctx.subtaskIndex) continue;
+          if (commitPartFile(c, files, ctx)) moved = true;
         }
         if (moved) syncDir(dir);
       },
     };
   }
 
-  abortLeftovers(ctx: SinkWriterContext): void {
+  /**
+   * Remove what earlier attempts of this run staged and no restored committable refers to:
+   * in-progress files and never-committed pending files. Files of other runs or other sink
+   * operators (another job writing to this directory) are not touched.
+   */
+  abortLeftovers(ctx: SinkWriterContext, restored: readonly FileCommittable[] = []): void {
     const staging = this.staging();
     if (!existsSync(staging)) return;
-    const current = `-${ctx.attemptTag ?? "run"}-`;
+    const keep = referencedNames(restored);
     for (const f of readdirSync(staging)) {
-      // Files of this attempt stay; everything older that was not committed by now is garbage.
-      if (!f.includes(current)) rmSync(join(staging, f), { force: true });
+      if (isOwnLeftover(f, this.prefix, ctx, keep)) rmSync(join(staging, f), { force: true });
     }
   }
+}
+
+/** Rename one staged part file into place; false when it already was (a repeated commit). */
+function commitPartFile(
+  c: FileCommittable,
+  files: StagedFileOps,
+  ctx: SinkWriterContext | undefined,
+): boolean {
+  const where =
+    ctx === undefined ? "" : ` (operator uid ${ctx.runtime.operatorUid}, subtask ${ctx.subtaskIndex})`;
+  if (files.exists(c.pending)) {
+    try {
+      files.rename(c.pending, c.final);
+      return true;
+    } catch (e) {
+      // Committed meanwhile by someone else (another job restored from the same checkpoint).
+      if ((e as NodeJS.ErrnoException).code === "ENOENT" && files.exists(c.final)) return false;
+      throw new WeirError(
+        "IO",
+        `file sink${where}: cannot commit '${c.pending}' to '${c.final}': ${(e as Error).message}; check that the output directory is writable`,
+        { cause: e },
+      );
+    }
+  }
+  if (files.exists(c.final)) return false;
+  throw new WeirError(
+    "IO",
+    `file sink${where}: cannot commit '${c.final}': its staged file '${c.pending}' is gone; the output directory was changed outside the job (another job must not remove files in its .staging/)`,
+  );
 }

@@ -85,6 +85,8 @@ export class SinkOperator extends StreamOperator {
   /** Staged and not yet known to be committed, in checkpoint order. */
   private pending: PendingCommit[] = [];
   private restoredCommitted = false;
+  /** Every restored committable (of every old subtask), for abortLeftovers. */
+  private restored: unknown[] = [];
   /** The last of the running asynchronous commits (undefined when none runs). */
   private commits: Promise<void> | undefined;
   private commitFailed = false;
@@ -115,8 +117,10 @@ export class SinkOperator extends StreamOperator {
       this.committer ??= tp.createCommitter(this.context());
       // Restored committables are committed before new input is written.
       await this.commitsSettled();
-      if (this.restoredCommitted && this.runtime.indexOfThisSubtask === 0)
-        tp.abortLeftovers?.(this.context());
+      const restarted = this.restoredCommitted || this.runtime.attemptNumber > 0;
+      if (restarted && this.runtime.indexOfThisSubtask === 0)
+        tp.abortLeftovers?.(this.context(), this.restored);
+      this.restored = [];
     }
     this.writer = await this.sink.createWriter(this.context());
   }
@@ -183,6 +187,7 @@ export class SinkOperator extends StreamOperator {
         restored.push({ checkpointId, committables, committing: false });
     }
     restored.sort((a, b) => a.checkpointId - b.checkpointId);
+    this.restored = restored.flatMap((r) => r.committables);
     this.pending.push(...restored);
     for (const entry of restored) this.startCommit(entry);
     this.restoredCommitted = true;
