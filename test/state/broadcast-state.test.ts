@@ -4,11 +4,6 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { BroadcastProcessOperator } from "../../src/runtime/operators/broadcast-process.ts";
-import { RuntimeContextImpl } from "../../src/runtime/runtime-context.ts";
-import { ManualClock } from "../../src/runtime/time/clock.ts";
-import { ProcessingTimeService } from "../../src/runtime/time/processing-time-service.ts";
-import { HeapKeyedStateBackend } from "../../src/state/heap-keyed-state-backend.ts";
 import {
   BroadcastStream,
   InvalidArgumentError,
@@ -26,6 +21,7 @@ import {
   StreamExecutionEnvironment,
   ValueStateDescriptor,
 } from "../../src/index.ts";
+import { KeyedBroadcastHarness } from "../../src/testing/index.ts";
 
 interface Event {
   id: number;
@@ -136,6 +132,32 @@ function rulesJob(parallelism: number) {
     .collect();
   return { env, matches };
 }
+
+/** Counts per user; a broadcast command reports and clears every count; "timer" sets a timer, "write" writes broadcast state. */
+const cmds = new MapStateDescriptor<string, string>("cmds");
+const counter: KeyedBroadcastProcessFunction<string, string, string, string> = {
+  processElement(u, ctx, out) {
+    if (u === "write") {
+      (ctx.getBroadcastState(cmds) as unknown as { clear(): void }).clear();
+    }
+    if (u === "timer") ctx.timerService().registerEventTimeTimer(1_000);
+    const c = ctx.runtime.getState(countDescriptor);
+    c.update((c.value() ?? 0) + 1);
+    const last = ctx.getBroadcastState(cmds).get("last");
+    if (last !== undefined) out.collect(`${u}:${c.value()}:${last}`);
+  },
+  processBroadcastElement(cmd, ctx, out) {
+    ctx.getBroadcastState(cmds).put("last", cmd);
+    ctx.applyToKeyedState(countDescriptor, (user, count) => {
+      out.collect(`${cmd}:${user}:${count.value()}`);
+      count.clear();
+    });
+  },
+  onTimer(t, ctx, out) {
+    assert.equal(ctx.timeDomain(), "EVENT_TIME");
+    out.collect(`fired:${ctx.getCurrentKey()}@${t}`);
+  },
+};
 
 describe("broadcast state", () => {
   for (const p of [1, 2, 4]) {
@@ -250,93 +272,21 @@ describe("broadcast state", () => {
   });
 
   it("applyToKeyedState reaches every key's state and may change it (operator driven directly)", async () => {
-    const h = new BroadcastHarness();
-    await h.operator.open();
-    for (const u of ["a", "b", "a", "c", "a", "b"]) h.record(0, u);
-    h.record(1, "reset");
-    assert.deepEqual(h.output.sort(), ["reset:a:3", "reset:b:2", "reset:c:1"]);
-    assert.equal(h.backend.size("count"), 0, "the broadcast side cleared every count");
-    h.output.length = 0;
-    h.record(0, "b");
-    assert.deepEqual(h.output, ["b:1:reset"]);
+    const h = KeyedBroadcastHarness.forKeyedBroadcastProcessFunction(counter, (u: string) => u, [cmds]);
+    await h.open();
+    for (const u of ["a", "b", "a", "c", "a", "b"]) h.processElement(u);
+    h.processBroadcastElement("reset");
+    assert.deepEqual(h.values().sort(), ["reset:a:3", "reset:b:2", "reset:c:1"]);
+    assert.equal(h.numKeyedStateEntries("count"), 0, "the broadcast side cleared every count");
+    h.clearOutput();
+    h.processElement("b");
+    assert.deepEqual(h.values(), ["b:1:reset"]);
     // The keyed side reads the broadcast state, but cannot write it.
-    assert.throws(() => h.record(0, "write"), ReadOnlyStateError);
+    assert.throws(() => h.processElement("write"), ReadOnlyStateError);
     // Timers are the keyed side's: registered per key, fired with that key current.
-    h.record(0, "timer");
-    h.operator.processWatermark(1_000);
-    assert.deepEqual(h.output.slice(-1), ["fired:timer@1000"]);
+    h.processElement("timer");
+    h.processWatermark(1_000);
+    assert.deepEqual(h.values().slice(-1), ["fired:timer@1000"]);
+    await h.close();
   });
 });
-
-/** Drives a keyed broadcast process operator without a job: input 0 keyed by the value, input 1 broadcast. */
-class BroadcastHarness {
-  readonly output: string[] = [];
-  readonly backend = new HeapKeyedStateBackend({ start: 0, end: 127 });
-  readonly operator: BroadcastProcessOperator;
-  private readonly element = { timestamp: Number.NaN };
-
-  constructor() {
-    const cmds = new MapStateDescriptor<string, string>("cmds");
-    const fn: KeyedBroadcastProcessFunction<string, string, string, string> = {
-      processElement(u, ctx, out) {
-        if (u === "write") {
-          (ctx.getBroadcastState(cmds) as unknown as { clear(): void }).clear();
-        }
-        if (u === "timer") ctx.timerService().registerEventTimeTimer(1_000);
-        const c = ctx.runtime.getState(countDescriptor);
-        c.update((c.value() ?? 0) + 1);
-        const last = ctx.getBroadcastState(cmds).get("last");
-        if (last !== undefined) out.collect(`${u}:${c.value()}:${last}`);
-      },
-      processBroadcastElement(cmd, ctx, out) {
-        ctx.getBroadcastState(cmds).put("last", cmd);
-        ctx.applyToKeyedState(countDescriptor, (user, count) => {
-          out.collect(`${cmd}:${user}:${count.value()}`);
-          count.clear();
-        });
-      },
-      onTimer(t, ctx, out) {
-        assert.equal(ctx.timeDomain(), "EVENT_TIME");
-        out.collect(`fired:${ctx.getCurrentKey()}@${t}`);
-      },
-    };
-    this.operator = new BroadcastProcessOperator(
-      fn as never,
-      [cmds] as MapStateDescriptor<unknown, unknown>[],
-    );
-    const runtime = new RuntimeContextImpl(
-      {
-        jobId: "test",
-        jobName: "test",
-        subtaskIndex: 0,
-        parallelism: 1,
-        maxParallelism: 128,
-        attemptNumber: 0,
-        attemptTag: "test-0",
-      },
-      "broadcast-op",
-      "broadcast-uid",
-      new Map(),
-      this.backend,
-    );
-    this.operator.setup({
-      runtime,
-      element: this.element,
-      output: {
-        collect: (v) => this.output.push(v as string),
-        collectSide: () => {},
-        emitWatermark: () => {},
-        emitWatermarkStatus: () => {},
-      },
-      keyed: [{ keySelector: (u: string) => u, backend: this.backend, maxParallelism: 128 }, undefined],
-      processingTime: new ProcessingTimeService(new ManualClock(0)),
-      autoWatermarkInterval: 200,
-      mailbox: { execute: (a) => a(), drain: () => {} },
-      checkpointing: false,
-    });
-  }
-
-  record(input: number, value: string): void {
-    this.operator.processElement(value, input);
-  }
-}
