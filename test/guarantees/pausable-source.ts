@@ -3,8 +3,11 @@
 // a known place mid-stream, without timing. Everything else (splits, progress, restore) is the
 // wrapped source's own, so a restore exercises the wrapped reader's checkpointed position.
 
+import assert from "node:assert/strict";
 import {
   InputStatus,
+  type ManagedJobClient,
+  JobCancelledError,
   type ReaderOutput,
   type Source,
   type SourceReader,
@@ -96,4 +99,17 @@ export async function waitFor(cond: () => boolean, what: string, ms = 60_000): P
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 5));
   }
+}
+
+/** Stop the job with a savepoint; if that fails, cancel it (a test must not leave a job running). */
+export async function stopWithSavepoint(client: ManagedJobClient, targetDir: string): Promise<string> {
+  let savepoint: string;
+  try {
+    savepoint = await client.stopWithSavepoint(targetDir);
+  } catch (e) {
+    await client.cancel().catch(() => {});
+    throw e;
+  }
+  await assert.rejects(client.wait(), JobCancelledError);
+  return savepoint;
 }
