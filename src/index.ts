@@ -17,6 +17,7 @@ export {
 } from "./api/streams.ts";
 export type { FieldRef } from "./api/keyed-stream.ts";
 export { JobResult, type JobClient, type JobStatus, type VertexMetrics } from "./api/job-result.ts";
+export { JobArgumentError, ParameterTool } from "./api/parameter-tool.ts";
 export { CollectionSource } from "./api/sources/collection-source.ts";
 export { NumberSequenceSource } from "./api/sources/number-sequence-source.ts";
 export { DataGeneratorSource, type DataGeneratorOptions } from "./api/sources/data-generator-source.ts";

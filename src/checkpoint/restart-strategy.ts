@@ -1,5 +1,7 @@
 // Restart strategies: whether, and after how long, a failed job restarts from its latest
-// completed checkpoint.
+// completed checkpoint. The exponential one (the default of a checkpointing job, as in Flink 1.19)
+// has Flink's defaults: 1 s initial delay, ×1.5 per failure up to 1 min, ±10% jitter, and the
+// delay starts over after an hour without a failure.
 
 import { InvalidArgumentError } from "../core/errors.ts";
 
@@ -31,6 +33,7 @@ export const RestartStrategies = {
     check(delayMs >= 0, "delay must be >= 0 ms");
     return { kind: "fixed-delay", attempts, delayMs };
   },
+  /** Unlimited restarts whose delay grows after each failure (defaults: Flink 1.19's). */
   exponentialDelay(
     options: {
       initialDelayMs?: number;
@@ -45,7 +48,7 @@ export const RestartStrategies = {
       kind: "exponential-delay" as const,
       initialDelayMs: options.initialDelayMs ?? 1000,
       maxDelayMs: options.maxDelayMs ?? 60_000,
-      multiplier: options.multiplier ?? 2,
+      multiplier: options.multiplier ?? 1.5,
       resetThresholdMs: options.resetThresholdMs ?? 3_600_000,
       jitter: options.jitter ?? 0.1,
       attempts: options.attempts ?? Number.POSITIVE_INFINITY,

@@ -74,7 +74,7 @@ export const RESTART_STRATEGY: OptionSpec = {
   name: "restart-strategy",
   value: "spec",
   example: "fixed-delay:3:1000",
-  help: "what to do when the job fails: see 'Restart strategies' below (default: none; with checkpoints fixed-delay:unlimited:1000)",
+  help: "what to do when the job fails: see 'Restart strategies' below (default: none; with checkpoints exponential)",
 };
 export const SAVEPOINT_DIR: OptionSpec = {
   name: "savepoint-dir",
@@ -120,12 +120,15 @@ export const RUN: CommandSpec = {
     HELP_OPTION,
   ],
   notes: [
-    "Restart strategies (--restart-strategy spec); the job restarts from its latest checkpoint:",
+    "Restart strategies (--restart-strategy spec); the job restarts from its latest checkpoint, and",
+    "each failure is printed on stderr as it happens, with the delay before the restart:",
     "  none                                       fail the job at its first failure",
     "  fixed-delay:<attempts>:<delayMs>           up to <attempts> restarts ('unlimited': no limit),",
     "                                             <delayMs> ms apart",
     "  exponential[:<initialMs>:<maxMs>]          unlimited restarts; the delay starts at <initialMs>",
-    "                                             (default 1000) and doubles up to <maxMs> (60000)",
+    "                                             (default 1000) and grows x1.5 per failure up to <maxMs>",
+    "                                             (60000), +-10% jitter; it starts over after an hour",
+    "                                             without failures",
     "  failure-rate:<max>:<intervalMs>:<delayMs>  restart after <delayMs> ms; fail the job when more",
     "                                             than <max> failures fall within <intervalMs> ms",
     "",

@@ -41,6 +41,14 @@ function plural(n: number, what: string): string {
  * checkpoints (or restarted), its completed checkpoints and restarts.
  */
 export function summaryLine(result: JobResult): string {
+  return `Job '${result.jobName}' finished in ${formatSeconds(result.runtimeMs)} · ${countsLine(result)}`;
+}
+
+/**
+ * The records that entered each vertex, completed checkpoints and restarts. Records and
+ * accumulators are counted by the last attempt: after a restart the summary says so.
+ */
+export function countsLine(result: JobResult): string {
   const parts = result.vertices.map(
     (v) => `${v.name} (p=${v.parallelism}): ${formatCount(v.recordsIn)} records`,
   );
@@ -50,8 +58,12 @@ export function summaryLine(result: JobResult): string {
       `${plural(cp.completed, "checkpoint")}${cp.failed > 0 ? ` (${formatCount(cp.failed)} failed)` : ""}`,
     );
   }
-  if (cp !== undefined || result.restarts > 0) parts.push(plural(result.restarts, "restart"));
-  return `Job '${result.jobName}' finished in ${formatSeconds(result.runtimeMs)} · ${parts.join(" · ")}`;
+  if (result.restarts > 0) {
+    parts.push(
+      `${plural(result.restarts, "restart")} (records and accumulators counted since the last restart)`,
+    );
+  } else if (cp !== undefined) parts.push(plural(result.restarts, "restart"));
+  return parts.join(" · ");
 }
 
 /** Per-vertex and per-operator counts, and buffer pool use (for --verbose). */

@@ -1,28 +1,37 @@
-// `weir run`: run a job module on the local MiniCluster, print its summary; Ctrl-C cancels it, or
-// with --savepoint-dir stops it with a savepoint.
+// `weir run`: run a job module on the local MiniCluster, print its failures as they happen and its
+// summary. Ctrl-C or SIGTERM cancels it, or with --savepoint-dir stops it with a savepoint; a
+// closed stdout (`weir run job.ts | head`) cancels it quietly. Arguments after `--` are the job's.
 
 import { type ClusterJobClient, submitJob } from "../cluster/mini-cluster.ts";
-import { JobCancelledError, errorMessage } from "../core/errors.ts";
+import { JobCancelledError, JobExecutionError, WeirError, errorMessage } from "../core/errors.ts";
 import { parseArgs } from "./args.ts";
 import { checkAgainstJob, checkRestorePoint, faultToleranceOptions } from "./checkpoint-options.ts";
 import { CliUsageError, JobLoadError, oneLine } from "./cli-errors.ts";
 import { RUN, commandHelp } from "./commands.ts";
+import { FailureReporter } from "./failure-lines.ts";
 import { buildJob, configFromArgs, importJob, resolveJobFile, shownPath } from "./job-file.ts";
 import {
   type CliIO,
-  EXIT_INTERRUPTED,
   EXIT_OK,
   accumulatorLines,
+  countsLine,
   formatSeconds,
   reportError,
   summaryLine,
   verboseBreakdown,
 } from "./report.ts";
 
+/** `weir run job.ts -p 2 -- --input x`: Weir's options before the first `--`, the job's after it. */
+export function splitJobArguments(args: readonly string[]): { own: string[]; job: string[] } {
+  const i = args.indexOf("--");
+  return i < 0 ? { own: [...args], job: [] } : { own: args.slice(0, i), job: args.slice(i + 1) };
+}
+
 export async function runCommand(args: string[], io: CliIO): Promise<number> {
-  const verbose = args.includes("--verbose");
+  const { own, job: jobArguments } = splitJobArguments(args);
+  const verbose = own.includes("--verbose");
   try {
-    const parsed = parseArgs("run", args, RUN.options);
+    const parsed = parseArgs("run", own, RUN.options);
     if (parsed.flags.has("help")) {
       io.out(commandHelp(RUN));
       return EXIT_OK;
@@ -30,11 +39,11 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
     if (parsed.positionals.length > 1) {
       throw new CliUsageError(
         `unexpected argument '${parsed.positionals[1]}' for 'weir run'`,
-        "give one job file, e.g. weir run examples/wordcount.ts -p 2",
+        "give one job file, e.g. weir run examples/wordcount.ts -p 2 (the job's own arguments go after --)",
       );
     }
     const ft = faultToleranceOptions("run", parsed.values, parsed.flags);
-    const config = { ...configFromArgs("run", parsed.values), ...ft.config };
+    const config = { ...configFromArgs("run", parsed.values), ...ft.config, jobArguments };
     const path = resolveJobFile("run", parsed.positionals[0]);
     const shown = shownPath(path);
     // Load and build the job here first: its mistakes are reported before any thread starts.
@@ -44,7 +53,12 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
     await checkRestorePoint(ft, job);
     const unbounded = job.streamGraph.nodes.some((n) => n.source?.boundedness === "unbounded");
 
-    const client = await submitJob({ job: path, ...config });
+    const failures = new FailureReporter(job.jobName, job.restart, io.err);
+    const client = await submitJob({
+      job: path,
+      ...config,
+      onAttemptFailed: (f) => failures.onAttemptFailed(f),
+    });
     if (unbounded) {
       const stop =
         ft.savepointDir !== undefined
@@ -54,79 +68,144 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
         `weir: job '${client.jobName}' is running on ${job.executionGraph.numSlots} worker thread(s); its source is unbounded: ${stop}`,
       );
     }
-    return await waitWithCancel(client, io, verbose, ft.savepointDir);
+    return await waitForJob(client, io, verbose, ft.savepointDir, failures);
   } catch (e) {
     return reportError(e, io, verbose);
   }
 }
 
+type StopReason = "Ctrl-C" | "SIGTERM" | "stdout closed";
+type Stopped = { path: string } | { error: unknown; kept: string | undefined } | undefined;
+
 /**
- * Wait for the job. The first SIGINT cancels it, or with `savepointDir` stops it with a savepoint
- * there (exit 0 either way); a second one exits at once (130).
+ * Wait for the job. The first SIGINT or SIGTERM cancels it, or with `savepointDir` stops it with
+ * a savepoint there (exit 0 either way); a second one exits at once (130, or 143 for SIGTERM). A
+ * closed stdout cancels it and ends the run without a word.
  */
-async function waitWithCancel(
+async function waitForJob(
   client: ClusterJobClient,
   io: CliIO,
   verbose: boolean,
   savepointDir: string | undefined,
+  failures: FailureReporter,
 ): Promise<number> {
   const started = performance.now();
-  let interrupts = 0;
-  let stopping: Promise<{ path: string } | { error: unknown }> | undefined;
-  const onInterrupt = () => {
-    interrupts++;
-    if (interrupts > 1) {
-      io.err("weir: interrupted again; exiting without waiting for the job to stop");
-      process.exit(EXIT_INTERRUPTED);
-    }
-    if (savepointDir === undefined) {
+  let reason: StopReason | undefined;
+  let stopping: Promise<Stopped> | undefined;
+  let stdoutClosed = false;
+  const out = (s: string) => {
+    if (!stdoutClosed) io.out(s);
+  };
+
+  const stop = (why: StopReason) => {
+    reason = why;
+    if (savepointDir === undefined || why === "stdout closed") {
+      if (why !== "stdout closed") {
+        io.err(`weir: cancelling job '${client.jobName}' (${why}; ${why} again exits at once)`);
+      }
       void client.cancel();
       return;
     }
     io.err(
-      `weir: taking a savepoint of job '${client.jobName}' in '${savepointDir}', then stopping it (Ctrl-C again exits at once)`,
+      `weir: taking a savepoint of job '${client.jobName}' in '${savepointDir}', then stopping it (${why}; ${why} again exits at once)`,
     );
     stopping = client.stopWithSavepoint(savepointDir).then(
-      (path) => ({ path }),
-      async (error: unknown) => {
-        // No savepoint: stop the job all the same, as Ctrl-C asked.
-        await client.cancel();
-        return { error };
+      (path): Stopped => ({ path }),
+      async (error: unknown): Promise<Stopped> => {
+        // No savepoint: stop the job all the same, as asked, keeping what a restore needs.
+        const keep = (client as { cancelKeepingLatestCheckpoint?: () => Promise<string | undefined> })
+          .cancelKeepingLatestCheckpoint;
+        let kept: string | undefined;
+        if (keep !== undefined) kept = await keep.call(client);
+        else await client.cancel();
+        return { error, kept };
       },
     );
   };
-  process.on("SIGINT", onInterrupt);
+  const onSignal = (signal: "SIGINT" | "SIGTERM") => {
+    if (reason !== undefined && reason !== "stdout closed") {
+      io.err("weir: interrupted again; exiting without waiting for the job to stop");
+      process.exit(signal === "SIGINT" ? 130 : 143);
+    }
+    stop(signal === "SIGINT" ? "Ctrl-C" : "SIGTERM");
+  };
+  const onSigint = () => onSignal("SIGINT");
+  const onSigterm = () => onSignal("SIGTERM");
+  const onStdoutError = (e: NodeJS.ErrnoException) => {
+    // The reader went away (`| head -1`): nobody reads what the job prints any more.
+    if (stdoutClosed) return;
+    stdoutClosed = true;
+    if (e.code !== "EPIPE" && e.code !== "ERR_STREAM_DESTROYED") {
+      io.err(`weir: cannot write to stdout (${e.code ?? e.message}); cancelling the job`);
+    }
+    if (reason === undefined) stop("stdout closed");
+  };
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigterm);
+  process.stdout.on("error", onStdoutError);
   try {
     const result = await client.wait().catch(async (e: unknown) => {
-      if (!(e instanceof JobCancelledError) || interrupts === 0) throw e;
+      if (!(e instanceof JobCancelledError) || reason === undefined) throw e;
       return undefined;
     });
     const stopped = await stopping;
+    if (stdoutClosed) return EXIT_OK;
     if (result !== undefined) {
       if (stopped !== undefined && "error" in stopped) {
         io.err(`weir: no savepoint taken: job '${client.jobName}' finished first`);
       }
-      if (verbose) for (const line of verboseBreakdown(result)) io.out(line);
-      io.out(summaryLine(result));
-      for (const line of accumulatorLines(result)) io.out(line);
+      if (verbose) for (const line of verboseBreakdown(result)) out(line);
+      out(summaryLine(result));
+      lastFailure(failures, out);
+      for (const line of accumulatorLines(result)) out(line);
       return EXIT_OK;
     }
     if (stopped !== undefined && "error" in stopped) {
+      const kept =
+        stopped.kept !== undefined
+          ? `its latest checkpoint is kept: resume with --from-savepoint ${shownPath(stopped.kept)}`
+          : "no savepoint was written: fix the reason named here and run the job again";
       throw new JobLoadError(
         `job '${client.jobName}' could not take a savepoint, and was cancelled instead: ${oneLine(errorMessage(stopped.error))}`,
-        "no savepoint was written: fix the reason named here and run the job again",
+        kept,
         stopped.error,
       );
     }
     // On a terminal, end a progress line the job may have left open (`\r...`).
     const lead = process.stdout.isTTY ? "\n" : "";
-    io.out(
+    out(
       stopped !== undefined
         ? `${lead}Job '${client.jobName}' stopped with savepoint at ${shownPath(stopped.path)}`
-        : `${lead}Job '${client.jobName}' cancelled after ${formatSeconds(performance.now() - started)} (Ctrl-C)`,
+        : `${lead}Job '${client.jobName}' cancelled after ${formatSeconds(performance.now() - started)} (${reason})`,
     );
+    const partial = client.cancelledResult();
+    if (partial !== undefined) {
+      if (verbose) for (const line of verboseBreakdown(partial)) out(line);
+      out(`Counted until it stopped: ${countsLine(partial)}`);
+    } else if (failures.seen) {
+      out("Counted until it stopped: nothing (it was waiting to restart)");
+    }
+    lastFailure(failures, out);
+    if (partial !== undefined) for (const line of accumulatorLines(partial)) out(line);
     return EXIT_OK;
+  } catch (e) {
+    if (stdoutClosed && e instanceof JobCancelledError) return EXIT_OK;
+    if (e instanceof JobExecutionError || e instanceof WeirError) {
+      const times = failures.sameInARow;
+      if (times > 1 && !e.message.includes("times in a row"))
+        e.message += ` (the same failure ${times} times in a row)`;
+    }
+    throw e;
   } finally {
-    process.off("SIGINT", onInterrupt);
+    process.off("SIGINT", onSigint);
+    process.off("SIGTERM", onSigterm);
+    // Once stdout is closed, later writes fail too: keep swallowing their errors.
+    if (!stdoutClosed) process.stdout.off("error", onStdoutError);
   }
+}
+
+/** After restarts, the summary repeats the cause of the last failure. */
+function lastFailure(failures: FailureReporter, out: (s: string) => void): void {
+  const line = failures.lastFailureLine();
+  if (line !== undefined) out(line);
 }

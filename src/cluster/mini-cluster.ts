@@ -7,13 +7,14 @@ import { randomUUID } from "node:crypto";
 import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
 import type { CompiledJob, EnvironmentConfig } from "../api/environment.ts";
 import { type ManagedJobClient, startClient } from "../api/job-client.ts";
-import type { JobResult } from "../api/job-result.ts";
+import { JobResult } from "../api/job-result.ts";
 import { InvalidArgumentError, JobCancelledError, JobExecutionError, jobFailure } from "../core/errors.ts";
 import {
   type Attempt,
   type AttemptContext,
   type AttemptLauncher,
   JobMaster,
+  type JobMasterOptions,
   type RunOutcome,
 } from "../graph/job-master.ts";
 import { executionPlan } from "../graph/plan.ts";
@@ -28,6 +29,8 @@ export interface RunJobOptions extends EnvironmentConfig {
   /** Path of the job module (.ts or .js) whose default export is defineJob(...). */
   job: string;
   jobName?: string;
+  /** Told of every failed attempt as it happens, with the delay before the restart (if any). */
+  onAttemptFailed?: JobMasterOptions["onAttemptFailed"];
 }
 
 const WORKER_URL = new URL(
@@ -42,6 +45,11 @@ export type ClusterJobResult = JobResult & { collected: Map<string, unknown[]> }
 
 export interface ClusterJobClient extends ManagedJobClient {
   wait(): Promise<ClusterJobResult>;
+  /**
+   * After the job was cancelled (or stopped with a savepoint): what its last attempt had counted
+   * when it stopped; undefined when no attempt was running (e.g. cancelled while restarting).
+   */
+  cancelledResult(): JobResult | undefined;
   /** Chaos testing: end the worker thread of `slot` abruptly, as a crash would. */
   killWorker(slot: number): void;
 }
@@ -53,7 +61,7 @@ export async function runJob(options: RunJobOptions): Promise<ClusterJobResult> 
 }
 
 export async function submitJob(options: RunJobOptions): Promise<ClusterJobClient> {
-  const { job: modulePath, jobName: name, ...config } = options;
+  const { job: modulePath, jobName: name, onAttemptFailed, ...config } = options;
   if (config.clock !== undefined) {
     throw new InvalidArgumentError(
       "a custom clock works only for in-thread execution (env.execute()); worker threads use the system clock",
@@ -84,8 +92,13 @@ export async function submitJob(options: RunJobOptions): Promise<ClusterJobClien
   };
 
   let current: ClusterAttempt | undefined;
+  let cancelledOutcome: RunOutcome | undefined;
+  const started = performance.now();
   const launcher: AttemptLauncher = async (ctx) => {
-    current = await launchAttempt(job, jobId, modulePath, config, ctx, onCollect);
+    cancelledOutcome = undefined;
+    current = await launchAttempt(job, jobId, modulePath, config, ctx, onCollect, (o) => {
+      cancelledOutcome = o;
+    });
     return current;
   };
   const master = new JobMaster(
@@ -97,6 +110,7 @@ export async function submitJob(options: RunJobOptions): Promise<ClusterJobClien
       restart: job.restart,
       restorePath: job.restorePath,
       allowNonRestoredState: job.allowNonRestoredState,
+      onAttemptFailed,
     },
     launcher,
   );
@@ -106,6 +120,24 @@ export async function submitJob(options: RunJobOptions): Promise<ClusterJobClien
     ...client,
     wait: () => client.wait().then((r) => Object.assign(r, { collected })),
     killWorker: (slot: number) => current?.killWorker(slot),
+    cancelledResult: () =>
+      cancelledOutcome === undefined || client.getStatus() !== "CANCELED"
+        ? undefined
+        : new JobResult({
+            jobId,
+            jobName,
+            runtimeMs: performance.now() - started,
+            vertices: job.jobGraph.vertices.map((v) => ({
+              id: v.id,
+              name: v.name,
+              parallelism: v.parallelism,
+            })),
+            reports: cancelledOutcome.reports,
+            pools: cancelledOutcome.pools,
+            restarts: master.restarts,
+            failures: master.failures,
+            checkpoints: master.checkpoints?.stats,
+          }),
   };
 }
 
@@ -120,6 +152,7 @@ async function launchAttempt(
   config: EnvironmentConfig,
   ctx: AttemptContext,
   onCollect: (uid: string, subtask: number, values: unknown[], txn: string | undefined) => void,
+  onCancelled: (outcome: RunOutcome) => void,
 ): Promise<ClusterAttempt> {
   const eg = job.executionGraph;
   const jobName = job.jobName;
@@ -280,6 +313,8 @@ async function launchAttempt(
           if (++completedCount === n) onCompleted?.();
           break;
         case "stopped":
+          if (m.reports !== undefined) reports.push(...m.reports);
+          if (m.pool !== undefined) pools.push(m.pool);
           if (++stoppedCount === n) onStopped?.();
           break;
         case "failed":
@@ -343,6 +378,8 @@ async function launchAttempt(
       });
       state = "over";
       await terminateAll();
+      // What the tasks had counted: sent with "stopped", or with "done" when they had finished.
+      onCancelled({ reports, pools });
       const cancelled = new JobCancelledError(jobName);
       if (wasRunning) rejectDone(cancelled);
       // Cancelled after every task had finished: no final checkpoint or final commits follow.

@@ -5,6 +5,7 @@ import type { SubtaskStateHandle } from "../checkpoint/fs-storage.ts";
 import type { BufferPoolStats } from "../network/buffer-pool.ts";
 import type { FailureInfo } from "../runtime/operator-failure.ts";
 import type { TaskReport } from "../runtime/stream-task.ts";
+import type { StdioMessage } from "./worker-stdio.ts";
 
 export interface WorkerData {
   modulePath: string;
@@ -38,7 +39,10 @@ export type ToCoordinator =
   | { t: "task-finished"; vertexId: number; subtask: number; handle: SubtaskStateHandle; error?: string }
   | { t: "done"; reports: TaskReport[]; pool: BufferPoolStats }
   | { t: "completed" }
-  | { t: "stopped" }
+  /** Cancelled: the tasks' counts so far (absent when they were sent with "done" already). */
+  | { t: "stopped"; reports?: TaskReport[]; pool?: BufferPoolStats }
+  /** What the worker printed (src/cluster/worker-stdio.ts); written out by startWorker's listener. */
+  | StdioMessage
   | { t: "failed"; failure: FailureInfo | undefined; message: string; stack: string | undefined };
 
 export type ToWorker =

@@ -1,7 +1,7 @@
 // A task worker: one slot of the MiniCluster in its own thread. It rebuilds the job from the job
 // module, deploys the subtasks placed in its slot (restored from a checkpoint when asked), wires
 // channels to the other slots' threads, and runs them; split assignments, checkpoint
-// acknowledgements, collected results and the outcome travel to the coordinator.
+// acknowledgements, collected results, what it prints, and the outcome travel to the coordinator.
 
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import { FsCheckpointStorage, loadCheckpoint } from "../checkpoint/fs-storage.ts";
@@ -16,10 +16,16 @@ import { describeFailure } from "../runtime/operator-failure.ts";
 import { CancelledSignal, type TaskFailureReport, TaskExecutor } from "../runtime/task-executor.ts";
 import { buildJobEnvironment, loadJobModule } from "./job-module.ts";
 import type { ToCoordinator, ToWorker, WorkerData } from "./protocol.ts";
+import { relayStdio } from "./worker-stdio.ts";
 
 const data = workerData as WorkerData & { ports: Array<MessagePort | null> };
 const port = parentPort!;
-const send = (m: ToCoordinator) => port.postMessage(m);
+// Output printed before a message (e.g. "done" or "failed") reaches the coordinator before it.
+const flushStdio = relayStdio(port);
+const send = (m: ToCoordinator) => {
+  flushStdio();
+  port.postMessage(m);
+};
 
 async function main(): Promise<void> {
   const def = await loadJobModule(data.modulePath);
@@ -132,7 +138,7 @@ async function main(): Promise<void> {
     await executor.run();
   } catch (e) {
     if (e instanceof CancelledSignal) {
-      send({ t: "stopped" });
+      send({ t: "stopped", reports: tasks.map((t) => t.report()), pool: pool.stats() });
       return;
     }
     const report = e as TaskFailureReport;

@@ -1,8 +1,10 @@
 // Starting worker threads that may be TypeScript files (Node 20 cannot start a .ts worker even
 // under tsx, so a .ts entry is started through a small boot script that registers tsx first),
-// and counting the ones alive, so that tests can prove that none is left behind.
+// and counting the ones alive, so that tests can prove that none is left behind. What a worker
+// prints arrives as messages (src/cluster/worker-stdio.ts) and is written out here.
 
 import { Worker, type WorkerOptions } from "node:worker_threads";
+import { isStdioMessage, writeStdio } from "./worker-stdio.ts";
 
 let alive = 0;
 
@@ -17,6 +19,9 @@ export function startWorker(url: URL, options: WorkerOptions = {}): Worker {
     worker = new Worker(url, options);
   }
   alive++;
+  worker.on("message", (m: unknown) => {
+    if (isStdioMessage(m)) writeStdio(m);
+  });
   worker.once("exit", () => {
     alive--;
   });

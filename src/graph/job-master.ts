@@ -68,6 +68,17 @@ export interface JobMasterOptions {
   /** Start from this checkpoint or savepoint. */
   restorePath?: string;
   allowNonRestoredState?: boolean;
+  /** Told of every failed attempt as it happens (the CLI prints it), before the restart delay. */
+  onAttemptFailed?: (failure: AttemptFailure) => void;
+}
+
+/** A failed attempt: what failed, and whether and when the job restarts. */
+export interface AttemptFailure {
+  /** The attempt that failed (0 = the first run). */
+  attempt: number;
+  error: unknown;
+  /** ms until the next attempt starts; undefined when the job fails instead. */
+  restartDelayMs: number | undefined;
 }
 
 export interface JobRunResult extends RunOutcome {
@@ -83,6 +94,8 @@ export class JobMaster {
   restarts = 0;
   failures = 0;
   private markDeployed: () => void = () => {};
+  /** Ends the wait before a restart early (cancel). */
+  private wakeRestart: (() => void) | undefined;
   /** Resolves once the first attempt is deployed (or the job ended before that). */
   readonly deployed = new Promise<void>((resolve) => {
     this.markDeployed = resolve;
@@ -100,6 +113,7 @@ export class JobMaster {
 
   async cancel(): Promise<void> {
     this.cancelled = true;
+    this.wakeRestart?.();
     await this.current?.cancel();
   }
 
@@ -137,7 +151,11 @@ export class JobMaster {
     }
     const coordinator = this.coordinator;
     for (let attemptNo = 0; ; attemptNo++) {
-      if (this.cancelled) throw new JobCancelledError(o.jobName);
+      if (this.cancelled) {
+        // Cancelled while waiting to restart: the coordinator's timer would keep the process alive.
+        await coordinator?.stop(settings.retention === "DELETE_ON_CANCELLATION");
+        throw new JobCancelledError(o.jobName);
+      }
       // A task's final state may still be on its way when its attempt fails: it must not count
       // as finished in the next attempt (where the task runs again).
       let current = true;
@@ -202,11 +220,13 @@ export class JobMaster {
         this.failures++;
         if (isRestoreFailure(e)) {
           // Restarting would read the same broken checkpoint again.
+          o.onAttemptFailed?.({ attempt: attemptNo, error: e, restartDelayMs: undefined });
           await coordinator?.stop(false);
           throw e;
         }
         if (process.env.WEIR_DEBUG) console.error(`[weir] attempt ${attemptNo} failed:`, e);
         const delay = backoff.onFailure();
+        o.onAttemptFailed?.({ attempt: attemptNo, error: e, restartDelayMs: delay });
         if (delay === undefined) {
           await coordinator?.stop(false);
           if (this.restarts > 0 && e instanceof WeirError) {
@@ -217,8 +237,15 @@ export class JobMaster {
         coordinator?.resetForRestart();
         const latest = coordinator?.latest;
         if (latest !== undefined) restore = await loadCheckpoint(latest.path);
-        await new Promise((r) => setTimeout(r, delay));
-        this.restarts++;
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, delay);
+          this.wakeRestart = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.wakeRestart = undefined;
+        if (!this.cancelled) this.restarts++;
       }
     }
   }

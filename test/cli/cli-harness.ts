@@ -53,8 +53,11 @@ export interface LiveRun {
   readonly child: ChildProcess;
   stdout(): string;
   stderr(): string;
-  /** Resolves once `condition` holds on stdout; fails if the child exits first or the deadline passes. */
-  until(condition: (stdout: string) => boolean): Promise<void>;
+  /**
+   * Resolves once `condition` holds on stdout (or on stderr); fails if the child exits first or
+   * the deadline passes.
+   */
+  until(condition: (output: string) => boolean, stream?: "stdout" | "stderr"): Promise<void>;
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
@@ -73,24 +76,50 @@ export function spawnWeir(args: string[]): LiveRun {
     stdout: () => stdout,
     stderr: () => stderr,
     exited,
-    until(condition) {
+    until(condition, stream = "stdout") {
+      const source = stream === "stdout" ? child.stdout! : child.stderr!;
       return new Promise((resolve, reject) => {
-        const deadline = setTimeout(() => finish(new Error(`timed out waiting; ${describe()}`)), 30_000);
+        const deadline = setTimeout(() => finish(new Error(`timed out waiting; ${describe()}`)), 60_000);
         const check = () => {
-          if (condition(stdout)) finish();
+          if (condition(stream === "stdout" ? stdout : stderr)) finish();
         };
         const onExit = () => finish(new Error(`the job exited early; ${describe()}`));
         function finish(e?: Error) {
           clearTimeout(deadline);
-          child.stdout!.off("data", check);
+          source.off("data", check);
           child.off("exit", onExit);
           if (e === undefined) resolve();
           else reject(e);
         }
-        child.stdout!.on("data", check);
+        source.on("data", check);
         child.once("exit", onExit);
         check();
       });
     },
   };
+}
+
+/**
+ * Run `weir args... | reader` in bash (a real pipe, as a user's shell makes it); resolves with the
+ * reader's stdout, weir's stderr and weir's exit code.
+ */
+export function weirPiped(args: string[], reader: string): Promise<Run> {
+  const quote = (s: string) => `'${s.replace(/'/g, "'\\''")}'`;
+  const command = `${[process.execPath, BIN, ...args].map(quote).join(" ")} | ${reader}; exit "\${PIPESTATUS[0]}"`;
+  return new Promise((resolve) => {
+    execFile(
+      "bash",
+      ["-c", command],
+      { cwd: ROOT, timeout: 4 * TIMEOUT, maxBuffer: 256 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        const e = error as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
+        resolve({
+          code: e === null ? 0 : typeof e.code === "number" ? e.code : null,
+          signal: e?.signal ?? null,
+          stdout,
+          stderr,
+        });
+      },
+    );
+  });
 }

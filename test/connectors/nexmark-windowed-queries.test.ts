@@ -28,7 +28,7 @@ import {
   type NexmarkSplit,
 } from "../../src/connectors/nexmark/source.ts";
 import { nexmarkWatermarks } from "../../src/connectors/nexmark/watermarks.ts";
-import { NEXMARK_JOB_ENV, NEXMARK_JOB_MODULE } from "../../src/connectors/nexmark/job.ts";
+import { NEXMARK_JOB_MODULE, nexmarkJobArguments } from "../../src/connectors/nexmark/job.ts";
 import type { NexmarkJobParams } from "../../src/connectors/nexmark/pipeline.ts";
 import { runNexmark } from "../../src/connectors/nexmark/runner.ts";
 import { submitJob } from "../../src/cluster/mini-cluster.ts";
@@ -496,14 +496,14 @@ describe("nexmark sources under checkpoints", () => {
       const checkpoints = mkdtempSync(join(dir, `${name}-checkpoints-`));
       const clean = join(dir, `${name}-clean.jsonl`);
       await runNexmark({ query: name, events: numEvents, seed: SEED, parallelism: 2, out: clean });
-      process.env[NEXMARK_JOB_ENV] = JSON.stringify({
-        query: name,
-        generator: { numEvents, seed: SEED },
-        outDir,
-        exactlyOnce: true,
-      } satisfies NexmarkJobParams);
       const client = await submitJob({
         job: NEXMARK_JOB_MODULE,
+        jobArguments: nexmarkJobArguments({
+          query: name,
+          generator: { numEvents, seed: SEED },
+          outDir,
+          exactlyOnce: true,
+        } satisfies NexmarkJobParams),
         parallelism: 2,
         checkpointInterval: 50,
         checkpointDirectory: checkpoints,
@@ -525,7 +525,6 @@ describe("nexmark sources under checkpoints", () => {
         );
       } finally {
         clearInterval(poll);
-        delete process.env[NEXMARK_JOB_ENV];
       }
       const q = nexmarkQuery(name);
       const lines = (text: string) =>

@@ -24,7 +24,7 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { BroadcastChannel } from "node:worker_threads";
 import { InvalidArgumentError, RestartStrategies, runJob } from "../../index.ts";
-import { NEXMARK_JOB_ENV, NEXMARK_JOB_MODULE } from "./job.ts";
+import { NEXMARK_JOB_MODULE, nexmarkJobArguments } from "./job.ts";
 import { type NexmarkJobParams, type NexmarkProgress, RESULTS_COUNTER } from "./pipeline.ts";
 import { nexmarkQuery } from "./queries/index.ts";
 
@@ -158,11 +158,10 @@ export async function runNexmark(options: NexmarkRunOptions): Promise<NexmarkRun
           options.onProgress!(sum, performance.now() - startWall);
         }, 1000);
 
-  const previous = process.env[NEXMARK_JOB_ENV];
-  process.env[NEXMARK_JOB_ENV] = JSON.stringify(params);
   try {
     const result = await runJob({
       job: NEXMARK_JOB_MODULE,
+      jobArguments: nexmarkJobArguments(params),
       parallelism: options.parallelism,
       jobName: `nexmark ${query.name}`,
       stateBackend: (options.stateBackend ?? "heap") as "heap" | "embedded",
@@ -207,8 +206,6 @@ export async function runNexmark(options: NexmarkRunOptions): Promise<NexmarkRun
       restarts: result.restarts ?? 0,
     };
   } finally {
-    if (previous === undefined) delete process.env[NEXMARK_JOB_ENV];
-    else process.env[NEXMARK_JOB_ENV] = previous;
     if (ticker !== undefined) clearInterval(ticker);
     channel.close();
     if (outDir !== undefined) rmSync(outDir, { recursive: true, force: true });
