@@ -7,23 +7,9 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Accumulator } from "../../src/core/functions.ts";
-import { Types } from "../../src/index.ts";
-import { NetworkBufferPool } from "../../src/network/buffer-pool.ts";
-import { InputChannel, InputGate } from "../../src/network/input-gate.ts";
-import { RecordWriter } from "../../src/network/record-writer.ts";
-import { ResultSubpartition } from "../../src/network/result-subpartition.ts";
 import { StreamOperator } from "../../src/runtime/operators/stream-operator.ts";
-import { RoutingOutput } from "../../src/runtime/outputs.ts";
-import type {
-  OperatorRestore,
-  OperatorSnapshot,
-  RestoredInFlight,
-  TaskSnapshot,
-} from "../../src/runtime/snapshot.ts";
-import { StreamTask } from "../../src/runtime/stream-task.ts";
-import { ManualClock } from "../../src/runtime/time/clock.ts";
-import { ProcessingTimeService } from "../../src/runtime/time/processing-time-service.ts";
+import type { OperatorRestore, OperatorSnapshot, RestoredInFlight } from "../../src/runtime/snapshot.ts";
+import { restoreOf, runToEnd, type TaskHarness, taskHarness } from "../harness/task-harness.ts";
 
 const BUFFER_SIZE = 256;
 const UID = "keep";
@@ -45,96 +31,21 @@ class Keep extends StreamOperator {
   }
 }
 
-interface Harness {
-  task: StreamTask;
-  op: Keep;
-  writers: RecordWriter<string>[];
-  subpartitions: ResultSubpartition[];
-  acks: Array<{ id: number; snapshot: TaskSnapshot }>;
-}
-
 /** One task reading `channels` producers; `credits` per channel; restored from `restore`. */
 function harness(
   channels: number,
   credits: number,
   alignedTimeout: number,
   restore?: { custom: string[]; inFlight?: RestoredInFlight },
-): Harness {
-  const pool = new NetworkBufferPool(BUFFER_SIZE, 256);
-  const serializer = Types.STRING.createSerializer();
-  const inputs: InputChannel[] = [];
-  const writers: RecordWriter<string>[] = [];
-  const subpartitions: ResultSubpartition[] = [];
-  for (let c = 0; c < channels; c++) {
-    const sp = new ResultSubpartition(pool, credits, () => {});
-    const ch = new InputChannel(c, 0, serializer, `producer ${c} -> keep`, () => {});
-    sp.receiver = ch;
-    ch.returner = sp;
-    inputs.push(ch);
-    subpartitions.push(sp);
-    writers.push(
-      new RecordWriter([sp], { selectChannel: () => 0 }, serializer, BUFFER_SIZE, `edge ${c}`, -1),
-    );
-  }
-  const op = new Keep();
-  const acks: Harness["acks"] = [];
-  const processingTime = new ProcessingTimeService(new ManualClock(0));
-  const task = new StreamTask(
-    {
-      name: "keep (1/1)",
-      vertexId: 2,
-      identity: {
-        jobId: "test",
-        jobName: "test",
-        subtaskIndex: 0,
-        parallelism: 1,
-        maxParallelism: 128,
-        attemptNumber: 0,
-        attemptTag: "test-0",
-      },
-      chain: [{ info: { name: "keep", uid: UID }, operator: op, output: new RoutingOutput([], new Map()) }],
-      element: { timestamp: Number.NaN },
-      gate: new InputGate(inputs),
-      reader: undefined,
-      writers: [],
-      accumulators: new Map<string, Accumulator<unknown>>(),
-      numInputs: 1,
-      processingTime,
-      sourceOutput: undefined,
-      autoWatermarkInterval: 200,
-      receivedSplitIds: new Set(),
-      restore:
-        restore === undefined
-          ? undefined
-          : async () => ({
-              operators: new Map([
-                [UID, { keyGroups: [], operatorState: {}, custom: [restore.custom], checkpointId: 1 }],
-              ]),
-              inFlight: restore.inFlight,
-            }),
-      disposables: [],
-      checkpointing: {
-        exactlyOnce: true,
-        unaligned: true,
-        alignedTimeout,
-        responder: {
-          acknowledge: (id, snapshot) => acks.push({ id, snapshot }),
-          decline: (id, reason) => assert.fail(`checkpoint ${id} declined: ${reason}`),
-          finished: () => {},
-        },
-      },
-    },
-    () => {},
-  );
-  return { task, op, writers, subpartitions, acks };
-}
-
-async function runToEnd(h: Harness): Promise<void> {
-  for (let guard = 0; h.task.state === "running"; guard++) {
-    assert.ok(guard < 100_000, "the task does not finish");
-    h.task.step();
-  }
-  await h.task.finish();
+): TaskHarness<Keep> {
+  return taskHarness(new Keep(), UID, {
+    channels,
+    credits,
+    bufferSize: BUFFER_SIZE,
+    poolBuffers: 256,
+    alignedTimeout,
+    restore: restore === undefined ? undefined : restoreOf(UID, restore.custom, restore.inFlight),
+  });
 }
 
 describe("restored records", () => {

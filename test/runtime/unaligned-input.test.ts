@@ -9,23 +9,10 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { Accumulator } from "../../src/core/functions.ts";
-import { Types } from "../../src/index.ts";
-import { NetworkBufferPool } from "../../src/network/buffer-pool.ts";
-import { InputChannel, InputGate } from "../../src/network/input-gate.ts";
-import { RecordWriter } from "../../src/network/record-writer.ts";
-import { ResultSubpartition } from "../../src/network/result-subpartition.ts";
 import { StreamOperator } from "../../src/runtime/operators/stream-operator.ts";
-import { RoutingOutput } from "../../src/runtime/outputs.ts";
-import type {
-  OperatorRestore,
-  OperatorSnapshot,
-  TaskRestore,
-  TaskSnapshot,
-} from "../../src/runtime/snapshot.ts";
-import { STEP_BUDGET_MS, StreamTask } from "../../src/runtime/stream-task.ts";
-import { ManualClock } from "../../src/runtime/time/clock.ts";
-import { ProcessingTimeService } from "../../src/runtime/time/processing-time-service.ts";
+import type { OperatorRestore, OperatorSnapshot, TaskRestore } from "../../src/runtime/snapshot.ts";
+import { STEP_BUDGET_MS } from "../../src/runtime/stream-task.ts";
+import { restoreOf, runToEnd, type TaskHarness, taskHarness } from "../harness/task-harness.ts";
 
 const BUFFER_SIZE = 1024;
 const CHANNELS = 2;
@@ -74,90 +61,23 @@ function expected(c: number): string[] {
   return Array.from({ length: TOTAL }, (_, i) => record(c, i));
 }
 
-interface Harness {
-  task: StreamTask;
-  op: Collect;
-  channels: InputChannel[];
-  writers: RecordWriter<string>[];
-  pool: NetworkBufferPool;
-  acks: Array<{ id: number; snapshot: TaskSnapshot }>;
-}
+type Harness = TaskHarness<Collect>;
 
+/** One task reading CHANNELS producers; credits enough for everything: all data is queued at the consumer. */
 function harness(restore?: () => Promise<TaskRestore>): Harness {
-  const pool = new NetworkBufferPool(BUFFER_SIZE, 64);
-  const serializer = Types.STRING.createSerializer();
-  const channels: InputChannel[] = [];
-  const writers: RecordWriter<string>[] = [];
-  for (let c = 0; c < CHANNELS; c++) {
-    // Credits enough for everything: all data is queued at the consumer.
-    const sp = new ResultSubpartition(pool, 1000, () => {});
-    const ch = new InputChannel(c, 0, serializer, `producer ${c} -> collect`, () => {});
-    sp.receiver = ch;
-    ch.returner = sp;
-    channels.push(ch);
-    writers.push(
-      new RecordWriter([sp], { selectChannel: () => 0 }, serializer, BUFFER_SIZE, `edge ${c}`, -1),
-    );
-  }
-  const op = new Collect();
-  const acks: Harness["acks"] = [];
-  const task = new StreamTask(
-    {
-      name: "collect (1/1)",
-      vertexId: 2,
-      identity: {
-        jobId: "test",
-        jobName: "test",
-        subtaskIndex: 0,
-        parallelism: 1,
-        maxParallelism: 128,
-        attemptNumber: 0,
-        attemptTag: "test-0",
-      },
-      chain: [
-        { info: { name: "collect", uid: UID }, operator: op, output: new RoutingOutput([], new Map()) },
-      ],
-      element: { timestamp: Number.NaN },
-      gate: new InputGate(channels),
-      reader: undefined,
-      writers: [],
-      accumulators: new Map<string, Accumulator<unknown>>(),
-      numInputs: 1,
-      processingTime: new ProcessingTimeService(new ManualClock(0)),
-      sourceOutput: undefined,
-      autoWatermarkInterval: 200,
-      receivedSplitIds: new Set(),
-      restore,
-      disposables: [],
-      checkpointing: {
-        exactlyOnce: true,
-        unaligned: true,
-        alignedTimeout: 0,
-        responder: {
-          acknowledge: (id, snapshot) => acks.push({ id, snapshot }),
-          decline: (id, reason) => assert.fail(`checkpoint ${id} declined: ${reason}`),
-          finished: () => {},
-        },
-      },
-    },
-    () => {},
-  );
-  return { task, op, channels, writers, pool, acks };
+  return taskHarness(new Collect(), UID, {
+    channels: CHANNELS,
+    credits: 1000,
+    bufferSize: BUFFER_SIZE,
+    poolBuffers: 64,
+    restore,
+  });
 }
 
 /** Records `from` until `to` of channel `c`, flushed. */
 function emit(h: Harness, c: number, from: number, to: number): void {
   for (let i = from; i < to; i++) h.writers[c]!.emit(record(c, i), Number.NaN);
   h.writers[c]!.flushAll();
-}
-
-async function runToEnd(h: Harness): Promise<void> {
-  for (let guard = 0; h.task.state === "running"; guard++) {
-    assert.ok(guard < 100_000, "the task does not finish");
-    h.task.step();
-  }
-  assert.equal(h.task.state, "finishing");
-  await h.task.finish();
 }
 
 function assertExactlyOnce(seen: string[], what: string): void {
@@ -201,10 +121,7 @@ async function checkpointWhileReading(stalls: number): Promise<{ partlyRead: boo
   // what came after their barriers.
   const channelState = ack.snapshot.channels!;
   const custom = ack.snapshot.operators[UID]!.custom;
-  const b = harness(async () => ({
-    operators: new Map([[UID, { keyGroups: [], operatorState: {}, custom: [custom], checkpointId: 1 }]]),
-    inFlight: { inputs: channelState.inputs, outputs: [], records: [] },
-  }));
+  const b = harness(restoreOf(UID, custom, { inputs: channelState.inputs, outputs: [], records: [] }));
   await b.task.open();
   for (let c = 0; c < CHANNELS; c++) {
     emit(b, c, BARRIER_AT[c]!, TOTAL);
