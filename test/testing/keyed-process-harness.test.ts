@@ -161,6 +161,25 @@ describe("KeyedOneInputHarness, rescaled restore", () => {
     }
   });
 
+  it("restores a heap snapshot into the embedded backend and back", async () => {
+    const heap = KeyedOneInputHarness.forKeyedProcessFunction(new Sessions(), byUser);
+    await heap.open();
+    for (const u of users) heap.processElement({ user: u, page: "/" }, 1_000);
+    const embedded = KeyedOneInputHarness.forKeyedProcessFunction(new Sessions(), byUser, {
+      stateBackend: "embedded",
+    });
+    await embedded.initializeState(await heap.snapshot());
+    await embedded.open();
+    embedded.processElement({ user: "user-0", page: "/again" }, 2_000);
+    const back = KeyedOneInputHarness.forKeyedProcessFunction(new Sessions(), byUser);
+    await back.initializeState(await embedded.snapshot());
+    await embedded.close();
+    await back.open();
+    back.processWatermark(11_000);
+    assert.equal(back.values().length, users.length);
+    assert.ok(back.values().includes("user-0: 2 clicks"));
+  });
+
   it("refuses a key another subtask owns, naming the owner", async () => {
     const h = KeyedOneInputHarness.forKeyedProcessFunction(new Sessions(), byUser, {
       parallelism: 2,
