@@ -14,6 +14,7 @@ if (existsSync(sources)) {
   register();
   ({ main } = await import(sources.href));
 } else {
+  process.setSourceMapsEnabled(true); // stack traces name the sources (shipped inside the maps)
   ({ main } = await import("../dist/cli/main.js"));
 }
 process.exitCode = await main(process.argv.slice(2));

@@ -1,4 +1,4 @@
-// The public entry point `weir/testing`: operator test harnesses for users' unit tests (Flink's
+// The public entry point `weir-stream/testing`: operator test harnesses for users' unit tests (Flink's
 // operator test harnesses, Kafka Streams' TopologyTestDriver). Everything here is public API.
 
 export {
