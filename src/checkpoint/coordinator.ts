@@ -3,7 +3,9 @@
 // metadata atomically, tells the tasks, prunes old checkpoints and the shared files nobody uses
 // any more, and aborts checkpoints that time out or are declined. When every task has finished,
 // it takes the final checkpoint: the tasks' final states (with the sinks' end-of-input
-// committables), published before anything of them is committed.
+// committables), published before anything of them is committed. A savepoint is written durably
+// before its checkpoint is published: if it cannot be, the checkpoint is aborted and nothing of it
+// is committed.
 
 import { WeirError } from "../core/errors.ts";
 import type { CheckpointSettings } from "./checkpoint-config.ts";
@@ -58,6 +60,8 @@ interface Pending {
   /** The final checkpoint: every task had finished; no task is told, the job master commits. */
   final: boolean;
   startedAt: number;
+  /** Shared files it references, once every task has acknowledged (pruning keeps them meanwhile). */
+  shared?: string[];
 }
 
 export interface CheckpointStats {
@@ -123,20 +127,34 @@ export class CheckpointCoordinator {
   }
 
   private paused = false;
+  private held = 0;
 
   /** Stop triggering until the next attach() (the attempt is ending). */
   pause(): void {
     this.paused = true;
   }
 
+  /**
+   * Start no periodic checkpoint until release(), across restarts too (stop-with-savepoint: a
+   * checkpoint completing after the savepoint would commit output that its restore replays).
+   */
+  hold(): void {
+    this.held++;
+  }
+
+  release(): void {
+    if (this.held > 0) this.held--;
+  }
+
   private periodicTrigger(): void {
     if (this.stopped) return;
-    if (this.paused) {
+    if (this.paused || this.held > 0) {
       this.schedule(this.settings.interval);
       return;
     }
     const sincePrevious = Date.now() - this.lastCompletedAt;
-    if (this.pending.size >= this.settings.maxConcurrentCheckpoints) {
+    const savepointPending = [...this.pending.values()].some((p) => p.savepoint?.targetDir !== undefined);
+    if (this.pending.size >= this.settings.maxConcurrentCheckpoints || savepointPending) {
       this.schedule(Math.max(10, this.settings.interval / 4));
       return;
     }
@@ -150,7 +168,10 @@ export class CheckpointCoordinator {
 
   /**
    * Take a savepoint: a checkpoint now, copied with every file it needs into `targetDir`
-   * (self-contained). Resolves with the savepoint's directory.
+   * (self-contained). Resolves with the savepoint's directory once it is durable and its
+   * checkpoint published. As in Flink, it starts even when maxConcurrentCheckpoints checkpoints
+   * are pending (they are subsumed when it completes); no periodic checkpoint starts while it is
+   * pending, so that no newer one subsumes it.
    */
   triggerSavepoint(targetDir: string): Promise<string> {
     return new Promise<string>((resolve, reject) => {
@@ -306,20 +327,45 @@ export class CheckpointCoordinator {
         this.settings.mode === "EXACTLY_ONCE" &&
         p.savepoint?.targetDir === undefined,
     };
+    // Pruning keeps the files this checkpoint references while it is published (a savepoint
+    // copies them), and no newer checkpoint subsumes it from here on: it has every acknowledgement.
+    p.shared = [...shared];
+    const target = p.savepoint?.targetDir;
+    let savepointDir: string | undefined;
+    if (target !== undefined) {
+      // Durable before anything of it is committed, and before the checkpoints it replaces go.
+      try {
+        savepointDir = await writeSavepoint(this.storage.root, metadata, target, this.storage.fs);
+      } catch (e) {
+        this.abort(p.id, (e as Error).message);
+        return;
+      }
+    }
     let path: string;
     try {
       path = await this.storage.writeMetadata(p.id, metadata);
     } catch (e) {
       // Aborted meanwhile (a restart removed its directory): not a failure of the next attempt.
-      if (!this.pending.delete(p.id)) return;
-      this.failed(p, `cannot write its metadata: ${(e as Error).message}`);
+      if (this.pending.has(p.id)) this.abort(p.id, `cannot write its metadata: ${(e as Error).message}`);
+      await this.discardUnpublished(p.id, savepointDir);
       return;
     }
-    if (!this.pending.delete(p.id)) return; // aborted while writing
-    // Checkpoints complete in order; an older pending one is subsumed.
-    for (const older of [...this.pending.values()])
-      if (older.id < p.id) this.abort(older.id, "subsumed by a newer checkpoint", false);
-    this.completed.push({ id: p.id, path, metadata, shared: [...shared] });
+    if (!this.pending.delete(p.id)) {
+      // Aborted while its metadata was written: the abort's removal may have run before the
+      // rename, which would leave a chk-N that looks complete without its files.
+      await this.discardUnpublished(p.id, savepointDir);
+      return;
+    }
+    // Checkpoints complete in order; an older pending one is subsumed, unless it is being
+    // published (every task has acknowledged it): it completes, in id order among the completed.
+    for (const older of [...this.pending.values()]) {
+      if (older.id < p.id && older.shared === undefined)
+        this.abort(older.id, "subsumed by a newer checkpoint", false);
+    }
+    const at = this.completed.findIndex((c) => c.id > p.id);
+    const entry = { id: p.id, path, metadata, shared: [...shared] };
+    if (at < 0) this.completed.push(entry);
+    else this.completed.splice(at, 0, entry);
     this.lastCompletedAt = Date.now();
     this.consecutiveFailures = 0;
     this.stats.completed++;
@@ -327,15 +373,7 @@ export class CheckpointCoordinator {
     this.stats.lastSizeBytes = size;
     // The final checkpoint's completion is announced by the job master: it runs the final commits.
     if (!p.final) this.gateway.notifyComplete(p.id);
-    if (p.savepoint?.targetDir !== undefined) {
-      try {
-        p.savepoint.resolve(await writeSavepoint(this.storage.root, metadata, p.savepoint.targetDir));
-      } catch (e) {
-        p.savepoint.reject(e as Error);
-      }
-    } else {
-      p.savepoint?.resolve(path);
-    }
+    p.savepoint?.resolve(savepointDir ?? path);
     await this.prune();
   }
 
@@ -345,8 +383,15 @@ export class CheckpointCoordinator {
       const old = this.completed.shift()!;
       await this.storage.discardCheckpoint(old.id);
       const inUse = new Set(this.completed.flatMap((c) => c.shared));
+      for (const p of this.pending.values()) for (const f of p.shared ?? []) inUse.add(f);
       for (const f of old.shared) if (!inUse.has(f)) await this.storage.deleteShared(f);
     }
+  }
+
+  /** A checkpoint aborted while it was published: remove what it wrote (its savepoint too). */
+  private async discardUnpublished(id: number, savepointDir: string | undefined): Promise<void> {
+    await this.storage.discardCheckpoint(id);
+    if (savepointDir !== undefined) await this.storage.fs.remove(savepointDir).catch(() => {});
   }
 
   private abort(id: number, reason: string, countAsFailure = true): void {

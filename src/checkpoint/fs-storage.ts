@@ -3,13 +3,15 @@
 //   chk-<N>/_metadata        JSON: what the checkpoint holds and where (written last, atomically)
 //   chk-<N>/<file>.state     state owned by checkpoint N (one file per task)
 //   shared/<file>.kg         key-group files shared by incremental checkpoints (reference-counted)
-//   taskowned/               state that tasks own across checkpoints (reserved)
+//   taskowned/               state that tasks own across checkpoints (finished tasks' final states)
 //
-// Every file is written to a temporary name, fsynced, then renamed; the metadata goes last, so a
-// crash mid-checkpoint never leaves a directory that looks complete.
+// Every file is written to a temporary name, fsynced, renamed, and its directory fsynced; a
+// directory created on the way is fsynced in its parent. The metadata goes last, so a crash (or a
+// power loss) mid-checkpoint never leaves a directory that looks complete. Every operation goes
+// through a DurableFs, which tests wrap to check what is synced, in which order.
 
 import { closeSync, existsSync, fsyncSync, openSync } from "node:fs";
-import { mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
+import { copyFile, mkdir, open, readFile, readdir, rename, rm, stat } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { WeirError } from "../core/errors.ts";
 import type { PartitionerKind } from "../runtime/partitioners.ts";
@@ -19,37 +21,101 @@ export const METADATA_FILE = "_metadata";
 export const CHECKPOINT_FORMAT = "weir-checkpoint";
 export const CHECKPOINT_FORMAT_VERSION = 1;
 
-async function writeAtomically(path: string, bytes: Uint8Array | string): Promise<void> {
-  await mkdir(dirname(path), { recursive: true });
-  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  const fh = await open(tmp, "w");
-  try {
-    await fh.writeFile(bytes);
-    await fh.sync();
-  } finally {
-    await fh.close();
-  }
-  await rename(tmp, path);
-  syncDirectory(dirname(path));
+/**
+ * The file-system operations checkpoints and savepoints are written with. A name created or
+ * renamed in a directory survives a power loss only once that directory is synced
+ * (`syncDirectory`); a file's bytes only once the file is (the *Synced writes do that).
+ */
+export interface DurableFs {
+  /** Create `dir` and its missing parents; resolves with the first directory created (undefined: none). */
+  mkdir(dir: string): Promise<string | undefined>;
+  /** Write `bytes` to `path` (created or truncated), then fsync the file. */
+  writeFileSynced(path: string, bytes: Uint8Array | string): Promise<void>;
+  /** Copy the file `from` to `to`, then fsync the copy. */
+  copyFileSynced(from: string, to: string): Promise<void>;
+  rename(from: string, to: string): Promise<void>;
+  /** fsync a directory: the names created, renamed or removed in it are on disk. */
+  syncDirectory(dir: string): Promise<void>;
+  /** Remove a file or a directory tree; no error when it does not exist. */
+  remove(path: string): Promise<void>;
 }
 
-function syncDirectory(dir: string): void {
-  try {
-    const fd = openSync(dir, "r");
+/** Errors of fsync on a directory from file systems (and platforms) that do not support it. */
+const DIRECTORY_SYNC_UNSUPPORTED = new Set(["EINVAL", "ENOTSUP", "EISDIR", "EPERM", "EBADF"]);
+
+/** The local file system (node:fs). */
+export const nodeDurableFs: DurableFs = {
+  mkdir: (dir) => mkdir(dir, { recursive: true }),
+  async writeFileSynced(path, bytes) {
+    const fh = await open(path, "w");
     try {
-      fsyncSync(fd);
+      await fh.writeFile(bytes);
+      await fh.sync();
     } finally {
-      closeSync(fd);
+      await fh.close();
     }
-  } catch {
-    // some filesystems do not fsync directories; the rename is still atomic
+  },
+  async copyFileSynced(from, to) {
+    await copyFile(from, to);
+    const fh = await open(to, "r+");
+    try {
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+  },
+  rename: (from, to) => rename(from, to),
+  async syncDirectory(dir) {
+    try {
+      const fd = openSync(dir, "r");
+      try {
+        fsyncSync(fd);
+      } finally {
+        closeSync(fd);
+      }
+    } catch (e) {
+      // Some file systems cannot fsync a directory (the rename is still atomic there).
+      if (!DIRECTORY_SYNC_UNSUPPORTED.has((e as NodeJS.ErrnoException).code ?? "")) throw e;
+    }
+  },
+  remove: (path) => rm(path, { recursive: true, force: true, maxRetries: 3 }),
+};
+
+/** Create `dir` (and missing parents) so that it survives a power loss: each new one is synced in its parent. */
+export async function makeDirectoryDurable(fs: DurableFs, dir: string): Promise<void> {
+  const target = resolve(dir);
+  const first = await fs.mkdir(target);
+  if (first === undefined) return;
+  const created: string[] = [];
+  for (let d = target; ; d = dirname(d)) {
+    created.push(d);
+    if (d === resolve(first) || dirname(d) === d) break;
   }
+  for (const d of created.reverse()) await fs.syncDirectory(dirname(d));
+}
+
+/** Write a file under a temporary name, fsync it, rename it into place, fsync its directory. */
+export async function writeAtomically(
+  fs: DurableFs,
+  path: string,
+  bytes: Uint8Array | string,
+): Promise<void> {
+  await makeDirectoryDurable(fs, dirname(path));
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  await fs.writeFileSynced(tmp, bytes);
+  await fs.rename(tmp, path);
+  await fs.syncDirectory(dirname(path));
 }
 
 export class FsCheckpointStorage {
   readonly root: string;
 
-  constructor(directory: string, jobId: string) {
+  constructor(
+    directory: string,
+    jobId: string,
+    /** How files are written and synced (tests record it). */
+    readonly fs: DurableFs = nodeDurableFs,
+  ) {
     this.root = join(resolve(directory), jobId);
   }
 
@@ -65,7 +131,7 @@ export class FsCheckpointStorage {
   async writeTaskState(id: number, name: string, value: unknown): Promise<{ path: string; size: number }> {
     const bytes = encodeStateFile(value, encodedSizeHint(value));
     const path = join(this.checkpointDir(id), `${name}.state`);
-    await writeAtomically(path, bytes);
+    await writeAtomically(this.fs, path, bytes);
     return { path: relative(this.root, path), size: bytes.length };
   }
 
@@ -73,45 +139,45 @@ export class FsCheckpointStorage {
   async writeShared(name: string, value: unknown): Promise<{ path: string; size: number }> {
     const bytes = encodeStateFile(value);
     const path = join(this.sharedDir, `${name}.kg`);
-    await writeAtomically(path, bytes);
+    await writeAtomically(this.fs, path, bytes);
     return { path: relative(this.root, path), size: bytes.length };
   }
 
   /** Write already encoded key-group bytes to shared/. */
   async writeSharedBytes(name: string, bytes: Uint8Array): Promise<void> {
-    await writeAtomically(join(this.sharedDir, `${name}.kg`), bytes);
+    await writeAtomically(this.fs, join(this.sharedDir, `${name}.kg`), bytes);
   }
 
   /** State a task owns across checkpoints (a finished task's final state). */
   async writeTaskOwned(name: string, value: unknown): Promise<{ path: string; size: number }> {
     const bytes = encodeStateFile(value, encodedSizeHint(value));
     const path = join(this.root, "taskowned", `${name}.state`);
-    await writeAtomically(path, bytes);
+    await writeAtomically(this.fs, path, bytes);
     return { path: relative(this.root, path), size: bytes.length };
   }
 
   async writeMetadata(id: number, metadata: CheckpointMetadata): Promise<string> {
     const path = join(this.checkpointDir(id), METADATA_FILE);
-    await writeAtomically(path, JSON.stringify(metadata, null, 1));
+    await writeAtomically(this.fs, path, JSON.stringify(metadata, null, 1));
     return this.checkpointDir(id);
   }
 
   /** Remove a checkpoint's directory; never throws (a late write may race with the removal). */
   async discardCheckpoint(id: number): Promise<void> {
-    await removeQuietly(this.checkpointDir(id));
+    await removeQuietly(this.fs, this.checkpointDir(id));
   }
 
   async deleteShared(relPath: string): Promise<void> {
-    await removeQuietly(join(this.root, relPath));
+    await removeQuietly(this.fs, join(this.root, relPath));
   }
 
   /** Remove a file a task wrote for a checkpoint that no longer exists. */
   async deleteFile(relPath: string): Promise<void> {
-    await removeQuietly(join(this.root, relPath));
+    await removeQuietly(this.fs, join(this.root, relPath));
   }
 
   async deleteAll(): Promise<void> {
-    await removeQuietly(this.root);
+    await removeQuietly(this.fs, this.root);
   }
 }
 
@@ -125,10 +191,10 @@ function encodedSizeHint(value: unknown): number {
   return n;
 }
 
-async function removeQuietly(path: string): Promise<void> {
+async function removeQuietly(fs: DurableFs, path: string): Promise<void> {
   for (let i = 0; i < 5; i++) {
     try {
-      await rm(path, { recursive: true, force: true, maxRetries: 3 });
+      await fs.remove(path);
       return;
     } catch {
       await new Promise((r) => setTimeout(r, 20));

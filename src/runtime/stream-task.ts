@@ -154,16 +154,30 @@ export class StreamTask implements ElementHandler {
   }
 
   notifyCheckpointComplete(checkpointId: number): void {
+    this.notifiedComplete = Math.max(this.notifiedComplete, checkpointId);
     this.mailbox.execute(() => {
       if (this.state !== "running" && this.state !== "finishing") return;
-      for (const m of this.setup.chain) {
-        try {
-          m.operator?.notifyCheckpointComplete(checkpointId);
-        } catch (e) {
-          throw attribute(e, m.info);
-        }
-      }
+      this.deliverComplete(checkpointId);
     });
+  }
+
+  /**
+   * The newest completed checkpoint this task was told of, and the newest its operators were: a
+   * task stopped in between (stop-with-savepoint cancels right after its checkpoint completed)
+   * still commits what that checkpoint covers, in abort().
+   */
+  private notifiedComplete = 0;
+  private deliveredComplete = 0;
+
+  private deliverComplete(checkpointId: number): void {
+    this.deliveredComplete = Math.max(this.deliveredComplete, checkpointId);
+    for (const m of this.setup.chain) {
+      try {
+        m.operator?.notifyCheckpointComplete(checkpointId);
+      } catch (e) {
+        throw attribute(e, m.info);
+      }
+    }
   }
 
   notifyCheckpointAborted(checkpointId: number): void {
@@ -650,6 +664,16 @@ export class StreamTask implements ElementHandler {
   /** Stop after a failure or cancellation: release buffers, close what can be closed. */
   async abort(state: "failed" | "cancelled"): Promise<void> {
     if (this.closed || this.state === "failed" || this.state === "cancelled") return;
+    // A checkpoint that completed before the stop is committed (closing waits for the commits):
+    // stop-with-savepoint cancels the job right after its savepoint's checkpoint completed.
+    const live = this.state === "running" || this.state === "finishing";
+    if (live && this.notifiedComplete > this.deliveredComplete) {
+      try {
+        this.deliverComplete(this.notifiedComplete);
+      } catch {
+        // the task is stopping; a restore commits again what this did not
+      }
+    }
     if (this.state !== "finished") this.state = state;
     this.closed = true;
     for (const w of this.setup.writers) w.release();
