@@ -25,6 +25,8 @@ export function buildLabelledJob(
   sink: ExactlyOnceFileSink<Row>,
   job: string,
   restarts = 0,
+  /** Throw in attempt 0 at the first record for which this returns true. */
+  failWhen?: () => boolean,
 ): void {
   env.setRestartStrategy(
     restarts === 0 ? RestartStrategies.noRestart() : RestartStrategies.fixedDelay(restarts, 10),
@@ -32,7 +34,11 @@ export function buildLabelledJob(
   env
     .fromSource(source, WatermarkStrategy.noWatermarks<number>(), "numbers")
     .uid("numbers")
-    .map((i: number): Row => ({ job, i }))
+    .map((i: number, ctx): Row => {
+      if (ctx.attemptNumber === 0 && failWhen?.() === true)
+        throw new Error(`injected failure at record ${i}`);
+      return { job, i };
+    })
     .uid("label")
     .rebalance()
     .sinkTo(sink, "files")
