@@ -95,8 +95,8 @@ class FailingFileSink extends ExactlyOnceFileSink<number> {
     };
   }
 
-  override createCommitter(): Committer<FileCommittable> {
-    const inner = super.createCommitter();
+  override createCommitter(ctx?: SinkWriterContext): Committer<FileCommittable> {
+    const inner = super.createCommitter(ctx);
     const scenario = this.scenario;
     return {
       commit(committables) {
