@@ -99,9 +99,14 @@ export const RUN: CommandSpec = {
   summary: "run a job on the local MiniCluster (worker threads)",
   description: [
     "Runs the job module (its default export is defineJob(...)) on the local MiniCluster: one",
-    "worker thread per slot, each rebuilding the job from the module. Prints a summary when the",
-    "job finishes. Ctrl-C cancels the job, or with --savepoint-dir stops it with a savepoint that",
-    "--from-savepoint resumes (a second Ctrl-C exits at once). See docs/checkpoints.md.",
+    "worker thread per slot, each rebuilding the job from the module. Prints each failure as it",
+    "happens, and a summary when the job ends. Ctrl-C or SIGTERM cancels the job, or with",
+    "--savepoint-dir stops it with a savepoint that --from-savepoint resumes (a second one exits",
+    "at once). See docs/checkpoints.md.",
+    "",
+    "Arguments after -- are the job's: 'weir run job.ts -p 2 -- --input in.txt --count 10' hands",
+    "them to the build function, defineJob((env, params) => ...), as a ParameterTool",
+    "(params.get('input'), params.getInt('count', 1), params.getBoolean(...), params.getRequired(...)).",
   ].join("\n"),
   options: [
     PARALLELISM,
@@ -179,8 +184,8 @@ export function mainHelp(version: string): string {
     "  weir run examples/generated-data.ts        # runs until Ctrl-C",
     "  weir plan examples/wordcount.ts --dot | dot -Tsvg > plan.svg",
     "",
-    "Exit codes: 0 done (or, on Ctrl-C, cancelled or stopped with a savepoint), 1 job invalid or",
-    "failed, 2 usage error, 130 interrupted twice.",
+    "Exit codes: 0 done (or, on Ctrl-C or SIGTERM, cancelled or stopped with a savepoint; or stdout",
+    "closed), 1 job invalid or failed, 2 usage error, 130 (143) interrupted twice by Ctrl-C (SIGTERM).",
   ].join("\n");
 }
 
@@ -188,7 +193,7 @@ export function commandHelp(c: CommandSpec): string {
   const labels = c.options.map((o) => `${optionLabel(o).replace("/", ", ")}${o.value ? ` ${o.value}` : ""}`);
   const width = Math.max(...labels.map((l) => l.length));
   return [
-    `Usage: weir ${c.name} ${c.args} [options]`,
+    `Usage: weir ${c.name} ${c.args} [options]${c === RUN ? " [-- job arguments]" : ""}`,
     "",
     c.description,
     "",

@@ -52,6 +52,8 @@ export function describeStrategy(s: RestartStrategyConfig): string {
 export class FailureReporter {
   private last: { key: string; cause: FailureCause; attempt: number } | undefined;
   private repeats = 0;
+  /** When the restart after the last failure is due (0: no restart pending). */
+  private restartAt = 0;
 
   constructor(
     private readonly jobName: string,
@@ -66,10 +68,16 @@ export class FailureReporter {
     this.repeats = this.last?.key === key ? this.repeats + 1 : 1;
     this.last = { key, cause, attempt: f.attempt };
     if (f.restartDelayMs === undefined) return;
+    this.restartAt = Date.now() + f.restartDelayMs;
     const again = this.repeats > 1 ? ` (the same failure ${this.repeats} times in a row)` : "";
     this.err(
       `weir: job '${this.jobName}' failed (attempt ${f.attempt + 1}): ${describe(cause)}${again}; restarting in ${formatSeconds(f.restartDelayMs)} (${describeStrategy(this.strategy)})`,
     );
+  }
+
+  /** The job is waiting for the delay before its next attempt (no task runs: no savepoint can be taken). */
+  waitingToRestart(now = Date.now()): boolean {
+    return now < this.restartAt;
   }
 
   /** Failures seen so far. */

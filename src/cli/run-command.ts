@@ -106,21 +106,27 @@ async function waitForJob(
       void client.cancel();
       return;
     }
+    // No savepoint: stop the job all the same, as asked, keeping what a restore needs.
+    const cancelInstead = async (error: unknown): Promise<Stopped> => {
+      const keep = (client as { cancelKeepingLatestCheckpoint?: () => Promise<string | undefined> })
+        .cancelKeepingLatestCheckpoint;
+      let kept: string | undefined;
+      if (keep !== undefined) kept = await keep.call(client);
+      else await client.cancel();
+      return { error, kept };
+    };
+    if (failures.waitingToRestart()) {
+      // No task runs until the restart: waiting for one to take the savepoint could take minutes.
+      io.err(
+        `weir: job '${client.jobName}' is waiting to restart after a failure, so no savepoint can be taken now; cancelling it (${why}; ${why} again exits at once)`,
+      );
+      stopping = cancelInstead(new Error("the job was waiting to restart after a failure"));
+      return;
+    }
     io.err(
       `weir: taking a savepoint of job '${client.jobName}' in '${savepointDir}', then stopping it (${why}; ${why} again exits at once)`,
     );
-    stopping = client.stopWithSavepoint(savepointDir).then(
-      (path): Stopped => ({ path }),
-      async (error: unknown): Promise<Stopped> => {
-        // No savepoint: stop the job all the same, as asked, keeping what a restore needs.
-        const keep = (client as { cancelKeepingLatestCheckpoint?: () => Promise<string | undefined> })
-          .cancelKeepingLatestCheckpoint;
-        let kept: string | undefined;
-        if (keep !== undefined) kept = await keep.call(client);
-        else await client.cancel();
-        return { error, kept };
-      },
-    );
+    stopping = client.stopWithSavepoint(savepointDir).then((path): Stopped => ({ path }), cancelInstead);
   };
   const onSignal = (signal: "SIGINT" | "SIGTERM") => {
     if (reason !== undefined && reason !== "stdout closed") {

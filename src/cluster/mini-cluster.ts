@@ -40,6 +40,11 @@ const WORKER_URL = new URL(
 
 /** How long a cancelled worker may take to close its tasks before it is terminated. */
 const STOP_GRACE_MS = 5_000;
+/**
+ * How long the other workers of a failed attempt may take to stop their tasks (closing operators:
+ * print() flushes what it holds) before they are terminated.
+ */
+const FAIL_GRACE_MS = 2_000;
 
 export type ClusterJobResult = JobResult & { collected: Map<string, unknown[]> };
 
@@ -195,6 +200,8 @@ async function launchAttempt(
   let doneCount = 0;
   let completedCount = 0;
   let stoppedCount = 0;
+  /** Workers that failed or exited: no "stopped" will come from them. */
+  let gone = 0;
   let resolveDone!: (o: RunOutcome) => void;
   let rejectDone!: (e: Error) => void;
   const done = new Promise<RunOutcome>((resolve, reject) => {
@@ -218,11 +225,23 @@ async function launchAttempt(
     await Promise.all(exited);
     for (const c of coordinators.values()) await c.close();
   };
+  const stopOthersThenTerminate = async () => {
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, FAIL_GRACE_MS);
+      onStopped = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      if (stoppedCount + gone >= n) onStopped();
+      else postAll({ t: "cancel" });
+    });
+    await terminateAll();
+  };
   const fail = (e: Error) => {
     if (state === "over" || state === "stopping") return;
     const wasDone = state === "done";
     state = "over";
-    void terminateAll();
+    void stopOthersThenTerminate();
     rejectFailure(e);
     if (wasDone) {
       lateFailure = e;
@@ -270,6 +289,7 @@ async function launchAttempt(
       );
     });
     w.on("exit", (code) => {
+      if (++gone + stoppedCount >= n) onStopped?.();
       if (state === "running" || state === "done") {
         fail(
           new JobExecutionError(
@@ -315,9 +335,10 @@ async function launchAttempt(
         case "stopped":
           if (m.reports !== undefined) reports.push(...m.reports);
           if (m.pool !== undefined) pools.push(m.pool);
-          if (++stoppedCount === n) onStopped?.();
+          if (++stoppedCount + gone >= n) onStopped?.();
           break;
         case "failed":
+          gone++;
           fail(
             m.failure !== undefined
               ? jobFailure(jobName, jobId, m.failure)

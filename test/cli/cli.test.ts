@@ -183,7 +183,7 @@ describe("help and version", { concurrency: 4 }, () => {
   it("weir run --help and weir plan --help list their options", async () => {
     const [run, plan] = await Promise.all([weir(["run", "--help"]), weir(["plan", "-h"])]);
     assert.equal(run.code, 0);
-    assert.match(run.stdout, /^Usage: weir run <job\.ts\|job\.js> \[options\]$/m);
+    assert.match(run.stdout, /^Usage: weir run <job\.ts\|job\.js> \[options\] \[-- job arguments\]$/m);
     for (const o of ["-p, --parallelism N", "--buffer-timeout ms", "--max-parallelism N", "--verbose"]) {
       assert.ok(run.stdout.includes(o), o);
     }

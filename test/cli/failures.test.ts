@@ -168,6 +168,40 @@ describe("weir run: failures and restarts", () => {
     });
   }
 
+  it("Ctrl-C with --savepoint-dir while the job waits to restart cancels it at once: no savepoint to wait for", async () => {
+    const run = spawnWeir([
+      "run",
+      FAILING,
+      "-p",
+      "1",
+      "--checkpoint-interval",
+      "200",
+      "--checkpoint-dir",
+      join(scratch, "cp-savepoint"),
+      "--savepoint-dir",
+      join(scratch, "savepoints"),
+      "--restart-strategy",
+      "exponential:60000:60000",
+    ]);
+    try {
+      await run.until((err) => /failed \(attempt 1\).*restarting in/.test(err), "stderr");
+      run.child.kill("SIGINT");
+      const { code } = await exitWithin(run, 20_000);
+      assert.equal(code, 1, run.stderr());
+      assert.match(
+        run.stderr(),
+        /is waiting to restart after a failure, so no savepoint can be taken now; cancelling it/,
+      );
+      const last = run.stderr().trim().split("\n").at(-1)!;
+      assert.match(
+        last,
+        /^weir: job 'failing-sink-job' could not take a savepoint, and was cancelled instead: the job was waiting to restart after a failure; /,
+      );
+    } finally {
+      run.child.kill("SIGKILL");
+    }
+  });
+
   it("a second Ctrl-C exits at once (130) while the first one waits for a stuck job to stop", async () => {
     const run = spawnWeir(["run", `${FIXTURES}/stuck-job.ts`, "-p", "1"]);
     try {

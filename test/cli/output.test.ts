@@ -35,6 +35,22 @@ describe("weir run: output", () => {
     assert.equal(r.stderr, "");
   });
 
+  for (const hold of [false, true]) {
+    const what = hold ? "a sink that prints when it is closed" : "print()";
+    it(`${what} loses no line when another thread fails the job: its operators are closed first`, async () => {
+      const args = ["run", `${FIXTURES}/print-then-fail.ts`, "-p", "2", ...(hold ? ["--", "--hold"] : [])];
+      const r = await weirPiped(args, "cat");
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /^weir: job 'print-then-fail' failed: operator 'Fail at the end'/m);
+      const numbers = r.stdout
+        .split("\n")
+        .filter((l) => /^[12]> \d+$/.test(l))
+        .map((l) => Number(l.slice(3)));
+      assert.equal(numbers.length, 20_000, `every line once (${numbers.length} of 20,000)`);
+      assert.equal(new Set(numbers).size, 20_000, "no line twice");
+    });
+  }
+
   it("a closed stdout (`| head -1`) ends the run quietly, exit 0", async () => {
     const r = await weirPiped(["run", `${FIXTURES}/unbounded-job.ts`, "-p", "1"], "head -1");
     assert.equal(r.code, 0, r.stderr);
