@@ -140,47 +140,52 @@ describe("exactly-once file sink: staged files belong to their job", () => {
       assert.deepEqual(stagedFiles(out), [], "nothing is left staged once both jobs finished");
     }));
 
-  it("a restarted job removes what its earlier attempt staged and no checkpoint refers to", () =>
-    withDir(async (dir) => {
-      const out = join(dir, "out");
-      const limit = new Limit(N / 4);
-      const source = new GatedSource(0, N, limit.gate);
-      let fail = false;
-      const env = new StreamExecutionEnvironment({
-        parallelism: 2,
-        checkpointInterval: HOUR,
-        checkpointDirectory: join(dir, "cp"),
-      });
-      buildLabelledJob(env, source, new ExactlyOnceFileSink<Row>(out, OPTIONS), "R", 1, () => fail);
-      const client = await env.executeAsync("restarted");
-      let leftovers: string[] = [];
-      let ended = false;
-      try {
-        await until(() => source.emitted.get(0) === N / 4, "a quarter of the input");
-        await client.triggerCheckpoint();
-        limit.raise(N / 2);
-        await until(() => source.emitted.get(0) === N / 2, "half of the input");
-        await until(() => inProgress(out).length === 2, "both writers to have in-progress files");
-        // Staged after the checkpoint, in no checkpoint: the in-progress files (leftover pending
-        // files are covered by the abortLeftovers test below).
-        leftovers = stagedFiles(out);
-        assert.equal(leftovers.length, 2, `only the in-progress files are staged: ${leftovers}`);
-        fail = true;
-        limit.raise(N);
-        const result = await client.wait();
-        assert.equal(result.restarts, 1);
-        ended = true;
-      } finally {
-        if (!ended) {
-          await client.cancel().catch(() => {});
-          await client.wait().catch(() => {});
+  for (const checkpoint of [true, false]) {
+    const how = checkpoint ? "restored from a checkpoint" : "no checkpoint completed before the failure";
+    it(`a restarted job removes what its earlier attempt staged and no checkpoint refers to (${how})`, () =>
+      withDir(async (dir) => {
+        const out = join(dir, "out");
+        const limit = new Limit(N / 4);
+        const source = new GatedSource(0, N, limit.gate);
+        let fail = false;
+        const env = new StreamExecutionEnvironment({
+          parallelism: 2,
+          checkpointInterval: HOUR,
+          checkpointDirectory: join(dir, "cp"),
+        });
+        buildLabelledJob(env, source, new ExactlyOnceFileSink<Row>(out, OPTIONS), "R", 1, () => fail);
+        const client = await env.executeAsync("restarted");
+        let leftovers: string[] = [];
+        let ended = false;
+        try {
+          if (checkpoint) {
+            await until(() => source.emitted.get(0) === N / 4, "a quarter of the input");
+            await client.triggerCheckpoint();
+          }
+          limit.raise(N / 2);
+          await until(() => source.emitted.get(0) === N / 2, "half of the input");
+          await until(() => inProgress(out).length === 2, "both writers to have in-progress files");
+          // Staged after the checkpoint, in no checkpoint: the in-progress files (leftover pending
+          // files are covered by the abortLeftovers test below).
+          leftovers = stagedFiles(out);
+          assert.equal(leftovers.length, 2, `only the in-progress files are staged: ${leftovers}`);
+          fail = true;
+          limit.raise(N);
+          const result = await client.wait();
+          assert.equal(result.restarts, 1);
+          ended = true;
+        } finally {
+          if (!ended) {
+            await client.cancel().catch(() => {});
+            await client.wait().catch(() => {});
+          }
         }
-      }
-      const left = leftovers.filter((f) => existsSync(join(out, ".staging", f)));
-      assert.deepEqual(left, [], "the first attempt's uncommitted staged files were removed");
-      assert.deepEqual(stagedFiles(out), []);
-      assertExactlyOnce(committedRows(out), "R", N);
-    }));
+        const left = leftovers.filter((f) => existsSync(join(out, ".staging", f)));
+        assert.deepEqual(left, [], "the first attempt's uncommitted staged files were removed");
+        assert.deepEqual(stagedFiles(out), []);
+        assertExactlyOnce(committedRows(out), "R", N);
+      }));
+  }
 });
 
 describe("ExactlyOnceFileSink.abortLeftovers", () => {

@@ -35,9 +35,12 @@ export function ownerToken(ctx: SinkWriterContext): string {
   return `${run}-${fnv1a(ctx.runtime.operatorUid)}`;
 }
 
-/** `<prefix>-<run>-<operator>-<attempt>-<subtask>-<seq><ext>`: unique per run, operator, attempt and subtask. */
+/**
+ * `<prefix>-<subtask>-<run>-<operator>-<attempt>-<seq><ext>`: unique per run, operator, attempt
+ * and subtask. The subtask comes first, as before names carried an owner (readers sort by it).
+ */
 export function partFileName(prefix: string, ctx: SinkWriterContext, seq: number, ext: string): string {
-  return `${prefix}-${ownerToken(ctx)}-${ctx.runtime.attemptNumber}-${ctx.subtaskIndex}-${seq}${ext}`;
+  return `${prefix}-${ctx.subtaskIndex}-${ownerToken(ctx)}-${ctx.runtime.attemptNumber}-${seq}${ext}`;
 }
 
 /**
@@ -63,10 +66,12 @@ export function isOwnLeftover(
   ctx: SinkWriterContext,
   keep: ReadonlySet<string>,
 ): boolean {
-  if (keep.has(file)) return false;
-  const own = `${prefix}-${ownerToken(ctx)}-`;
-  if (!file.startsWith(own)) return false;
-  const attempt = /^(\d+)-\d+-\d+\./.exec(file.slice(own.length));
+  if (keep.has(file) || !file.startsWith(`${prefix}-`)) return false;
+  const subtask = /^\d+-/.exec(file.slice(prefix.length + 1));
+  if (subtask === null) return false;
+  const owner = `${prefix}-${subtask[0]}${ownerToken(ctx)}-`;
+  if (!file.startsWith(owner)) return false;
+  const attempt = /^(\d+)-\d+\./.exec(file.slice(owner.length));
   return attempt !== null && Number(attempt[1]) !== ctx.runtime.attemptNumber;
 }
 
