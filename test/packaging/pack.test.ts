@@ -163,7 +163,7 @@ describe("the packed package in a fresh project", { concurrency: false }, () => 
     assert.match(r.stdout, /^Job 'first-job' finished in /m);
   });
 
-  it("imports in plain Node, no loader: the library, its connector and its test harness", async () => {
+  it("loads in plain Node, no loader: the library, its connector and its test harness", async () => {
     const script = `
       const weir = await import("${PKG.name}");
       const pg = await import("${PKG.name}/connectors/postgres");
@@ -171,6 +171,12 @@ describe("the packed package in a fresh project", { concurrency: false }, () => 
       console.log(typeof weir.defineJob, typeof pg.PostgresUpsertSink, typeof testing.KeyedOneInputHarness);`;
     const r = await ok(process.execPath, ["--input-type=module", "-e", script], app);
     assert.equal(r.stdout.trim(), "function function function");
+    // CommonJS code too (require of an ES module without top-level await: Node 20.19+, 22.12+).
+    const cjs = `console.log(typeof require("${PKG.name}").defineJob)`;
+    assert.equal(
+      (await ok(process.execPath, ["--input-type=commonjs", "-e", cjs], app)).stdout.trim(),
+      "function",
+    );
   });
 
   it("type-checks with the README's tsconfig, and with tsc --init's defaults plus strict", async () => {
