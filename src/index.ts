@@ -157,6 +157,7 @@ export {
 export { runJob, submitJob, type RunJobOptions, type ClusterJobClient } from "./cluster/mini-cluster.ts";
 export { assignToKeyGroup, keyGroupRangeFor, DEFAULT_MAX_PARALLELISM } from "./core/key-groups.ts";
 export type { ManagedJobClient } from "./api/job-client.ts";
+export { StopWithSavepointError } from "./checkpoint/savepoint.ts";
 export {
   AsyncDataStream,
   DEFAULT_ASYNC_CAPACITY,

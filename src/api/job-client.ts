@@ -1,6 +1,7 @@
 // The JobClient of a job run by a JobMaster (in this thread or on worker threads).
 
 import { join } from "node:path";
+import { StopWithSavepointError } from "../checkpoint/savepoint.ts";
 import { InvalidArgumentError, JobCancelledError } from "../core/errors.ts";
 import type { JobMaster } from "../graph/job-master.ts";
 import type { CompiledJob } from "./environment.ts";
@@ -14,9 +15,18 @@ export interface ManagedJobClient extends JobClient {
   triggerSavepoint(targetDir?: string): Promise<string>;
   /**
    * Take a savepoint, then stop the job (what the savepoint covers is committed; the rest is
-   * replayed by a job restored from it). wait() then rejects with JobCancelledError.
+   * replayed by a job restored from it). wait() then rejects with JobCancelledError. When the
+   * savepoint cannot be taken, the stop fails with a StopWithSavepointError, as in Flink: nothing
+   * of the savepoint is committed, and the job keeps running from its latest checkpoint.
    */
   stopWithSavepoint(targetDir?: string): Promise<string>;
+  /**
+   * Cancel the job and keep its checkpoints whatever the retention; resolves with the directory of
+   * the latest one (what a restore continues from: `--from-savepoint`, `env.restoreFrom`), or
+   * undefined when none is left (none had completed, or the job had ended). For a job that must
+   * stop after a failed stopWithSavepoint.
+   */
+  cancelKeepingLatestCheckpoint(): Promise<string | undefined>;
   /** Take a checkpoint now (besides the periodic ones); resolves with its directory once complete. */
   triggerCheckpoint(): Promise<string>;
 }
@@ -91,11 +101,26 @@ export function startClient(
     },
     async stopWithSavepoint(targetDir?: string) {
       // No checkpoint may complete after the savepoint: its output would be committed twice.
-      master.checkpoints?.pause();
-      const path = await savepoint(targetDir);
+      const c = master.checkpoints;
+      c?.hold();
+      let path: string;
+      try {
+        path = await savepoint(targetDir);
+      } catch (e) {
+        // Nothing of the savepoint was committed: the job goes on checkpointing, as in Flink.
+        c?.release();
+        if (c === undefined || status !== "RUNNING") throw e;
+        throw new StopWithSavepointError(job.jobName, c.latest?.path, e);
+      }
       await master.cancel();
       await done.catch(() => {});
       return path;
+    },
+    async cancelKeepingLatestCheckpoint() {
+      if (status !== "RUNNING") return undefined;
+      await master.cancel({ retainCheckpoints: true });
+      await done.catch(() => {});
+      return (status as JobStatus) === "CANCELED" ? master.checkpoints?.latest?.path : undefined;
     },
   };
 }

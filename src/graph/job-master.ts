@@ -90,6 +90,8 @@ export interface JobRunResult extends RunOutcome {
 export class JobMaster {
   private current: Attempt | undefined;
   private cancelled = false;
+  /** Keep the checkpoints when cancelled, whatever the retention (a failed stop-with-savepoint). */
+  private retainOnCancel = false;
   private coordinator: CheckpointCoordinator | undefined;
   restarts = 0;
   failures = 0;
@@ -111,7 +113,12 @@ export class JobMaster {
     return this.coordinator;
   }
 
-  async cancel(): Promise<void> {
+  /**
+   * Cancel the job. With `retainCheckpoints`, its checkpoints stay whatever the retention: after a
+   * failed stop-with-savepoint the latest one is what to restore from.
+   */
+  async cancel(options: { retainCheckpoints?: boolean } = {}): Promise<void> {
+    if (options.retainCheckpoints === true) this.retainOnCancel = true;
     this.cancelled = true;
     this.wakeRestart?.();
     await this.current?.cancel();
@@ -153,7 +160,7 @@ export class JobMaster {
     for (let attemptNo = 0; ; attemptNo++) {
       if (this.cancelled) {
         // Cancelled while waiting to restart: the coordinator's timer would keep the process alive.
-        await coordinator?.stop(settings.retention === "DELETE_ON_CANCELLATION");
+        await coordinator?.stop(settings.retention === "DELETE_ON_CANCELLATION" && !this.retainOnCancel);
         throw new JobCancelledError(o.jobName);
       }
       // A task's final state may still be on its way when its attempt fails: it must not count
@@ -214,7 +221,7 @@ export class JobMaster {
         coordinator?.pause();
         await attempt.cancel();
         if (this.cancelled || e instanceof JobCancelledError) {
-          await coordinator?.stop(settings.retention === "DELETE_ON_CANCELLATION");
+          await coordinator?.stop(settings.retention === "DELETE_ON_CANCELLATION" && !this.retainOnCancel);
           throw e instanceof JobCancelledError ? e : new JobCancelledError(o.jobName);
         }
         this.failures++;
