@@ -11,6 +11,12 @@ import { fileURLToPath } from "node:url";
 import { submitJob } from "../../src/cluster/mini-cluster.ts";
 import { liveWorkerCount } from "../../src/cluster/worker-threads.ts";
 import { sharedCounters, waitFor } from "../fixtures/helpers.ts";
+import {
+  chaosSeeds,
+  planFor,
+  replayCommand,
+  runDoubleRestore,
+} from "../checkpoint/fixtures/chaos-double-restore.ts";
 import { type AsyncChaosParams, timestampOf } from "./fixtures/async-chaos-job.ts";
 
 const JOB = fileURLToPath(new URL("./fixtures/async-chaos-job.ts", import.meta.url));
@@ -92,4 +98,22 @@ describe("Async I/O: a worker thread killed while requests are in flight (file s
   it("leaves no worker thread behind", async () => {
     await waitFor(() => liveWorkerCount() === 0, "every worker thread to end", 30_000);
   });
+});
+
+// The double-restore chaos mode (see test/checkpoint/chaos-double-restore.test.ts): requests in
+// flight at both cuts, the second during a quiet stretch; both backends (the async operator's
+// queue is operator state, beside the job's keyed state). Replay a seed with CHAOS_SEED=n.
+describe("Async I/O: two restores with a quiet stretch between them", () => {
+  for (const seed of chaosSeeds([5])) {
+    for (const backend of ["heap", "embedded"] as const) {
+      const plan = planFor(seed, backend);
+      it(`seed ${seed}, ${backend}: ordered and unordered results equal the run without restores`, async () => {
+        await runDoubleRestore(
+          plan,
+          ["async-ordered", "async-unordered"],
+          replayCommand(seed, "test/async/async-chaos.test.ts"),
+        );
+      });
+    }
+  }
 });
