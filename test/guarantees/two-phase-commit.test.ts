@@ -70,17 +70,17 @@ describe("exactly-once file sink: two-phase-commit timing", () => {
   it("nothing staged at a barrier is visible before notifyCheckpointComplete of its checkpoint", async () => {
     const dir = join(root, "checkpoints");
     const op = await sinkOperator(dir);
-    op.processElement("a", 0);
-    op.processElement("b", 0);
+    op.processElement("a");
+    op.processElement("b");
     op.snapshotState(1); // barrier 1: a and b are staged
     assert.deepEqual(visibleLines(dir), [], "staged at barrier 1, not visible");
-    op.processElement("c", 0); // after barrier 1: checkpoint 2
+    op.processElement("c"); // after barrier 1: checkpoint 2
     op.snapshotState(2);
     assert.deepEqual(visibleLines(dir), [], "checkpoints 1 and 2 pending: nothing visible");
     op.notifyCheckpointAborted(2);
     op.notifyCheckpointComplete(1);
     assert.deepEqual(visibleLines(dir), ["a", "b"], "checkpoint 1 complete: its records, not checkpoint 2's");
-    op.processElement("d", 0);
+    op.processElement("d");
     op.snapshotState(3);
     assert.deepEqual(visibleLines(dir), ["a", "b"]);
     // Completing 3 commits what 2 staged too (a later checkpoint subsumes an earlier one).
@@ -92,8 +92,8 @@ describe("exactly-once file sink: two-phase-commit timing", () => {
   it("the end of input stages its last part file; it is visible only after the final commit", async () => {
     const dir = join(root, "final");
     const op = await sinkOperator(dir);
-    op.processElement("x", 0);
-    op.processElement("y", 0);
+    op.processElement("x");
+    op.processElement("y");
     await op.finish();
     assert.deepEqual(visibleLines(dir), [], "staged at the end of input, not visible");
     op.notifyCheckpointComplete(FINAL_CHECKPOINT_ID);
