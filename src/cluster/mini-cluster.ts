@@ -232,7 +232,8 @@ async function launchAttempt(
         clearTimeout(timer);
         resolve();
       };
-      if (stoppedCount + gone >= n) onStopped();
+      // Before every worker is ready no task has started: nothing to close.
+      if (stoppedCount + gone >= n || ready < n) onStopped();
       else postAll({ t: "cancel" });
     });
     await terminateAll();
@@ -387,9 +388,15 @@ async function launchAttempt(
       }
       const wasRunning = state === "running";
       state = "stopping";
-      // Ask every worker to stop its tasks (closing operators), then end the threads.
+      // Ask every worker to stop its tasks (closing operators), then end the threads. Before every
+      // worker is ready no task has started: nothing to close, and a worker still loading the job
+      // module would answer only once it has loaded it.
       await new Promise<void>((resolve) => {
         onStopped = resolve;
+        if (ready < n) {
+          resolve();
+          return;
+        }
         const timer = setTimeout(resolve, STOP_GRACE_MS);
         onStopped = () => {
           clearTimeout(timer);

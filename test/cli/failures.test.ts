@@ -168,6 +168,31 @@ describe("weir run: failures and restarts", () => {
     });
   }
 
+  it("Ctrl-C in a quick restart loop ends the run: no hang after 'cancelled'", async () => {
+    // Restarts 100 ms apart: the signal lands while an attempt starts, runs or fails.
+    const run = spawnWeir([
+      "run",
+      FAILING,
+      "-p",
+      "2",
+      "--checkpoint-interval",
+      "100",
+      "--checkpoint-dir",
+      join(scratch, "cp-loop"),
+      "--restart-strategy",
+      "fixed-delay:unlimited:100",
+    ]);
+    try {
+      await run.until((err) => err.includes("failed (attempt 3)"), "stderr");
+      run.child.kill("SIGINT");
+      const { code } = await exitWithin(run, 20_000);
+      assert.equal(code, 0, run.stderr());
+      assert.match(run.stdout(), /^Job 'failing-sink-job' cancelled after [\d.]+s \(Ctrl-C\)$/m);
+    } finally {
+      run.child.kill("SIGKILL");
+    }
+  });
+
   it("Ctrl-C with --savepoint-dir while the job waits to restart cancels it at once: no savepoint to wait for", async () => {
     const run = spawnWeir([
       "run",
