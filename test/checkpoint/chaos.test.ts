@@ -1,7 +1,9 @@
 // Exactly-once under failure, on worker threads: a keyed, windowed job writes through the
 // exactly-once file sink while the test kills random worker threads (or user code throws) at
 // random moments. The committed output must equal the output computed without failures: no
-// record lost, none duplicated.
+// record lost, none duplicated. Every scenario draws its moments from a seed; a failure prints
+// the seed and the command that runs that scenario again (CHAOS_SEED=n: the same moments, though
+// a thread's progress at a moment varies from run to run).
 
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
@@ -11,9 +13,24 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { submitJob } from "../../src/cluster/mini-cluster.ts";
 import { liveWorkerCount } from "../../src/cluster/worker-threads.ts";
+import { chaosSeeds, replayCommand } from "./fixtures/chaos-double-restore.ts";
 import { type ChaosParams, WINDOW_MS, event } from "./fixtures/chaos-job.ts";
 
 const JOB = fileURLToPath(new URL("./fixtures/chaos-job.ts", import.meta.url));
+
+/** Registers a seeded scenario (only the replayed one under CHAOS_SEED); a failure names its replay. */
+function seeded(seed: number, name: string, fn: () => Promise<void>): void {
+  if (!chaosSeeds([seed]).includes(seed)) return;
+  it(`seed ${seed}: ${name}`, async () => {
+    try {
+      await fn();
+    } catch (e) {
+      if (e instanceof Error)
+        e.message += `\nseed ${seed}; replay: ${replayCommand(seed, "test/checkpoint/chaos.test.ts")}`;
+      throw e;
+    }
+  });
+}
 
 function expected(events: number, keys: number): string[] {
   const m = new Map<string, { key: string; window: number; count: number; sum: number }>();
@@ -98,7 +115,7 @@ describe("exactly-once under failures (worker threads, file sink)", () => {
   }
 
   for (const seed of [1, 2, 3]) {
-    it(`seed ${seed}: workers killed at random moments`, async () => {
+    seeded(seed, "workers killed at random moments", async () => {
       const random = rng(seed);
       const parallelism = 2 + Math.floor(random() * 3); // 2..4
       const kills: Array<[number, number]> = [];
@@ -111,15 +128,20 @@ describe("exactly-once under failures (worker threads, file sink)", () => {
   }
 
   for (const alignedTimeout of [0, 20]) {
-    it(`unaligned checkpoints (aligned timeout ${alignedTimeout} ms) under backpressure: a worker killed`, async () => {
-      const random = rng(11 + alignedTimeout);
-      const kill: [number, number] = [400 + Math.floor(random() * 800), Math.floor(random() * 3)];
-      const r = await check({ rate: 40_000, unaligned: true, alignedTimeout, slow: 20_000 }, 3, [kill]);
-      assert.ok(r.restarts >= 1, "the job restarted after the kill");
-    });
+    const seed = 11 + alignedTimeout;
+    seeded(
+      seed,
+      `unaligned checkpoints (aligned timeout ${alignedTimeout} ms) under backpressure: a worker killed`,
+      async () => {
+        const random = rng(seed);
+        const kill: [number, number] = [400 + Math.floor(random() * 800), Math.floor(random() * 3)];
+        const r = await check({ rate: 40_000, unaligned: true, alignedTimeout, slow: 20_000 }, 3, [kill]);
+        assert.ok(r.restarts >= 1, "the job restarted after the kill");
+      },
+    );
   }
 
-  it("embedded state backend: a worker killed at a random moment", async () => {
+  seeded(7, "embedded state backend: a worker killed at a random moment", async () => {
     const random = rng(7);
     const r = await check({ stateBackend: "embedded" }, 3, [
       [300 + Math.floor(random() * 900), Math.floor(random() * 3)],
@@ -128,7 +150,7 @@ describe("exactly-once under failures (worker threads, file sink)", () => {
   });
 
   for (const seed of [97, 99]) {
-    it(`seed ${seed}: user code throwing in a random operator at a random record`, async () => {
+    seeded(seed, "user code throwing in a random operator at a random record", async () => {
       const random = rng(seed);
       const throwIn = random() < 0.5 ? "unwrap" : "slow";
       const r = await check({ throwAt: [Math.floor(random() * EVENTS)], throwIn, slow: 1 }, 3, []);
