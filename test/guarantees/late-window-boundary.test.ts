@@ -19,7 +19,7 @@ async function run(events: Ev[], allowedLateness: number) {
     .window(TumblingEventTimeWindows.of(10_000))
     .allowedLateness(allowedLateness)
     .sideOutputLateData(late)
-    .reduce((a: Ev, b: Ev) => ({ ...a, v: a.v + b.v }), {
+    .reduce((a: Ev, b: Ev) => ({ k: a.k, t: a.t, v: a.v + b.v }), {
       process: (k, ctx, s, o) => o.collect(`${String(k)}|${ctx.window.start}=${s[0]!.v}`),
     });
   const out = windows.collect();
