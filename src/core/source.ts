@@ -73,7 +73,7 @@ export interface SplitEnumerator<Split> {
 export interface Source<T, Split = unknown> {
   readonly boundedness: Boundedness;
   /** The type of the records, when the source knows it. */
-  readonly type?: TypeInformation<T>;
+  readonly type?: TypeInformation<T> | undefined;
   /** Highest parallelism the source supports (1 for a non-parallel source). */
   readonly maxParallelism?: number;
   createEnumerator(ctx: SplitEnumeratorContext<Split>): SplitEnumerator<Split>;
