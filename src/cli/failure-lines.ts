@@ -40,7 +40,7 @@ export function describeStrategy(s: RestartStrategyConfig): string {
     case "none":
       return "restart strategy none";
     case "fixed-delay":
-      return `fixed delay, ${Number.isFinite(s.attempts) ? `at most ${s.attempts} restarts` : "unlimited restarts"}`;
+      return `fixed delay, ${Number.isFinite(s.attempts) ? `at most ${s.attempts} restart${s.attempts === 1 ? "" : "s"}` : "unlimited restarts"}`;
     case "exponential-delay":
       return `exponential backoff: x${s.multiplier} per failure, up to ${formatSeconds(s.maxDelayMs)}`;
     case "failure-rate":
@@ -59,6 +59,8 @@ export class FailureReporter {
     private readonly jobName: string,
     private readonly strategy: RestartStrategyConfig,
     private readonly err: (line: string) => void,
+    /** --verbose: the user code's stack follows each line. */
+    private readonly verbose = false,
   ) {}
 
   /** Print the line of a failed attempt that is followed by a restart (the final failure is reported by the error). */
@@ -73,6 +75,12 @@ export class FailureReporter {
     this.err(
       `weir: job '${this.jobName}' failed (attempt ${f.attempt + 1}): ${describe(cause)}${again}; restarting in ${formatSeconds(f.restartDelayMs)} (${describeStrategy(this.strategy)})`,
     );
+    if (this.verbose) {
+      const e = f.error;
+      const stack =
+        e instanceof JobExecutionError && e.userStack !== undefined ? e.userStack : (e as Error)?.stack;
+      if (stack !== undefined) this.err(`Caused by:\n${stack}`);
+    }
   }
 
   /** The job is waiting for the delay before its next attempt (no task runs: no savepoint can be taken). */

@@ -53,7 +53,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
     await checkRestorePoint(ft, job);
     const unbounded = job.streamGraph.nodes.some((n) => n.source?.boundedness === "unbounded");
 
-    const failures = new FailureReporter(job.jobName, job.restart, io.err);
+    const failures = new FailureReporter(job.jobName, job.restart, io.err, verbose);
     const client = await submitJob({
       job: path,
       ...config,

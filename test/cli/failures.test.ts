@@ -76,6 +76,27 @@ describe("weir run: failures and restarts", () => {
     }
   });
 
+  it("with --verbose, each failed attempt's line is followed by the user code's stack", async () => {
+    const r = await weir([
+      "run",
+      FAILING,
+      "-p",
+      "1",
+      "--verbose",
+      "--checkpoint-interval",
+      "200",
+      "--checkpoint-dir",
+      join(scratch, "cp-verbose"),
+      "--restart-strategy",
+      "fixed-delay:1:10",
+    ]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(
+      r.stderr,
+      /restarting in 0.01s \(fixed delay, at most 1 restart\)\nCaused by:\nError: the sink refuses every record\nsecond line of the cause\n {4}at .*failing-sink-job\.ts/,
+    );
+  });
+
   it("a job that runs out of restarts says how often the same failure happened, and exits 1", async () => {
     const r = await weir([
       "run",
