@@ -4,8 +4,13 @@
 // redistribution by key group and operator-state mode that a job restored at another parallelism
 // gets. Nothing touches the disk: the state file's bytes stay in the snapshot object.
 
-import type { CheckpointMetadata, LoadedCheckpoint } from "../checkpoint/fs-storage.ts";
-import { CHECKPOINT_FORMAT, CHECKPOINT_FORMAT_VERSION } from "../checkpoint/fs-storage.ts";
+import {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_FORMAT_VERSION,
+  type CheckpointMetadata,
+  type LoadedCheckpoint,
+  loadCheckpoint,
+} from "../checkpoint/fs-storage.ts";
 import { loadTaskRestore, validateRestore } from "../checkpoint/restore.ts";
 import { encodeKeyedState } from "../checkpoint/snapshot-writer.ts";
 import { decodeStateFile, encodeStateFile } from "../checkpoint/state-file.ts";
@@ -110,31 +115,48 @@ export async function restoreFrom(
       return decodeStateFile(bytes, `${where}: ${relPath}`);
     },
   };
-  validateRestore(
-    checkpoint,
-    [
-      {
-        uid: target.operatorUid,
-        name: target.operatorName,
-        maxParallelism: target.maxParallelism,
-        keyed: target.keyed,
-      },
-    ],
-    false,
-  );
+  return restoreOperator(checkpoint, target, false);
+}
+
+/**
+ * What the operator subtask `target` restores from a job's checkpoint (`chk-N`) or savepoint
+ * directory: its uid's state, the job's other operators ignored.
+ */
+export async function restoreFromDirectory(
+  path: string,
+  target: SnapshotOrigin & { keyed: boolean },
+): Promise<OperatorRestore> {
+  const checkpoint = await loadCheckpoint(path);
+  const tasks = Object.values(checkpoint.metadata.tasks);
+  if (!tasks.some((t) => t.operators.includes(target.operatorUid))) {
+    const uids = tasks.flatMap((t) => t.operators).join(", ");
+    throw new HarnessError(
+      `the checkpoint at '${checkpoint.path}' holds no operator with uid '${target.operatorUid}' (it has: ${uids}); give the operator under test the uid it has in the job`,
+    );
+  }
+  return restoreOperator(checkpoint, target, true);
+}
+
+async function restoreOperator(
+  checkpoint: LoadedCheckpoint,
+  target: SnapshotOrigin & { keyed: boolean },
+  allowNonRestoredState: boolean,
+): Promise<OperatorRestore> {
+  const { operatorUid: uid, operatorName: name, maxParallelism, keyed } = target;
+  validateRestore(checkpoint, [{ uid, name, maxParallelism, keyed }], allowNonRestoredState);
   const restore = await loadTaskRestore(
     checkpoint,
-    [target.operatorUid],
+    [uid],
     target.subtaskIndex,
     target.parallelism,
-    target.maxParallelism,
+    maxParallelism,
   );
   return (
-    restore.operators.get(target.operatorUid) ?? {
+    restore.operators.get(uid) ?? {
       keyGroups: [],
       operatorState: {},
       custom: [],
-      checkpointId: first.checkpointId,
+      checkpointId: checkpoint.metadata.checkpointId,
     }
   );
 }

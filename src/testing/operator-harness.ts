@@ -23,7 +23,13 @@ import type { KeyedStateBackend } from "../state/keyed-state-backend.ts";
 import { VOID_NAMESPACE } from "../state/state-table.ts";
 import { HarnessError } from "./harness-error.ts";
 import { CollectingOutput, type HarnessEvent, type StreamRecord } from "./harness-output.ts";
-import { HarnessSnapshot, type SnapshotOrigin, restoreFrom, takeSnapshot } from "./harness-snapshot.ts";
+import {
+  HarnessSnapshot,
+  type SnapshotOrigin,
+  restoreFrom,
+  restoreFromDirectory,
+  takeSnapshot,
+} from "./harness-snapshot.ts";
 import { type OperatorDefinition, defineOperator } from "./operator-definition.ts";
 
 /** Where the operator under test runs, and on what state. */
@@ -166,14 +172,28 @@ export abstract class OperatorHarness<OUT> {
    * state, as a job restored at this parallelism would.
    */
   async initializeState(snapshot: HarnessSnapshot | readonly HarnessSnapshot[]): Promise<void> {
-    if (this.phase !== "created" || this.restored) {
-      throw new HarnessError(
-        `${this.describe()}: initializeState() must come once, before open(); create a new harness to restore into`,
-      );
-    }
+    this.beforeRestore("initializeState()");
     const snapshots = snapshot instanceof HarnessSnapshot ? [snapshot] : [...snapshot];
     const restore = await restoreFrom(snapshots, { ...this.origin(), keyed: this.backend !== undefined });
     this.operator.initializeState(restore);
+  }
+
+  /**
+   * Restore the operator, before open(), from a job's checkpoint (`.../<job id>/chk-N`) or savepoint
+   * directory: the state of the operator with this harness's uid, the share this subtask would get.
+   */
+  async initializeStateFromCheckpoint(path: string): Promise<void> {
+    this.beforeRestore("initializeStateFromCheckpoint()");
+    const restore = await restoreFromDirectory(path, { ...this.origin(), keyed: this.backend !== undefined });
+    this.operator.initializeState(restore);
+  }
+
+  private beforeRestore(what: string): void {
+    if (this.phase !== "created" || this.restored) {
+      throw new HarnessError(
+        `${this.describe()}: ${what} must come once, before open(); create a new harness to restore into`,
+      );
+    }
     this.restored = true;
   }
 
