@@ -301,6 +301,11 @@ export class StreamTask implements ElementHandler {
     this.setup.checkpointing!.responder.acknowledge(checkpointId, p.snapshot);
   }
 
+  /**
+   * The synchronous part of a checkpoint. When an operator's snapshot (or the copy below) throws,
+   * the keyed-state captures taken before it are not released: the throw fails the task (it is
+   * never declined and the task never goes on), and the backends holding them go with it.
+   */
   private snapshot(checkpointId: number): TaskSnapshot {
     const operators: Record<string, OperatorSnapshot> = {};
     const head = this.setup.chain[0]!;

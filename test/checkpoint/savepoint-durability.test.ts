@@ -43,13 +43,17 @@ function filesUnder(dir: string): string[] {
 }
 
 /** A coordinator over one source task that acknowledges every checkpoint with a state file. */
-function setup(dir: string) {
+function setup(dir: string, overrides: Partial<typeof DEFAULT_CHECKPOINT_SETTINGS> = {}) {
   const fs = new RecordingFs(dir);
   const storage = new FsCheckpointStorage(join(dir, "checkpoints"), "0123abcd-job", fs);
   /** Set by a test: runs after the task's state is written, before it acknowledges. */
-  const hooks: { beforeAck?: (id: number) => void } = {};
+  const hooks: {
+    beforeAck?: (id: number) => void;
+    onTrigger?: (id: number, alignedOnly: boolean) => Promise<void> | undefined;
+  } = {};
   let coordinator: CheckpointCoordinator;
-  const ack = async (id: number) => {
+  const ack = async (id: number, alignedOnly: boolean) => {
+    await hooks.onTrigger?.(id, alignedOnly);
     const { path, size } = await storage.writeTaskState(id, "1-0", {
       operators: { events: { splits: [id] } },
     });
@@ -63,13 +67,13 @@ function setup(dir: string) {
     });
   };
   coordinator = new CheckpointCoordinator(
-    { ...DEFAULT_CHECKPOINT_SETTINGS, interval: 0, directory: join(dir, "checkpoints") },
+    { ...DEFAULT_CHECKPOINT_SETTINGS, interval: 0, directory: join(dir, "checkpoints"), ...overrides },
     storage,
     { name: "durable", id: "0123abcd-job" },
     [TASK],
     () => ({}),
     {
-      trigger: (id) => void ack(id),
+      trigger: (id, _sources, alignedOnly) => void ack(id, alignedOnly),
       notifyComplete: (id) => fs.mark(`complete ${id}`),
       notifyAborted: (id) => fs.mark(`aborted ${id}`),
     },
@@ -181,6 +185,42 @@ describe("checkpoint and savepoint durability", () => {
       );
       await waitFor(() => !existsSync(storage.checkpointDir(1)), "chk-1 removed after its metadata landed");
       assert.equal(coordinator.latest, undefined);
+      await coordinator.stop(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("no periodic checkpoint starts while a savepoint is pending (none can subsume it)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "weir-durable-"));
+    try {
+      const { coordinator, hooks, marked } = setup(dir, { interval: 2, maxConcurrentCheckpoints: 4 });
+      const triggered: number[] = [];
+      let release: () => void = () => {};
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let savepointId = 0;
+      hooks.onTrigger = (id, alignedOnly) => {
+        triggered.push(id);
+        if (!alignedOnly) return undefined;
+        savepointId = id;
+        return held;
+      };
+      coordinator.start();
+      await waitFor(() => marked("complete 2") >= 0, "periodic checkpoints");
+      const savepoint = coordinator.triggerSavepoint(join(dir, "savepoints"));
+      await waitFor(() => savepointId > 0, "the savepoint's trigger");
+      // Many periodic intervals pass while the savepoint waits for its acknowledgement.
+      for (let i = 0; i < 40; i++) await new Promise((r) => setTimeout(r, 2));
+      assert.deepEqual(
+        triggered.filter((id) => id > savepointId),
+        [],
+        "a periodic checkpoint started while the savepoint was pending",
+      );
+      release();
+      await savepoint;
+      await waitFor(() => marked(`complete ${savepointId + 1}`) >= 0, "periodic checkpoints again");
       await coordinator.stop(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
