@@ -104,7 +104,7 @@ describe("Async I/O: a worker thread killed while requests are in flight (file s
 // flight at both cuts, the second during a quiet stretch; both backends (the async operator's
 // queue is operator state, beside the job's keyed state). Replay a seed with CHAOS_SEED=n.
 describe("Async I/O: two restores with a quiet stretch between them", () => {
-  for (const seed of chaosSeeds([5])) {
+  for (const seed of chaosSeeds([5, 10])) {
     for (const backend of ["heap", "embedded"] as const) {
       const plan = planFor(seed, backend);
       it(`seed ${seed}, ${backend}: ordered and unordered results equal the run without restores`, async () => {
