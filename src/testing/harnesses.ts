@@ -14,7 +14,8 @@ import type {
   ProcessFunction,
 } from "../core/process.ts";
 import type { KeyedStateStore, MapStateDescriptor } from "../core/state.ts";
-import { type HarnessOptions, OperatorHarness } from "./operator-harness.ts";
+import type { HarnessOptions } from "./harness-subtask.ts";
+import { OperatorHarness } from "./operator-harness.ts";
 
 type Build1<IN, OUT> = (input: DataStream<IN>) => DataStream<OUT>;
 type Build2<IN1, IN2, OUT> = (first: DataStream<IN1>, second: DataStream<IN2>) => DataStream<OUT>;

@@ -12,4 +12,5 @@ export {
 export { HarnessError } from "./harness-error.ts";
 export type { HarnessEvent, StreamRecord } from "./harness-output.ts";
 export { HarnessSnapshot } from "./harness-snapshot.ts";
-export { type HarnessOptions, OperatorHarness, subtaskForKey } from "./operator-harness.ts";
+export { type HarnessOptions, subtaskForKey } from "./harness-subtask.ts";
+export { OperatorHarness } from "./operator-harness.ts";

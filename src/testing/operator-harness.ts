@@ -6,23 +6,13 @@
 // checkpoint's redistribution, also into a harness of another parallelism.
 
 import type { DataStream } from "../api/streams.ts";
-import type { Accumulator, OutputTag } from "../core/functions.ts";
-import {
-  DEFAULT_MAX_PARALLELISM,
-  assignToKeyGroup,
-  keyGroupRangeFor,
-  operatorIndexForKeyGroup,
-} from "../core/key-groups.ts";
+import type { OutputTag } from "../core/functions.ts";
 import type { KeyedStateStore, MapStateDescriptor } from "../core/state.ts";
 import type { StreamOperator } from "../runtime/operators/stream-operator.ts";
-import { RuntimeContextImpl } from "../runtime/runtime-context.ts";
-import { ManualClock } from "../runtime/time/clock.ts";
-import { ProcessingTimeService } from "../runtime/time/processing-time-service.ts";
-import { type StateBackendKind, createKeyedStateBackend } from "../state/index.ts";
 import type { KeyedStateBackend } from "../state/keyed-state-backend.ts";
 import { VOID_NAMESPACE } from "../state/state-table.ts";
 import { HarnessError } from "./harness-error.ts";
-import { CollectingOutput, type HarnessEvent, type StreamRecord } from "./harness-output.ts";
+import type { HarnessEvent, StreamRecord } from "./harness-output.ts";
 import {
   HarnessSnapshot,
   type SnapshotOrigin,
@@ -30,36 +20,10 @@ import {
   restoreFromDirectory,
   takeSnapshot,
 } from "./harness-snapshot.ts";
+import { type HarnessOptions, HarnessSubtask } from "./harness-subtask.ts";
 import { type OperatorDefinition, defineOperator } from "./operator-definition.ts";
 
-/** Where the operator under test runs, and on what state. */
-export interface HarnessOptions {
-  /** Parallelism of the operator (default 1): with subtaskIndex, which key groups the harness owns. */
-  parallelism?: number;
-  /** The subtask this harness is (default 0). */
-  subtaskIndex?: number;
-  /** Key groups (default: the operator's setMaxParallelism, else 128); must match the snapshot's on restore. */
-  maxParallelism?: number;
-  /** Keyed state backend: "heap" (default) or "embedded" (an LMDB store on disk, removed by close()). */
-  stateBackend?: StateBackendKind;
-  /** Parent directory of the embedded backend's store (default: the OS temp directory). */
-  stateDirectory?: string;
-  /** Processing time at the start (default 0); it moves only by setProcessingTime / advanceProcessingTime. */
-  processingTime?: number;
-  /** The operator's uid when the build gives none (default `harness:<operator name>`); restores match by uid. */
-  uid?: string;
-}
-
 type Phase = "created" | "open" | "closed";
-
-/** The subtask of `parallelism` that owns `key` (the one to push it into when testing rescaling). */
-export function subtaskForKey(
-  key: unknown,
-  parallelism: number,
-  maxParallelism = DEFAULT_MAX_PARALLELISM,
-): number {
-  return operatorIndexForKeyGroup(maxParallelism, parallelism, assignToKeyGroup(key, maxParallelism));
-}
 
 /** What every harness offers: lifecycle, time, snapshots, output and state inspection. */
 export abstract class OperatorHarness<OUT> {
@@ -70,16 +34,9 @@ export abstract class OperatorHarness<OUT> {
   readonly parallelism: number;
   readonly maxParallelism: number;
 
-  private readonly operator: StreamOperator;
-  private readonly runtime: RuntimeContextImpl;
   private readonly definition: OperatorDefinition;
-  private readonly backend: KeyedStateBackend | undefined;
-  private readonly clock: ManualClock;
-  private readonly processingTime: ProcessingTimeService;
-  private readonly element = { timestamp: Number.NaN };
-  private readonly collected: CollectingOutput;
-  private readonly accumulators = new Map<string, Accumulator<unknown>>();
-  private readonly mail: Array<() => void> = [];
+  private readonly subtask: HarnessSubtask;
+  private readonly operator: StreamOperator;
   private readonly inputWatermarks: number[];
   private watermark = Number.NEGATIVE_INFINITY;
   private phase: Phase = "created";
@@ -103,65 +60,14 @@ export abstract class OperatorHarness<OUT> {
           : `${kind} drives non-keyed operators, but '${t.name}' has a keyed input; use the Keyed${kind} instead`,
       );
     }
-    this.operatorName = t.name;
-    this.operatorUid = t.uid ?? options.uid ?? `harness:${t.name}`;
-    this.parallelism = options.parallelism ?? 1;
-    this.subtaskIndex = options.subtaskIndex ?? 0;
-    this.maxParallelism = this.definition.maxParallelism;
-    if (!Number.isInteger(this.parallelism) || this.parallelism < 1) {
-      throw new HarnessError(`${kind}: parallelism must be a positive integer, got ${this.parallelism}`);
-    }
-    if (
-      !Number.isInteger(this.subtaskIndex) ||
-      this.subtaskIndex < 0 ||
-      this.subtaskIndex >= this.parallelism
-    ) {
-      throw new HarnessError(
-        `${kind}: subtaskIndex must be an integer in 0..${this.parallelism - 1} (parallelism ${this.parallelism}), got ${this.subtaskIndex}`,
-      );
-    }
-    const range = keyGroupRangeFor(this.maxParallelism, this.parallelism, this.subtaskIndex);
-    this.clock = new ManualClock(options.processingTime ?? 0);
-    this.processingTime = new ProcessingTimeService(this.clock);
-    this.backend = keyed
-      ? createKeyedStateBackend(options.stateBackend ?? "heap", range, {
-          localDirectory: options.stateDirectory,
-        })
-      : undefined;
-    this.backend?.setTimeProvider(() => this.clock.now());
-    this.collected = new CollectingOutput(this.element);
+    this.subtask = new HarnessSubtask(this.definition, options, kind);
+    this.operator = this.subtask.operator;
+    this.operatorName = this.subtask.operatorName;
+    this.operatorUid = this.subtask.operatorUid;
+    this.subtaskIndex = this.subtask.subtaskIndex;
+    this.parallelism = this.subtask.parallelism;
+    this.maxParallelism = this.subtask.maxParallelism;
     this.inputWatermarks = new Array<number>(numInputs).fill(Number.NEGATIVE_INFINITY);
-    this.operator = t.factory();
-    const runtime = (this.runtime = new RuntimeContextImpl(
-      {
-        jobId: "harness",
-        jobName: "harness",
-        subtaskIndex: this.subtaskIndex,
-        parallelism: this.parallelism,
-        maxParallelism: this.maxParallelism,
-        attemptNumber: 0,
-        attemptTag: `harness-${this.subtaskIndex}`,
-      },
-      this.operatorName,
-      this.operatorUid,
-      this.accumulators,
-      this.backend,
-    ));
-    const backend = this.backend;
-    this.operator.setup({
-      runtime,
-      output: this.collected,
-      element: this.element,
-      keyed: this.definition.keySelectors.map((keySelector) =>
-        keySelector === undefined || backend === undefined
-          ? undefined
-          : { keySelector, backend, maxParallelism: this.maxParallelism },
-      ),
-      processingTime: this.processingTime,
-      autoWatermarkInterval: 200,
-      mailbox: { execute: (action) => this.mail.push(action), drain: () => this.runMailbox() },
-      checkpointing: true,
-    });
   }
 
   // ---- lifecycle ----------------------------------------------------------------------------
@@ -174,7 +80,10 @@ export abstract class OperatorHarness<OUT> {
   async initializeState(snapshot: HarnessSnapshot | readonly HarnessSnapshot[]): Promise<void> {
     this.beforeRestore("initializeState()");
     const snapshots = snapshot instanceof HarnessSnapshot ? [snapshot] : [...snapshot];
-    const restore = await restoreFrom(snapshots, { ...this.origin(), keyed: this.backend !== undefined });
+    const restore = await restoreFrom(snapshots, {
+      ...this.origin(),
+      keyed: this.subtask.backend !== undefined,
+    });
     this.operator.initializeState(restore);
   }
 
@@ -184,7 +93,10 @@ export abstract class OperatorHarness<OUT> {
    */
   async initializeStateFromCheckpoint(path: string): Promise<void> {
     this.beforeRestore("initializeStateFromCheckpoint()");
-    const restore = await restoreFromDirectory(path, { ...this.origin(), keyed: this.backend !== undefined });
+    const restore = await restoreFromDirectory(path, {
+      ...this.origin(),
+      keyed: this.subtask.backend !== undefined,
+    });
     this.operator.initializeState(restore);
   }
 
@@ -220,7 +132,7 @@ export abstract class OperatorHarness<OUT> {
     try {
       if (wasOpen) await this.operator.close();
     } finally {
-      this.backend?.dispose();
+      this.subtask.backend?.dispose();
     }
   }
 
@@ -234,23 +146,23 @@ export abstract class OperatorHarness<OUT> {
   /** Set processing time; processing-time timers due by then fire, in order. Never backwards. */
   setProcessingTime(time: number): void {
     this.requireOpen("setProcessingTime()");
-    if (!(time >= this.clock.now())) {
+    if (!(time >= this.subtask.clock.now())) {
       throw new HarnessError(
-        `${this.describe()}: processing time goes forward only (now ${this.clock.now()}, asked ${time})`,
+        `${this.describe()}: processing time goes forward only (now ${this.subtask.clock.now()}, asked ${time})`,
       );
     }
-    this.clock.setTime(time);
-    this.processingTime.fireDue();
+    this.subtask.clock.setTime(time);
+    this.subtask.processingTime.fireDue();
     this.runMailbox();
   }
 
   /** Move processing time forward by `ms`. */
   advanceProcessingTime(ms: number): void {
-    this.setProcessingTime(this.clock.now() + ms);
+    this.setProcessingTime(this.subtask.clock.now() + ms);
   }
 
   currentProcessingTime(): number {
-    return this.clock.now();
+    return this.subtask.clock.now();
   }
 
   /** The operator's event time: the minimum over the inputs' watermarks. */
@@ -279,7 +191,7 @@ export abstract class OperatorHarness<OUT> {
 
   /** The records emitted on the main output so far, with their timestamps. */
   records(): StreamRecord<OUT>[] {
-    return this.collected.records() as StreamRecord<OUT>[];
+    return this.subtask.output.records() as StreamRecord<OUT>[];
   }
 
   /** The values emitted on the main output so far. */
@@ -289,17 +201,17 @@ export abstract class OperatorHarness<OUT> {
 
   /** The watermarks the operator forwarded so far. */
   watermarks(): number[] {
-    return this.collected.watermarks();
+    return this.subtask.output.watermarks();
   }
 
   /** Records, watermarks and idleness of the main output, in the order emitted. */
   events(): HarnessEvent<OUT>[] {
-    return this.collected.events.map((e) => ({ ...e })) as HarnessEvent<OUT>[];
+    return this.subtask.output.events.map((e) => ({ ...e })) as HarnessEvent<OUT>[];
   }
 
   /** The records emitted to a side output (by its OutputTag). */
   sideOutput<X>(tag: OutputTag<X>): StreamRecord<X>[] {
-    return this.collected.side(tag as OutputTag<unknown>) as StreamRecord<X>[];
+    return this.subtask.output.side(tag as OutputTag<unknown>) as StreamRecord<X>[];
   }
 
   sideOutputValues<X>(tag: OutputTag<X>): X[] {
@@ -308,19 +220,19 @@ export abstract class OperatorHarness<OUT> {
 
   /** Forget what was emitted so far (main output, side outputs and watermarks). */
   clearOutput(): void {
-    this.collected.clear();
+    this.subtask.output.clear();
   }
 
   // ---- state --------------------------------------------------------------------------------
 
   /** A counter's or other accumulator's value in this subtask (undefined when never created). */
   getAccumulator<V = number>(name: string): V | undefined {
-    return this.accumulators.get(name)?.getLocalValue() as V | undefined;
+    return this.subtask.accumulators.get(name)?.getLocalValue() as V | undefined;
   }
 
   /** Keyed state entries (key and namespace pairs) of one state, or of all states. */
   numKeyedStateEntries(stateName?: string): number {
-    const backend = this.backend;
+    const backend = this.subtask.backend;
     if (backend === undefined) return 0;
     if (stateName !== undefined) return backend.size(stateName);
     let n = 0;
@@ -357,7 +269,7 @@ export abstract class OperatorHarness<OUT> {
 
   /** @internal The entries of a broadcast state of this subtask, as a Map. */
   protected broadcastEntries<K, V>(descriptor: MapStateDescriptor<K, V>): Map<K, V> {
-    const state = this.runtime.getOperatorStateStore().getBroadcastState(descriptor);
+    const state = this.subtask.runtime.getOperatorStateStore().getBroadcastState(descriptor);
     return new Map(state.immutableEntries());
   }
 
@@ -370,7 +282,7 @@ export abstract class OperatorHarness<OUT> {
     if (timestamp !== undefined && typeof timestamp !== "number") {
       throw new HarnessError(`${this.describe()}: a timestamp is a number (ms), got ${String(timestamp)}`);
     }
-    this.element.timestamp = timestamp ?? Number.NaN;
+    this.subtask.element.timestamp = timestamp ?? Number.NaN;
     this.operator.numRecordsIn++;
     this.operator.processElement(value, operatorInput);
     this.runMailbox();
@@ -393,24 +305,17 @@ export abstract class OperatorHarness<OUT> {
 
   /** Run the mailbox actions the operator queued (results of asynchronous calls). */
   runMailbox(): void {
-    while (this.mail.length > 0) this.mail.shift()!();
+    this.subtask.runMailbox();
   }
 
   private checkKey(key: unknown, what: string): number {
-    const keyGroup = assignToKeyGroup(key, this.maxParallelism);
-    const owner = operatorIndexForKeyGroup(this.maxParallelism, this.parallelism, keyGroup);
-    if (owner !== this.subtaskIndex) {
-      throw new HarnessError(
-        `${this.describe()}: ${what} with key ${JSON.stringify(key) ?? String(key)} (key group ${keyGroup}), which subtask ${owner} of ${this.parallelism} owns; in a job it would never reach this subtask: push it into the harness of subtask ${owner} (subtaskForKey() says which)`,
-      );
-    }
-    return keyGroup;
+    return this.subtask.keyGroupOf(key, what, this.describe());
   }
 
   private requireBackend(what: string): KeyedStateBackend {
-    if (this.backend === undefined)
+    if (this.subtask.backend === undefined)
       throw new HarnessError(`${this.describe()}: ${what} needs a keyed operator`);
-    return this.backend;
+    return this.subtask.backend;
   }
 
   private requireOpen(what: string): void {
