@@ -137,7 +137,8 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
       this.tableOf(stateName)?.delete(keyGroupIndex, namespace, mapKey);
       return;
     }
-    for (const [, table] of this.tables()) table.delete(keyGroupIndex, namespace, mapKey);
+    for (const s of this.states.values()) s.table.delete(keyGroupIndex, namespace, mapKey);
+    for (const table of this.pendingRestore.values()) table.delete(keyGroupIndex, namespace, mapKey);
   }
 
   /** The table of a state, registered or restored and waiting for its descriptor. */
