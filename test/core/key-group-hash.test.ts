@@ -1,0 +1,57 @@
+// The key → key group mapping, pinned: checkpoints written by one version of Weir are restored by
+// another, so hashKey and assignToKeyGroup must give these exact values forever. A change here is
+// a format break (every savepoint's keyed state lands in the wrong subtask), not a refactoring.
+// Found by mutation testing: no other test notices when the hash changes, only when it is unstable.
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { assignToKeyGroup, hashKey } from "../../src/core/key-groups.ts";
+
+/** [key, hashKey(key), assignToKeyGroup(key, 128)] as written by Weir 0.1. */
+const PINNED: Array<[unknown, number, number]> = [
+  ["", 0, 0],
+  ["a", 1867108634, 26],
+  ["ab", 374890698, 74],
+  ["abc", 1118836419, 67],
+  ["hello world", 1689409188, 36],
+  ["ключ", 3797877012, 20],
+  ["😀", 1443257913, 57],
+  [0, 0, 0],
+  [1, 1364076727, 55],
+  [-1, 2180083513, 57],
+  [42, 142593372, 92],
+  [2147483647, 4190899880, 40],
+  [-2147483648, 1832674720, 32],
+  [2147483648, 3634796416, 0],
+  [0.5, 2673920907, 11],
+  [-1.25, 861367735, 55],
+  [1e21, 1775543019, 107],
+  [true, 1234, 82],
+  [false, 1237, 85],
+  [0n, 744309601, 97],
+  [12345678901234567890n, 3931234293, 117],
+  [-5n, 4068037232, 112],
+  [[1, "a"], 1276400911, 15],
+  [[], 2449446778, 122],
+  [{ b: 1, a: [true, "x"] }, 186957592, 24],
+  [{}, 3869663868, 124],
+];
+
+function show(key: unknown): string {
+  return typeof key === "bigint" ? `${key}n` : JSON.stringify(key);
+}
+
+describe("the key → key group mapping never changes", () => {
+  it("hashKey gives the pinned value for strings (even, odd, non-ASCII), numbers, booleans, bigints, composites", () => {
+    for (const [key, hash] of PINNED) assert.equal(hashKey(key), hash, `hashKey(${show(key)})`);
+  });
+
+  it("assignToKeyGroup gives the pinned key group at max parallelism 128", () => {
+    for (const [key, , group] of PINNED) assert.equal(assignToKeyGroup(key, 128), group, `key ${show(key)}`);
+  });
+
+  it("-0 is the key 0, and a composite key does not depend on property order", () => {
+    assert.equal(hashKey(-0), hashKey(0));
+    assert.equal(hashKey({ a: 1, b: "x" }), hashKey({ b: "x", a: 1 }));
+  });
+});
