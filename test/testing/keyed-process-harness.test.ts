@@ -10,6 +10,7 @@ import {
   type KeyedProcessFunction,
   type OnTimerContext,
   OutputTag,
+  StateTtlConfig,
   ValueStateDescriptor,
 } from "../../src/index.ts";
 import {
@@ -203,5 +204,30 @@ describe("KeyedOneInputHarness, rescaled restore", () => {
       other.initializeState(snapshot),
       /max parallelism 128.*written with max parallelism 64/,
     );
+  });
+});
+
+describe("KeyedOneInputHarness, state TTL", () => {
+  it("expires state by the harness's processing time", async () => {
+    const last = new ValueStateDescriptor<string>("last-page");
+    last.enableTimeToLive(StateTtlConfig.newBuilder(60_000).build());
+    const h = KeyedOneInputHarness.forKeyedProcessFunction<string, Click, string>(
+      {
+        processElement(c, ctx, out) {
+          const state = ctx.runtime.getState(last);
+          out.collect(`${c.user}: ${state.value() ?? "-"} -> ${c.page}`);
+          state.update(c.page);
+        },
+      },
+      byUser,
+      { processingTime: 1_000 },
+    );
+    await h.open();
+    h.processElement({ user: "ann", page: "/a" });
+    h.advanceProcessingTime(59_999);
+    h.processElement({ user: "ann", page: "/b" });
+    h.advanceProcessingTime(60_000);
+    h.processElement({ user: "ann", page: "/c" });
+    assert.deepEqual(h.values(), ["ann: - -> /a", "ann: /a -> /b", "ann: - -> /c"]);
   });
 });
