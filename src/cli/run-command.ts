@@ -29,6 +29,7 @@ export function splitJobArguments(args: readonly string[]): { own: string[]; job
 
 export async function runCommand(args: string[], io: CliIO): Promise<number> {
   const { own, job: jobArguments } = splitJobArguments(args);
+  let stdout: StdoutWatch | undefined;
   const verbose = own.includes("--verbose");
   try {
     const parsed = parseArgs("run", own, RUN.options);
@@ -54,6 +55,8 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
     const unbounded = job.streamGraph.nodes.some((n) => n.source?.boundedness === "unbounded");
 
     const failures = new FailureReporter(job.jobName, job.restart, io.err, verbose);
+    // Watched from before the start: the job's first lines may already find the reader gone.
+    stdout = new StdoutWatch();
     const client = await submitJob({
       job: path,
       ...config,
@@ -68,9 +71,51 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
         `weir: job '${client.jobName}' is running on ${job.executionGraph.numSlots} worker thread(s); its source is unbounded: ${stop}`,
       );
     }
-    return await waitForJob(client, io, verbose, ft.savepointDir, failures);
+    return await waitForJob(client, io, verbose, ft.savepointDir, failures, stdout);
   } catch (e) {
     return reportError(e, io, verbose);
+  } finally {
+    stdout?.release();
+  }
+}
+
+/** The error that closed stdout (its reader went away), once it has. */
+let stdoutError: NodeJS.ErrnoException | undefined;
+const stdoutWatches = new Set<StdoutWatch>();
+let watchingStdout = false;
+
+/**
+ * Notices when stdout's reader has gone away (EPIPE): nobody reads what the job prints any more.
+ * The process keeps one listener for good: output queued for a slow reader may still fail after
+ * the command has returned, and must not crash the process then.
+ */
+class StdoutWatch {
+  private onClose: ((e: NodeJS.ErrnoException) => void) | undefined;
+
+  constructor() {
+    if (!watchingStdout) {
+      watchingStdout = true;
+      process.stdout.on("error", (e: NodeJS.ErrnoException) => {
+        if (stdoutError !== undefined) return;
+        stdoutError = e;
+        for (const w of stdoutWatches) w.onClose?.(e);
+      });
+    }
+    stdoutWatches.add(this);
+  }
+
+  get closed(): boolean {
+    return stdoutError !== undefined;
+  }
+
+  /** Call `f` when stdout closes (at once if it has). */
+  whenClosed(f: (e: NodeJS.ErrnoException) => void): void {
+    this.onClose = f;
+    if (stdoutError !== undefined) f(stdoutError);
+  }
+
+  release(): void {
+    stdoutWatches.delete(this);
   }
 }
 
@@ -88,13 +133,13 @@ async function waitForJob(
   verbose: boolean,
   savepointDir: string | undefined,
   failures: FailureReporter,
+  stdout: StdoutWatch,
 ): Promise<number> {
   const started = performance.now();
   let reason: StopReason | undefined;
   let stopping: Promise<Stopped> | undefined;
-  let stdoutClosed = false;
   const out = (s: string) => {
-    if (!stdoutClosed) io.out(s);
+    if (!stdout.closed) io.out(s);
   };
 
   const stop = (why: StopReason) => {
@@ -137,25 +182,22 @@ async function waitForJob(
   };
   const onSigint = () => onSignal("SIGINT");
   const onSigterm = () => onSignal("SIGTERM");
-  const onStdoutError = (e: NodeJS.ErrnoException) => {
-    // The reader went away (`| head -1`): nobody reads what the job prints any more.
-    if (stdoutClosed) return;
-    stdoutClosed = true;
+  process.on("SIGINT", onSigint);
+  process.on("SIGTERM", onSigterm);
+  // The reader went away (`| head -1`): cancel the job without a word.
+  stdout.whenClosed((e) => {
     if (e.code !== "EPIPE" && e.code !== "ERR_STREAM_DESTROYED") {
       io.err(`weir: cannot write to stdout (${e.code ?? e.message}); cancelling the job`);
     }
     if (reason === undefined) stop("stdout closed");
-  };
-  process.on("SIGINT", onSigint);
-  process.on("SIGTERM", onSigterm);
-  process.stdout.on("error", onStdoutError);
+  });
   try {
     const result = await client.wait().catch(async (e: unknown) => {
       if (!(e instanceof JobCancelledError) || reason === undefined) throw e;
       return undefined;
     });
     const stopped = await stopping;
-    if (stdoutClosed) return EXIT_OK;
+    if (stdout.closed) return EXIT_OK;
     if (result !== undefined) {
       if (stopped !== undefined && "error" in stopped) {
         io.err(`weir: no savepoint taken: job '${client.jobName}' finished first`);
@@ -195,7 +237,7 @@ async function waitForJob(
     if (partial !== undefined) for (const line of accumulatorLines(partial)) out(line);
     return EXIT_OK;
   } catch (e) {
-    if (stdoutClosed && e instanceof JobCancelledError) return EXIT_OK;
+    if (stdout.closed && e instanceof JobCancelledError) return EXIT_OK;
     if (e instanceof JobExecutionError || e instanceof WeirError) {
       const times = failures.sameInARow;
       if (times > 1 && !e.message.includes("times in a row"))
@@ -205,8 +247,6 @@ async function waitForJob(
   } finally {
     process.off("SIGINT", onSigint);
     process.off("SIGTERM", onSigterm);
-    // Once stdout is closed, later writes fail too: keep swallowing their errors.
-    if (!stdoutClosed) process.stdout.off("error", onStdoutError);
   }
 }
 

@@ -4,7 +4,7 @@
 // prints arrives as messages (src/cluster/worker-stdio.ts) and is written out here.
 
 import { Worker, type WorkerOptions } from "node:worker_threads";
-import { isStdioMessage, writeStdio } from "./worker-stdio.ts";
+import { isStdioMessage, stdioWriter } from "./worker-stdio.ts";
 
 let alive = 0;
 
@@ -19,6 +19,7 @@ export function startWorker(url: URL, options: WorkerOptions = {}): Worker {
     worker = new Worker(url, options);
   }
   alive++;
+  const writeStdio = stdioWriter();
   worker.on("message", (m: unknown) => {
     if (isStdioMessage(m)) writeStdio(m);
   });

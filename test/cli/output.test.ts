@@ -61,6 +61,17 @@ describe("weir run: output", () => {
     assert.ok(!r.stderr.includes("EPIPE"), r.stderr);
   });
 
+  it("a reader that stops after a while ends the run quietly too: the job waits for stdout meanwhile", async () => {
+    // 5,000,000 lines are far more than stdout may hold queued (8 MiB per worker): the job is
+    // still running, held back by the reader, when the reader goes away.
+    const r = await weirPiped(
+      ["run", `${FIXTURES}/print-many.ts`, "-p", "2", "--", "--count", "5000000"],
+      "(sleep 3; head -c 100 > /dev/null)",
+    );
+    assert.equal(r.code, 0, r.stderr);
+    assert.equal(r.stderr, "");
+  });
+
   it("Ctrl-C prints what the job counted and its accumulators", async () => {
     const run = spawnWeir(["run", `${FIXTURES}/cancel-summary-job.ts`, "-p", "1"]);
     try {
