@@ -3,7 +3,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type DataStream, OutputTag, type ProcessFunction } from "../../src/index.ts";
+import { AsyncDataStream, type DataStream, OutputTag, type ProcessFunction } from "../../src/index.ts";
 import { HarnessError, KeyedOneInputHarness, OneInputHarness } from "../../src/testing/index.ts";
 
 const ODD = new OutputTag<number>("odd");
@@ -45,6 +45,30 @@ describe("OneInputHarness", () => {
     await h.open();
     h.processElement("x");
     assert.deepEqual(h.values(), ["x@3/4"]);
+  });
+
+  it("runs Async I/O: completions are mailbox actions, run by runMailbox() or at the end of input", async () => {
+    const pending: Array<() => void> = [];
+    const h = OneInputHarness.of((s: DataStream<number>) =>
+      AsyncDataStream.orderedWait(
+        s,
+        (v, result) => {
+          pending.push(() => result.complete([v * 10]));
+        },
+        60_000,
+      ),
+    );
+    await h.open();
+    h.processElement(1, 5);
+    h.processElement(2, 6);
+    pending.shift()!();
+    assert.deepEqual(h.values(), [], "a completion waits in the mailbox");
+    h.runMailbox();
+    assert.deepEqual(h.records(), [{ value: 10, timestamp: 5 }]);
+    const last = pending.shift()!;
+    setImmediate(last);
+    await h.endInput();
+    assert.deepEqual(h.values(), [10, 20]);
   });
 
   it("refuses more than one operator, naming both", () => {
