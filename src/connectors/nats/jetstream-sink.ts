@@ -170,12 +170,13 @@ class JetStreamPublisher<T> implements WriteAheadSender<T> {
       subject = this.subjectOf(value);
     } catch {}
     const msg = redact((e as Error)?.message ?? String(e));
-    const hint = /no responders|503/i.test(msg)
+    // The client reports "no responders" to a publication as "jetstream is not enabled".
+    const hint = /no responders|503|jetstream is not enabled/i.test(msg)
       ? `no JetStream stream captures subject '${subject}'; create one (its duplicate_window bounds the exactly-once guarantee)`
       : "check the server and the stream; the job restarts per its restart strategy and publishes this checkpoint again (duplicates are dropped by message id)";
     return new NatsConnectorError(
       "IO",
-      `${this.owner}: publishing checkpoint ${checkpointId}'s records to subject '${subject}' at ${where} failed: ${msg}; ${hint}`,
+      `${this.owner}: publishing ${checkpointId === Number.MAX_SAFE_INTEGER ? "the final checkpoint" : `checkpoint ${checkpointId}`}'s records to subject '${subject}' at ${where} failed: ${msg}; ${hint}`,
       where,
       e,
     );
