@@ -57,7 +57,8 @@ export class FailureReporter {
 
   constructor(
     private readonly jobName: string,
-    private readonly strategy: RestartStrategyConfig,
+    /** Named in each line; undefined when the caller does not know it. */
+    private readonly strategy: RestartStrategyConfig | undefined,
     private readonly err: (line: string) => void,
     /** --verbose: the user code's stack follows each line. */
     private readonly verbose = false,
@@ -73,7 +74,7 @@ export class FailureReporter {
     this.restartAt = Date.now() + f.restartDelayMs;
     const again = this.repeats > 1 ? ` (the same failure ${this.repeats} times in a row)` : "";
     this.err(
-      `weir: job '${this.jobName}' failed (attempt ${f.attempt + 1}): ${describe(cause)}${again}; restarting in ${formatSeconds(f.restartDelayMs)} (${describeStrategy(this.strategy)})`,
+      `weir: job '${this.jobName}' failed (attempt ${f.attempt + 1}): ${describe(cause)}${again}; restarting in ${formatSeconds(f.restartDelayMs)}${this.strategy !== undefined ? ` (${describeStrategy(this.strategy)})` : ""}`,
     );
     if (this.verbose) {
       const e = f.error;

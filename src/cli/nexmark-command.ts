@@ -7,6 +7,7 @@ import { forEachEvent, nexmarkConfig } from "../connectors/nexmark/index.ts";
 import { eventToJson } from "../connectors/nexmark/model.ts";
 import { nexmarkQuery, runnableQueryNames } from "../connectors/nexmark/queries/index.ts";
 import { checkStateBackend, type NexmarkRunReport, runNexmark } from "../connectors/nexmark/runner.ts";
+import { FailureReporter } from "./failure-lines.ts";
 
 export interface NexmarkIO {
   out: (s: string) => void;
@@ -195,7 +196,9 @@ async function run(opts: Map<string, string>, io: NexmarkIO): Promise<number> {
   const checkpoints =
     checkpointInterval === undefined ? "" : `, exactly-once checkpoints every ${fmt(checkpointInterval)} ms`;
   io.err(`nexmark ${query.name} (${query.title}) over ${source}, p=${parallelism}${checkpoints}`);
+  const failures = new FailureReporter(`nexmark ${query.name}`, undefined, io.err);
   const report = await runNexmark({
+    onAttemptFailed: (f) => failures.onAttemptFailed(f),
     query: query.name,
     ...(input !== undefined ? { input } : { events: events!, seed }),
     parallelism,
@@ -210,6 +213,8 @@ async function run(opts: Map<string, string>, io: NexmarkIO): Promise<number> {
     },
   });
   for (const line of reportLines(report, opts.get("out"))) io.out(line);
+  const last = failures.lastFailureLine();
+  if (last !== undefined) io.out(`  ${last}`);
   return EXIT_OK;
 }
 

@@ -2,6 +2,7 @@
 // summary. Ctrl-C or SIGTERM cancels it, or with --savepoint-dir stops it with a savepoint; a
 // closed stdout (`weir run job.ts | head`) cancels it quietly. Arguments after `--` are the job's.
 
+import { StopWithSavepointError } from "../checkpoint/savepoint.ts";
 import { type ClusterJobClient, submitJob } from "../cluster/mini-cluster.ts";
 import { JobCancelledError, JobExecutionError, WeirError, errorMessage } from "../core/errors.ts";
 import { parseArgs } from "./args.ts";
@@ -153,12 +154,9 @@ async function waitForJob(
     }
     // No savepoint: stop the job all the same, as asked, keeping what a restore needs.
     const cancelInstead = async (error: unknown): Promise<Stopped> => {
-      const keep = (client as { cancelKeepingLatestCheckpoint?: () => Promise<string | undefined> })
-        .cancelKeepingLatestCheckpoint;
-      let kept: string | undefined;
-      if (keep !== undefined) kept = await keep.call(client);
-      else await client.cancel();
-      return { error, kept };
+      const kept = await client.cancelKeepingLatestCheckpoint();
+      // The stop failed, and the job kept running until now: what failed is the savepoint's cause.
+      return { error: error instanceof StopWithSavepointError ? (error.cause ?? error) : error, kept };
     };
     if (failures.waitingToRestart()) {
       // No task runs until the restart: waiting for one to take the savepoint could take minutes.
@@ -211,10 +209,11 @@ async function waitForJob(
     if (stopped !== undefined && "error" in stopped) {
       const kept =
         stopped.kept !== undefined
-          ? `its latest checkpoint is kept: resume with --from-savepoint ${shownPath(stopped.kept)}`
-          : "no savepoint was written: fix the reason named here and run the job again";
+          ? `nothing of the savepoint was committed; resume from the latest checkpoint with --from-savepoint ${shownPath(stopped.kept)}`
+          : "nothing of the savepoint was committed, and no checkpoint had completed: fix the reason named here and run the job again";
       throw new JobLoadError(
-        `job '${client.jobName}' could not take a savepoint, and was cancelled instead: ${oneLine(errorMessage(stopped.error))}`,
+        // What to do is part of the message: a reason that holds "; " would otherwise drop it.
+        `job '${client.jobName}' could not take a savepoint, and was cancelled instead: ${oneLine(errorMessage(stopped.error))}; ${kept}`,
         kept,
         stopped.error,
       );

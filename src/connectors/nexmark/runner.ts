@@ -23,7 +23,7 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { BroadcastChannel } from "node:worker_threads";
-import { InvalidArgumentError, RestartStrategies, runJob } from "../../index.ts";
+import { InvalidArgumentError, RestartStrategies, type RunJobOptions, runJob } from "../../index.ts";
 import { NEXMARK_JOB_MODULE, nexmarkJobArguments } from "./job.ts";
 import { type NexmarkJobParams, type NexmarkProgress, RESULTS_COUNTER } from "./pipeline.ts";
 import { nexmarkQuery } from "./queries/index.ts";
@@ -49,6 +49,8 @@ export interface NexmarkRunOptions {
   restartAttempts?: number;
   /** Called about once a second while the job runs (events read so far over all readers). */
   onProgress?: (eventsSoFar: number, elapsedMs: number) => void;
+  /** Told of every failed attempt as it happens, with the delay before the restart (if any). */
+  onAttemptFailed?: RunJobOptions["onAttemptFailed"];
 }
 
 export interface NexmarkRunReport {
@@ -162,6 +164,7 @@ export async function runNexmark(options: NexmarkRunOptions): Promise<NexmarkRun
     const result = await runJob({
       job: NEXMARK_JOB_MODULE,
       jobArguments: nexmarkJobArguments(params),
+      ...(options.onAttemptFailed !== undefined ? { onAttemptFailed: options.onAttemptFailed } : {}),
       parallelism: options.parallelism,
       jobName: `nexmark ${query.name}`,
       stateBackend: (options.stateBackend ?? "heap") as "heap" | "embedded",
