@@ -161,6 +161,47 @@ for (const [label, create] of backends) {
       assert.equal(after.getState(count()).value(), 1000);
     });
 
+    it("map and list state with TTL registered between the snapshot and its read: read as restored", () => {
+      const ttl = StateTtlConfig.newBuilder(1_000_000).build();
+      const mapD = () => new MapStateDescriptor<string, number[]>("m").enableTimeToLive(ttl);
+      const listD = () => new ListStateDescriptor<{ n: number }>("l").enableTimeToLive(ttl);
+      const first = fresh();
+      const m = first.getMapState(mapD());
+      const l = first.getListState(listD());
+      for (const [i, k] of KEYS.entries()) {
+        at(first, k, "w");
+        m.put("a", [i]);
+        m.put("b", [i, i]);
+        l.add({ n: i });
+      }
+      const b = restoreInto(fresh(), readAll(first.snapshot()));
+      const snap = b.snapshot();
+      const m2 = b.getMapState(mapD());
+      const l2 = b.getListState(listD());
+      for (const k of KEYS) {
+        at(b, k, "w");
+        m2.get("a")!.push(99); // in place, as user code may
+        m2.put("b", []);
+        m2.remove("a");
+        l2.add({ n: -1 });
+      }
+      const next = restoreInto(fresh(), readAll(snap));
+      const m3 = next.getMapState(mapD());
+      const l3 = next.getListState(listD());
+      for (const [i, k] of KEYS.entries()) {
+        at(next, k, "w");
+        assert.deepEqual(
+          [...m3.entries()].sort(),
+          [
+            ["a", [i]],
+            ["b", [i, i]],
+          ],
+          `map of ${String(k)}`,
+        );
+        assert.deepEqual([...l3.get()], [{ n: i }], `list of ${String(k)}`);
+      }
+    });
+
     it("survives a rescale: split into two subtasks untouched, merged back untouched", () => {
       const groups = readAll(restoredUntouched().snapshot());
       const lo = { start: 0, end: 63 };
