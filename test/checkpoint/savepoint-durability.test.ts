@@ -52,6 +52,7 @@ function setup(dir: string, overrides: Partial<typeof DEFAULT_CHECKPOINT_SETTING
     onTrigger?: (id: number, alignedOnly: boolean) => Promise<void> | undefined;
   } = {};
   let coordinator: CheckpointCoordinator;
+  const ackErrors: string[] = [];
   const ack = async (id: number, alignedOnly: boolean) => {
     await hooks.onTrigger?.(id, alignedOnly);
     const { path, size } = await storage.writeTaskState(id, "1-0", {
@@ -73,7 +74,9 @@ function setup(dir: string, overrides: Partial<typeof DEFAULT_CHECKPOINT_SETTING
     [TASK],
     () => ({}),
     {
-      trigger: (id, _sources, alignedOnly) => void ack(id, alignedOnly),
+      // A checkpoint still being written when the coordinator stops loses its directory.
+      trigger: (id, _sources, alignedOnly) =>
+        void ack(id, alignedOnly).catch((e: Error) => ackErrors.push(`${id}: ${e.message}`)),
       notifyComplete: (id) => fs.mark(`complete ${id}`),
       notifyAborted: (id) => fs.mark(`aborted ${id}`),
     },
@@ -83,14 +86,14 @@ function setup(dir: string, overrides: Partial<typeof DEFAULT_CHECKPOINT_SETTING
   );
   const marked = (what: string) => fs.indexOf((e) => e.op === "mark" && e.path === what);
   const removed = (path: string) => fs.indexOf((e) => e.op === "remove" && e.path === path);
-  return { fs, storage, coordinator, hooks, marked, removed };
+  return { fs, storage, coordinator, hooks, marked, removed, ackErrors };
 }
 
 describe("checkpoint and savepoint durability", () => {
   it("a savepoint is fsynced (files, _metadata, directories) before its checkpoint is announced and the one it replaces is deleted", async () => {
     const dir = mkdtempSync(join(tmpdir(), "weir-durable-"));
     try {
-      const { fs, storage, coordinator, marked, removed } = setup(dir);
+      const { fs, storage, coordinator, marked, removed, ackErrors } = setup(dir);
       coordinator.trigger(undefined);
       await waitFor(() => marked("complete 1") >= 0, "checkpoint 1");
       // Checkpoint 1: its state file and metadata, chk-1/ and the job directory itself, are on disk
@@ -117,6 +120,7 @@ describe("checkpoint and savepoint durability", () => {
       assert.deepEqual(await loaded.read(loaded.metadata.tasks["1"]!.subtasks[0]!.file!), {
         operators: { events: { splits: [2] } },
       });
+      assert.deepEqual(ackErrors, []);
       await coordinator.stop(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -126,7 +130,7 @@ describe("checkpoint and savepoint durability", () => {
   it("a savepoint that cannot be written aborts its checkpoint: nothing of it is committed, the previous one stays", async () => {
     const dir = mkdtempSync(join(tmpdir(), "weir-durable-"));
     try {
-      const { storage, coordinator, marked } = setup(dir);
+      const { storage, coordinator, marked, ackErrors } = setup(dir);
       coordinator.trigger(undefined);
       await waitFor(() => marked("complete 1") >= 0, "checkpoint 1");
       writeFileSync(join(dir, "a-file"), "not a directory");
@@ -146,6 +150,7 @@ describe("checkpoint and savepoint durability", () => {
       // The job goes on checkpointing.
       coordinator.trigger(undefined);
       await waitFor(() => marked("complete 3") >= 0, "checkpoint 3");
+      assert.deepEqual(ackErrors, []);
       await coordinator.stop(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -155,7 +160,7 @@ describe("checkpoint and savepoint durability", () => {
   it("a checkpoint aborted while its metadata is written leaves no chk-N that looks complete", async () => {
     const dir = mkdtempSync(join(tmpdir(), "weir-durable-"));
     try {
-      const { fs, storage, coordinator, hooks, removed } = setup(dir);
+      const { fs, storage, coordinator, hooks, removed, ackErrors } = setup(dir);
       // Hold the metadata write of checkpoint 1 at its first step (creating chk-1/).
       let acked = false;
       let release: () => void = () => {};
@@ -185,6 +190,7 @@ describe("checkpoint and savepoint durability", () => {
       );
       await waitFor(() => !existsSync(storage.checkpointDir(1)), "chk-1 removed after its metadata landed");
       assert.equal(coordinator.latest, undefined);
+      assert.deepEqual(ackErrors, []);
       await coordinator.stop(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -194,7 +200,10 @@ describe("checkpoint and savepoint durability", () => {
   it("no periodic checkpoint starts while a savepoint is pending (none can subsume it)", async () => {
     const dir = mkdtempSync(join(tmpdir(), "weir-durable-"));
     try {
-      const { coordinator, hooks, marked } = setup(dir, { interval: 2, maxConcurrentCheckpoints: 4 });
+      const { coordinator, hooks, marked, ackErrors } = setup(dir, {
+        interval: 2,
+        maxConcurrentCheckpoints: 4,
+      });
       const triggered: number[] = [];
       let release: () => void = () => {};
       const held = new Promise<void>((r) => {
@@ -221,6 +230,7 @@ describe("checkpoint and savepoint durability", () => {
       release();
       await savepoint;
       await waitFor(() => marked(`complete ${savepointId + 1}`) >= 0, "periodic checkpoints again");
+      assert.deepEqual(ackErrors, []);
       await coordinator.stop(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
