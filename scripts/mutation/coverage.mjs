@@ -52,30 +52,35 @@ function lineStarts(text) {
   return starts;
 }
 
-/** Maps a generated offset to an original offset (the nearest mapping at or before it). */
+/**
+ * Maps a generated range [start, end) to the original range that holds every mapped position in
+ * it (a hull: esbuild moves code around, e.g. the `__name(fn)` calls tsx adds after a function map
+ * back to the function's name, so the segments at a range's two ends alone can mislead).
+ */
 function makeMapper(entry, originalText) {
   const segLines = decodeMappings(entry.data.mappings);
-  const genStarts = [0];
-  for (const len of entry.lineLengths) genStarts.push(genStarts[genStarts.length - 1] + len + 1);
   const origStarts = lineStarts(originalText);
-  return (offset) => {
-    let line = upperBound(genStarts, offset) - 1;
-    let col = offset - genStarts[line];
-    for (; line >= 0; line--, col = Number.POSITIVE_INFINITY) {
-      const segs = segLines[line];
-      if (!segs || segs.length === 0) continue;
-      let lo = 0;
-      let hi = segs.length;
-      while (lo < hi) {
-        const mid = (lo + hi) >> 1;
-        if (segs[mid][0] <= col) lo = mid + 1;
-        else hi = mid;
-      }
-      if (lo === 0) continue;
-      const [, oLine, oCol] = segs[lo - 1];
-      return (origStarts[oLine] ?? originalText.length) + oCol;
+  const gen = [];
+  const orig = [];
+  let lineStart = 0;
+  entry.lineLengths.forEach((len, line) => {
+    for (const [genCol, oLine, oCol] of segLines[line] ?? []) {
+      gen.push(lineStart + genCol);
+      orig.push((origStarts[oLine] ?? originalText.length) + oCol);
     }
-    return 0;
+    lineStart += len + 1;
+  });
+  return (start, end) => {
+    // the first position mapped inside the range, else the last one before it
+    let i = upperBound(gen, start - 1);
+    if (i >= gen.length || gen[i] >= end) i = Math.max(0, i - 1);
+    let lo = orig[i] ?? 0;
+    let hi = lo;
+    for (i++; i < gen.length && gen[i] < end; i++) {
+      if (orig[i] < lo) lo = orig[i];
+      if (orig[i] > hi) hi = orig[i];
+    }
+    return [lo, hi + 1];
   };
 }
 
@@ -131,12 +136,8 @@ export function readCoverage(dir, root) {
     const ranges = (out[rel] ??= []);
     for (const fn of script.functions) {
       for (const r of fn.ranges) {
-        ranges.push([
-          mapper(r.startOffset),
-          mapper(r.endOffset),
-          r.endOffset - r.startOffset,
-          r.count > 0 ? 1 : 0,
-        ]);
+        const [lo, hi] = mapper(r.startOffset, r.endOffset);
+        ranges.push([lo, hi, r.endOffset - r.startOffset, r.count > 0 ? 1 : 0]);
       }
     }
   }

@@ -130,7 +130,7 @@ export function generateMutants(fileName, text) {
     if (ts.isPrefixUnaryExpression(node) && op === "!") {
       add(node, "BooleanLiteral", node.getStart(sf), node.end, node.operand.getText(sf));
     } else if (op in UPDATE) {
-      const start = ts.isPrefixUnaryExpression(node) ? node.getStart(sf) : node.operand.end;
+      const start = ts.isPrefixUnaryExpression(node) ? node.getStart(sf) : node.end - 2;
       add(node, "UpdateOperator", start, start + 2, UPDATE[op]);
     }
   };

@@ -1,7 +1,7 @@
 // Mutation testing for Weir's critical modules (`npm run test:mutation [-- <paths>] [options]`).
 // Generates mutants of src/core, src/network, src/runtime, src/state, src/checkpoint; runs, for each,
-// only the deterministic test files whose coverage reaches the mutated code, fastest first,
-// stopping at the first failure; caches results under .mutation-cache/ so a re-run only tests
+// only the deterministic test files whose coverage reaches the mutated code (those importing the
+// file first, then fastest first), stopping at the first failure; caches results under .mutation-cache/ so a re-run only tests
 // what changed. All mutation happens in sandbox copies of the tree. See TESTING.md.
 import { createHash } from "node:crypto";
 import {
@@ -29,14 +29,16 @@ const FIXED_ENV = { GOLDEN_SEED: process.env.GOLDEN_SEED ?? "1" };
 const USAGE = `usage: npm run test:mutation -- [paths...] [--workers=N] [--max-tests=N] [--budget-minutes=M] [--fresh] [--list]
   paths             source files or folders to mutate (default: ${MODULES.join(" ")})
   --workers=N       mutants tested in parallel, one sandbox each (default 1)
-  --max-tests=N     at most N covering test files per mutant, fastest first (default: all)
+  --max-tests=N     at most N covering test files per mutant (default: all)
   --budget-minutes  stop starting new mutants after M minutes; the rest are reported "not run"
+  --sample=P        only the P percent of mutants picked by a hash of their file and id (an estimate)
   --fresh           ignore cached results (coverage and mutants)
   --list            only list the mutants`;
 
 const root = process.cwd();
 const cacheDir = join(root, ".mutation-cache");
 const args = parseArgs(process.argv.slice(2));
+let cachedCoverage = {};
 
 function parseArgs(argv) {
   const a = { paths: [], workers: 1, maxTests: Number.POSITIVE_INFINITY, budgetMs: Number.POSITIVE_INFINITY };
@@ -45,6 +47,7 @@ function parseArgs(argv) {
     if (k === "--workers") a.workers = Math.max(1, Math.min(Number(v), availableParallelism()));
     else if (k === "--max-tests") a.maxTests = Number(v);
     else if (k === "--budget-minutes") a.budgetMs = Number(v) * 60_000;
+    else if (k === "--sample") a.sample = Number(v);
     else if (k === "--fresh") a.fresh = true;
     else if (k === "--list") a.list = true;
     else if (k === "--help" || k === "-h") {
@@ -164,6 +167,14 @@ async function main() {
   const mutants = targets.flatMap((file) =>
     generateMutants(file, readFileSync(join(root, file), "utf8")).map((m) => ({ file, mutant: m })),
   );
+  if (args.sample !== undefined) {
+    const all = mutants.length;
+    const keep = mutants.filter(
+      ({ file, mutant }) => Number.parseInt(sha(file, mutant.id).slice(0, 8), 16) % 100 < args.sample,
+    );
+    mutants.splice(0, mutants.length, ...keep);
+    console.log(`mutation: a ${args.sample}% sample: ${keep.length} of ${all} mutants`);
+  }
   console.log(`mutation: ${mutants.length} mutants in ${targets.length} files`);
   if (args.list) {
     for (const { file, mutant: m } of mutants) console.log(`${file}:${m.line}:${m.col} ${m.id}`);
@@ -176,6 +187,7 @@ async function main() {
     .filter((f) => !NON_DETERMINISTIC.some((re) => re.test(f)))
     .sort();
   const coverage = await collectCoverage(sandboxes[0], tests);
+  cachedCoverage = coverage;
   const passing = tests
     .filter((t) => coverage[t]?.passed)
     .sort((a, b) => coverage[a].durationMs - coverage[b].durationMs);
@@ -188,7 +200,10 @@ async function main() {
   let done = 0;
   await pool(mutants, args.workers, async ({ file, mutant: m }, _i, w) => {
     const reason = equivalent[file]?.[m.id];
-    const covering = passing.filter((t) => executed(coverage[t].coverage[file], m.at));
+    const covering = byRelevance(
+      passing.filter((t) => executed(coverage[t].coverage[file], m.at)),
+      file,
+    );
     const selected = covering.slice(0, args.maxTests);
     const key = sha(fileHash(file), m.id, ...selected.map((t) => `${t}:${testSideHash(coverage[t])}`));
     let r;
@@ -217,7 +232,27 @@ async function main() {
   report(out, join(cacheDir, "report"), header);
 }
 
-/** Writes the mutant into the sandbox, runs the covering tests fastest first until one fails. */
+const mentions = new Map();
+/** Whether the test file or a test-side file it loaded names `file` (imports it): the likeliest killers. */
+function mentionsFile(test, file) {
+  const key = `${test}\0${file}`;
+  let r = mentions.get(key);
+  if (r === undefined) {
+    const stem = `/${file.split("/").pop().replace(/\.ts$/, "")}`;
+    const sources = [test, ...cachedCoverage[test].loaded.filter((f) => f.startsWith("test/"))];
+    r = sources.some((f) => existsSync(join(root, f)) && readFileSync(join(root, f), "utf8").includes(stem));
+    mentions.set(key, r);
+  }
+  return r;
+}
+
+/** Covering tests, those that import the mutated file first, then fastest first. */
+function byRelevance(tests, file) {
+  const direct = tests.filter((t) => mentionsFile(t, file));
+  return [...direct, ...tests.filter((t) => !direct.includes(t))];
+}
+
+/** Writes the mutant into the sandbox, runs the selected tests in order until one fails. */
 async function testMutant(sandbox, file, m, tests, coverage) {
   const path = join(sandbox, file);
   const original = readFileSync(path, "utf8");
