@@ -1,38 +1,31 @@
 // Exactly-once end to end against a real NATS server: JetStream → keyed running totals →
-// JetStream. A run whose stateful operator fails at random moments (seeded; the seed is printed,
-// WEIR_NATS_SEED replays it) restores from its checkpoints each time — the source rewinds to the
-// checkpointed sequences, the sink commits the restored checkpoint's records again under the same
-// message ids — and its target stream must hold exactly what a failure-free run's holds.
+// JetStream (fixtures/nats-totals-job.ts). Runs whose stateful operator fails at random moments,
+// or whose worker threads are killed at random moments (seeded; the seed is printed and
+// WEIR_NATS_SEED replays it), restore from their checkpoints each time — the source rewinds to
+// the checkpointed sequences, the sink commits the restored checkpoint's records again under the
+// same message ids — and their target streams must hold exactly what a failure-free run's holds.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { JetStreamSink, JetStreamSource, jsonDeserializer } from "../../src/connectors/nats/index.ts";
-import { RestartStrategies, StreamExecutionEnvironment, ValueStateDescriptor } from "../../src/index.ts";
-import { type NatsTestServer, startNats } from "./nats-server.ts";
+import { fileURLToPath } from "node:url";
+import { submitJob } from "../../src/cluster/mini-cluster.ts";
+import { StreamExecutionEnvironment } from "../../src/index.ts";
+import { buildTotals, type Click, type TotalsParams } from "./fixtures/nats-totals-job.ts";
+import { type NatsTestServer, startNats, waitFor } from "./nats-server.ts";
 
-let nats: NatsTestServer;
-before(async () => {
-  nats = await startNats();
-});
-after(async () => {
-  await nats?.stop();
-});
-
+const JOB = fileURLToPath(new URL("./fixtures/nats-totals-job.ts", import.meta.url));
 const EVENTS = 1500;
 const USERS = 9;
 const FAILURES = 3;
 
-interface Click {
-  user: string;
-  i: number;
-  value: number;
-}
+const seed = Number(process.env.WEIR_NATS_SEED ?? Math.floor(Math.random() * 2 ** 31));
+console.log(`# nats exactly-once seed ${seed} (replay with WEIR_NATS_SEED=${seed})`);
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
+function mulberry32(s: number): () => number {
+  let a = s >>> 0;
   return () => {
     a = (a + 0x6d2b79f5) >>> 0;
     let t = a;
@@ -41,96 +34,111 @@ function mulberry32(seed: number): () => number {
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
 }
+const random = mulberry32(seed);
 
-/** Keep the task busy a little per record, so that checkpoints complete between failures. */
-function spin(micros: number): void {
-  const until = performance.now() + micros / 1000;
-  while (performance.now() < until) {}
+let nats: NatsTestServer;
+let source: string;
+let dir: string;
+/** The failure-free run's target content, sorted. */
+let expected: string[];
+
+function params(target: string, extra: Partial<TotalsParams> = {}): TotalsParams {
+  return {
+    servers: nats.servers,
+    source,
+    target,
+    checkpoints: mkdtempSync(join(dir, "cp-")),
+    bounded: true,
+    spinMicros: 150,
+    ...extra,
+  };
 }
 
-/**
- * Run the pipeline from `source` to `target`; with `failAt`, attempt a (< failAt.length) throws
- * when the operator has seen failAt[a] records in that attempt.
- */
-async function runPipeline(source: string, target: string, failAt: number[]) {
-  const dir = mkdtempSync(join(tmpdir(), "weir-nats-eo-"));
-  const seen = new Map<number, number>();
-  try {
-    const env = new StreamExecutionEnvironment({
-      parallelism: 2,
-      checkpointInterval: 25,
-      checkpointDirectory: dir,
-      restartStrategy: RestartStrategies.fixedDelay(FAILURES + 2, 0),
-    });
-    env
-      .fromSource(
-        new JetStreamSource<Click>({
-          servers: nats.servers,
-          stream: source,
-          subjects: [0, 1, 2].map((p) => `${source}.p${p}`),
-          bounded: true,
-          deserializer: jsonDeserializer,
-          bufferSize: 32,
-        }),
-        "clicks",
-      )
-      .uid("clicks")
-      .keyBy((c) => c.user)
-      .process<string>({
-        processElement(c, ctx, out) {
-          const attempt = ctx.runtime.attemptNumber;
-          const n = (seen.get(attempt) ?? 0) + 1;
-          seen.set(attempt, n);
-          if (attempt < failAt.length && n === failAt[attempt]) {
-            throw new Error(`injected failure at record ${n} of attempt ${attempt}`);
-          }
-          spin(150);
-          const total = ctx.runtime.getState(new ValueStateDescriptor<number>("total"));
-          const count = ctx.runtime.getState(new ValueStateDescriptor<number>("count"));
-          const t = (total.value() ?? 0) + c.value;
-          const k = (count.value() ?? 0) + 1;
-          total.update(t);
-          count.update(k);
-          out.collect(JSON.stringify({ user: c.user, count: k, total: t, last: c.i }));
-        },
-      })
-      .uid("totals")
-      .sinkTo(new JetStreamSink<string>({ servers: nats.servers, subject: `${target}.totals` }))
-      .uid("totals-sink");
-    return await env.execute("nats-exactly-once");
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
+async function contentOf(stream: string): Promise<string[]> {
+  return (await nats.readStream(stream)).map((m) => m.data).sort();
+}
+
+before(async () => {
+  nats = await startNats();
+  dir = mkdtempSync(join(tmpdir(), "weir-nats-eo-"));
+  source = await nats.createStream("weir_eo_src");
+  // Each user's clicks are on one subject (one split), so its running totals are deterministic.
+  const clicks: Click[] = [];
+  for (let i = 0; i < EVENTS; i++) {
+    clicks.push({ user: `u${Math.floor(random() * USERS)}`, i, value: 1 + Math.floor(random() * 100) });
   }
-}
+  // Published in order (one connection keeps it), 100 acks awaited at a time.
+  for (let from = 0; from < EVENTS; from += 100) {
+    await Promise.all(
+      clicks
+        .slice(from, from + 100)
+        .map((c) => nats.publish(`${source}.p${Number(c.user.slice(1)) % 3}`, JSON.stringify(c))),
+    );
+  }
+  const clean = await nats.createStream("weir_eo_clean");
+  const env = new StreamExecutionEnvironment({ parallelism: 2 });
+  buildTotals(env, params(clean));
+  const r = await env.execute("nats-clean");
+  assert.equal(r.restarts, 0);
+  expected = await contentOf(clean);
+  assert.equal(expected.length, EVENTS, "one output per click in the failure-free run");
+});
+
+after(async () => {
+  await nats?.stop();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
 
 describe("exactly-once JetStream → keyed state → JetStream", () => {
-  it("restarts at random moments leave the target stream equal to a failure-free run's", async () => {
-    const seed = Number(process.env.WEIR_NATS_SEED ?? Math.floor(Math.random() * 2 ** 31));
-    console.log(`# nats exactly-once seed ${seed} (replay with WEIR_NATS_SEED=${seed})`);
-    const random = mulberry32(seed);
+  it("an operator failing at random moments: the target equals the failure-free run's", async () => {
     const failAt = Array.from({ length: FAILURES }, () => 100 + Math.floor(random() * (EVENTS - 200)));
-
-    const source = await nats.createStream("weir_eo_src");
-    // Each user's clicks are on one subject (one split), so its running totals are deterministic.
-    for (let i = 0; i < EVENTS; i++) {
-      const u = Math.floor(random() * USERS);
-      const click: Click = { user: `u${u}`, i, value: 1 + Math.floor(random() * 100) };
-      await nats.publish(`${source}.p${u % 3}`, JSON.stringify(click));
-    }
-    const clean = await nats.createStream("weir_eo_clean");
-    const faulty = await nats.createStream("weir_eo_faulty");
-    const ok = await runPipeline(source, clean, []);
-    assert.equal(ok.restarts ?? 0, 0);
-    const withFailures = await runPipeline(source, faulty, failAt);
-    const restarts = withFailures.restarts ?? 0;
-    console.log(
-      `# failures at records ${failAt.join(", ")} of attempts 0..${FAILURES - 1}; restarts ${restarts}`,
+    console.log(`# failures at records ${failAt.join(", ")} of attempts 0..${FAILURES - 1}`);
+    const target = await nats.createStream("weir_eo_faulty");
+    const env = new StreamExecutionEnvironment({ parallelism: 2 });
+    buildTotals(env, params(target, { failAt, restarts: FAILURES + 2 }));
+    const r = await env.execute("nats-failing");
+    assert.equal(r.restarts, FAILURES, `the job restarted after each injected failure (seed ${seed})`);
+    assert.deepEqual(
+      await contentOf(target),
+      expected,
+      `target equals the failure-free run's (seed ${seed})`,
     );
-    assert.equal(restarts, FAILURES, `the job restarted after each injected failure (seed ${seed})`);
+  });
 
-    const expected = (await nats.readStream(clean)).map((m) => m.data).sort();
-    const got = (await nats.readStream(faulty)).map((m) => m.data).sort();
-    assert.equal(expected.length, EVENTS, "one output per click in the failure-free run");
-    assert.deepEqual(got, expected, `target content equals the failure-free run's (seed ${seed})`);
+  it("worker threads killed at random moments: the target equals the failure-free run's", async () => {
+    const target = await nats.createStream("weir_eo_killed");
+    // Kill a random slot when the target holds a random share of the output, twice.
+    const kills = Array.from({ length: 2 }, (_, k) => ({
+      after: Math.floor(((k + random()) / 2) * EVENTS * 0.6),
+      slot: Math.floor(random() * 2),
+    }));
+    console.log(`# kills: ${kills.map((k) => `slot ${k.slot} after ${k.after} outputs`).join(", ")}`);
+    process.env.WEIR_NATS_JOB = JSON.stringify(params(target, { restarts: 5, spinMicros: 600 }));
+    const client = await submitJob({ job: JOB, parallelism: 2 });
+    let killed = 0;
+    const killer = (async () => {
+      for (const k of kills) {
+        await waitFor(
+          async () =>
+            client.getStatus() !== "RUNNING" ||
+            (await nats.jsm.streams.info(target)).state.messages >= k.after,
+          `${k.after} outputs in the target`,
+          60_000,
+        );
+        if (client.getStatus() !== "RUNNING") return;
+        client.killWorker(k.slot);
+        killed++;
+      }
+    })();
+    const r = await client.wait();
+    await killer;
+    console.log(`# ${killed} workers killed, ${r.restarts} restarts`);
+    // A kill that lands after the worker's tasks have finished does not fail the job.
+    assert.ok(r.restarts >= 1 && r.restarts <= killed, `killed ${killed} workers, ${r.restarts} restarts`);
+    assert.deepEqual(
+      await contentOf(target),
+      expected,
+      `target equals the failure-free run's (seed ${seed})`,
+    );
   });
 });
