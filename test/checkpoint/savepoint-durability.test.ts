@@ -236,4 +236,26 @@ describe("checkpoint and savepoint durability", () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it("every file the storage writes is durable once the write resolves (state, shared, task-owned, metadata)", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "weir-durable-"));
+    try {
+      const fs = new RecordingFs(dir);
+      const storage = new FsCheckpointStorage(join(dir, "a", "checkpoints"), "0123abcd-job", fs);
+      const written = [
+        (await storage.writeTaskState(3, "1-0", { operators: {} })).path,
+        (await storage.writeShared("1-0-op-kg7-chk3", { entries: [] })).path,
+        (await storage.writeTaskOwned("1-0-final-0", { operators: {} })).path,
+      ].map((p) => join(storage.root, p));
+      await storage.writeSharedBytes("1-0-op-kg8-chk3", new Uint8Array([1, 2, 3]));
+      written.push(join(storage.sharedDir, "1-0-op-kg8-chk3.kg"));
+      written.push(join(await storage.writeMetadata(3, { checkpointId: 3 } as never), "_metadata"));
+      for (const f of written) {
+        assert.ok(existsSync(f), f);
+        assert.equal(fs.notDurable(f), undefined);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
