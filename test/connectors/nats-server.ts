@@ -129,6 +129,60 @@ export async function startNats(): Promise<NatsTestServer> {
   };
 }
 
+/** A private nats-server (the faults tests kill it and start it again on the same port and store). */
+export interface PrivateNatsServer {
+  servers: string;
+  /** Start (again) and wait until it accepts JetStream requests. */
+  start(): Promise<void>;
+  /** SIGKILL, and wait for the process to be gone. */
+  kill(): Promise<void>;
+  /** Kill it and remove its store. */
+  dispose(): Promise<void>;
+}
+
+export async function privateNats(): Promise<PrivateNatsServer> {
+  if (spawnSync("nats-server", ["--version"]).status !== 0) {
+    throw new Error(
+      "this test needs the nats-server binary (apt-get install nats-server) to start and stop a server",
+    );
+  }
+  const port = await freePort();
+  const dir = mkdtempSync(join(tmpdir(), "weir-nats-private-"));
+  const servers = `127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  const server: PrivateNatsServer = {
+    servers,
+    async start() {
+      child = spawn("nats-server", ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", dir], {
+        stdio: "ignore",
+      });
+      await waitFor(
+        async () => {
+          const nc = await tryConnect(servers);
+          await nc?.close();
+          return nc !== undefined;
+        },
+        `nats-server on ${servers}`,
+        20_000,
+      );
+    },
+    async kill() {
+      const c = child;
+      child = undefined;
+      if (c === undefined || c.exitCode !== null) return;
+      const gone = new Promise((resolve) => c.once("exit", resolve));
+      c.kill("SIGKILL");
+      await gone;
+    },
+    async dispose() {
+      await server.kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await server.start();
+  return server;
+}
+
 /** Wait for `cond` with a generous deadline (no decision by timing). */
 export async function waitFor(
   cond: () => boolean | Promise<boolean>,
