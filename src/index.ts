@@ -69,6 +69,17 @@ export {
   type KeySelector,
   type Partitioner,
 } from "./core/functions.ts";
+export type {
+  MetricGroup,
+  MetricCounter,
+  Gauge,
+  Meter,
+  Histogram,
+  HistogramStatistics,
+} from "./core/metrics.ts";
+export { SimpleCounter } from "./runtime/metrics/simple-counter.ts";
+export { MeterView } from "./runtime/metrics/meter-view.ts";
+export { ReservoirHistogram } from "./runtime/metrics/reservoir-histogram.ts";
 export {
   WatermarkStrategy,
   MIN_WATERMARK,

@@ -1,6 +1,7 @@
 // The shapes of user functions and the context they run in. Shared by the API (which accepts them)
 // and the runtime (which calls them); plain functions and objects with open/close are both accepted.
 
+import type { MetricGroup } from "./metrics.ts";
 import type { KeyedStateStore, OperatorStateStore } from "./state.ts";
 import type { TypeInformation } from "./types/type-info.ts";
 
@@ -88,6 +89,11 @@ export interface RuntimeContext extends KeyedStateStore {
   getCounter(name: string): Counter;
   /** Non-keyed state of this operator subtask (list, union list, broadcast). */
   getOperatorStateStore(): OperatorStateStore;
+  /**
+   * This operator subtask's metric group (Flink's operator scope): register counters, gauges,
+   * meters and histograms here, in open(); they are reported with the runtime's metrics.
+   */
+  getMetricGroup(): MetricGroup;
 }
 
 /** Optional lifecycle of a user function object. */

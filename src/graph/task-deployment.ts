@@ -14,6 +14,7 @@ import type { ElementContext, KeyedContext, StreamOperator } from "../runtime/op
 import { ChainedTarget, type RecordTarget, RoutingOutput, WriterTarget } from "../runtime/outputs.ts";
 import { createChannelSelector, describePartitioner } from "../runtime/partitioners.ts";
 import { RuntimeContextImpl, type SubtaskIdentity } from "../runtime/runtime-context.ts";
+import { TaskMetricGroup } from "../runtime/metrics/task-metric-group.ts";
 import { type ChainMember, StreamTask } from "../runtime/stream-task.ts";
 import type { FsCheckpointStorage, LoadedCheckpoint, SubtaskStateHandle } from "../checkpoint/fs-storage.ts";
 import { isFinishedOnRestore, loadTaskRestore } from "../checkpoint/restore.ts";
@@ -129,6 +130,17 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
       drain: () => taskRef?.drainMailbox(),
     };
     const accumulators = new Map<string, Accumulator<unknown>>();
+    const metrics = new TaskMetricGroup(
+      {
+        jobId: ctx.jobId,
+        jobName: ctx.jobName,
+        taskName: v.name,
+        vertexId: v.id,
+        subtaskIndex: st.index,
+        attempt: ctx.attempt,
+      },
+      ctx.network.creditsPerChannel,
+    );
     const wakeup = ctx.executor.wake;
 
     // Writers: one per network edge leaving the chain.
@@ -201,7 +213,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
             ? undefined
             : { keySelector: ks, backend, maxParallelism: n.maxParallelism },
         );
-        const runtime = new RuntimeContextImpl(identity, n.name, n.uid, accumulators, backend);
+        const runtime = new RuntimeContextImpl(identity, n.name, n.uid, accumulators, backend, metrics);
         op.setup({
           runtime,
           output,
@@ -243,7 +255,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
     const receivedSplitIds = new Set<string>();
     const head = v.head;
     if (head.source !== undefined) {
-      const runtime = new RuntimeContextImpl(identity, head.name, head.uid, accumulators, undefined);
+      const runtime = new RuntimeContextImpl(identity, head.name, head.uid, accumulators, undefined, metrics);
       reader = head.source.createReader({
         runtime,
         subtaskIndex: st.index,
@@ -287,6 +299,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
         reader,
         writers: [...writerOfEdge.values()],
         accumulators,
+        metrics,
         numInputs,
         processingTime,
         sourceOutput,

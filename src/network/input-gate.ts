@@ -50,6 +50,8 @@ export class InputChannel implements BufferReceiver {
   idle = false;
   /** Barrier alignment: do not read this channel until the checkpoint's other barriers arrive. */
   blocked = false;
+  /** Bytes of data received (the numBytesIn metric). */
+  bytesIn = 0;
 
   constructor(
     readonly index: number,
@@ -70,6 +72,7 @@ export class InputChannel implements BufferReceiver {
   recordingSpillNeed = 0;
 
   deliver(buffer: NetworkBuffer): void {
+    if (buffer.kind === BufferKind.DATA) this.bytesIn += buffer.size;
     this.queue.push(buffer);
     if (this.recording !== undefined) this.record(buffer);
     if (buffer.kind === BufferKind.BARRIER && buffer.unaligned) this.announce?.(buffer.checkpointId, this);

@@ -105,6 +105,8 @@ export class WriterTarget implements RecordTarget {
 /** The Output of one operator: its main targets and its side-output targets by tag id. */
 export class RoutingOutput implements Output {
   numRecordsOut = 0;
+  /** The last watermark this operator emitted (its currentOutputWatermark). */
+  lastWatermark = Number.NEGATIVE_INFINITY;
   /** Emits a record to every main target; compiled for this instance when there is one target. */
   readonly collect: Collect;
 
@@ -134,6 +136,7 @@ export class RoutingOutput implements Output {
   }
 
   emitWatermark(watermark: number): void {
+    this.lastWatermark = watermark;
     for (const t of this.main) t.pushWatermark(watermark);
     for (const ts of this.sides.values()) for (const t of ts) t.pushWatermark(watermark);
   }

@@ -1,7 +1,9 @@
-// The RuntimeContext of one operator in one subtask: identity, accumulators, keyed and operator state.
+// The RuntimeContext of one operator in one subtask: identity, accumulators, metrics, keyed and
+// operator state.
 
 import { InvalidJobError } from "../core/errors.ts";
 import { type Accumulator, Counter, type RuntimeContext } from "../core/functions.ts";
+import type { MetricGroup } from "../core/metrics.ts";
 import type {
   AggregatingState,
   AggregatingStateDescriptor,
@@ -16,6 +18,7 @@ import type {
 } from "../core/state.ts";
 import type { KeyedStateBackend } from "../state/keyed-state-backend.ts";
 import { DefaultOperatorStateStore } from "../state/operator-state-store.ts";
+import { TaskMetricGroup } from "./metrics/task-metric-group.ts";
 
 export interface SubtaskIdentity {
   jobId: string;
@@ -45,6 +48,8 @@ export class RuntimeContextImpl implements RuntimeContext {
     /** Accumulators of the whole subtask (shared by its operators). */
     private readonly accumulators: Map<string, Accumulator<unknown>>,
     readonly keyedState: KeyedStateBackend | undefined,
+    /** The subtask's metric group (a standalone one when not given, e.g. in a test harness). */
+    private readonly taskMetrics?: TaskMetricGroup,
   ) {
     this.jobId = identity.jobId;
     this.jobName = identity.jobName;
@@ -73,6 +78,22 @@ export class RuntimeContextImpl implements RuntimeContext {
     }
     return acc;
   }
+
+  getMetricGroup(): MetricGroup {
+    const task =
+      this.taskMetrics ??
+      (this.ownMetrics ??= new TaskMetricGroup({
+        jobId: this.jobId,
+        jobName: this.jobName,
+        taskName: this.operatorName,
+        vertexId: 0,
+        subtaskIndex: this.indexOfThisSubtask,
+        attempt: this.attemptNumber,
+      }));
+    return task.operator(this.operatorUid, this.operatorName);
+  }
+
+  private ownMetrics: TaskMetricGroup | undefined;
 
   getState<T>(descriptor: ValueStateDescriptor<T>): ValueState<T> {
     return this.keyed(descriptor.name).getState(descriptor);

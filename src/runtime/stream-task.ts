@@ -9,6 +9,7 @@ import type { RecordWriter } from "../network/record-writer.ts";
 import { type OperatorInfo, attribute } from "./operator-failure.ts";
 import type { ElementContext, StreamOperator } from "./operators/stream-operator.ts";
 import type { RoutingOutput } from "./outputs.ts";
+import { TaskMetricGroup } from "./metrics/task-metric-group.ts";
 import type { SubtaskIdentity } from "./runtime-context.ts";
 import { BarrierAligner } from "./barrier-aligner.ts";
 import {
@@ -60,6 +61,8 @@ export interface TaskSetup {
   readonly checkpointing:
     | { exactlyOnce: boolean; unaligned: boolean; alignedTimeout: number; responder: CheckpointResponder }
     | undefined;
+  /** The task's metric group (shared with its operators' runtime contexts); created when absent. */
+  readonly metrics?: TaskMetricGroup;
 }
 
 export interface AccumulatorReport {
@@ -108,11 +111,23 @@ export class StreamTask implements ElementHandler {
   };
 
   private readonly aligner: BarrierAligner | undefined;
+  /** Where this task's time goes, its rates, and its operators' metric groups. */
+  readonly metrics: TaskMetricGroup;
 
   constructor(
     readonly setup: TaskSetup,
     private readonly wakeup: () => void,
   ) {
+    this.metrics =
+      setup.metrics ??
+      new TaskMetricGroup({
+        jobId: setup.identity.jobId,
+        jobName: setup.identity.jobName,
+        taskName: setup.name,
+        vertexId: setup.vertexId,
+        subtaskIndex: setup.identity.subtaskIndex,
+        attempt: setup.identity.attemptNumber,
+      });
     this.endedInputs = new Array(setup.numInputs).fill(false);
     if (setup.gate !== undefined) {
       const cp = setup.checkpointing;
@@ -338,6 +353,18 @@ export class StreamTask implements ElementHandler {
     return this.setup.sourceOutput?.numRecords ?? this.recordsRead;
   }
 
+  /** Actions waiting in the mailbox. */
+  get mailboxSize(): number {
+    return this.mail.length;
+  }
+
+  /** The task's input watermark: over its channels, or (a source task) what its reader emitted. */
+  get inputWatermark(): number {
+    return this.setup.reader !== undefined
+      ? this.setup.chain[0]!.output.lastWatermark
+      : this.currentWatermark;
+  }
+
   /** When the next processing-time timer of this task is due. */
   nextTimerDue(): number {
     return this.setup.processingTime.nextDue();
@@ -405,7 +432,9 @@ export class StreamTask implements ElementHandler {
     const mailed = this.mail.length > 0 && this.runMail();
     // Timers are mailbox actions: they run even under backpressure (their output may overdraw).
     const fired = this.setup.processingTime.nextDue() <= this.setup.processingTime.now() && this.fireTimers();
-    if (!this.outputAvailable()) return fired;
+    const backPressured = !this.outputAvailable();
+    this.metrics.backPressured = backPressured;
+    if (backPressured) return fired;
     if (!this.inputAllowed()) return fired || mailed;
     // Restored in-flight records come before any new input.
     if (this.restoredRecords.length > 0) return this.stepRestored();

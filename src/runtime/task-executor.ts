@@ -65,11 +65,13 @@ export class TaskExecutor {
         for (const t of this.tasks) {
           if (t.state === "running") {
             let did = false;
+            const start = performance.now();
             try {
               did = t.step();
             } catch (e) {
               throw this.fail(t, e);
             }
+            t.metrics.account(start, performance.now(), did);
             work = work || did;
           }
           if (t.state === "finishing") {

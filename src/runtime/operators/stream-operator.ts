@@ -95,6 +95,11 @@ export abstract class StreamOperator {
 
   abstract processElement(value: unknown, input: number): void;
 
+  /** The watermark this operator has received (its currentInputWatermark metric). */
+  get inputWatermark(): number {
+    return this.currentWatermark;
+  }
+
   /** Fire the event-time timers the watermark passed, then forward it. */
   processWatermark(watermark: number): void {
     for (const s of this.timerServices) s.advanceWatermark(watermark);

@@ -1,0 +1,120 @@
+// A subtask's metrics read out as plain data (Flink's task and operator metric names), between
+// steps, from the executor's thread: the record counters are read where they are kept, the rates
+// are computed from them now, never per record.
+
+import { Counter } from "../../core/functions.ts";
+import type { StreamTask } from "../stream-task.ts";
+import type { MetricValue } from "./metric-value.ts";
+
+export interface OperatorMetricsSnapshot {
+  uid: string;
+  name: string;
+  /** numRecordsIn, numRecordsOut, their PerSecond rates, watermarks, numLateRecordsDropped. */
+  metrics: Record<string, number>;
+  /** Metrics registered by the user's function through its runtime context. */
+  user: MetricValue[];
+}
+
+export interface TaskMetricsSnapshot {
+  vertexId: number;
+  subtask: number;
+  /** The execution attempt (0 for the first run): counts restart from 0 in every attempt. */
+  attempt: number;
+  taskName: string;
+  state: string;
+  /** Wall-clock time of the snapshot (ms since the epoch). */
+  timestamp: number;
+  metrics: Record<string, number>;
+  operators: OperatorMetricsSnapshot[];
+}
+
+/** Read a task's metrics now. */
+export function snapshotTask(task: StreamTask, nowMs: number = performance.now()): TaskMetricsSnapshot {
+  const setup = task.setup;
+  const m = task.metrics;
+  let recordsOut = 0;
+  let bytesOut = 0;
+  let outstanding = 0;
+  let outCapacity = 0;
+  for (const w of setup.writers) {
+    recordsOut += w.recordsOut;
+    bytesOut += w.bytesOut;
+    for (const sp of w.subpartitions) {
+      outstanding += sp.outstanding;
+      outCapacity += sp.initialCredits + 2;
+    }
+  }
+  let bytesIn = 0;
+  let queued = 0;
+  let inCapacity = 0;
+  for (const c of setup.gate?.channels ?? []) {
+    bytesIn += c.bytesIn;
+    queued += c.queue.length;
+    inCapacity += m.inputCredits;
+  }
+  const recordsIn = task.numRecordsIn;
+  const last = setup.chain[setup.chain.length - 1]!;
+  const metrics: Record<string, number> = {
+    numRecordsIn: recordsIn,
+    numRecordsOut: recordsOut,
+    numRecordsInPerSecond: m.rate("numRecordsIn", recordsIn, nowMs),
+    numRecordsOutPerSecond: m.rate("numRecordsOut", recordsOut, nowMs),
+    numBytesIn: bytesIn,
+    numBytesOut: bytesOut,
+    numBytesInPerSecond: m.rate("numBytesIn", bytesIn, nowMs),
+    numBytesOutPerSecond: m.rate("numBytesOut", bytesOut, nowMs),
+    busyTimeMsPerSecond: Math.min(1000, m.rate("busy", m.busyMs, nowMs)),
+    backPressuredTimeMsPerSecond: Math.min(1000, m.rate("backPressured", m.backPressuredMs, nowMs)),
+    idleTimeMsPerSecond: Math.min(1000, m.rate("idle", m.idleMs, nowMs)),
+    accumulatedBusyTimeMs: m.busyMs,
+    accumulatedBackPressuredTimeMs: m.backPressuredMs,
+    accumulatedIdleTimeMs: m.idleMs,
+    isBackPressured: m.backPressured && task.state === "running" ? 1 : 0,
+    mailboxQueueSize: task.mailboxSize,
+    currentInputWatermark: task.inputWatermark,
+    currentOutputWatermark: last.output.lastWatermark,
+    inPoolUsage: inCapacity === 0 ? 0 : Math.min(1, queued / inCapacity),
+    outPoolUsage: outCapacity === 0 ? 0 : Math.min(1, outstanding / outCapacity),
+  };
+  const operators: OperatorMetricsSnapshot[] = setup.chain.map((member, i) => {
+    const op = member.operator;
+    const uid = member.info.uid;
+    const opIn = op === undefined ? recordsIn : op.numRecordsIn;
+    const opOut = member.output.numRecordsOut;
+    const user: MetricValue[] = [];
+    m.operators.get(uid)?.collect(user, nowMs);
+    return {
+      uid,
+      name: member.info.name,
+      metrics: {
+        numRecordsIn: opIn,
+        numRecordsOut: opOut,
+        numRecordsInPerSecond: m.rate(`${i}.in`, opIn, nowMs),
+        numRecordsOutPerSecond: m.rate(`${i}.out`, opOut, nowMs),
+        currentInputWatermark: op === undefined ? task.inputWatermark : op.inputWatermark,
+        currentOutputWatermark: member.output.lastWatermark,
+        numLateRecordsDropped: lateRecordsDropped(op),
+      },
+      user,
+    };
+  });
+  return {
+    vertexId: setup.vertexId,
+    subtask: setup.identity.subtaskIndex,
+    attempt: setup.identity.attemptNumber,
+    taskName: m.scope.taskName,
+    state: task.state,
+    timestamp: Date.now(),
+    metrics,
+    operators,
+  };
+}
+
+/**
+ * Operators that drop late records (windows, interval joins) count them in a `lateDropped`
+ * accumulator of their own; every other operator drops none.
+ */
+function lateRecordsDropped(op: unknown): number {
+  const c = (op as { lateDropped?: unknown } | undefined)?.lateDropped;
+  return c instanceof Counter ? c.getLocalValue() : 0;
+}
