@@ -4,7 +4,7 @@
 
 import { StopWithSavepointError } from "../checkpoint/savepoint.ts";
 import { type ClusterJobClient, submitJob } from "../cluster/mini-cluster.ts";
-import { JobCancelledError, JobExecutionError, WeirError, errorMessage } from "../core/errors.ts";
+import { JobCancelledError, WeirError, errorMessage } from "../core/errors.ts";
 import { parseArgs } from "./args.ts";
 import { checkAgainstJob, checkRestorePoint, faultToleranceOptions } from "./checkpoint-options.ts";
 import { CliUsageError, JobLoadError, oneLine } from "./cli-errors.ts";
@@ -31,6 +31,22 @@ export function splitJobArguments(args: readonly string[]): { own: string[]; job
 export async function runCommand(args: string[], io: CliIO): Promise<number> {
   const { own, job: jobArguments } = splitJobArguments(args);
   let stdout: StdoutWatch | undefined;
+  // Signals before the job can be stopped: exit while it is loaded and built; kept (and acted on
+  // by waitForJob) while its workers start.
+  let submitting = false;
+  const early: Array<"SIGINT" | "SIGTERM"> = [];
+  const onEarly = (signal: "SIGINT" | "SIGTERM") => {
+    if (submitting) {
+      early.push(signal);
+      return;
+    }
+    io.err(`weir: interrupted (${signal === "SIGINT" ? "Ctrl-C" : "SIGTERM"}) before the job started`);
+    process.exit(signal === "SIGINT" ? 130 : 143);
+  };
+  const keepSigint = () => onEarly("SIGINT");
+  const keepSigterm = () => onEarly("SIGTERM");
+  process.on("SIGINT", keepSigint);
+  process.on("SIGTERM", keepSigterm);
   const verbose = own.includes("--verbose");
   try {
     const parsed = parseArgs("run", own, RUN.options);
@@ -58,11 +74,15 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
     const failures = new FailureReporter(job.jobName, job.restart, io.err, verbose);
     // Watched from before the start: the job's first lines may already find the reader gone.
     stdout = new StdoutWatch();
+    // A signal while the workers start is kept, and acted on once the job can be stopped.
+    submitting = true;
     const client = await submitJob({
       job: path,
       ...config,
       onAttemptFailed: (f) => failures.onAttemptFailed(f),
     });
+    process.off("SIGINT", keepSigint);
+    process.off("SIGTERM", keepSigterm);
     if (unbounded) {
       const stop =
         ft.savepointDir !== undefined
@@ -72,11 +92,13 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
         `weir: job '${client.jobName}' is running on ${job.executionGraph.numSlots} worker thread(s); its source is unbounded: ${stop}`,
       );
     }
-    return await waitForJob(client, io, verbose, ft.savepointDir, failures, stdout);
+    return await waitForJob(client, io, verbose, ft.savepointDir, failures, stdout, early);
   } catch (e) {
     return reportError(e, io, verbose);
   } finally {
     stdout?.release();
+    process.off("SIGINT", keepSigint);
+    process.off("SIGTERM", keepSigterm);
   }
 }
 
@@ -135,6 +157,7 @@ async function waitForJob(
   savepointDir: string | undefined,
   failures: FailureReporter,
   stdout: StdoutWatch,
+  earlySignals: ReadonlyArray<"SIGINT" | "SIGTERM">,
 ): Promise<number> {
   const started = performance.now();
   let reason: StopReason | undefined;
@@ -182,6 +205,7 @@ async function waitForJob(
   const onSigterm = () => onSignal("SIGTERM");
   process.on("SIGINT", onSigint);
   process.on("SIGTERM", onSigterm);
+  for (const signal of earlySignals) onSignal(signal);
   // The reader went away (`| head -1`): cancel the job without a word.
   stdout.whenClosed((e) => {
     if (e.code !== "EPIPE" && e.code !== "ERR_STREAM_DESTROYED") {
@@ -237,7 +261,7 @@ async function waitForJob(
     return EXIT_OK;
   } catch (e) {
     if (stdout.closed && e instanceof JobCancelledError) return EXIT_OK;
-    if (e instanceof JobExecutionError || e instanceof WeirError) {
+    if (e instanceof WeirError) {
       const times = failures.sameInARow;
       if (times > 1 && !e.message.includes("times in a row"))
         e.message += ` (the same failure ${times} times in a row)`;

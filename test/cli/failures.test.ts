@@ -248,6 +248,33 @@ describe("weir run: failures and restarts", () => {
     }
   });
 
+  it("SIGTERM while the job is loaded and built exits 143 with a line saying so", async () => {
+    const run = spawnWeir(["run", `${FIXTURES}/slow-build-job.ts`, "-p", "1", "--", "--hold-first", "60000"]);
+    try {
+      await run.until((err) => err.includes("build 1: holding"), "stderr");
+      run.child.kill("SIGTERM");
+      const { code } = await exitWithin(run, 20_000);
+      assert.equal(code, 143, run.stderr());
+      assert.match(run.stderr(), /^weir: interrupted \(SIGTERM\) before the job started$/m);
+    } finally {
+      run.child.kill("SIGKILL");
+    }
+  });
+
+  it("SIGTERM while the workers start is acted on once they have: the job is cancelled", async () => {
+    const run = spawnWeir(["run", `${FIXTURES}/slow-build-job.ts`, "-p", "1", "--", "--hold-second", "3000"]);
+    try {
+      await run.until((err) => err.includes("build 2: holding"), "stderr");
+      run.child.kill("SIGTERM");
+      const { code } = await exitWithin(run, 30_000);
+      assert.equal(code, 0, run.stderr());
+      assert.match(run.stderr(), /^weir: cancelling job 'slow-build-job' \(SIGTERM;/m);
+      assert.match(run.stdout(), /^Job 'slow-build-job' cancelled after [\d.]+s \(SIGTERM\)$/m);
+    } finally {
+      run.child.kill("SIGKILL");
+    }
+  });
+
   it("a second Ctrl-C exits at once (130) while the first one waits for a stuck job to stop", async () => {
     const run = spawnWeir(["run", `${FIXTURES}/stuck-job.ts`, "-p", "1"]);
     try {
