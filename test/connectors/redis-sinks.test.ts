@@ -6,11 +6,7 @@
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
-import {
-  RedisStreamSink,
-  RedisUpsertSink,
-  redisCommitMarkerKey,
-} from "../../src/connectors/redis/index.ts";
+import { RedisStreamSink, RedisUpsertSink, redisCommitMarkerKey } from "../../src/connectors/redis/index.ts";
 import {
   RestartStrategies,
   type RuntimeContext,
