@@ -1,4 +1,5 @@
-// The PostgreSQL connector's public API: an idempotent upsert sink and a write-ahead-log sink.
+// The PostgreSQL connector's public API: an idempotent upsert sink, a write-ahead-log sink, an XA
+// (PREPARE TRANSACTION) sink, and a CDC source on logical replication (pgoutput).
 
 export { PostgresUpsertSink, type PostgresUpsertSinkOptions } from "./postgres-upsert-sink.ts";
 export {
@@ -9,3 +10,9 @@ export {
 export { PostgresSinkError } from "./postgres-sink-error.ts";
 export type { PostgresConnection } from "./postgres-session.ts";
 export type { ColumnMapping } from "./postgres-table.ts";
+export {
+  PostgresXaSink,
+  xaTransactionPrefix,
+  type PostgresXaSinkOptions,
+  type XaTransaction,
+} from "./postgres-xa-sink.ts";
