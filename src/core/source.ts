@@ -48,6 +48,11 @@ export interface SourceReader<T, Split> {
    * restore, reading them again continues exactly after the last record emitted before it.
    */
   snapshotState?(checkpointId: number): Split[];
+  /**
+   * Checkpoint `checkpointId` (and every one before it) completed: positions it holds may now be
+   * acknowledged to the external system (e.g. a replication slot's confirmed LSN).
+   */
+  notifyCheckpointComplete?(checkpointId: number): void;
   close(): void | Promise<void>;
 }
 

@@ -186,6 +186,7 @@ export class StreamTask implements ElementHandler {
 
   private deliverComplete(checkpointId: number): void {
     this.deliveredComplete = Math.max(this.deliveredComplete, checkpointId);
+    if (checkpointId !== FINAL_CHECKPOINT_ID) this.setup.reader?.notifyCheckpointComplete?.(checkpointId);
     for (const m of this.setup.chain) {
       try {
         m.operator?.notifyCheckpointComplete(checkpointId);

@@ -16,3 +16,11 @@ export {
   type PostgresXaSinkOptions,
   type XaTransaction,
 } from "./postgres-xa-sink.ts";
+export { PostgresCdcSource } from "./cdc/cdc-source.ts";
+export {
+  type ChangeKind,
+  type ChangeRecord,
+  PostgresCdcError,
+  type PostgresCdcSourceOptions,
+  type PostgresCdcSplit,
+} from "./cdc/cdc-types.ts";

@@ -1,0 +1,158 @@
+// Setting up the CDC source's replication slot. A fresh split: the publication (created FOR the
+// tables if missing), the slot created over a replication connection with EXPORT_SNAPSHOT, and
+// the initial snapshot read in a REPEATABLE READ transaction on that exported snapshot, so the
+// rows are exactly the state at the slot's consistent point (the stream continues after it). A
+// restored split: the slot must still be there and not be confirmed past the checkpoint.
+
+import pg from "pg";
+import { type PostgresConnection, describeConnection, quoteName } from "../postgres-session.ts";
+import {
+  PostgresCdcError,
+  type PostgresCdcSourceOptions,
+  type PostgresCdcSplit,
+  lsnValue,
+} from "./cdc-types.ts";
+
+export function clientConfig(c: PostgresConnection): pg.ClientConfig {
+  const base: pg.ClientConfig = typeof c === "string" ? { connectionString: c } : { ...c };
+  base.connectionTimeoutMillis ??= 10_000;
+  base.application_name ??= "weir-cdc";
+  return base;
+}
+
+export function replicationConfig(c: PostgresConnection): pg.ClientConfig {
+  return { ...clientConfig(c), replication: "database" } as pg.ClientConfig;
+}
+
+export function publicationOf(o: PostgresCdcSourceOptions): string {
+  return o.publication ?? `${o.slot}_pub`;
+}
+
+async function connect(
+  config: pg.ClientConfig,
+  o: PostgresCdcSourceOptions,
+  owner: string,
+): Promise<pg.Client> {
+  const client = new pg.Client(config);
+  client.on("error", () => {});
+  try {
+    await client.connect();
+  } catch (e) {
+    await client.end().catch(() => {});
+    throw new PostgresCdcError(
+      "IO",
+      `${owner}: cannot connect to PostgreSQL at ${describeConnection(o.connection)}: ${(e as Error).message}; check that the server runs and the connection settings`,
+      e,
+    );
+  }
+  return client;
+}
+
+function sqlError(owner: string, what: string, e: unknown, hint = ""): PostgresCdcError {
+  const code = (e as { code?: string }).code;
+  return new PostgresCdcError(
+    "IO",
+    `${owner}: ${what} failed: ${(e as Error).message}${code ? ` (SQLSTATE ${code})` : ""}${hint}`,
+    e,
+  );
+}
+
+/** Make the split ready to stream: a new slot (and snapshot), or a check of a restored one. */
+export async function prepareSlot(
+  o: PostgresCdcSourceOptions,
+  split: PostgresCdcSplit,
+  owner: string,
+): Promise<void> {
+  const admin = await connect(clientConfig(o.connection), o, owner);
+  try {
+    const level = (await admin.query("SHOW wal_level")).rows[0].wal_level as string;
+    if (level !== "logical")
+      throw new PostgresCdcError(
+        "INVALID_ARGUMENT",
+        `${owner}: the server at ${describeConnection(o.connection)} has wal_level = ${level}; logical replication needs wal_level = logical in postgresql.conf (then restart PostgreSQL)`,
+      );
+    const slot = await admin.query(
+      "SELECT confirmed_flush_lsn::text AS confirmed FROM pg_replication_slots WHERE slot_name = $1",
+      [split.id],
+    );
+    if (split.phase !== "new") {
+      if (slot.rowCount === 0)
+        throw new PostgresCdcError(
+          "INVALID_ARGUMENT",
+          `${owner}: the replication slot "${split.id}" of the restored checkpoint does not exist any more; changes since the checkpoint are gone. Start the job without a checkpoint (a new snapshot)`,
+        );
+      const confirmed = slot.rows[0].confirmed as string | null;
+      if (confirmed !== null && lsnValue(confirmed) > lsnValue(split.startLsn))
+        throw new PostgresCdcError(
+          "INVALID_ARGUMENT",
+          `${owner}: the slot "${split.id}" was confirmed up to ${confirmed}, past the restored checkpoint's position ${split.startLsn}; the changes in between are gone. Restore from the latest checkpoint, or start without one`,
+        );
+      return;
+    }
+    // A fresh start owns the slot: one left by an earlier attempt is dropped.
+    if (slot.rowCount! > 0) await admin.query("SELECT pg_drop_replication_slot($1)", [split.id]);
+    const pub = publicationOf(o);
+    const have = await admin.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [pub]);
+    if (have.rowCount === 0) {
+      try {
+        await admin.query(
+          `CREATE PUBLICATION ${quoteName(pub)} FOR TABLE ${o.tables.map(quoteName).join(", ")}`,
+        );
+      } catch (e) {
+        throw sqlError(
+          owner,
+          `creating publication "${pub}"`,
+          e,
+          "; create it as the tables' owner: CREATE PUBLICATION ... FOR TABLE ...",
+        );
+      }
+    }
+    const repl = await connect(replicationConfig(o.connection), o, owner);
+    try {
+      let created: { consistent_point: string; snapshot_name: string };
+      try {
+        const mode = o.snapshot === "never" ? "NOEXPORT_SNAPSHOT" : "EXPORT_SNAPSHOT";
+        created = (
+          await repl.query(`CREATE_REPLICATION_SLOT ${quoteName(split.id)} LOGICAL pgoutput ${mode}`)
+        ).rows[0];
+      } catch (e) {
+        throw sqlError(
+          owner,
+          `creating replication slot "${split.id}"`,
+          e,
+          "; the user needs the REPLICATION attribute and a free slot (max_replication_slots)",
+        );
+      }
+      split.startLsn = created.consistent_point;
+      split.lastCommitLsn = "0/0";
+      split.snapshotRows = [];
+      for (const t of o.tables) {
+        const cols = await admin.query(
+          "SELECT n.nspname || '.' || c.relname AS name, array_agg(a.attname::text ORDER BY a.attnum) AS cols FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped WHERE c.oid = to_regclass($1) GROUP BY 1",
+          [quoteName(t)],
+        );
+        if (cols.rowCount === 0)
+          throw new PostgresCdcError(
+            "INVALID_ARGUMENT",
+            `${owner}: table "${t}" does not exist; create it before the job runs`,
+          );
+        split.columns[cols.rows[0].name] = cols.rows[0].cols;
+      }
+      if (o.snapshot !== "never") {
+        await admin.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+        await admin.query(`SET TRANSACTION SNAPSHOT '${created.snapshot_name}'`);
+        for (const t of o.tables) {
+          const name = Object.keys(split.columns)[o.tables.indexOf(t)]!;
+          const rows = await admin.query(`SELECT * FROM ${quoteName(t)}`);
+          for (const row of rows.rows) split.snapshotRows.push({ table: name, row });
+        }
+        await admin.query("COMMIT");
+      }
+      split.phase = "snapshot";
+    } finally {
+      await repl.end().catch(() => {});
+    }
+  } finally {
+    await admin.end().catch(() => {});
+  }
+}
