@@ -4,10 +4,13 @@ import { join } from "node:path";
 import { StopWithSavepointError } from "../checkpoint/savepoint.ts";
 import { InvalidArgumentError, JobCancelledError } from "../core/errors.ts";
 import type { JobMaster } from "../graph/job-master.ts";
+import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
 import type { CompiledJob } from "./environment.ts";
 import { type JobClient, JobResult, type JobStatus } from "./job-result.ts";
 
 export interface ManagedJobClient extends JobClient {
+  /** The job's live metrics, status and exceptions (what the REST API and reporters read). */
+  readonly metrics: JobMetrics;
   /**
    * Take a savepoint of the running job (checkpointing must be enabled) into `targetDir`
    * (default <checkpoint dir>/savepoints); resolves with the savepoint's directory.
@@ -78,6 +81,7 @@ export function startClient(
   return {
     jobId,
     jobName: job.jobName,
+    metrics: master.metrics,
     getStatus: () => status,
     wait: () => done,
     async cancel() {

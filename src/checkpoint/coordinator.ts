@@ -101,6 +101,11 @@ export class CheckpointCoordinator {
     this.nextId = firstId;
   }
 
+  /** Checkpoints triggered and not completed or aborted yet (the numberOfInProgressCheckpoints metric). */
+  get numInProgress(): number {
+    return this.pending.size;
+  }
+
   get latest(): CompletedCheckpoint | undefined {
     return this.completed[this.completed.length - 1];
   }

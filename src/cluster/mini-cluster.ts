@@ -333,6 +333,9 @@ async function launchAttempt(
         case "completed":
           if (++completedCount === n) onCompleted?.();
           break;
+        case "metrics":
+          ctx.metrics.record(m.tasks);
+          break;
         case "stopped":
           if (m.reports !== undefined) reports.push(...m.reports);
           if (m.pool !== undefined) pools.push(m.pool);

@@ -3,6 +3,7 @@
 import type { EnvironmentConfig } from "../api/environment.ts";
 import type { SubtaskStateHandle } from "../checkpoint/fs-storage.ts";
 import type { BufferPoolStats } from "../network/buffer-pool.ts";
+import type { TaskMetricsSnapshot } from "../runtime/metrics/task-metrics-snapshot.ts";
 import type { FailureInfo } from "../runtime/operator-failure.ts";
 import type { TaskReport } from "../runtime/stream-task.ts";
 import type { StdioMessage } from "./worker-stdio.ts";
@@ -39,6 +40,8 @@ export type ToCoordinator =
   | { t: "task-finished"; vertexId: number; subtask: number; handle: SubtaskStateHandle; error?: string }
   | { t: "done"; reports: TaskReport[]; pool: BufferPoolStats }
   | { t: "completed" }
+  /** The metrics of the worker's tasks (every second, and once more before done/stopped/failed). */
+  | { t: "metrics"; tasks: TaskMetricsSnapshot[] }
   /** Cancelled: the tasks' counts so far (absent when they were sent with "done" already). */
   | { t: "stopped"; reports?: TaskReport[]; pool?: BufferPoolStats }
   /** What the worker printed (src/cluster/worker-stdio.ts); written out by startWorker's listener. */

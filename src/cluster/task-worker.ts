@@ -12,6 +12,7 @@ import { deployTasks } from "../graph/task-deployment.ts";
 import { NetworkBufferPool } from "../network/buffer-pool.ts";
 import { ChannelRouter } from "../network/remote-channel.ts";
 import { registerCollectPublisher } from "../runtime/collect-registry.ts";
+import { startMetricsReporting } from "../runtime/metrics/metrics-reporting.ts";
 import { describeFailure } from "../runtime/operator-failure.ts";
 import { CancelledSignal, type TaskFailureReport, TaskExecutor } from "../runtime/task-executor.ts";
 import { buildJobEnvironment, loadJobModule } from "./job-module.ts";
@@ -134,9 +135,11 @@ async function main(): Promise<void> {
 
   send({ t: "ready" });
   await started;
+  const metrics = startMetricsReporting(tasks, (snapshots) => send({ t: "metrics", tasks: snapshots }));
   try {
     await executor.run();
   } catch (e) {
+    metrics.stop();
     if (e instanceof CancelledSignal) {
       send({ t: "stopped", reports: tasks.map((t) => t.report()), pool: pool.stats() });
       return;
@@ -157,6 +160,7 @@ async function main(): Promise<void> {
   // then final commits and close. It ends this thread afterwards (closing ports here could drop
   // buffers still on their way to a slower slot).
   runFinished = true;
+  metrics.stop();
   send({ t: "done", reports: tasks.map((t) => t.report()), pool: pool.stats() });
   await completing;
   try {

@@ -13,6 +13,7 @@ import { validateRestore } from "../checkpoint/restore.ts";
 import { CorruptStateError } from "../checkpoint/state-file.ts";
 import { JobCancelledError, WeirError } from "../core/errors.ts";
 import type { BufferPoolStats } from "../network/buffer-pool.ts";
+import { JobMetrics } from "../runtime/metrics/job-metrics.ts";
 import type { PartitionerKind } from "../runtime/partitioners.ts";
 import type { TaskReport } from "../runtime/stream-task.ts";
 import type { JobEdge, JobGraph } from "./job-graph.ts";
@@ -26,6 +27,8 @@ export interface RunOutcome {
 
 export interface AttemptContext {
   attempt: number;
+  /** Where the attempt's tasks report their metrics. */
+  metrics: JobMetrics;
   restore: LoadedCheckpoint | undefined;
   checkpointing:
     | {
@@ -103,10 +106,41 @@ export class JobMaster {
     this.markDeployed = resolve;
   });
 
+  /** The job's metrics, status and exceptions (what reporters and the REST API read). */
+  readonly metrics: JobMetrics;
+
   constructor(
     private readonly options: JobMasterOptions,
     private readonly launch: AttemptLauncher,
-  ) {}
+  ) {
+    this.metrics = new JobMetrics(
+      options.jobId,
+      options.jobName,
+      options.jobGraph.vertices.map((v) => ({
+        id: v.id,
+        name: v.name,
+        parallelism: v.parallelism,
+        operators: v.nodes.map((n) => ({ uid: n.uid, name: n.name })),
+      })),
+    );
+    this.metrics.setJobLevelSource(() => {
+      const c = this.coordinator;
+      return {
+        numRestarts: this.restarts,
+        checkpoints:
+          c === undefined
+            ? undefined
+            : {
+                completed: c.stats.completed,
+                failed: c.stats.failed,
+                inProgress: c.numInProgress,
+                lastDurationMs: c.stats.lastDurationMs,
+                lastSizeBytes: c.stats.lastSizeBytes,
+                lastCompletedId: c.latest?.id ?? 0,
+              },
+      };
+    });
+  }
 
   /** The checkpoint coordinator (when checkpointing is on): trigger savepoints through it. */
   get checkpoints(): CheckpointCoordinator | undefined {
@@ -126,7 +160,12 @@ export class JobMaster {
 
   async run(): Promise<JobRunResult> {
     try {
-      return await this.runAttempts();
+      const result = await this.runAttempts();
+      this.metrics.end("FINISHED");
+      return result;
+    } catch (e) {
+      this.metrics.end(e instanceof JobCancelledError ? "CANCELED" : "FAILED");
+      throw e;
     } finally {
       this.markDeployed();
     }
@@ -168,6 +207,7 @@ export class JobMaster {
       let current = true;
       const attempt = await this.launch({
         attempt: attemptNo,
+        metrics: this.metrics,
         restore,
         checkpointing:
           coordinator === undefined
@@ -188,6 +228,7 @@ export class JobMaster {
               },
       });
       this.current = attempt;
+      this.metrics.status = "RUNNING";
       this.markDeployed();
       if (coordinator !== undefined) {
         coordinator.attach(
@@ -225,6 +266,8 @@ export class JobMaster {
           throw e instanceof JobCancelledError ? e : new JobCancelledError(o.jobName);
         }
         this.failures++;
+        this.metrics.recordFailure(attemptNo, e);
+        this.metrics.status = "RESTARTING";
         if (isRestoreFailure(e)) {
           // Restarting would read the same broken checkpoint again.
           o.onAttemptFailed?.({ attempt: attemptNo, error: e, restartDelayMs: undefined });

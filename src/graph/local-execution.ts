@@ -5,6 +5,7 @@ import { FsCheckpointStorage } from "../checkpoint/fs-storage.ts";
 import { JobCancelledError, jobFailure } from "../core/errors.ts";
 import type { SourceReader } from "../core/source.ts";
 import { NetworkBufferPool } from "../network/buffer-pool.ts";
+import { snapshotTask } from "../runtime/metrics/task-metrics-snapshot.ts";
 import { describeFailure } from "../runtime/operator-failure.ts";
 import { CancelledSignal, type TaskFailureReport, TaskExecutor } from "../runtime/task-executor.ts";
 import type { ExecutionGraph } from "./execution-graph.ts";
@@ -98,6 +99,8 @@ export function inThreadLauncher(
       },
     });
     for (const t of tasks) executor.add(t);
+    const snapshotAll = () => tasks.map((t) => snapshotTask(t));
+    ctx.metrics.setLiveSource(ctx.attempt, snapshotAll);
     const byKey = new Map(tasks.map((t) => [`${t.setup.vertexId}/${t.setup.identity.subtaskIndex}`, t]));
     const unsubscribe = time.clock.onAdvance?.(executor.wake);
     let released = false;
@@ -110,6 +113,8 @@ export function inThreadLauncher(
     const done: Promise<RunOutcome> = executor.run().then(
       () => ({ reports: tasks.map((t) => t.report()), pools: [pool.stats()] }),
       async (e) => {
+        ctx.metrics.setLiveSource(ctx.attempt, undefined);
+        ctx.metrics.record(snapshotAll());
         await release();
         throw toJobError(e, jobName, jobId);
       },
