@@ -14,7 +14,6 @@ import {
   JetStreamSource,
   type JetStreamSourceOptions,
   jsonDeserializer,
-  NatsConnectorError,
 } from "../../src/connectors/nats/index.ts";
 import {
   JobCancelledError,
@@ -145,7 +144,8 @@ describe("JetStreamSource (NATS JetStream)", () => {
       const [s, ts, wm] = line.split(" ") as ["a" | "b", string, string];
       assert.ok(Number(wm) <= Math.min(maxTs.a, maxTs.b), `watermark ${wm} ahead of a split at ${line}`);
       if (s === "a" && maxTs.b > Number.NEGATIVE_INFINITY) interleaved++;
-      maxTs[s] = Math.max(maxTs[s], Number(ts));
+      // A split that has ended (its 60th record) no longer holds the watermark back.
+      maxTs[s] = Number(ts) % 1_000 === 59 ? Number.POSITIVE_INFINITY : Math.max(maxTs[s], Number(ts));
     }
     console.log(`# ${interleaved} records of subject a came after records of b`);
     // And it does advance: the last records see at least the older subject's event times.
@@ -287,11 +287,11 @@ describe("JetStreamSource (NATS JetStream)", () => {
     );
   });
 
-  it("a server that is down fails with one error naming host and port, never the password", async () => {
+  it("a server that is down: an error naming host and port (never the password), after the restarts", async () => {
     const port = 1 + (await freeTcpPort());
     const env = new StreamExecutionEnvironment({
       parallelism: 1,
-      restartStrategy: RestartStrategies.noRestart(),
+      restartStrategy: RestartStrategies.fixedDelay(2, 10),
     });
     env
       .fromSource(
@@ -310,16 +310,10 @@ describe("JetStreamSource (NATS JetStream)", () => {
     const text = String(err instanceof Error ? `${err.message} ${String(err.cause)}` : err);
     assert.match(text, new RegExp(`127\\.0\\.0\\.1:${port}`));
     assert.doesNotMatch(text, /s3cret/);
-    assert.ok(findCause(err, NatsConnectorError), `a NatsConnectorError in ${text}`);
+    assert.match(text, /NatsConnectorError: .*cannot connect to NATS at/);
+    assert.match(text, /after 2 restarts/, "the restart strategy took over");
   });
 });
-
-function findCause<E extends Error>(e: unknown, cls: new (...a: never[]) => E): E | undefined {
-  for (let c = e; c !== undefined && c !== null; c = (c as Error).cause) {
-    if (c instanceof cls) return c;
-  }
-  return undefined;
-}
 
 async function freeTcpPort(): Promise<number> {
   const { createServer } = await import("node:net");

@@ -10,6 +10,7 @@ import {
   type JetStreamClient,
   type JsMsg,
   jetstream,
+  jetstreamManager,
   type OrderedConsumerOptions,
 } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
@@ -208,12 +209,15 @@ export class JetStreamReader<T> implements SourceReader<T, JetStreamSplit> {
   /** The background loop of one split: an ordered consumer from the split's position into its buffer. */
   private async consume(s: SplitState<T>): Promise<void> {
     const split = s.split;
+    const { nc, js } = await this.connection();
+    if (split.latest === true || (split.bounded === true && split.endSeq === undefined)) {
+      await this.resolve(nc, s);
+    }
     const end = split.endSeq;
     if (end !== undefined && split.nextSeq !== undefined && split.nextSeq > end) {
       this.push(s, { kind: "end" });
       return;
     }
-    const { nc, js } = await this.connection();
     // No name_prefix: the client then names the consumer uniquely (a shared prefix would make readers
     // replace each other's consumers).
     const opts: Partial<OrderedConsumerOptions> = {};
@@ -273,6 +277,28 @@ export class JetStreamReader<T> implements SourceReader<T, JetStreamSplit> {
         describeServers(this.options.servers),
       );
     }
+  }
+
+  /** Positions that need the stream's state: "latest" and a bounded split's end (kept in checkpoints). */
+  private async resolve(nc: NatsConnection, s: SplitState<T>): Promise<void> {
+    const split = s.split;
+    let last: number;
+    try {
+      last = (await (await jetstreamManager(nc)).streams.info(split.stream)).state.last_seq;
+    } catch (e) {
+      const where = describeServers(this.options.servers);
+      throw new NatsConnectorError(
+        "INVALID_ARGUMENT",
+        `${this.owner}: cannot read stream '${split.stream}' on NATS at ${where}: ${redact((e as Error).message)}; check that the stream exists and JetStream is enabled`,
+        where,
+        e,
+      );
+    }
+    if (split.latest === true) {
+      split.nextSeq = last + 1;
+      delete split.latest;
+    }
+    if (split.bounded === true && split.endSeq === undefined) split.endSeq = last;
   }
 
   /** A message as a record, or as malformed (failing or dead-lettered per the policy). */

@@ -21,8 +21,12 @@ export interface JetStreamSplit {
   nextSeq?: number;
   /** Until the first message is read from a timestamp start: that time in epoch ms. */
   startTime?: number;
-  /** Bounded mode: the last stream sequence to read (inclusive). */
+  /** Start at the stream's end: resolved (to nextSeq) by the reader when it first reads the split. */
+  latest?: true;
+  /** Bounded mode: the last stream sequence to read (inclusive); resolved by the reader if unset. */
   endSeq?: number;
+  /** Bounded mode: stop at the stream's last sequence when the reader first reads the split. */
+  bounded?: true;
 }
 
 /** Metadata of a JetStream message given to the deserializer. */

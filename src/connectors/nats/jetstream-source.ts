@@ -6,11 +6,11 @@
 // server holds no position for us, the checkpoint does. Splits go to readers round-robin (split i
 // to subtask i mod parallelism); a reader left without a split finishes at once.
 //
-// Start positions are resolved once, by the enumerator when the job starts: "latest" becomes the
-// stream's last sequence + 1, so a restore does not move it; a timestamp stays a time until the
-// first message is read. Bounded mode stops each split at the stream's last sequence at start.
+// Start positions are resolved once per split, by the reader when it first reads it (so that the
+// enumerator never needs the server): "latest" becomes the stream's last sequence + 1 and is kept
+// in checkpoints, so a restore does not move it; a timestamp stays a time until the first message
+// is read. Bounded mode stops each split at the stream's last sequence when it was first read.
 
-import { jetstreamManager, type StreamInfo } from "@nats-io/jetstream";
 import {
   InvalidArgumentError,
   type Source,
@@ -21,7 +21,6 @@ import {
 } from "../../index.ts";
 import { JetStreamReader } from "./jetstream-reader.ts";
 import type { JetStreamSourceOptions, JetStreamSplit } from "./jetstream-source-options.ts";
-import { closeNats, connectNats, describeServers, NatsConnectorError, redact } from "./nats-connection.ts";
 
 export class JetStreamSource<T = string> implements Source<T, JetStreamSplit> {
   readonly boundedness: "bounded" | "unbounded";
@@ -34,7 +33,7 @@ export class JetStreamSource<T = string> implements Source<T, JetStreamSplit> {
   }
 
   createEnumerator(ctx: SplitEnumeratorContext<JetStreamSplit>): SplitEnumerator<JetStreamSplit> {
-    return new JetStreamEnumerator(ctx, () => this.initialSplits());
+    return new JetStreamEnumerator(ctx, this.initialSplits());
   }
 
   /** Starts from a checkpoint: every split with its next sequence, in subject order. */
@@ -43,41 +42,28 @@ export class JetStreamSource<T = string> implements Source<T, JetStreamSplit> {
     splits: JetStreamSplit[],
   ): SplitEnumerator<JetStreamSplit> {
     const sorted = [...splits].sort((a, b) => (a.subject < b.subject ? -1 : a.subject > b.subject ? 1 : 0));
-    return new JetStreamEnumerator(ctx, async () => sorted);
+    return new JetStreamEnumerator(ctx, sorted);
   }
 
   createReader(ctx: SourceReaderContext): SourceReader<T, JetStreamSplit> {
     return new JetStreamReader<T>(ctx, this.options);
   }
 
-  /** The splits of a fresh start: start positions resolved against the stream as it is now. */
-  private async initialSplits(): Promise<JetStreamSplit[]> {
+  /**
+   * The splits of a fresh start. Positions that need the server ("latest", the end of a bounded
+   * split) are resolved by the reader when it first reads the split: a server that is down then
+   * fails a running attempt, and the restart strategy takes over.
+   */
+  private initialSplits(): JetStreamSplit[] {
     const o = this.options;
-    const owner = `JetStreamSource(stream ${o.stream})`;
-    const nc = await connectNats(o, owner);
-    let info: StreamInfo;
-    try {
-      const jsm = await jetstreamManager(nc);
-      info = await jsm.streams.info(o.stream);
-    } catch (e) {
-      const where = describeServers(o.servers);
-      throw new NatsConnectorError(
-        "INVALID_ARGUMENT",
-        `${owner}: cannot read stream '${o.stream}' on NATS at ${where}: ${redact((e as Error).message)}; check that the stream exists and JetStream is enabled`,
-        where,
-        e,
-      );
-    } finally {
-      await closeNats(nc);
-    }
-    const last = info.state.last_seq;
     const start = o.startFrom ?? "earliest";
     const base: Omit<JetStreamSplit, "subject"> = { stream: o.stream };
-    if (start === "earliest") base.nextSeq = Math.max(1, info.state.first_seq);
-    else if (start === "latest") base.nextSeq = last + 1;
+    // Sequence 1 is "the first message still there": a consumer starts at the first one stored.
+    if (start === "earliest") base.nextSeq = 1;
+    else if (start === "latest") base.latest = true;
     else if ("sequence" in start) base.nextSeq = start.sequence;
     else base.startTime = start.timestamp instanceof Date ? start.timestamp.getTime() : start.timestamp;
-    if (o.bounded === true) base.endSeq = last;
+    if (o.bounded === true) base.bounded = true;
     const subjects = o.subjects === undefined || o.subjects.length === 0 ? [""] : [...o.subjects].sort();
     return subjects.map((subject) => ({ ...base, subject }));
   }
@@ -89,15 +75,14 @@ class JetStreamEnumerator implements SplitEnumerator<JetStreamSplit> {
 
   constructor(
     private readonly ctx: SplitEnumeratorContext<JetStreamSplit>,
-    private readonly list: () => Promise<JetStreamSplit[]>,
-  ) {}
-
-  async start(): Promise<void> {
-    const splits = await this.list();
+    splits: JetStreamSplit[],
+  ) {
     splits.forEach((split, i) => {
-      this.pending.push({ split, owner: i % this.ctx.parallelism });
+      this.pending.push({ split, owner: i % ctx.parallelism });
     });
   }
+
+  start(): void {}
 
   handleSplitRequest(subtask: number): void {
     for (let i = 0; i < this.pending.length; ) {
