@@ -172,8 +172,10 @@ describe("Redis → keyed stateful job → Redis, exactly once under failures", 
       // The input arrives in chunks. Before a chunk, once everything so far is committed (so a
       // checkpoint completed), the seed may arm a failure at a random record of the chunk.
       const r = rng(seed);
-      const plan = Array.from({ length: CHUNKS }, () => (r() < 0.6 ? Math.floor(r() * CHUNK) : undefined));
-      if (plan.every((x) => x === undefined)) plan[1] = Math.floor(r() * CHUNK);
+      const plan: Array<number | undefined> = Array.from({ length: CHUNKS }, () =>
+        r() < 0.6 ? Math.floor(r() * CHUNK) : undefined,
+      );
+      if (!plan.some((x) => x !== undefined)) plan[1] = Math.floor(r() * CHUNK);
       const p = redis.prefix(`eo-${seed}`);
       const inputs = inputsOf(p);
       const chaos: Chaos = { armedFor: undefined, seen: 0, failures: 0 };
