@@ -181,11 +181,15 @@ describe("JetStreamSource (NATS JetStream)", () => {
     }
   });
 
-  for (const [p1, p2] of [
-    [1, 3],
-    [3, 2],
+  // Filtered splits at another parallelism; and the whole stream as one split, where the next
+  // message after the savepoint is at exactly the checkpointed sequence (an off-by-one shows).
+  for (const [p1, p2, filtered] of [
+    [1, 3, true],
+    [3, 2, true],
+    [2, 1, false],
   ] as const) {
-    it(`a savepoint at p=${p1} restored at p=${p2} resumes each split exactly after its last record`, async () => {
+    const what = filtered ? "each subject split" : "the whole-stream split";
+    it(`a savepoint at p=${p1} restored at p=${p2} resumes ${what} exactly after its last record`, async () => {
       const stream = await nats.createStream("weir_src_restore");
       const dir = mkdtempSync(join(tmpdir(), "weir-nats-sp-"));
       const job = (parallelism: number, restore?: string) => {
@@ -198,7 +202,7 @@ describe("JetStreamSource (NATS JetStream)", () => {
         const source = new JetStreamSource({
           servers: nats.servers,
           stream,
-          subjects: SUBJECTS.map((s) => `${stream}.${s}`),
+          subjects: filtered ? SUBJECTS.map((s) => `${stream}.${s}`) : undefined,
           bufferSize: 16,
         });
         const h = env

@@ -44,8 +44,11 @@ type Entry<T> =
   | { kind: "dead-lettered"; seq: number }
   | { kind: "end" };
 
-/** Records emitted per pollNext call (a bounded amount of work per mailbox step). */
-const RECORDS_PER_POLL = 512;
+/**
+ * Records emitted per pollNext call: a bounded amount of work per mailbox step, small enough that
+ * a checkpoint barrier does not wait long behind a slow chained operator.
+ */
+const RECORDS_PER_POLL = 64;
 
 class SplitState<T> {
   readonly id: string;
