@@ -1,0 +1,220 @@
+// The REST API's answers, in Flink's endpoint shapes (field names as Flink's REST API has them),
+// built from the jobs' JobMetrics. Plain functions from a request path to a status and JSON, so
+// that the HTTP server stays small.
+
+import type { JobMetrics, JobVertexInfo } from "../runtime/metrics/job-metrics.ts";
+import type { TaskMetricsSnapshot } from "../runtime/metrics/task-metrics-snapshot.ts";
+
+export interface RestAnswer {
+  status: number;
+  body: unknown;
+}
+
+const notFound = (what: string): RestAnswer => ({ status: 404, body: { errors: [what] } });
+/** Flink reports "no watermark" as Long.MIN_VALUE; metric values are strings in its REST API. */
+const LONG_MIN = "-9223372036854775808";
+
+/** Answer a GET of `path` (without the query) with `query`; undefined when no route matches. */
+export function answer(
+  jobs: readonly JobMetrics[],
+  path: string,
+  query: URLSearchParams,
+): RestAnswer | undefined {
+  const parts = path.split("/").filter((p) => p.length > 0);
+  if (parts.length === 1 && parts[0] === "overview") return { status: 200, body: overview(jobs) };
+  if (parts[0] !== "jobs") return undefined;
+  if (parts.length === 1 || (parts.length === 2 && parts[1] === "overview")) {
+    return { status: 200, body: { jobs: jobs.map(jobSummary) } };
+  }
+  const job = jobs.find((j) => j.jobId === parts[1]);
+  if (job === undefined) return notFound(`Job ${parts[1]} not found`);
+  if (parts.length === 2) return { status: 200, body: jobDetails(job) };
+  switch (parts[2]) {
+    case "metrics":
+      return parts.length === 3 ? { status: 200, body: metricList(job.jobMetrics(), query) } : undefined;
+    case "checkpoints":
+      return parts.length === 3 ? { status: 200, body: checkpoints(job) } : undefined;
+    case "exceptions":
+      return parts.length === 3 ? { status: 200, body: exceptions(job) } : undefined;
+    case "vertices":
+      return vertexRoute(job, parts.slice(3), query);
+    default:
+      return undefined;
+  }
+}
+
+function vertexRoute(job: JobMetrics, rest: string[], query: URLSearchParams): RestAnswer | undefined {
+  if (rest.length === 0 || rest.length > 2) return undefined;
+  const vertex = job.vertices.find((v) => String(v.id) === rest[0]);
+  if (vertex === undefined) return notFound(`Vertex ${rest[0]} of job ${job.jobId} not found`);
+  const tasks = job.tasks().filter((t) => t.vertexId === vertex.id);
+  if (rest.length === 1) return { status: 200, body: vertexDetails(job, vertex, tasks) };
+  if (rest[1] !== "metrics") return undefined;
+  const values: Record<string, number> = {};
+  for (const t of tasks) {
+    for (const [name, v] of Object.entries(t.metrics)) values[`${t.subtask}.${name}`] = v;
+    for (const o of t.operators) {
+      for (const [name, v] of Object.entries(o.metrics)) values[`${t.subtask}.${o.name}.${name}`] = v;
+      for (const u of o.user) values[`${t.subtask}.${o.name}.${u.name}`] = u.value;
+    }
+  }
+  return { status: 200, body: metricList(values, query) };
+}
+
+/** Flink's metric query: without `get`, the ids available; with it, `[{id, value}]` of those asked. */
+function metricList(
+  values: Record<string, number>,
+  query: URLSearchParams,
+): Array<{ id: string; value?: string }> {
+  const get = query.get("get");
+  if (get === null) return Object.keys(values).map((id) => ({ id }));
+  const out: Array<{ id: string; value: string }> = [];
+  for (const id of get.split(",")) {
+    const v = values[id];
+    if (v !== undefined) out.push({ id, value: v === Number.NEGATIVE_INFINITY ? LONG_MIN : String(v) });
+  }
+  return out;
+}
+
+function overview(jobs: readonly JobMetrics[]) {
+  const count = (s: string) => jobs.filter((j) => j.status === s).length;
+  return {
+    taskmanagers: 1,
+    "jobs-running": count("RUNNING") + count("RESTARTING"),
+    "jobs-finished": count("FINISHED"),
+    "jobs-cancelled": count("CANCELED"),
+    "jobs-failed": count("FAILED"),
+  };
+}
+
+function taskCounts(job: JobMetrics, vertex?: JobVertexInfo) {
+  const tasks = job.tasks().filter((t) => vertex === undefined || t.vertexId === vertex.id);
+  const total = vertex?.parallelism ?? job.vertices.reduce((s, v) => s + v.parallelism, 0);
+  const by = (s: string) => tasks.filter((t) => t.state === s).length;
+  const finished = by("finished");
+  const failed = by("failed");
+  const canceled = by("cancelled");
+  return { total, running: total - finished - failed - canceled, finished, canceled, failed };
+}
+
+function jobSummary(job: JobMetrics) {
+  const end = job.endTime ?? -1;
+  return {
+    jid: job.jobId,
+    name: job.jobName,
+    state: job.status,
+    "start-time": job.startTime,
+    "end-time": end,
+    duration: (job.endTime ?? Date.now()) - job.startTime,
+    "last-modification": job.endTime ?? job.startTime,
+    tasks: taskCounts(job),
+  };
+}
+
+function ioOf(tasks: TaskMetricsSnapshot[]) {
+  const sum = (name: string) => tasks.reduce((s, t) => s + (t.metrics[name] ?? 0), 0);
+  return {
+    "read-bytes": sum("numBytesIn"),
+    "write-bytes": sum("numBytesOut"),
+    "read-records": sum("numRecordsIn"),
+    "write-records": sum("numRecordsOut"),
+  };
+}
+
+function jobDetails(job: JobMetrics) {
+  const tasks = job.tasks();
+  return {
+    ...jobSummary(job),
+    now: Date.now(),
+    vertices: job.vertices.map((v) => {
+      const mine = tasks.filter((t) => t.vertexId === v.id);
+      return {
+        id: String(v.id),
+        name: v.name,
+        parallelism: v.parallelism,
+        operators: v.operators,
+        status: vertexStatus(mine, v.parallelism),
+        metrics: ioOf(mine),
+        tasks: taskCounts(job, v),
+      };
+    }),
+  };
+}
+
+function vertexStatus(tasks: TaskMetricsSnapshot[], parallelism: number): string {
+  if (tasks.some((t) => t.state === "failed")) return "FAILED";
+  if (tasks.length === parallelism && tasks.every((t) => t.state === "finished")) return "FINISHED";
+  if (tasks.some((t) => t.state === "cancelled")) return "CANCELED";
+  return "RUNNING";
+}
+
+function vertexDetails(job: JobMetrics, vertex: JobVertexInfo, tasks: TaskMetricsSnapshot[]) {
+  return {
+    id: String(vertex.id),
+    name: vertex.name,
+    parallelism: vertex.parallelism,
+    now: Date.now(),
+    subtasks: tasks.map((t) => ({
+      subtask: t.subtask,
+      status: t.state.toUpperCase(),
+      attempt: t.attempt,
+      "status-duration": Date.now() - job.startTime,
+      metrics: ioOf([t]),
+      backPressureLevel: backPressureLevel(t.metrics.backPressuredTimeMsPerSecond ?? 0),
+    })),
+  };
+}
+
+/** Flink's levels: ok below 10% of the time backpressured, high above 50%. */
+function backPressureLevel(msPerSecond: number): "ok" | "low" | "high" {
+  return msPerSecond > 500 ? "high" : msPerSecond > 100 ? "low" : "ok";
+}
+
+function checkpoints(job: JobMetrics) {
+  const m = job.jobMetrics();
+  const history = [...job.checkpointHistory].reverse();
+  const stat = (key: "end_to_end_duration" | "state_size") => {
+    const values = history.map((h) => h[key]);
+    if (values.length === 0) return { min: 0, max: 0, avg: 0 };
+    return {
+      min: Math.min(...values),
+      max: Math.max(...values),
+      avg: values.reduce((s, v) => s + v, 0) / values.length,
+    };
+  };
+  return {
+    counts: {
+      restored: 0,
+      total: m.totalNumberOfCheckpoints ?? 0,
+      in_progress: m.numberOfInProgressCheckpoints ?? 0,
+      completed: m.numberOfCompletedCheckpoints ?? 0,
+      failed: m.numberOfFailedCheckpoints ?? 0,
+    },
+    summary: { end_to_end_duration: stat("end_to_end_duration"), state_size: stat("state_size") },
+    latest: { completed: history[0] ?? null, savepoint: null, failed: null, restored: null },
+    history: history.map((h) => ({ ...h, is_savepoint: false })),
+  };
+}
+
+function exceptions(job: JobMetrics) {
+  const entries = [...job.exceptions].reverse().map((e) => ({
+    exceptionName: e.name,
+    stacktrace: e.stack ?? `${e.name}: ${e.message}`,
+    message: e.message,
+    timestamp: e.timestamp,
+    taskName: e.location ?? null,
+    attempt: e.attempt,
+  }));
+  const root = entries[0];
+  return {
+    "root-exception": root?.stacktrace ?? null,
+    timestamp: root?.timestamp ?? null,
+    "all-exceptions": entries.map((e) => ({
+      exception: e.stacktrace,
+      task: e.taskName,
+      timestamp: e.timestamp,
+    })),
+    truncated: false,
+    exceptionHistory: { entries, truncated: false },
+  };
+}

@@ -1,0 +1,126 @@
+// The REST server (node:http): Flink-shaped JSON endpoints (src/web/rest-handlers.ts) and the
+// Prometheus exposition at GET /metrics. It listens on 127.0.0.1 by default; on any other address
+// it refuses to start without a token, and with a token every request must carry it
+// (`Authorization: Bearer <token>`), or it gets 401.
+
+import { timingSafeEqual } from "node:crypto";
+import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import { WeirError } from "../core/errors.ts";
+import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
+import { renderPrometheus } from "./prometheus.ts";
+import { answer } from "./rest-handlers.ts";
+
+/** Flink's REST port; `weir run --rest-port 8081` uses it. */
+export const FLINK_REST_PORT = 8081;
+export const DEFAULT_REST_ADDRESS = "127.0.0.1";
+/** Read when no token is given in the options. */
+export const REST_TOKEN_ENV = "WEIR_REST_TOKEN";
+
+export interface RestServerOptions {
+  /** 0 picks a free port. */
+  port: number;
+  /** Default 127.0.0.1. */
+  address?: string;
+  /** Required on a non-loopback address; default: the WEIR_REST_TOKEN environment variable. */
+  token?: string;
+  /** The jobs to serve (read on every request). */
+  jobs: () => readonly JobMetrics[];
+}
+
+/** The REST server cannot start: the address needs a token, or the port is taken. */
+export class RestServerError extends WeirError {
+  constructor(message: string) {
+    super("INVALID_ARGUMENT", message);
+  }
+}
+
+export interface RestServer {
+  readonly url: string;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export function isLoopback(address: string): boolean {
+  return address === "localhost" || address === "::1" || /^127\.\d+\.\d+\.\d+$/.test(address);
+}
+
+export async function startRestServer(options: RestServerOptions): Promise<RestServer> {
+  const address = options.address ?? DEFAULT_REST_ADDRESS;
+  const token = options.token ?? process.env[REST_TOKEN_ENV];
+  if (!isLoopback(address) && (token === undefined || token.length === 0)) {
+    throw new RestServerError(
+      `the REST server would listen on ${address}, beyond this machine, without a token; pass --rest-token <secret> (or set ${REST_TOKEN_ENV}), or leave --rest-address at ${DEFAULT_REST_ADDRESS}`,
+    );
+  }
+  const server = createServer((req, res) => {
+    handle(req, res, options.jobs, token).catch((e: unknown) => {
+      send(res, 500, { errors: [e instanceof Error ? e.message : String(e)] });
+    });
+  });
+  await listen(server, options.port, address);
+  const port = (server.address() as { port: number }).port;
+  const host = address.includes(":") ? `[${address}]` : address;
+  return {
+    url: `http://${host}:${port}`,
+    port,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+function listen(server: Server, port: number, address: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", (e: NodeJS.ErrnoException) => {
+      reject(
+        e.code === "EADDRINUSE"
+          ? new RestServerError(
+              `port ${port} on ${address} is in use; pick another with --rest-port (0 picks a free one)`,
+            )
+          : new RestServerError(`the REST server cannot listen on ${address}:${port}: ${e.message}`),
+      );
+    });
+    server.listen(port, address, () => resolve());
+  });
+}
+
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  jobs: () => readonly JobMetrics[],
+  token: string | undefined,
+): Promise<void> {
+  if (token !== undefined && token.length > 0 && !authorized(req, token)) {
+    send(res, 401, { errors: ["a token is required: send 'Authorization: Bearer <token>'"] });
+    return;
+  }
+  const url = new URL(req.url ?? "/", "http://localhost");
+  if (req.method !== "GET") {
+    send(res, 405, { errors: [`${req.method} ${url.pathname} is not supported; the REST API is read-only`] });
+    return;
+  }
+  if (url.pathname === "/metrics") {
+    const { contentType, body } = await renderPrometheus(jobs());
+    res.writeHead(200, { "content-type": contentType });
+    res.end(body);
+    return;
+  }
+  const a = answer(jobs(), url.pathname, url.searchParams);
+  if (a === undefined) send(res, 404, { errors: [`Not found: ${url.pathname}`] });
+  else send(res, a.status, a.body);
+}
+
+function authorized(req: IncomingMessage, token: string): boolean {
+  const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
+  if (given === undefined) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(token);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function send(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
+  res.end(JSON.stringify(body));
+}
