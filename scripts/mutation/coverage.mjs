@@ -74,13 +74,14 @@ function makeMapper(entry, originalText) {
     // the first position mapped inside the range, else the last one before it
     let i = upperBound(gen, start - 1);
     if (i >= gen.length || gen[i] >= end) i = Math.max(0, i - 1);
-    let lo = orig[i] ?? 0;
-    let hi = lo;
-    for (i++; i < gen.length && gen[i] < end; i++) {
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = -1;
+    for (const first = i; i < gen.length && (i === first || gen[i] < end); i++) {
+      if (orig[i] === 0) continue; // helpers esbuild adds (class fields, __name) map to 0:0
       if (orig[i] < lo) lo = orig[i];
       if (orig[i] > hi) hi = orig[i];
     }
-    return [lo, hi + 1];
+    return hi < 0 ? [0, 1] : [lo, hi + 1];
   };
 }
 
@@ -152,13 +153,14 @@ export function executed(ranges, offset) {
   if (!ranges) return false;
   let best = null;
   for (const r of ranges) {
+    if (r[0] === 0 && !r[3]) continue; // nothing mapped (or, in old caches, a hull widened by 0:0)
     if (r[0] <= offset && offset < r[1] && (best === null || r[2] < best[2] || (r[2] === best[2] && r[3])))
       best = r;
   }
   if (best === null) return false;
   if (best[3]) return true;
   // another process may have run the same range: look for an executed range of the same extent
-  return ranges.some((r) => r[3] && r[0] === best[0] && r[1] === best[1]);
+  return ranges.some((r) => r[3] && r[0] === best[0] && r[1] === best[1] && r[2] === best[2]);
 }
 
 /** Runs one test file with coverage in `root` and returns { passed, durationMs, coverage, loaded }. */
