@@ -104,14 +104,17 @@ export async function connectRedis(
   try {
     await client.connect();
   } catch (e) {
-    throw e instanceof RedisConnectorError
-      ? e
-      : new RedisConnectorError(
-          "IO",
-          `${owner}: cannot connect to Redis at ${where}: ${redact((e as Error).message)}; check that redis-server runs there and the connection settings`,
-          where,
-          e,
-        );
+    closedByUs.add(client);
+    throw gaveUp !== undefined
+      ? gaveUp
+      : e instanceof RedisConnectorError
+        ? e
+        : new RedisConnectorError(
+            "IO",
+            `${owner}: cannot connect to Redis at ${where}: ${redact((e as Error).message)}; check that redis-server runs there and the connection settings`,
+            where,
+            e,
+          );
   }
   connected = true;
   return client;

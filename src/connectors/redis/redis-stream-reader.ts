@@ -58,7 +58,7 @@ class SplitState<T> {
   finished = false;
   constructor(public split: RedisStreamSplit) {
     this.id = `redis-stream:${split.stream}`;
-    this.fetchedId = split.lastId;
+    this.fetchedId = split.lastId ?? "";
   }
   get size(): number {
     return this.buffer.length - this.head;
@@ -207,6 +207,10 @@ export class RedisStreamReader<T> implements SourceReader<T, RedisStreamSplit> {
       const ready: SplitState<T>[] = [];
       for (const s of [...this.splits]) {
         if (s.exhausted) continue;
+        if (s.split.lastId === undefined || (s.split.bounded === true && s.split.endId === undefined)) {
+          await this.resolve(client, s);
+          if (this.closed) return;
+        }
         if (s.split.endId !== undefined && compareEntryIds(s.fetchedId, s.split.endId) >= 0) {
           this.push(s, { kind: "end" });
           continue;
@@ -253,6 +257,33 @@ export class RedisStreamReader<T> implements SourceReader<T, RedisStreamSplit> {
         }
       }
     }
+  }
+
+  /** A split's first read: "latest" becomes the last generated ID, the bounded end the last entry's ID. */
+  private async resolve(client: RedisConnection, s: SplitState<T>): Promise<void> {
+    const stream = s.split.stream;
+    let generated = "0-0";
+    let last: string | undefined;
+    try {
+      if ((await client.exists(stream)) === 1) {
+        const info = (await client.xInfoStream(stream)) as unknown as Record<string, unknown>;
+        generated = String(info["last-generated-id"] ?? "0-0");
+        last = (await client.xRevRange(stream, "+", "-", { COUNT: 1 }))?.[0]?.id;
+      }
+    } catch (e) {
+      if (this.closed) return;
+      throw commandError(
+        e,
+        this.options,
+        `${this.owner}: reading the end of stream '${stream}'`,
+        "check the key is a stream",
+      );
+    }
+    if (s.split.lastId === undefined) {
+      s.split.lastId = generated;
+      s.fetchedId = generated;
+    }
+    if (s.split.bounded === true && s.split.endId === undefined) s.split.endId = last ?? generated;
   }
 
   /** An entry as a record, or as malformed (failing or dead-lettered per the policy). */

@@ -16,9 +16,15 @@ export type RedisStreamStartPosition =
 /** One split: a stream key with its progress. Plain data (it goes into checkpoints). */
 export interface RedisStreamSplit {
   stream: string;
-  /** The last entry ID emitted: reading continues strictly after it ("0-0" = from the start). */
-  lastId: string;
-  /** Bounded mode: the stream's last entry ID when the job started (inclusive end; absent = unbounded). */
+  /**
+   * The last entry ID emitted: reading continues strictly after it ("0-0" = from the start).
+   * Absent for a "latest" start until the reader first reads the split (then the stream's last
+   * generated ID, kept in checkpoints from then on).
+   */
+  lastId?: string;
+  /** Bounded mode: stop at the stream's last entry ID when the reader first reads the split. */
+  bounded?: boolean;
+  /** Bounded mode, once resolved: the inclusive end. */
   endId?: string;
 }
 

@@ -5,9 +5,10 @@
 // server holds no position for us, the checkpoint does. Split i goes to subtask i mod parallelism
 // (keys sorted); a reader left without a split finishes at once.
 //
-// Start positions are resolved once, by the enumerator when the job starts: "latest" becomes the
-// stream's last generated ID, a timestamp the largest ID before that millisecond, so a restore
-// does not move them. Bounded mode stops each split at the stream's last entry ID at start.
+// Start positions: a timestamp becomes the largest ID before that millisecond (by the enumerator);
+// "latest" becomes the stream's last generated ID when a reader first reads the split, and is kept
+// in checkpoints from then on, so a restore does not move it. Bounded mode stops each split at the
+// stream's last entry ID when it is first read. The enumerator never talks to the server.
 
 import {
   InvalidArgumentError,
@@ -17,14 +18,7 @@ import {
   type SplitEnumerator,
   type SplitEnumeratorContext,
 } from "../../index.ts";
-import {
-  closeRedis,
-  commandError,
-  connectRedis,
-  ENTRY_ID_PATTERN,
-  idBeforeMillis,
-  type RedisConnection,
-} from "./redis-connection.ts";
+import { ENTRY_ID_PATTERN, idBeforeMillis } from "./redis-connection.ts";
 import type { RedisStreamSourceOptions, RedisStreamSplit } from "./redis-stream-source-options.ts";
 import { RedisStreamReader } from "./redis-stream-reader.ts";
 
@@ -55,64 +49,28 @@ export class RedisStreamSource<T = Record<string, string>> implements Source<T, 
     return new RedisStreamReader<T>(ctx, this.options);
   }
 
-  /** The splits of a fresh start: start positions resolved against the streams as they are now. */
+  /**
+   * The splits of a fresh start. The enumerator never talks to the server (a failure there could
+   * not be retried by the restart strategy): "latest" and the bounded end are resolved by the
+   * readers as they first read a split.
+   */
   private async initialSplits(): Promise<RedisStreamSplit[]> {
     const o = this.options;
     const start = o.startFrom ?? "earliest";
     const keys = [...new Set(o.streams)].sort();
-    const needsServer = o.bounded === true || start === "latest";
-    if (!needsServer) {
-      const lastId =
-        start === "earliest"
-          ? "0-0"
-          : typeof start === "object" && "afterId" in start
-            ? start.afterId
-            : idBeforeMillis(timestampOf(start as { timestamp: number | Date }));
-      return keys.map((stream) => ({ stream, lastId }));
-    }
-    const owner = `RedisStreamSource(${keys.join(", ")})`;
-    const client = await connectRedis(o, owner);
-    try {
-      const splits: RedisStreamSplit[] = [];
-      for (const stream of keys) {
-        const last = await lastEntryId(client, stream).catch((e) => {
-          throw commandError(
-            e,
-            o,
-            `${owner}: reading the end of stream '${stream}'`,
-            "check the key is a stream",
-          );
-        });
-        let lastId: string;
-        if (start === "earliest") lastId = "0-0";
-        else if (start === "latest") lastId = last.generated;
-        else if ("afterId" in start) lastId = start.afterId;
-        else lastId = idBeforeMillis(timestampOf(start));
-        const split: RedisStreamSplit = { stream, lastId };
-        if (o.bounded === true) split.endId = last.entry;
-        splits.push(split);
-      }
-      return splits;
-    } finally {
-      closeRedis(client);
-    }
+    return keys.map((stream) => {
+      const split: RedisStreamSplit = { stream };
+      if (start === "earliest") split.lastId = "0-0";
+      else if (typeof start === "object" && "afterId" in start) split.lastId = start.afterId;
+      else if (typeof start === "object") split.lastId = idBeforeMillis(timestampOf(start));
+      if (o.bounded === true) split.bounded = true;
+      return split;
+    });
   }
 }
 
 function timestampOf(start: { timestamp: number | Date }): number {
   return start.timestamp instanceof Date ? start.timestamp.getTime() : start.timestamp;
-}
-
-/** The stream's last entry ID and last generated ID ("0-0" for both when the key does not exist). */
-async function lastEntryId(
-  client: RedisConnection,
-  stream: string,
-): Promise<{ entry: string; generated: string }> {
-  if ((await client.exists(stream)) === 0) return { entry: "0-0", generated: "0-0" };
-  const info = (await client.xInfoStream(stream)) as unknown as Record<string, unknown>;
-  const generated = String(info["last-generated-id"] ?? "0-0");
-  const last = await client.xRevRange(stream, "+", "-", { COUNT: 1 });
-  return { entry: last?.[0]?.id ?? generated, generated };
 }
 
 /** Hands split i to subtask i mod parallelism when that reader asks, then says there are no more. */
