@@ -5,7 +5,8 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { assignToKeyGroup, hashKey } from "../../src/core/key-groups.ts";
+import { InvalidArgumentError } from "../../src/core/errors.ts";
+import { assignToKeyGroup, hashKey, keyGroupRangeFor } from "../../src/core/key-groups.ts";
 
 /** [key, hashKey(key), assignToKeyGroup(key, 128)] as written by Weir 0.1. */
 const PINNED: Array<[unknown, number, number]> = [
@@ -53,5 +54,43 @@ describe("the key → key group mapping never changes", () => {
   it("-0 is the key 0, and a composite key does not depend on property order", () => {
     assert.equal(hashKey(-0), hashKey(0));
     assert.equal(hashKey({ a: 1, b: "x" }), hashKey({ b: "x", a: 1 }));
+  });
+
+  it("a key that is not a string, number, boolean, bigint or array/plain object of those is rejected", () => {
+    class Point {
+      x = 1;
+    }
+    const bad: unknown[] = [
+      null,
+      undefined,
+      new Date(0),
+      new Map(),
+      new Point(),
+      () => 1,
+      Symbol("k"),
+      [new Date(0)],
+    ];
+    for (const key of bad) {
+      assert.throws(() => hashKey(key), InvalidArgumentError, `key ${String(key)}`);
+    }
+  });
+});
+
+describe("keyGroupRangeFor checks its arguments (it is public API)", () => {
+  it("rejects a parallelism above the max parallelism", () => {
+    assert.throws(() => keyGroupRangeFor(4, 5, 0), /parallelism 5 exceeds max parallelism 4/);
+    assert.deepEqual(keyGroupRangeFor(4, 4, 3), { start: 3, end: 3 });
+  });
+
+  it("rejects a max parallelism outside 1..32768 or not an integer", () => {
+    for (const max of [0, -1, 1.5, 32769]) {
+      assert.throws(
+        () => keyGroupRangeFor(max, 1, 0),
+        /max parallelism must be an integer in 1\.\.32768/,
+        `max ${max}`,
+      );
+    }
+    assert.deepEqual(keyGroupRangeFor(1, 1, 0), { start: 0, end: 0 });
+    assert.deepEqual(keyGroupRangeFor(32768, 1, 0), { start: 0, end: 32767 });
   });
 });
