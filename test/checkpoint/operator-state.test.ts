@@ -2,6 +2,8 @@
 // (CheckpointedFunction) and of the broadcast process operator survive a failure and restart with
 // exactly-once output, and are redistributed when a savepoint is restored at another parallelism:
 // list state split evenly, union list state given whole to every subtask, broadcast state copied.
+// Savepoints are taken while the event sources are gated (held after a chosen number of records,
+// without ending): the job is running and its sources unfinished, however slow the machine.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -11,6 +13,7 @@ import { describe, it } from "node:test";
 import {
   type CheckpointedFunction,
   type Collector,
+  DataGeneratorSource,
   type FlatMapFunction,
   type FunctionInitializationContext,
   type FunctionSnapshotContext,
@@ -31,6 +34,7 @@ import { RuntimeContextImpl } from "../../src/runtime/runtime-context.ts";
 import { ManualClock } from "../../src/runtime/time/clock.ts";
 import { ProcessingTimeService } from "../../src/runtime/time/processing-time-service.ts";
 import { HeapKeyedStateBackend } from "../../src/state/heap-keyed-state-backend.ts";
+import { gatedSource, SourceGate } from "../harness/gated-source.ts";
 
 interface Event {
   id: number;
@@ -67,6 +71,12 @@ function expectedMatches(events: number): string[] {
   return out.sort();
 }
 
+/** `count` generated events at `rate` per second, held by `gate` when given. */
+function events(env: StreamExecutionEnvironment, count: number, rate: number, gate?: SourceGate) {
+  const generator = new DataGeneratorSource(event, { count, recordsPerSecond: rate });
+  return env.fromSource(gate === undefined ? generator : gatedSource(generator, gate), "Data generator");
+}
+
 /**
  * Rules broadcast to the keyed events; a match is found by whichever of the pair arrives second
  * (the events so far are keyed state, the rules broadcast state), so the result does not depend on
@@ -74,16 +84,16 @@ function expectedMatches(events: number): string[] {
  */
 function matcher(
   env: StreamExecutionEnvironment,
-  events: number,
+  count: number,
   rate: number,
   failAt = -1,
+  gate?: SourceGate,
 ): { values: string[] } {
   const rules = env
     .fromGenerator((i) => RULES[i]!, { count: RULES.length, recordsPerSecond: 40 })
     .uid("rules")
     .broadcast(rulesDescriptor);
-  return env
-    .fromGenerator(event, { count: events, recordsPerSecond: rate })
+  return events(env, count, rate, gate)
     .uid("events")
     .keyBy((e) => e.user)
     .connect(rules)
@@ -205,14 +215,6 @@ class Tracker implements MapFunction<Event, Event>, CheckpointedFunction {
   map(e: Event): Event {
     this.seen.add(e.id);
     return e;
-  }
-}
-
-async function waitFor(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
   }
 }
 
@@ -350,10 +352,11 @@ describe("operator state in checkpoints", () => {
       snapshots.length = 0;
       restores.length = 0;
       const EVENTS = 16_000;
-      const build = (env: StreamExecutionEnvironment, rate: number) => {
-        const matches = matcher(env, EVENTS, rate);
-        env
-          .fromGenerator(event, { count: EVENTS, recordsPerSecond: rate })
+      // Gates for the first run, well below the EVENTS / 2 that each of its two readers reads.
+      const gates = [new SourceGate(EVENTS / 4), new SourceGate(EVENTS / 5)];
+      const build = (env: StreamExecutionEnvironment, rate: number, held?: SourceGate[]) => {
+        const matches = matcher(env, EVENTS, rate, -1, held?.[0]);
+        events(env, EVENTS, rate, held?.[1])
           .uid("tracked-events")
           .map(new Tracker())
           .uid("tracker")
@@ -367,9 +370,9 @@ describe("operator state in checkpoints", () => {
           checkpointInterval: 50,
           checkpointDirectory: join(dir, "cp1"),
         });
-        const h1 = build(env1, 8_000);
+        const h1 = build(env1, 8_000, gates);
         const client = await env1.executeAsync("operator state");
-        await waitFor(() => h1.values.length > 2_000, "some committed output");
+        for (const gate of gates) await gate.whenClosed();
         const savepoint = await client.stopWithSavepoint(join(dir, "savepoints"));
         await assert.rejects(client.wait(), JobCancelledError);
         const first = h1.values;

@@ -1,19 +1,35 @@
 // Savepoints: taken from a running job, self-contained, restored at another parallelism; keyed
-// counts continue exactly where they stopped.
+// counts continue exactly where they stopped. The first run's source is gated (it stops emitting
+// after a chosen number of records, without ending), so the savepoint is taken from a running job
+// at a known point, however slow the machine.
 
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { JobCancelledError, StreamExecutionEnvironment, ValueStateDescriptor } from "../../src/index.ts";
+import {
+  DataGeneratorSource,
+  JobCancelledError,
+  StreamExecutionEnvironment,
+  ValueStateDescriptor,
+} from "../../src/index.ts";
+import { gatedSource, SourceGate } from "../harness/gated-source.ts";
 
 const N = 20_000;
 const KEYS = 17;
 
-function build(env: StreamExecutionEnvironment, rate: number) {
+interface Keyed {
+  k: string;
+  i: number;
+}
+
+/** The counting job; its source held by `gate` when given. */
+function build(env: StreamExecutionEnvironment, gate?: SourceGate) {
+  const generator = new DataGeneratorSource<Keyed>((i) => ({ k: `k${i % KEYS}`, i }), { count: N });
+  const source = gate === undefined ? generator : gatedSource(generator, gate);
   return env
-    .fromGenerator((i) => ({ k: `k${i % KEYS}`, i }), { count: N, recordsPerSecond: rate })
+    .fromSource(source, "Data generator")
     .uid("events")
     .keyBy((r) => r.k)
     .process<string>({
@@ -40,14 +56,6 @@ function reference(): string[] {
   return out.sort();
 }
 
-async function waitFor(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 60_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
 describe("savepoints", () => {
   const cases: Array<[number, "heap" | "embedded", "heap" | "embedded", boolean]> = [
     [1, "heap", "heap", false],
@@ -69,9 +77,11 @@ describe("savepoints", () => {
           stateBackend: from,
         });
         if (unaligned) env1.getCheckpointConfig().enableUnalignedCheckpoints();
-        const h1 = build(env1, 8_000);
+        // A quarter of the input: each of the two readers stays far from the end of its split.
+        const gate = new SourceGate(N / 4);
+        const h1 = build(env1, gate);
         const client = await env1.executeAsync("counts");
-        await waitFor(() => h1.values.length > 2_000, "some committed output");
+        await gate.whenClosed();
         const savepoint = await client.stopWithSavepoint(join(dir, "savepoints"));
         await assert.rejects(client.wait(), JobCancelledError);
         const first = h1.values;
@@ -87,7 +97,7 @@ describe("savepoints", () => {
           restorePath: savepoint,
           stateBackend: to,
         });
-        const h2 = build(env2, 1e9);
+        const h2 = build(env2);
         await env2.execute("counts");
         assert.deepEqual([...first, ...h2.values].sort(), reference());
       } finally {
@@ -104,11 +114,13 @@ describe("savepoints", () => {
         checkpointInterval: 50,
         checkpointDirectory: join(dir, "cp"),
       });
-      const h1 = build(env1, 10_000);
+      const gate = new SourceGate(N / 8);
+      const h1 = build(env1, gate);
       const client = await env1.executeAsync("counts");
-      await waitFor(() => h1.values.length > 500, "some committed output");
+      await gate.whenClosed();
       const savepoint = await client.triggerSavepoint(join(dir, "sp"));
       assert.equal(client.getStatus(), "RUNNING");
+      gate.open();
       await client.wait();
       assert.deepEqual(h1.values.sort(), reference());
       assert.deepEqual(readdirSync(join(dir, "sp")).length, 1);
