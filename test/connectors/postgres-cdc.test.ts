@@ -48,7 +48,7 @@ async function take(reader: Reader, got: ChangeRecord[], n: number): Promise<voi
 
 function newReader(table: string, slot: string, split?: PostgresCdcSplit, extra = {}): Reader {
   const source = new PostgresCdcSource({ connection: pgc.url, tables: [table], slot, ...extra });
-  const reader = source.createReader({} as never);
+  const reader = source.createReader({ sendSplitRequest() {} } as never);
   const initial: PostgresCdcSplit = split ?? {
     id: slot,
     phase: "new",

@@ -7,7 +7,12 @@
 
 import { LogicalReplicationService, PgoutputPlugin } from "pg-logical-replication";
 import type { Pgoutput } from "pg-logical-replication";
-import { InputStatus, type ReaderOutput, type SourceReader } from "../../../index.ts";
+import {
+  InputStatus,
+  type ReaderOutput,
+  type SourceReader,
+  type SourceReaderContext,
+} from "../../../index.ts";
 import { prepareSlot, publicationOf, replicationConfig } from "./cdc-slot.ts";
 import {
   type ChangeRecord,
@@ -45,11 +50,16 @@ export class PostgresCdcReader implements SourceReader<ChangeRecord, PostgresCdc
   private txn: { commitLsn: string; commitTime: number; index: number; skip: boolean } | undefined;
   private readonly owner: string;
 
-  constructor(private readonly options: PostgresCdcSourceOptions) {
+  constructor(
+    private readonly options: PostgresCdcSourceOptions,
+    private readonly ctx: SourceReaderContext,
+  ) {
     this.owner = `PostgresCdcSource(slot "${options.slot}")`;
   }
 
-  start(): void {}
+  start(): void {
+    this.ctx.sendSplitRequest();
+  }
 
   addSplits(splits: PostgresCdcSplit[]): void {
     for (const s of splits) {
@@ -78,13 +88,22 @@ export class PostgresCdcReader implements SourceReader<ChangeRecord, PostgresCdc
   }
 
   private async run(): Promise<void> {
-    const split = this.split!;
+    // Prepared on a copy: until the slot (and snapshot) are there, checkpoints hold the "new"
+    // split, and a restore from them creates the slot again (nothing was emitted from it yet).
+    const split = structuredClone(this.split!);
     await prepareSlot(this.options, split, this.owner);
-    this.confirmed = split.startLsn;
     if (this.closed) return;
+    this.split = split;
+    this.confirmed = split.startLsn;
     this.signal();
-    const stopAt = this.options.stopAtLsn === undefined ? undefined : lsnValue(this.options.stopAtLsn);
-    if (stopAt !== undefined && lsnValue(split.startLsn) >= stopAt) {
+    const bounded = this.options.stopAtLsn !== undefined;
+    const stopAt = (): bigint | undefined => {
+      const s = this.options.stopAtLsn;
+      const lsn = typeof s === "function" ? s() : s;
+      return lsn === undefined ? undefined : lsnValue(lsn);
+    };
+    const first = stopAt();
+    if (first !== undefined && lsnValue(split.startLsn) >= first) {
       this.ended = true;
       this.signal();
       return;
@@ -104,10 +123,11 @@ export class PostgresCdcReader implements SourceReader<ChangeRecord, PostgresCdc
         });
     });
     service.on("heartbeat", (lsn: string, _ts: number, respond: boolean) => {
-      if (stopAt !== undefined && lsnValue(lsn) >= stopAt && this.txn === undefined) this.finishAt();
+      const end = stopAt();
+      if (end !== undefined && lsnValue(lsn) >= end && this.txn === undefined) this.finishAt();
       if (respond) void this.ack(this.confirmed, false);
     });
-    if (stopAt !== undefined) this.pinger = setInterval(() => void this.ack(this.confirmed, true), 100);
+    if (bounded) this.pinger = setInterval(() => void this.ack(this.confirmed, true), 100);
     const plugin = new PgoutputPlugin({ protoVersion: 1, publicationNames: [publicationOf(this.options)] });
     await service.subscribe(plugin, split.id, split.startLsn);
   }
@@ -126,11 +146,12 @@ export class PostgresCdcReader implements SourceReader<ChangeRecord, PostgresCdc
   }
 
   /** One pgoutput message into the queue (skipping what a resumed reader emitted before). */
-  private decode(msg: Pgoutput.Message, stopAt: bigint | undefined): void {
+  private decode(msg: Pgoutput.Message, stopAtLsn: () => bigint | undefined): void {
     const split = this.split!;
     switch (msg.tag) {
       case "begin": {
         const commitLsn = normal(msg.commitLsn ?? "0/0");
+        const stopAt = stopAtLsn();
         if (stopAt !== undefined && lsnValue(commitLsn) >= stopAt) {
           this.finishAt();
           this.txn = { commitLsn, commitTime: 0, index: 0, skip: true };

@@ -57,6 +57,27 @@ function sqlError(owner: string, what: string, e: unknown, hint = ""): PostgresC
   );
 }
 
+/**
+ * The slot's row once no connection streams from it any more (a restarted reader's predecessor
+ * may still be letting go of it), waiting up to 30 s.
+ */
+async function inactiveSlot(admin: pg.Client, slot: string, owner: string): Promise<pg.QueryResult> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const r = await admin.query(
+      "SELECT confirmed_flush_lsn::text AS confirmed, active_pid FROM pg_replication_slots WHERE slot_name = $1",
+      [slot],
+    );
+    if (r.rowCount === 0 || r.rows[0].active_pid === null) return r;
+    if (Date.now() > deadline)
+      throw new PostgresCdcError(
+        "IO",
+        `${owner}: the replication slot "${slot}" is in use by server process ${r.rows[0].active_pid}; another job or client reads it. Stop it, or give this source its own slot`,
+      );
+    await new Promise((res) => setTimeout(res, 50));
+  }
+}
+
 /** Make the split ready to stream: a new slot (and snapshot), or a check of a restored one. */
 export async function prepareSlot(
   o: PostgresCdcSourceOptions,
@@ -71,10 +92,7 @@ export async function prepareSlot(
         "INVALID_ARGUMENT",
         `${owner}: the server at ${describeConnection(o.connection)} has wal_level = ${level}; logical replication needs wal_level = logical in postgresql.conf (then restart PostgreSQL)`,
       );
-    const slot = await admin.query(
-      "SELECT confirmed_flush_lsn::text AS confirmed FROM pg_replication_slots WHERE slot_name = $1",
-      [split.id],
-    );
+    const slot = await inactiveSlot(admin, split.id, owner);
     if (split.phase !== "new") {
       if (slot.rowCount === 0)
         throw new PostgresCdcError(

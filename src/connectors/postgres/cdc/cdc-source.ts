@@ -36,7 +36,12 @@ export class PostgresCdcSource implements Source<ChangeRecord, PostgresCdcSplit>
       options.schemaChanges !== "follow"
     )
       fail('schemaChanges must be "fail" or "follow"');
-    if (options.stopAtLsn !== undefined && !/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(options.stopAtLsn))
+    const stop = options.stopAtLsn;
+    if (
+      stop !== undefined &&
+      typeof stop !== "function" &&
+      !/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(stop)
+    )
       fail(`stopAtLsn must be an LSN like "0/16B3748", got ${JSON.stringify(options.stopAtLsn)}`);
     this.boundedness = options.stopAtLsn === undefined ? ("unbounded" as const) : ("bounded" as const);
   }
@@ -60,8 +65,8 @@ export class PostgresCdcSource implements Source<ChangeRecord, PostgresCdcSplit>
     return new SingleSplitEnumerator(ctx, splits);
   }
 
-  createReader(_ctx: SourceReaderContext): SourceReader<ChangeRecord, PostgresCdcSplit> {
-    return new PostgresCdcReader(this.options);
+  createReader(ctx: SourceReaderContext): SourceReader<ChangeRecord, PostgresCdcSplit> {
+    return new PostgresCdcReader(this.options, ctx);
   }
 }
 

@@ -18,8 +18,12 @@ export interface PostgresCdcSourceOptions {
   snapshot?: "initial" | "never";
   /** A relation message with other columns than before: "fail" (default) or "follow" (emit the new shape). */
   schemaChanges?: "fail" | "follow";
-  /** Bounded reading: end once every transaction committed before this LSN is emitted. */
-  stopAtLsn?: string;
+  /**
+   * Bounded reading: end once every transaction committed before this LSN is emitted. A function
+   * is asked again as changes come (undefined: not known yet), e.g. a backfill that learns its end
+   * later.
+   */
+  stopAtLsn?: string | (() => string | undefined);
   /** Changes buffered before the replication stream is paused (default 2000). */
   bufferSize?: number;
 }
