@@ -2,6 +2,8 @@
 // savepoint is committed, the job keeps running and checkpointing, and the error names its latest
 // checkpoint. Stopped then with its checkpoints kept (what `weir run` does on Ctrl-C), a job
 // restored from the checkpoint named gives exactly-once output: no record lost, none twice.
+// The first run's source is gated (held after a chosen number of records, without ending), so the
+// job is still running at each step, however slow the machine.
 
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -9,18 +11,27 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import {
+  DataGeneratorSource,
   JobCancelledError,
   StopWithSavepointError,
   StreamExecutionEnvironment,
   ValueStateDescriptor,
 } from "../../src/index.ts";
+import { gatedSource, SourceGate } from "../harness/gated-source.ts";
 
 const N = 20_000;
 const KEYS = 13;
 
-function build(env: StreamExecutionEnvironment, rate: number) {
+interface Keyed {
+  k: string;
+  i: number;
+}
+
+/** The counting job; its source held by `gate` when given. */
+function build(env: StreamExecutionEnvironment, gate?: SourceGate) {
+  const generator = new DataGeneratorSource<Keyed>((i) => ({ k: `k${i % KEYS}`, i }), { count: N });
   return env
-    .fromGenerator((i) => ({ k: `k${i % KEYS}`, i }), { count: N, recordsPerSecond: rate })
+    .fromSource(gate === undefined ? generator : gatedSource(generator, gate), "Data generator")
     .uid("events")
     .keyBy((r) => r.k)
     .process<string>({
@@ -67,9 +78,12 @@ describe("a failed stop-with-savepoint", () => {
           checkpointDirectory: join(dir, "cp1"),
           stateBackend: backend,
         });
-        const h1 = build(env1, 8_000);
+        // Each of the two readers reads N / 2: the gate holds them far from their ends.
+        const gate = new SourceGate(N / 8);
+        const h1 = build(env1, gate);
         const client = await env1.executeAsync("counts");
-        await waitFor(() => h1.values.length > 2_000, "some committed output");
+        await gate.whenClosed();
+        await waitFor(() => h1.values.length > 0, "some committed output");
 
         // The savepoint directory cannot be created: a file is in the way.
         writeFileSync(join(dir, "in-the-way"), "");
@@ -83,9 +97,11 @@ describe("a failed stop-with-savepoint", () => {
         const named = failed.latestCheckpoint;
         assert.ok(named !== undefined && failed.message.includes(named), failed.message);
 
-        // The job keeps running and checkpointing.
+        // The job keeps running and checkpointing: let more records through.
         assert.equal(client.getStatus(), "RUNNING");
         const seen = h1.values.length;
+        gate.open(N / 4);
+        await gate.whenClosed();
         await waitFor(() => h1.values.length > seen, "output committed by a later checkpoint");
 
         const kept = await client.cancelKeepingLatestCheckpoint();
@@ -101,7 +117,7 @@ describe("a failed stop-with-savepoint", () => {
           restorePath: kept,
           stateBackend: backend,
         });
-        const h2 = build(env2, 1e9);
+        const h2 = build(env2);
         await env2.execute("counts");
         const all = [...first, ...h2.values];
         assert.equal(all.length - new Set(all).size, 0, "no record twice");
