@@ -1,6 +1,7 @@
 // The commands of `weir` and their options; the help texts are generated from these.
 
 import { HELP_OPTION, type OptionSpec, optionLabel } from "./args.ts";
+import { OBSERVABILITY_OPTIONS } from "./rest-options.ts";
 
 export const PARALLELISM: OptionSpec = {
   name: "parallelism",
@@ -121,6 +122,7 @@ export const RUN: CommandSpec = {
     FROM_SAVEPOINT,
     ALLOW_NON_RESTORED_STATE,
     RESTART_STRATEGY,
+    ...OBSERVABILITY_OPTIONS,
     VERBOSE,
     HELP_OPTION,
   ],

@@ -10,6 +10,7 @@ import { checkAgainstJob, checkRestorePoint, faultToleranceOptions } from "./che
 import { CliUsageError, JobLoadError, oneLine } from "./cli-errors.ts";
 import { RUN, commandHelp } from "./commands.ts";
 import { FailureReporter } from "./failure-lines.ts";
+import { type RunObservability, startObservability } from "./rest-options.ts";
 import { buildJob, configFromArgs, importJob, resolveJobFile, shownPath } from "./job-file.ts";
 import {
   type CliIO,
@@ -48,6 +49,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   process.on("SIGINT", keepSigint);
   process.on("SIGTERM", keepSigterm);
   const verbose = own.includes("--verbose");
+  let observability: RunObservability | undefined;
   try {
     const parsed = parseArgs("run", own, RUN.options);
     if (parsed.flags.has("help")) {
@@ -70,6 +72,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
     checkAgainstJob(ft, job);
     await checkRestorePoint(ft, job);
     const unbounded = job.streamGraph.nodes.some((n) => n.source?.boundedness === "unbounded");
+    observability = await startObservability("run", parsed.values, io.err);
 
     const failures = new FailureReporter(job.jobName, job.restart, io.err, verbose);
     // Watched from before the start: the job's first lines may already find the reader gone.
@@ -81,6 +84,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
       ...config,
       onAttemptFailed: (f) => failures.onAttemptFailed(f),
     });
+    observability.attach(client.metrics);
     process.off("SIGINT", keepSigint);
     process.off("SIGTERM", keepSigterm);
     if (unbounded) {
@@ -96,6 +100,7 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
   } catch (e) {
     return reportError(e, io, verbose);
   } finally {
+    await observability?.stop();
     stdout?.release();
     process.off("SIGINT", keepSigint);
     process.off("SIGTERM", keepSigterm);

@@ -24,8 +24,9 @@ const RANK: Record<string, number> = {
   entry: 7, // src/index.ts and the other public entry points at the top of src/
   connectors: 8,
   cluster: 9,
-  cli: 10,
   web: 10,
+  // `weir run --rest-port` serves web's REST server: the commands sit on top of it.
+  cli: 11,
 };
 
 /**

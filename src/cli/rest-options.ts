@@ -1,0 +1,83 @@
+// `weir run`'s observability options: the REST server (Flink-shaped JSON and Prometheus /metrics,
+// src/web/) and the JSON-lines metrics file. Both are off unless asked for.
+
+import { startJsonLinesReporter } from "../runtime/metrics/json-lines-reporter.ts";
+import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
+import { FLINK_REST_PORT, RestServerError, startRestServer } from "../web/rest-server.ts";
+import { type OptionSpec, integerOption } from "./args.ts";
+import { CliUsageError } from "./cli-errors.ts";
+
+export const REST_PORT: OptionSpec = {
+  name: "rest-port",
+  value: "N",
+  help: `serve the REST API and Prometheus /metrics on this port (${FLINK_REST_PORT} as in Flink; 0 picks a free one); off when not given`,
+  example: String(FLINK_REST_PORT),
+};
+export const REST_ADDRESS: OptionSpec = {
+  name: "rest-address",
+  value: "host",
+  help: "address the REST server listens on (default 127.0.0.1; any other needs --rest-token)",
+  example: "127.0.0.1",
+};
+export const REST_TOKEN: OptionSpec = {
+  name: "rest-token",
+  value: "secret",
+  help: "a token every REST request must carry as 'Authorization: Bearer <token>' (default: $WEIR_REST_TOKEN)",
+};
+export const METRICS_FILE: OptionSpec = {
+  name: "metrics-file",
+  value: "path",
+  help: "append the job's metrics to this file as JSON lines, every 10 s and when it ends",
+  example: "metrics.jsonl",
+};
+export const OBSERVABILITY_OPTIONS: readonly OptionSpec[] = [
+  REST_PORT,
+  REST_ADDRESS,
+  REST_TOKEN,
+  METRICS_FILE,
+];
+
+export interface RunObservability {
+  /** The job whose metrics to serve and report, once it is submitted. */
+  attach(job: JobMetrics): void;
+  stop(): Promise<void>;
+}
+
+/** Start what the options ask for (before the job, so that a port in use stops the run early). */
+export async function startObservability(
+  command: string,
+  values: ReadonlyMap<string, string>,
+  announce: (line: string) => void,
+): Promise<RunObservability> {
+  const jobs: JobMetrics[] = [];
+  const port = integerOption(command, REST_PORT, values.get(REST_PORT.name), 0, 65_535);
+  const address = values.get(REST_ADDRESS.name);
+  const token = values.get(REST_TOKEN.name);
+  if (port === undefined && (address !== undefined || token !== undefined)) {
+    throw new CliUsageError(
+      `--rest-address and --rest-token of 'weir ${command}' need --rest-port`,
+      `e.g. --rest-port ${FLINK_REST_PORT}`,
+    );
+  }
+  let server: Awaited<ReturnType<typeof startRestServer>> | undefined;
+  if (port !== undefined) {
+    try {
+      server = await startRestServer({ port, address, token, jobs: () => jobs });
+    } catch (e) {
+      if (e instanceof RestServerError) throw new CliUsageError(e.message, `see 'weir ${command} --help'`);
+      throw e;
+    }
+    announce(`weir: REST API at ${server.url} (Prometheus metrics at ${server.url}/metrics)`);
+  }
+  const file = values.get(METRICS_FILE.name);
+  const reporter = file === undefined ? undefined : startJsonLinesReporter(() => jobs, file);
+  return {
+    attach(job) {
+      jobs.push(job);
+    },
+    async stop() {
+      reporter?.stop();
+      await server?.close();
+    },
+  };
+}
