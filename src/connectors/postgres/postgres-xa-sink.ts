@@ -24,7 +24,6 @@ import type {
   SinkWriterContext,
   TwoPhaseCommittingSink,
 } from "../../index.ts";
-import { FINAL_CHECKPOINT_ID } from "../../runtime/snapshot.ts";
 import { PostgresSinkError } from "./postgres-sink-error.ts";
 import { type PostgresConnection, PostgresSession } from "./postgres-session.ts";
 import { type ColumnMapping, TableMapping } from "./postgres-table.ts";
@@ -51,6 +50,9 @@ export interface XaTransaction {
   /** The subtask that prepared it. */
   subtask: number;
 }
+
+/** The id prepareCommit gets at the end of input (the runtime's FINAL_CHECKPOINT_ID). */
+const FINAL_CHECKPOINT_ID = Number.MAX_SAFE_INTEGER;
 
 /** PREPARE TRANSACTION promises of this process by gid: the committer waits for them. */
 const preparing = new Map<string, Promise<void>>();
