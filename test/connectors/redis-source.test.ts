@@ -244,18 +244,20 @@ describe("RedisStreamSource (Redis Streams)", () => {
     }
   });
 
-  it("a server that is down fails with one error naming host and port, never the password", async () => {
+  it("a server that is down: an error naming host and port, never the password; restarts take over", async () => {
     const port = await freePort();
     const env = new StreamExecutionEnvironment({
       parallelism: 1,
-      restartStrategy: RestartStrategies.noRestart(),
+      restartStrategy: RestartStrategies.fixedDelay(1, 0),
     });
     env
       .fromSource(
         new RedisStreamSource({
           url: `redis://weir:s3cret@127.0.0.1:${port}`,
           streams: ["nope"],
+          startFrom: "latest",
           bounded: true,
+          maxReconnectAttempts: 2,
         }),
         "redis",
       )
@@ -271,6 +273,7 @@ describe("RedisStreamSource (Redis Streams)", () => {
       new RegExp(`RedisConnectorError: .*cannot reach Redis at 127\\.0\\.0\\.1:${port} \\(`),
     );
     assert.doesNotMatch(text, /s3cret/);
+    assert.match(text, /after 1 restarts?\)/, "the restart strategy ran the job again");
   });
 
   it("a server that goes away fails the reading job with an error naming host and port", async () => {
