@@ -16,7 +16,12 @@ import {
   RedisStreamSource,
   type RedisStreamSourceOptions,
 } from "../../src/connectors/redis/index.ts";
-import { JobCancelledError, RestartStrategies, StreamExecutionEnvironment } from "../../src/index.ts";
+import {
+  JobCancelledError,
+  RestartStrategies,
+  StreamExecutionEnvironment,
+  WatermarkStrategy,
+} from "../../src/index.ts";
 import { freePort, type RedisTestServer, startRedis, waitFor } from "./redis-server.ts";
 
 let redis: RedisTestServer;
@@ -98,6 +103,29 @@ describe("RedisStreamSource (Redis Streams)", () => {
         `stream ${keys[k]} in ID order`,
       );
     }
+  });
+
+  it("a timestamp assigner overrides the entry ID's time", async () => {
+    const key = `${redis.prefix("src-assigner")}s`;
+    for (let i = 0; i < 5; i++)
+      await redis.client.xAdd(key, `${10 + i}-0`, { value: `m${i}`, t: String(7000 + i) });
+    const env = new StreamExecutionEnvironment({ parallelism: 1 });
+    const h = env
+      .fromSource(
+        new RedisStreamSource<Record<string, string>>({ url: redis.url, streams: [key], bounded: true }),
+        WatermarkStrategy.forMonotonousTimestamps<Record<string, string>>().withTimestampAssigner((f, ts) =>
+          (ts ?? 1e9) < 100 ? Number(f.t) : -1,
+        ),
+        "redis",
+      )
+      .process<string>({
+        processElement(f, ctx, out) {
+          out.collect(`${f.value}@${ctx.timestamp()}`);
+        },
+      })
+      .collect();
+    await env.execute("redis-assigner");
+    assert.deepEqual(h.values, ["m0@7000", "m1@7001", "m2@7002", "m3@7003", "m4@7004"]);
   });
 
   it("latest (unbounded) reads only what is added after the job started", async () => {
