@@ -5,8 +5,7 @@
 // snapshotState puts in checkpoints. The slot is acknowledged only up to a completed checkpoint's
 // position (notifyCheckpointComplete), and a resumed reader skips what it had emitted, by LSN.
 
-import { LogicalReplicationService, PgoutputPlugin } from "pg-logical-replication";
-import type { Pgoutput } from "pg-logical-replication";
+import type { LogicalReplicationService, Pgoutput } from "pg-logical-replication";
 import {
   InputStatus,
   type ReaderOutput,
@@ -28,6 +27,19 @@ type QueueItem =
   | { kind: "commit"; commitLsn: string; endLsn: string };
 
 const PER_POLL = 256;
+
+/** The optional peer, loaded when a reader starts streaming (so the entry point loads without it). */
+async function loadDecoder(owner: string): Promise<typeof import("pg-logical-replication")> {
+  try {
+    return await import("pg-logical-replication");
+  } catch (e) {
+    throw new PostgresCdcError(
+      "INVALID_ARGUMENT",
+      `${owner}: cannot load the pgoutput decoder 'pg-logical-replication' (${(e as Error).message}); install it: npm install pg-logical-replication`,
+      e,
+    );
+  }
+}
 
 /** The client writes LSNs zero-padded ("00000000/0154A000"); PostgreSQL writes "0/154A000". */
 const normal = (lsn: string) => lsnString(lsnValue(lsn));
@@ -108,6 +120,7 @@ export class PostgresCdcReader implements SourceReader<ChangeRecord, PostgresCdc
       this.signal();
       return;
     }
+    const { LogicalReplicationService, PgoutputPlugin } = await loadDecoder(this.owner);
     const service = new LogicalReplicationService(replicationConfig(this.options.connection), {
       acknowledge: { auto: false, timeoutSeconds: 0 },
       flowControl: { enabled: true },

@@ -129,9 +129,9 @@ export async function prepareSlot(
     try {
       let created: { consistent_point: string; snapshot_name: string };
       try {
-        const mode = o.snapshot === "never" ? "NOEXPORT_SNAPSHOT" : "EXPORT_SNAPSHOT";
+        // Exported also without a snapshot of rows: the columns are read as of the slot's start.
         created = (
-          await repl.query(`CREATE_REPLICATION_SLOT ${quoteName(split.id)} LOGICAL pgoutput ${mode}`)
+          await repl.query(`CREATE_REPLICATION_SLOT ${quoteName(split.id)} LOGICAL pgoutput EXPORT_SNAPSHOT`)
         ).rows[0];
       } catch (e) {
         throw sqlError(
@@ -144,6 +144,9 @@ export async function prepareSlot(
       split.startLsn = created.consistent_point;
       split.lastCommitLsn = "0/0";
       split.snapshotRows = [];
+      await admin.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+      await admin.query(`SET TRANSACTION SNAPSHOT '${created.snapshot_name}'`);
+      const names: string[] = [];
       for (const t of o.tables) {
         const cols = await admin.query(
           "SELECT n.nspname || '.' || c.relname AS name, array_agg(a.attname::text ORDER BY a.attnum) AS cols FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped WHERE c.oid = to_regclass($1) GROUP BY 1",
@@ -155,17 +158,16 @@ export async function prepareSlot(
             `${owner}: table "${t}" does not exist; create it before the job runs`,
           );
         split.columns[cols.rows[0].name] = cols.rows[0].cols;
+        names.push(cols.rows[0].name);
       }
       if (o.snapshot !== "never") {
-        await admin.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-        await admin.query(`SET TRANSACTION SNAPSHOT '${created.snapshot_name}'`);
         for (const t of o.tables) {
-          const name = Object.keys(split.columns)[o.tables.indexOf(t)]!;
+          const name = names[o.tables.indexOf(t)]!;
           const rows = await admin.query(`SELECT * FROM ${quoteName(t)}`);
           for (const row of rows.rows) split.snapshotRows.push({ table: name, row });
         }
-        await admin.query("COMMIT");
       }
+      await admin.query("COMMIT");
       split.phase = "snapshot";
     } finally {
       await repl.end().catch(() => {});
