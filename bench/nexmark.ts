@@ -8,15 +8,10 @@
 // Run: npm run bench:nexmark [-- events=1000000 queries=q0,q1 parallelism=1,2 checkpoint=1000 modes=none,eo]
 
 import { availableParallelism, cpus, loadavg } from "node:os";
-import {
-  forEachEvent,
-  nexmarkConfig,
-  type NexmarkRunReport,
-  runNexmark,
-  runnableQueryNames,
-} from "../src/connectors/nexmark/index.ts";
+import { forEachEvent, nexmarkConfig } from "../src/connectors/nexmark/index.ts";
+import { type NexmarkRunReport, runNexmark, runnableQueryNames } from "../src/nexmark/index.ts";
 import type { Bid } from "../src/connectors/nexmark/model.ts";
-import { dollarsToEuros } from "../src/connectors/nexmark/queries/index.ts";
+import { dollarsToEuros } from "../src/nexmark/queries/index.ts";
 
 const args = new Map(
   process.argv.slice(2).map((a) => {

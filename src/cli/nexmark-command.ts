@@ -5,8 +5,8 @@ import { closeSync, openSync, writeSync } from "node:fs";
 import { resolve } from "node:path";
 import { forEachEvent, nexmarkConfig } from "../connectors/nexmark/index.ts";
 import { eventToJson } from "../connectors/nexmark/model.ts";
-import { nexmarkQuery, runnableQueryNames } from "../connectors/nexmark/queries/index.ts";
-import { checkStateBackend, type NexmarkRunReport, runNexmark } from "../connectors/nexmark/runner.ts";
+import { nexmarkQuery, runnableQueryNames } from "../nexmark/queries/index.ts";
+import { checkStateBackend, type NexmarkRunReport, runNexmark } from "../nexmark/runner.ts";
 import { FailureReporter } from "./failure-lines.ts";
 
 export interface NexmarkIO {

@@ -1,10 +1,10 @@
 // The Nexmark job module run by `weir nexmark run` on the MiniCluster. Its parameters are job
 // arguments (`--query q5 --events 1000000 --seed 7 ...`, see nexmarkJobArguments), handed to the
 // build function of every worker thread alike, so every thread builds the same graph; it can also
-// be run directly: `weir run src/connectors/nexmark/job.ts -- --query q1 --events 100000`.
+// be run directly: `weir run src/nexmark/job.ts -- --query q1 --events 100000`.
 
 import { fileURLToPath } from "node:url";
-import { defineJob, type ParameterTool } from "../../index.ts";
+import { defineJob, type ParameterTool } from "../index.ts";
 import { buildNexmarkJob, type NexmarkJobParams } from "./pipeline.ts";
 
 /** Path of this module, for runJob({ job }). */

@@ -12,12 +12,12 @@ import {
   type SinkWriterContext,
   type StreamExecutionEnvironment,
   WatermarkStrategy,
-} from "../../index.ts";
-import type { NexmarkConfig } from "./config.ts";
-import type { NexmarkEvent } from "./model.ts";
+} from "../index.ts";
+import type { NexmarkConfig } from "../connectors/nexmark/config.ts";
+import type { NexmarkEvent } from "../connectors/nexmark/model.ts";
 import { nexmarkQuery } from "./queries/index.ts";
-import { NexmarkJsonLinesSource, type NexmarkProgressListener, NexmarkSource } from "./source.ts";
-import { nexmarkWatermarks } from "./watermarks.ts";
+import { NexmarkJsonLinesSource, type NexmarkProgressListener, NexmarkSource } from "../connectors/nexmark/source.ts";
+import { nexmarkWatermarks } from "../connectors/nexmark/watermarks.ts";
 
 /** Everything a Nexmark job needs; plain data, so it can travel to worker threads as JSON. */
 export interface NexmarkJobParams {

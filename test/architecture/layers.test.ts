@@ -24,6 +24,7 @@ const RANK: Record<string, number> = {
   entry: 7, // src/index.ts and the other public entry points at the top of src/
   connectors: 8,
   cluster: 9,
+  nexmark: 10, // the Nexmark benchmark as an application (queries, job, runner), used by the CLI
   web: 10,
   // `weir run --rest-port` serves web's REST server: the commands sit on top of it.
   cli: 11,

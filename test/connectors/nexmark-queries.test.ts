@@ -23,7 +23,7 @@ import {
   nexmarkQuery,
   QUERIES,
   splitIndex,
-} from "../../src/connectors/nexmark/queries/index.ts";
+} from "../../src/nexmark/queries/index.ts";
 import { NexmarkJsonLinesSource, NexmarkSource } from "../../src/connectors/nexmark/source.ts";
 import { NexmarkWatermarkGenerator, nexmarkWatermarks } from "../../src/connectors/nexmark/watermarks.ts";
 import { type Collector, type ProcessContext, StreamExecutionEnvironment } from "../../src/index.ts";

@@ -21,16 +21,16 @@ import {
   nexmarkConfig,
   type Person,
 } from "../../src/connectors/nexmark/index.ts";
-import { nexmarkQuery, type NexmarkQueryOptions } from "../../src/connectors/nexmark/queries/index.ts";
+import { nexmarkQuery, type NexmarkQueryOptions } from "../../src/nexmark/queries/index.ts";
 import {
   NexmarkJsonLinesSource,
   NexmarkSource,
   type NexmarkSplit,
 } from "../../src/connectors/nexmark/source.ts";
 import { nexmarkWatermarks } from "../../src/connectors/nexmark/watermarks.ts";
-import { NEXMARK_JOB_MODULE, nexmarkJobArguments } from "../../src/connectors/nexmark/job.ts";
-import type { NexmarkJobParams } from "../../src/connectors/nexmark/pipeline.ts";
-import { runNexmark } from "../../src/connectors/nexmark/runner.ts";
+import { NEXMARK_JOB_MODULE, nexmarkJobArguments } from "../../src/nexmark/job.ts";
+import type { NexmarkJobParams } from "../../src/nexmark/pipeline.ts";
+import { runNexmark } from "../../src/nexmark/runner.ts";
 import { submitJob } from "../../src/cluster/mini-cluster.ts";
 import {
   type EnvironmentConfig,

@@ -12,7 +12,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
 import type { NexmarkEvent } from "../../src/connectors/nexmark/index.ts";
-import { nexmarkQuery, runnableQueryNames } from "../../src/connectors/nexmark/queries/index.ts";
+import { nexmarkQuery, runnableQueryNames } from "../../src/nexmark/queries/index.ts";
 import { NexmarkSource } from "../../src/connectors/nexmark/source.ts";
 import { nexmarkWatermarks } from "../../src/connectors/nexmark/watermarks.ts";
 import {

@@ -1,5 +1,5 @@
 // Public entry of the Nexmark connector: the deterministic event generator, its config and JSON lines,
-// the generator and JSON-lines sources, the queries, and the runner behind `weir nexmark run`.
+// and the generator and JSON-lines sources. The queries and the runner are in src/nexmark.
 //
 // Event number n of a stream is a pure function of (config, n): readers given disjoint ranges from
 // splitRange produce exactly the events of one serial generator, whatever the parallelism.
@@ -65,33 +65,4 @@ export {
   type NexmarkSplit,
 } from "./source.ts";
 export { AUCTION_TYPE, BID_TYPE, NEXMARK_EVENT_TYPE, PERSON_TYPE } from "./types.ts";
-export {
-  type BidTimeType,
-  nexmarkQuery,
-  type NexmarkQuery,
-  type NexmarkQueryOptions,
-  PENDING_QUERIES,
-  type PendingNexmarkQuery,
-  type Q0Result,
-  type Q1Result,
-  type Q2Result,
-  type Q3Result,
-  type Q4Result,
-  type Q5Result,
-  type Q7Result,
-  type Q8Result,
-  type Q9Result,
-  type Q11Result,
-  type Q12Result,
-  type Q13Result,
-  type Q14Result,
-  type Q18Result,
-  type Q19Result,
-  type Q21Result,
-  type Q22Result,
-  QUERIES,
-  runnableQueryNames,
-} from "./queries/index.ts";
-export { buildNexmarkJob, type NexmarkJobParams, RESULTS_COUNTER } from "./pipeline.ts";
 export { NexmarkWatermarkGenerator, nexmarkWatermarks } from "./watermarks.ts";
-export { type NexmarkRunOptions, type NexmarkRunReport, runNexmark } from "./runner.ts";

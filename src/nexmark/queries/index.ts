@@ -1,7 +1,7 @@
 // The Nexmark query registry: every query of the suite (q0-q5, q7-q9, q11-q14, q18, q19, q21, q22; the
 // suite has no q6, q10, q15-q17 or q20 among its standard Flink queries run here), by name.
 
-import { InvalidArgumentError } from "../../../index.ts";
+import { InvalidArgumentError } from "../../index.ts";
 import { q0 } from "./q0.ts";
 import { q1 } from "./q1.ts";
 import { q2 } from "./q2.ts";

@@ -2,8 +2,8 @@
 // source, the record path and the sink.
 //   SELECT auction, bidder, price, dateTime, extra FROM bid
 
-import { type Collector, Types } from "../../../index.ts";
-import type { NexmarkEvent } from "../model.ts";
+import { type Collector, Types } from "../../index.ts";
+import type { NexmarkEvent } from "../../connectors/nexmark/model.ts";
 import type { NexmarkQuery } from "./query.ts";
 
 /** q0 output: one record per bid. */

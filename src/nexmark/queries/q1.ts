@@ -1,8 +1,8 @@
 // Nexmark q1, currency conversion: every bid with its price in euros.
 //   SELECT auction, bidder, 0.908 * price AS price, dateTime, extra FROM bid
 
-import { type Collector, Types } from "../../../index.ts";
-import type { NexmarkEvent } from "../model.ts";
+import { type Collector, Types } from "../../index.ts";
+import type { NexmarkEvent } from "../../connectors/nexmark/model.ts";
 import { dollarsToEuros, type NexmarkQuery } from "./query.ts";
 
 /** q1 output: one record per bid. */

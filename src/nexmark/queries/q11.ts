@@ -16,8 +16,8 @@ import {
   type TimeWindow,
   type TypeInformation,
   Types,
-} from "../../../index.ts";
-import type { Bid } from "../model.ts";
+} from "../../index.ts";
+import type { Bid } from "../../connectors/nexmark/model.ts";
 import { bidsOf, type NexmarkQuery } from "./query.ts";
 
 /** q11 output: one record per (bidder, session). */

@@ -23,8 +23,8 @@ import {
   TumblingProcessingTimeWindows,
   type TypeInformation,
   Types,
-} from "../../../index.ts";
-import type { Bid } from "../model.ts";
+} from "../../index.ts";
+import type { Bid } from "../../connectors/nexmark/model.ts";
 import { bidsOf, type NexmarkQuery } from "./query.ts";
 
 /** q12 output: one record per (bidder, processing-time window with bids). */

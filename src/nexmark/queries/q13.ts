@@ -19,8 +19,8 @@ import {
   InvalidArgumentError,
   type TypeInformation,
   Types,
-} from "../../../index.ts";
-import type { Bid } from "../model.ts";
+} from "../../index.ts";
+import type { Bid } from "../../connectors/nexmark/model.ts";
 import { bidsOf, type NexmarkQuery } from "./query.ts";
 
 /** q13 output: one record per bid whose mod(auction, 10000) has a row in the side input. */

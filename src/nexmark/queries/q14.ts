@@ -9,8 +9,8 @@
 // HOUR is taken in UTC (the reference's TIMESTAMP(3) is built from epoch milliseconds without a zone).
 // The filter compares the exact decimal: price × 908 against 10^9 and 5·10^10, in integers.
 
-import { type Collector, type TypeInformation, Types } from "../../../index.ts";
-import type { NexmarkEvent } from "../model.ts";
+import { type Collector, type TypeInformation, Types } from "../../index.ts";
+import type { NexmarkEvent } from "../../connectors/nexmark/model.ts";
 import { dollarsToEuros, type NexmarkQuery } from "./query.ts";
 
 export type BidTimeType = "dayTime" | "nightTime" | "otherTime";

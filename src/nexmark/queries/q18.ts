@@ -20,8 +20,8 @@ import {
   Types,
   type ValueState,
   ValueStateDescriptor,
-} from "../../../index.ts";
-import type { Bid } from "../model.ts";
+} from "../../index.ts";
+import type { Bid } from "../../connectors/nexmark/model.ts";
 import { bidsOf, type NexmarkQuery } from "./query.ts";
 
 /** q18 output: a (bidder, auction)'s last bid, emitted again whenever a later one comes. */

@@ -19,8 +19,8 @@ import {
   Types,
   type ValueState,
   ValueStateDescriptor,
-} from "../../../index.ts";
-import type { Bid } from "../model.ts";
+} from "../../index.ts";
+import type { Bid } from "../../connectors/nexmark/model.ts";
 import { bidsOf, type NexmarkQuery } from "./query.ts";
 import { betterBid } from "./winning-bids.ts";
 

@@ -1,8 +1,8 @@
 // Nexmark q2, selection: the bids on every 123rd auction.
 //   SELECT auction, price FROM bid WHERE MOD(auction, 123) = 0
 
-import { type Collector, Types } from "../../../index.ts";
-import type { NexmarkEvent } from "../model.ts";
+import { type Collector, Types } from "../../index.ts";
+import type { NexmarkEvent } from "../../connectors/nexmark/model.ts";
 import type { NexmarkQuery } from "./query.ts";
 
 /** q2 output: one record per selected bid. */

@@ -7,8 +7,8 @@
 //   WHERE REGEXP_EXTRACT(url, '(&|^)channel_id=([^&]*)', 2) IS NOT NULL
 //      OR lower(channel) IN ('apple', 'google', 'facebook', 'baidu')
 
-import { type Collector, Types } from "../../../index.ts";
-import type { NexmarkEvent } from "../model.ts";
+import { type Collector, Types } from "../../index.ts";
+import type { NexmarkEvent } from "../../connectors/nexmark/model.ts";
 import type { NexmarkQuery } from "./query.ts";
 
 /** q21 output: one record per bid through a hot channel or with a channel_id in its url. */

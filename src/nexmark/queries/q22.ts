@@ -5,8 +5,8 @@
 // SPLIT_INDEX splits on every '/', keeping empty pieces ("https:", "", "www.nexmark.com", dir1, ...), and
 // is NULL past the last piece.
 
-import { type Collector, type TypeInformation, Types } from "../../../index.ts";
-import type { NexmarkEvent } from "../model.ts";
+import { type Collector, type TypeInformation, Types } from "../../index.ts";
+import type { NexmarkEvent } from "../../connectors/nexmark/model.ts";
 import type { NexmarkQuery } from "./query.ts";
 
 /** q22 output: one record per bid. */

@@ -24,9 +24,9 @@ import {
   Types,
   type ValueState,
   ValueStateDescriptor,
-} from "../../../index.ts";
-import type { Auction, NexmarkEvent, Person } from "../model.ts";
-import { AUCTION_TYPE, PERSON_TYPE } from "../types.ts";
+} from "../../index.ts";
+import type { Auction, NexmarkEvent, Person } from "../../connectors/nexmark/model.ts";
+import { AUCTION_TYPE, PERSON_TYPE } from "../../connectors/nexmark/types.ts";
 import type { NexmarkQuery } from "./query.ts";
 
 /** q3 output: one record per (category-10 auction, local seller) pair. */

@@ -23,7 +23,7 @@ import {
   Types,
   type ValueState,
   ValueStateDescriptor,
-} from "../../../index.ts";
+} from "../../index.ts";
 import { auctionsOf, bidsOf, type NexmarkQuery } from "./query.ts";
 import { type AuctionWinner, WinningBids } from "./winning-bids.ts";
 

@@ -22,8 +22,8 @@ import {
   TumblingEventTimeWindows,
   type TypeInformation,
   Types,
-} from "../../../index.ts";
-import type { Bid } from "../model.ts";
+} from "../../index.ts";
+import type { Bid } from "../../connectors/nexmark/model.ts";
 import { bidsOf, type NexmarkQuery } from "./query.ts";
 
 /** q5 output: one record per (window, auction with the most bids in it). */

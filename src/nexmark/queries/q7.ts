@@ -24,8 +24,8 @@ import {
   type TypeInformation,
   Types,
   WindowAssigner,
-} from "../../../index.ts";
-import type { Bid } from "../model.ts";
+} from "../../index.ts";
+import type { Bid } from "../../connectors/nexmark/model.ts";
 import { bidsOf, type NexmarkQuery } from "./query.ts";
 
 /** q7 output: one record per bid with its window's highest price (all of them on a tie). */

@@ -13,8 +13,8 @@
 // (GROUP BY) before the join, so a window gives one row per distinct (id, name) with at least one
 // auction of that seller, however many auctions there are.
 
-import { type Collector, TumblingEventTimeWindows, type TypeInformation, Types } from "../../../index.ts";
-import type { Auction, Person } from "../model.ts";
+import { type Collector, TumblingEventTimeWindows, type TypeInformation, Types } from "../../index.ts";
+import type { Auction, Person } from "../../connectors/nexmark/model.ts";
 import { auctionsOf, type NexmarkQuery, personsOf } from "./query.ts";
 
 /** q8 output: one record per (window, new person who opened an auction in it). */

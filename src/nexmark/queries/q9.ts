@@ -11,7 +11,7 @@
 // final row is emitted once, when the watermark passes its expiry (see winning-bids.ts). Ties on price
 // and dateTime go to the lower bidder id, then the smaller extra (the reference leaves them open).
 
-import { type TypeInformation, Types } from "../../../index.ts";
+import { type TypeInformation, Types } from "../../index.ts";
 import { auctionsOf, bidsOf, type NexmarkQuery } from "./query.ts";
 import { type AuctionWinner, WinningBids } from "./winning-bids.ts";
 

@@ -1,9 +1,9 @@
 // What a Nexmark query is (a named graph built on the event stream, with a documented output schema),
 // and the stream helpers the queries share.
 
-import type { Collector, DataStream, TypeInformation } from "../../../index.ts";
-import type { Auction, Bid, NexmarkEvent, Person } from "../model.ts";
-import { AUCTION_TYPE, BID_TYPE, PERSON_TYPE } from "../types.ts";
+import type { Collector, DataStream, TypeInformation } from "../../index.ts";
+import type { Auction, Bid, NexmarkEvent, Person } from "../../connectors/nexmark/model.ts";
+import { AUCTION_TYPE, BID_TYPE, PERSON_TYPE } from "../../connectors/nexmark/types.ts";
 
 /** Settings of a run that some queries use (plain data: they travel to worker threads as JSON). */
 export interface NexmarkQueryOptions {

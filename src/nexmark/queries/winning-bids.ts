@@ -25,9 +25,9 @@ import {
   Types,
   type ValueState,
   ValueStateDescriptor,
-} from "../../../index.ts";
-import type { Auction, Bid } from "../model.ts";
-import { AUCTION_TYPE, BID_TYPE } from "../types.ts";
+} from "../../index.ts";
+import type { Auction, Bid } from "../../connectors/nexmark/model.ts";
+import { AUCTION_TYPE, BID_TYPE } from "../../connectors/nexmark/types.ts";
 
 /** An auction and its winning bid. */
 export interface AuctionWinner {
