@@ -23,6 +23,15 @@ export { NumberSequenceSource } from "./api/sources/number-sequence-source.ts";
 export { DataGeneratorSource, type DataGeneratorOptions } from "./api/sources/data-generator-source.ts";
 export { TextFileSource, type TextFileOptions, type FileSplit } from "./api/sources/text-file-source.ts";
 export { StaticSplitEnumerator, SplitQueueReader } from "./api/sources/split-queue.ts";
+export {
+  ContinuousFileSource,
+  FILE_DEAD_LETTER_COUNTER,
+  MalformedFileRecordError,
+  type ContinuousFileFormat,
+  type ContinuousFileSourceOptions,
+  type ContinuousFileSplit,
+  type CsvFormatOptions,
+} from "./api/sources/continuous-file-source.ts";
 export { PrintSink } from "./api/sinks/print-sink.ts";
 export { FileSink, type FileFormat } from "./api/sinks/file-sink.ts";
 export {
