@@ -9,8 +9,8 @@ import type { TypeInformation } from "../core/types/type-info.ts";
 import { Types, inferTypeInfo } from "../core/types/types.ts";
 import { type ExecutionGraph, buildExecutionGraph } from "../graph/execution-graph.ts";
 import { type JobGraph, buildJobGraph } from "../graph/job-graph.ts";
-import { inThreadLauncher } from "../graph/local-execution.ts";
-import { JobMaster } from "../graph/job-master.ts";
+import { inThreadLauncher } from "../execution/local-execution.ts";
+import { JobMaster } from "../execution/job-master.ts";
 import {
   CheckpointConfig,
   type CheckpointingMode,
@@ -22,7 +22,7 @@ import { type ManagedJobClient, startClient } from "./job-client.ts";
 import { ParameterTool } from "./parameter-tool.ts";
 import { type ExecutionPlan, executionPlan } from "../graph/plan.ts";
 import { type StreamGraph, buildStreamGraph } from "../graph/stream-graph.ts";
-import type { NetworkOptions, StateBackendOptions, TimeOptions } from "../graph/task-deployment.ts";
+import type { NetworkOptions, StateBackendOptions, TimeOptions } from "../execution/task-deployment.ts";
 import type { StateBackendKind } from "../state/index.ts";
 import { type Clock, systemClock } from "../runtime/time/clock.ts";
 import type { WatermarkStrategy } from "../core/watermark.ts";

@@ -3,7 +3,7 @@
 import { join } from "node:path";
 import { StopWithSavepointError } from "../checkpoint/savepoint.ts";
 import { InvalidArgumentError, JobCancelledError } from "../core/errors.ts";
-import type { JobMaster } from "../graph/job-master.ts";
+import type { JobMaster } from "../execution/job-master.ts";
 import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
 import type { CompiledJob } from "./environment.ts";
 import { type JobClient, JobResult, type JobStatus } from "./job-result.ts";

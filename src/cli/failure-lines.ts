@@ -4,7 +4,7 @@
 
 import type { RestartStrategyConfig } from "../checkpoint/restart-strategy.ts";
 import { JobExecutionError, errorMessage } from "../core/errors.ts";
-import type { AttemptFailure } from "../graph/job-master.ts";
+import type { AttemptFailure } from "../execution/job-master.ts";
 import { formatSeconds } from "./report.ts";
 
 /** Where a failure happened and the first line of its cause. */

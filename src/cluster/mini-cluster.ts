@@ -16,9 +16,9 @@ import {
   JobMaster,
   type JobMasterOptions,
   type RunOutcome,
-} from "../graph/job-master.ts";
+} from "../execution/job-master.ts";
 import { executionPlan } from "../graph/plan.ts";
-import { snapshotEnumerators, startSourceCoordinators } from "../graph/source-coordinators.ts";
+import { snapshotEnumerators, startSourceCoordinators } from "../execution/source-coordinators.ts";
 import type { BufferPoolStats } from "../network/buffer-pool.ts";
 import type { TaskReport } from "../runtime/stream-task.ts";
 import { buildJobEnvironment, loadJobModule } from "./job-module.ts";

@@ -6,9 +6,9 @@
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
 import { FsCheckpointStorage, loadCheckpoint } from "../checkpoint/fs-storage.ts";
 import type { SourceReader } from "../core/source.ts";
-import { poolCapacity } from "../graph/local-execution.ts";
+import { poolCapacity } from "../execution/local-execution.ts";
 import { executionPlan } from "../graph/plan.ts";
-import { deployTasks } from "../graph/task-deployment.ts";
+import { deployTasks } from "../execution/task-deployment.ts";
 import { NetworkBufferPool } from "../network/buffer-pool.ts";
 import { ChannelRouter } from "../network/remote-channel.ts";
 import { registerCollectPublisher } from "../runtime/collect-registry.ts";

@@ -8,7 +8,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { StreamExecutionEnvironment, submitJob } from "../../src/index.ts";
+import {
+  DataGeneratorSource,
+  StreamExecutionEnvironment,
+  Types,
+  WatermarkStrategy,
+  submitJob,
+} from "../../src/index.ts";
+import { renderPrometheus } from "../../src/web/prometheus.ts";
 import type { JobMetrics } from "../../src/runtime/metrics/job-metrics.ts";
 import type { TaskMetricsSnapshot } from "../../src/runtime/metrics/task-metrics-snapshot.ts";
 import { buildBackpressureJob } from "../fixtures/backpressure-job.ts";
@@ -139,6 +146,39 @@ describe("runtime metrics", () => {
       await client.cancel();
     }
     assert.equal(client.metrics.status, "CANCELED");
+  });
+
+  it("source split metrics: each split's watermark and idle time", async () => {
+    const env = new StreamExecutionEnvironment({ parallelism: 1 });
+    env
+      .fromSource(
+        new DataGeneratorSource((i) => i * 10, { type: Types.NUMBER, recordsPerSecond: 5000 }),
+        WatermarkStrategy.forMonotonousTimestamps<number>().withTimestampAssigner((x) => x),
+        "events",
+      )
+      .sinkTo({ createWriter: () => ({ write() {} }) }, "discard");
+    const client = await env.executeAsync("metrics-splits");
+    try {
+      let splits: Array<{ splitId: string; metrics: Record<string, number> }> = [];
+      await waitFor(() => {
+        const source = client.metrics.tasks()[0]?.operators.find((o) => o.name === "events");
+        splits = source?.splits ?? [];
+        return splits.some((s) => s.metrics["watermark.currentWatermark"]! > 0);
+      }, "a split with a watermark");
+      const s = splits.find((x) => x.metrics["watermark.currentWatermark"]! > 0)!;
+      assert.equal(s.metrics.isIdle, 0);
+      assert.equal(s.metrics.idleTimeMsPerSecond, 0);
+      const { body } = await renderPrometheus([client.metrics]);
+      assert.match(
+        body,
+        new RegExp(
+          `^weir_taskmanager_job_task_operator_source_split_watermark_currentWatermark\\{[^}]*split_id="${s.splitId.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")}"[^}]*\\} \\d+`,
+          "m",
+        ),
+      );
+    } finally {
+      await client.cancel();
+    }
   });
 
   it("checkpoint metrics after checkpoints completed", async () => {

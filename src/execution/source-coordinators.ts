@@ -5,7 +5,7 @@ import type { LoadedCheckpoint } from "../checkpoint/fs-storage.ts";
 import { decodeStateFile, encodeStateFile } from "../checkpoint/state-file.ts";
 import { type ReaderGateway, SourceCoordinator, type SourceRestore } from "../runtime/source-coordinator.ts";
 import type { TaskSnapshot } from "../runtime/snapshot.ts";
-import type { JobGraph } from "./job-graph.ts";
+import type { JobGraph } from "../graph/job-graph.ts";
 
 export async function startSourceCoordinators(
   jobGraph: JobGraph,

@@ -16,8 +16,8 @@ import type { BufferPoolStats } from "../network/buffer-pool.ts";
 import { JobMetrics } from "../runtime/metrics/job-metrics.ts";
 import type { PartitionerKind } from "../runtime/partitioners.ts";
 import type { TaskReport } from "../runtime/stream-task.ts";
-import type { JobEdge, JobGraph } from "./job-graph.ts";
-import { edgeId } from "./stream-graph.ts";
+import type { JobEdge, JobGraph } from "../graph/job-graph.ts";
+import { edgeId } from "../graph/stream-graph.ts";
 import type { CheckpointHooks } from "./task-deployment.ts";
 
 export interface RunOutcome {

@@ -8,7 +8,7 @@ import { NetworkBufferPool } from "../network/buffer-pool.ts";
 import { snapshotTask } from "../runtime/metrics/task-metrics-snapshot.ts";
 import { describeFailure } from "../runtime/operator-failure.ts";
 import { CancelledSignal, type TaskFailureReport, TaskExecutor } from "../runtime/task-executor.ts";
-import type { ExecutionGraph } from "./execution-graph.ts";
+import type { ExecutionGraph } from "../graph/execution-graph.ts";
 import type { Attempt, AttemptContext, AttemptLauncher, RunOutcome } from "./job-master.ts";
 import { snapshotEnumerators, startSourceCoordinators } from "./source-coordinators.ts";
 import {

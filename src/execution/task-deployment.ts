@@ -27,9 +27,9 @@ import type { TaskExecutor } from "../runtime/task-executor.ts";
 import type { Clock } from "../runtime/time/clock.ts";
 import { ProcessingTimeService } from "../runtime/time/processing-time-service.ts";
 import { type StateBackendKind, createKeyedStateBackend } from "../state/index.ts";
-import type { ExecutionGraph, ExecutionSubtask } from "./execution-graph.ts";
-import type { JobVertex } from "./job-graph.ts";
-import { type StreamEdge, type StreamNode, edgeId } from "./stream-graph.ts";
+import type { ExecutionGraph, ExecutionSubtask } from "../graph/execution-graph.ts";
+import type { JobVertex } from "../graph/job-graph.ts";
+import { type StreamEdge, type StreamNode, edgeId } from "../graph/stream-graph.ts";
 
 export interface NetworkOptions {
   bufferSize: number;
