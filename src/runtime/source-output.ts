@@ -138,6 +138,13 @@ export class SourceOutput<T> implements ReaderOutput<T> {
     this.update();
   }
 
+  /** Each split's watermark and idleness now (the source split metrics; read when reporting). */
+  splitStates(): Array<{ splitId: string; watermark: number; idle: boolean }> {
+    const out: Array<{ splitId: string; watermark: number; idle: boolean }> = [];
+    for (const [splitId, s] of this.splits) out.push({ splitId, watermark: s.watermark, idle: s.idle });
+    return out;
+  }
+
   private *outputs(): Generator<SplitOutput<T>> {
     yield this.direct;
     yield* this.splits.values();

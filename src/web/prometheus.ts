@@ -13,6 +13,7 @@ const OPERATOR_PREFIX = "weir_taskmanager_job_task_operator_";
 const JOB_LABELS = ["job_id", "job_name"];
 const TASK_LABELS = [...JOB_LABELS, "task_id", "task_name", "subtask_index", "task_attempt_num"];
 const OPERATOR_LABELS = [...TASK_LABELS, "operator_id", "operator_name"];
+const SPLIT_LABELS = [...OPERATOR_LABELS, "split_id"];
 const QUANTILES: Array<[string, keyof NonNullable<MetricValue["stats"]>]> = [
   ["0.5", "p50"],
   ["0.75", "p75"],
@@ -70,6 +71,12 @@ export async function renderPrometheus(
           f.set(kindOf(name), OPERATOR_PREFIX + name, OPERATOR_LABELS, opLabels, value);
         }
         for (const u of o.user) addUserMetric(f, OPERATOR_PREFIX + u.name, opLabels, u);
+        for (const s of o.splits ?? []) {
+          for (const [name, value] of Object.entries(s.metrics)) {
+            const labels = { ...opLabels, split_id: s.splitId };
+            f.set("gauge", `${OPERATOR_PREFIX}source_split_${name}`, SPLIT_LABELS, labels, value);
+          }
+        }
       }
     }
   }

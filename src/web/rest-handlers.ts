@@ -56,6 +56,11 @@ function vertexRoute(job: JobMetrics, rest: string[], query: URLSearchParams): R
     for (const o of t.operators) {
       for (const [name, v] of Object.entries(o.metrics)) values[`${t.subtask}.${o.name}.${name}`] = v;
       for (const u of o.user) values[`${t.subtask}.${o.name}.${u.name}`] = u.value;
+      for (const s of o.splits ?? []) {
+        for (const [name, v] of Object.entries(s.metrics)) {
+          values[`${t.subtask}.${o.name}.source.${s.splitId}.${name}`] = v;
+        }
+      }
     }
   }
   return { status: 200, body: metricList(values, query) };

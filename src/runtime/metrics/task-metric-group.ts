@@ -49,6 +49,25 @@ export class TaskMetricGroup {
     this.accountedUntil = end;
   }
 
+  /** Per source split: ms it was seen idle (sampled at each snapshot), and what the last one saw. */
+  private readonly splitIdle = new Map<string, { idleMs: number; at: number; idle: boolean }>();
+
+  /**
+   * A split's idle time so far: the time since the previous snapshot counts as idle when the split
+   * was idle then (sampled, not measured per record).
+   */
+  splitIdleMs(splitId: string, idle: boolean, nowMs: number): number {
+    let s = this.splitIdle.get(splitId);
+    if (s === undefined) {
+      s = { idleMs: 0, at: nowMs, idle };
+      this.splitIdle.set(splitId, s);
+    }
+    if (s.idle) s.idleMs += nowMs - s.at;
+    s.at = nowMs;
+    s.idle = idle;
+    return s.idleMs;
+  }
+
   /** The rate per second of a count, over the meter window (sampled now). */
   rate(key: string, count: number, nowMs: number): number {
     let m = this.rates.get(key);

@@ -13,6 +13,8 @@ export interface OperatorMetricsSnapshot {
   metrics: Record<string, number>;
   /** Metrics registered by the user's function through its runtime context. */
   user: MetricValue[];
+  /** A source operator's splits (assigned and not finished): `watermark.currentWatermark`, idle time. */
+  splits?: Array<{ splitId: string; metrics: Record<string, number> }>;
 }
 
 export interface TaskMetricsSnapshot {
@@ -98,6 +100,21 @@ export function snapshotTask(task: StreamTask, nowMs: number = performance.now()
       user,
     };
   });
+  const sourceOutput = setup.sourceOutput;
+  if (sourceOutput !== undefined) {
+    operators[0]!.splits = sourceOutput.splitStates().map((s) => {
+      const idleMs = m.splitIdleMs(s.splitId, s.idle, nowMs);
+      return {
+        splitId: s.splitId,
+        metrics: {
+          "watermark.currentWatermark": s.watermark,
+          isIdle: s.idle ? 1 : 0,
+          accumulatedIdleTimeMs: idleMs,
+          idleTimeMsPerSecond: Math.min(1000, m.rate(`split:${s.splitId}:idle`, idleMs, nowMs)),
+        },
+      };
+    });
+  }
   return {
     vertexId: setup.vertexId,
     subtask: setup.identity.subtaskIndex,
