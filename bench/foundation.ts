@@ -2,7 +2,8 @@
 // exchange (in-thread p=1 and p=2, threaded p=2; typed and GENERIC records), each next to a
 // hand-written plain loop computing the same result.
 
-import { StreamExecutionEnvironment, runJob } from "../src/index.ts";
+import { StreamExecutionEnvironment } from "../src/index.ts";
+import { runJob } from "../src/cluster/index.ts";
 import {
   LINES,
   WORDS_PER_LINE,

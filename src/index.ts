@@ -174,7 +174,6 @@ export {
   JobCancelledError,
   type WeirErrorCode,
 } from "./core/errors.ts";
-export { runJob, submitJob, type RunJobOptions, type ClusterJobClient } from "./cluster/mini-cluster.ts";
 export { assignToKeyGroup, keyGroupRangeFor, DEFAULT_MAX_PARALLELISM } from "./core/key-groups.ts";
 export type { ManagedJobClient } from "./api/job-client.ts";
 export { StopWithSavepointError } from "./checkpoint/savepoint.ts";

@@ -16,7 +16,11 @@ import {
 import type { NexmarkConfig } from "../connectors/nexmark/config.ts";
 import type { NexmarkEvent } from "../connectors/nexmark/model.ts";
 import { nexmarkQuery } from "./queries/index.ts";
-import { NexmarkJsonLinesSource, type NexmarkProgressListener, NexmarkSource } from "../connectors/nexmark/source.ts";
+import {
+  NexmarkJsonLinesSource,
+  type NexmarkProgressListener,
+  NexmarkSource,
+} from "../connectors/nexmark/source.ts";
 import { nexmarkWatermarks } from "../connectors/nexmark/watermarks.ts";
 
 /** Everything a Nexmark job needs; plain data, so it can travel to worker threads as JSON. */

@@ -23,7 +23,8 @@ import {
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { BroadcastChannel } from "node:worker_threads";
-import { InvalidArgumentError, RestartStrategies, type RunJobOptions, runJob } from "../index.ts";
+import { InvalidArgumentError, RestartStrategies } from "../index.ts";
+import { type RunJobOptions, runJob } from "../cluster/index.ts";
 import { NEXMARK_JOB_MODULE, nexmarkJobArguments } from "./job.ts";
 import { type NexmarkJobParams, type NexmarkProgress, RESULTS_COUNTER } from "./pipeline.ts";
 import { nexmarkQuery } from "./queries/index.ts";

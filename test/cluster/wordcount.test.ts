@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { runJob } from "../../src/index.ts";
+import { runJob } from "../../src/cluster/index.ts";
 import { liveWorkerCount } from "../../src/cluster/worker-threads.ts";
 import { corpus, countWords, waitFor } from "../fixtures/helpers.ts";
 

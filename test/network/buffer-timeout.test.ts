@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { liveWorkerCount } from "../../src/cluster/worker-threads.ts";
-import { StreamExecutionEnvironment, runJob } from "../../src/index.ts";
+import { StreamExecutionEnvironment } from "../../src/index.ts";
+import { runJob } from "../../src/cluster/index.ts";
 import { type Observation, buildBufferTimeoutJob } from "../fixtures/buffer-timeout-job.ts";
 import { waitFor } from "../fixtures/helpers.ts";
 

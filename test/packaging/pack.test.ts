@@ -123,18 +123,31 @@ describe("the packed package in a fresh project", { concurrency: false }, () => 
 
   it("holds compiled JavaScript, declarations and source maps, and no tests, benches or configs", () => {
     assert.match(tarball, new RegExp(`${PKG.name}-${PKG.version}\\.tgz$`));
-    for (const f of ["package.json", "README.md", "bin/weir.mjs", "dist/index.js", "dist/index.d.ts"]) {
+    for (const f of [
+      "package.json",
+      "README.md",
+      "LICENSE",
+      "bin/weir.mjs",
+      "dist/index.js",
+      "dist/index.d.ts",
+    ]) {
       assert.ok(files.includes(f), `${f} is in the package`);
     }
-    for (const entry of ["index", "connectors/postgres/index", "cli/main", "cluster/task-worker"]) {
+    for (const entry of [
+      "index",
+      "cluster/index",
+      "connectors/postgres/index",
+      "cli/main",
+      "cluster/task-worker",
+    ]) {
       for (const ext of [".js", ".d.ts", ".js.map"]) {
         assert.ok(files.includes(`dist/${entry}${ext}`), `dist/${entry}${ext} is in the package`);
       }
     }
     const stray = files.filter(
-      (f) => !f.startsWith("dist/") && !["package.json", "README.md", "bin/weir.mjs"].includes(f),
+      (f) => !f.startsWith("dist/") && !["package.json", "README.md", "LICENSE", "bin/weir.mjs"].includes(f),
     );
-    assert.deepEqual(stray, [], "only dist/, the bin, package.json and the README");
+    assert.deepEqual(stray, [], "only dist/, the bin, package.json, the README and the LICENSE");
     assert.deepEqual(
       files.filter((f) => /\.ts$/.test(f) && !f.endsWith(".d.ts")),
       [],

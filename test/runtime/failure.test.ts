@@ -5,7 +5,8 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { liveWorkerCount } from "../../src/cluster/worker-threads.ts";
-import { JobExecutionError, StreamExecutionEnvironment, runJob } from "../../src/index.ts";
+import { JobExecutionError, StreamExecutionEnvironment } from "../../src/index.ts";
+import { runJob } from "../../src/cluster/index.ts";
 import { buildFailingJob } from "../fixtures/failing-job.ts";
 import { waitFor } from "../fixtures/helpers.ts";
 

@@ -3,7 +3,8 @@ import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { liveWorkerCount } from "../../src/cluster/worker-threads.ts";
 import { assignToKeyGroup, keyGroupRangeFor, operatorIndexForKeyGroup } from "../../src/core/key-groups.ts";
-import { StreamExecutionEnvironment, runJob } from "../../src/index.ts";
+import { StreamExecutionEnvironment } from "../../src/index.ts";
+import { runJob } from "../../src/cluster/index.ts";
 import { type Hop, PARTITIONER_SINKS, buildPartitionerJob, keyOf } from "../fixtures/partitioners-job.ts";
 import { waitFor } from "../fixtures/helpers.ts";
 
