@@ -117,6 +117,27 @@ describe("runtime metrics", () => {
     assert.ok(userSum(totals, "seen") > RECORDS, "user counters are totalled too");
   });
 
+  it("worker threads: a restart is counted, and the failed attempt's counts reach the totals", async () => {
+    process.env.WEIR_TEST_METRICS_FAIL = "1";
+    let client: Awaited<ReturnType<typeof submitJob>>;
+    try {
+      client = await submitJob({ job: JOB, parallelism: 2, jobName: "metrics-workers-restart" });
+    } finally {
+      delete process.env.WEIR_TEST_METRICS_FAIL;
+    }
+    await client.wait();
+    const m = client.metrics;
+    assert.equal(m.jobMetrics().numRestarts, 1);
+    assert.match(m.exceptions[0]!.message, /777 in the first attempt/);
+    const attempt = m.tasks();
+    for (const t of attempt) assert.equal(t.attempt, 1);
+    assert.equal(operatorSum(attempt, "double", "numRecordsIn"), RECORDS);
+    assert.ok(
+      operatorSum(m.totals(), "double", "numRecordsIn") > RECORDS,
+      "attempt 0's counts are in the totals",
+    );
+  });
+
   it("a backpressured job shows isBackPressured and backPressuredTimeMsPerSecond", async () => {
     const env = new StreamExecutionEnvironment({ parallelism: 2 });
     buildBackpressureJob(env, Number.POSITIVE_INFINITY, 100, 20_000);
