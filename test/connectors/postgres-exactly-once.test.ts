@@ -110,6 +110,7 @@ async function run(name: string, failAt: number[]): Promise<string[]> {
   env.getCheckpointConfig().setTolerableCheckpointFailureNumber(100);
   env.setRestartStrategy(RestartStrategies.fixedDelay(failAt.length + 2, 50));
   let current = { attempt: -1, records: 0, completedAfterFirst: 0 };
+  let injected = 0;
   const totals: KeyedProcessFunction<string, ChangeRecord, LedgerRow> & { notifyCheckpointComplete(): void } =
     {
       processElement(c, ctx, out) {
@@ -120,7 +121,7 @@ async function run(name: string, failAt: number[]): Promise<string[]> {
         // taken after the source had its slot and snapshot (a restart from a checkpoint taken
         // before makes a new snapshot: correct, but not comparable with the clean run's).
         if (attempt < failAt.length && n >= failAt[attempt]! && current.completedAfterFirst >= 2)
-          throw new Error(`injected failure at record ${n} of attempt ${attempt}`);
+          throw new Error(`injected failure ${++injected} at record ${n} of attempt ${attempt}`);
         spin(600);
         const total = ctx.runtime.getState(new ValueStateDescriptor<number>("total"));
         const count = ctx.runtime.getState(new ValueStateDescriptor<number>("count"));
@@ -165,7 +166,10 @@ async function run(name: string, failAt: number[]): Promise<string[]> {
   }
   stop = (await pgc.sql("SELECT pg_current_wal_lsn()::text AS l")).rows[0].l;
   const r = await job;
-  assert.equal(r.restarts, failAt.length, `restarts of run ${name} (seed ${seed})`);
+  // An attempt may end before its failure is due (it needs two completed checkpoints first).
+  console.log(`# run ${name}: ${injected} failures injected, ${r.restarts} restarts`);
+  assert.equal(r.restarts, injected, `one restart per injected failure in run ${name} (seed ${seed})`);
+  if (failAt.length > 0) assert.ok(injected >= 1, `at least one failure injected (seed ${seed})`);
   const rows = await pgc.sql(`SELECT usr, n, total, kind, id FROM ${ledger}`);
   const left = await pgc.sql("SELECT gid FROM pg_prepared_xacts");
   assert.equal(left.rowCount, 0, "no prepared transaction is left behind");

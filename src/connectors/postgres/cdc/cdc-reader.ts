@@ -12,6 +12,7 @@ import {
   type SourceReader,
   type SourceReaderContext,
 } from "../../../index.ts";
+import { describeConnection } from "../postgres-session.ts";
 import { prepareSlot, publicationOf, replicationConfig } from "./cdc-slot.ts";
 import {
   type ChangeRecord,
@@ -53,7 +54,7 @@ export class PostgresCdcReader implements SourceReader<ChangeRecord, PostgresCdc
   private closed = false;
   private service: LogicalReplicationService | undefined;
   private wake: (() => void) | undefined;
-  private drained: (() => void) | undefined;
+  private paused = false;
   /** Position of each checkpoint taken, acknowledged to the slot when it completes. */
   private readonly pendingAcks = new Map<number, string>();
   private confirmed = "0/0";
@@ -123,17 +124,16 @@ export class PostgresCdcReader implements SourceReader<ChangeRecord, PostgresCdc
     const { LogicalReplicationService, PgoutputPlugin } = await loadDecoder(this.owner);
     const service = new LogicalReplicationService(replicationConfig(this.options.connection), {
       acknowledge: { auto: false, timeoutSeconds: 0 },
-      flowControl: { enabled: true },
+      // No flow control: with it, data messages are decoded asynchronously while keepalives are
+      // not, and a keepalive past stopAtLsn would end the reading before data queued ahead of it.
+      // Backpressure pauses the socket instead (pauseStream).
+      flowControl: { enabled: false },
     });
     this.service = service;
     service.on("error", (e: Error) => this.fail(this.ioError("the replication stream failed", e)));
-    service.on("data", async (_lsn: string, msg: Pgoutput.Message) => {
+    service.on("data", (_lsn: string, msg: Pgoutput.Message) => {
       this.decode(msg, stopAt);
-      const limit = this.options.bufferSize ?? 2000;
-      while (this.queue.length > limit && !this.closed)
-        await new Promise<void>((r) => {
-          this.drained = r;
-        });
+      if (this.queue.length > (this.options.bufferSize ?? 2000)) this.pauseStream(true);
     });
     service.on("heartbeat", (lsn: string, _ts: number, respond: boolean) => {
       const end = stopAt();
@@ -145,6 +145,16 @@ export class PostgresCdcReader implements SourceReader<ChangeRecord, PostgresCdc
     await service.subscribe(plugin, split.id, split.startLsn);
   }
 
+  /** Stop (or resume) reading the replication socket: what the client's own flow control does. */
+  private pauseStream(pause: boolean): void {
+    const conn = (
+      this.service as unknown as { _connection?: { stream?: { pause?(): void; resume?(): void } } }
+    )?._connection;
+    if (pause) conn?.stream?.pause?.();
+    else conn?.stream?.resume?.();
+    this.paused = pause;
+  }
+
   private finishAt(): void {
     this.queue.push({ kind: "commit", commitLsn: "end", endLsn: "end" });
     this.signal();
@@ -153,7 +163,7 @@ export class PostgresCdcReader implements SourceReader<ChangeRecord, PostgresCdc
   private ioError(what: string, e: unknown): PostgresCdcError {
     return new PostgresCdcError(
       "IO",
-      `${this.owner}: ${what}: ${(e as Error)?.message ?? String(e)}; the job restarts per its restart strategy and resumes from its checkpoint`,
+      `${this.owner}: ${what} (PostgreSQL at ${describeConnection(this.options.connection)}): ${(e as Error)?.message ?? String(e)}; the job restarts per its restart strategy and resumes from its checkpoint`,
       e,
     );
   }
@@ -268,13 +278,14 @@ export class PostgresCdcReader implements SourceReader<ChangeRecord, PostgresCdc
     if (split === undefined)
       return this.noMoreSplits ? InputStatus.END_OF_INPUT : InputStatus.NOTHING_AVAILABLE;
     let n = 0;
-    while (split.snapshotRows.length > 0 && n++ < PER_POLL) {
+    const perPoll = Math.min(PER_POLL, this.options.bufferSize ?? PER_POLL);
+    while (split.snapshotRows.length > 0 && n++ < perPoll) {
       const { table, row } = split.snapshotRows.shift()!;
       output.collect({ kind: "+I", table, row, lsn: "0/0", commitTime: 0, snapshot: true }, 0);
     }
     if (split.snapshotRows.length > 0) return InputStatus.MORE_AVAILABLE;
     if (split.phase === "snapshot") split.phase = "stream";
-    while (this.queue.length > 0 && n++ < PER_POLL) {
+    while (this.queue.length > 0 && n++ < perPoll) {
       const item = this.queue.shift()!;
       if (item.kind === "commit") {
         if (item.commitLsn === "end") {
@@ -294,11 +305,7 @@ export class PostgresCdcReader implements SourceReader<ChangeRecord, PostgresCdc
       };
       output.collect(item.record, item.record.commitTime);
     }
-    if (this.queue.length < (this.options.bufferSize ?? 2000) / 2) {
-      const d = this.drained;
-      this.drained = undefined;
-      d?.();
-    }
+    if (this.paused && this.queue.length < (this.options.bufferSize ?? 2000) / 2) this.pauseStream(false);
     if (this.ended && this.queue.length === 0) return InputStatus.END_OF_INPUT;
     return this.queue.length > 0 ? InputStatus.MORE_AVAILABLE : InputStatus.NOTHING_AVAILABLE;
   }
@@ -340,7 +347,6 @@ export class PostgresCdcReader implements SourceReader<ChangeRecord, PostgresCdc
   async close(): Promise<void> {
     this.closed = true;
     if (this.pinger !== undefined) clearInterval(this.pinger);
-    this.drained?.();
     await this.service?.destroy().catch(() => {});
   }
 }
