@@ -3,22 +3,30 @@
 // and report the most frequent words.
 //
 //   node bin/weir.mjs run examples/wordcount.ts -p 2 --checkpoint-interval 200   (npm run demo)
-//   WEIR_INPUT=some/file.txt node bin/weir.mjs run examples/wordcount.ts
+//   node bin/weir.mjs run examples/wordcount.ts -- --input some/file.txt --output out/other
+//   (or WEIR_INPUT / WEIR_OUTPUT in the environment)
 //
 // The rolling sum emits the running count of a word after each occurrence (as in Flink's
-// streaming WordCount); the "Final counts" sink keeps the latest count of every word and
-// writes them all when the input ends.
+// streaming WordCount). "Final count" keeps each word's latest count in keyed state and emits it
+// on an event-time timer at the end of time, which the end of the input reaches; the "Final
+// counts" sink writes them all, most frequent first. Keeping the count in keyed state (not in
+// the sink) is what lets a run stopped with a savepoint and restored write the same file.
 
 import { fileURLToPath } from "node:url";
 import {
   type Collector,
   type Counter,
   FileSink,
+  type KeyedProcessContext,
+  type KeyedProcessFunction,
   ListAccumulator,
+  type OnTimerContext,
   type RuntimeContext,
   type Sink,
   type SinkWriter,
   type SinkWriterContext,
+  type ValueState,
+  ValueStateDescriptor,
   defineJob,
 } from "weir-stream";
 
@@ -27,10 +35,12 @@ interface WordCount {
   count: number;
 }
 
-const input =
+const DEFAULT_INPUT =
   process.env.WEIR_INPUT ?? fileURLToPath(new URL("./data/the-miller-of-the-weir.txt", import.meta.url));
-const outputDir = process.env.WEIR_OUTPUT ?? "out/wordcount";
+const DEFAULT_OUTPUT = process.env.WEIR_OUTPUT ?? "out/wordcount";
 const TOP = 10;
+/** The end of time: the end of a bounded input brings the watermark past it. */
+const END_OF_TIME = Number.MAX_SAFE_INTEGER;
 
 /** Splits lines into words; counts lines and words in accumulators. */
 class Tokenizer {
@@ -53,7 +63,25 @@ class Tokenizer {
   }
 }
 
-/** Keeps the latest count of every word; at the end of the input writes them all, most frequent first. */
+/** Keyed by word: remembers the latest running count and emits it once, when the input has ended. */
+class FinalCount implements KeyedProcessFunction<string, WordCount, WordCount> {
+  private latest!: ValueState<number>;
+
+  open(ctx: RuntimeContext): void {
+    this.latest = ctx.getState(new ValueStateDescriptor<number>("latest count"));
+  }
+
+  processElement(wc: WordCount, ctx: KeyedProcessContext<string>): void {
+    if (this.latest.value() === undefined) ctx.timerService().registerEventTimeTimer(END_OF_TIME);
+    this.latest.update(wc.count);
+  }
+
+  onTimer(_time: number, ctx: OnTimerContext<string>, out: Collector<WordCount>): void {
+    out.collect({ word: ctx.getCurrentKey(), count: this.latest.value() ?? 0 });
+  }
+}
+
+/** Receives every word's final count at the end of the input; writes them all, most frequent first. */
 class FinalCounts implements Sink<WordCount> {
   constructor(
     private readonly directory: string,
@@ -68,8 +96,7 @@ class FinalCounts implements Sink<WordCount> {
     const top = this.top;
     return {
       write(wc: WordCount): void {
-        // Counts of one word arrive in order, so the largest is the latest.
-        if ((counts.get(wc.word) ?? 0) < wc.count) counts.set(wc.word, wc.count);
+        counts.set(wc.word, wc.count);
       },
       async finish(): Promise<void> {
         const sorted = [...counts].sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1));
@@ -83,15 +110,21 @@ class FinalCounts implements Sink<WordCount> {
   }
 }
 
-export default defineJob("wordcount", (env) => {
+export default defineJob("wordcount", (env, params) => {
   env
-    .readTextFile(input)
+    .readTextFile(params.get("input", DEFAULT_INPUT))
     .name("Lines")
+    .uid("lines")
     .flatMap(new Tokenizer())
     .name("Tokenize")
     .keyBy("word")
     .sum("count")
     .name("Count")
-    .sinkTo(new FinalCounts(outputDir, TOP), "Final counts")
+    .uid("count")
+    .keyBy("word")
+    .process(new FinalCount())
+    .name("Final count")
+    .uid("final-count")
+    .sinkTo(new FinalCounts(params.get("output", DEFAULT_OUTPUT), TOP), "Final counts")
     .setParallelism(1);
 });
