@@ -46,6 +46,7 @@ import { CollectionSource } from "./sources/collection-source.ts";
 import { DataGeneratorSource, type DataGeneratorOptions } from "./sources/data-generator-source.ts";
 import { NumberSequenceSource } from "./sources/number-sequence-source.ts";
 import { TextFileSource, type TextFileOptions } from "./sources/text-file-source.ts";
+import { ContinuousFileSource, type ContinuousFileSourceOptions } from "./sources/continuous-file-source.ts";
 
 export interface EnvironmentConfig {
   /** Default parallelism of every operator (default: the number of cores). */
@@ -354,6 +355,11 @@ export class StreamExecutionEnvironment {
     if (typeof path !== "string" || path.length === 0)
       throw new InvalidArgumentError("readTextFile() needs a path");
     return this.fromSource(new TextFileSource(path, options), `Text file ${path}`);
+  }
+
+  /** New JSON-lines or CSV files of a directory, each read once (see docs/connectors/files.md). */
+  readFilesContinuously<T = unknown>(options: ContinuousFileSourceOptions): SingleOutputStreamOperator<T> {
+    return this.fromSource(new ContinuousFileSource<T>(options), `Files in ${options?.directory}`);
   }
 
   // ---- execution -----------------------------------------------------------------------------

@@ -229,9 +229,7 @@ describe("ContinuousFileSource", () => {
       'name,note\r\n"Smith, Jane","said ""hi""\nthen left"\r\nBob,plain\r\n"",\r\n',
     );
     const env = new StreamExecutionEnvironment({ parallelism: 1 });
-    const h = env
-      .fromSource(new ContinuousFileSource({ directory: dir, format: "csv", bounded: true }), "csv")
-      .collect();
+    const h = env.readFilesContinuously({ directory: dir, format: "csv", bounded: true }).collect();
     await env.execute("cfs-csv");
     assert.deepEqual(h.values, [
       { name: "Smith, Jane", note: 'said "hi"\nthen left' },
