@@ -23,6 +23,10 @@ export const VERBOSE: OptionSpec = {
   name: "verbose",
   help: "print per-operator counts, and stack traces on errors",
 };
+export const QUIET: OptionSpec = {
+  name: "quiet",
+  help: "no live status line on stderr (on a terminal rewritten every second, otherwise printed every 10 s)",
+};
 export const DOT: OptionSpec = {
   name: "dot",
   help: "print the graph in Graphviz DOT (pipe it to `dot -Tsvg`)",
@@ -123,6 +127,7 @@ export const RUN: CommandSpec = {
     ALLOW_NON_RESTORED_STATE,
     RESTART_STRATEGY,
     ...OBSERVABILITY_OPTIONS,
+    QUIET,
     VERBOSE,
     HELP_OPTION,
   ],

@@ -10,6 +10,7 @@ import { checkAgainstJob, checkRestorePoint, faultToleranceOptions } from "./che
 import { CliUsageError, JobLoadError, oneLine } from "./cli-errors.ts";
 import { RUN, commandHelp } from "./commands.ts";
 import { FailureReporter } from "./failure-lines.ts";
+import { statusLine } from "./status-line.ts";
 import { type RunObservability, startObservability } from "./rest-options.ts";
 import { buildJob, configFromArgs, importJob, resolveJobFile, shownPath } from "./job-file.ts";
 import {
@@ -29,7 +30,19 @@ export function splitJobArguments(args: readonly string[]): { own: string[]; job
   return i < 0 ? { own: [...args], job: [] } : { own: args.slice(0, i), job: args.slice(i + 1) };
 }
 
-export async function runCommand(args: string[], io: CliIO): Promise<number> {
+export async function runCommand(args: string[], terminal: CliIO): Promise<number> {
+  // The live status line is rewritten in place on stderr: every other line clears it first.
+  let status: StatusTicker | undefined;
+  const io: CliIO = {
+    out: (s) => {
+      status?.clear();
+      terminal.out(s);
+    },
+    err: (s) => {
+      status?.clear();
+      terminal.err(s);
+    },
+  };
   const { own, job: jobArguments } = splitJobArguments(args);
   let stdout: StdoutWatch | undefined;
   // Signals before the job can be stopped: exit while it is loaded and built; kept (and acted on
@@ -96,10 +109,12 @@ export async function runCommand(args: string[], io: CliIO): Promise<number> {
         `weir: job '${client.jobName}' is running on ${job.executionGraph.numSlots} worker thread(s); its source is unbounded: ${stop}`,
       );
     }
+    if (!parsed.flags.has("quiet")) status = startStatusLine(client, job.jobGraph);
     return await waitForJob(client, io, verbose, ft.savepointDir, failures, stdout, early);
   } catch (e) {
     return reportError(e, io, verbose);
   } finally {
+    status?.stop();
     await observability?.stop();
     stdout?.release();
     process.off("SIGINT", keepSigint);
@@ -282,4 +297,74 @@ async function waitForJob(
 function lastFailure(failures: FailureReporter, out: (s: string) => void): void {
   const line = failures.lastFailureLine();
   if (line !== undefined) out(line);
+}
+
+/** How often a status line is printed when stderr is not a terminal (CI logs, pipes). */
+const PLAIN_STATUS_INTERVAL_MS = 10_000;
+
+interface StatusTicker {
+  /** Take the status line off the terminal (the next tick draws it again). */
+  clear(): void;
+  stop(): void;
+}
+
+/**
+ * The live status line on stderr (never stdout, which the job's print() owns): on a terminal one
+ * line rewritten in place every second; otherwise a plain line every 10 s, or every
+ * $WEIR_STATUS_INTERVAL_MS.
+ */
+function startStatusLine(
+  client: ClusterJobClient,
+  graph: { vertices: ReadonlyArray<{ id: number; name: string; inputs: unknown[]; outputs: unknown[] }> },
+): StatusTicker {
+  const stderr = process.stderr;
+  const tty = stderr.isTTY === true;
+  const fromEnv = Number(process.env.WEIR_STATUS_INTERVAL_MS);
+  const interval = tty
+    ? 1000
+    : Number.isSafeInteger(fromEnv) && fromEnv > 0
+      ? fromEnv
+      : PLAIN_STATUS_INTERVAL_MS;
+  const sourceVertices = new Set(graph.vertices.filter((v) => v.inputs.length === 0).map((v) => v.id));
+  const sinkVertices = new Set(graph.vertices.filter((v) => v.outputs.length === 0).map((v) => v.id));
+  const vertexNames = new Map(graph.vertices.map((v) => [v.id, v.name]));
+  const started = performance.now();
+  let shown = false;
+  const tick = () => {
+    const metrics = client.metrics;
+    const job = metrics.jobMetrics();
+    const last = metrics.checkpointHistory[metrics.checkpointHistory.length - 1];
+    const line = statusLine({
+      elapsedMs: performance.now() - started,
+      nowMs: Date.now(),
+      tasks: metrics.tasks(),
+      job,
+      lastCheckpointAt: last?.id === job.lastCompletedCheckpointId ? last?.latest_ack_timestamp : undefined,
+      sourceVertices,
+      sinkVertices,
+      vertexNames,
+    });
+    if (!tty) {
+      stderr.write(`${line}\n`);
+      return;
+    }
+    // Never wider than the terminal: a wrapped line could not be rewritten in place.
+    const width = Math.max(20, (stderr.columns ?? 80) - 1);
+    stderr.write(`\r${line.slice(0, width)}\x1b[K`);
+    shown = true;
+  };
+  const timer = setInterval(tick, interval);
+  timer.unref();
+  const clear = () => {
+    if (!shown) return;
+    stderr.write("\r\x1b[K");
+    shown = false;
+  };
+  return {
+    clear,
+    stop() {
+      clearInterval(timer);
+      clear();
+    },
+  };
 }
