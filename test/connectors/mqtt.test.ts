@@ -119,6 +119,36 @@ describe("MQTT connectors (Mosquitto)", () => {
     }
   });
 
+  it("the sink loses nothing a checkpoint covers when the job fails and restarts", async () => {
+    const p = broker.prefix("sink-restart");
+    const received: string[] = [];
+    await broker.client.subscribeAsync(`${p}out`, { qos: 1 });
+    broker.client.on("message", (topic, payload) => {
+      if (topic === `${p}out`) received.push(payload.toString());
+    });
+    let failed = false;
+    const env = new StreamExecutionEnvironment({
+      parallelism: 1,
+      checkpointInterval: 20,
+      restartStrategy: RestartStrategies.fixedDelay(1, 10),
+    });
+    env
+      .fromSequence(0, 299)
+      .map((n) => {
+        // One failure: the restarted job restores the last checkpoint and replays from it.
+        if (n === 250 && !failed) {
+          failed = true;
+          throw new Error("injected failure");
+        }
+        return `m${n}`;
+      })
+      .sinkTo(new MqttSink<string>({ url: broker.url, topic: `${p}out` }));
+    await env.execute("mqtt-sink-restart");
+    assert.ok(failed, "the failure was injected");
+    await waitFor(() => new Set(received).size >= 300, "every record published");
+    assert.deepEqual(sortNum([...new Set(received)]), range(0, 300), "every record at least once");
+  });
+
   it("a broker that is down fails with one error naming host and port, never the password", async () => {
     const port = await freePort();
     const env = new StreamExecutionEnvironment({
