@@ -349,7 +349,7 @@ function startStatusLine(
       return;
     }
     // Never wider than the terminal: a wrapped line could not be rewritten in place.
-    const width = Math.max(20, (stderr.columns ?? 80) - 1);
+    const width = Math.max(20, (stderr.columns > 0 ? stderr.columns : 80) - 1);
     stderr.write(`\r${line.slice(0, width)}\x1b[K`);
     shown = true;
   };
