@@ -196,6 +196,7 @@ export class JobMaster {
       );
     }
     const coordinator = this.coordinator;
+    let checkpointsStarted = false;
     for (let attemptNo = 0; ; attemptNo++) {
       if (this.cancelled) {
         // Cancelled while waiting to restart: the coordinator's timer would keep the process alive.
@@ -205,28 +206,37 @@ export class JobMaster {
       // A task's final state may still be on its way when its attempt fails: it must not count
       // as finished in the next attempt (where the task runs again).
       let current = true;
-      const attempt = await this.launch({
-        attempt: attemptNo,
-        metrics: this.metrics,
-        restore,
-        checkpointing:
-          coordinator === undefined
-            ? undefined
-            : {
-                exactlyOnce: settings.mode === "EXACTLY_ONCE",
-                unaligned: settings.unaligned && settings.mode === "EXACTLY_ONCE",
-                alignedTimeout: settings.alignedCheckpointTimeout,
-                incremental: settings.incremental,
-                directory: settings.directory,
-                hooks: {
-                  acknowledge: (v, s, id, h) => coordinator.acknowledge(v, s, id, h),
-                  decline: (id, reason) => coordinator.decline(id, reason),
-                  finished: (v, s, h, error) => {
-                    if (current) coordinator.taskFinished(v, s, h, error);
+      let attempt: Attempt;
+      try {
+        attempt = await this.launch({
+          attempt: attemptNo,
+          metrics: this.metrics,
+          restore,
+          checkpointing:
+            coordinator === undefined
+              ? undefined
+              : {
+                  exactlyOnce: settings.mode === "EXACTLY_ONCE",
+                  unaligned: settings.unaligned && settings.mode === "EXACTLY_ONCE",
+                  alignedTimeout: settings.alignedCheckpointTimeout,
+                  incremental: settings.incremental,
+                  directory: settings.directory,
+                  hooks: {
+                    acknowledge: (v, s, id, h) => coordinator.acknowledge(v, s, id, h),
+                    decline: (id, reason) => coordinator.decline(id, reason),
+                    finished: (v, s, h, error) => {
+                      if (current) coordinator.taskFinished(v, s, h, error);
+                    },
                   },
                 },
-              },
-      });
+        });
+      } catch (e) {
+        // Setting the attempt up failed (e.g. a source's enumerator could not start): a failure
+        // like any other, the restart strategy decides (the launcher has released what it took).
+        this.current = undefined;
+        restore = await this.recover(e, attemptNo, backoff, restore);
+        continue;
+      }
       this.current = attempt;
       this.metrics.status = "RUNNING";
       this.markDeployed();
@@ -239,7 +249,8 @@ export class JobMaster {
           },
           (id) => attempt.snapshotEnumerators(id),
         );
-        if (attemptNo === 0) coordinator.start();
+        if (!checkpointsStarted) coordinator.start();
+        checkpointsStarted = true;
       }
       if (this.cancelled) await attempt.cancel();
       try {
@@ -261,43 +272,60 @@ export class JobMaster {
         current = false;
         coordinator?.pause();
         await attempt.cancel();
-        if (this.cancelled || e instanceof JobCancelledError) {
-          await coordinator?.stop(settings.retention === "DELETE_ON_CANCELLATION" && !this.retainOnCancel);
-          throw e instanceof JobCancelledError ? e : new JobCancelledError(o.jobName);
-        }
-        this.failures++;
-        this.metrics.recordFailure(attemptNo, e);
-        this.metrics.status = "RESTARTING";
-        if (isRestoreFailure(e)) {
-          // Restarting would read the same broken checkpoint again.
-          o.onAttemptFailed?.({ attempt: attemptNo, error: e, restartDelayMs: undefined });
-          await coordinator?.stop(false);
-          throw e;
-        }
-        if (process.env.WEIR_DEBUG) console.error(`[weir] attempt ${attemptNo} failed:`, e);
-        const delay = backoff.onFailure();
-        o.onAttemptFailed?.({ attempt: attemptNo, error: e, restartDelayMs: delay });
-        if (delay === undefined) {
-          await coordinator?.stop(false);
-          if (this.restarts > 0 && e instanceof WeirError) {
-            e.message += ` (after ${this.restarts} restart${this.restarts === 1 ? "" : "s"})`;
-          }
-          throw e;
-        }
-        coordinator?.resetForRestart();
-        const latest = coordinator?.latest;
-        if (latest !== undefined) restore = await loadCheckpoint(latest.path);
-        await new Promise<void>((resolve) => {
-          const timer = setTimeout(resolve, delay);
-          this.wakeRestart = () => {
-            clearTimeout(timer);
-            resolve();
-          };
-        });
-        this.wakeRestart = undefined;
-        if (!this.cancelled) this.restarts++;
+        restore = await this.recover(e, attemptNo, backoff, restore);
       }
     }
+  }
+
+  /**
+   * After attempt `attemptNo` failed with `e` (its tasks already stopped): throws when the job
+   * fails or was cancelled; otherwise waits for the restart delay and returns what to restore from.
+   */
+  private async recover(
+    e: unknown,
+    attemptNo: number,
+    backoff: RestartBackoff,
+    restore: LoadedCheckpoint | undefined,
+  ): Promise<LoadedCheckpoint | undefined> {
+    const o = this.options;
+    const settings = o.checkpoint;
+    const coordinator = this.coordinator;
+    if (this.cancelled || e instanceof JobCancelledError) {
+      await coordinator?.stop(settings.retention === "DELETE_ON_CANCELLATION" && !this.retainOnCancel);
+      throw e instanceof JobCancelledError ? e : new JobCancelledError(o.jobName);
+    }
+    this.failures++;
+    this.metrics.recordFailure(attemptNo, e);
+    this.metrics.status = "RESTARTING";
+    if (isRestoreFailure(e)) {
+      // Restarting would read the same broken checkpoint again.
+      o.onAttemptFailed?.({ attempt: attemptNo, error: e, restartDelayMs: undefined });
+      await coordinator?.stop(false);
+      throw e;
+    }
+    if (process.env.WEIR_DEBUG) console.error(`[weir] attempt ${attemptNo} failed:`, e);
+    const delay = backoff.onFailure();
+    o.onAttemptFailed?.({ attempt: attemptNo, error: e, restartDelayMs: delay });
+    if (delay === undefined) {
+      await coordinator?.stop(false);
+      if (this.restarts > 0 && e instanceof WeirError) {
+        e.message += ` (after ${this.restarts} restart${this.restarts === 1 ? "" : "s"})`;
+      }
+      throw e;
+    }
+    coordinator?.resetForRestart();
+    const latest = coordinator?.latest;
+    const next = latest === undefined ? restore : await loadCheckpoint(latest.path);
+    await new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, delay);
+      this.wakeRestart = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+    });
+    this.wakeRestart = undefined;
+    if (!this.cancelled) this.restarts++;
+    return next;
   }
 }
 
