@@ -311,7 +311,7 @@ interface StatusTicker {
 /**
  * The live status line on stderr (never stdout, which the job's print() owns): on a terminal one
  * line rewritten in place every second; otherwise a plain line every 10 s, or every
- * $WEIR_STATUS_INTERVAL_MS.
+ * $WEIR_STATUS_INTERVAL_MS (0: none).
  */
 function startStatusLine(
   client: ClusterJobClient,
@@ -322,9 +322,10 @@ function startStatusLine(
   const fromEnv = Number(process.env.WEIR_STATUS_INTERVAL_MS);
   const interval = tty
     ? 1000
-    : Number.isSafeInteger(fromEnv) && fromEnv > 0
+    : Number.isSafeInteger(fromEnv) && fromEnv >= 0
       ? fromEnv
       : PLAIN_STATUS_INTERVAL_MS;
+  if (interval === 0) return { clear() {}, stop() {} };
   const sourceVertices = new Set(graph.vertices.filter((v) => v.inputs.length === 0).map((v) => v.id));
   const sinkVertices = new Set(graph.vertices.filter((v) => v.outputs.length === 0).map((v) => v.id));
   const vertexNames = new Map(graph.vertices.map((v) => [v.id, v.name]));

@@ -10,6 +10,11 @@ export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 export const BIN = join(ROOT, "bin", "weir.mjs");
 export const FIXTURES = "test/cli/fixtures";
 const TIMEOUT = 60_000;
+/**
+ * No live status line off a terminal (it comes every 10 s: on a loaded machine a test's job may
+ * run that long, and stderr is checked line by line); a test of the status line sets its own.
+ */
+const NO_STATUS_LINE = { WEIR_STATUS_INTERVAL_MS: "0" };
 
 export interface Run {
   code: number | null;
@@ -24,7 +29,7 @@ export function weir(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> 
     execFile(
       process.execPath,
       [BIN, ...args],
-      { cwd: ROOT, timeout: TIMEOUT, env: { ...process.env, ...env } },
+      { cwd: ROOT, timeout: TIMEOUT, env: { ...process.env, ...NO_STATUS_LINE, ...env } },
       (error, stdout, stderr) => {
         const e = error as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
         resolve({
@@ -61,8 +66,12 @@ export interface LiveRun {
   exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-export function spawnWeir(args: string[]): LiveRun {
-  const child = spawn(process.execPath, [BIN, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+export function spawnWeir(args: string[], env: NodeJS.ProcessEnv = {}): LiveRun {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...NO_STATUS_LINE, ...env },
+  });
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (d: Buffer) => (stdout += d));
@@ -110,7 +119,12 @@ export function weirPiped(args: string[], reader: string): Promise<Run> {
     execFile(
       "bash",
       ["-c", command],
-      { cwd: ROOT, timeout: 4 * TIMEOUT, maxBuffer: 256 * 1024 * 1024 },
+      {
+        cwd: ROOT,
+        timeout: 4 * TIMEOUT,
+        maxBuffer: 256 * 1024 * 1024,
+        env: { ...process.env, ...NO_STATUS_LINE },
+      },
       (error, stdout, stderr) => {
         const e = error as (Error & { code?: number | string; signal?: NodeJS.Signals }) | null;
         resolve({

@@ -5,37 +5,32 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, before, describe, it } from "node:test";
+import { after, describe, it } from "node:test";
 import { FIXTURES, spawnWeir } from "./cli-harness.ts";
 
 const scratch = mkdtempSync(join(tmpdir(), "weir-cli-status-"));
-// spawnWeir's children inherit this process's environment: a short interval, so that the test
-// waits seconds, not tens of seconds, for the first line.
-const saved = process.env.WEIR_STATUS_INTERVAL_MS;
-before(() => {
-  process.env.WEIR_STATUS_INTERVAL_MS = "100";
-});
-after(() => {
-  if (saved === undefined) delete process.env.WEIR_STATUS_INTERVAL_MS;
-  else process.env.WEIR_STATUS_INTERVAL_MS = saved;
-  rmSync(scratch, { recursive: true, force: true });
-});
+// A short interval, so that the test waits seconds, not tens of seconds, for the first line.
+const FAST = { WEIR_STATUS_INTERVAL_MS: "100" };
+after(() => rmSync(scratch, { recursive: true, force: true }));
 
 const STATUS =
   /^weir: \d+(h\d\dm|m\d\ds|s) \| in ([\d,.]+)\/s \| out ([\d,.]+)\/s \| (no watermark|watermark [^|]+) \| checkpoint (\d+) \(\d+s ago\) \| restarts 0 \| (no backpressure|backpressured: .+)$/m;
 
 describe("weir run: status line off a terminal", () => {
   it("prints plain status lines on stderr while an unbounded job runs; stdout keeps only the job's output", async () => {
-    const run = spawnWeir([
-      "run",
-      `${FIXTURES}/unbounded-job.ts`,
-      "-p",
-      "1",
-      "--checkpoint-interval",
-      "100",
-      "--checkpoint-dir",
-      join(scratch, "cp"),
-    ]);
+    const run = spawnWeir(
+      [
+        "run",
+        `${FIXTURES}/unbounded-job.ts`,
+        "-p",
+        "1",
+        "--checkpoint-interval",
+        "100",
+        "--checkpoint-dir",
+        join(scratch, "cp"),
+      ],
+      FAST,
+    );
     try {
       // A line that shows records flowing and a completed checkpoint.
       await run.until((err) => {
@@ -74,7 +69,7 @@ describe("weir run: status line off a terminal", () => {
   });
 
   it("--quiet prints no status line", async () => {
-    const run = spawnWeir(["run", `${FIXTURES}/unbounded-job.ts`, "-p", "1", "--quiet"]);
+    const run = spawnWeir(["run", `${FIXTURES}/unbounded-job.ts`, "-p", "1", "--quiet"], FAST);
     try {
       // 2,000 records take the generator (2,000/s) a second: ten status intervals.
       await run.until((out) => /progress: [2-9]\d{3,} records/.test(out));
