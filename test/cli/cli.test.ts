@@ -119,7 +119,7 @@ describe("weir plan", () => {
     assert.equal(plan.jobName, "wordcount");
     assert.deepEqual(
       plan.vertices.map((v) => v.parallelism),
-      [2, 2, 1],
+      [2, 2, 2, 1],
     );
   });
 });
