@@ -109,33 +109,52 @@ async function run(name: string, failAt: number[]): Promise<string[]> {
   env.enableCheckpointing(20);
   env.getCheckpointConfig().setTolerableCheckpointFailureNumber(100);
   env.setRestartStrategy(RestartStrategies.fixedDelay(failAt.length + 2, 50));
-  let current = { attempt: -1, records: 0, completedAfterFirst: 0 };
+  // Both subtasks of "totals" share this function object, so the bookkeeping is per checkpoint id
+  // (counting completions counted each checkpoint twice, once per subtask).
+  const fresh = (attempt: number) => ({
+    attempt,
+    records: 0,
+    afterFirst: new Set<number>(),
+    restorable: false,
+  });
+  let current = fresh(-1);
+  const snapshotted = new Set<number>();
   let injected = 0;
-  const totals: KeyedProcessFunction<string, ChangeRecord, LedgerRow> & { notifyCheckpointComplete(): void } =
-    {
-      processElement(c, ctx, out) {
-        const attempt = ctx.runtime.attemptNumber;
-        if (current.attempt !== attempt) current = { attempt, records: 0, completedAfterFirst: 0 };
-        const n = ++current.records;
-        // Fail once two checkpoints completed after this attempt's first record: the second was
-        // taken after the source had its slot and snapshot (a restart from a checkpoint taken
-        // before makes a new snapshot: correct, but not comparable with the clean run's).
-        if (attempt < failAt.length && n >= failAt[attempt]! && current.completedAfterFirst >= 2)
-          throw new Error(`injected failure ${++injected} at record ${n} of attempt ${attempt}`);
-        spin(600);
-        const total = ctx.runtime.getState(new ValueStateDescriptor<number>("total"));
-        const count = ctx.runtime.getState(new ValueStateDescriptor<number>("count"));
-        const sign = c.kind === "+I" || c.kind === "+U" ? 1 : -1;
-        const t = (total.value() ?? 0) + sign * Number(c.row.amount);
-        const k = (count.value() ?? 0) + 1;
-        total.update(t);
-        count.update(k);
-        out.collect({ usr: String(c.row.usr), n: k, total: t, kind: c.kind, id: Number(c.row.id) });
-      },
-      notifyCheckpointComplete() {
-        if (current.records > 0) current.completedAfterFirst++;
-      },
-    };
+  const totals: KeyedProcessFunction<string, ChangeRecord, LedgerRow> & {
+    initializeState(): void;
+    snapshotState(c: { checkpointId: number }): void;
+    notifyCheckpointComplete(checkpointId: number): void;
+  } = {
+    processElement(c, ctx, out) {
+      const attempt = ctx.runtime.attemptNumber;
+      if (current.attempt !== attempt) current = fresh(attempt);
+      const n = ++current.records;
+      // Fail only once a checkpoint taken after the source had its slot and snapshot completed:
+      // a restart from one taken before makes a new snapshot (correct, but not comparable with
+      // the clean run's). A checkpoint was taken after that if a record had been processed when
+      // its first subtask snapshotted (all records follow an earlier barrier on every channel).
+      if (attempt < failAt.length && n >= failAt[attempt]! && current.restorable)
+        throw new Error(`injected failure ${++injected} at record ${n} of attempt ${attempt}`);
+      spin(600);
+      const total = ctx.runtime.getState(new ValueStateDescriptor<number>("total"));
+      const count = ctx.runtime.getState(new ValueStateDescriptor<number>("count"));
+      const sign = c.kind === "+I" || c.kind === "+U" ? 1 : -1;
+      const t = (total.value() ?? 0) + sign * Number(c.row.amount);
+      const k = (count.value() ?? 0) + 1;
+      total.update(t);
+      count.update(k);
+      out.collect({ usr: String(c.row.usr), n: k, total: t, kind: c.kind, id: Number(c.row.id) });
+    },
+    initializeState() {},
+    snapshotState({ checkpointId }) {
+      if (snapshotted.has(checkpointId)) return;
+      snapshotted.add(checkpointId);
+      if (current.records > 0) current.afterFirst.add(checkpointId);
+    },
+    notifyCheckpointComplete(checkpointId) {
+      if (current.afterFirst.has(checkpointId)) current.restorable = true;
+    },
+  };
   env
     .fromSource(
       new PostgresCdcSource({ connection: pgc.url, tables: [src], slot, stopAtLsn: () => stop }),
