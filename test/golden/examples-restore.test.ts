@@ -19,6 +19,7 @@ import {
   StreamExecutionEnvironment,
   TextFileSource,
 } from "../../src/index.ts";
+import { prng } from "../fixtures/helpers.ts";
 import { gatedSource, SourceGate } from "../harness/gated-source.ts";
 
 const SEED = Number(process.env.GOLDEN_SEED ?? Date.now() % 1_000_000);
@@ -59,17 +60,6 @@ function written(output: string): string[] {
     .flatMap((e) => readFileSync(join(e.parentPath, e.name), "utf8").split("\n"))
     .filter((l) => l.length > 0)
     .sort();
-}
-
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 describe(`golden example runs, straight and through stop-with-savepoint (seed ${SEED})`, () => {

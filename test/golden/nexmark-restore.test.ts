@@ -11,16 +11,15 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import { gatedSource, SourceGate } from "../harness/gated-source.ts";
+import { prng } from "../fixtures/helpers.ts";
 import type { NexmarkEvent } from "../../src/connectors/nexmark/index.ts";
 import { nexmarkQuery, runnableQueryNames } from "../../src/nexmark/queries/index.ts";
 import { NexmarkSource } from "../../src/connectors/nexmark/source.ts";
 import { nexmarkWatermarks } from "../../src/connectors/nexmark/watermarks.ts";
 import {
-  InputStatus,
   JobCancelledError,
-  type ReaderOutput,
   type Source,
-  type SourceReader,
   StreamExecutionEnvironment,
   WatermarkStrategy,
 } from "../../src/index.ts";
@@ -35,64 +34,6 @@ const SEED = Number(process.env.GOLDEN_SEED ?? Date.now() % 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), "weir-golden-nexmark-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** A small seeded PRNG (mulberry32), so a seed names one sequence of stop points. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** Shared by every reader of one run (in-thread execution): events let through so far, and the limit. */
-class Gate {
-  passed = 0;
-  constructor(readonly limit: number) {}
-  get closed(): boolean {
-    return this.passed >= this.limit;
-  }
-}
-
-/** `inner`, except that its readers stop emitting (without ending) once the gate has closed. */
-function gated<T, S>(inner: Source<T, S>, gate: Gate): Source<T, S> {
-  return {
-    boundedness: inner.boundedness,
-    type: inner.type,
-    maxParallelism: inner.maxParallelism,
-    createEnumerator: (ctx) => inner.createEnumerator(ctx),
-    restoreEnumerator: inner.restoreEnumerator?.bind(inner),
-    createReader(ctx): SourceReader<T, S> {
-      const reader = inner.createReader(ctx);
-      return {
-        start: () => reader.start(),
-        pollNext(output: ReaderOutput<T>): InputStatus {
-          if (gate.closed) return InputStatus.NOTHING_AVAILABLE;
-          return reader.pollNext(counting(output, gate));
-        },
-        isAvailable: () => (gate.closed ? new Promise<void>(() => {}) : reader.isAvailable()),
-        addSplits: (splits) => reader.addSplits(splits),
-        notifyNoMoreSplits: () => reader.notifyNoMoreSplits(),
-        snapshotState: reader.snapshotState?.bind(reader),
-        close: () => reader.close(),
-      };
-    },
-  };
-}
-
-function counting<T>(output: ReaderOutput<T>, gate: Gate): ReaderOutput<T> {
-  return {
-    collect(value, timestamp) {
-      gate.passed++;
-      output.collect(value, timestamp);
-    },
-    createOutputForSplit: (id) => counting(output.createOutputForSplit(id), gate),
-    releaseOutputForSplit: (id) => output.releaseOutputForSplit(id),
-  };
-}
-
 function environment(parallelism: number, checkpoints: string, restorePath?: string) {
   return new StreamExecutionEnvironment({
     parallelism,
@@ -103,12 +44,12 @@ function environment(parallelism: number, checkpoints: string, restorePath?: str
 }
 
 /** The query over the generator (wrapped by `gate` when given); returns the collected output. */
-function build(env: StreamExecutionEnvironment, name: string, gate?: Gate) {
+function build(env: StreamExecutionEnvironment, name: string, gate?: SourceGate) {
   const query = nexmarkQuery(name);
   const watermarks =
     query.eventTime === true ? nexmarkWatermarks() : WatermarkStrategy.noWatermarks<NexmarkEvent>();
   const generator: Source<NexmarkEvent> = new NexmarkSource(GENERATOR);
-  const source = gate === undefined ? generator : gated(generator, gate);
+  const source = gate === undefined ? generator : gatedSource(generator, gate);
   const events = env.fromSource(source, watermarks, "Nexmark generator").uid("nexmark-source");
   return query.build(events, {}).collect();
 }
@@ -130,14 +71,6 @@ function meaning(name: string, records: unknown[]): string[] {
   return multiset([...last.values()]);
 }
 
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = Date.now() + 120_000;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
 describe(`golden Nexmark runs, straight and through stop-with-savepoint (seed ${SEED})`, () => {
   const random = prng(SEED);
   for (const name of runnableQueryNames().filter((q) => !CLOCK_DEPENDENT.has(q))) {
@@ -150,11 +83,11 @@ describe(`golden Nexmark runs, straight and through stop-with-savepoint (seed ${
         const straight = build(straightEnv, name);
         await straightEnv.execute(`${name} straight`);
 
-        const gate = new Gate(stopAt);
+        const gate = new SourceGate(stopAt);
         const firstEnv = environment(p1, join(work, "first"));
         const first = build(firstEnv, name, gate);
         const client = await firstEnv.executeAsync(`${name} until the savepoint`);
-        await until(() => gate.closed, `the source to pass ${stopAt} events`);
+        await gate.whenClosed();
         const savepoint = await client.stopWithSavepoint(join(work, "savepoints"));
         await assert.rejects(client.wait(), JobCancelledError);
 
