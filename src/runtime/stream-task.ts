@@ -473,6 +473,9 @@ export class StreamTask implements ElementHandler {
   private stepSource(reader: SourceReader<unknown, unknown>): boolean {
     if (this.waitingForReader) return false;
     let status: InputStatus = InputStatus.MORE_AVAILABLE;
+    // Like a read of input, a step of a source ends after a few ms (checked between polls), so
+    // that slow records do not hold up the thread's other tasks and its event loop.
+    const deadline = performance.now() + STEP_BUDGET_MS;
     for (let i = 0; i < POLLS_PER_STEP && status === InputStatus.MORE_AVAILABLE; i++) {
       try {
         status = reader.pollNext(this.setup.sourceOutput!);
@@ -480,6 +483,7 @@ export class StreamTask implements ElementHandler {
         throw attribute(e, this.setup.chain[0]!.info);
       }
       if (!this.outputAvailable() || !this.inputAllowed()) break;
+      if (performance.now() > deadline) break;
     }
     if (status === InputStatus.END_OF_INPUT) {
       try {

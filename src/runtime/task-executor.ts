@@ -1,7 +1,8 @@
 // Runs the tasks of one thread (a slot, or the whole job in in-thread mode) cooperatively: round
-// after round, each task takes one bounded step; between rounds the event loop gets a turn (for
-// channel messages from other threads, timers, I/O). With no work, it sleeps until a channel, a
-// reader or a buffer-timeout deadline wakes it.
+// after round, each task takes one bounded step; the event loop gets a turn (for channel messages
+// from other threads, timers, I/O) between rounds and, within a round, whenever YIELD_AFTER_MS of
+// work have passed since its last turn. With no work, it sleeps until a channel, a reader or a
+// buffer-timeout deadline wakes it.
 
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
 import type { StreamTask } from "./stream-task.ts";
@@ -12,6 +13,12 @@ export interface TaskFailureReport {
 }
 
 const MAX_SLEEP_MS = 50;
+/**
+ * Work after which the event loop gets a turn even in the middle of a round: with many busy tasks
+ * (or slow records) a round can take long, and timers (periodic checkpoints, metric reports) and
+ * I/O (checkpoint writes) must not wait for its end.
+ */
+const YIELD_AFTER_MS = 10;
 
 /** run() ended because of cancel(). */
 export class CancelledSignal extends Error {
@@ -58,6 +65,7 @@ export class TaskExecutor {
   async run(): Promise<void> {
     try {
       for (const t of this.tasks) await this.guard(t, () => t.open());
+      let lastTurn = performance.now();
       while (!this.cancelled) {
         this.woken = false;
         let work = false;
@@ -71,8 +79,14 @@ export class TaskExecutor {
             } catch (e) {
               throw this.fail(t, e);
             }
-            t.metrics.account(start, performance.now(), did);
+            const end = performance.now();
+            t.metrics.account(start, end, did);
             work = work || did;
+            if (end - lastTurn > YIELD_AFTER_MS) {
+              await yieldToEventLoop();
+              lastTurn = performance.now();
+              if (this.cancelled) break;
+            }
           }
           if (t.state === "finishing") {
             await this.guard(t, () => t.finish());
@@ -80,6 +94,7 @@ export class TaskExecutor {
           }
           if (t.state !== "finished") unfinished++;
         }
+        if (this.cancelled) break;
         const now = performance.now();
         let nextFlush = Number.POSITIVE_INFINITY;
         let nextTimer = Number.POSITIVE_INFINITY;
@@ -93,6 +108,7 @@ export class TaskExecutor {
         if (unfinished === 0) return;
         if (work) {
           await yieldToEventLoop();
+          lastTurn = performance.now();
         } else if (!this.woken) {
           const sleep = Math.max(0, Math.min(MAX_SLEEP_MS, nextFlush - now, nextTimer));
           await new Promise<void>((resolve) => {
@@ -105,6 +121,7 @@ export class TaskExecutor {
               resolve();
             };
           });
+          lastTurn = performance.now();
         }
       }
       await this.abortAll(this.external === undefined ? "cancelled" : "failed");
