@@ -17,6 +17,9 @@ const EVENTS = 1_000_000;
 const KEYS = 1_000;
 const STEP_MS = 2; // event i happens at i * 2 ms (+ up to 499 ms out of order)
 const BOUND = 500;
+// For bench/alternatives.ts, which runs the tumbling count with other libraries.
+export { EVENTS as WINDOW_EVENTS, KEYS as WINDOW_KEYS, BOUND as WINDOW_BOUND };
+export const TUMBLING_SIZE = 10_000;
 
 interface Event {
   key: number;
@@ -24,7 +27,7 @@ interface Event {
   v: number;
 }
 
-const eventAt = (i: number): Event => ({
+export const eventAt = (i: number): Event => ({
   key: (i * 7919) % KEYS,
   t: i * STEP_MS + ((i * 31) % BOUND),
   v: i % 10,
@@ -40,7 +43,7 @@ function windowStart(t: number, size: number): number {
 }
 
 /** The loop: per (key, window) counts in a Map, then every window "emitted" once. */
-function tumblingLoop(n: number): Run {
+export function tumblingLoop(n: number): Run {
   const t0 = performance.now();
   const counts = new Map<number, number>();
   for (let i = 0; i < n; i++) {
@@ -68,7 +71,7 @@ function slidingLoop(n: number): Run {
   return { records: n, ms: performance.now() - t0, check: `${sums.size}/${sum}` };
 }
 
-async function engine(n: number, p: number, kind: "tumbling" | "sliding"): Promise<Run> {
+export async function windowJob(n: number, p: number, kind: "tumbling" | "sliding"): Promise<Run> {
   const env = new StreamExecutionEnvironment({ parallelism: p });
   const keyed = env
     .fromGenerator(eventAt, { count: n })
@@ -106,7 +109,7 @@ function section(kind: "tumbling" | "sliding"): Section {
   const scaled = (scale: number) => Math.round(EVENTS * scale);
   const job = (p: number): Variant => ({
     name: `weir in-thread p=${p}`,
-    run: (scale) => engine(scaled(scale), p, kind),
+    run: (scale) => windowJob(scaled(scale), p, kind),
   });
   return {
     id: kind === "tumbling" ? "window-tumbling" : "window-sliding",
