@@ -4,10 +4,16 @@
 // moments; the restart strategy restores the latest checkpoint (source positions, keyed state,
 // pending commits) and the job goes on. The target stream must then hold exactly what a run
 // without failures writes: nothing lost, nothing doubled, every user's updates in order. A failure
-// prints the seed; REDIS_CHAOS_SEED=n replays that seed's moments.
+// prints the seed; REDIS_CHAOS_SEED=n replays that seed's moments. A second scenario runs the
+// same pipeline (fixtures/redis-totals-job.ts) on worker threads and kills a worker thread at
+// seeded moments (REDIS_KILL_SEED=n replays them).
 
 import assert from "node:assert/strict";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { RedisStreamSink, RedisStreamSource } from "../../src/connectors/redis/index.ts";
 import {
   type Collector,
@@ -19,7 +25,9 @@ import {
   type ValueState,
   ValueStateDescriptor,
 } from "../../src/index.ts";
+import { buildRedisTotals } from "./fixtures/redis-totals-job.ts";
 import { type RedisTestServer, startRedis, waitFor } from "./redis-server.ts";
+import { planKills, runWithWorkerKills, seededRandom } from "./worker-kills.ts";
 
 let redis: RedisTestServer;
 before(async () => {
@@ -214,4 +222,68 @@ describe("Redis → keyed stateful job → Redis, exactly once under failures", 
       }
     });
   }
+});
+
+describe("Redis → keyed stateful job → Redis on worker threads, exactly once under worker kills", () => {
+  const killSeed = Number(process.env.REDIS_KILL_SEED ?? Math.floor(Math.random() * 2 ** 31));
+  console.log(`# redis worker-kill seed ${killSeed} (replay with REDIS_KILL_SEED=${killSeed})`);
+  let dir: string;
+  let expected: string[];
+  const paramsFor = (p: string, spinMicros: number) => ({
+    url: redis.url,
+    inputs: inputsOf(p),
+    target: `${p}out`,
+    markers: `${p}m:`,
+    checkpoints: mkdtempSync(join(dir, "cp-")),
+    spinMicros,
+    restarts: 5,
+  });
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "weir-redis-kill-"));
+    const q = redis.prefix("kill-reference");
+    await fill(inputsOf(q), 0, EVENTS);
+    const env = new StreamExecutionEnvironment({ parallelism: 2 });
+    buildRedisTotals(env, paramsFor(q, 0));
+    const r = await env.execute("redis-kill-reference");
+    assert.equal(r.restarts, 0);
+    expected = await targetContent(`${q}out`);
+    assert.equal(expected.length, EVENTS, "the failure-free run writes one update per event");
+  });
+  after(() => {
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it("worker threads killed at seeded moments: the target equals the failure-free run's", async () => {
+    const random = seededRandom(killSeed);
+    // Two kills: the second waits for more committed output, so it hits the restored attempt.
+    const kills = planKills(random, 2, EVENTS, 2);
+    const p = redis.prefix(`kill-${killSeed}`);
+    await fill(inputsOf(p), 0, EVENTS);
+    try {
+      const r = await runWithWorkerKills({
+        job: fileURLToPath(new URL("./fixtures/redis-totals-job.ts", import.meta.url)),
+        envVar: "WEIR_REDIS_JOB",
+        params: paramsFor(p, 300),
+        parallelism: 2,
+        kills,
+        progress: () => redis.client.xLen(`${p}out`),
+      });
+      console.log(
+        `# kills ${kills.map((k) => `slot ${k.slot} after ${k.after}`).join(", ")}: ${r.killed} killed, ${r.restarts} restarts`,
+      );
+      assert.equal(r.status, "FINISHED");
+      assert.ok(r.killed >= 1, "at least one worker was killed while the job ran");
+      assert.ok(r.restarts >= 1 && r.restarts <= r.killed, `killed ${r.killed}, ${r.restarts} restarts`);
+      const got = await targetContent(`${p}out`);
+      assert.equal(got.length, expected.length, "as many entries as the failure-free run");
+      assert.deepEqual([...got].sort(), [...expected].sort(), "the same entries");
+      assert.deepEqual(byUserInOrder(got), byUserInOrder(expected), "each user's updates in order");
+    } catch (e) {
+      if (e instanceof Error) {
+        e.message += `\nseed ${killSeed} (kills ${JSON.stringify(kills)}); replay: REDIS_KILL_SEED=${killSeed} node scripts/run-tests.mjs redis-exactly-once`;
+      }
+      throw e;
+    }
+  });
 });
