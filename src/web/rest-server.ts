@@ -9,6 +9,7 @@ import { WeirError } from "../core/errors.ts";
 import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
 import { renderPrometheus } from "./prometheus.ts";
 import { answer } from "./rest-handlers.ts";
+import { findDashboardDir, isDashboardPath, readDashboardFile } from "./static-files.ts";
 
 /** Flink's REST port; `weir run --rest-port 8081` uses it. */
 export const FLINK_REST_PORT = 8081;
@@ -52,8 +53,9 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
       `the REST server would listen on ${address}, beyond this machine, without a token; pass --rest-token <secret> (or set ${REST_TOKEN_ENV}), or leave --rest-address at ${DEFAULT_REST_ADDRESS}`,
     );
   }
+  const dashboard = findDashboardDir();
   const server = createServer((req, res) => {
-    handle(req, res, options.jobs, token).catch((e: unknown) => {
+    handle(req, res, options.jobs, token, dashboard).catch((e: unknown) => {
       send(res, 500, { errors: [e instanceof Error ? e.message : String(e)] });
     });
   });
@@ -91,12 +93,21 @@ async function handle(
   res: ServerResponse,
   jobs: () => readonly JobMetrics[],
   token: string | undefined,
+  dashboard: string | undefined,
 ): Promise<void> {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  // The dashboard's own files hold no job data: a browser loads them without the token, and the
+  // page then sends it with every API request.
+  if ((req.method === "GET" || req.method === "HEAD") && isDashboardPath(url.pathname)) {
+    const file = await readDashboardFile(dashboard, url.pathname);
+    res.writeHead(file.status, file.headers);
+    res.end(req.method === "HEAD" ? undefined : file.body);
+    return;
+  }
   if (token !== undefined && token.length > 0 && !authorized(req, token)) {
     send(res, 401, { errors: ["a token is required: send 'Authorization: Bearer <token>'"] });
     return;
   }
-  const url = new URL(req.url ?? "/", "http://localhost");
   if (req.method !== "GET") {
     send(res, 405, { errors: [`${req.method} ${url.pathname} is not supported; the REST API is read-only`] });
     return;
