@@ -3,6 +3,7 @@
 
 import { startJsonLinesReporter } from "../runtime/metrics/json-lines-reporter.ts";
 import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
+import type { JobControl } from "../web/job-operations.ts";
 import { FLINK_REST_PORT, RestServerError, startRestServer } from "../web/rest-server.ts";
 import { type OptionSpec, integerOption } from "./args.ts";
 import { CliUsageError } from "./cli-errors.ts";
@@ -38,8 +39,11 @@ export const OBSERVABILITY_OPTIONS: readonly OptionSpec[] = [
 ];
 
 export interface RunObservability {
-  /** The job whose metrics to serve and report, once it is submitted. */
-  attach(job: JobMetrics): void;
+  /**
+   * The job whose metrics to serve and report, once it is submitted, and what the REST API may do
+   * to it (cancel, savepoints, stop).
+   */
+  attach(job: JobMetrics, control?: JobControl): void;
   stop(): Promise<void>;
 }
 
@@ -50,6 +54,7 @@ export async function startObservability(
   announce: (line: string) => void,
 ): Promise<RunObservability> {
   const jobs: JobMetrics[] = [];
+  const controls = new Map<string, JobControl>();
   const port = integerOption(command, REST_PORT, values.get(REST_PORT.name), 0, 65_535);
   const address = values.get(REST_ADDRESS.name);
   const token = values.get(REST_TOKEN.name);
@@ -62,7 +67,13 @@ export async function startObservability(
   let server: Awaited<ReturnType<typeof startRestServer>> | undefined;
   if (port !== undefined) {
     try {
-      server = await startRestServer({ port, address, token, jobs: () => jobs });
+      server = await startRestServer({
+        port,
+        address,
+        token,
+        jobs: () => jobs,
+        control: (id) => controls.get(id),
+      });
     } catch (e) {
       if (e instanceof RestServerError) throw new CliUsageError(e.message, `see 'weir ${command} --help'`);
       throw e;
@@ -72,8 +83,9 @@ export async function startObservability(
   const file = values.get(METRICS_FILE.name);
   const reporter = file === undefined ? undefined : startJsonLinesReporter(() => jobs, file);
   return {
-    attach(job) {
+    attach(job, control) {
       jobs.push(job);
+      if (control !== undefined) controls.set(job.jobId, control);
     },
     async stop() {
       reporter?.stop();

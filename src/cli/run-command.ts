@@ -11,6 +11,7 @@ import { CliUsageError, JobLoadError, oneLine } from "./cli-errors.ts";
 import { RUN, commandHelp } from "./commands.ts";
 import { FailureReporter } from "./failure-lines.ts";
 import { statusLine } from "./status-line.ts";
+import type { JobControl } from "../web/job-operations.ts";
 import { type RunObservability, startObservability } from "./rest-options.ts";
 import { buildJob, configFromArgs, importJob, resolveJobFile, shownPath } from "./job-file.ts";
 import {
@@ -97,7 +98,8 @@ export async function runCommand(args: string[], terminal: CliIO): Promise<numbe
       ...config,
       onAttemptFailed: (f) => failures.onAttemptFailed(f),
     });
-    observability.attach(client.metrics);
+    const remote: RemoteStop = {};
+    observability.attach(client.metrics, restControl(client, remote, io));
     process.off("SIGINT", keepSigint);
     process.off("SIGTERM", keepSigterm);
     if (unbounded) {
@@ -110,7 +112,7 @@ export async function runCommand(args: string[], terminal: CliIO): Promise<numbe
       );
     }
     if (!parsed.flags.has("quiet")) status = startStatusLine(client, job.jobGraph);
-    return await waitForJob(client, io, verbose, ft.savepointDir, failures, stdout, early);
+    return await waitForJob(client, io, verbose, ft.savepointDir, failures, stdout, early, remote);
   } catch (e) {
     return reportError(e, io, verbose);
   } finally {
@@ -162,8 +164,43 @@ class StdoutWatch {
   }
 }
 
-type StopReason = "Ctrl-C" | "SIGTERM" | "stdout closed";
+type StopReason = "Ctrl-C" | "SIGTERM" | "stdout closed" | "asked through the REST API";
 type Stopped = { path: string } | { error: unknown; kept: string | undefined } | undefined;
+
+/** A cancel or stop-with-savepoint asked for through the REST API (not by a signal). */
+interface RemoteStop {
+  reason?: StopReason;
+  stopping?: Promise<Stopped>;
+}
+
+/** What the REST API may do to the job: as the client does, noting a stop for waitForJob. */
+function restControl(client: ClusterJobClient, remote: RemoteStop, io: CliIO): JobControl {
+  const why = "asked through the REST API";
+  return {
+    getStatus: () => client.getStatus(),
+    triggerSavepoint: (dir) => client.triggerSavepoint(dir),
+    cancel() {
+      remote.reason = why;
+      io.err(`weir: cancelling job '${client.jobName}' (${why})`);
+      return client.cancel();
+    },
+    stopWithSavepoint(dir) {
+      remote.reason = why;
+      io.err(`weir: taking a savepoint of job '${client.jobName}', then stopping it (${why})`);
+      const path = client.stopWithSavepoint(dir);
+      remote.stopping = path.then(
+        (p): Stopped => ({ path: p }),
+        () => {
+          // Nothing was committed and the job runs on (as in Flink); the REST caller sees why.
+          remote.reason = undefined;
+          remote.stopping = undefined;
+          return undefined;
+        },
+      );
+      return path;
+    },
+  };
+}
 
 /**
  * Wait for the job. The first SIGINT or SIGTERM cancels it, or with `savepointDir` stops it with
@@ -178,6 +215,7 @@ async function waitForJob(
   failures: FailureReporter,
   stdout: StdoutWatch,
   earlySignals: ReadonlyArray<"SIGINT" | "SIGTERM">,
+  remote: RemoteStop,
 ): Promise<number> {
   const started = performance.now();
   let reason: StopReason | undefined;
@@ -235,10 +273,12 @@ async function waitForJob(
   });
   try {
     const result = await client.wait().catch(async (e: unknown) => {
-      if (!(e instanceof JobCancelledError) || reason === undefined) throw e;
+      if (!(e instanceof JobCancelledError)) throw e;
+      reason ??= remote.reason;
+      if (reason === undefined) throw e;
       return undefined;
     });
-    const stopped = await stopping;
+    const stopped = await (stopping ?? remote.stopping);
     if (stdout.closed) return EXIT_OK;
     if (result !== undefined) {
       if (stopped !== undefined && "error" in stopped) {

@@ -121,6 +121,10 @@ export class JobMaster {
         name: v.name,
         parallelism: v.parallelism,
         operators: v.nodes.map((n) => ({ uid: n.uid, name: n.name })),
+        inputs: v.inputs.map((e) => ({
+          id: e.source.id,
+          shipStrategy: e.streamEdge.partitioner.kind.toUpperCase(),
+        })),
       })),
     );
     this.metrics.setJobLevelSource(() => {

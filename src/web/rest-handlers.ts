@@ -32,6 +32,8 @@ export function answer(
   switch (parts[2]) {
     case "metrics":
       return parts.length === 3 ? { status: 200, body: metricList(job.jobMetrics(), query) } : undefined;
+    case "plan":
+      return parts.length === 3 ? { status: 200, body: { plan: plan(job) } } : undefined;
     case "checkpoints":
       return parts.length === 3 ? { status: 200, body: checkpoints(job) } : undefined;
     case "exceptions":
@@ -143,6 +145,29 @@ function jobDetails(job: JobMetrics) {
         tasks: taskCounts(job, v),
       };
     }),
+    plan: plan(job),
+  };
+}
+
+/** Flink's job plan: one node per vertex, each naming its inputs and their ship strategy. */
+function plan(job: JobMetrics) {
+  return {
+    jid: job.jobId,
+    name: job.jobName,
+    type: "STREAMING",
+    nodes: job.vertices.map((v) => ({
+      id: String(v.id),
+      parallelism: v.parallelism,
+      operator: "",
+      operator_strategy: "",
+      description: v.operators.map((o) => o.name).join(" -> "),
+      inputs: (v.inputs ?? []).map((input, num) => ({
+        num,
+        id: String(input.id),
+        ship_strategy: input.shipStrategy,
+        exchange: "pipelined_bounded",
+      })),
+    })),
   };
 }
 

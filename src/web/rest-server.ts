@@ -1,14 +1,17 @@
 // The REST server (node:http): Flink-shaped JSON endpoints (src/web/rest-handlers.ts) and the
 // Prometheus exposition at GET /metrics. It listens on 127.0.0.1 by default; on any other address
 // it refuses to start without a token, and with a token every request must carry it
-// (`Authorization: Bearer <token>`), or it gets 401.
+// (`Authorization: Bearer <token>`), or it gets 401. Mutating requests (cancel, savepoints, stop:
+// src/web/job-operations.ts) act through the jobs' controls, when the server is given them.
 
 import { timingSafeEqual } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
 import { WeirError } from "../core/errors.ts";
 import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
 import { renderPrometheus } from "./prometheus.ts";
+import { type JobControl, JobOperations } from "./job-operations.ts";
 import { answer } from "./rest-handlers.ts";
+import { findDashboardDir, isDashboardPath, readDashboardFile } from "./static-files.ts";
 
 /** Flink's REST port; `weir run --rest-port 8081` uses it. */
 export const FLINK_REST_PORT = 8081;
@@ -25,7 +28,12 @@ export interface RestServerOptions {
   token?: string;
   /** The jobs to serve (read on every request). */
   jobs: () => readonly JobMetrics[];
+  /** A job's control (cancel, savepoints); without it, mutating requests get 405. */
+  control?: (jobId: string) => JobControl | undefined;
 }
+
+/** The largest request body read (a savepoint request is a few hundred bytes). */
+const MAX_BODY_BYTES = 64 * 1024;
 
 /** The REST server cannot start: the address needs a token, or the port is taken. */
 export class RestServerError extends WeirError {
@@ -52,8 +60,10 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
       `the REST server would listen on ${address}, beyond this machine, without a token; pass --rest-token <secret> (or set ${REST_TOKEN_ENV}), or leave --rest-address at ${DEFAULT_REST_ADDRESS}`,
     );
   }
+  const operations = new JobOperations();
+  const dashboard = findDashboardDir();
   const server = createServer((req, res) => {
-    handle(req, res, options.jobs, token).catch((e: unknown) => {
+    handle(req, res, options, operations, token, dashboard).catch((e: unknown) => {
       send(res, 500, { errors: [e instanceof Error ? e.message : String(e)] });
     });
   });
@@ -89,16 +99,47 @@ function listen(server: Server, port: number, address: string): Promise<void> {
 async function handle(
   req: IncomingMessage,
   res: ServerResponse,
-  jobs: () => readonly JobMetrics[],
+  options: RestServerOptions,
+  operations: JobOperations,
   token: string | undefined,
+  dashboard: string | undefined,
 ): Promise<void> {
+  const jobs = options.jobs;
+  const url = new URL(req.url ?? "/", "http://localhost");
+  // The dashboard's own files hold no job data: a browser loads them without the token, and the
+  // page then sends it with every API request.
+  if ((req.method === "GET" || req.method === "HEAD") && isDashboardPath(url.pathname)) {
+    const file = await readDashboardFile(dashboard, url.pathname);
+    res.writeHead(file.status, file.headers);
+    res.end(req.method === "HEAD" ? undefined : file.body);
+    return;
+  }
   if (token !== undefined && token.length > 0 && !authorized(req, token)) {
     send(res, 401, { errors: ["a token is required: send 'Authorization: Bearer <token>'"] });
     return;
   }
-  const url = new URL(req.url ?? "/", "http://localhost");
+  const parts = url.pathname.split("/").filter((p) => p.length > 0);
+  if (parts[0] === "jobs" && parts.length >= 2 && parts[1] !== "overview") {
+    const body = req.method === "GET" ? { json: undefined } : await readJson(req);
+    if ("invalid" in body) {
+      send(res, 400, { errors: [body.invalid] });
+      return;
+    }
+    const id = parts[1]!;
+    if (!jobs().some((j) => j.jobId === id)) {
+      send(res, 404, { errors: [`Job ${id} not found`] });
+      return;
+    }
+    const method = req.method ?? "GET";
+    const control = options.control?.(id);
+    const op = operations.answer(method, parts, url.searchParams, body.json, id, control);
+    if (op !== undefined) {
+      send(res, op.status, op.body);
+      return;
+    }
+  }
   if (req.method !== "GET") {
-    send(res, 405, { errors: [`${req.method} ${url.pathname} is not supported; the REST API is read-only`] });
+    send(res, 405, { errors: [`${req.method} ${url.pathname} is not supported`] });
     return;
   }
   if (url.pathname === "/metrics") {
@@ -110,6 +151,24 @@ async function handle(
   const a = answer(jobs(), url.pathname, url.searchParams);
   if (a === undefined) send(res, 404, { errors: [`Not found: ${url.pathname}`] });
   else send(res, a.status, a.body);
+}
+
+/** A request's JSON body (`json` undefined when empty), or why it cannot be read. */
+async function readJson(req: IncomingMessage): Promise<{ json: unknown } | { invalid: string }> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req as AsyncIterable<Buffer>) {
+    size += chunk.length;
+    if (size > MAX_BODY_BYTES) return { invalid: `the request body is larger than ${MAX_BODY_BYTES} bytes` };
+    chunks.push(chunk);
+  }
+  const text = Buffer.concat(chunks).toString("utf8").trim();
+  if (text.length === 0) return { json: undefined };
+  try {
+    return { json: JSON.parse(text) };
+  } catch {
+    return { invalid: "the request body is not valid JSON" };
+  }
 }
 
 function authorized(req: IncomingMessage, token: string): boolean {

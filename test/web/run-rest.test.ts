@@ -3,9 +3,12 @@
 // without a token, a port in use (one line, exit 2). Only loopback traffic.
 
 import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
 import { describe, it } from "node:test";
-import { FIXTURES, assertOneLineError, spawnWeir, weir } from "../cli/cli-harness.ts";
+import { FIXTURES, ROOT, assertOneLineError, spawnWeir, weir } from "../cli/cli-harness.ts";
 
 const JOB = `${FIXTURES}/counting-job.ts`;
 
@@ -35,6 +38,57 @@ describe("weir run --rest-port", () => {
     } finally {
       run.child.kill("SIGINT");
       await run.exited;
+    }
+  });
+
+  it("PATCH ?mode=cancel ends the run: the cancel line names the REST API, exit 0", async () => {
+    const run = spawnWeir(["run", JOB, "--rest-port", "0"]);
+    try {
+      await run.until((err) => /REST API at http:\/\/127\.0\.0\.1:\d+/.test(err), "stderr");
+      await run.until((out) => /progress: [1-9]\d* records/.test(out));
+      const url = /REST API at (http:\/\/127\.0\.0\.1:\d+)/.exec(run.stderr())![1]!;
+      const { jobs } = (await (await fetch(`${url}/jobs/overview`)).json()) as { jobs: any[] };
+      const res = await fetch(`${url}/jobs/${jobs[0].jid}?mode=cancel`, { method: "PATCH" });
+      assert.equal(res.status, 202);
+      const { code } = await run.exited;
+      assert.equal(code, 0, run.stderr());
+      assert.match(run.stdout(), /^Job 'counting-job' cancelled after .* \(asked through the REST API\)$/m);
+    } finally {
+      run.child.kill("SIGKILL");
+    }
+  });
+
+  it("POST /stop takes a savepoint and ends the run with its path", async () => {
+    const scratch = mkdtempSync(join(tmpdir(), "weir-run-rest-stop-"));
+    const run = spawnWeir([
+      "run",
+      JOB,
+      "--rest-port",
+      "0",
+      "--checkpoint-interval",
+      "50",
+      "--checkpoint-dir",
+      join(scratch, "cp"),
+    ]);
+    try {
+      await run.until((err) => /REST API at http:\/\/127\.0\.0\.1:\d+/.test(err), "stderr");
+      await run.until((out) => /progress: [1-9]\d* records/.test(out));
+      const url = /REST API at (http:\/\/127\.0\.0\.1:\d+)/.exec(run.stderr())![1]!;
+      const { jobs } = (await (await fetch(`${url}/jobs/overview`)).json()) as { jobs: any[] };
+      const target = join(scratch, "savepoints");
+      const res = await fetch(`${url}/jobs/${jobs[0].jid}/stop`, {
+        method: "POST",
+        body: JSON.stringify({ targetDirectory: target }),
+      });
+      assert.equal(res.status, 202);
+      const { code } = await run.exited;
+      assert.equal(code, 0, run.stderr());
+      const m = /^Job 'counting-job' stopped with savepoint at (.+)$/m.exec(run.stdout());
+      assert.ok(m !== null, run.stdout().slice(-500));
+      assert.ok(existsSync(join(resolve(ROOT, m[1]!), "_metadata")));
+    } finally {
+      run.child.kill("SIGKILL");
+      rmSync(scratch, { recursive: true, force: true });
     }
   });
 

@@ -12,6 +12,8 @@ export interface JobVertexInfo {
   name: string;
   parallelism: number;
   operators: Array<{ uid: string; name: string }>;
+  /** The vertices feeding this one, with the edge's partitioner (Flink's ship strategy). */
+  inputs?: Array<{ id: number; shipStrategy: string }>;
 }
 
 export interface JobExceptionEntry {
