@@ -245,7 +245,6 @@ export class JobManager {
       config.checkpointDirectory = resolve(this.options.checkpointDir);
     }
     const followers = new Set<FrameSocket>(m.follow ? [socket] : []);
-    let entry: DispatchedJob | undefined;
     const client = await submitJobOnSlots(
       {
         job: modulePath,
@@ -283,7 +282,7 @@ export class JobManager {
         };
       },
     );
-    entry = {
+    const entry: DispatchedJob = {
       client,
       jobName: client.jobName,
       startTime: Date.now(),
