@@ -1,6 +1,16 @@
 // The commands of `weir` and their options; the help texts are generated from these.
 
 import { HELP_OPTION, type OptionSpec, optionLabel } from "./args.ts";
+import {
+  CANCEL,
+  CLUSTER,
+  DETACHED,
+  JM_ADDRESS,
+  JOBMANAGER,
+  LIST,
+  TASKMANAGER,
+  TOKEN,
+} from "./cluster-options.ts";
 import { OBSERVABILITY_OPTIONS } from "./rest-options.ts";
 
 export const PARALLELISM: OptionSpec = {
@@ -127,6 +137,9 @@ export const RUN: CommandSpec = {
     ALLOW_NON_RESTORED_STATE,
     RESTART_STRATEGY,
     ...OBSERVABILITY_OPTIONS,
+    JM_ADDRESS,
+    TOKEN,
+    DETACHED,
     QUIET,
     VERBOSE,
     HELP_OPTION,
@@ -170,7 +183,16 @@ export const NEXMARK: CommandSpec = {
   options: [],
 };
 
-export const COMMANDS: readonly CommandSpec[] = [RUN, PLAN, NEXMARK];
+export const COMMANDS: readonly CommandSpec[] = [
+  RUN,
+  PLAN,
+  NEXMARK,
+  JOBMANAGER,
+  TASKMANAGER,
+  CLUSTER,
+  LIST,
+  CANCEL,
+];
 
 export function mainHelp(version: string): string {
   const width = Math.max(...COMMANDS.map((c) => c.name.length));

@@ -40,6 +40,16 @@ export async function main(args: string[], io: CliIO = stdio): Promise<number> {
       return (await import("./plan-command.ts")).planCommand(rest, io);
     case "nexmark":
       return nexmark(rest, io);
+    case "jobmanager":
+      return (await import("./cluster-commands.ts")).jobmanagerCommand(rest, io);
+    case "taskmanager":
+      return (await import("./cluster-commands.ts")).taskmanagerCommand(rest, io);
+    case "cluster":
+      return (await import("./cluster-commands.ts")).clusterCommand(rest, io);
+    case "list":
+      return (await import("./cluster-commands.ts")).listCommand(rest, io);
+    case "cancel":
+      return (await import("./cluster-commands.ts")).cancelCommand(rest, io);
     default: {
       const what = command.startsWith("-") ? `unknown option '${command}'` : `unknown command '${command}'`;
       const near = COMMANDS.find((c) => editDistance(c.name, command.replace(/^-+/, "")) <= 2);

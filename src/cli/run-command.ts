@@ -70,6 +70,9 @@ export async function runCommand(args: string[], terminal: CliIO): Promise<numbe
       io.out(commandHelp(RUN));
       return EXIT_OK;
     }
+    if (parsed.values.has("jobmanager")) {
+      return await (await import("./cluster-run.ts")).clusterRun(parsed, jobArguments, io, verbose);
+    }
     if (parsed.positionals.length > 1) {
       throw new CliUsageError(
         `unexpected argument '${parsed.positionals[1]}' for 'weir run'`,

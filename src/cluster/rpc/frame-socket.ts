@@ -33,6 +33,8 @@ export class FrameSocket {
   /** Frames that arrived while no handler was set (between the hello's answer and the owner's handler). */
   private queued: unknown[] = [];
   private onFrameFn: ((m: unknown) => void) | undefined;
+  private rawFn: ((frame: Buffer) => void) | undefined;
+  private heldRaw: Buffer[] | undefined;
   private closed = false;
   private readonly closeListeners: Array<(reason: string) => void> = [];
   private closeReason = "the connection closed";
@@ -61,6 +63,30 @@ export class FrameSocket {
   onFrame(f: ((m: unknown) => void) | undefined): void {
     this.onFrameFn = f;
     while (f !== undefined && this.queued.length > 0 && this.onFrameFn === f) f(this.queued.shift());
+  }
+
+  /**
+   * From now on hand each frame's bytes to `f` undecoded (the data plane's binary frames; valid
+   * only during the call).
+   */
+  onRaw(f: (frame: Buffer) => void): void {
+    this.rawFn = f;
+    const held = this.heldRaw;
+    this.heldRaw = undefined;
+    for (const frame of held ?? []) f(frame);
+  }
+
+  /** Keep binary frames until onRaw sets a handler. */
+  holdRaw(): void {
+    const held: Buffer[] = [];
+    this.rawFn = (frame) => held.push(Buffer.from(frame));
+    this.heldRaw = held;
+  }
+
+  /** Send a frame that already starts with its u32 length. */
+  sendRaw(frame: Buffer): void {
+    if (this.closed || this.socket.destroyed) return;
+    this.socket.write(frame);
   }
 
   onClose(f: (reason: string) => void): void {
@@ -107,6 +133,11 @@ export class FrameSocket {
       buf = buf.subarray(4 + len);
       this.pending = buf.length > 0 ? [buf] : [];
       this.pendingBytes = buf.length;
+      if (this.rawFn !== undefined) {
+        this.rawFn(body);
+        if (this.socket.destroyed) return;
+        continue;
+      }
       let m: unknown;
       try {
         m = deserialize(body);
@@ -135,6 +166,8 @@ export function dial(
   port: number,
   hello: Omit<Hello, "t">,
   timeoutMs = 10_000,
+  /** Binary frames after the hello (FrameSocket.onRaw): the first ones are kept until a handler is set. */
+  raw = false,
 ): Promise<FrameSocket> {
   return new Promise((resolve, reject) => {
     const socket = connect({ host, port });
@@ -152,6 +185,7 @@ export function dial(
       const answer = m as { t: string; reason?: string };
       if (answer.t === "welcome") {
         fs.onFrame(undefined);
+        if (raw) fs.holdRaw();
         resolve(fs);
       } else {
         socket.destroy();

@@ -1,0 +1,294 @@
+// The cluster's commands: `weir jobmanager` and `weir taskmanager` (the processes), `weir cluster
+// start|stop` (a local cluster of both, like Flink's start-cluster.sh), and the clients `weir list`
+// and `weir cancel`. `weir run -m` is in src/cli/cluster-run.ts.
+
+import { spawn } from "node:child_process";
+import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+import { ClusterClient, parseAddress } from "../cluster/cluster-client.ts";
+import { JobManager } from "../cluster/jobmanager/job-manager.ts";
+import { JOBMANAGER_PORT } from "./cluster-options.ts";
+import { TaskManager } from "../cluster/taskmanager/task-manager.ts";
+import { isLoopback } from "../web/rest-server.ts";
+import { integerOption, parseArgs } from "./args.ts";
+import { CliUsageError } from "./cli-errors.ts";
+import {
+  CANCEL,
+  CLUSTER,
+  CLUSTER_TOKEN_ENV,
+  DATA_PORT,
+  HEARTBEAT_INTERVAL,
+  HEARTBEAT_TIMEOUT,
+  JOBMANAGER,
+  LIST,
+  PORT,
+  SLOTS,
+  SLOT_TIMEOUT,
+  TASKMANAGER,
+  TASKMANAGERS,
+} from "./cluster-options.ts";
+import { commandHelp } from "./commands.ts";
+import { type CliIO, EXIT_FAILED, EXIT_OK, reportError } from "./report.ts";
+
+/** The token from --token or the environment; required beyond loopback. */
+export function clusterToken(values: ReadonlyMap<string, string>): string {
+  return values.get("token") ?? process.env[CLUSTER_TOKEN_ENV] ?? "";
+}
+
+function checkBind(command: string, address: string, token: string): void {
+  if (!isLoopback(address) && token.length === 0) {
+    throw new CliUsageError(
+      `'weir ${command}' would listen on ${address}, beyond this machine, without a cluster token`,
+      `pass --token <secret> (or set ${CLUSTER_TOKEN_ENV}) on every JobManager, TaskManager and client, or leave --address at 127.0.0.1`,
+    );
+  }
+}
+
+function logger(io: CliIO): (level: string, line: string) => void {
+  return (level, line) => io.err(`${new Date().toISOString()} ${level} ${line}`);
+}
+
+/** Run until SIGINT or SIGTERM, then `stop`. */
+function untilSignal(stop: () => Promise<void>): Promise<number> {
+  return new Promise((resolve) => {
+    const on = () => {
+      process.off("SIGINT", on);
+      process.off("SIGTERM", on);
+      void stop().then(() => resolve(EXIT_OK));
+    };
+    process.on("SIGINT", on);
+    process.on("SIGTERM", on);
+  });
+}
+
+export async function jobmanagerCommand(args: string[], io: CliIO): Promise<number> {
+  try {
+    const p = parseArgs("jobmanager", args, JOBMANAGER.options);
+    if (p.flags.has("help")) {
+      io.out(commandHelp(JOBMANAGER));
+      return EXIT_OK;
+    }
+    const address = p.values.get("address") ?? "127.0.0.1";
+    const token = clusterToken(p.values);
+    checkBind("jobmanager", address, token);
+    const jm = new JobManager({
+      address,
+      port: integerOption("jobmanager", PORT, p.values.get("port"), 0, 65535) ?? JOBMANAGER_PORT,
+      token,
+      checkpointDir: p.values.get("checkpoint-dir"),
+      artifactDir: join(tmpdir(), `weir-jobmanager-${process.pid}`, "artifacts"),
+      heartbeatIntervalMs: integerOption(
+        "jobmanager",
+        HEARTBEAT_INTERVAL,
+        p.values.get("heartbeat-interval"),
+        1,
+        3_600_000,
+      ),
+      heartbeatTimeoutMs: integerOption(
+        "jobmanager",
+        HEARTBEAT_TIMEOUT,
+        p.values.get("heartbeat-timeout"),
+        1,
+        3_600_000,
+      ),
+      slotTimeoutMs: integerOption("jobmanager", SLOT_TIMEOUT, p.values.get("slot-timeout"), 0, 3_600_000),
+      log: logger(io),
+    });
+    await jm.start();
+    io.out(`JobManager listening on ${address}:${jm.port}`);
+    return await untilSignal(() => jm.stop());
+  } catch (e) {
+    return reportError(e, io, false);
+  }
+}
+
+export async function taskmanagerCommand(args: string[], io: CliIO): Promise<number> {
+  try {
+    const p = parseArgs("taskmanager", args, TASKMANAGER.options);
+    if (p.flags.has("help")) {
+      io.out(commandHelp(TASKMANAGER));
+      return EXIT_OK;
+    }
+    const jmArg = p.values.get("jobmanager");
+    if (jmArg === undefined) {
+      throw new CliUsageError(
+        "'weir taskmanager' needs the JobManager's address",
+        "e.g. weir taskmanager -m 127.0.0.1:6123 --slots 2",
+      );
+    }
+    const jm = parseAddress(jmArg, JOBMANAGER_PORT);
+    const address = p.values.get("address") ?? "127.0.0.1";
+    const token = clusterToken(p.values);
+    checkBind("taskmanager", address, token);
+    const tm = new TaskManager({
+      jobManagerHost: jm.host,
+      jobManagerPort: jm.port,
+      slots: integerOption("taskmanager", SLOTS, p.values.get("slots"), 1, 1024) ?? 1,
+      token,
+      address,
+      dataPort: integerOption("taskmanager", DATA_PORT, p.values.get("data-port"), 0, 65535) ?? 0,
+      id: p.values.get("id"),
+      artifactDir: join(tmpdir(), `weir-taskmanager-${process.pid}`, "artifacts"),
+      log: logger(io),
+    });
+    await tm.start();
+    if (process.exitCode === 1) {
+      await tm.stop();
+      io.err(
+        `weir: the JobManager at ${jmArg} refused this TaskManager (wrong cluster token); pass the cluster's --token`,
+      );
+      return EXIT_FAILED;
+    }
+    io.out(`TaskManager ${tm.id} registered with ${jmArg}`);
+    return await untilSignal(() => tm.stop());
+  } catch (e) {
+    return reportError(e, io, false);
+  }
+}
+
+interface PidFile {
+  jobmanager: { pid: number; port: number };
+  taskmanagers: number[];
+}
+
+export async function clusterCommand(args: string[], io: CliIO): Promise<number> {
+  try {
+    const p = parseArgs("cluster", args, CLUSTER.options);
+    if (p.flags.has("help") || p.positionals.length === 0) {
+      io.out(commandHelp(CLUSTER));
+      return p.flags.has("help") ? EXIT_OK : 2;
+    }
+    const dir = resolve(p.values.get("pid-dir") ?? ".weir/cluster");
+    const pidFile = join(dir, "cluster.json");
+    const bin = process.argv[1]!;
+    if (p.positionals[0] === "start") {
+      if (existsSync(pidFile)) {
+        throw new CliUsageError(
+          `a local cluster is running already (${pidFile})`,
+          "stop it first: weir cluster stop",
+        );
+      }
+      mkdirSync(dir, { recursive: true });
+      const token = clusterToken(p.values);
+      const env = { ...process.env, [CLUSTER_TOKEN_ENV]: token };
+      const port = integerOption("cluster", PORT, p.values.get("port"), 1, 65535) ?? JOBMANAGER_PORT;
+      const start = (name: string, argv: string[]) => {
+        const child = spawn(process.execPath, [bin, ...argv], {
+          detached: true,
+          stdio: ["ignore", openSync(join(dir, `${name}.out`), "a"), openSync(join(dir, `${name}.log`), "a")],
+          env,
+        });
+        child.unref();
+        return child.pid!;
+      };
+      const jmPid = start("jobmanager", ["jobmanager", "--port", String(port)]);
+      const n = integerOption("cluster", TASKMANAGERS, p.values.get("taskmanagers"), 1, 64) ?? 1;
+      const slots = p.values.get("slots") ?? "1";
+      const tms: number[] = [];
+      for (let i = 0; i < n; i++) {
+        tms.push(
+          start(`taskmanager-${i}`, [
+            "taskmanager",
+            "-m",
+            `127.0.0.1:${port}`,
+            "--slots",
+            slots,
+            "--id",
+            `tm-${i}`,
+          ]),
+        );
+      }
+      writeFileSync(
+        pidFile,
+        JSON.stringify({ jobmanager: { pid: jmPid, port }, taskmanagers: tms } satisfies PidFile),
+      );
+      io.out(
+        `Started a JobManager on 127.0.0.1:${port} and ${n} TaskManager(s) of ${slots} slot(s); logs in ${dir}`,
+      );
+      io.out(`Submit jobs with: weir run -m 127.0.0.1:${port} job.ts; stop it with: weir cluster stop`);
+      return EXIT_OK;
+    }
+    if (p.positionals[0] === "stop") {
+      if (!existsSync(pidFile))
+        throw new CliUsageError(`no local cluster is running (${pidFile})`, "start one: weir cluster start");
+      const pids = JSON.parse(readFileSync(pidFile, "utf8")) as PidFile;
+      for (const pid of [...pids.taskmanagers, pids.jobmanager.pid]) {
+        try {
+          process.kill(pid, "SIGTERM");
+        } catch {
+          // gone already
+        }
+      }
+      rmSync(pidFile);
+      io.out(
+        `Stopped the local cluster (JobManager pid ${pids.jobmanager.pid}, ${pids.taskmanagers.length} TaskManager(s))`,
+      );
+      return EXIT_OK;
+    }
+    throw new CliUsageError(
+      `unknown 'weir cluster' action '${p.positionals[0]}'`,
+      "use weir cluster start or weir cluster stop",
+    );
+  } catch (e) {
+    return reportError(e, io, false);
+  }
+}
+
+async function connectClient(command: string, values: ReadonlyMap<string, string>): Promise<ClusterClient> {
+  const m = values.get("jobmanager");
+  if (m === undefined) {
+    throw new CliUsageError(
+      `'weir ${command}' needs the JobManager's address`,
+      `e.g. weir ${command} -m 127.0.0.1:${JOBMANAGER_PORT}`,
+    );
+  }
+  const { host, port } = parseAddress(m, JOBMANAGER_PORT);
+  return ClusterClient.connect(host, port, clusterToken(values));
+}
+
+export async function listCommand(args: string[], io: CliIO): Promise<number> {
+  try {
+    const p = parseArgs("list", args, LIST.options);
+    if (p.flags.has("help")) {
+      io.out(commandHelp(LIST));
+      return EXIT_OK;
+    }
+    const client = await connectClient("list", p.values);
+    try {
+      const jobs = await client.list();
+      if (jobs.length === 0) io.out("No jobs.");
+      for (const j of jobs) {
+        io.out(`${new Date(j.startTime).toISOString()} : ${j.jobId} : ${j.jobName} (${j.status})`);
+      }
+    } finally {
+      client.close();
+    }
+    return EXIT_OK;
+  } catch (e) {
+    return reportError(e, io, false);
+  }
+}
+
+export async function cancelCommand(args: string[], io: CliIO): Promise<number> {
+  try {
+    const p = parseArgs("cancel", args, CANCEL.options);
+    if (p.flags.has("help")) {
+      io.out(commandHelp(CANCEL));
+      return EXIT_OK;
+    }
+    const jobId = p.positionals[0];
+    if (jobId === undefined)
+      throw new CliUsageError("'weir cancel' needs a job id", "'weir list -m host:port' shows them");
+    const client = await connectClient("cancel", p.values);
+    try {
+      const status = await client.cancel(jobId);
+      io.out(`Job ${jobId}: ${status}`);
+    } finally {
+      client.close();
+    }
+    return EXIT_OK;
+  } catch (e) {
+    return reportError(e, io, false);
+  }
+}

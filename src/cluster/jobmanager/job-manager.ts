@@ -1,0 +1,374 @@
+// The JobManager: the RPC server of the cluster. Its resource manager keeps the TaskManagers and
+// their slots; its dispatcher takes job submissions (a job module path on a shared file system, or
+// a bundled artifact) and runs each job with a JobMaster whose attempts deploy task workers on
+// TaskManager slots, relaying their messages. Clients list and cancel jobs and follow one to its end.
+
+import { createHash } from "node:crypto";
+import { mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { isAbsolute, join, resolve } from "node:path";
+import type { EnvironmentConfig } from "../../api/environment.ts";
+import { JobCancelledError } from "../../core/errors.ts";
+import type { SlotListener, SlotRunner } from "../attempt-coordinator.ts";
+import { runnableArtifact } from "../job-artifact.ts";
+import { submitJobOnSlots } from "../job-run.ts";
+import type { ClusterJobClient } from "../mini-cluster.ts";
+import { type FrameServer, type FrameSocket, type Hello, listenFrames } from "../rpc/frame-socket.ts";
+import {
+  type ArtifactRef,
+  type ClientAnswer,
+  type ClientRequest,
+  type JobManagerToTaskManager,
+  type JobOverview,
+  type TaskManagerRequest,
+  type TaskManagerToJobManager,
+  toWireError,
+} from "../rpc/messages.ts";
+import { type RegisteredTaskManager, ResourceManager } from "./resource-manager.ts";
+
+/** Flink's RPC port. */
+export const JOBMANAGER_PORT = 6123;
+
+export interface JobManagerOptions {
+  /** Default 127.0.0.1; any other address needs a token. */
+  address?: string;
+  /** 0 picks a free port (default 6123). */
+  port?: number;
+  /** The cluster token TaskManagers and clients must present ("" only on loopback). */
+  token: string;
+  /** Checkpoints of jobs that name no directory go here (default .weir/checkpoints). */
+  checkpointDir?: string;
+  /** Where submitted artifacts are kept. */
+  artifactDir: string;
+  heartbeatIntervalMs?: number;
+  heartbeatTimeoutMs?: number;
+  /** How long an attempt waits for free slots before it fails (default 30 s). */
+  slotTimeoutMs?: number;
+  log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
+}
+
+interface DispatchedJob {
+  client: ClusterJobClient;
+  jobName: string;
+  startTime: number;
+  slots: number;
+  followers: Set<FrameSocket>;
+  ended: ClientAnswer | undefined;
+}
+
+interface Deployment {
+  listeners: SlotListener[];
+  tmOf: string[];
+  live: Set<number>;
+  exitResolvers: Array<() => void>;
+}
+
+export class JobManager {
+  private server: FrameServer | undefined;
+  readonly resources: ResourceManager;
+  readonly jobs = new Map<string, DispatchedJob>();
+  private readonly deployments = new Map<number, Deployment>();
+  private deploymentCounter = 0;
+  private readonly artifacts = new Map<string, Uint8Array>();
+  private readonly log: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
+
+  constructor(private readonly options: JobManagerOptions) {
+    this.log =
+      options.log ??
+      ((level, line) => process.stderr.write(`${new Date().toISOString()} ${level} ${line}\n`));
+    this.resources = new ResourceManager(
+      options.heartbeatIntervalMs ?? 1_000,
+      options.heartbeatTimeoutMs ?? 10_000,
+      (tm, why) => this.lostTaskManager(tm, why),
+    );
+  }
+
+  get port(): number {
+    return this.server?.port ?? 0;
+  }
+
+  async start(): Promise<void> {
+    const address = this.options.address ?? "127.0.0.1";
+    this.server = await listenFrames(
+      address,
+      this.options.port ?? JOBMANAGER_PORT,
+      this.options.token,
+      (socket, hello) => this.accept(socket, hello),
+      (remote, why) => this.log("WARN", `refused a connection from ${remote}: ${why}`),
+    );
+    this.resources.start();
+    this.log("INFO", `JobManager listening on ${address}:${this.server.port}`);
+  }
+
+  async stop(): Promise<void> {
+    for (const job of this.jobs.values()) await job.client.cancel().catch(() => {});
+    this.resources.stop();
+    for (const tm of [...this.resources.taskManagers.values()]) tm.socket.destroy();
+    await this.server?.close();
+  }
+
+  /** The jobs, as `weir list` shows them. */
+  overview(): JobOverview[] {
+    return [...this.jobs.entries()].map(([jobId, j]) => ({
+      jobId,
+      jobName: j.jobName,
+      status: j.client.getStatus(),
+      startTime: j.startTime,
+      slots: j.slots,
+    }));
+  }
+
+  private accept(socket: FrameSocket, hello: Hello): void {
+    if (hello.role === "taskmanager") {
+      socket.onFrame((m) => this.fromTaskManager(socket, m as TaskManagerToJobManager | TaskManagerRequest));
+    } else if (hello.role === "client") {
+      socket.onFrame((m) => void this.fromClient(socket, m as ClientRequest));
+      socket.onClose(() => {
+        for (const j of this.jobs.values()) j.followers.delete(socket);
+      });
+    } else socket.destroy();
+  }
+
+  private fromTaskManager(socket: FrameSocket, m: TaskManagerToJobManager | TaskManagerRequest): void {
+    let id: string | undefined;
+    for (const tm of this.resources.taskManagers.values()) if (tm.socket === socket) id = tm.id;
+    if (id !== undefined) this.resources.heard(id);
+    switch (m.t) {
+      case "register":
+        this.resources.register({
+          id: m.id,
+          host: m.host,
+          pid: m.pid,
+          dataHost: m.dataHost,
+          dataPort: m.dataPort,
+          slots: m.slots,
+          socket,
+        });
+        socket.onClose((reason) => {
+          const tm = this.resources.taskManagers.get(m.id);
+          if (tm?.socket === socket) this.resources.lose(tm, `its connection closed (${reason})`);
+        });
+        this.log("INFO", `TaskManager ${m.id} registered: ${m.slots} slot(s), pid ${m.pid} on ${m.host}`);
+        break;
+      case "heartbeat":
+        break;
+      case "worker":
+        this.deployments.get(m.deployment)?.listeners[m.slot]?.message(m.m);
+        break;
+      case "worker-error":
+        this.deployments
+          .get(m.deployment)
+          ?.listeners[m.slot]?.crashed(Object.assign(new Error(m.message), { stack: m.stack }));
+        break;
+      case "worker-exit":
+        this.slotExited(m.deployment, m.slot, m.code, true);
+        break;
+      case "fetch-artifact":
+        socket.send({
+          t: "artifact",
+          sha256: m.sha256,
+          bytes: this.artifacts.get(m.sha256),
+        } satisfies JobManagerToTaskManager);
+        break;
+    }
+  }
+
+  private slotExited(deployment: number, slot: number, code: number | string, release: boolean): void {
+    const d = this.deployments.get(deployment);
+    if (d === undefined || !d.live.delete(slot)) return;
+    if (release) this.resources.release(d.tmOf[slot]!);
+    d.exitResolvers[slot]?.();
+    d.listeners[slot]?.exited(code);
+    if (d.live.size === 0) this.deployments.delete(deployment);
+  }
+
+  private lostTaskManager(tm: RegisteredTaskManager, why: string): void {
+    this.log("WARN", `TaskManager ${tm.id} (pid ${tm.pid} on ${tm.host}) lost: ${why}`);
+    for (const [id, d] of [...this.deployments]) {
+      for (const slot of [...d.live]) {
+        if (d.tmOf[slot] !== tm.id) continue;
+        d.listeners[slot]?.crashed(new Error(`TaskManager ${tm.id} was lost: ${why}`));
+        this.slotExited(id, slot, "TaskManager lost", false);
+      }
+    }
+  }
+
+  private async fromClient(socket: FrameSocket, m: ClientRequest): Promise<void> {
+    const answer = (a: ClientAnswer) => socket.send(a);
+    try {
+      switch (m.t) {
+        case "submit":
+          answer(await this.submit(socket, m));
+          break;
+        case "list":
+          answer({ t: "jobs", rid: m.rid, jobs: this.overview() });
+          break;
+        case "taskmanagers":
+          answer({ t: "taskmanagers", rid: m.rid, taskmanagers: this.resources.info() });
+          break;
+        case "cancel": {
+          const job = this.jobs.get(m.jobId);
+          if (job === undefined)
+            throw new Error(`no job ${m.jobId} on this JobManager; 'weir list -m' shows its jobs`);
+          await job.client.cancel();
+          answer({ t: "cancelled", rid: m.rid, status: job.client.getStatus() });
+          break;
+        }
+      }
+    } catch (e) {
+      answer({ t: "error", rid: m.rid, error: toWireError(e) });
+    }
+  }
+
+  private async submit(
+    socket: FrameSocket,
+    m: Extract<ClientRequest, { t: "submit" }>,
+  ): Promise<ClientAnswer> {
+    let modulePath: string;
+    let artifact: ArtifactRef | undefined;
+    if (m.artifact !== undefined) {
+      const sha256 = createHash("sha256").update(m.artifact.bytes).digest("hex");
+      this.artifacts.set(sha256, m.artifact.bytes);
+      const dir = join(this.options.artifactDir, sha256);
+      modulePath = join(dir, "job.mjs");
+      if (!existsSync(modulePath)) {
+        mkdirSync(dir, { recursive: true });
+        writeFileSync(modulePath, runnableArtifact(Buffer.from(m.artifact.bytes).toString("utf8")));
+      }
+      artifact = { sha256, name: m.artifact.name };
+    } else if (m.job !== undefined && isAbsolute(m.job)) {
+      modulePath = m.job;
+    } else {
+      throw new Error("a submission names no job: send an artifact or an absolute job path");
+    }
+    const config: EnvironmentConfig = { ...m.config };
+    if (config.checkpointDirectory === undefined && this.options.checkpointDir !== undefined) {
+      config.checkpointDirectory = resolve(this.options.checkpointDir);
+    }
+    const followers = new Set<FrameSocket>(m.follow ? [socket] : []);
+    const client = await submitJobOnSlots(
+      {
+        job: modulePath,
+        jobName:
+          m.jobName ?? (artifact !== undefined ? artifact.name.replace(/\.[cm]?[jt]s$/, "") : undefined),
+        ...config,
+        onAttemptFailed: (f) => {
+          const a: ClientAnswer = {
+            t: "attempt-failed",
+            jobId: client.jobId,
+            attempt: f.attempt,
+            error: toWireError(f.error),
+            restartDelayMs: f.restartDelayMs,
+          };
+          for (const s of followers) s.send(a);
+          this.log(
+            "WARN",
+            `job ${client.jobId}: attempt ${f.attempt} failed: ${toWireError(f.error).message}`,
+          );
+        },
+      },
+      (job, jobId) => {
+        let current: string[] = [];
+        return {
+          describe: (slot) => `slot ${slot} on TaskManager ${current[slot] ?? "?"}`,
+          start: async (data, listeners) => {
+            const tms = await this.resources.allocate(
+              data.length,
+              this.options.slotTimeoutMs ?? 30_000,
+              job.jobName,
+            );
+            current = tms.map((t) => t.id);
+            return this.deploy(jobId, data, listeners, tms, artifact);
+          },
+        };
+      },
+    );
+    const entry: DispatchedJob = {
+      client,
+      jobName: client.jobName,
+      startTime: Date.now(),
+      slots: client.job.executionGraph.numSlots,
+      followers,
+      ended: undefined,
+    };
+    this.jobs.set(client.jobId, entry);
+    this.log("INFO", `job '${client.jobName}' (${client.jobId}) submitted: ${entry.slots} slot(s)`);
+    const job = entry;
+    void client.wait().then(
+      (r) => {
+        const { collected, ...result } = r;
+        this.ended(client.jobId, job, {
+          t: "job-ended",
+          jobId: client.jobId,
+          status: "FINISHED",
+          result: { ...result },
+          collected,
+          error: undefined,
+        });
+      },
+      (e: unknown) => {
+        const partial = client.cancelledResult();
+        this.ended(client.jobId, job, {
+          t: "job-ended",
+          jobId: client.jobId,
+          status: e instanceof JobCancelledError ? "CANCELED" : "FAILED",
+          result: partial === undefined ? undefined : { ...partial },
+          collected: undefined,
+          error: toWireError(e),
+        });
+      },
+    );
+    return { t: "submitted", rid: m.rid, jobId: client.jobId, jobName: client.jobName, slots: entry.slots };
+  }
+
+  private ended(jobId: string, job: DispatchedJob, a: ClientAnswer): void {
+    job.ended = a;
+    this.log("INFO", `job '${job.jobName}' (${jobId}) ${(a as { status: string }).status}`);
+    for (const s of job.followers) s.send(a);
+  }
+
+  private deploy(
+    jobId: string,
+    data: import("../protocol.ts").WorkerData[],
+    listeners: SlotListener[],
+    tms: RegisteredTaskManager[],
+    artifact: ArtifactRef | undefined,
+  ): SlotRunner[] {
+    const deployment = ++this.deploymentCounter;
+    const d: Deployment = {
+      listeners,
+      tmOf: tms.map((t) => t.id),
+      live: new Set(data.map((_, i) => i)),
+      exitResolvers: [],
+    };
+    this.deployments.set(deployment, d);
+    const runners = data.map((_, slot): SlotRunner => {
+      const tm = tms[slot]!;
+      const exited = new Promise<void>((resolve) => {
+        d.exitResolvers[slot] = resolve;
+      });
+      return {
+        post: (m) =>
+          tm.socket.send({ t: "to-worker", deployment, slot, m } satisfies JobManagerToTaskManager),
+        terminate: () => {
+          if (!d.live.has(slot)) return;
+          if (this.resources.taskManagers.get(tm.id) === tm) {
+            tm.socket.send({ t: "terminate", deployment, slot } satisfies JobManagerToTaskManager);
+          } else this.slotExited(deployment, slot, "TaskManager lost", false);
+        },
+        exited,
+      };
+    });
+    const placement = tms.map((t) => ({ tm: t.id, dataHost: t.dataHost, dataPort: t.dataPort }));
+    for (const tm of new Set(tms)) {
+      tm.socket.send({
+        t: "deploy",
+        deployment,
+        workers: data.filter((_, slot) => tms[slot] === tm),
+        placement,
+        artifact,
+      } satisfies JobManagerToTaskManager);
+    }
+    this.log("INFO", `job ${jobId}: deployment ${deployment} on ${[...new Set(d.tmOf)].join(", ")}`);
+    return runners;
+  }
+}

@@ -1,0 +1,277 @@
+// A TaskManager: a process offering slots to a JobManager. It registers over the RPC connection,
+// exchanges heartbeats with the JobManager both ways, and runs each slot of a deployment as a task
+// worker thread (src/cluster/task-worker.ts), relaying the worker's messages to and from the
+// JobManager. Channels between its own workers are MessagePorts as in the MiniCluster; channels to
+// workers on other TaskManagers go through the data exchange (TCP). When the JobManager is lost it
+// ends its workers and registers again once the JobManager answers.
+
+import { randomUUID } from "node:crypto";
+import { hostname } from "node:os";
+import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
+import { WORKER_URL } from "../mini-cluster.ts";
+import type { ToCoordinator, WorkerData } from "../protocol.ts";
+import { type FrameServer, type FrameSocket, dial, listenFrames } from "../rpc/frame-socket.ts";
+import type { JobManagerToTaskManager, TaskManagerToJobManager } from "../rpc/messages.ts";
+import { isStdioMessage } from "../worker-stdio.ts";
+import { startWorker } from "../worker-threads.ts";
+import { ArtifactCache } from "./artifact-cache.ts";
+import { DataExchange } from "./data-exchange.ts";
+
+export interface TaskManagerOptions {
+  jobManagerHost: string;
+  jobManagerPort: number;
+  slots: number;
+  /** The cluster token ("" on loopback without one). */
+  token: string;
+  /** Where the data port listens (default 127.0.0.1). */
+  address?: string;
+  /** 0 picks a free port. */
+  dataPort?: number;
+  /** Default: a random id. */
+  id?: string;
+  /** Where fetched job artifacts are kept. */
+  artifactDir: string;
+  log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
+}
+
+interface HostedWorker {
+  worker: Worker;
+  deployment: number;
+  slot: number;
+}
+
+const RECONNECT_MS = 1_000;
+
+export class TaskManager {
+  readonly id: string;
+  private rpc: FrameSocket | undefined;
+  private data: FrameServer | undefined;
+  private exchange!: DataExchange;
+  private readonly workers = new Map<string, HostedWorker>();
+  private stopped = false;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private lastHeard = Date.now();
+  private readonly log: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
+  private readonly artifacts: ArtifactCache;
+  private registered: (() => void) | undefined;
+
+  constructor(private readonly options: TaskManagerOptions) {
+    this.id = options.id ?? `tm-${randomUUID().slice(0, 8)}`;
+    this.log =
+      options.log ??
+      ((level, line) => process.stderr.write(`${new Date().toISOString()} ${level} ${line}\n`));
+    this.artifacts = new ArtifactCache(options.artifactDir, (sha256) =>
+      this.rpc?.send({ t: "fetch-artifact", sha256 }),
+    );
+  }
+
+  get dataPort(): number {
+    return this.data?.port ?? 0;
+  }
+
+  /** Listen on the data port and register with the JobManager; resolves once registered. */
+  async start(): Promise<void> {
+    const address = this.options.address ?? "127.0.0.1";
+    this.exchange = new DataExchange(this.id, this.options.token, (l) => this.log("WARN", l));
+    this.data = await listenFrames(
+      address,
+      this.options.dataPort ?? 0,
+      this.options.token,
+      (socket, hello) => {
+        if (hello.role !== "data" || hello.id === undefined) {
+          socket.destroy();
+          return;
+        }
+        // Binary frames from here on.
+        socket.holdRaw();
+        this.exchange.accept(hello.id, socket);
+      },
+      (remote, why) => this.log("WARN", `refused a data connection from ${remote}: ${why}`),
+    );
+    this.log(
+      "INFO",
+      `TaskManager ${this.id}: ${this.options.slots} slot(s), data port ${address}:${this.data.port}`,
+    );
+    await new Promise<void>((resolve) => {
+      this.registered = resolve;
+      void this.connect();
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.heartbeat);
+    await this.endWorkers();
+    this.rpc?.destroy();
+    this.exchange?.shutdown();
+    await this.data?.close();
+  }
+
+  private async connect(): Promise<void> {
+    const { jobManagerHost: host, jobManagerPort: port } = this.options;
+    while (!this.stopped) {
+      try {
+        const rpc = await dial(host, port, { role: "taskmanager", token: this.options.token, id: this.id });
+        this.rpc = rpc;
+        rpc.onFrame((m) => this.onMessage(m as JobManagerToTaskManager));
+        rpc.onClose((reason) => {
+          if (this.rpc !== rpc) return;
+          void this.lostJobManager(`connection closed (${reason})`);
+        });
+        this.send({
+          t: "register",
+          id: this.id,
+          slots: this.options.slots,
+          dataHost: this.options.address ?? "127.0.0.1",
+          dataPort: this.data!.port,
+          pid: process.pid,
+          host: hostname(),
+        });
+        return;
+      } catch (e) {
+        this.log("WARN", `cannot reach the JobManager at ${host}:${port}: ${(e as Error).message}; retrying`);
+        if ((e as Error).message.includes("refused the connection")) {
+          // A wrong token will not become right: stop retrying.
+          this.registered?.();
+          this.stopped = true;
+          process.exitCode = 1;
+          return;
+        }
+        await new Promise((r) => setTimeout(r, RECONNECT_MS));
+      }
+    }
+  }
+
+  private async lostJobManager(why: string): Promise<void> {
+    if (this.stopped) return;
+    this.log("WARN", `lost the JobManager: ${why}; ending every task and registering again`);
+    clearInterval(this.heartbeat);
+    const rpc = this.rpc;
+    this.rpc = undefined;
+    rpc?.destroy();
+    await this.endWorkers();
+    setTimeout(() => void this.connect(), RECONNECT_MS);
+  }
+
+  private send(m: TaskManagerToJobManager): void {
+    this.rpc?.send(m);
+  }
+
+  private onMessage(m: JobManagerToTaskManager): void {
+    this.lastHeard = Date.now();
+    switch (m.t) {
+      case "registered": {
+        this.log(
+          "INFO",
+          `registered with the JobManager at ${this.options.jobManagerHost}:${this.options.jobManagerPort}`,
+        );
+        clearInterval(this.heartbeat);
+        this.heartbeat = setInterval(() => {
+          if (Date.now() - this.lastHeard > m.heartbeatTimeoutMs) {
+            void this.lostJobManager(`no heartbeat for ${m.heartbeatTimeoutMs} ms`);
+            return;
+          }
+          this.send({ t: "heartbeat" });
+        }, m.heartbeatIntervalMs);
+        this.registered?.();
+        this.registered = undefined;
+        break;
+      }
+      case "rejected":
+        this.log("ERROR", `the JobManager rejected this TaskManager: ${m.reason}`);
+        this.stopped = true;
+        this.rpc?.destroy();
+        this.registered?.();
+        break;
+      case "heartbeat":
+        break;
+      case "deploy":
+        void this.deploy(m.deployment, m.workers, m.placement, m.artifact).catch((e: Error) => {
+          for (const w of m.workers) {
+            this.send({
+              t: "worker-error",
+              deployment: m.deployment,
+              slot: w.slot,
+              message: e.message,
+              stack: e.stack,
+            });
+            this.send({ t: "worker-exit", deployment: m.deployment, slot: w.slot, code: "not started" });
+          }
+        });
+        break;
+      case "to-worker":
+        this.workers.get(`${m.deployment}/${m.slot}`)?.worker.postMessage(m.m);
+        break;
+      case "terminate": {
+        const w = this.workers.get(`${m.deployment}/${m.slot}`);
+        if (w === undefined)
+          this.send({ t: "worker-exit", deployment: m.deployment, slot: m.slot, code: "gone" });
+        else void w.worker.terminate();
+        break;
+      }
+      case "artifact":
+        this.artifacts.received(m.sha256, m.bytes);
+        break;
+    }
+  }
+
+  private async deploy(
+    deployment: number,
+    workers: WorkerData[],
+    placement: Array<{ tm: string; dataHost: string; dataPort: number }>,
+    artifact: { sha256: string; name: string } | undefined,
+  ): Promise<void> {
+    const modulePath =
+      artifact === undefined ? undefined : await this.artifacts.path(artifact.sha256, artifact.name);
+    const n = placement.length;
+    const local = new Set(workers.map((w) => w.slot));
+    // Ports between this TaskManager's own slots: one MessageChannel per pair, as in the MiniCluster.
+    const ports = new Map<number, Array<MessagePort | null>>();
+    for (const w of workers) ports.set(w.slot, new Array<MessagePort | null>(n).fill(null));
+    for (const a of local) {
+      for (let b = 0; b < n; b++) {
+        if (b === a) continue;
+        if (local.has(b)) {
+          if (b < a) continue;
+          const { port1, port2 } = new MessageChannel();
+          ports.get(a)![b] = port1;
+          ports.get(b)![a] = port2;
+        } else {
+          ports.get(a)![b] = this.exchange.open(deployment, a, b, placement[b]!);
+        }
+      }
+    }
+    for (const data of workers) {
+      const slotPorts = ports.get(data.slot)!;
+      const worker = startWorker(WORKER_URL, {
+        workerData: { ...data, modulePath: modulePath ?? data.modulePath, ports: slotPorts },
+        transferList: slotPorts.filter((p): p is MessagePort => p !== null),
+      });
+      const key = `${deployment}/${data.slot}`;
+      this.workers.set(key, { worker, deployment, slot: data.slot });
+      worker.on("message", (m: ToCoordinator) => {
+        // What the worker prints goes to this process's stdout (startWorker writes it).
+        if (isStdioMessage(m)) return;
+        this.send({ t: "worker", deployment, slot: data.slot, m });
+      });
+      worker.on("error", (e) =>
+        this.send({ t: "worker-error", deployment, slot: data.slot, message: e.message, stack: e.stack }),
+      );
+      worker.once("exit", (code) => {
+        this.workers.delete(key);
+        if (![...this.workers.values()].some((w) => w.deployment === deployment))
+          this.exchange.close(deployment);
+        this.send({ t: "worker-exit", deployment, slot: data.slot, code });
+      });
+    }
+    this.log(
+      "INFO",
+      `deployment ${deployment} of job '${workers[0]?.jobName}': slot(s) ${[...local].join(", ")}`,
+    );
+  }
+
+  private async endWorkers(): Promise<void> {
+    const all = [...this.workers.values()];
+    await Promise.all(all.map((w) => w.worker.terminate()));
+  }
+}

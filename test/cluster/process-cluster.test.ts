@@ -1,0 +1,103 @@
+// The cluster as separate processes on loopback: a JobManager and two TaskManagers of one slot
+// each, so that a job at parallelism 2 runs across both and its keyed exchange crosses TCP.
+
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { ClusterClient } from "../../src/cluster/cluster-client.ts";
+import { corpus, countWords } from "../fixtures/helpers.ts";
+import { type TestCluster, startCluster, startProcess } from "./process-cluster.ts";
+
+const JOB = fileURLToPath(new URL("../fixtures/wordcount-job.ts", import.meta.url));
+const WORDS = 100_000;
+const ENV = { WEIR_TEST_WC_WORDS: String(WORDS), WEIR_TEST_WC_VOCAB: "3000", WEIR_TEST_WC_SEED: "11" };
+
+function finalCounts(values: unknown[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const v of values as Array<{ word: string; count: number }>) {
+    m.set(v.word, Math.max(m.get(v.word) ?? 0, v.count));
+  }
+  return m;
+}
+
+describe("a JobManager and two TaskManagers as processes", () => {
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await startCluster({ taskManagers: 2, slots: 1, env: ENV });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it("counts words across two TaskManagers exactly as a plain count", async () => {
+    const client = await ClusterClient.connect("127.0.0.1", cluster.port, "");
+    try {
+      const tms = await client.taskManagers();
+      assert.deepEqual(tms.map((t) => t.id).sort(), ["tm-0", "tm-1"]);
+      const job = await client.submit(JOB, { parallelism: 2 }, { follow: true });
+      assert.equal(job.slots, 2);
+      const end = await job.ended;
+      assert.equal(end.status, "FINISHED", String(end.error));
+      const values = end.result!.collected!.get("counts")!;
+      assert.equal(values.length, WORDS, "one rolling update per word, no more, no less");
+      assert.deepStrictEqual(finalCounts(values), countWords(corpus(WORDS, 3000, 11)));
+      // Both TaskManagers ran a slot of it: each job slot went to another one.
+      assert.match(cluster.jobManager.err(), /deployment \d+ on (tm-0, tm-1|tm-1, tm-0)/);
+    } finally {
+      client.close();
+    }
+  });
+
+  it("weir run -m prints the summary of a local run; weir list -m shows the jobs", async () => {
+    const run = startProcess(["run", "-m", cluster.address, JOB, "-p", "2"], ENV);
+    assert.equal(await run.exited, 0, run.err());
+    assert.match(
+      run.out(),
+      /^Job 'wordcount-job' finished in [\d.]+s · .*tokenize \(p=2\): .*counts \(p=2\): 100,000 records/m,
+    );
+    const list = startProcess(["list", "-m", cluster.address], {});
+    assert.equal(await list.exited, 0, list.err());
+    assert.equal(list.out().match(/wordcount-job \(FINISHED\)/g)?.length, 2, list.out());
+  });
+});
+
+describe("the cluster token", () => {
+  const TOKEN = "s3cret-cluster-token";
+  let cluster: TestCluster;
+  before(async () => {
+    cluster = await startCluster({ taskManagers: 1, slots: 1, token: TOKEN, env: ENV });
+  });
+  after(async () => {
+    await cluster?.stop();
+  });
+
+  it("refuses a TaskManager and a client with a wrong token, and never prints a token", async () => {
+    const tm = startProcess(["taskmanager", "-m", cluster.address, "--slots", "1"], {
+      WEIR_CLUSTER_TOKEN: "not-the-token",
+    });
+    assert.equal(await tm.exited, 1, tm.err());
+    assert.match(tm.err(), /refused/);
+    const list = startProcess(["list", "-m", cluster.address, "--token", "wrong-guess"], {});
+    assert.equal(await list.exited, 1);
+    assert.match(list.err(), /^weir: .*refused the connection: wrong cluster token/m);
+    // The right token works.
+    const ok = startProcess(["list", "-m", cluster.address], { WEIR_CLUSTER_TOKEN: TOKEN });
+    assert.equal(await ok.exited, 0, ok.err());
+    const client = await ClusterClient.connect("127.0.0.1", cluster.port, TOKEN);
+    assert.equal((await client.taskManagers()).length, 1, "the refused TaskManager did not register");
+    client.close();
+    for (const text of [tm.out(), tm.err(), list.err(), cluster.jobManager.err(), cluster.jobManager.out()]) {
+      for (const secret of [TOKEN, "not-the-token", "wrong-guess"])
+        assert.ok(!text.includes(secret), `'${secret}' printed`);
+    }
+    assert.match(cluster.jobManager.err(), /refused a connection from 127\.0\.0\.1:\d+: wrong token/);
+  });
+
+  it("a JobManager refuses to listen beyond loopback without a token", async () => {
+    const jm = startProcess(["jobmanager", "--address", "0.0.0.0", "--port", "0"], {
+      WEIR_CLUSTER_TOKEN: "",
+    });
+    assert.equal(await jm.exited, 2);
+    assert.match(jm.err(), /without a cluster token; pass --token/);
+  });
+});

@@ -1,0 +1,125 @@
+// A cluster of real processes for the cluster tests: a JobManager and TaskManagers started as
+// `weir jobmanager` / `weir taskmanager` children on loopback (free ports), with what they print
+// gathered, and every process killed at the end, also when the test fails.
+
+import { type ChildProcess, spawn } from "node:child_process";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+export const BIN = join(ROOT, "bin", "weir.mjs");
+
+export interface Proc {
+  child: ChildProcess;
+  out(): string;
+  err(): string;
+  exited: Promise<number | null>;
+}
+
+const started = new Set<ChildProcess>();
+// A test runner that dies must not leave the cluster behind.
+process.once("exit", () => {
+  for (const c of started) c.kill("SIGKILL");
+});
+
+export function startProcess(args: string[], env: NodeJS.ProcessEnv): Proc {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: ROOT,
+    env: { ...process.env, WEIR_STATUS_INTERVAL_MS: "0", ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  started.add(child);
+  let out = "";
+  let err = "";
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d.toString();
+  });
+  child.stderr!.on("data", (d: Buffer) => {
+    err += d.toString();
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once("exit", (code) => {
+      started.delete(child);
+      resolve(code);
+    }),
+  );
+  return { child, out: () => out, err: () => err, exited };
+}
+
+export async function waitForOutput(
+  p: Proc,
+  pattern: RegExp,
+  what: string,
+  ms = 30_000,
+): Promise<RegExpMatchArray> {
+  const until = Date.now() + ms;
+  for (;;) {
+    const m = p.out().match(pattern);
+    if (m !== null) return m;
+    if (p.child.exitCode !== null || Date.now() > until) {
+      throw new Error(`${what}: not seen (exit ${p.child.exitCode})\nstdout: ${p.out()}\nstderr: ${p.err()}`);
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+export interface TestCluster {
+  port: number;
+  address: string;
+  jobManager: Proc;
+  taskManagers: Proc[];
+  /** Start one more TaskManager. */
+  addTaskManager(id: string, slots: number): Promise<Proc>;
+  /** Kill every process of the cluster and wait for them to exit. */
+  stop(): Promise<void>;
+}
+
+export interface ClusterSpec {
+  taskManagers: number;
+  slots: number;
+  token?: string;
+  env?: NodeJS.ProcessEnv;
+  heartbeatIntervalMs?: number;
+  heartbeatTimeoutMs?: number;
+}
+
+export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
+  const env = { ...spec.env, WEIR_CLUSTER_TOKEN: spec.token ?? "" };
+  const procs: Proc[] = [];
+  const stop = async () => {
+    for (const p of procs) if (p.child.exitCode === null) p.child.kill("SIGKILL");
+    await Promise.all(procs.map((p) => p.exited));
+  };
+  try {
+    const jm = startProcess(
+      [
+        "jobmanager",
+        "--port",
+        "0",
+        "--heartbeat-interval",
+        String(spec.heartbeatIntervalMs ?? 300),
+        "--heartbeat-timeout",
+        String(spec.heartbeatTimeoutMs ?? 3_000),
+      ],
+      env,
+    );
+    procs.push(jm);
+    const port = Number(
+      (await waitForOutput(jm, /JobManager listening on [\d.]+:(\d+)/, "the JobManager's port"))[1],
+    );
+    const address = `127.0.0.1:${port}`;
+    const addTaskManager = async (id: string, slots: number) => {
+      const tm = startProcess(["taskmanager", "-m", address, "--slots", String(slots), "--id", id], env);
+      procs.push(tm);
+      await waitForOutput(tm, /registered with/, `TaskManager ${id} registered`);
+      return tm;
+    };
+    const taskManagers: Proc[] = [];
+    for (let i = 0; i < spec.taskManagers; i++)
+      taskManagers.push(await addTaskManager(`tm-${i}`, spec.slots));
+    return { port, address, jobManager: jm, taskManagers, addTaskManager, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
