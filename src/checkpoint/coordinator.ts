@@ -9,13 +9,12 @@
 
 import { WeirError } from "../core/errors.ts";
 import type { CheckpointSettings } from "./checkpoint-config.ts";
-import { writeSavepoint } from "./savepoint.ts";
+import type { CheckpointStorage } from "./checkpoint-storage.ts";
 import {
   CHECKPOINT_FORMAT,
   CHECKPOINT_FORMAT_VERSION,
   type CheckpointMetadata,
   type EdgeLayout,
-  type FsCheckpointStorage,
   type SubtaskStateHandle,
 } from "./fs-storage.ts";
 
@@ -88,7 +87,7 @@ export class CheckpointCoordinator {
 
   constructor(
     private readonly settings: CheckpointSettings,
-    private readonly storage: FsCheckpointStorage,
+    private readonly storage: CheckpointStorage,
     private readonly job: { name: string; id: string },
     private readonly tasks: TaskRef[],
     /** Snapshot of every split enumerator (by source uid), taken when a checkpoint is triggered. */
@@ -340,7 +339,7 @@ export class CheckpointCoordinator {
     if (target !== undefined) {
       // Durable before anything of it is committed, and before the checkpoints it replaces go.
       try {
-        savepointDir = await writeSavepoint(this.storage.root, metadata, target, this.storage.fs);
+        savepointDir = await this.storage.writeSavepoint(metadata, target);
       } catch (e) {
         this.abort(p.id, (e as Error).message);
         return;
@@ -396,7 +395,7 @@ export class CheckpointCoordinator {
   /** A checkpoint aborted while it was published: remove what it wrote (its savepoint too). */
   private async discardUnpublished(id: number, savepointDir: string | undefined): Promise<void> {
     await this.storage.discardCheckpoint(id);
-    if (savepointDir !== undefined) await this.storage.fs.remove(savepointDir).catch(() => {});
+    if (savepointDir !== undefined) await this.storage.discardSavepoint(savepointDir);
   }
 
   private abort(id: number, reason: string, countAsFailure = true): void {

@@ -15,6 +15,8 @@ import { copyFile, mkdir, open, readFile, readdir, rename, rm, stat } from "node
 import { dirname, join, relative, resolve } from "node:path";
 import { WeirError } from "../core/errors.ts";
 import type { PartitionerKind } from "../runtime/partitioners.ts";
+import type { CheckpointStorage } from "./checkpoint-storage.ts";
+import { isS3Location } from "./s3-location.ts";
 import { CorruptStateError, decodeStateFile, encodeStateFile } from "./state-file.ts";
 
 export const METADATA_FILE = "_metadata";
@@ -107,7 +109,7 @@ export async function writeAtomically(
   await fs.syncDirectory(dirname(path));
 }
 
-export class FsCheckpointStorage {
+export class FsCheckpointStorage implements CheckpointStorage {
   readonly root: string;
 
   constructor(
@@ -160,6 +162,19 @@ export class FsCheckpointStorage {
     const path = join(this.checkpointDir(id), METADATA_FILE);
     await writeAtomically(this.fs, path, JSON.stringify(metadata, null, 1));
     return this.checkpointDir(id);
+  }
+
+  /** A savepoint in a directory (written with this.fs), or on S3. */
+  async writeSavepoint(metadata: CheckpointMetadata, targetDir: string): Promise<string> {
+    if (isS3Location(targetDir)) {
+      return (await import("./s3-storage.ts")).writeSavepointFromDirectory(this.root, metadata, targetDir);
+    }
+    return (await import("./savepoint.ts")).writeSavepoint(this.root, metadata, targetDir, this.fs);
+  }
+
+  async discardSavepoint(location: string): Promise<void> {
+    if (isS3Location(location)) return (await import("./s3-storage.ts")).discardSavepointAt(location);
+    await this.fs.remove(location).catch(() => {});
   }
 
   /** Remove a checkpoint's directory; never throws (a late write may race with the removal). */
@@ -267,10 +282,46 @@ export interface LoadedCheckpoint {
   path: string;
   metadata: CheckpointMetadata;
   read(relPath: string): Promise<unknown>;
+  /** Where a file (relative to the root) is, for messages. */
+  location(relPath: string): string;
+  exists(relPath: string): Promise<boolean>;
+}
+
+/** The files (relative to the job root) a savepoint of this checkpoint copies. */
+export function savepointFiles(metadata: CheckpointMetadata): Set<string> {
+  const files = new Set<string>();
+  for (const task of Object.values(metadata.tasks)) {
+    for (const s of task.subtasks) {
+      if (s.file !== undefined) files.add(s.file);
+      for (const f of Object.values(s.keyGroups ?? {})) files.add(f);
+    }
+  }
+  return files;
+}
+
+/** Parse checkpoint metadata read from `where`: refuses corrupt, foreign or newer ones. */
+export function parseCheckpointMetadata(text: string, where: string): CheckpointMetadata {
+  let metadata: CheckpointMetadata;
+  try {
+    metadata = JSON.parse(text) as CheckpointMetadata;
+  } catch (e) {
+    throw new WeirError("IO", `checkpoint metadata '${where}' is corrupt: ${(e as Error).message}`);
+  }
+  if (metadata?.format !== CHECKPOINT_FORMAT) {
+    throw new WeirError("IO", `'${where}' is not Weir checkpoint metadata`);
+  }
+  if (metadata.version > CHECKPOINT_FORMAT_VERSION) {
+    throw new WeirError(
+      "IO",
+      `'${where}' was written by a newer Weir (format ${metadata.version}; this one reads up to ${CHECKPOINT_FORMAT_VERSION}); restore it with a newer Weir`,
+    );
+  }
+  return metadata;
 }
 
 /** Load `<dir>/_metadata` (or a checkpoint dir's parent job root + chk-N): refuses missing, corrupt or newer ones. */
 export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
+  if (isS3Location(path)) return (await import("./s3-storage.ts")).loadS3Checkpoint(path);
   const dir = resolve(path);
   const metaPath = dir.endsWith(METADATA_FILE) ? dir : join(dir, METADATA_FILE);
   if (!existsSync(metaPath)) {
@@ -279,21 +330,13 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
       `no checkpoint at '${dir}': '${metaPath}' does not exist; give the directory of a completed checkpoint (chk-N) or savepoint`,
     );
   }
-  let metadata: CheckpointMetadata;
+  let text: string;
   try {
-    metadata = JSON.parse(await readFile(metaPath, "utf8")) as CheckpointMetadata;
+    text = await readFile(metaPath, "utf8");
   } catch (e) {
     throw new WeirError("IO", `checkpoint metadata '${metaPath}' is corrupt: ${(e as Error).message}`);
   }
-  if (metadata?.format !== CHECKPOINT_FORMAT) {
-    throw new WeirError("IO", `'${metaPath}' is not Weir checkpoint metadata`);
-  }
-  if (metadata.version > CHECKPOINT_FORMAT_VERSION) {
-    throw new WeirError(
-      "IO",
-      `'${metaPath}' was written by a newer Weir (format ${metadata.version}; this one reads up to ${CHECKPOINT_FORMAT_VERSION}); restore it with a newer Weir`,
-    );
-  }
+  const metadata = parseCheckpointMetadata(text, metaPath);
   const checkpointDir = dirname(metaPath);
   // Relative paths start at the job root (the parent of chk-N); savepoints are self-contained.
   const root = metadata.savepoint ? checkpointDir : dirname(checkpointDir);
@@ -301,6 +344,8 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
     root,
     path: checkpointDir,
     metadata,
+    location: (relPath) => join(root, relPath),
+    exists: async (relPath) => existsSync(join(root, relPath)),
     async read(relPath: string): Promise<unknown> {
       const p = join(root, relPath);
       let bytes: Buffer;

@@ -16,7 +16,6 @@
 //   processed before any new input, so nothing is lost or duplicated. Watermarks in the data are
 //   dropped: after a restore they start again from the sources.
 
-import { join } from "node:path";
 import { WeirError, errorMessage } from "../core/errors.ts";
 import { assignToKeyGroup, keyGroupRangeFor, operatorIndexForKeyGroup } from "../core/key-groups.ts";
 import type { TypeSerializer } from "../core/types/type-info.ts";
@@ -221,7 +220,7 @@ class OldEdges {
   /** Where the state file of one old subtask is (for errors). */
   pathOf(task: TaskStateEntry, subtask: number): string {
     const file = task.subtasks.find((s) => s.subtask === subtask)?.file;
-    return file === undefined ? this.cp.path : join(this.cp.root, file);
+    return file === undefined ? this.cp.path : this.cp.location(file);
   }
 
   /** The input channels of subtask `j` of an old task: [edge, producer subtask] by channel index. */

@@ -7,6 +7,7 @@ import { basename, dirname, join, resolve } from "node:path";
 import type { CompiledJob, EnvironmentConfig } from "../api/environment.ts";
 import { METADATA_FILE, loadCheckpoint } from "../checkpoint/fs-storage.ts";
 import { type RestartStrategyConfig, RestartStrategies } from "../checkpoint/restart-strategy.ts";
+import { isS3Location } from "../checkpoint/s3-location.ts";
 import { errorMessage } from "../core/errors.ts";
 import { type OptionSpec, choiceOption, example, integerOption, optionLabel } from "./args.ts";
 import { CliUsageError, JobLoadError, oneLine } from "./cli-errors.ts";
@@ -199,6 +200,8 @@ const WHAT_TO_GIVE =
 /** The checkpoint or savepoint directory named by `raw`, or a usage error saying what to give. */
 function restorePath(raw: string): string {
   const label = optionLabel(FROM_SAVEPOINT);
+  // An S3 location is checked when its metadata is read (checkRestorePoint).
+  if (isS3Location(raw)) return raw.replace(/\/+$/, "");
   const abs = resolve(raw);
   let isDirectory: boolean;
   try {
@@ -267,8 +270,8 @@ export async function checkRestorePoint(options: FaultToleranceOptions, job: Com
     for (const s of task.subtasks) {
       for (const f of [s.file, ...Object.values(s.keyGroups ?? {})]) {
         if (f === undefined) continue;
-        const path = join(cp.root, f);
-        if (!existsSync(path)) {
+        const path = cp.location(f);
+        if (!(await cp.exists(f))) {
           throw new JobLoadError(`cannot restore from '${shown}': its file '${path}' is missing`, hint);
         }
       }

@@ -4,7 +4,8 @@
 // acknowledgements, collected results, what it prints, and the outcome travel to the coordinator.
 
 import { type MessagePort, parentPort, workerData } from "node:worker_threads";
-import { FsCheckpointStorage, loadCheckpoint } from "../checkpoint/fs-storage.ts";
+import { createCheckpointStorage } from "../checkpoint/checkpoint-storage.ts";
+import { loadCheckpoint } from "../checkpoint/fs-storage.ts";
 import type { SourceReader } from "../core/source.ts";
 import { poolCapacity } from "../execution/local-execution.ts";
 import { executionPlan } from "../graph/plan.ts";
@@ -82,7 +83,7 @@ async function main(): Promise<void> {
             unaligned: data.checkpointing.unaligned,
             alignedTimeout: data.checkpointing.alignedTimeout,
             incremental: data.checkpointing.incremental,
-            storage: new FsCheckpointStorage(data.checkpointing.directory, data.jobId),
+            storage: createCheckpointStorage(data.checkpointing.directory, data.jobId),
             hooks: {
               acknowledge: (vertexId, subtask, id, handle) =>
                 send({ t: "ack", vertexId, subtask, id, handle }),

@@ -6,7 +6,8 @@
 
 import type { CheckpointSettings } from "../checkpoint/checkpoint-config.ts";
 import { CheckpointCoordinator, type CheckpointStats, type TaskRef } from "../checkpoint/coordinator.ts";
-import { FsCheckpointStorage, type LoadedCheckpoint, loadCheckpoint } from "../checkpoint/fs-storage.ts";
+import { type CheckpointStorage, createCheckpointStorage } from "../checkpoint/checkpoint-storage.ts";
+import { type LoadedCheckpoint, loadCheckpoint } from "../checkpoint/fs-storage.ts";
 import { type RestartStrategyConfig, RestartBackoff } from "../checkpoint/restart-strategy.ts";
 import { validateInFlight } from "../checkpoint/in-flight-restore.ts";
 import { validateRestore } from "../checkpoint/restore.ts";
@@ -185,9 +186,9 @@ export class JobMaster {
     }
     const backoff = new RestartBackoff(o.restart);
     const tasks = taskRefs(o.jobGraph);
-    let storage: FsCheckpointStorage | undefined;
+    let storage: CheckpointStorage | undefined;
     if (settings.interval > 0) {
-      storage = new FsCheckpointStorage(settings.directory, o.jobId);
+      storage = createCheckpointStorage(settings.directory, o.jobId);
       this.coordinator = new CheckpointCoordinator(
         settings,
         storage,

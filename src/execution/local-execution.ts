@@ -1,7 +1,7 @@
 // Runs every task of a job cooperatively in the calling thread: the in-thread mode behind
 // env.execute() in tests and embedding. Same tasks, channels and semantics as the threaded mode.
 
-import { FsCheckpointStorage } from "../checkpoint/fs-storage.ts";
+import { createCheckpointStorage } from "../checkpoint/checkpoint-storage.ts";
 import { JobCancelledError, jobFailure } from "../core/errors.ts";
 import type { SourceReader } from "../core/source.ts";
 import { NetworkBufferPool } from "../network/buffer-pool.ts";
@@ -86,7 +86,7 @@ export function inThreadLauncher(
               unaligned: cp.unaligned,
               alignedTimeout: cp.alignedTimeout,
               incremental: cp.incremental,
-              storage: new FsCheckpointStorage(cp.directory, jobId),
+              storage: createCheckpointStorage(cp.directory, jobId),
               hooks: cp.hooks,
             },
       sources: {

@@ -16,7 +16,8 @@ import { createChannelSelector, describePartitioner } from "../runtime/partition
 import { RuntimeContextImpl, type SubtaskIdentity } from "../runtime/runtime-context.ts";
 import { TaskMetricGroup } from "../runtime/metrics/task-metric-group.ts";
 import { type ChainMember, StreamTask } from "../runtime/stream-task.ts";
-import type { FsCheckpointStorage, LoadedCheckpoint, SubtaskStateHandle } from "../checkpoint/fs-storage.ts";
+import type { CheckpointStorage } from "../checkpoint/checkpoint-storage.ts";
+import type { LoadedCheckpoint, SubtaskStateHandle } from "../checkpoint/fs-storage.ts";
 import { isFinishedOnRestore, loadTaskRestore } from "../checkpoint/restore.ts";
 import { type InFlightLayout, loadInFlight, readingOnce } from "../checkpoint/in-flight-restore.ts";
 import { encodeKeyedState, yieldEvery } from "../checkpoint/snapshot-writer.ts";
@@ -64,7 +65,7 @@ export interface TaskCheckpointing {
   alignedTimeout: number;
   /** Write key groups to shared files, reusing those unchanged since the previous checkpoint. */
   incremental: boolean;
-  storage: FsCheckpointStorage;
+  storage: CheckpointStorage;
   hooks: CheckpointHooks;
 }
 

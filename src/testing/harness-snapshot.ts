@@ -109,6 +109,8 @@ export async function restoreFrom(
     root: where,
     path: where,
     metadata,
+    location: (relPath) => `${where}: ${relPath}`,
+    exists: async (relPath) => files.has(relPath),
     async read(relPath: string): Promise<unknown> {
       const bytes = files.get(relPath);
       if (bytes === undefined) throw new HarnessError(`${where} has no file '${relPath}'`);
