@@ -5,7 +5,11 @@
 // and q7, measured in the same run, and the published Flink per-core figures for comparison.
 // Checkpoints: every 10 s as the issue asks; runs shorter than that use checkpoint=MS (default 1000)
 // instead, and the header says so.
-// Run: npm run bench:nexmark [-- events=1000000 queries=q0,q1 parallelism=1,2 checkpoint=1000 modes=none,eo]
+// Generator: rate=R events per second of event time (default 10000, the reference's; Flink's published
+// runs: 10M events/s of generation) and timelines=T|p (p: one event-time timeline per parallel instance, as
+// Flink's generator gives each of its instances; default 1).
+// Run: npm run bench:nexmark [-- events=1000000 queries=q0,q1 parallelism=1,2 checkpoint=1000 modes=none,eo
+//      rate=10000 timelines=1]
 
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { forEachEvent, nexmarkConfig } from "../src/connectors/nexmark/index.ts";
@@ -26,6 +30,14 @@ const PARALLELISM = (args.get("parallelism") ?? "1,2").split(",").map(Number);
 const CHECKPOINT_MS = Number(args.get("checkpoint") ?? 1000);
 const MODES = (args.get("modes") ?? "none,eo").split(",") as Array<"none" | "eo">;
 const SEED = 0;
+const RATE = Number(args.get("rate") ?? 10_000);
+const TIMELINES = args.get("timelines") ?? "1";
+if (!(RATE > 0)) throw new Error(`rate= needs events per second > 0, got ${args.get("rate")}`);
+if (TIMELINES !== "p" && !(Number.isInteger(Number(TIMELINES)) && Number(TIMELINES) >= 1))
+  throw new Error(`timelines= needs an integer >= 1 or p (one per parallel instance), got ${TIMELINES}`);
+const timelinesAt = (p: number): number => (TIMELINES === "p" ? p : Number(TIMELINES));
+/** The single loops read the stream in event-number order: with one timeline only (else no baseline). */
+const LOOP_CONFIG = nexmarkConfig({ numEvents: EVENTS, seed: SEED, firstEventRate: RATE });
 
 /**
  * Flink per core (events/s): Nexmark repository, Flink 2.x V2 runner, 8 × 16-core workers,
@@ -57,7 +69,7 @@ let checksum = 0;
 
 const BASELINES: Record<string, () => void> = {
   q0: () => {
-    forEachEvent(nexmarkConfig({ numEvents: EVENTS, seed: SEED }), 0, EVENTS, (e) => {
+    forEachEvent(LOOP_CONFIG, 0, EVENTS, (e) => {
       if (e.type !== "bid") return;
       const b = e.bid;
       const r = {
@@ -71,7 +83,7 @@ const BASELINES: Record<string, () => void> = {
     });
   },
   q1: () => {
-    forEachEvent(nexmarkConfig({ numEvents: EVENTS, seed: SEED }), 0, EVENTS, (e) => {
+    forEachEvent(LOOP_CONFIG, 0, EVENTS, (e) => {
       if (e.type !== "bid") return;
       const b = e.bid;
       const r = {
@@ -85,7 +97,7 @@ const BASELINES: Record<string, () => void> = {
     });
   },
   q2: () => {
-    forEachEvent(nexmarkConfig({ numEvents: EVENTS, seed: SEED }), 0, EVENTS, (e) => {
+    forEachEvent(LOOP_CONFIG, 0, EVENTS, (e) => {
       if (e.type === "bid" && e.bid.auction % 123 === 0) {
         const r = { auction: e.bid.auction, price: e.bid.price };
         checksum += r.price;
@@ -108,7 +120,7 @@ const BASELINES: Record<string, () => void> = {
         windows.delete(start);
       }
     };
-    forEachEvent(nexmarkConfig({ numEvents: EVENTS, seed: SEED }), 0, EVENTS, (e) => {
+    forEachEvent(LOOP_CONFIG, 0, EVENTS, (e) => {
       const watermark = e.timestamp - 4000;
       if (watermark >= closedUpTo + 2000) {
         close(watermark);
@@ -135,7 +147,7 @@ const BASELINES: Record<string, () => void> = {
       }
     };
     let closedUpTo = Number.NEGATIVE_INFINITY;
-    forEachEvent(nexmarkConfig({ numEvents: EVENTS, seed: SEED }), 0, EVENTS, (e) => {
+    forEachEvent(LOOP_CONFIG, 0, EVENTS, (e) => {
       const watermark = e.timestamp - 4000;
       if (watermark >= closedUpTo + 1000) {
         close(watermark);
@@ -175,6 +187,10 @@ const pad = (s: string, n: number) => s.padStart(n);
 async function main(): Promise<void> {
   const cpu = cpus()[0]?.model ?? "unknown CPU";
   console.log(`Nexmark on Weir: ${EVENTS.toLocaleString("en-US")} generated events (seed ${SEED}) per run`);
+  console.log(
+    `generator: ${RATE.toLocaleString("en-US")} events per second of event time, ` +
+      (TIMELINES === "p" ? "one timeline per parallel instance" : `${TIMELINES} timeline(s)`),
+  );
   console.log(`machine: ${availableParallelism()} cores, ${cpu}, Node ${process.version}`);
   console.log(`load average before the run: ${loadavg()[0]!.toFixed(2)} (other processes share these cores)`);
   console.log(
@@ -188,7 +204,7 @@ async function main(): Promise<void> {
   const baselines = new Map<string, { eventsPerSecond: number; eventsPerCoreSecond: number }>();
   for (const q of QUERIES) {
     const run = BASELINES[q];
-    if (run === undefined) continue;
+    if (run === undefined || TIMELINES !== "1") continue;
     run(); // warm the JIT on one pass, then measure the next
     baselines.set(q, measureBaseline(run));
   }
@@ -220,6 +236,8 @@ async function main(): Promise<void> {
             query: q,
             events: EVENTS,
             seed: SEED,
+            rate: RATE,
+            timelines: timelinesAt(p),
             parallelism: p,
             ...(mode === "eo" ? { checkpointInterval: CHECKPOINT_MS, restartAttempts: 0 } : {}),
           });
@@ -258,7 +276,16 @@ async function main(): Promise<void> {
       ` the query's logic in one loop, one thread; vs loop / vs Flink: per-core ratios. Engine runs took` +
       ` ${total.toFixed(0)} s. (checksum ${Math.round(checksum) % 997})`,
   );
-  console.log(JSON.stringify({ bench: "nexmark", events: EVENTS, checkpointMs: CHECKPOINT_MS, rows }));
+  console.log(
+    JSON.stringify({
+      bench: "nexmark",
+      events: EVENTS,
+      rate: RATE,
+      timelines: TIMELINES,
+      checkpointMs: CHECKPOINT_MS,
+      rows,
+    }),
+  );
 }
 
 await main();

@@ -24,8 +24,9 @@ class NexmarkUsageError extends Error {}
 const HELP = `weir nexmark: the Nexmark benchmark (Person / Auction / Bid events, standard queries)
 
 usage:
-  weir nexmark generate --events N [--seed S] --out events.jsonl
-  weir nexmark run --query qN (--events N [--seed S] | --input events.jsonl) [-p P] [--out results.jsonl]
+  weir nexmark generate --events N [--seed S] [--rate R] [--timelines T] --out events.jsonl
+  weir nexmark run --query qN (--events N [--seed S] [--rate R] [--timelines T] | --input events.jsonl)
+                   [-p P] [--out results.jsonl]
                    [--checkpoint-interval ms [--checkpoint-dir DIR]] [--state-backend heap|embedded]
                    [--side-input side_input.csv]
 
@@ -39,6 +40,10 @@ options:
   --query qN                 the query: ${runnableQueryNames().join(", ")}
   --events N                 number of events to generate
   --seed S                   seed of the generator (default 0)
+  --rate R                   events per second of event time (default 10000; Flink's suite: 100k to 10M)
+  --timelines T              cut the stream into T event-time timelines, each from the same base time at
+                             R / T events/s, as Flink's generator gives each of T instances its own
+                             (default 1: one timeline; use T = P for one per parallel instance)
   --input PATH               read events from a JSON-lines file (as written by 'generate') instead
   -p, --parallelism P        parallel subtasks (default 1)
   --out PATH                 generate: the events file; run: the results file (JSON lines)
@@ -53,6 +58,8 @@ type Spec = { name: string; short?: string; flag?: boolean };
 const GENERATE_OPTIONS: Spec[] = [
   { name: "events" },
   { name: "seed" },
+  { name: "rate" },
+  { name: "timelines" },
   { name: "out" },
   { name: "help", short: "h", flag: true },
 ];
@@ -60,6 +67,8 @@ const RUN_OPTIONS: Spec[] = [
   { name: "query" },
   { name: "events" },
   { name: "seed" },
+  { name: "rate" },
+  { name: "timelines" },
   { name: "input" },
   { name: "parallelism", short: "p" },
   { name: "out" },
@@ -114,7 +123,7 @@ function generate(opts: Map<string, string>, io: NexmarkIO): number {
   const seed = integer(opts, "seed") ?? 0;
   const out = opts.get("out");
   if (out === undefined) throw new NexmarkUsageError("generate needs --out <file>, e.g. --out events.jsonl");
-  const config = nexmarkConfig({ numEvents: events, seed });
+  const config = nexmarkConfig({ numEvents: events, seed, ...timing(opts) });
   const path = resolve(out);
   let fd: number;
   try {
@@ -171,9 +180,14 @@ async function run(opts: Map<string, string>, io: NexmarkIO): Promise<number> {
       "run needs exactly one of --events N (generate N events) or --input <events.jsonl> (read a file)",
     );
   }
-  if (input !== undefined && opts.has("seed")) {
-    throw new NexmarkUsageError("--seed goes with --events; the events of --input are already generated");
+  for (const name of ["seed", "rate", "timelines"]) {
+    if (input !== undefined && opts.has(name)) {
+      throw new NexmarkUsageError(
+        `--${name} goes with --events; the events of --input are already generated`,
+      );
+    }
   }
+  const generatorTiming = timing(opts);
   const seed = integer(opts, "seed") ?? 0;
   const parallelism = count(opts, "parallelism", false) ?? 1;
   if (parallelism > 256)
@@ -200,7 +214,7 @@ async function run(opts: Map<string, string>, io: NexmarkIO): Promise<number> {
   const report = await runNexmark({
     onAttemptFailed: (f) => failures.onAttemptFailed(f),
     query: query.name,
-    ...(input !== undefined ? { input } : { events: events!, seed }),
+    ...(input !== undefined ? { input } : { events: events!, seed, ...generatorTiming }),
     parallelism,
     ...(checkpointInterval !== undefined ? { checkpointInterval } : {}),
     ...(checkpointDir !== undefined ? { checkpointDir } : {}),
@@ -287,6 +301,17 @@ function count(opts: Map<string, string>, name: string, required: boolean): numb
     throw new NexmarkUsageError(`--${name} must be a positive integer, got '${raw}'`);
   }
   return n;
+}
+
+/** The generator's --rate and --timelines, validated as the config does (a clear error naming the flag). */
+function timing(opts: Map<string, string>): { rate?: number; timelines?: number } {
+  const rate = count(opts, "rate", false);
+  const timelines = count(opts, "timelines", false);
+  if (rate !== undefined && rate > 1e9)
+    throw new NexmarkUsageError(`--rate must be at most 1000000000, got ${rate}`);
+  if (timelines !== undefined && timelines > 4096)
+    throw new NexmarkUsageError(`--timelines must be at most 4096, got ${timelines}`);
+  return { ...(rate !== undefined ? { rate } : {}), ...(timelines !== undefined ? { timelines } : {}) };
 }
 
 function integer(opts: Map<string, string>, name: string): number | undefined {

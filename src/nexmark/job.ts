@@ -15,6 +15,9 @@ export function nexmarkJobArguments(params: NexmarkJobParams): string[] {
   const args = ["--query", params.query];
   if (params.generator?.numEvents !== undefined) args.push("--events", String(params.generator.numEvents));
   if (params.generator?.seed !== undefined) args.push("--seed", String(params.generator.seed));
+  if (params.generator?.firstEventRate !== undefined)
+    args.push("--rate", String(params.generator.firstEventRate));
+  if (params.generator?.timelines !== undefined) args.push("--timelines", String(params.generator.timelines));
   if (params.input !== undefined) args.push("--input", params.input);
   if (params.outDir !== undefined) args.push("--out-dir", params.outDir);
   if (params.progressChannel !== undefined) args.push("--progress-channel", params.progressChannel);
@@ -28,7 +31,11 @@ export function nexmarkJobParams(args: ParameterTool): NexmarkJobParams {
   const params: NexmarkJobParams = { query: args.getRequired("query") };
   const input = args.get("input");
   if (input !== undefined) params.input = input;
-  else params.generator = { numEvents: args.getInt("events", 0), seed: args.getInt("seed", 0) };
+  else {
+    params.generator = { numEvents: args.getInt("events", 0), seed: args.getInt("seed", 0) };
+    if (args.has("rate")) params.generator.firstEventRate = args.getNumber("rate");
+    if (args.has("timelines")) params.generator.timelines = args.getInt("timelines");
+  }
   const outDir = args.get("out-dir");
   if (outDir !== undefined) params.outDir = outDir;
   const channel = args.get("progress-channel");

@@ -34,6 +34,10 @@ export interface NexmarkRunOptions {
   /** Generate this many events (with `seed`), or read `input`. */
   events?: number;
   seed?: number;
+  /** Generator: events per second of event time (default 10,000). */
+  rate?: number;
+  /** Generator: event-time timelines (default 1; the parallelism gives each instance its own, as Flink's). */
+  timelines?: number;
   input?: string;
   parallelism: number;
   /** Write the results to this file, one JSON object per line. */
@@ -132,7 +136,14 @@ export async function runNexmark(options: NexmarkRunOptions): Promise<NexmarkRun
     progressChannel: channelName,
     ...(options.input !== undefined
       ? { input: resolve(options.input) }
-      : { generator: { numEvents: options.events ?? 0, seed: options.seed ?? 0 } }),
+      : {
+          generator: {
+            numEvents: options.events ?? 0,
+            seed: options.seed ?? 0,
+            ...(options.rate !== undefined ? { firstEventRate: options.rate } : {}),
+            ...(options.timelines !== undefined ? { timelines: options.timelines } : {}),
+          },
+        }),
     ...(outDir !== undefined ? { outDir } : {}),
     ...(checkpointing ? { exactlyOnce: true } : {}),
     ...(options.sideInput !== undefined ? { sideInput: resolve(options.sideInput) } : {}),

@@ -70,7 +70,20 @@ export interface NexmarkConfig {
   numInFlightAuctions: number;
   /** Events are shuffled in groups of this size (1 = in order), as the reference does. */
   outOfOrderGroupSize: number;
+  /**
+   * Event-time timelines the stream is cut into (1 = one timeline: event n at n / firstEventRate).
+   * With T > 1, as when Flink's generator gives each of T parallel instances its own split, each
+   * timeline starts at baseTime and runs at firstEventRate / T, so that the whole stream still has
+   * firstEventRate events per second of event time. A bounded stream's timelines are T contiguous
+   * ranges of event numbers (an unbounded one's would be blocks of TIMELINE_BLOCK_EVENTS dealt round
+   * robin; NexmarkSource reads several timelines of bounded streams only). Only the event times
+   * change: event ids, kinds and contents stay those of event n.
+   */
+  timelines: number;
 }
+
+/** Events per block of an unbounded stream's timelines (its source splits never cross one). */
+export const TIMELINE_BLOCK_EVENTS = 1 << 20;
 
 /** The reference suite's defaults (Beam NexmarkConfiguration / Flink nexmark). */
 export const DEFAULT_NEXMARK_CONFIG: Readonly<NexmarkConfig> = Object.freeze({
@@ -87,6 +100,7 @@ export const DEFAULT_NEXMARK_CONFIG: Readonly<NexmarkConfig> = Object.freeze({
   numActivePeople: 1000,
   numInFlightAuctions: 100,
   outOfOrderGroupSize: 1,
+  timelines: 1,
 });
 
 /** A Nexmark configuration value that cannot be used; `field` names the offending setting. */
@@ -117,6 +131,7 @@ const RULES: Record<keyof NexmarkConfig, Rule> = {
   numActivePeople: { min: 1, max: 2 ** 31 - 1, integer: true, hint: "an integer >= 1" },
   numInFlightAuctions: { min: 1, max: 2 ** 31 - 1, integer: true, hint: "an integer >= 1" },
   outOfOrderGroupSize: { min: 1, max: 2 ** 31 - 1, integer: true, hint: "an integer >= 1 (1 = in order)" },
+  timelines: { min: 1, max: 4096, integer: true, hint: "an integer in [1, 4096] (1 = one timeline)" },
 };
 
 /** Build a validated, frozen config from the defaults and `overrides`; throws NexmarkConfigError naming the field. */
@@ -153,15 +168,54 @@ export function nexmarkConfig(overrides: Partial<NexmarkConfig> = {}): NexmarkCo
       "must not be a multiple of 953 (events would repeat)",
     );
   }
+  if (config.timelines > 1 && config.outOfOrderGroupSize > 1) {
+    throw new NexmarkConfigError(
+      "timelines",
+      "several timelines do not go with outOfOrderGroupSize > 1 (a shuffled group could span two timelines); set one of them to 1",
+    );
+  }
   return Object.freeze(config);
 }
 
-/** Delay between consecutive events in microseconds of event time (the reference's interEventDelayUs). */
+/**
+ * Delay between consecutive events of one timeline in microseconds of event time (the reference's
+ * interEventDelayUs, times the number of timelines as the reference does per event generator).
+ */
 export function interEventDelayUs(config: NexmarkConfig): number {
-  return 1_000_000 / config.firstEventRate;
+  return (1_000_000 * config.timelines) / config.firstEventRate;
 }
 
-/** Event time (epoch ms) of event number `n`: baseTime + ⌊⌊n × interEventDelayUs⌋ / 1000⌋. */
+/** Events per timeline block: a bounded stream's timeline, or TIMELINE_BLOCK_EVENTS. */
+export function timelineBlockEvents(config: NexmarkConfig): number {
+  return config.numEvents > 0 ? Math.ceil(config.numEvents / config.timelines) : TIMELINE_BLOCK_EVENTS;
+}
+
+/** The timeline event number `n` belongs to (0 with one timeline). */
+export function timelineOf(config: NexmarkConfig, n: number): number {
+  if (config.timelines === 1) return 0;
+  return Math.floor(n / timelineBlockEvents(config)) % config.timelines;
+}
+
+/** Position of event number `n` on its timeline (n itself with one timeline). */
+export function timelineEventNumber(config: NexmarkConfig, n: number): number {
+  const t = config.timelines;
+  if (t === 1) return n;
+  const b = timelineBlockEvents(config);
+  return Math.floor(n / (b * t)) * b + (n % b);
+}
+
+/** Event time (epoch ms) of the event at position `local` of a timeline. */
+export function timestampOnTimeline(config: NexmarkConfig, local: number): number {
+  return (
+    config.baseTime +
+    Math.floor(Math.floor((local * 1_000_000 * config.timelines) / config.firstEventRate) / 1000)
+  );
+}
+
+/**
+ * Event time (epoch ms) of event number `n`: baseTime + ⌊⌊m × interEventDelayUs⌋ / 1000⌋, m = n's
+ * position on its timeline (m = n with one timeline).
+ */
 export function timestampForEvent(config: NexmarkConfig, n: number): number {
-  return config.baseTime + Math.floor(Math.floor((n * 1_000_000) / config.firstEventRate) / 1000);
+  return timestampOnTimeline(config, timelineEventNumber(config, n));
 }

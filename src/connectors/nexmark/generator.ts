@@ -25,6 +25,8 @@ const {
   PERSON_PROPORTION,
   PROPORTION_DENOMINATOR,
   timestampForEvent,
+  timestampOnTimeline,
+  timelineEventNumber,
   US_CITIES,
   US_STATES,
 } = reference;
@@ -266,7 +268,10 @@ function nextAuction(eventId: number, timestamp: number, config: NexmarkConfig):
   const eventsForAuctions = Math.floor(
     (config.numInFlightAuctions * PROPORTION_DENOMINATOR) / AUCTION_PROPORTION,
   );
-  const horizonMs = timestampForEvent(config, eventId + eventsForAuctions) - timestamp;
+  // Measured on the auction's own timeline (the same as the stream's with one timeline).
+  const local = timelineEventNumber(config, eventId);
+  const horizonMs =
+    timestampOnTimeline(config, local + eventsForAuctions) - timestampOnTimeline(config, local);
   const expires = timestamp + 1 + nextInt(Math.max(horizonMs * 2, 1));
   const itemName = nextString(20, " ");
   const description = nextString(100, " ");

@@ -3,7 +3,8 @@
 //
 // Event number n of a stream is a pure function of (config, n): readers given disjoint ranges from
 // splitRange produce exactly the events of one serial generator, whatever the parallelism.
-// Event time: event n happens at baseTime + ⌊n × interEventDelayUs / 1000⌋ ms (constant firstEventRate).
+// Event time: event n happens at baseTime + ⌊n × interEventDelayUs / 1000⌋ ms (constant firstEventRate);
+// with config.timelines > 1, n is its position on its own timeline (see config.ts).
 // Watermarks: every generated event carries watermark = dateTime - NEXMARK_WATERMARK_LAG_MS (4000 ms), the
 // bounded-out-of-orderness watermark of the Nexmark suite's sources (WATERMARK FOR dateTime AS dateTime -
 // INTERVAL '4' SECOND); with outOfOrderGroupSize > 1 it is taken from the first event time of the group.
@@ -34,6 +35,10 @@ export {
   PERSON_PROPORTION,
   PROPORTION_DENOMINATOR,
   timestampForEvent,
+  timestampOnTimeline,
+  timelineEventNumber,
+  timelineOf,
+  TIMELINE_BLOCK_EVENTS,
   US_CITIES,
   US_STATES,
 } from "./config.ts";

@@ -7,6 +7,11 @@
 // whichever reader reads which range (only their interleaving differs). Every event is emitted with
 // its event time (its dateTime) as the record timestamp.
 //
+// With several event-time timelines (config.timelines = T, a bounded stream only), reader k reads
+// timeline k alone, cut into a few ranges read in order, as each instance of Flink's generator reads
+// its own split: a reader reading two timelines one after the other would make the second one late.
+// So T must not exceed the source's parallelism.
+//
 // Checkpoints: a reader's state is its split cut at the next event to read ({ from: next, to }); the
 // bounded enumerator's the ranges it has not handed out; the unbounded one's the ranges given back plus
 // an open range { from: next, to: MAX_EVENT_NUMBER, open: true } standing for the rest of the stream.
@@ -28,7 +33,14 @@ import {
   TextFileSource,
   type FileSplit,
 } from "../../index.ts";
-import { MAX_EVENT_NUMBER, type NexmarkConfig, nexmarkConfig } from "./config.ts";
+import {
+  MAX_EVENT_NUMBER,
+  type NexmarkConfig,
+  TIMELINE_BLOCK_EVENTS,
+  nexmarkConfig,
+  timelineBlockEvents,
+  timelineOf,
+} from "./config.ts";
 import { forEachEvent, splitRange } from "./generator.ts";
 import {
   eventFromJson,
@@ -56,8 +68,8 @@ export interface NexmarkSourceOptions {
   onProgress?: NexmarkProgressListener;
 }
 
-/** Events per split of an unbounded stream. */
-const SPLIT_EVENTS = 1 << 20;
+/** Events per split of an unbounded stream: one block of a timeline. */
+const SPLIT_EVENTS = TIMELINE_BLOCK_EVENTS;
 /** Events emitted per pollNext (a bounded amount of work per mailbox step). */
 const EVENTS_PER_POLL = 1024;
 /** Readers report progress every this many events. */
@@ -75,6 +87,11 @@ export class NexmarkSource implements Source<NexmarkEvent, NexmarkSplit> {
   constructor(config: Partial<NexmarkConfig> = {}, options: NexmarkSourceOptions = {}) {
     this.config = nexmarkConfig(config);
     this.boundedness = this.config.numEvents > 0 ? "bounded" : "unbounded";
+    if (this.boundedness === "unbounded" && this.config.timelines > 1) {
+      throw new InvalidArgumentError(
+        `NexmarkSource reads several timelines (${this.config.timelines}) of a bounded stream only; set numEvents > 0 or timelines to 1`,
+      );
+    }
     const spr = options.splitsPerReader ?? 4;
     if (!Number.isSafeInteger(spr) || spr < 1) {
       throw new InvalidArgumentError(`NexmarkSource splitsPerReader must be an integer >= 1, got ${spr}`);
@@ -85,11 +102,17 @@ export class NexmarkSource implements Source<NexmarkEvent, NexmarkSplit> {
 
   createEnumerator(ctx: SplitEnumeratorContext<NexmarkSplit>): SplitEnumerator<NexmarkSplit> {
     if (this.boundedness === "unbounded") return new UnboundedRangeEnumerator(ctx);
-    const n = this.config.numEvents;
-    const splits = splitRange(n, ctx.parallelism * this.splitsPerReader)
-      .filter(([from, to]) => to > from)
-      .map(([from, to]) => ({ from, to }));
-    return new StaticSplitEnumerator(ctx, splits);
+    if (this.config.timelines > 1) {
+      return new TimelineEnumerator(
+        ctx,
+        this.config,
+        boundedSplits(this.config, this.splitsPerReader).flat(),
+      );
+    }
+    return new StaticSplitEnumerator(
+      ctx,
+      boundedSplits(this.config, ctx.parallelism * this.splitsPerReader)[0]!,
+    );
   }
 
   /** Starts from a checkpoint: the ranges not handed out and the readers' ranges cut at their progress. */
@@ -101,6 +124,7 @@ export class NexmarkSource implements Source<NexmarkEvent, NexmarkSplit> {
     // several restored ranges (a restore at a lower parallelism) reads them oldest first, and its
     // watermark does not run ahead of the ranges it has still to read.
     splits = [...splits].sort((a, b) => a.from - b.from);
+    if (this.config.timelines > 1) return new TimelineEnumerator(ctx, this.config, splits);
     if (this.boundedness === "bounded") return new StaticSplitEnumerator(ctx, splits);
     const open = splits.find((s) => s.open === true);
     const restored = new UnboundedRangeEnumerator(ctx, open?.from ?? MAX_EVENT_NUMBER);
@@ -111,6 +135,58 @@ export class NexmarkSource implements Source<NexmarkEvent, NexmarkSplit> {
   createReader(ctx: SourceReaderContext): SourceReader<NexmarkEvent, NexmarkSplit> {
     return new NexmarkReader(ctx, this.config, this.onProgress);
   }
+}
+
+/** A bounded stream's ranges: `pieces` contiguous ranges per timeline, listed by timeline. */
+function boundedSplits(config: NexmarkConfig, pieces: number): NexmarkSplit[][] {
+  const block = timelineBlockEvents(config);
+  const out: NexmarkSplit[][] = [];
+  for (let k = 0; k < config.timelines; k++) {
+    const start = Math.min(config.numEvents, k * block);
+    const end = Math.min(config.numEvents, start + block);
+    out.push(
+      splitRange(end - start, pieces)
+        .filter(([from, to]) => to > from)
+        .map(([from, to]) => ({ from: start + from, to: start + to })),
+    );
+  }
+  return out;
+}
+
+/** Several timelines: reader k is handed the ranges of timeline k, in event-number order. */
+class TimelineEnumerator implements SplitEnumerator<NexmarkSplit> {
+  private readonly pending: NexmarkSplit[][];
+
+  constructor(
+    private readonly ctx: SplitEnumeratorContext<NexmarkSplit>,
+    private readonly config: NexmarkConfig,
+    splits: NexmarkSplit[],
+  ) {
+    if (config.timelines > ctx.parallelism) {
+      throw new InvalidArgumentError(
+        `the Nexmark generator with ${config.timelines} timelines needs a source parallelism of at least ${config.timelines} (one reader per timeline), got ${ctx.parallelism}; lower timelines or raise the parallelism`,
+      );
+    }
+    this.pending = Array.from({ length: config.timelines }, () => []);
+    this.addSplitsBack(splits);
+  }
+  start(): void {}
+  handleSplitRequest(subtask: number): void {
+    const split = this.pending[subtask]?.shift();
+    if (split === undefined) this.ctx.signalNoMoreSplits(subtask);
+    else this.ctx.assignSplit(split, subtask);
+  }
+  addSplitsBack(splits: NexmarkSplit[]): void {
+    for (const s of splits) {
+      if (s.to > s.from) this.pending[timelineOf(this.config, s.from)]!.push({ from: s.from, to: s.to });
+    }
+    for (const list of this.pending) list.sort((a, b) => a.from - b.from);
+  }
+  snapshotState(): NexmarkSplit[] {
+    return this.pending.flat();
+  }
+  addReader(): void {}
+  close(): void {}
 }
 
 /** Hands out [k·SPLIT_EVENTS, (k+1)·SPLIT_EVENTS) ranges in order, one per request, without end. */
