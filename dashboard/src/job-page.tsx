@@ -168,7 +168,7 @@ export function JobPage({ jid, onTokenRequired }: { jid: string; onTokenRequired
   const vid = data.subtasks?.vid;
   const vertex = d.vertices.find((v) => v.id === vid);
   const running = !isTerminal(d.state);
-  const lag = totalsOf(data).lag;
+  const lag = running ? totalsOf(data).lag : null;
   return (
     <div class="job-page" data-state={d.state}>
       <p class="crumbs">
@@ -199,13 +199,18 @@ export function JobPage({ jid, onTokenRequired }: { jid: string; onTokenRequired
       <section class="panel">
         <h2>Job graph</h2>
         <p class="legend">
-          <span class="swatch idle" /> idle <span class="swatch busy" /> busy <span class="swatch bp" />{" "}
-          backpressured — click a vertex for its subtasks
+          <span class="swatch swatch-idle" /> idle <span class="swatch swatch-busy" /> busy{" "}
+          <span class="swatch swatch-bp" /> backpressured — click a vertex for its subtasks
         </p>
         <JobGraph vertices={d.vertices} plan={plan} loads={loads} selected={vid} onSelect={setSelected} />
       </section>
       <section class="panel">
         <h2>Throughput and watermark lag</h2>
+        {points.length === 0 && (
+          <p class="chart-empty">
+            {running ? "Collecting samples…" : "The job had ended before this page could sample it."}
+          </p>
+        )}
         <MetricsChart points={points} />
       </section>
       {vertex !== undefined && data.subtasks !== undefined && (

@@ -25,6 +25,7 @@ export function SubtaskTable(props: { name: string; subtasks: SubtaskInfo[]; met
             <th>Idle</th>
             <th>Backpressure</th>
             <th>Input watermark</th>
+            <th>Output watermark</th>
           </tr>
         </thead>
         <tbody>
@@ -46,6 +47,7 @@ export function SubtaskTable(props: { name: string; subtasks: SubtaskInfo[]; met
                   <span class={`bp bp-${s.backPressureLevel}`}>{s.backPressureLevel.toUpperCase()}</span>
                 </td>
                 <td>{watermark(m?.currentInputWatermark ?? Number.NaN)}</td>
+                <td>{watermark(m?.currentOutputWatermark ?? Number.NaN)}</td>
               </tr>
             );
           })}
