@@ -22,6 +22,7 @@ import { StateBadge } from "./job-list.tsx";
 import { CheckpointTable, ExceptionList, SubtaskTable } from "./job-tables.tsx";
 import { type ChartPoint, MetricsChart } from "./metrics-chart.tsx";
 import { usePoll } from "./poll.ts";
+import { WatermarkDoctor } from "./watermark-doctor.tsx";
 
 interface JobSnapshot {
   details: JobDetails;
@@ -80,6 +81,15 @@ function loadOf(rows: SubtaskMetrics[], isSource: boolean): VertexLoad | undefin
     recordsOut: sum((r) => r.numRecordsOut),
     watermark: marks.length === rows.length ? Math.min(...marks) : Number.NaN,
   };
+}
+
+/** The longest last checkpoint alignment of any subtask (NaN while the metric is not reported). */
+function maxAlignment(metrics: Map<string, SubtaskMetrics[]>): number {
+  const values = [...metrics.values()]
+    .flat()
+    .map((r) => r.checkpointAlignmentTime)
+    .filter(Number.isFinite);
+  return values.length === 0 ? Number.NaN : Math.max(...values);
 }
 
 interface Totals {
@@ -220,14 +230,9 @@ export function JobPage({ jid, onTokenRequired }: { jid: string; onTokenRequired
           metrics={data.metrics.get(vertex.id) ?? []}
         />
       )}
-      <CheckpointTable checkpoints={data.checkpoints} />
+      <CheckpointTable checkpoints={data.checkpoints} alignmentMs={maxAlignment(data.metrics)} />
       <ExceptionList exceptions={data.exceptions} />
-      {data.doctor !== undefined && (
-        <section class="panel" data-testid="watermark-doctor">
-          <h2>Watermark doctor</h2>
-          <pre>{JSON.stringify(data.doctor, null, 2)}</pre>
-        </section>
-      )}
+      <WatermarkDoctor diagnosis={data.doctor} />
     </div>
   );
 }

@@ -57,7 +57,8 @@ export function SubtaskTable(props: { name: string; subtasks: SubtaskInfo[]; met
   );
 }
 
-export function CheckpointTable({ checkpoints }: { checkpoints: Checkpoints | undefined }) {
+export function CheckpointTable(props: { checkpoints: Checkpoints | undefined; alignmentMs: number }) {
+  const { checkpoints, alignmentMs } = props;
   if (checkpoints === undefined) return null;
   const { counts, summary, history } = checkpoints;
   return (
@@ -72,6 +73,9 @@ export function CheckpointTable({ checkpoints }: { checkpoints: Checkpoints | un
           {duration(summary.end_to_end_duration.avg)} / {duration(summary.end_to_end_duration.max)}
         </span>
         <span>Size avg {bytes(summary.state_size.avg)}</span>
+        {Number.isFinite(alignmentMs) && (
+          <span>Last alignment (slowest subtask) {duration(alignmentMs)}</span>
+        )}
       </p>
       {history.length === 0 ? (
         <p class="muted">No checkpoint has completed yet (or the job does not checkpoint).</p>
