@@ -23,7 +23,7 @@ import { findDashboardDir } from "../../src/web/static-files.ts";
 const CHROMIUM = process.env.WEIR_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/dashboard/", import.meta.url));
 /** Generous: the machine is shared, and Chromium starts slowly on a loaded one. */
-const WAIT = 30_000;
+const WAIT = 60_000;
 
 interface Event {
   key: string;
