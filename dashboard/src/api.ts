@@ -168,6 +168,7 @@ export const SUBTASK_METRICS = [
   "idleTimeMsPerSecond",
   "currentInputWatermark",
   "currentOutputWatermark",
+  "checkpointAlignmentTime",
 ] as const;
 export type SubtaskMetricName = (typeof SUBTASK_METRICS)[number];
 export type SubtaskMetrics = Record<SubtaskMetricName, number>;

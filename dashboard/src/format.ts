@@ -24,7 +24,7 @@ export function bytes(n: number): string {
     v /= 1024;
     u++;
   }
-  return `${u === 0 ? v : v.toFixed(1)} ${units[u]}`;
+  return `${u === 0 ? Math.round(v) : v.toFixed(1)} ${units[u]}`;
 }
 
 export function duration(ms: number): string {

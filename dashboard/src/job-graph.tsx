@@ -153,9 +153,15 @@ export function JobGraph(props: {
               }}
             >
               <title>{v.operators.map((o) => o.name).join(" → ")}</title>
-              <rect width={WIDTH} height={HEIGHT} rx="6" fill={vertexColour(load)} class="vertex-box" />
+              <rect
+                width={WIDTH}
+                height={HEIGHT}
+                rx="6"
+                fill={vertexColour(load)}
+                class={`vertex-box status-${v.status.toLowerCase()}`}
+              />
               <text x="10" y="19" class="vertex-name">
-                {clip(v.name, 30)}
+                {clip(v.name, 28)}
               </text>
               <text x="10" y="38" class="vertex-line">
                 Parallelism: {v.parallelism} · {v.status}
@@ -165,7 +171,11 @@ export function JobGraph(props: {
                 <tspan data-testid="vertex-out-rate">{rate(load?.outPerSecond ?? Number.NaN)}</tspan>
               </text>
               <text x="10" y="74" class="vertex-line">
-                Records out:{" "}
+                Records in{" "}
+                <tspan data-testid="vertex-records-in">
+                  {String(load?.recordsIn ?? v.metrics["read-records"])}
+                </tspan>{" "}
+                · out{" "}
                 <tspan data-testid="vertex-records-out">
                   {String(load?.recordsOut ?? v.metrics["write-records"])}
                 </tspan>

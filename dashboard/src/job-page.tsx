@@ -22,6 +22,7 @@ import { StateBadge } from "./job-list.tsx";
 import { CheckpointTable, ExceptionList, SubtaskTable } from "./job-tables.tsx";
 import { type ChartPoint, MetricsChart } from "./metrics-chart.tsx";
 import { usePoll } from "./poll.ts";
+import { WatermarkDoctor } from "./watermark-doctor.tsx";
 
 interface JobSnapshot {
   details: JobDetails;
@@ -80,6 +81,15 @@ function loadOf(rows: SubtaskMetrics[], isSource: boolean): VertexLoad | undefin
     recordsOut: sum((r) => r.numRecordsOut),
     watermark: marks.length === rows.length ? Math.min(...marks) : Number.NaN,
   };
+}
+
+/** The longest last checkpoint alignment of any subtask (NaN while the metric is not reported). */
+function maxAlignment(metrics: Map<string, SubtaskMetrics[]>): number {
+  const values = [...metrics.values()]
+    .flat()
+    .map((r) => r.checkpointAlignmentTime)
+    .filter(Number.isFinite);
+  return values.length === 0 ? Number.NaN : Math.max(...values);
 }
 
 interface Totals {
@@ -168,7 +178,7 @@ export function JobPage({ jid, onTokenRequired }: { jid: string; onTokenRequired
   const vid = data.subtasks?.vid;
   const vertex = d.vertices.find((v) => v.id === vid);
   const running = !isTerminal(d.state);
-  const lag = totalsOf(data).lag;
+  const lag = running ? totalsOf(data).lag : null;
   return (
     <div class="job-page" data-state={d.state}>
       <p class="crumbs">
@@ -199,13 +209,18 @@ export function JobPage({ jid, onTokenRequired }: { jid: string; onTokenRequired
       <section class="panel">
         <h2>Job graph</h2>
         <p class="legend">
-          <span class="swatch idle" /> idle <span class="swatch busy" /> busy <span class="swatch bp" />{" "}
-          backpressured — click a vertex for its subtasks
+          <span class="swatch swatch-idle" /> idle <span class="swatch swatch-busy" /> busy{" "}
+          <span class="swatch swatch-bp" /> backpressured — click a vertex for its subtasks
         </p>
         <JobGraph vertices={d.vertices} plan={plan} loads={loads} selected={vid} onSelect={setSelected} />
       </section>
       <section class="panel">
         <h2>Throughput and watermark lag</h2>
+        {points.length === 0 && (
+          <p class="chart-empty">
+            {running ? "Collecting samples…" : "The job had ended before this page could sample it."}
+          </p>
+        )}
         <MetricsChart points={points} />
       </section>
       {vertex !== undefined && data.subtasks !== undefined && (
@@ -215,14 +230,9 @@ export function JobPage({ jid, onTokenRequired }: { jid: string; onTokenRequired
           metrics={data.metrics.get(vertex.id) ?? []}
         />
       )}
-      <CheckpointTable checkpoints={data.checkpoints} />
+      <CheckpointTable checkpoints={data.checkpoints} alignmentMs={maxAlignment(data.metrics)} />
       <ExceptionList exceptions={data.exceptions} />
-      {data.doctor !== undefined && (
-        <section class="panel" data-testid="watermark-doctor">
-          <h2>Watermark doctor</h2>
-          <pre>{JSON.stringify(data.doctor, null, 2)}</pre>
-        </section>
-      )}
+      <WatermarkDoctor diagnosis={data.doctor} />
     </div>
   );
 }

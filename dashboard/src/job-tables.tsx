@@ -25,6 +25,7 @@ export function SubtaskTable(props: { name: string; subtasks: SubtaskInfo[]; met
             <th>Idle</th>
             <th>Backpressure</th>
             <th>Input watermark</th>
+            <th>Output watermark</th>
           </tr>
         </thead>
         <tbody>
@@ -46,6 +47,7 @@ export function SubtaskTable(props: { name: string; subtasks: SubtaskInfo[]; met
                   <span class={`bp bp-${s.backPressureLevel}`}>{s.backPressureLevel.toUpperCase()}</span>
                 </td>
                 <td>{watermark(m?.currentInputWatermark ?? Number.NaN)}</td>
+                <td>{watermark(m?.currentOutputWatermark ?? Number.NaN)}</td>
               </tr>
             );
           })}
@@ -55,7 +57,8 @@ export function SubtaskTable(props: { name: string; subtasks: SubtaskInfo[]; met
   );
 }
 
-export function CheckpointTable({ checkpoints }: { checkpoints: Checkpoints | undefined }) {
+export function CheckpointTable(props: { checkpoints: Checkpoints | undefined; alignmentMs: number }) {
+  const { checkpoints, alignmentMs } = props;
   if (checkpoints === undefined) return null;
   const { counts, summary, history } = checkpoints;
   return (
@@ -70,6 +73,9 @@ export function CheckpointTable({ checkpoints }: { checkpoints: Checkpoints | un
           {duration(summary.end_to_end_duration.avg)} / {duration(summary.end_to_end_duration.max)}
         </span>
         <span>Size avg {bytes(summary.state_size.avg)}</span>
+        {Number.isFinite(alignmentMs) && (
+          <span>Last alignment (slowest subtask) {duration(alignmentMs)}</span>
+        )}
       </p>
       {history.length === 0 ? (
         <p class="muted">No checkpoint has completed yet (or the job does not checkpoint).</p>

@@ -21,7 +21,11 @@ export function MetricsChart({ points }: { points: ChartPoint[] }) {
     const opts: uPlot.Options = {
       width: Math.max(320, el.current.clientWidth),
       height: 220,
-      scales: { x: { time: true }, lag: { auto: true } },
+      // At least the last minute, so that the first samples do not stretch over years.
+      scales: {
+        x: { time: true, range: (_u, min, max) => [Math.min(min ?? max, max - 60), max] },
+        lag: { auto: true },
+      },
       series: [
         {},
         { label: "sources out (rec/s)", stroke: "#2f6fdb", width: 2 },

@@ -12,7 +12,7 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const README = readFileSync(join(ROOT, "README.md"), "utf8");
@@ -130,6 +130,7 @@ describe("the packed package in a fresh project", { concurrency: false }, () => 
       "bin/weir.mjs",
       "dist/index.js",
       "dist/index.d.ts",
+      "dist/dashboard/index.html",
     ]) {
       assert.ok(files.includes(f), `${f} is in the package`);
     }
@@ -224,6 +225,27 @@ describe("the packed package in a fresh project", { concurrency: false }, () => 
       ok("npx", ["tsc", "--noEmit", "-p", "."], app),
       ok("npx", ["tsc", "--noEmit", "-p", ".", "--skipLibCheck", "false"], check),
     ]);
+  });
+
+  it("serves the web dashboard from the installed package", async () => {
+    const installed = join(app, "node_modules", PKG.name, "dist", "web", "rest-server.js");
+    const { startRestServer } = (await import(
+      pathToFileURL(installed).href
+    )) as typeof import("../../src/web/rest-server.ts");
+    const server = await startRestServer({ port: 0, jobs: () => [] });
+    try {
+      const index = await fetch(`${server.url}/`);
+      assert.equal(index.status, 200);
+      assert.match(index.headers.get("content-type") ?? "", /^text\/html/);
+      const script = /src="\.\/(assets\/[^"]+\.js)"/.exec(await index.text())?.[1];
+      assert.ok(script !== undefined, "index.html names its script");
+      const js = await fetch(`${server.url}/${script}`);
+      assert.equal(js.status, 200);
+      assert.match(js.headers.get("content-type") ?? "", /^text\/javascript/);
+      assert.ok((await js.text()).length > 10_000, "the bundle is there");
+    } finally {
+      await server.close();
+    }
   });
 
   for (const major of [22, 24]) {
