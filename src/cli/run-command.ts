@@ -11,6 +11,7 @@ import { CliUsageError, JobLoadError, oneLine } from "./cli-errors.ts";
 import { RUN, commandHelp } from "./commands.ts";
 import { FailureReporter } from "./failure-lines.ts";
 import { statusLine } from "./status-line.ts";
+import { diagnoseWatermarks, windowsNeverFiredLines } from "../runtime/metrics/watermark-doctor.ts";
 import type { JobControl } from "../web/job-operations.ts";
 import { type RunObservability, startObservability } from "./rest-options.ts";
 import { buildJob, configFromArgs, importJob, resolveJobFile, shownPath } from "./job-file.ts";
@@ -283,6 +284,8 @@ async function waitForJob(
     });
     const stopped = await (stopping ?? remote.stopping);
     if (stdout.closed) return EXIT_OK;
+    const m = client.metrics;
+    for (const line of windowsNeverFiredLines(diagnoseWatermarks(m.vertices, m.tasks()))) io.err(line);
     if (result !== undefined) {
       if (stopped !== undefined && "error" in stopped) {
         io.err(`weir: no savepoint taken: job '${client.jobName}' finished first`);

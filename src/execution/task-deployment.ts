@@ -231,6 +231,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
 
     // Input gate: every channel into this subtask.
     let gate: InputGate | undefined;
+    const channelProducers: Array<{ vertexId: number; subtask: number }> = [];
     if (v.inputs.length > 0) {
       const channels: InputChannel[] = [];
       for (const je of v.inputs) {
@@ -245,6 +246,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
           );
           inputChannels.set(c.id, ch);
           channels.push(ch);
+          channelProducers.push({ vertexId: je.source.id, subtask: c.producer });
         }
       }
       gate = new InputGate(channels);
@@ -297,6 +299,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
         chain,
         element,
         gate,
+        channelProducers,
         reader,
         writers: [...writerOfEdge.values()],
         accumulators,

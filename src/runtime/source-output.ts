@@ -7,10 +7,23 @@ import type { WatermarkGenerator, WatermarkOutput, WatermarkStrategy } from "../
 import type { ElementContext, Output } from "./operators/stream-operator.ts";
 import type { ProcessingTimeService } from "./time/processing-time-service.ts";
 
+/** One split's watermark state, read for metrics and the watermark doctor. */
+export interface SplitWatermarkState {
+  splitId: string;
+  watermark: number;
+  idle: boolean;
+  /** Records emitted with event time (0: the split has had no data). */
+  records: number;
+  /** Event time of the last of them (NaN before any). */
+  lastTimestamp: number;
+}
+
 class SplitOutput<T> implements ReaderOutput<T>, WatermarkOutput {
   watermark = Number.NEGATIVE_INFINITY;
   idle = false;
   lastEventAt: number;
+  records = 0;
+  lastTimestamp = Number.NaN;
   constructor(
     private readonly parent: SourceOutput<T>,
     readonly generator: WatermarkGenerator<T> | undefined,
@@ -25,6 +38,8 @@ class SplitOutput<T> implements ReaderOutput<T>, WatermarkOutput {
     }
     // Only idleness detection reads the time of the last event: no clock read per record without it.
     if (this.parent.tracksIdleness) this.lastEventAt = this.parent.now();
+    this.records++;
+    this.lastTimestamp = ts;
     if (this.idle) this.markActive();
     // The record goes first: a watermark its generator emits must not overtake it.
     this.parent.emit(value, ts);
@@ -139,10 +154,25 @@ export class SourceOutput<T> implements ReaderOutput<T> {
   }
 
   /** Each split's watermark and idleness now (the source split metrics; read when reporting). */
-  splitStates(): Array<{ splitId: string; watermark: number; idle: boolean }> {
-    const out: Array<{ splitId: string; watermark: number; idle: boolean }> = [];
-    for (const [splitId, s] of this.splits) out.push({ splitId, watermark: s.watermark, idle: s.idle });
+  splitStates(): SplitWatermarkState[] {
+    const out: SplitWatermarkState[] = [];
+    for (const [splitId, s] of this.splits) out.push(splitState(splitId, s));
     return out;
+  }
+
+  /**
+   * What the reader's watermark is the minimum of (for the watermark doctor): its splits, and the
+   * output without a split when the reader has no split or has used it.
+   */
+  watermarkInputs(): SplitWatermarkState[] {
+    const out = this.splitStates();
+    if (out.length === 0 || this.direct.records > 0) out.push(splitState(NO_SPLIT, this.direct));
+    return out;
+  }
+
+  /** Event time is on (a WatermarkStrategy); and its idle timeout, if any. */
+  get watermarking(): { eventTime: boolean; idleTimeoutMs: number | undefined } {
+    return { eventTime: this.eventTime, idleTimeoutMs: this.strategy?.idleTimeout };
   }
 
   private *outputs(): Generator<SplitOutput<T>> {
@@ -186,6 +216,19 @@ export class SourceOutput<T> implements ReaderOutput<T> {
     this.emitted = Number.POSITIVE_INFINITY;
     this.downstream.emitWatermark(Number.POSITIVE_INFINITY);
   }
+}
+
+/** The id the watermark doctor gives a reader's output without a split. */
+export const NO_SPLIT = "(no split)";
+
+function splitState<T>(splitId: string, s: SplitOutput<T>): SplitWatermarkState {
+  return {
+    splitId,
+    watermark: s.watermark,
+    idle: s.idle,
+    records: s.records,
+    lastTimestamp: s.lastTimestamp,
+  };
 }
 
 function preview(v: unknown): string {

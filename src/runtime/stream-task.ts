@@ -42,6 +42,8 @@ export interface TaskSetup {
   readonly chain: ChainMember[];
   readonly element: ElementContext;
   readonly gate: InputGate | undefined;
+  /** The producer of each input channel, by channel index (for the watermark doctor). */
+  readonly channelProducers?: ReadonlyArray<{ vertexId: number; subtask: number }>;
   readonly reader: SourceReader<unknown, unknown> | undefined;
   readonly writers: RecordWriter<unknown>[];
   readonly accumulators: Map<string, Accumulator<unknown>>;

@@ -4,6 +4,7 @@
 
 import type { JobMetrics, JobVertexInfo } from "../runtime/metrics/job-metrics.ts";
 import type { TaskMetricsSnapshot } from "../runtime/metrics/task-metrics-snapshot.ts";
+import { diagnoseWatermarks } from "../runtime/metrics/watermark-doctor.ts";
 
 export interface RestAnswer {
   status: number;
@@ -40,6 +41,8 @@ export function answer(
       return parts.length === 3 ? { status: 200, body: exceptions(job) } : undefined;
     case "vertices":
       return vertexRoute(job, parts.slice(3), query);
+    case "watermarks":
+      return parts.length === 4 && parts[3] === "doctor" ? watermarkDoctor(job, query) : undefined;
     default:
       return undefined;
   }
@@ -81,6 +84,19 @@ function metricList(
     if (v !== undefined) out.push({ id, value: v === Number.NEGATIVE_INFINITY ? LONG_MIN : String(v) });
   }
   return out;
+}
+
+/** `GET /jobs/:jid/watermarks/doctor[?min-lag=ms]`: the subtasks whose watermark lags, and why. */
+function watermarkDoctor(job: JobMetrics, query: URLSearchParams): RestAnswer {
+  const given = query.get("min-lag");
+  const minLagMs = given === null ? undefined : Number(given);
+  if (minLagMs !== undefined && !(minLagMs >= 0)) {
+    return { status: 400, body: { errors: [`min-lag must be a number of ms >= 0, got '${given}'`] } };
+  }
+  return {
+    status: 200,
+    body: { now: Date.now(), ...diagnoseWatermarks(job.vertices, job.tasks(), { minLagMs }) },
+  };
 }
 
 function overview(jobs: readonly JobMetrics[]) {

@@ -17,6 +17,35 @@ export interface OperatorMetricsSnapshot {
   splits?: Array<{ splitId: string; metrics: Record<string, number> }>;
 }
 
+/** One input channel's watermark, and the producer subtask it comes from. */
+export interface ChannelWatermarkInfo {
+  producerVertexId: number;
+  producerSubtask: number;
+  watermark: number;
+  idle: boolean;
+  ended: boolean;
+}
+
+/** A source split's (or a reader's output without a split) watermark, for the watermark doctor. */
+export interface SplitWatermarkInfo {
+  splitId: string;
+  watermark: number;
+  idle: boolean;
+  /** Records it emitted with event time, and their rate. */
+  records: number;
+  recordsPerSecond: number;
+}
+
+/** What a task's watermark is the minimum of, and what waits for it (for the watermark doctor). */
+export interface TaskWatermarkInfo {
+  /** A task reading from the network: its input channels. */
+  channels?: ChannelWatermarkInfo[];
+  /** A source task: whether its source has event time, its idle timeout, and its splits. */
+  source?: { eventTime: boolean; idleTimeoutMs: number | null; splits: SplitWatermarkInfo[] };
+  /** Operators of the chain with event-time timers (windows) waiting for the watermark. */
+  pendingTimers: Array<{ uid: string; name: string; eventTimeTimers: number }>;
+}
+
 export interface TaskMetricsSnapshot {
   vertexId: number;
   subtask: number;
@@ -28,12 +57,15 @@ export interface TaskMetricsSnapshot {
   timestamp: number;
   metrics: Record<string, number>;
   operators: OperatorMetricsSnapshot[];
+  /** Where the task's watermark comes from (absent from snapshots of older senders). */
+  watermarks?: TaskWatermarkInfo;
 }
 
 /** Read a task's metrics now. */
 export function snapshotTask(task: StreamTask, nowMs: number = performance.now()): TaskMetricsSnapshot {
   const setup = task.setup;
   const m = task.metrics;
+  const wallNow = Date.now();
   let recordsOut = 0;
   let bytesOut = 0;
   let outstanding = 0;
@@ -104,27 +136,74 @@ export function snapshotTask(task: StreamTask, nowMs: number = performance.now()
   if (sourceOutput !== undefined) {
     operators[0]!.splits = sourceOutput.splitStates().map((s) => {
       const idleMs = m.splitIdleMs(s.splitId, s.idle, nowMs);
-      return {
-        splitId: s.splitId,
-        metrics: {
-          "watermark.currentWatermark": s.watermark,
-          isIdle: s.idle ? 1 : 0,
-          accumulatedIdleTimeMs: idleMs,
-          idleTimeMsPerSecond: Math.min(1000, m.rate(`split:${s.splitId}:idle`, idleMs, nowMs)),
-        },
+      const metrics: Record<string, number> = {
+        "watermark.currentWatermark": s.watermark,
+        isIdle: s.idle ? 1 : 0,
+        accumulatedIdleTimeMs: idleMs,
+        idleTimeMsPerSecond: Math.min(1000, m.rate(`split:${s.splitId}:idle`, idleMs, nowMs)),
       };
+      // As Flink's: wall-clock time now less the event time of the last record the split emitted.
+      if (!Number.isNaN(s.lastTimestamp)) metrics.currentEmitEventTimeLag = wallNow - s.lastTimestamp;
+      return { splitId: s.splitId, metrics };
     });
   }
   return {
+    watermarks: watermarkInfo(task, nowMs),
     vertexId: setup.vertexId,
     subtask: setup.identity.subtaskIndex,
     attempt: setup.identity.attemptNumber,
     taskName: m.scope.taskName,
     state: task.state,
-    timestamp: Date.now(),
+    timestamp: wallNow,
     metrics,
     operators,
   };
+}
+
+function watermarkInfo(task: StreamTask, nowMs: number): TaskWatermarkInfo {
+  const setup = task.setup;
+  const m = task.metrics;
+  const pendingTimers: TaskWatermarkInfo["pendingTimers"] = [];
+  for (const member of setup.chain) {
+    const n = eventTimeTimers(member.operator);
+    if (n > 0) pendingTimers.push({ uid: member.info.uid, name: member.info.name, eventTimeTimers: n });
+  }
+  const info: TaskWatermarkInfo = { pendingTimers };
+  const gate = setup.gate;
+  if (gate !== undefined) {
+    info.channels = gate.channels.map((c, i) => {
+      const p = setup.channelProducers?.[i];
+      return {
+        producerVertexId: p?.vertexId ?? -1,
+        producerSubtask: p?.subtask ?? -1,
+        watermark: c.watermark,
+        idle: c.idle,
+        ended: c.endOfPartition,
+      };
+    });
+  }
+  const out = setup.sourceOutput;
+  if (out !== undefined) {
+    const w = out.watermarking;
+    info.source = {
+      eventTime: w.eventTime,
+      idleTimeoutMs: w.idleTimeoutMs ?? null,
+      splits: out.watermarkInputs().map((s) => ({
+        splitId: s.splitId,
+        watermark: s.watermark,
+        idle: s.idle,
+        records: s.records,
+        recordsPerSecond: m.rate(`split:${s.splitId}:records`, s.records, nowMs),
+      })),
+    };
+  }
+  return info;
+}
+
+/** Event-time timers registered with an operator (windows, process functions); 0 without any. */
+function eventTimeTimers(op: unknown): number {
+  const f = (op as { numTimers?: unknown } | undefined)?.numTimers;
+  return typeof f === "function" ? (f as (d: "event") => number).call(op, "event") : 0;
 }
 
 /**
