@@ -199,6 +199,8 @@ async function main() {
     ? JSON.parse(readFileSync(new URL("./equivalent.json", import.meta.url), "utf8"))
     : {};
   const results = loadCache("results.json");
+  const pairs = results.pairs ?? {};
+  results.pairs = pairs;
   const out = [];
   const started = Date.now();
   let done = 0;
@@ -210,14 +212,21 @@ async function main() {
     );
     const selected = covering.slice(0, args.maxTests);
     const key = sha(fileHash(file), m.id, ...selected.map((t) => `${t}:${testSideHash(coverage[t])}`));
+    const pairKey = (t) => sha(fileHash(file), m.id, t, testSideHash(coverage[t]));
     let r;
     if (reason !== undefined) r = { status: "equivalent", reason };
     else if (covering.length === 0) r = { status: "no-coverage" };
-    else if (results[key]) r = results[key];
-    else if (Date.now() - started > args.budgetMs) r = { status: "not-run" };
-    else {
-      r = await testMutant(sandboxes[w], file, m, selected, coverage);
+    else if (results[key]) {
+      r = results[key];
+      rememberPairs(pairs, pairKey, selected, r);
+    } else if ((r = fromPairs(pairs, pairKey, selected)) !== undefined) {
       results[key] = r;
+      saveCache("results.json", results);
+    } else if (Date.now() - started > args.budgetMs) r = { status: "not-run" };
+    else {
+      r = await testMutant(sandboxes[w], file, m, selected, coverage, (t) => pairs[pairKey(t)]);
+      results[key] = r;
+      rememberPairs(pairs, pairKey, selected, r);
       saveCache("results.json", results);
     }
     out.push({ file, mutant: m, ...r, covering: covering.length });
@@ -256,14 +265,38 @@ function byRelevance(tests, file) {
   return [...direct, ...tests.filter((t) => !direct.includes(t))];
 }
 
-/** Writes the mutant into the sandbox, runs the selected tests in order until one fails. */
-async function testMutant(sandbox, file, m, tests, coverage) {
+/**
+ * What one (mutant, test file) pair gave, kept apart from the full result: a test file kills a
+ * mutant, or lets it survive, whatever the other selected tests are, so adding a test file only
+ * runs that file on the mutants it covers. Keyed like a result: mutated file, mutant, test-side hash.
+ */
+function rememberPairs(pairs, pairKey, selected, r) {
+  if (r.status === "killed" || r.status === "timeout") pairs[pairKey(r.killedBy)] = r.status;
+  else if (r.status === "survived") for (const t of selected.slice(0, r.ran)) pairs[pairKey(t)] = "survived";
+}
+
+/** The result, from the pairs alone: killed when any selected test file killed it, survived when all let it. */
+function fromPairs(pairs, pairKey, selected) {
+  for (const t of selected) {
+    const p = pairs[pairKey(t)];
+    if (p === "killed" || p === "timeout") return { status: p, killedBy: t };
+  }
+  if (selected.every((t) => pairs[pairKey(t)] === "survived")) return { status: "survived", ran: selected.length };
+  return undefined;
+}
+
+/** Writes the mutant into the sandbox, runs the selected tests in order until one fails (skipping those known to let it survive). */
+async function testMutant(sandbox, file, m, tests, coverage, known = () => undefined) {
   const path = join(sandbox, file);
   const original = readFileSync(path, "utf8");
   writeFileSync(path, applyMutant(original, m));
   try {
     let ran = 0;
     for (const t of tests) {
+      if (known(t) === "survived") {
+        ran++;
+        continue;
+      }
       const timeout = Math.min(300_000, Math.max(20_000, 3 * coverage[t].durationMs + 10_000));
       const r = await runTestFile(sandbox, t, timeout, FIXED_ENV);
       ran++;
