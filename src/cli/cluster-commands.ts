@@ -23,6 +23,7 @@ import {
   JOBMANAGER,
   LIST,
   PORT,
+  REST_PORT,
   SLOTS,
   SLOT_TIMEOUT,
   TASKMANAGER,
@@ -92,11 +93,12 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
         1,
         3_600_000,
       ),
+      restPort: integerOption("jobmanager", REST_PORT, p.values.get("rest-port"), 0, 65535) ?? 8081,
       slotTimeoutMs: integerOption("jobmanager", SLOT_TIMEOUT, p.values.get("slot-timeout"), 0, 3_600_000),
       log: logger(io),
     });
     await jm.start();
-    io.out(`JobManager listening on ${address}:${jm.port}`);
+    io.out(`JobManager listening on ${address}:${jm.port}; REST API at ${jm.restUrl}`);
     return await untilSignal(() => jm.stop());
   } catch (e) {
     return reportError(e, io, false);

@@ -34,6 +34,12 @@ export const PORT: OptionSpec = {
   example: String(JOBMANAGER_PORT),
   help: `RPC port (default ${JOBMANAGER_PORT}; 0 picks a free one)`,
 };
+export const REST_PORT: OptionSpec = {
+  name: "rest-port",
+  value: "N",
+  example: "8081",
+  help: "port of the REST API (jobs, /taskmanagers, /metrics) on --address (default 8081; 0 picks a free one)",
+};
 export const CHECKPOINT_DIR: OptionSpec = {
   name: "checkpoint-dir",
   value: "dir",
@@ -97,6 +103,7 @@ export const JOBMANAGER: CommandSpec = {
   options: [
     ADDRESS,
     PORT,
+    REST_PORT,
     TOKEN,
     CHECKPOINT_DIR,
     HEARTBEAT_INTERVAL,

@@ -23,7 +23,9 @@ import {
   type TaskManagerToJobManager,
   toWireError,
 } from "../rpc/messages.ts";
+import type { RestServer } from "../../web/rest-server.ts";
 import { type RegisteredTaskManager, ResourceManager } from "./resource-manager.ts";
+import { startJobManagerRest } from "./rest-endpoint.ts";
 
 /** Flink's RPC port. */
 export const JOBMANAGER_PORT = 6123;
@@ -41,6 +43,8 @@ export interface JobManagerOptions {
   artifactDir: string;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
+  /** Serve the REST API on this port (0 picks a free one); none when undefined. */
+  restPort?: number;
   /** How long an attempt waits for free slots before it fails (default 30 s). */
   slotTimeoutMs?: number;
   log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
@@ -69,6 +73,9 @@ export class JobManager {
   private readonly deployments = new Map<number, Deployment>();
   private deploymentCounter = 0;
   private readonly artifacts = new Map<string, Uint8Array>();
+  private readonly fileRequests = new Map<number, (text: string | undefined) => void>();
+  private fileRid = 0;
+  private rest: RestServer | undefined;
   private readonly log: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
 
   constructor(private readonly options: JobManagerOptions) {
@@ -97,11 +104,45 @@ export class JobManager {
     );
     this.resources.start();
     this.log("INFO", `JobManager listening on ${address}:${this.server.port}`);
+    if (this.options.restPort !== undefined) {
+      this.rest = await startJobManagerRest({
+        port: this.options.restPort,
+        address,
+        token: this.options.token,
+        jobs: () => [...this.jobs.values()].map((j) => j.client.metrics),
+        taskManagers: () => this.resources.info(),
+        taskManagerFile: (id, file) => this.fetchFile(id, file),
+      });
+      this.log("INFO", `REST API at ${this.rest.url}`);
+    }
+  }
+
+  /** The REST API's URL, when it serves one. */
+  get restUrl(): string | undefined {
+    return this.rest?.url;
+  }
+
+  private fetchFile(id: string, file: "logs" | "stdout"): Promise<string | undefined> {
+    const tm = this.resources.taskManagers.get(id);
+    if (tm === undefined) return Promise.resolve(undefined);
+    const rid = ++this.fileRid;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.fileRequests.delete(rid);
+        resolve(undefined);
+      }, 5_000);
+      this.fileRequests.set(rid, (text) => {
+        clearTimeout(timer);
+        resolve(text);
+      });
+      tm.socket.send({ t: "fetch-file", rid, file } satisfies JobManagerToTaskManager);
+    });
   }
 
   async stop(): Promise<void> {
     for (const job of this.jobs.values()) await job.client.cancel().catch(() => {});
     this.resources.stop();
+    await this.rest?.close();
     for (const tm of [...this.resources.taskManagers.values()]) tm.socket.destroy();
     await this.server?.close();
   }
@@ -150,6 +191,11 @@ export class JobManager {
         this.log("INFO", `TaskManager ${m.id} registered: ${m.slots} slot(s), pid ${m.pid} on ${m.host}`);
         break;
       case "heartbeat":
+        if (id !== undefined) this.resources.heard(id, m.metrics);
+        break;
+      case "file":
+        this.fileRequests.get(m.rid)?.(m.text);
+        this.fileRequests.delete(m.rid);
         break;
       case "worker":
         this.deployments.get(m.deployment)?.listeners[m.slot]?.message(m.m);

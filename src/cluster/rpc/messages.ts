@@ -23,7 +23,9 @@ export type TaskManagerToJobManager =
       pid: number;
       host: string;
     }
-  | { t: "heartbeat" }
+  | { t: "heartbeat"; metrics: TaskManagerMetrics }
+  /** The answer to fetch-file. */
+  | { t: "file"; rid: number; text: string }
   | { t: "worker"; deployment: number; slot: number; m: ToCoordinator }
   | { t: "worker-error"; deployment: number; slot: number; message: string; stack: string | undefined }
   | { t: "worker-exit"; deployment: number; slot: number; code: number | string };
@@ -43,6 +45,8 @@ export type JobManagerToTaskManager =
     }
   | { t: "to-worker"; deployment: number; slot: number; m: ToWorker }
   | { t: "terminate"; deployment: number; slot: number }
+  /** The tail of the TaskManager's log or of what its tasks printed (REST /taskmanagers/:id/logs, /stdout). */
+  | { t: "fetch-file"; rid: number; file: "logs" | "stdout" }
   | { t: "artifact"; sha256: string; bytes: Uint8Array | undefined };
 
 /** A job artifact: a bundled job module, named by the sha256 of its bytes. */
@@ -120,6 +124,17 @@ export interface TaskManagerInfo {
   slotsNumber: number;
   freeSlots: number;
   timeSinceLastHeartbeat: number;
+  /** As of the last heartbeat. */
+  metrics: TaskManagerMetrics | undefined;
+}
+
+/** A TaskManager's process, sent with each heartbeat (Flink's Status.JVM.Memory.* in spirit). */
+export interface TaskManagerMetrics {
+  heapUsed: number;
+  heapTotal: number;
+  rss: number;
+  /** Task workers running. */
+  workers: number;
 }
 
 export function toWireError(e: unknown): WireError {
