@@ -55,8 +55,14 @@ interface DispatchedJob {
   jobName: string;
   startTime: number;
   slots: number;
-  followers: Set<FrameSocket>;
+  /** Told of the job's failed attempts and of its end (clients that follow it). */
+  followers: Set<Follower>;
   ended: ClientAnswer | undefined;
+}
+
+interface Follower {
+  socket: FrameSocket | undefined;
+  tell(a: ClientAnswer): void;
 }
 
 interface Deployment {
@@ -164,7 +170,8 @@ export class JobManager {
     } else if (hello.role === "client") {
       socket.onFrame((m) => void this.fromClient(socket, m as ClientRequest));
       socket.onClose(() => {
-        for (const j of this.jobs.values()) j.followers.delete(socket);
+        for (const j of this.jobs.values())
+          for (const f of j.followers) if (f.socket === socket) j.followers.delete(f);
       });
     } else socket.destroy();
   }
@@ -243,7 +250,7 @@ export class JobManager {
     try {
       switch (m.t) {
         case "submit":
-          answer(await this.submit(socket, m));
+          answer(await this.submit(m, { socket, tell: (a) => socket.send(a) }));
           break;
         case "list":
           answer({ t: "jobs", rid: m.rid, jobs: this.overview() });
@@ -251,6 +258,16 @@ export class JobManager {
         case "taskmanagers":
           answer({ t: "taskmanagers", rid: m.rid, taskmanagers: this.resources.info() });
           break;
+        case "savepoint": {
+          const job = this.jobs.get(m.jobId);
+          if (job === undefined)
+            throw new Error(`no job ${m.jobId} on this JobManager; 'weir list -m' shows its jobs`);
+          const path = m.stop
+            ? await job.client.stopWithSavepoint(m.dir)
+            : await job.client.triggerSavepoint(m.dir);
+          answer({ t: "savepoint", rid: m.rid, path });
+          break;
+        }
         case "cancel": {
           const job = this.jobs.get(m.jobId);
           if (job === undefined)
@@ -265,9 +282,42 @@ export class JobManager {
     }
   }
 
+  /**
+   * Application mode: run the bundled job here, as if a client had submitted it; resolves with its
+   * end (the job-ended answer).
+   */
+  async runApplication(
+    artifact: { name: string; bytes: Uint8Array },
+    config: EnvironmentConfig,
+  ): Promise<Extract<ClientAnswer, { t: "job-ended" }>> {
+    let tell!: (a: ClientAnswer) => void;
+    const ended = new Promise<Extract<ClientAnswer, { t: "job-ended" }>>((resolve) => {
+      tell = (a) => {
+        if (a.t === "job-ended") resolve(a);
+      };
+    });
+    const a = await this.submit(
+      { t: "submit", rid: 0, job: undefined, artifact, config, jobName: undefined, follow: true },
+      { socket: undefined, tell },
+    );
+    if (a.t === "error") throw new Error(a.error.message);
+    return ended;
+  }
+
+  /** Tell every TaskManager to exit (the end of an application-mode cluster). */
+  async shutDownTaskManagers(): Promise<void> {
+    const closed: Array<Promise<void>> = [];
+    for (const tm of this.resources.taskManagers.values()) {
+      tm.socket.send({ t: "shutdown" } satisfies JobManagerToTaskManager);
+      closed.push(new Promise((resolve) => tm.socket.onClose(() => resolve())));
+    }
+    // Each TaskManager closes its connection as it stops.
+    await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 5_000))]);
+  }
+
   private async submit(
-    socket: FrameSocket,
     m: Extract<ClientRequest, { t: "submit" }>,
+    follower: Follower | undefined,
   ): Promise<ClientAnswer> {
     let modulePath: string;
     let artifact: ArtifactRef | undefined;
@@ -290,7 +340,7 @@ export class JobManager {
     if (config.checkpointDirectory === undefined && this.options.checkpointDir !== undefined) {
       config.checkpointDirectory = resolve(this.options.checkpointDir);
     }
-    const followers = new Set<FrameSocket>(m.follow ? [socket] : []);
+    const followers = new Set<Follower>(m.follow && follower !== undefined ? [follower] : []);
     const client = await submitJobOnSlots(
       {
         job: modulePath,
@@ -305,7 +355,7 @@ export class JobManager {
             error: toWireError(f.error),
             restartDelayMs: f.restartDelayMs,
           };
-          for (const s of followers) s.send(a);
+          for (const f of followers) f.tell(a);
           this.log(
             "WARN",
             `job ${client.jobId}: attempt ${f.attempt} failed: ${toWireError(f.error).message}`,
@@ -369,7 +419,7 @@ export class JobManager {
   private ended(jobId: string, job: DispatchedJob, a: ClientAnswer): void {
     job.ended = a;
     this.log("INFO", `job '${job.jobName}' (${jobId}) ${(a as { status: string }).status}`);
-    for (const s of job.followers) s.send(a);
+    for (const f of job.followers) f.tell(a);
   }
 
   private deploy(

@@ -45,6 +45,8 @@ export type JobManagerToTaskManager =
     }
   | { t: "to-worker"; deployment: number; slot: number; m: ToWorker }
   | { t: "terminate"; deployment: number; slot: number }
+  /** The cluster ends (application mode): stop and exit. */
+  | { t: "shutdown" }
   /** The tail of the TaskManager's log or of what its tasks printed (REST /taskmanagers/:id/logs, /stdout). */
   | { t: "fetch-file"; rid: number; file: "logs" | "stdout" }
   | { t: "artifact"; sha256: string; bytes: Uint8Array | undefined };
@@ -91,12 +93,15 @@ export type ClientRequest =
     }
   | { t: "list"; rid: number }
   | { t: "cancel"; rid: number; jobId: string }
+  /** Take a savepoint into `dir` (default: <checkpoint dir>/savepoints); with `stop`, then stop the job. */
+  | { t: "savepoint"; rid: number; jobId: string; dir: string | undefined; stop: boolean }
   | { t: "taskmanagers"; rid: number };
 
 export type ClientAnswer =
   | { t: "submitted"; rid: number; jobId: string; jobName: string; slots: number }
   | { t: "jobs"; rid: number; jobs: JobOverview[] }
   | { t: "cancelled"; rid: number; status: string }
+  | { t: "savepoint"; rid: number; path: string }
   | { t: "taskmanagers"; rid: number; taskmanagers: TaskManagerInfo[] }
   | { t: "error"; rid: number; error: WireError }
   | {

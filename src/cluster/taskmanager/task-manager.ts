@@ -55,6 +55,11 @@ export class TaskManager {
   private readonly log: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
   private readonly artifacts: ArtifactCache;
   private registered: (() => void) | undefined;
+  private shutdown: () => void = () => {};
+  /** Resolves when the JobManager has told this TaskManager to exit (application mode). */
+  readonly shutDown = new Promise<void>((resolve) => {
+    this.shutdown = resolve;
+  });
   /** The last MiB of the log and of what the tasks printed, for the REST API. */
   private readonly logTail = new OutputTail();
   private readonly stdoutTail = new OutputTail();
@@ -201,6 +206,10 @@ export class TaskManager {
         this.registered?.();
         break;
       case "heartbeat":
+        break;
+      case "shutdown":
+        this.log("INFO", "the JobManager ends the cluster: stopping");
+        void this.stop().then(() => this.shutdown());
         break;
       case "deploy":
         void this.deploy(m.deployment, m.workers, m.placement, m.artifact).catch((e: Error) => {
