@@ -6,7 +6,9 @@ import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
-import { ClusterClient, parseAddress } from "../cluster/cluster-client.ts";
+import { JobResult } from "../api/job-result.ts";
+import { ClusterClient, fromWireError, parseAddress } from "../cluster/cluster-client.ts";
+import { bundleJob } from "../cluster/job-artifact.ts";
 import { JobManager } from "../cluster/jobmanager/job-manager.ts";
 import { JOBMANAGER_PORT } from "./cluster-options.ts";
 import { TaskManager } from "../cluster/taskmanager/task-manager.ts";
@@ -23,13 +25,16 @@ import {
   JOBMANAGER,
   LIST,
   PORT,
+  SAVEPOINT,
+  STOP,
+  REST_PORT,
   SLOTS,
   SLOT_TIMEOUT,
   TASKMANAGER,
   TASKMANAGERS,
 } from "./cluster-options.ts";
 import { commandHelp } from "./commands.ts";
-import { type CliIO, EXIT_FAILED, EXIT_OK, reportError } from "./report.ts";
+import { type CliIO, EXIT_FAILED, EXIT_OK, accumulatorLines, reportError, summaryLine } from "./report.ts";
 
 /** The token from --token or the environment; required beyond loopback. */
 export function clusterToken(values: ReadonlyMap<string, string>): string {
@@ -64,7 +69,9 @@ function untilSignal(stop: () => Promise<void>): Promise<number> {
 
 export async function jobmanagerCommand(args: string[], io: CliIO): Promise<number> {
   try {
-    const p = parseArgs("jobmanager", args, JOBMANAGER.options);
+    const cut = args.indexOf("--");
+    const jobArguments = cut < 0 ? [] : args.slice(cut + 1);
+    const p = parseArgs("jobmanager", cut < 0 ? args : args.slice(0, cut), JOBMANAGER.options);
     if (p.flags.has("help")) {
       io.out(commandHelp(JOBMANAGER));
       return EXIT_OK;
@@ -92,11 +99,16 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
         1,
         3_600_000,
       ),
+      restPort: integerOption("jobmanager", REST_PORT, p.values.get("rest-port"), 0, 65535) ?? 8081,
       slotTimeoutMs: integerOption("jobmanager", SLOT_TIMEOUT, p.values.get("slot-timeout"), 0, 3_600_000),
       log: logger(io),
     });
     await jm.start();
-    io.out(`JobManager listening on ${address}:${jm.port}`);
+    io.out(`JobManager listening on ${address}:${jm.port}; REST API at ${jm.restUrl}`);
+    const application = p.values.get("job");
+    if (application !== undefined) {
+      return await runApplication(jm, resolve(application), p.values.get("parallelism"), jobArguments, io);
+    }
     return await untilSignal(() => jm.stop());
   } catch (e) {
     return reportError(e, io, false);
@@ -141,9 +153,47 @@ export async function taskmanagerCommand(args: string[], io: CliIO): Promise<num
       return EXIT_FAILED;
     }
     io.out(`TaskManager ${tm.id} registered with ${jmArg}`);
-    return await untilSignal(() => tm.stop());
+    return await Promise.race([untilSignal(() => tm.stop()), tm.shutDown.then(() => EXIT_OK)]);
   } catch (e) {
     return reportError(e, io, false);
+  }
+}
+
+/** Application mode: run the job, print its summary, end the cluster, exit with the job. */
+async function runApplication(
+  jm: JobManager,
+  path: string,
+  parallelism: string | undefined,
+  jobArguments: string[],
+  io: CliIO,
+): Promise<number> {
+  try {
+    const p = integerOption(
+      "jobmanager",
+      { name: "parallelism", short: "p", value: "N", help: "" },
+      parallelism,
+      1,
+      32768,
+    );
+    const artifact = await bundleJob(path);
+    const end = await jm.runApplication(artifact, {
+      ...(p === undefined ? {} : { parallelism: p }),
+      jobArguments,
+    });
+    if (end.status === "FINISHED" && end.result !== undefined) {
+      const result = Object.assign(Object.create(JobResult.prototype) as JobResult, end.result);
+      io.out(summaryLine(result));
+      for (const line of accumulatorLines(result)) io.out(line);
+      return EXIT_OK;
+    }
+    return reportError(
+      end.error === undefined ? new Error(`the job ended ${end.status}`) : fromWireError(end.error),
+      io,
+      false,
+    );
+  } finally {
+    await jm.shutDownTaskManagers();
+    await jm.stop();
   }
 }
 
@@ -182,7 +232,8 @@ export async function clusterCommand(args: string[], io: CliIO): Promise<number>
         child.unref();
         return child.pid!;
       };
-      const jmPid = start("jobmanager", ["jobmanager", "--port", String(port)]);
+      const restPort = p.values.get("rest-port") ?? "8081";
+      const jmPid = start("jobmanager", ["jobmanager", "--port", String(port), "--rest-port", restPort]);
       const n = integerOption("cluster", TASKMANAGERS, p.values.get("taskmanagers"), 1, 64) ?? 1;
       const slots = p.values.get("slots") ?? "1";
       const tms: number[] = [];
@@ -261,6 +312,32 @@ export async function listCommand(args: string[], io: CliIO): Promise<number> {
       for (const j of jobs) {
         io.out(`${new Date(j.startTime).toISOString()} : ${j.jobId} : ${j.jobName} (${j.status})`);
       }
+    } finally {
+      client.close();
+    }
+    return EXIT_OK;
+  } catch (e) {
+    return reportError(e, io, false);
+  }
+}
+
+export async function savepointCommand(args: string[], io: CliIO, stop = false): Promise<number> {
+  const spec = stop ? STOP : SAVEPOINT;
+  try {
+    const p = parseArgs(spec.name, args, spec.options);
+    if (p.flags.has("help")) {
+      io.out(commandHelp(spec));
+      return EXIT_OK;
+    }
+    const jobId = p.positionals[0];
+    if (jobId === undefined) {
+      throw new CliUsageError(`'weir ${spec.name}' needs a job id`, "'weir list -m host:port' shows them");
+    }
+    const dir = stop ? p.values.get("savepoint-dir") : p.positionals[1];
+    const client = await connectClient(spec.name, p.values);
+    try {
+      const path = await client.savepoint(jobId, dir === undefined ? undefined : resolve(dir), stop);
+      io.out(stop ? `Job ${jobId} stopped with savepoint at ${path}` : `Savepoint completed. Path: ${path}`);
     } finally {
       client.close();
     }

@@ -34,6 +34,17 @@ export const PORT: OptionSpec = {
   example: String(JOBMANAGER_PORT),
   help: `RPC port (default ${JOBMANAGER_PORT}; 0 picks a free one)`,
 };
+export const REST_PORT: OptionSpec = {
+  name: "rest-port",
+  value: "N",
+  example: "8081",
+  help: "port of the REST API (jobs, /taskmanagers, /metrics) on --address (default 8081; 0 picks a free one)",
+};
+export const APPLICATION_JOB: OptionSpec = {
+  name: "job",
+  value: "job.ts",
+  help: "application mode: run this job on the cluster, print its summary, then stop the cluster (TaskManagers too) and exit with the job",
+};
 export const CHECKPOINT_DIR: OptionSpec = {
   name: "checkpoint-dir",
   value: "dir",
@@ -97,8 +108,11 @@ export const JOBMANAGER: CommandSpec = {
   options: [
     ADDRESS,
     PORT,
+    REST_PORT,
     TOKEN,
     CHECKPOINT_DIR,
+    APPLICATION_JOB,
+    { name: "parallelism", short: "p", value: "N", help: "with --job: the job's default parallelism" },
     HEARTBEAT_INTERVAL,
     HEARTBEAT_TIMEOUT,
     SLOT_TIMEOUT,
@@ -126,7 +140,7 @@ export const CLUSTER: CommandSpec = {
     "this machine, in the background, with their logs and a pid file in --pid-dir; weir cluster",
     "stop stops them.",
   ].join("\n"),
-  options: [TASKMANAGERS, SLOTS, PORT, TOKEN, PID_DIR, HELP_OPTION],
+  options: [TASKMANAGERS, SLOTS, PORT, REST_PORT, TOKEN, PID_DIR, HELP_OPTION],
 };
 
 export const LIST: CommandSpec = {
@@ -143,6 +157,38 @@ export const CANCEL: CommandSpec = {
   summary: "cancel a job running on a cluster (-m host:port)",
   description: "Cancels the job <jobId> on the JobManager at -m host:port.",
   options: [JM_ADDRESS, TOKEN, HELP_OPTION],
+};
+
+export const SAVEPOINT: CommandSpec = {
+  name: "savepoint",
+  args: "<jobId> [dir]",
+  summary: "take a savepoint of a job running on a cluster (-m host:port)",
+  description: [
+    "Takes a savepoint of the job <jobId> on the JobManager at -m host:port into [dir] (a directory",
+    "the cluster's hosts share; default <checkpoint dir>/savepoints) and prints its path; the job",
+    "goes on. 'weir run -m ... --from-savepoint <path>' starts a job from it.",
+  ].join("\n"),
+  options: [JM_ADDRESS, TOKEN, HELP_OPTION],
+};
+
+export const STOP: CommandSpec = {
+  name: "stop",
+  args: "<jobId>",
+  summary: "stop a job running on a cluster with a savepoint (-m host:port)",
+  description: [
+    "Takes a savepoint of the job <jobId> into --savepoint-dir, then stops it; prints the",
+    "savepoint's path. When no savepoint can be taken the job keeps running, as in Flink.",
+  ].join("\n"),
+  options: [
+    JM_ADDRESS,
+    {
+      name: "savepoint-dir",
+      value: "dir",
+      help: "where the savepoint goes (default <checkpoint dir>/savepoints)",
+    },
+    TOKEN,
+    HELP_OPTION,
+  ],
 };
 
 export const DETACHED: OptionSpec = {

@@ -10,6 +10,8 @@ import {
   LIST,
   TASKMANAGER,
   TOKEN,
+  SAVEPOINT,
+  STOP,
 } from "./cluster-options.ts";
 import { OBSERVABILITY_OPTIONS } from "./rest-options.ts";
 
@@ -192,6 +194,8 @@ export const COMMANDS: readonly CommandSpec[] = [
   CLUSTER,
   LIST,
   CANCEL,
+  SAVEPOINT,
+  STOP,
 ];
 
 export function mainHelp(version: string): string {

@@ -48,6 +48,10 @@ export async function main(args: string[], io: CliIO = stdio): Promise<number> {
       return (await import("./cluster-commands.ts")).clusterCommand(rest, io);
     case "list":
       return (await import("./cluster-commands.ts")).listCommand(rest, io);
+    case "savepoint":
+      return (await import("./cluster-commands.ts")).savepointCommand(rest, io);
+    case "stop":
+      return (await import("./cluster-commands.ts")).savepointCommand(rest, io, true);
     case "cancel":
       return (await import("./cluster-commands.ts")).cancelCommand(rest, io);
     default: {

@@ -111,6 +111,13 @@ export class ClusterClient {
     return a.status;
   }
 
+  /** Take a savepoint of the job (and with `stop` stop it); resolves with the savepoint's directory. */
+  async savepoint(jobId: string, dir: string | undefined, stop: boolean): Promise<string> {
+    const a = await this.request({ t: "savepoint", rid: 0, jobId, dir, stop });
+    if (a.t !== "savepoint") throw unexpected(a);
+    return a.path;
+  }
+
   private request(r: ClientRequest): Promise<ClientAnswer> {
     if (this.closeReason !== undefined) return Promise.reject(fromWireError(lost(this.closeReason)));
     const rid = ++this.rid;

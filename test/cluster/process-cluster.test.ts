@@ -9,7 +9,24 @@ import { corpus, countWords } from "../fixtures/helpers.ts";
 import { type TestCluster, startCluster, startProcess } from "./process-cluster.ts";
 
 const JOB = fileURLToPath(new URL("../fixtures/wordcount-job.ts", import.meta.url));
-const WORDS = 100_000;
+const PRINT_JOB = fileURLToPath(new URL("../cli/fixtures/print-many.ts", import.meta.url));
+
+/** Heartbeats carry the TaskManager's memory: GET /taskmanagers/:id shows it once one came. */
+async function waitForHeartbeatMetrics(get: (path: string) => Promise<Response>): Promise<void> {
+  const until = Date.now() + 10_000;
+  for (;;) {
+    const tm = (await (await get("/taskmanagers/tm-0")).json()) as {
+      metrics?: { heapUsed: number; rss: number };
+    };
+    if (tm.metrics !== undefined) {
+      assert.ok(tm.metrics.heapUsed > 0 && tm.metrics.rss > 0, JSON.stringify(tm.metrics));
+      return;
+    }
+    if (Date.now() > until) throw new Error("no heartbeat metrics in GET /taskmanagers/tm-0");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+const WORDS = 60_000;
 const ENV = { WEIR_TEST_WC_WORDS: String(WORDS), WEIR_TEST_WC_VOCAB: "3000", WEIR_TEST_WC_SEED: "11" };
 
 function finalCounts(values: unknown[]): Map<string, number> {
@@ -48,12 +65,50 @@ describe("a JobManager and two TaskManagers as processes", () => {
     }
   });
 
+  it("serves /taskmanagers and the jobs over REST; print() output lands in the TaskManagers' stdout", async () => {
+    const get = async (path: string) => {
+      const r = await fetch(`${cluster.restUrl}${path}`);
+      assert.equal(r.status, 200, `GET ${path}`);
+      return r;
+    };
+    const { taskmanagers } = (await (await get("/taskmanagers")).json()) as {
+      taskmanagers: Array<{ id: string; slotsNumber: number; freeSlots: number }>;
+    };
+    assert.deepEqual(taskmanagers.map((t) => [t.id, t.slotsNumber, t.freeSlots]).sort(), [
+      ["tm-0", 1, 1],
+      ["tm-1", 1, 1],
+    ]);
+    await waitForHeartbeatMetrics(get);
+    const jobs = (await (await get("/jobs")).json()) as { jobs: Array<{ jid: string; state: string }> };
+    assert.ok(jobs.jobs.length >= 1 && jobs.jobs.every((j) => j.state === "FINISHED"), JSON.stringify(jobs));
+    assert.equal((await fetch(`${cluster.restUrl}/taskmanagers/tm-9`)).status, 404);
+
+    // A job importing "weir-stream" (bundled with Weir left outside), with job arguments.
+    const run = startProcess(
+      ["run", "-m", cluster.address, PRINT_JOB, "-p", "2", "--", "--count", "500"],
+      {},
+    );
+    assert.equal(await run.exited, 0, run.err());
+    const printed: number[] = [];
+    for (const id of ["tm-0", "tm-1"]) {
+      const text = await (await get(`/taskmanagers/${id}/stdout`)).text();
+      const mine = [...text.matchAll(/^\d+> (\d+)$/gm)].map((m) => Number(m[1]));
+      assert.ok(mine.length > 0, `${id} printed some of them:\n${text.slice(0, 500)}`);
+      printed.push(...mine);
+    }
+    assert.deepEqual(
+      printed.sort((a, b) => a - b),
+      Array.from({ length: 500 }, (_, i) => i + 1),
+    );
+    assert.match(await (await get("/taskmanagers/tm-1/logs")).text(), /INFO registered with the JobManager/);
+  });
+
   it("weir run -m prints the summary of a local run; weir list -m shows the jobs", async () => {
     const run = startProcess(["run", "-m", cluster.address, JOB, "-p", "2"], ENV);
     assert.equal(await run.exited, 0, run.err());
     assert.match(
       run.out(),
-      /^Job 'wordcount-job' finished in [\d.]+s · .*tokenize \(p=2\): .*counts \(p=2\): 100,000 records/m,
+      /^Job 'wordcount-job' finished in [\d.]+s · .*tokenize \(p=2\): .*counts \(p=2\): 60,000 records/m,
     );
     const list = startProcess(["list", "-m", cluster.address], {});
     assert.equal(await list.exited, 0, list.err());

@@ -66,6 +66,8 @@ export async function waitForOutput(
 export interface TestCluster {
   port: number;
   address: string;
+  /** The JobManager's REST API. */
+  restUrl: string;
   jobManager: Proc;
   taskManagers: Proc[];
   /** Start one more TaskManager. */
@@ -96,6 +98,8 @@ export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
         "jobmanager",
         "--port",
         "0",
+        "--rest-port",
+        "0",
         "--heartbeat-interval",
         String(spec.heartbeatIntervalMs ?? 300),
         "--heartbeat-timeout",
@@ -104,9 +108,13 @@ export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
       env,
     );
     procs.push(jm);
-    const port = Number(
-      (await waitForOutput(jm, /JobManager listening on [\d.]+:(\d+)/, "the JobManager's port"))[1],
+    const listening = await waitForOutput(
+      jm,
+      /JobManager listening on [\d.]+:(\d+); REST API at (\S+)/,
+      "the JobManager's ports",
     );
+    const port = Number(listening[1]);
+    const restUrl = listening[2]!;
     const address = `127.0.0.1:${port}`;
     const addTaskManager = async (id: string, slots: number) => {
       const tm = startProcess(["taskmanager", "-m", address, "--slots", String(slots), "--id", id], env);
@@ -117,7 +125,7 @@ export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
     const taskManagers: Proc[] = [];
     for (let i = 0; i < spec.taskManagers; i++)
       taskManagers.push(await addTaskManager(`tm-${i}`, spec.slots));
-    return { port, address, jobManager: jm, taskManagers, addTaskManager, stop };
+    return { port, address, restUrl, jobManager: jm, taskManagers, addTaskManager, stop };
   } catch (e) {
     await stop();
     throw e;

@@ -23,7 +23,9 @@ import {
   type TaskManagerToJobManager,
   toWireError,
 } from "../rpc/messages.ts";
+import type { RestServer } from "../../web/rest-server.ts";
 import { type RegisteredTaskManager, ResourceManager } from "./resource-manager.ts";
+import { startJobManagerRest } from "./rest-endpoint.ts";
 
 /** Flink's RPC port. */
 export const JOBMANAGER_PORT = 6123;
@@ -41,6 +43,8 @@ export interface JobManagerOptions {
   artifactDir: string;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
+  /** Serve the REST API on this port (0 picks a free one); none when undefined. */
+  restPort?: number;
   /** How long an attempt waits for free slots before it fails (default 30 s). */
   slotTimeoutMs?: number;
   log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
@@ -51,8 +55,14 @@ interface DispatchedJob {
   jobName: string;
   startTime: number;
   slots: number;
-  followers: Set<FrameSocket>;
+  /** Told of the job's failed attempts and of its end (clients that follow it). */
+  followers: Set<Follower>;
   ended: ClientAnswer | undefined;
+}
+
+interface Follower {
+  socket: FrameSocket | undefined;
+  tell(a: ClientAnswer): void;
 }
 
 interface Deployment {
@@ -69,6 +79,9 @@ export class JobManager {
   private readonly deployments = new Map<number, Deployment>();
   private deploymentCounter = 0;
   private readonly artifacts = new Map<string, Uint8Array>();
+  private readonly fileRequests = new Map<number, (text: string | undefined) => void>();
+  private fileRid = 0;
+  private rest: RestServer | undefined;
   private readonly log: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
 
   constructor(private readonly options: JobManagerOptions) {
@@ -97,11 +110,45 @@ export class JobManager {
     );
     this.resources.start();
     this.log("INFO", `JobManager listening on ${address}:${this.server.port}`);
+    if (this.options.restPort !== undefined) {
+      this.rest = await startJobManagerRest({
+        port: this.options.restPort,
+        address,
+        token: this.options.token,
+        jobs: () => [...this.jobs.values()].map((j) => j.client.metrics),
+        taskManagers: () => this.resources.info(),
+        taskManagerFile: (id, file) => this.fetchFile(id, file),
+      });
+      this.log("INFO", `REST API at ${this.rest.url}`);
+    }
+  }
+
+  /** The REST API's URL, when it serves one. */
+  get restUrl(): string | undefined {
+    return this.rest?.url;
+  }
+
+  private fetchFile(id: string, file: "logs" | "stdout"): Promise<string | undefined> {
+    const tm = this.resources.taskManagers.get(id);
+    if (tm === undefined) return Promise.resolve(undefined);
+    const rid = ++this.fileRid;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.fileRequests.delete(rid);
+        resolve(undefined);
+      }, 5_000);
+      this.fileRequests.set(rid, (text) => {
+        clearTimeout(timer);
+        resolve(text);
+      });
+      tm.socket.send({ t: "fetch-file", rid, file } satisfies JobManagerToTaskManager);
+    });
   }
 
   async stop(): Promise<void> {
     for (const job of this.jobs.values()) await job.client.cancel().catch(() => {});
     this.resources.stop();
+    await this.rest?.close();
     for (const tm of [...this.resources.taskManagers.values()]) tm.socket.destroy();
     await this.server?.close();
   }
@@ -123,7 +170,8 @@ export class JobManager {
     } else if (hello.role === "client") {
       socket.onFrame((m) => void this.fromClient(socket, m as ClientRequest));
       socket.onClose(() => {
-        for (const j of this.jobs.values()) j.followers.delete(socket);
+        for (const j of this.jobs.values())
+          for (const f of j.followers) if (f.socket === socket) j.followers.delete(f);
       });
     } else socket.destroy();
   }
@@ -150,6 +198,11 @@ export class JobManager {
         this.log("INFO", `TaskManager ${m.id} registered: ${m.slots} slot(s), pid ${m.pid} on ${m.host}`);
         break;
       case "heartbeat":
+        if (id !== undefined) this.resources.heard(id, m.metrics);
+        break;
+      case "file":
+        this.fileRequests.get(m.rid)?.(m.text);
+        this.fileRequests.delete(m.rid);
         break;
       case "worker":
         this.deployments.get(m.deployment)?.listeners[m.slot]?.message(m.m);
@@ -197,7 +250,7 @@ export class JobManager {
     try {
       switch (m.t) {
         case "submit":
-          answer(await this.submit(socket, m));
+          answer(await this.submit(m, { socket, tell: (a) => socket.send(a) }));
           break;
         case "list":
           answer({ t: "jobs", rid: m.rid, jobs: this.overview() });
@@ -205,6 +258,16 @@ export class JobManager {
         case "taskmanagers":
           answer({ t: "taskmanagers", rid: m.rid, taskmanagers: this.resources.info() });
           break;
+        case "savepoint": {
+          const job = this.jobs.get(m.jobId);
+          if (job === undefined)
+            throw new Error(`no job ${m.jobId} on this JobManager; 'weir list -m' shows its jobs`);
+          const path = m.stop
+            ? await job.client.stopWithSavepoint(m.dir)
+            : await job.client.triggerSavepoint(m.dir);
+          answer({ t: "savepoint", rid: m.rid, path });
+          break;
+        }
         case "cancel": {
           const job = this.jobs.get(m.jobId);
           if (job === undefined)
@@ -219,9 +282,42 @@ export class JobManager {
     }
   }
 
+  /**
+   * Application mode: run the bundled job here, as if a client had submitted it; resolves with its
+   * end (the job-ended answer).
+   */
+  async runApplication(
+    artifact: { name: string; bytes: Uint8Array },
+    config: EnvironmentConfig,
+  ): Promise<Extract<ClientAnswer, { t: "job-ended" }>> {
+    let tell!: (a: ClientAnswer) => void;
+    const ended = new Promise<Extract<ClientAnswer, { t: "job-ended" }>>((resolve) => {
+      tell = (a) => {
+        if (a.t === "job-ended") resolve(a);
+      };
+    });
+    const a = await this.submit(
+      { t: "submit", rid: 0, job: undefined, artifact, config, jobName: undefined, follow: true },
+      { socket: undefined, tell },
+    );
+    if (a.t === "error") throw new Error(a.error.message);
+    return ended;
+  }
+
+  /** Tell every TaskManager to exit (the end of an application-mode cluster). */
+  async shutDownTaskManagers(): Promise<void> {
+    const closed: Array<Promise<void>> = [];
+    for (const tm of this.resources.taskManagers.values()) {
+      tm.socket.send({ t: "shutdown" } satisfies JobManagerToTaskManager);
+      closed.push(new Promise((resolve) => tm.socket.onClose(() => resolve())));
+    }
+    // Each TaskManager closes its connection as it stops.
+    await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 5_000))]);
+  }
+
   private async submit(
-    socket: FrameSocket,
     m: Extract<ClientRequest, { t: "submit" }>,
+    follower: Follower | undefined,
   ): Promise<ClientAnswer> {
     let modulePath: string;
     let artifact: ArtifactRef | undefined;
@@ -244,7 +340,7 @@ export class JobManager {
     if (config.checkpointDirectory === undefined && this.options.checkpointDir !== undefined) {
       config.checkpointDirectory = resolve(this.options.checkpointDir);
     }
-    const followers = new Set<FrameSocket>(m.follow ? [socket] : []);
+    const followers = new Set<Follower>(m.follow && follower !== undefined ? [follower] : []);
     const client = await submitJobOnSlots(
       {
         job: modulePath,
@@ -259,7 +355,7 @@ export class JobManager {
             error: toWireError(f.error),
             restartDelayMs: f.restartDelayMs,
           };
-          for (const s of followers) s.send(a);
+          for (const f of followers) f.tell(a);
           this.log(
             "WARN",
             `job ${client.jobId}: attempt ${f.attempt} failed: ${toWireError(f.error).message}`,
@@ -323,7 +419,7 @@ export class JobManager {
   private ended(jobId: string, job: DispatchedJob, a: ClientAnswer): void {
     job.ended = a;
     this.log("INFO", `job '${job.jobName}' (${jobId}) ${(a as { status: string }).status}`);
-    for (const s of job.followers) s.send(a);
+    for (const f of job.followers) f.tell(a);
   }
 
   private deploy(

@@ -5,7 +5,7 @@
 // deployments using them are told.
 
 import type { FrameSocket } from "../rpc/frame-socket.ts";
-import type { JobManagerToTaskManager, TaskManagerInfo } from "../rpc/messages.ts";
+import type { JobManagerToTaskManager, TaskManagerInfo, TaskManagerMetrics } from "../rpc/messages.ts";
 
 export interface RegisteredTaskManager {
   id: string;
@@ -17,6 +17,7 @@ export interface RegisteredTaskManager {
   free: number;
   socket: FrameSocket;
   lastHeard: number;
+  metrics: TaskManagerMetrics | undefined;
 }
 
 export class ResourceManager {
@@ -45,10 +46,10 @@ export class ResourceManager {
     clearInterval(this.checker);
   }
 
-  register(tm: Omit<RegisteredTaskManager, "free" | "lastHeard">): void {
+  register(tm: Omit<RegisteredTaskManager, "free" | "lastHeard" | "metrics">): void {
     const old = this.taskManagers.get(tm.id);
     if (old !== undefined) this.lose(old, "it registered again");
-    this.taskManagers.set(tm.id, { ...tm, free: tm.slots, lastHeard: Date.now() });
+    this.taskManagers.set(tm.id, { ...tm, free: tm.slots, lastHeard: Date.now(), metrics: undefined });
     tm.socket.send({
       t: "registered",
       heartbeatIntervalMs: this.heartbeatIntervalMs,
@@ -57,9 +58,11 @@ export class ResourceManager {
     this.wake();
   }
 
-  heard(id: string): void {
+  heard(id: string, metrics?: TaskManagerMetrics): void {
     const tm = this.taskManagers.get(id);
-    if (tm !== undefined) tm.lastHeard = Date.now();
+    if (tm === undefined) return;
+    tm.lastHeard = Date.now();
+    if (metrics !== undefined) tm.metrics = metrics;
   }
 
   lose(tm: RegisteredTaskManager, why: string): void {
@@ -127,6 +130,7 @@ export class ResourceManager {
       slotsNumber: tm.slots,
       freeSlots: tm.free,
       timeSinceLastHeartbeat: now - tm.lastHeard,
+      metrics: tm.metrics,
     }));
   }
 

@@ -23,7 +23,9 @@ export type TaskManagerToJobManager =
       pid: number;
       host: string;
     }
-  | { t: "heartbeat" }
+  | { t: "heartbeat"; metrics: TaskManagerMetrics }
+  /** The answer to fetch-file. */
+  | { t: "file"; rid: number; text: string }
   | { t: "worker"; deployment: number; slot: number; m: ToCoordinator }
   | { t: "worker-error"; deployment: number; slot: number; message: string; stack: string | undefined }
   | { t: "worker-exit"; deployment: number; slot: number; code: number | string };
@@ -43,6 +45,10 @@ export type JobManagerToTaskManager =
     }
   | { t: "to-worker"; deployment: number; slot: number; m: ToWorker }
   | { t: "terminate"; deployment: number; slot: number }
+  /** The cluster ends (application mode): stop and exit. */
+  | { t: "shutdown" }
+  /** The tail of the TaskManager's log or of what its tasks printed (REST /taskmanagers/:id/logs, /stdout). */
+  | { t: "fetch-file"; rid: number; file: "logs" | "stdout" }
   | { t: "artifact"; sha256: string; bytes: Uint8Array | undefined };
 
 /** A job artifact: a bundled job module, named by the sha256 of its bytes. */
@@ -87,12 +93,15 @@ export type ClientRequest =
     }
   | { t: "list"; rid: number }
   | { t: "cancel"; rid: number; jobId: string }
+  /** Take a savepoint into `dir` (default: <checkpoint dir>/savepoints); with `stop`, then stop the job. */
+  | { t: "savepoint"; rid: number; jobId: string; dir: string | undefined; stop: boolean }
   | { t: "taskmanagers"; rid: number };
 
 export type ClientAnswer =
   | { t: "submitted"; rid: number; jobId: string; jobName: string; slots: number }
   | { t: "jobs"; rid: number; jobs: JobOverview[] }
   | { t: "cancelled"; rid: number; status: string }
+  | { t: "savepoint"; rid: number; path: string }
   | { t: "taskmanagers"; rid: number; taskmanagers: TaskManagerInfo[] }
   | { t: "error"; rid: number; error: WireError }
   | {
@@ -120,6 +129,17 @@ export interface TaskManagerInfo {
   slotsNumber: number;
   freeSlots: number;
   timeSinceLastHeartbeat: number;
+  /** As of the last heartbeat. */
+  metrics: TaskManagerMetrics | undefined;
+}
+
+/** A TaskManager's process, sent with each heartbeat (Flink's Status.JVM.Memory.* in spirit). */
+export interface TaskManagerMetrics {
+  heapUsed: number;
+  heapTotal: number;
+  rss: number;
+  /** Task workers running. */
+  workers: number;
 }
 
 export function toWireError(e: unknown): WireError {

@@ -16,6 +16,7 @@ import { isStdioMessage } from "../worker-stdio.ts";
 import { startWorker } from "../worker-threads.ts";
 import { ArtifactCache } from "./artifact-cache.ts";
 import { DataExchange } from "./data-exchange.ts";
+import { OutputTail } from "./output-tail.ts";
 
 export interface TaskManagerOptions {
   jobManagerHost: string;
@@ -54,12 +55,24 @@ export class TaskManager {
   private readonly log: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
   private readonly artifacts: ArtifactCache;
   private registered: (() => void) | undefined;
+  private shutdown: () => void = () => {};
+  /** Resolves when the JobManager has told this TaskManager to exit (application mode). */
+  readonly shutDown = new Promise<void>((resolve) => {
+    this.shutdown = resolve;
+  });
+  /** The last MiB of the log and of what the tasks printed, for the REST API. */
+  private readonly logTail = new OutputTail();
+  private readonly stdoutTail = new OutputTail();
 
   constructor(private readonly options: TaskManagerOptions) {
     this.id = options.id ?? `tm-${randomUUID().slice(0, 8)}`;
-    this.log =
+    const write =
       options.log ??
       ((level, line) => process.stderr.write(`${new Date().toISOString()} ${level} ${line}\n`));
+    this.log = (level, line) => {
+      this.logTail.append(`${new Date().toISOString()} ${level} ${line}\n`);
+      write(level, line);
+    };
     this.artifacts = new ArtifactCache(options.artifactDir, (sha256) =>
       this.rpc?.send({ t: "fetch-artifact", sha256 }),
     );
@@ -171,7 +184,16 @@ export class TaskManager {
             void this.lostJobManager(`no heartbeat for ${m.heartbeatTimeoutMs} ms`);
             return;
           }
-          this.send({ t: "heartbeat" });
+          const mem = process.memoryUsage();
+          this.send({
+            t: "heartbeat",
+            metrics: {
+              heapUsed: mem.heapUsed,
+              heapTotal: mem.heapTotal,
+              rss: mem.rss,
+              workers: this.workers.size,
+            },
+          });
         }, m.heartbeatIntervalMs);
         this.registered?.();
         this.registered = undefined;
@@ -184,6 +206,10 @@ export class TaskManager {
         this.registered?.();
         break;
       case "heartbeat":
+        break;
+      case "shutdown":
+        this.log("INFO", "the JobManager ends the cluster: stopping");
+        void this.stop().then(() => this.shutdown());
         break;
       case "deploy":
         void this.deploy(m.deployment, m.workers, m.placement, m.artifact).catch((e: Error) => {
@@ -209,6 +235,13 @@ export class TaskManager {
         else void w.worker.terminate();
         break;
       }
+      case "fetch-file":
+        this.send({
+          t: "file",
+          rid: m.rid,
+          text: m.file === "logs" ? this.logTail.text() : this.stdoutTail.text(),
+        });
+        break;
       case "artifact":
         this.artifacts.received(m.sha256, m.bytes);
         break;
@@ -251,7 +284,10 @@ export class TaskManager {
       this.workers.set(key, { worker, deployment, slot: data.slot });
       worker.on("message", (m: ToCoordinator) => {
         // What the worker prints goes to this process's stdout (startWorker writes it).
-        if (isStdioMessage(m)) return;
+        if (isStdioMessage(m)) {
+          (m.fd === 1 ? this.stdoutTail : this.logTail).append(m.text);
+          return;
+        }
         this.send({ t: "worker", deployment, slot: data.slot, m });
       });
       worker.on("error", (e) =>

@@ -1,0 +1,87 @@
+// The cluster's client commands as a user runs them: a job run detached, then listed,
+// savepointed, stopped with a savepoint and cancelled (weir run -m --detached, list, savepoint,
+// stop, cancel).
+
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { type TestCluster, startCluster, startProcess } from "./process-cluster.ts";
+
+const UNBOUNDED = fileURLToPath(new URL("../cli/fixtures/unbounded-job.ts", import.meta.url));
+
+describe("detached jobs: list, savepoint, stop, cancel", () => {
+  let cluster: TestCluster;
+  let dir: string;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), "weir-cluster-cli-"));
+    cluster = await startCluster({ taskManagers: 1, slots: 2 });
+  });
+  after(async () => {
+    await cluster?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const submit = async () => {
+    const run = startProcess(
+      [
+        "run",
+        "-m",
+        cluster.address,
+        UNBOUNDED,
+        "-p",
+        "1",
+        "--detached",
+        "--checkpoint-interval",
+        "200",
+        "--checkpoint-dir",
+        join(dir, "chk"),
+      ],
+      {},
+    );
+    assert.equal(await run.exited, 0, run.err());
+    return run.out().match(/^Job has been submitted with JobID (\S+)$/m)![1]!;
+  };
+  const weir = async (...args: string[]) => {
+    const p = startProcess(args, {});
+    const code = await p.exited;
+    return { code, out: p.out(), err: p.err() };
+  };
+
+  it("takes a savepoint of a running job, then stops it with one", async () => {
+    const jobId = await submit();
+    const list = await weir("list", "-m", cluster.address);
+    assert.match(list.out, new RegExp(`${jobId} : unbounded-job \\(RUNNING\\)`));
+    // The first checkpoint shows the job is running its tasks.
+    const until = Date.now() + 30_000;
+    while (!existsSync(join(dir, "chk", jobId)) && Date.now() < until)
+      await new Promise((r) => setTimeout(r, 50));
+    const sp = await weir("savepoint", "-m", cluster.address, jobId, join(dir, "sp"));
+    assert.equal(sp.code, 0, sp.err);
+    const path = sp.out.match(/^Savepoint completed\. Path: (\S+)$/m)![1]!;
+    assert.ok(existsSync(join(path, "_metadata")), `${path}/_metadata`);
+    const stop = await weir("stop", "-m", cluster.address, jobId, "--savepoint-dir", join(dir, "sp"));
+    assert.equal(stop.code, 0, stop.err);
+    const stopped = stop.out.match(/^Job \S+ stopped with savepoint at (\S+)$/m)![1]!;
+    assert.ok(existsSync(join(stopped, "_metadata")));
+    assert.match(
+      (await weir("list", "-m", cluster.address)).out,
+      new RegExp(`${jobId} : unbounded-job \\(CANCELED\\)`),
+    );
+  });
+
+  it("cancels a running job; an unknown job id is one clear error", async () => {
+    const jobId = await submit();
+    const cancel = await weir("cancel", "-m", cluster.address, jobId);
+    assert.equal(cancel.code, 0, cancel.err);
+    assert.match(cancel.out, new RegExp(`^Job ${jobId}: CANCELED$`, "m"));
+    const unknown = await weir("cancel", "-m", cluster.address, "no-such-job");
+    assert.equal(unknown.code, 1);
+    assert.match(
+      unknown.err,
+      /^weir: no job no-such-job on this JobManager; 'weir list -m' shows its jobs$/m,
+    );
+  });
+});
