@@ -123,19 +123,18 @@ describe("checkpoints on S3 (s3rver)", () => {
     }
   });
 
-  it("weir run killed with SIGKILL: --from-savepoint s3://…/chk-N restores, output exact", async () => {
+  it("weir run --checkpoint-dir s3://… killed with SIGKILL: --from-savepoint s3://…/chk-N restores, output exact", async () => {
     const dir = mkdtempSync(join(tmpdir(), "weir-s3-"));
     const location = prefix("sigkill");
     try {
       const params: CountingParams = {
-        checkpoints: location,
         out: join(dir, "out"),
         events: 15_000,
         keys: 7,
         rate: 3_000,
       };
       const env = { WEIR_S3_JOB: JSON.stringify(params) };
-      const first = spawnWeir(["run", JOB, "-p", "2"], env);
+      const first = spawnWeir(["run", JOB, "-p", "2", "--checkpoint-dir", location], env);
       await untilObject(location, first.exited);
       first.child.kill("SIGKILL");
       const killed = await first.exited;
@@ -145,7 +144,10 @@ describe("checkpoints on S3 (s3rver)", () => {
       assert.ok(latest !== undefined, "a completed checkpoint on S3");
       assert.ok(committed(params.out).length < params.events, "the first run was cut short");
 
-      const second = await weir(["run", JOB, "-p", "3", "--from-savepoint", latest], env);
+      const second = await weir(
+        ["run", JOB, "-p", "3", "--from-savepoint", latest, "--checkpoint-dir", `${location}/after`],
+        env,
+      );
       assert.equal(second.code, 0, `restored run (stderr: ${second.stderr})`);
       assert.deepEqual(committed(params.out), countingReference(params.events, params.keys));
     } finally {
