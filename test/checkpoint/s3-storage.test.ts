@@ -123,19 +123,18 @@ describe("checkpoints on S3 (s3rver)", () => {
     }
   });
 
-  it("weir run killed with SIGKILL: --from-savepoint s3://…/chk-N restores, output exact", async () => {
+  it("weir run --checkpoint-dir s3://… killed with SIGKILL: --from-savepoint s3://…/chk-N restores, output exact", async () => {
     const dir = mkdtempSync(join(tmpdir(), "weir-s3-"));
     const location = prefix("sigkill");
     try {
       const params: CountingParams = {
-        checkpoints: location,
         out: join(dir, "out"),
-        events: 15_000,
+        events: 9_000,
         keys: 7,
         rate: 3_000,
       };
       const env = { WEIR_S3_JOB: JSON.stringify(params) };
-      const first = spawnWeir(["run", JOB, "-p", "2"], env);
+      const first = spawnWeir(["run", JOB, "-p", "2", "--checkpoint-dir", location], env);
       await untilObject(location, first.exited);
       first.child.kill("SIGKILL");
       const killed = await first.exited;
@@ -145,7 +144,10 @@ describe("checkpoints on S3 (s3rver)", () => {
       assert.ok(latest !== undefined, "a completed checkpoint on S3");
       assert.ok(committed(params.out).length < params.events, "the first run was cut short");
 
-      const second = await weir(["run", JOB, "-p", "3", "--from-savepoint", latest], env);
+      const second = await weir(
+        ["run", JOB, "-p", "3", "--from-savepoint", latest, "--checkpoint-dir", `${location}/after`],
+        env,
+      );
       assert.equal(second.code, 0, `restored run (stderr: ${second.stderr})`);
       assert.deepEqual(committed(params.out), countingReference(params.events, params.keys));
     } finally {
@@ -153,60 +155,116 @@ describe("checkpoints on S3 (s3rver)", () => {
     }
   });
 
-  it("a savepoint on S3 taken at p=2 (heap) restores at p=3 (embedded): keyed counts continue exactly", async () => {
-    const N = 20_000;
-    const KEYS = 17;
-    const build = (env: StreamExecutionEnvironment, gate?: SourceGate) => {
-      const generator = new DataGeneratorSource((i) => `k${i % KEYS}`, { count: N });
-      return env
-        .fromSource(gate === undefined ? generator : gatedSource(generator, gate), "events")
-        .uid("events")
-        .keyBy((k) => k)
-        .process<string>({
-          processElement(k, ctx, out) {
-            const st = ctx.runtime.getState(new ValueStateDescriptor<number>("count"));
-            const n = (st.value() ?? 0) + 1;
-            st.update(n);
-            out.collect(`${k}:${n}`);
-          },
-        })
-        .uid("counter")
-        .collect();
-    };
-    const location = prefix("savepoint");
-    const env1 = new StreamExecutionEnvironment({
-      parallelism: 2,
-      checkpointInterval: 50,
-      checkpointDirectory: `${location}/cp1`,
-    });
-    const gate = new SourceGate(N / 4);
-    const h1 = build(env1, gate);
-    const client = await env1.executeAsync("counts");
-    await gate.whenClosed();
-    const savepoint = await client.stopWithSavepoint(`${location}/savepoints`);
-    await assert.rejects(client.wait(), JobCancelledError);
-    assert.match(savepoint, /^s3:\/\/weir-checkpoints\/.+\/savepoints\/savepoint-[0-9a-f]{8}-\d+$/);
-    // Self-contained: the job's checkpoints can go.
-    const { bucket, key } = parseS3Location(`${location}/cp1`);
-    await new S3ObjectStore(bucket).deletePrefix(`${key}/`);
-    assert.ok((await loadCheckpoint(savepoint)).metadata.savepoint);
-
-    const env2 = new StreamExecutionEnvironment({
-      parallelism: 3,
-      checkpointInterval: 50,
-      checkpointDirectory: `${location}/cp2`,
-      restorePath: savepoint,
-      stateBackend: "embedded",
-    });
-    const h2 = build(env2);
-    await env2.execute("counts");
-    const expected: string[] = [];
+  // The keyed counting job of the savepoint tests (output collected), its source gated when given.
+  const N = 20_000;
+  const KEYS = 17;
+  const build = (env: StreamExecutionEnvironment, gate?: SourceGate) => {
+    const generator = new DataGeneratorSource((i) => `k${i % KEYS}`, { count: N });
+    return env
+      .fromSource(gate === undefined ? generator : gatedSource(generator, gate), "events")
+      .uid("events")
+      .keyBy((k) => k)
+      .process<string>({
+        processElement(k, ctx, out) {
+          const st = ctx.runtime.getState(new ValueStateDescriptor<number>("count"));
+          const n = (st.value() ?? 0) + 1;
+          st.update(n);
+          out.collect(`${k}:${n}`);
+        },
+      })
+      .uid("counter")
+      .collect();
+  };
+  const expectedCounts = (): string[] => {
+    const out: string[] = [];
     for (let i = 0, counts = new Map<string, number>(); i < N; i++) {
       const k = `k${i % KEYS}`;
       counts.set(k, (counts.get(k) ?? 0) + 1);
-      expected.push(`${k}:${counts.get(k)}`);
+      out.push(`${k}:${counts.get(k)}`);
     }
-    assert.deepEqual([...h1.values, ...h2.values].sort(), expected.sort());
+    return out.sort();
+  };
+
+  const cases: Array<{
+    checkpoints: "s3" | "dir";
+    savepoints: "s3" | "dir";
+    p: number;
+    to: "heap" | "embedded";
+  }> = [
+    { checkpoints: "s3", savepoints: "s3", p: 3, to: "embedded" },
+    { checkpoints: "dir", savepoints: "s3", p: 1, to: "heap" },
+    { checkpoints: "s3", savepoints: "dir", p: 4, to: "heap" },
+  ];
+  for (const c of cases) {
+    it(`checkpoints in ${c.checkpoints}, savepoint to ${c.savepoints} at p=2 (heap), restored at p=${c.p} (${c.to}): counts continue exactly`, async () => {
+      const location = prefix("savepoint");
+      const dir = mkdtempSync(join(tmpdir(), "weir-s3-sp-"));
+      const where = (kind: "s3" | "dir", name: string) =>
+        kind === "s3" ? `${location}/${name}` : join(dir, name);
+      try {
+        const env1 = new StreamExecutionEnvironment({
+          parallelism: 2,
+          checkpointInterval: 50,
+          checkpointDirectory: where(c.checkpoints, "cp1"),
+        });
+        const gate = new SourceGate(N / 4);
+        const h1 = build(env1, gate);
+        const client = await env1.executeAsync("counts");
+        await gate.whenClosed();
+        const savepoint = await client.stopWithSavepoint(where(c.savepoints, "savepoints"));
+        await assert.rejects(client.wait(), JobCancelledError);
+        if (c.savepoints === "s3") {
+          assert.match(savepoint, /^s3:\/\/weir-checkpoints\/.+\/savepoints\/savepoint-[0-9a-f]{8}-\d+$/);
+        } else {
+          assert.ok(existsSync(join(savepoint, "_metadata")));
+        }
+        // Self-contained: the job's checkpoints can go.
+        if (c.checkpoints === "s3") {
+          const { bucket, key } = parseS3Location(`${location}/cp1`);
+          await new S3ObjectStore(bucket).deletePrefix(`${key}/`);
+        } else {
+          rmSync(join(dir, "cp1"), { recursive: true, force: true });
+        }
+        assert.ok((await loadCheckpoint(savepoint)).metadata.savepoint);
+
+        const env2 = new StreamExecutionEnvironment({
+          parallelism: c.p,
+          checkpointInterval: 50,
+          checkpointDirectory: where(c.checkpoints, "cp2"),
+          restorePath: savepoint,
+          stateBackend: c.to,
+        });
+        const h2 = build(env2);
+        await env2.execute("counts");
+        assert.deepEqual([...h1.values, ...h2.values].sort(), expectedCounts());
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+  }
+
+  it("a savepoint that cannot be written (no such bucket) is not taken; the job goes on, output exact", async () => {
+    const env = new StreamExecutionEnvironment({
+      parallelism: 2,
+      checkpointInterval: 50,
+      checkpointDirectory: `${prefix("sp-fails")}/cp`,
+    });
+    const gate = new SourceGate(N / 4);
+    const h = build(env, gate);
+    const client = await env.executeAsync("counts");
+    await gate.whenClosed();
+    await assert.rejects(
+      client.stopWithSavepoint("s3://weir-no-such-bucket/savepoints"),
+      (e: Error) =>
+        e.name === "StopWithSavepointError" &&
+        /cannot write the savepoint to 's3:\/\/weir-no-such-bucket\/savepoints\/savepoint-.*NoSuchBucket/.test(
+          e.message,
+        ),
+    );
+    assert.equal(client.getStatus(), "RUNNING");
+    gate.open();
+    await client.wait();
+    assert.deepEqual(h.values.sort(), expectedCounts());
   });
 
   it("metadata goes last: files without _metadata are no checkpoint, and pruning removes them", async () => {

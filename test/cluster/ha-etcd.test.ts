@@ -222,6 +222,26 @@ describe("HA services on etcd", () => {
     }
   });
 
+  it("a leader cut off from etcd (frozen) is told by a revoked event within about a TTL, and leads again after", async () => {
+    const id = cluster();
+    const a = await connect(id);
+    const ea = a.leaderElection();
+    ea.start("jm-a");
+    await within(30_000, "a leads", granted(ea));
+    const revoked = once(ea, "revoked");
+    etcd.pause();
+    try {
+      const [reason] = (await within(TTL * 1000 + 15_000, "the revoked event", revoked)) as [string];
+      assert.match(reason, /did not confirm its leadership for 2 s|lease/);
+      assert.equal(ea.isLeader, false);
+      assert.equal(ea.fence, undefined);
+    } finally {
+      etcd.resume();
+    }
+    // It campaigns again as a standby; with no other contender it leads once etcd answers.
+    await within(60_000, "a leads again", granted(ea));
+  });
+
   it("bad endpoints and an unreachable etcd are clear errors", async () => {
     assert.throws(() => parseEtcdEndpoints("127.0.0.1:2379"), /do not start with etcd:\/\//);
     assert.throws(

@@ -18,6 +18,7 @@ const DEFAULT_TTL_SECONDS = 10;
 export class EtcdHaServices {
   private readonly elections = new Set<LeaderElection>();
   private readonly retrievals = new Set<LeaderRetrieval>();
+  private closed = false;
 
   private constructor(
     private readonly client: Etcd3,
@@ -38,12 +39,8 @@ export class EtcdHaServices {
 
   /** A contender for the leadership of `component`; call start(address) to campaign. */
   leaderElection(component = "jobmanager"): LeaderElection {
-    const e = new LeaderElection(
-      this.client,
-      this.client.namespace(this.prefix),
-      component,
-      this.leaseTtlSeconds,
-    );
+    // Keys where etcd3's election observer reads them (LeaderRetrieval): `<prefix>election/<component>/`.
+    const e = new LeaderElection(this.client, `${this.prefix}election/${component}/`, this.leaseTtlSeconds);
     this.elections.add(e);
     return e;
   }
@@ -67,6 +64,8 @@ export class EtcdHaServices {
 
   /** Resign every election started here, stop observing, close the connection. */
   async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
     for (const e of this.elections) await e.close();
     for (const r of this.retrievals) await r.close().catch(() => {});
     this.client.close();

@@ -1,32 +1,43 @@
-// JobManager leader election on etcd: contenders campaign (etcd3's election: a key under a lease,
-// the oldest key leads) with the address they serve at; the leader's address is what the others
-// and the TaskManagers read. Leadership lasts as long as the lease: a leader that dies or is cut
-// off from etcd stops renewing it, etcd deletes its key after the TTL, and the next contender is
-// elected. A contender learns that it lost leadership (its key gone, its lease lost, or no
-// confirmation from etcd for a whole TTL) through a `revoked` event, and campaigns again as a
-// standby. Writes of a leader are fenced (LeaderFence): they commit only while its key exists.
+// JobManager leader election on etcd, by etcd's election recipe (as its Go client's concurrency
+// package does it): each contender puts a key under the election's prefix, bound to a lease of
+// its own and holding the address it serves at; the oldest key leads, and each contender waits
+// for the deletion of the key just older than its own. The leader's address is what standbys and
+// TaskManagers read (LeaderRetrieval). Leadership lasts as long as the lease: a leader that dies
+// or is cut off from etcd stops renewing it, etcd deletes its key after the TTL, and the next
+// contender is elected. A contender learns that it lost leadership (its key gone, its lease lost,
+// or no confirmation from etcd for a whole TTL) through a `revoked` event, and campaigns again as
+// a standby. Writes of a leader are fenced (LeaderFence): they commit only while its key exists.
 
 import { EventEmitter } from "node:events";
 import type { Etcd3 } from "./etcd-connection.ts";
 
+type Lease = import("etcd3").Lease;
+type Watcher = import("etcd3").Watcher;
 type Namespace = import("etcd3").Namespace;
+type ElectionObserver = import("etcd3").ElectionObserver;
 
-/** Proof of leadership for fenced writes: the leader's campaign key and the revision it was created at. */
+/** Proof of leadership for fenced writes: the leader's election key and the revision it was created at. */
 export interface LeaderFence {
   key: string;
   createRevision: string;
 }
-
-type Campaign = import("etcd3").Campaign;
-type ElectionObserver = import("etcd3").ElectionObserver;
 
 export interface LeaderElectionEvents {
   /** This contender became the leader. */
   granted: [fence: LeaderFence];
   /** This contender is no longer the leader (it campaigns again unless closed). */
   revoked: [reason: string];
-  /** A campaign could not start (etcd unreachable...); it is retried. */
+  /** A campaign failed before it led (etcd unreachable...); it is tried again. */
   error: [error: Error];
+}
+
+/** One campaign: its lease, and the watch it waits on; ended when it fails or is given up. */
+interface Campaign {
+  lease: Lease;
+  watcher?: Watcher;
+  ended: boolean;
+  /** Wakes a wait for a deletion when the campaign ends. */
+  wake?: () => void;
 }
 
 /** One contender for the leadership of a component (e.g. "jobmanager"). */
@@ -36,17 +47,15 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   private checkTimer: NodeJS.Timeout | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private lastConfirmed = 0;
+  private checking = false;
   private closed = false;
   private address: string | undefined;
 
   /** @internal use EtcdHaServices.leaderElection */
   constructor(
-    /** The root client: fence keys are absolute. */
     private readonly client: Etcd3,
-    /** The cluster's namespace, where the election lives. */
-    private readonly ns: Namespace,
-    /** The election's name under the cluster's prefix. */
-    private readonly name: string,
+    /** The keys of the contenders: `/weir/<cluster>/election/<component>/<lease id>`. */
+    private readonly prefix: string,
     private readonly ttlSeconds: number,
   ) {
     super();
@@ -65,7 +74,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
   start(address: string): void {
     if (this.address !== undefined) throw new Error("this LeaderElection has already started");
     this.address = address;
-    this.campaignOnce();
+    void this.campaignOnce();
   }
 
   /** Give up leadership (or candidacy) at once: the lease is revoked, a standby takes over without waiting for the TTL. */
@@ -73,79 +82,114 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.retryTimer);
-    const campaign = this.campaign;
-    this.campaign = undefined;
+    const c = this.campaign;
     this.lose("this contender closed its election");
-    await campaign?.resign().catch(() => {});
+    if (c !== undefined) await this.end(c);
   }
 
-  private campaignOnce(): void {
+  private async campaignOnce(): Promise<void> {
     if (this.closed) return;
-    const campaign = this.ns.election(this.name, this.ttlSeconds).campaign(this.address!);
-    this.campaign = campaign;
-    campaign.on("elected", () => {
-      if (this.campaign !== campaign || this.closed) return;
-      void this.confirmElected(campaign);
-    });
-    campaign.on("error", (e: Error) => {
-      if (this.campaign !== campaign) return;
-      this.campaign = undefined;
-      if (this.current !== undefined) this.lose(`its lease was lost: ${e.message}`);
-      else this.emit("error", e);
-      campaign.resign().catch(() => {});
-      this.retryLater();
-    });
-  }
-
-  private async confirmElected(campaign: Campaign): Promise<void> {
+    const c: Campaign = { lease: this.client.lease(this.ttlSeconds), ended: false };
+    this.campaign = c;
+    c.lease.on("lost", (e: Error) => this.fail(c, `its lease was lost: ${e.message}`, e));
     try {
-      const key = await campaign.getCampaignKey();
-      const kv = (await this.client.get(key).exec()).kvs[0];
-      if (kv === undefined) throw new Error(`campaign key ${key} vanished`);
-      if (this.campaign !== campaign || this.closed) return;
-      this.current = { key, createRevision: kv.create_revision };
+      const leaseId = await c.lease.grant();
+      const key = `${this.prefix}${leaseId}`;
+      const put = await this.client
+        .if(key, "Create", "==", 0)
+        .then(this.client.put(key).value(this.address!).lease(leaseId))
+        .commit();
+      const revision = put.header.revision;
+      // Wait, older key by older key, until none is left: then this contender leads.
+      for (;;) {
+        if (c.ended) return;
+        const older = await this.client
+          .getAll()
+          .prefix(this.prefix)
+          .maxCreateRevision(String(BigInt(revision) - 1n))
+          .sort("Create", "Descend")
+          .limit(1)
+          .exec();
+        const kv = older.kvs[0];
+        if (kv === undefined) break;
+        await this.waitForDelete(c, kv.key.toString(), older.header.revision);
+      }
+      if (c.ended) return;
+      this.current = { key, createRevision: revision };
       this.lastConfirmed = Date.now();
-      this.checkTimer = setInterval(
-        () => void this.check(campaign),
-        Math.max(200, (this.ttlSeconds * 1000) / 4),
-      );
+      const every = Math.max(200, (this.ttlSeconds * 1000) / 4);
+      this.checkTimer = setInterval(() => void this.check(c), every);
       this.emit("granted", this.current);
     } catch (e) {
-      if (this.campaign !== campaign) return;
-      this.campaign = undefined;
-      campaign.resign().catch(() => {});
-      this.emit("error", e as Error);
-      this.retryLater();
+      this.fail(c, `its campaign failed: ${(e as Error).message}`, e as Error);
     }
   }
 
-  /** Leadership holds while etcd confirms the key; it is given up when a TTL passes without confirmation. */
-  private async check(campaign: Campaign): Promise<void> {
-    const fence = this.current;
-    if (fence === undefined || this.campaign !== campaign) return;
+  /** Resolves when `key` is deleted (after `revision`) or the campaign ends. */
+  private async waitForDelete(c: Campaign, key: string, revision: string): Promise<void> {
+    const watcher = await this.client.watch().key(key).startRevision(revision).only("delete").create();
+    c.watcher = watcher;
     try {
-      const kv = (await this.client.get(fence.key).exec()).kvs[0];
-      if (kv === undefined || kv.create_revision !== fence.createRevision) {
-        return this.give(campaign, "its key is gone from etcd (its lease expired or was revoked)");
-      }
-      this.lastConfirmed = Date.now();
-    } catch {
-      // Unconfirmed: decided below.
+      await new Promise<void>((resolve, reject) => {
+        if (c.ended) return resolve();
+        c.wake = resolve;
+        watcher.once("delete", () => resolve());
+        watcher.once("error", reject);
+      });
+    } finally {
+      c.watcher = undefined;
+      c.wake = undefined;
+      await watcher.cancel().catch(() => {});
     }
-    if (this.current === fence && Date.now() - this.lastConfirmed > this.ttlSeconds * 1000) {
-      this.give(
-        campaign,
+  }
+
+  /** Leadership holds while etcd confirms the key; given up when it is gone, or a whole TTL passes unconfirmed. */
+  private async check(c: Campaign): Promise<void> {
+    const fence = this.current;
+    if (fence === undefined || this.campaign !== c) return;
+    if (Date.now() - this.lastConfirmed > this.ttlSeconds * 1000) {
+      return this.fail(
+        c,
         `etcd did not confirm its leadership for ${this.ttlSeconds} s (its lease may have expired)`,
       );
     }
+    if (this.checking) return; // a read still waits for etcd: the deadline above decides
+    this.checking = true;
+    try {
+      const kv = (await this.client.get(fence.key).exec()).kvs[0];
+      if (this.current !== fence) return;
+      if (kv === undefined || kv.create_revision !== fence.createRevision) {
+        return this.fail(c, "its key is gone from etcd (its lease expired or was revoked)");
+      }
+      this.lastConfirmed = Date.now();
+    } catch {
+      // Unconfirmed: the deadline decides.
+    } finally {
+      this.checking = false;
+    }
   }
 
-  private give(campaign: Campaign, reason: string): void {
-    if (this.campaign !== campaign) return;
-    this.campaign = undefined;
+  /** Campaign `c` failed: leadership (if held) is lost; another campaign follows. */
+  private fail(c: Campaign, reason: string, error?: Error): void {
+    if (this.campaign !== c || c.ended) return;
+    const wasLeader = this.current !== undefined;
     this.lose(reason);
-    campaign.resign().catch(() => {});
-    this.retryLater();
+    void this.end(c);
+    if (!wasLeader && !this.closed) this.emit("error", error ?? new Error(reason));
+    if (!this.closed) {
+      clearTimeout(this.retryTimer);
+      this.retryTimer = setTimeout(() => void this.campaignOnce(), 500);
+    }
+  }
+
+  /** End a campaign: stop its watch and revoke its lease (which deletes its key). */
+  private async end(c: Campaign): Promise<void> {
+    if (c.ended) return;
+    c.ended = true;
+    if (this.campaign === c) this.campaign = undefined;
+    c.wake?.();
+    await c.watcher?.cancel().catch(() => {});
+    await c.lease.revoke().catch(() => {});
   }
 
   private lose(reason: string): void {
@@ -154,12 +198,6 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     if (this.current === undefined) return;
     this.current = undefined;
     this.emit("revoked", reason);
-  }
-
-  private retryLater(): void {
-    if (this.closed) return;
-    clearTimeout(this.retryTimer);
-    this.retryTimer = setTimeout(() => this.campaignOnce(), 500);
   }
 }
 
@@ -171,8 +209,8 @@ export class LeaderRetrieval extends EventEmitter<{ change: [address: string | u
   }
 
   /** @internal use EtcdHaServices.leaderRetrieval */
-  static async observe(ns: Namespace, name: string): Promise<LeaderRetrieval> {
-    return new LeaderRetrieval(await ns.election(name).observe());
+  static async observe(ns: Namespace, component: string): Promise<LeaderRetrieval> {
+    return new LeaderRetrieval(await ns.election(component).observe());
   }
 
   /** The leader's address, or undefined while there is none. */
