@@ -5,12 +5,12 @@
 import {
   type DataInputDeserializer,
   type DataOutputSerializer,
-  SHORT_STRING_BYTES,
   SHORT_STRING_CHARS,
   writeVarIntAt,
 } from "../data-io.ts";
 import { InvalidArgumentError } from "../errors.ts";
 import { INT_HINT, PrimitiveType } from "./primitives.ts";
+import { MAX_INTERNED_BYTES, readInternedAscii } from "./string-intern.ts";
 import {
   describeValue,
   mismatch,
@@ -106,11 +106,8 @@ function readFieldCode(i: number, s: Slot): string {
     case "string":
       return `let ${f};
   n = pos < end ? buf[pos] : 255;
-  if (n <= ${SHORT_STRING_BYTES} && pos + 1 + n <= end) {
-    s = ""; c = 0;
-    for (i = pos + 1; i <= pos + n; i++) { c = buf[i]; if (c > 127) break; s += String.fromCharCode(c); }
-    if (c > 127) { input.position = pos; ${f} = input.readString(); pos = input.position; }
-    else { ${f} = s; pos += 1 + n; }
+  if (n <= ${MAX_INTERNED_BYTES} && pos + 1 + n <= end && (s = intern(buf, pos + 1, n)) !== undefined) {
+    ${f} = s; pos += 1 + n;
   } else { input.position = pos; ${f} = input.readString(); pos = input.position; }`;
     default:
       return `input.position = pos; const ${f} = S[${i}].read(input); pos = input.position;`;
@@ -181,7 +178,7 @@ return function read(input) {
     extraFields,
     writeVarIntAt,
   ) as (r: T, out: DataOutputSerializer) => void;
-  const read = new Function("S", "D", readSource)(serializers, descriptions) as (
+  const read = new Function("S", "D", "intern", readSource)(serializers, descriptions, readInternedAscii) as (
     input: DataInputDeserializer,
   ) => T;
   return { write, read };

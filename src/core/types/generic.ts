@@ -1,6 +1,7 @@
 // GENERIC: a self-describing tagged binary format for JSON-like values (plus bigint, Date, Uint8Array, Map,
 // Set, undefined, -0 and NaN). The fallback for streams without a declared type; slower than OBJECT.
 
+import { MAX_INTERNED_BYTES, readInternedAscii } from "./string-intern.ts";
 import type { DataInputDeserializer, DataOutputSerializer } from "../data-io.ts";
 import { readBigIntValue, writeBigIntValue } from "./primitives.ts";
 import {
@@ -221,6 +222,21 @@ function readKey(input: DataInputDeserializer): string {
   return s;
 }
 
+/** A string value: short ASCII ones interned (keys repeat from record to record), others decoded. */
+function readString(input: DataInputDeserializer): string {
+  const p = input.position;
+  const buf = input.buf;
+  const n = p < input.end ? buf[p]! : 255;
+  if (n <= MAX_INTERNED_BYTES && p + 1 + n <= input.end) {
+    const s = readInternedAscii(buf, p + 1, n);
+    if (s !== undefined) {
+      input.position = p + 1 + n;
+      return s;
+    }
+  }
+  return input.readString();
+}
+
 function checkCount(input: DataInputDeserializer, n: number, what: string): void {
   // Every entry takes at least one byte: refuse absurd counts before allocating.
   if (n > input.remaining()) input.truncated(input.position, n, `GENERIC ${what} of ${n} entries`);
@@ -233,7 +249,7 @@ function readAny(input: DataInputDeserializer, depth: number): unknown {
   input.position = pos + 1;
   switch (t) {
     case T_STRING:
-      return input.readString();
+      return readString(input);
     case T_INT:
       return input.readVarInt();
     case T_F64:
