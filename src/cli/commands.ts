@@ -1,6 +1,7 @@
 // The commands of `weir` and their options; the help texts are generated from these.
 
 import { HELP_OPTION, type OptionSpec, optionLabel } from "./args.ts";
+import { MANAGED_MEMORY, NETWORK_MEMORY } from "./memory-options.ts";
 import { OBSERVABILITY_OPTIONS } from "./rest-options.ts";
 
 export const PARALLELISM: OptionSpec = {
@@ -122,6 +123,8 @@ export const RUN: CommandSpec = {
     CHECKPOINT_DIR,
     STATE_BACKEND,
     STATE_DIR,
+    MANAGED_MEMORY,
+    NETWORK_MEMORY,
     SAVEPOINT_DIR,
     FROM_SAVEPOINT,
     ALLOW_NON_RESTORED_STATE,
