@@ -23,7 +23,8 @@ import { ParameterTool } from "./parameter-tool.ts";
 import { type ExecutionPlan, executionPlan } from "../graph/plan.ts";
 import { type StreamGraph, buildStreamGraph } from "../graph/stream-graph.ts";
 import type { NetworkOptions, StateBackendOptions, TimeOptions } from "../execution/task-deployment.ts";
-import type { StateBackendKind } from "../state/index.ts";
+import { parseMemorySize, type StateBackendKind } from "../state/index.ts";
+import { DEFAULT_MANAGED_MEMORY, type MemoryModel, memoryModel } from "./memory-model.ts";
 import { type Clock, systemClock } from "../runtime/time/clock.ts";
 import type { WatermarkStrategy } from "../core/watermark.ts";
 import type {
@@ -79,6 +80,16 @@ export interface EnvironmentConfig {
   stateBackend?: StateBackendKind;
   /** Directory of the embedded backend's stores (default: the OS temp directory). */
   stateDirectory?: string;
+  /**
+   * Managed memory (bytes, or a size such as "256mb"; default 256 MiB): the embedded backend's
+   * budget, shared by the keyed operator subtasks (Flink's taskmanager.memory.managed.size).
+   */
+  managedMemory?: number | string;
+  /**
+   * Network memory (bytes or a size such as "64mb"; default: as the job needs): a job needing more
+   * network buffers is refused before it starts (Flink's taskmanager.memory.network.*).
+   */
+  networkMemory?: number | string;
   /** The job's arguments (`weir run job.ts -- --name value`): the build function gets them parsed. */
   jobArguments?: readonly string[];
 }
@@ -96,6 +107,7 @@ export interface CompiledJob {
   restorePath: string | undefined;
   allowNonRestoredState: boolean;
   stateBackend: StateBackendOptions;
+  memory: MemoryModel;
 }
 
 export class StreamExecutionEnvironment {
@@ -113,6 +125,8 @@ export class StreamExecutionEnvironment {
   private restorePath: string | undefined;
   private allowNonRestoredState = false;
   private stateBackend: StateBackendOptions = { kind: "heap" };
+  private managedMemory = DEFAULT_MANAGED_MEMORY;
+  private networkMemory: number | undefined;
   private jobParameters = ParameterTool.fromArgs([]);
   private nextId = 1;
   /** @internal */ readonly transformations: Transformation[] = [];
@@ -163,6 +177,8 @@ export class StreamExecutionEnvironment {
     if (config.stateBackend !== undefined || config.stateDirectory !== undefined) {
       this.setStateBackend(config.stateBackend ?? this.stateBackend.kind, config.stateDirectory);
     }
+    if (config.managedMemory !== undefined) this.setManagedMemory(config.managedMemory);
+    if (config.networkMemory !== undefined) this.setNetworkMemory(config.networkMemory);
     if (config.restorePath !== undefined) this.restoreFrom(config.restorePath, config.allowNonRestoredState);
     else if (config.allowNonRestoredState !== undefined)
       this.allowNonRestoredState = config.allowNonRestoredState;
@@ -254,6 +270,18 @@ export class StreamExecutionEnvironment {
   }
   getStateBackend(): StateBackendKind {
     return this.stateBackend.kind;
+  }
+
+  /** Managed memory (bytes or "256mb"): the embedded state backend's budget, shared by the keyed subtasks. */
+  setManagedMemory(size: number | string): this {
+    this.managedMemory = parseMemorySize(size, "managed memory");
+    return this;
+  }
+
+  /** Network memory (bytes or "64mb"): the most the job's network buffers may take together. */
+  setNetworkMemory(size: number | string): this {
+    this.networkMemory = parseMemorySize(size, "network memory");
+    return this;
   }
 
   /** Start the job from a checkpoint or savepoint directory. */
@@ -385,16 +413,25 @@ export class StreamExecutionEnvironment {
       if (c !== undefined) c.sink.uid = node.uid;
     }
     const jobGraph = buildJobGraph(streamGraph, this.chaining);
+    const executionGraph = buildExecutionGraph(jobGraph);
+    const network = {
+      bufferSize: this.bufferSize,
+      bufferTimeout: this.bufferTimeout,
+      creditsPerChannel: this.creditsPerChannel,
+    };
+    const memory = memoryModel(
+      executionGraph,
+      network,
+      this.stateBackend.kind,
+      this.managedMemory,
+      this.networkMemory,
+    );
     return {
       jobName,
       streamGraph,
       jobGraph,
-      executionGraph: buildExecutionGraph(jobGraph),
-      network: {
-        bufferSize: this.bufferSize,
-        bufferTimeout: this.bufferTimeout,
-        creditsPerChannel: this.creditsPerChannel,
-      },
+      executionGraph,
+      network,
       time: { clock: this.clock, autoWatermarkInterval: this.autoWatermarkInterval },
       checkpoint: { ...this.checkpointSettings },
       restart:
@@ -404,7 +441,8 @@ export class StreamExecutionEnvironment {
           : RestartStrategies.noRestart()),
       restorePath: this.restorePath,
       allowNonRestoredState: this.allowNonRestoredState,
-      stateBackend: { ...this.stateBackend },
+      stateBackend: { ...this.stateBackend, managedMemoryBytes: memory.managedPerBackend },
+      memory,
     };
   }
 

@@ -13,6 +13,7 @@ import {
   SAVEPOINT,
   STOP,
 } from "./cluster-options.ts";
+import { MANAGED_MEMORY, NETWORK_MEMORY } from "./memory-options.ts";
 import { OBSERVABILITY_OPTIONS } from "./rest-options.ts";
 
 export const PARALLELISM: OptionSpec = {
@@ -134,6 +135,8 @@ export const RUN: CommandSpec = {
     CHECKPOINT_DIR,
     STATE_BACKEND,
     STATE_DIR,
+    MANAGED_MEMORY,
+    NETWORK_MEMORY,
     SAVEPOINT_DIR,
     FROM_SAVEPOINT,
     ALLOW_NON_RESTORED_STATE,

@@ -10,6 +10,7 @@ import { checkAgainstJob, checkRestorePoint, faultToleranceOptions } from "./che
 import { CliUsageError, JobLoadError, oneLine } from "./cli-errors.ts";
 import { RUN, commandHelp } from "./commands.ts";
 import { FailureReporter } from "./failure-lines.ts";
+import { memoryLines, memoryOptions } from "./memory-options.ts";
 import { statusLine } from "./status-line.ts";
 import { diagnoseWatermarks, windowsNeverFiredLines } from "../runtime/metrics/watermark-doctor.ts";
 import type { JobControl } from "../web/job-operations.ts";
@@ -81,13 +82,19 @@ export async function runCommand(args: string[], terminal: CliIO): Promise<numbe
       );
     }
     const ft = faultToleranceOptions("run", parsed.values, parsed.flags);
-    const config = { ...configFromArgs("run", parsed.values), ...ft.config, jobArguments };
+    const config = {
+      ...configFromArgs("run", parsed.values),
+      ...memoryOptions("run", parsed.values),
+      ...ft.config,
+      jobArguments,
+    };
     const path = resolveJobFile("run", parsed.positionals[0]);
     const shown = shownPath(path);
     // Load and build the job here first: its mistakes are reported before any thread starts.
     const def = await importJob(path, shown);
     const { job } = await buildJob(def, config, path, shown);
     checkAgainstJob(ft, job);
+    if (verbose) for (const line of memoryLines(job)) io.err(line);
     await checkRestorePoint(ft, job);
     const unbounded = job.streamGraph.nodes.some((n) => n.source?.boundedness === "unbounded");
     observability = await startObservability("run", parsed.values, io.err);

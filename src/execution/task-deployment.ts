@@ -73,6 +73,8 @@ export interface StateBackendOptions {
   kind: StateBackendKind;
   /** Where the embedded backend keeps its stores (default: the OS temp directory). */
   directory?: string;
+  /** Each embedded backend's share of the job's managed memory, bytes. */
+  managedMemoryBytes?: number;
 }
 
 export interface DeploymentContext {
@@ -205,7 +207,10 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
           ? createKeyedStateBackend(
               ctx.stateBackend?.kind ?? "heap",
               keyGroupRangeFor(n.maxParallelism, n.parallelism, st.index),
-              { localDirectory: ctx.stateBackend?.directory },
+              {
+                localDirectory: ctx.stateBackend?.directory,
+                managedMemoryBytes: ctx.stateBackend?.managedMemoryBytes,
+              },
             )
           : undefined;
         if (backend !== undefined) disposables.push(() => backend.dispose());

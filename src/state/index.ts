@@ -18,6 +18,7 @@ export type { KeyedStateBackend, KeyGroupEntry, KeyGroupSnapshotEntry } from "./
 export type StateBackendKind = "heap" | "embedded";
 
 export interface KeyedStateBackendOptions extends EmbeddedKeyedStateBackendOptions {}
+export { formatMemorySize, parseMemorySize } from "./embedded/memory-size.ts";
 
 /**
  * The keyed state backend of one keyed operator subtask over its key-group range. The caller

@@ -1,12 +1,14 @@
-// One operator subtask's on-disk store (an LMDB environment in its own directory) with a bounded
-// write-back cache in front of it. Reads and writes of the record loop are synchronous: a read
-// misses into LMDB (a memory-mapped B-tree lookup), a write only marks the cached entry dirty.
-// When the cache reaches its bound, the dirty entries are written in one LMDB transaction and the
-// cache is emptied, so the heap holds at most `cacheEntries` values. Range scans write the dirty
-// entries first and then read LMDB alone. Durability is off (noSync): a crash loses the store,
-// and state comes back from the last checkpoint.
+// One operator subtask's on-disk store (an LMDB environment in its own directory) with a write-back
+// cache in front of it, both bounded by the store's share of managed memory. Reads and writes of
+// the record loop are synchronous: a read misses into LMDB (a memory-mapped B-tree lookup), a write
+// only marks the cached entry dirty. When the cache reaches its byte budget, the dirty entries are
+// written in key order in one LMDB transaction and the cache drops entries (least recently used
+// first, by a second-chance sweep) down to half its budget. LMDB's mapped pages count in the
+// process's RSS: past their share of the budget the environment is reopened, which unmaps them.
+// Range scans write the dirty entries first and then read LMDB alone. Durability is off (noSync):
+// a crash loses the store, and state comes back from the last checkpoint.
 
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { open, type RootDatabase } from "lmdb";
@@ -17,16 +19,25 @@ import type { ValueCodec } from "./value-codecs.ts";
 
 /** A cached store entry: `value` in decoded (heap) form; undefined = absent (a tombstone when dirty). */
 interface CacheEntry {
-  readonly key: Buffer;
   value: unknown;
-  dirty: boolean;
   codec: ValueCodec;
+  /** Estimated heap bytes of the entry (key, value, Map slot). */
+  size: number;
+  dirty: boolean;
+  /** Read from the cache since the last eviction sweep (a second chance: hot entries survive one sweep). */
+  hot: boolean;
 }
 
 export interface EmbeddedStoreOptions {
   /** The parent of the store's directory (default: the OS temp directory). */
   localDirectory?: string;
-  /** At most this many entries are cached on the heap (default 65536). */
+  /**
+   * The store's share of managed memory in bytes (default 64 MiB): half bounds the write-back
+   * cache on the heap, a quarter the LMDB pages mapped into the process, and a quarter is left
+   * for what the heap holds beyond the cache's estimate (garbage between collections, sorting).
+   */
+  managedMemoryBytes?: number;
+  /** An extra bound on the number of cached entries (tests use a small one to exercise eviction). */
   cacheEntries?: number;
 }
 
@@ -37,7 +48,13 @@ export interface ScanOptions {
   flush?: boolean;
 }
 
-export const DEFAULT_CACHE_ENTRIES = 65_536;
+export const DEFAULT_MANAGED_MEMORY_BYTES = 64 * 2 ** 20;
+/** The smallest managed memory a store accepts (its cache and map would thrash below it). */
+export const MIN_MANAGED_MEMORY_BYTES = 2 ** 20;
+
+/** Heap bytes of a cache entry besides its key text and value: Map slot, entry object, string header. */
+const ENTRY_OVERHEAD = 112;
+const PAGE = 4096;
 
 /** A read-only view of the store at one moment (see EmbeddedStore.readSnapshot). */
 export interface StoreSnapshot {
@@ -53,33 +70,61 @@ export class StateStoreError extends WeirError {
   }
 }
 
+/** LMDB settings of every environment: durability off (state comes back from checkpoints). */
+function openEnvironment(path: string, readOnly = false): RootDatabase<Buffer, Buffer> {
+  return open<Buffer, Buffer>({
+    path,
+    keyEncoding: "binary",
+    encoding: "binary",
+    compression: false,
+    cache: false,
+    noSync: true,
+    noMetaSync: true,
+    noMemInit: true,
+    readOnly,
+    // Address space only, the file grows as needed: no remap while the store grows to 16 GiB
+    // (lmdb grows the map past it). Not more: many stores can be open in one process.
+    mapSize: 2 ** 34,
+  });
+}
+
 export class EmbeddedStore {
   readonly directory: string;
-  private readonly db: RootDatabase<Buffer, Buffer>;
+  private db: RootDatabase<Buffer, Buffer>;
   private readonly cache = new Map<string, CacheEntry>();
-  private readonly cacheEntries: number;
+  private readonly cacheBytesLimit: number;
+  private readonly mapBytesLimit: number;
+  private readonly cacheEntriesLimit: number;
+  private readonly mapPagesLimit: number;
+  private reopens = 0;
+  private misses = 0;
+  private cacheBytes = 0;
   private dirty = 0;
+  /** Pages of the LMDB map touched since it was opened (an upper bound of what it holds resident). */
+  private touchedPages = 0;
+  /** Scans and read snapshots of the live environment in progress: it cannot be reopened meanwhile. */
+  private openReaders = 0;
+  private snapshots = 0;
   private disposed = false;
   private readonly out = new DataOutputSerializer(1024);
   private readonly input = new DataInputDeserializer();
   private readonly scanReader = new ScratchReader();
+  private keyScratch = Buffer.allocUnsafe(256);
 
   constructor(options: EmbeddedStoreOptions = {}) {
     const parent = options.localDirectory ?? tmpdir();
-    this.cacheEntries = Math.max(1, options.cacheEntries ?? DEFAULT_CACHE_ENTRIES);
+    const managed = Math.max(
+      MIN_MANAGED_MEMORY_BYTES,
+      options.managedMemoryBytes ?? DEFAULT_MANAGED_MEMORY_BYTES,
+    );
+    this.cacheBytesLimit = Math.floor(managed / 2);
+    this.mapBytesLimit = Math.floor(managed / 4);
+    this.mapPagesLimit = Math.floor(this.mapBytesLimit / PAGE);
+    this.cacheEntriesLimit = Math.max(1, options.cacheEntries ?? Number.MAX_SAFE_INTEGER);
     try {
       mkdirSync(parent, { recursive: true });
       this.directory = mkdtempSync(join(parent, "weir-state-"));
-      this.db = open<Buffer, Buffer>({
-        path: this.directory,
-        keyEncoding: "binary",
-        encoding: "binary",
-        compression: false,
-        cache: false,
-        noSync: true,
-        noMetaSync: true,
-        noMemInit: true,
-      });
+      this.db = openEnvironment(this.directory);
     } catch (e) {
       throw new StateStoreError(
         `cannot create the embedded state store under '${parent}': ${(e as Error).message}; set the state backend's local directory to a writable local disk`,
@@ -91,22 +136,29 @@ export class EmbeddedStore {
   /** The decoded value under `key` (its latin1 text is `ck`), through the cache. */
   get(key: Buffer, ck: string, codec: ValueCodec): unknown {
     const e = this.cache.get(ck);
-    if (e !== undefined) return e.value;
+    if (e !== undefined) {
+      e.hot = true;
+      return e.value;
+    }
     const raw = this.db.getBinaryFast(key);
+    this.misses++;
     let value: unknown;
+    let size = ENTRY_OVERHEAD + ck.length;
     if (raw !== undefined) {
       this.input.setBuffer(raw, 0, raw.length);
       value = codec.decode(this.input);
+      size += valueBytes(raw.length);
     }
-    if (this.cache.size >= this.cacheEntries) this.evict();
-    this.cache.set(ck, { key, value, dirty: false, codec });
+    this.add(ck, { value, codec, size, dirty: false, hot: false });
+    if (++this.touchedPages > this.mapPagesLimit) this.releaseMappedPages();
     return value;
   }
 
   /** Sets (undefined: deletes) the value under `key`; written to LMDB at the next flush. */
-  set(key: Buffer, ck: string, value: unknown, codec: ValueCodec): void {
+  set(_key: Buffer, ck: string, value: unknown, codec: ValueCodec): void {
     const e = this.cache.get(ck);
     if (e !== undefined) {
+      // Not marked hot: a write follows the read of the same record, which counted as its use.
       e.value = value;
       e.codec = codec;
       if (!e.dirty) {
@@ -115,35 +167,107 @@ export class EmbeddedStore {
       }
       return;
     }
-    if (this.cache.size >= this.cacheEntries) this.evict();
-    this.cache.set(ck, { key, value, dirty: true, codec });
+    this.add(ck, { value, codec, size: ENTRY_OVERHEAD + ck.length + 16, dirty: true, hot: false });
     this.dirty++;
   }
 
-  /** Writes the dirty entries to LMDB in one transaction; the cache keeps them (clean). */
+  private add(ck: string, e: CacheEntry): void {
+    if (this.cacheBytes + e.size > this.cacheBytesLimit || this.cache.size >= this.cacheEntriesLimit) {
+      this.evict();
+    }
+    this.cache.set(ck, e);
+    this.cacheBytes += e.size;
+  }
+
+  /**
+   * Writes the dirty entries to LMDB in key order; the cache keeps them (clean). Sorted, neighbouring
+   * keys share B-tree pages, so each page is copied once per transaction. The entries go in
+   * transactions of a bounded number of keys: a transaction holds a copy of every page it changes
+   * (off the JS heap) and maps the old ones, so that bounds both; between transactions the mapped
+   * pages are released when they exceed their share of the budget.
+   */
   flush(): void {
     this.checkOpen();
     if (this.dirty === 0) return;
-    const db = this.db;
-    const out = this.out;
-    db.transactionSync(() => {
-      for (const e of this.cache.values()) {
-        if (!e.dirty) continue;
-        e.dirty = false;
-        if (e.value === undefined) db.removeSync(e.key);
-        else {
-          out.clear();
-          e.codec.encode(e.value, out);
-          db.putSync(e.key, out.buffer.subarray(0, out.position));
-        }
-      }
-    });
+    const keys: string[] = [];
+    for (const [ck, e] of this.cache) if (e.dirty) keys.push(ck);
+    keys.sort();
+    const perTransaction = Math.max(256, Math.floor(this.mapBytesLimit / PAGE / 2));
+    for (let from = 0; from < keys.length; from += perTransaction) {
+      const to = Math.min(keys.length, from + perTransaction);
+      this.db.transactionSync(() => this.writeEntries(keys, from, to));
+      this.touchedPages += to - from;
+      this.releaseMappedPages();
+    }
     this.dirty = 0;
   }
 
+  private writeEntries(keys: readonly string[], from: number, to: number): void {
+    const db = this.db;
+    const out = this.out;
+    const cache = this.cache;
+    for (let i = from; i < to; i++) {
+      const ck = keys[i]!;
+      const e = cache.get(ck)!;
+      e.dirty = false;
+      const key = this.keyBytes(ck);
+      if (e.value === undefined) {
+        db.removeSync(key);
+        continue;
+      }
+      out.clear();
+      e.codec.encode(e.value, out);
+      db.putSync(key, out.buffer.subarray(0, out.position));
+      const size = ENTRY_OVERHEAD + ck.length + valueBytes(out.position);
+      this.cacheBytes += size - e.size;
+      e.size = size;
+    }
+  }
+
+  /** The bytes of a cache key (latin1 text) in a scratch buffer, valid until the next call. */
+  private keyBytes(ck: string): Buffer {
+    if (ck.length > this.keyScratch.length) this.keyScratch = Buffer.allocUnsafe(ck.length * 2);
+    const n = this.keyScratch.write(ck, 0, "latin1");
+    return this.keyScratch.subarray(0, n);
+  }
+
+  /**
+   * Makes room: writes the dirty entries, then drops cached entries until the cache holds half of
+   * its budget — first those not used since the last sweep (second chance), then the oldest. Then
+   * unmaps LMDB's pages when they may exceed their share of the budget.
+   */
   private evict(): void {
     this.flush();
-    this.cache.clear();
+    const target = this.cacheBytesLimit / 2;
+    const entriesTarget = Math.floor(this.cacheEntriesLimit / 2);
+    const cache = this.cache;
+    for (const [ck, e] of cache) {
+      if (this.cacheBytes <= target && cache.size <= entriesTarget) break;
+      if (e.hot) e.hot = false;
+      else {
+        cache.delete(ck);
+        this.cacheBytes -= e.size;
+      }
+    }
+    for (const [ck, e] of cache) {
+      if (this.cacheBytes <= target && cache.size <= entriesTarget) break;
+      cache.delete(ck);
+      this.cacheBytes -= e.size;
+    }
+    this.releaseMappedPages();
+  }
+
+  /**
+   * LMDB reads through a memory map: every page it touches stays resident in the process (RSS)
+   * until unmapped. Past the map's share of the budget, the environment is closed and reopened
+   * (a few ms), which unmaps them; the OS page cache keeps the file, so reads stay cheap.
+   */
+  private releaseMappedPages(): void {
+    if (this.touchedPages <= this.mapPagesLimit || this.openReaders > 0 || this.snapshots > 0) return;
+    void this.db.close();
+    this.db = openEnvironment(this.directory);
+    this.touchedPages = 0;
+    this.reopens++;
   }
 
   /**
@@ -161,30 +285,87 @@ export class EmbeddedStore {
       exclusiveStart: options.exclusiveStart,
       snapshot: true,
     });
-    for (const { key, value } of range) yield [key, value];
+    this.openReaders++;
+    let bytes = 0;
+    try {
+      for (const { key, value } of range) {
+        bytes += key.length + value.length + 12;
+        yield [key, value];
+      }
+    } finally {
+      this.openReaders--;
+      this.touchedPages += Math.ceil(bytes / PAGE) + 1;
+    }
   }
 
   /**
    * A consistent view of the store as of now, for a snapshot read while the task goes on: writes
-   * the dirty entries, then holds one LMDB read transaction until `done()`.
+   * the dirty entries first. A small store is read in one LMDB read transaction held until
+   * `done()`. A store whose file is larger than the map's share of the budget is copied
+   * (in the kernel: copy_file_range, no pages mapped here) and the copy is read through its own
+   * environment, reopened as it is read so that its mapped pages stay within the budget; the live
+   * store goes on being written, and reopened, meanwhile.
    */
   readSnapshot(): StoreSnapshot {
     this.flush();
+    const dataFile = join(this.directory, "data.mdb");
+    if (statSync(dataFile).size <= this.mapBytesLimit) return this.transactionSnapshot();
+    return this.copySnapshot(dataFile);
+  }
+
+  private transactionSnapshot(): StoreSnapshot {
     const txn = this.db.useReadTransaction();
     const db = this.db;
+    this.snapshots++;
     let open = true;
     return {
       *scan(start, end) {
         if (!open) throw new StateStoreError("the store snapshot was already released");
         for (const { key, value } of db.getRange({ start, end, transaction: txn })) yield [key, value];
       },
-      done() {
+      done: () => {
         if (!open) return;
         open = false;
+        this.snapshots--;
         try {
           txn.done();
         } catch {
           // the store was closed meanwhile: its read transactions went with it
+        }
+      },
+    };
+  }
+
+  private copySnapshot(dataFile: string): StoreSnapshot {
+    const copyDir = mkdtempSync(join(this.directory, "snapshot-"));
+    copyFileSync(dataFile, join(copyDir, "data.mdb"));
+    const limit = this.mapBytesLimit;
+    let db: RootDatabase<Buffer, Buffer> | undefined;
+    let mapped = 0;
+    let open = true;
+    return {
+      *scan(start, end) {
+        if (!open) throw new StateStoreError("the store snapshot was already released");
+        if (db !== undefined && mapped > limit) {
+          db.close();
+          db = undefined;
+        }
+        if (db === undefined) {
+          db = openEnvironment(copyDir);
+          mapped = 0;
+        }
+        for (const { key, value } of db.getRange({ start, end, snapshot: false })) {
+          mapped += key.length + value.length + 12;
+          yield [key, value];
+        }
+      },
+      done() {
+        if (!open) return;
+        open = false;
+        try {
+          void db?.close();
+        } finally {
+          rmSync(copyDir, { recursive: true, force: true });
         }
       },
     };
@@ -202,12 +383,14 @@ export class EmbeddedStore {
     const out = this.out;
     db.transactionSync(() => {
       for (const [key, value, codec] of entries) {
-        this.cache.delete(cacheKeyOf(key));
+        this.drop(cacheKeyOf(key));
         out.clear();
         codec.encode(value, out);
         db.putSync(key, out.buffer.subarray(0, out.position));
+        this.touchedPages++;
       }
     });
+    this.releaseMappedPages();
   }
 
   /** Deletes keys straight from LMDB (after a scan); cached entries under these keys are dropped. */
@@ -217,13 +400,42 @@ export class EmbeddedStore {
     const db = this.db;
     db.transactionSync(() => {
       for (const key of keys) {
-        this.cache.delete(cacheKeyOf(key));
+        this.drop(cacheKeyOf(key));
         db.removeSync(key);
+        this.touchedPages++;
       }
     });
+    this.releaseMappedPages();
   }
 
-  /** Entries currently cached on the heap (bounded by cacheEntries). */
+  private drop(ck: string): void {
+    const e = this.cache.get(ck);
+    if (e === undefined) return;
+    this.cache.delete(ck);
+    this.cacheBytes -= e.size;
+  }
+
+  /** Estimated heap bytes of the cached entries (bounded by half of the managed memory). */
+  cachedBytes(): number {
+    return this.cacheBytes;
+  }
+
+  /** Whether the entry under this cache key is on the heap now (tests). */
+  isCached(ck: string): boolean {
+    return this.cache.has(ck);
+  }
+
+  /** Reads that missed the cache and went to LMDB (tests, benchmarks). */
+  cacheMisses(): number {
+    return this.misses;
+  }
+
+  /** How often the environment was reopened to unmap its pages (tests, benchmarks). */
+  remaps(): number {
+    return this.reopens;
+  }
+
+  /** Entries currently cached on the heap. */
   cachedEntries(): number {
     return this.cache.size;
   }
@@ -233,6 +445,7 @@ export class EmbeddedStore {
     if (this.disposed) return;
     this.disposed = true;
     this.cache.clear();
+    this.cacheBytes = 0;
     try {
       void this.db.close().catch(() => {});
     } finally {
@@ -247,4 +460,9 @@ export class EmbeddedStore {
       );
     }
   }
+}
+
+/** Heap bytes of a decoded value whose encoding takes `encoded` bytes (a rough, generous estimate). */
+function valueBytes(encoded: number): number {
+  return 16 + 2 * encoded;
 }

@@ -1,0 +1,56 @@
+// `weir run --managed-memory / --network-memory`: the sizes reach the engine and `--verbose` shows
+// the memory model; a job needing more network memory than given is refused before it starts;
+// a size that is not one is a one-line usage error.
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { FIXTURES, assertOneLineError, weir } from "./cli-harness.ts";
+
+const JOB = `${FIXTURES}/counting-job-bounded.ts`;
+
+describe("weir run: memory options", () => {
+  it("--verbose shows managed and network memory as configured", async () => {
+    const r = await weir([
+      "run",
+      JOB,
+      "-p",
+      "2",
+      "--state-backend",
+      "embedded",
+      "--managed-memory",
+      "64mb",
+      "--network-memory",
+      "32mb",
+      "--verbose",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(
+      r.stderr,
+      /managed memory: 64 MiB, the embedded state backend: 2 keyed subtask\(s\), 32 MiB each/,
+    );
+    assert.match(r.stderr, /network memory: 32 MiB, the job needs [\d.]+ [KM]iB \(\d+ buffers of 32 KiB\)/);
+  });
+
+  it("the heap backend: managed memory is shown as unused", async () => {
+    const r = await weir(["run", JOB, "-p", "1", "--verbose"]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /managed memory: 256 MiB, unused: the heap state backend/);
+    assert.match(r.stderr, /network memory: as needed: /);
+  });
+
+  it("refuses a job that needs more network memory than given", async () => {
+    const r = await weir(["run", JOB, "-p", "2", "--network-memory", "64kb"]);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stderr, /insufficient network memory: the job needs \d+ network buffers/);
+    assert.match(r.stderr, /--network-memory \d+mb/);
+  });
+
+  it("a size that is not one is a usage error", async () => {
+    assertOneLineError(
+      await weir(["run", JOB, "--managed-memory", "lots"]),
+      2,
+      "--managed-memory",
+      "'lots'",
+      "256mb",
+    );
+  });
+});
