@@ -1,11 +1,11 @@
 // The web dashboard in a real browser: Debian's Chromium (/usr/bin/chromium, driven by
-// playwright-core) opens the REST server's `/` while a real job runs in this process. The job list
-// names the job; the job page draws every vertex of the job graph, its counters move, a checkpoint
+// playwright-core) opens the REST server's `/` while real jobs run in this process. The job list
+// names the jobs; the job page draws every vertex of the job graph, its counters move, a checkpoint
 // shows in the history, the savepoint button writes a savepoint, the cancel button cancels the job;
-// a failed job shows its last state and its exception; with a token, `?token=` signs the page in
-// and the token leaves the address bar. Also the static file serving itself (content types, HEAD,
-// no path traversal, API routes unchanged). Screenshots go to test-artifacts/dashboard/ (printed).
-// Only loopback traffic.
+// a backpressured vertex is red and a busy one orange; a failed job shows its last state and its
+// exception; with a token, `?token=` signs the page in and the token leaves the address bar. Also
+// the static file serving itself (content types, HEAD, no path traversal, API routes unchanged).
+// Screenshots go to test-artifacts/dashboard/ (printed). Only loopback traffic.
 
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -19,6 +19,7 @@ import { type ManagedJobClient, StreamExecutionEnvironment, WatermarkStrategy } 
 import type { JobMetrics } from "../../src/runtime/metrics/job-metrics.ts";
 import { type RestServer, startRestServer } from "../../src/web/rest-server.ts";
 import { findDashboardDir } from "../../src/web/static-files.ts";
+import { buildBackpressureJob } from "../fixtures/backpressure-job.ts";
 
 const CHROMIUM = process.env.WEIR_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/dashboard/", import.meta.url));
@@ -252,6 +253,36 @@ describe("web dashboard", { concurrency: false }, () => {
       await shot(page, "job-cancelled.png");
     } finally {
       await page.close();
+    }
+  });
+
+  it("colours a backpressured vertex red and a busy one orange", async () => {
+    // A fast source into a sink that burns CPU on every record: the source waits on credit.
+    const env = new StreamExecutionEnvironment({ parallelism: 1 });
+    buildBackpressureJob(env, Number.POSITIVE_INFINITY, 100, 20_000);
+    const slow = await env.executeAsync("dashboard-backpressure");
+    jobs.push(slow.metrics);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await page.goto(`${server.url}/#/jobs/${slow.jobId}`);
+      await page.locator('g.vertex[data-vertex-name*="generator"][data-load="backpressured"]').waitFor({
+        timeout: WAIT,
+      });
+      await page
+        .locator('g.vertex[data-vertex-name="slow sink"][data-load="busy"]')
+        .waitFor({ timeout: WAIT });
+      const fill = await page
+        .locator('g.vertex[data-load="backpressured"] rect.vertex-box')
+        .getAttribute("fill");
+      const [r, g] = /rgb\((\d+), (\d+)/
+        .exec(fill ?? "")!
+        .slice(1)
+        .map(Number);
+      assert.ok(r! > 200 && g! < 200, `a red fill: ${fill}`);
+      await shot(page, "job-backpressured.png");
+    } finally {
+      await page.close();
+      await slow.cancel();
     }
   });
 
