@@ -204,7 +204,7 @@ export function JobPage({ jid, onTokenRequired }: { jid: string; onTokenRequired
           </span>
           <span>Watermark lag {lag === null ? "–" : duration(lag)}</span>
         </p>
-        <JobActions jid={jid} running={running} />
+        <JobActions jid={jid} running={running && error === undefined} />
       </section>
       <section class="panel">
         <h2>Job graph</h2>

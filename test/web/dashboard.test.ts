@@ -19,6 +19,7 @@ import { type ManagedJobClient, StreamExecutionEnvironment, WatermarkStrategy } 
 import type { JobMetrics } from "../../src/runtime/metrics/job-metrics.ts";
 import { type RestServer, startRestServer } from "../../src/web/rest-server.ts";
 import { findDashboardDir } from "../../src/web/static-files.ts";
+import { FIXTURES, spawnWeir } from "../cli/cli-harness.ts";
 import { buildBackpressureJob } from "../fixtures/backpressure-job.ts";
 
 const CHROMIUM = process.env.WEIR_CHROMIUM ?? "/usr/bin/chromium";
@@ -298,6 +299,40 @@ describe("web dashboard", { concurrency: false }, () => {
       await shot(page, "job-failed.png");
     } finally {
       await page.close();
+    }
+  });
+
+  it("weir run --rest-port serves it: the worker threads' job, cancelled from the page", async () => {
+    const run = spawnWeir(["run", `${FIXTURES}/counting-job.ts`, "--rest-port", "0"]);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on("dialog", (d) => void d.accept());
+    try {
+      await run.until((err) => /REST API at http:\/\/127\.0\.0\.1:\d+/.test(err), "stderr");
+      const url = /REST API at (http:\/\/127\.0\.0\.1:\d+)/.exec(run.stderr())![1]!;
+      await page.goto(`${url}/`);
+      await page.locator("table.jobs a", { hasText: "counting-job" }).click();
+      await page.locator('g.vertex[data-vertex-name="Progress"]').waitFor({ timeout: WAIT });
+      // Worker threads report every second: the source's count reaches the page.
+      const count = page.locator('g.vertex[data-vertex-name^="Events"] [data-testid="vertex-records-out"]');
+      await page.waitForFunction((el) => Number(el?.textContent) > 0, await count.elementHandle(), {
+        timeout: WAIT,
+      });
+      await page.locator('[data-testid="cancel"]').click();
+      const exit = await run.exited;
+      assert.equal(exit.code, 0, run.stderr());
+      assert.match(run.stdout(), /^Job 'counting-job' cancelled after .* \(asked through the REST API\)$/m);
+      // The server went with the run: the page keeps the job's last state and says so.
+      await page.locator(".banner.warn").waitFor({ timeout: WAIT });
+      assert.equal((await page.locator("svg.job-graph g.vertex").count()) > 0, true);
+      assert.equal(
+        await page.locator('[data-testid="cancel"]').isDisabled(),
+        true,
+        "no buttons without a server",
+      );
+      await shot(page, "weir-run-after-exit.png");
+    } finally {
+      await page.close();
+      run.child.kill("SIGKILL");
     }
   });
 
