@@ -2,8 +2,8 @@
 // playwright-core) opens the REST server's `/` while real jobs run in this process. The job list
 // names the jobs; the job page draws every vertex of the job graph, its counters move, a checkpoint
 // shows in the history, the savepoint button writes a savepoint, the cancel button cancels the job;
-// a backpressured vertex is red and a busy one orange; a failed job shows its last state and its
-// exception; with a token, `?token=` signs the page in and the token leaves the address bar. Also
+// a backpressured vertex is red and a busy one orange; the watermark doctor names the split that
+// holds the windows back; a failed job shows its last state and its exception; with a token, `?token=` signs the page in and the token leaves the address bar. Also
 // the static file serving itself (content types, HEAD, no path traversal, API routes unchanged).
 // Screenshots go to test-artifacts/dashboard/ (printed). Only loopback traffic.
 
@@ -15,12 +15,18 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Browser, type Page, chromium } from "playwright-core";
-import { type ManagedJobClient, StreamExecutionEnvironment, WatermarkStrategy } from "../../src/index.ts";
+import {
+  type ManagedJobClient,
+  StreamExecutionEnvironment,
+  TumblingEventTimeWindows,
+  WatermarkStrategy,
+} from "../../src/index.ts";
 import type { JobMetrics } from "../../src/runtime/metrics/job-metrics.ts";
 import { type RestServer, startRestServer } from "../../src/web/rest-server.ts";
 import { findDashboardDir } from "../../src/web/static-files.ts";
 import { FIXTURES, spawnWeir } from "../cli/cli-harness.ts";
 import { buildBackpressureJob } from "../fixtures/backpressure-job.ts";
+import { type ScriptedRecord, ScriptedSplitSource } from "../metrics/scripted-splits.ts";
 
 const CHROMIUM = process.env.WEIR_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/dashboard/", import.meta.url));
@@ -284,6 +290,40 @@ describe("web dashboard", { concurrency: false }, () => {
     } finally {
       await page.close();
       await slow.cancel();
+    }
+  });
+
+  it("shows the watermark doctor's diagnosis: a split without data holds the windows back", async () => {
+    const env = new StreamExecutionEnvironment({ parallelism: 1 });
+    const t0 = Date.UTC(2026, 0, 1);
+    env
+      .fromSource(
+        new ScriptedSplitSource([
+          { id: "p0", subtask: 0, rate: 500, start: t0, step: 10 },
+          { id: "p1", subtask: 1, rate: 0, start: t0, step: 10 },
+        ]),
+        WatermarkStrategy.forMonotonousTimestamps<ScriptedRecord>().withTimestampAssigner((r) => r.t),
+        "Events",
+      )
+      .setParallelism(2)
+      .keyBy((r) => r.split)
+      .window(TumblingEventTimeWindows.of(1000))
+      .reduce((a, b) => (a.t > b.t ? a : b))
+      .name("Windows")
+      .sinkTo({ createWriter: () => ({ write() {} }) }, "Out");
+    const stuck = await env.executeAsync("dashboard-stuck-windows");
+    jobs.push(stuck.metrics);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await page.goto(`${server.url}/#/jobs/${stuck.jobId}`);
+      // The window's subtask, held back by the split without data, and the cause named.
+      const row = page.locator('[data-testid="watermark-doctor"] tbody tr', { hasText: "Windows" });
+      await row.filter({ hasText: "no-data-no-idleness" }).first().waitFor({ timeout: WAIT });
+      assert.match((await row.first().textContent()) ?? "", /split 'p1'/);
+      await shot(page, "job-watermark-doctor.png");
+    } finally {
+      await page.close();
+      await stuck.cancel();
     }
   });
 
