@@ -78,7 +78,8 @@ export function maxAlignment(metrics: Map<string, SubtaskMetrics[]>): number {
     .flat()
     .map((r) => r.checkpointAlignmentTime)
     .filter(Number.isFinite);
-  return values.length === 0 ? Number.NaN : Math.max(...values);
+  // Reported in nanoseconds, as Flink does.
+  return values.length === 0 ? Number.NaN : Math.max(...values) / 1e6;
 }
 
 export interface Totals {
