@@ -31,13 +31,25 @@ function tint(rgb: [number, number, number], share: number): string {
   return `rgb(${r}, ${g}, ${b})`;
 }
 
+/** What dominates a vertex's time: more than 5% backpressured or busy, else idle. */
+export function loadKind(load: VertexLoad | undefined): "unknown" | "backpressured" | "busy" | "idle" {
+  if (load === undefined || !Number.isFinite(load.busy)) return "unknown";
+  if (load.backPressured >= load.busy && load.backPressured > 50) return "backpressured";
+  if (load.busy > 50) return "busy";
+  return "idle";
+}
+
 export function vertexColour(load: VertexLoad | undefined): string {
-  if (load === undefined || !Number.isFinite(load.busy)) return "#eef1f5";
-  if (load.backPressured >= load.busy && load.backPressured > 50) {
-    return tint([220, 53, 69], load.backPressured / 1000);
+  switch (loadKind(load)) {
+    case "backpressured":
+      return tint([220, 53, 69], load!.backPressured / 1000);
+    case "busy":
+      return tint([245, 140, 30], load!.busy / 1000);
+    case "idle":
+      return tint([90, 150, 230], 0.25);
+    default:
+      return "#eef1f5";
   }
-  if (load.busy > 50) return tint([245, 140, 30], load.busy / 1000);
-  return tint([90, 150, 230], 0.25);
 }
 
 interface Layout {
@@ -144,6 +156,7 @@ export function JobGraph(props: {
               class={`vertex${selected === v.id ? " selected" : ""}`}
               data-vertex-id={v.id}
               data-vertex-name={v.name}
+              data-load={loadKind(load)}
               transform={`translate(${x},${y})`}
               role="button"
               tabIndex={0}

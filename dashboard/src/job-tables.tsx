@@ -26,6 +26,7 @@ export function SubtaskTable(props: { name: string; subtasks: SubtaskInfo[]; met
             <th>Backpressure</th>
             <th>Input watermark</th>
             <th>Output watermark</th>
+            <th>Last alignment</th>
           </tr>
         </thead>
         <tbody>
@@ -48,6 +49,7 @@ export function SubtaskTable(props: { name: string; subtasks: SubtaskInfo[]; met
                 </td>
                 <td>{watermark(m?.currentInputWatermark ?? Number.NaN)}</td>
                 <td>{watermark(m?.currentOutputWatermark ?? Number.NaN)}</td>
+                <td>{duration((m?.checkpointAlignmentTime ?? Number.NaN) / 1e6)}</td>
               </tr>
             );
           })}

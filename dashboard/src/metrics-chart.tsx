@@ -21,11 +21,7 @@ export function MetricsChart({ points }: { points: ChartPoint[] }) {
     const opts: uPlot.Options = {
       width: Math.max(320, el.current.clientWidth),
       height: 220,
-      // At least the last minute, so that the first samples do not stretch over years.
-      scales: {
-        x: { time: true, range: (_u, min, max) => [Math.min(min ?? max, max - 60), max] },
-        lag: { auto: true },
-      },
+      scales: { x: { time: true }, lag: { auto: true } },
       series: [
         {},
         { label: "sources out (rec/s)", stroke: "#2f6fdb", width: 2 },
@@ -58,6 +54,12 @@ export function MetricsChart({ points }: { points: ChartPoint[] }) {
       points.map((p) => p.sinkIn),
       points.map((p) => (p.watermarkLag === null ? null : p.watermarkLag / 1000)),
     ]);
+    // At least the last minute, so that the first samples do not stretch over years.
+    const first = points[0];
+    const last = points[points.length - 1];
+    if (first !== undefined && last !== undefined) {
+      plot.current?.setScale("x", { min: Math.min(first.t, last.t - 60), max: last.t });
+    }
   }, [points]);
   return <div class="chart" ref={el} />;
 }

@@ -1,11 +1,11 @@
 // The web dashboard in a real browser: Debian's Chromium (/usr/bin/chromium, driven by
-// playwright-core) opens the REST server's `/` while a real job runs in this process. The job list
-// names the job; the job page draws every vertex of the job graph, its counters move, a checkpoint
+// playwright-core) opens the REST server's `/` while real jobs run in this process. The job list
+// names the jobs; the job page draws every vertex of the job graph, its counters move, a checkpoint
 // shows in the history, the savepoint button writes a savepoint, the cancel button cancels the job;
-// a failed job shows its last state and its exception; with a token, `?token=` signs the page in
-// and the token leaves the address bar. Also the static file serving itself (content types, HEAD,
-// no path traversal, API routes unchanged). Screenshots go to test-artifacts/dashboard/ (printed).
-// Only loopback traffic.
+// a backpressured vertex is red and a busy one orange; the watermark doctor names the split that
+// holds the windows back; a failed job shows its last state and its exception; with a token, `?token=` signs the page in and the token leaves the address bar. Also
+// the static file serving itself (content types, HEAD, no path traversal, API routes unchanged).
+// Screenshots go to test-artifacts/dashboard/ (printed). Only loopback traffic.
 
 import assert from "node:assert/strict";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
@@ -15,10 +15,18 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { type Browser, type Page, chromium } from "playwright-core";
-import { type ManagedJobClient, StreamExecutionEnvironment, WatermarkStrategy } from "../../src/index.ts";
+import {
+  type ManagedJobClient,
+  StreamExecutionEnvironment,
+  TumblingEventTimeWindows,
+  WatermarkStrategy,
+} from "../../src/index.ts";
 import type { JobMetrics } from "../../src/runtime/metrics/job-metrics.ts";
 import { type RestServer, startRestServer } from "../../src/web/rest-server.ts";
 import { findDashboardDir } from "../../src/web/static-files.ts";
+import { FIXTURES, spawnWeir } from "../cli/cli-harness.ts";
+import { buildBackpressureJob } from "../fixtures/backpressure-job.ts";
+import { type ScriptedRecord, ScriptedSplitSource } from "../metrics/scripted-splits.ts";
 
 const CHROMIUM = process.env.WEIR_CHROMIUM ?? "/usr/bin/chromium";
 const ARTIFACTS = fileURLToPath(new URL("../../test-artifacts/dashboard/", import.meta.url));
@@ -255,6 +263,70 @@ describe("web dashboard", { concurrency: false }, () => {
     }
   });
 
+  it("colours a backpressured vertex red and a busy one orange", async () => {
+    // A fast source into a sink that burns CPU on every record: the source waits on credit.
+    const env = new StreamExecutionEnvironment({ parallelism: 1 });
+    buildBackpressureJob(env, Number.POSITIVE_INFINITY, 100, 20_000);
+    const slow = await env.executeAsync("dashboard-backpressure");
+    jobs.push(slow.metrics);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await page.goto(`${server.url}/#/jobs/${slow.jobId}`);
+      await page.locator('g.vertex[data-vertex-name*="generator"][data-load="backpressured"]').waitFor({
+        timeout: WAIT,
+      });
+      await page
+        .locator('g.vertex[data-vertex-name="slow sink"][data-load="busy"]')
+        .waitFor({ timeout: WAIT });
+      const fill = await page
+        .locator('g.vertex[data-load="backpressured"] rect.vertex-box')
+        .getAttribute("fill");
+      const [r, g] = /rgb\((\d+), (\d+)/
+        .exec(fill ?? "")!
+        .slice(1)
+        .map(Number);
+      assert.ok(r! > 200 && g! < 200, `a red fill: ${fill}`);
+      await shot(page, "job-backpressured.png");
+    } finally {
+      await page.close();
+      await slow.cancel();
+    }
+  });
+
+  it("shows the watermark doctor's diagnosis: a split without data holds the windows back", async () => {
+    const env = new StreamExecutionEnvironment({ parallelism: 1 });
+    const t0 = Date.UTC(2026, 0, 1);
+    env
+      .fromSource(
+        new ScriptedSplitSource([
+          { id: "p0", subtask: 0, rate: 500, start: t0, step: 10 },
+          { id: "p1", subtask: 1, rate: 0, start: t0, step: 10 },
+        ]),
+        WatermarkStrategy.forMonotonousTimestamps<ScriptedRecord>().withTimestampAssigner((r) => r.t),
+        "Events",
+      )
+      .setParallelism(2)
+      .keyBy((r) => r.split)
+      .window(TumblingEventTimeWindows.of(1000))
+      .reduce((a, b) => (a.t > b.t ? a : b))
+      .name("Windows")
+      .sinkTo({ createWriter: () => ({ write() {} }) }, "Out");
+    const stuck = await env.executeAsync("dashboard-stuck-windows");
+    jobs.push(stuck.metrics);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await page.goto(`${server.url}/#/jobs/${stuck.jobId}`);
+      // The window's subtask, held back by the split without data, and the cause named.
+      const row = page.locator('[data-testid="watermark-doctor"] tbody tr', { hasText: "Windows" });
+      await row.filter({ hasText: "no-data-no-idleness" }).first().waitFor({ timeout: WAIT });
+      assert.match((await row.first().textContent()) ?? "", /split 'p1'/);
+      await shot(page, "job-watermark-doctor.png");
+    } finally {
+      await page.close();
+      await stuck.cancel();
+    }
+  });
+
   it("shows a failed job's last state and its exception", async () => {
     const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
     try {
@@ -267,6 +339,40 @@ describe("web dashboard", { concurrency: false }, () => {
       await shot(page, "job-failed.png");
     } finally {
       await page.close();
+    }
+  });
+
+  it("weir run --rest-port serves it: the worker threads' job, cancelled from the page", async () => {
+    const run = spawnWeir(["run", `${FIXTURES}/counting-job.ts`, "--rest-port", "0"]);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    page.on("dialog", (d) => void d.accept());
+    try {
+      await run.until((err) => /REST API at http:\/\/127\.0\.0\.1:\d+/.test(err), "stderr");
+      const url = /REST API at (http:\/\/127\.0\.0\.1:\d+)/.exec(run.stderr())![1]!;
+      await page.goto(`${url}/`);
+      await page.locator("table.jobs a", { hasText: "counting-job" }).click();
+      await page.locator('g.vertex[data-vertex-name="Progress"]').waitFor({ timeout: WAIT });
+      // Worker threads report every second: the source's count reaches the page.
+      const count = page.locator('g.vertex[data-vertex-name^="Events"] [data-testid="vertex-records-out"]');
+      await page.waitForFunction((el) => Number(el?.textContent) > 0, await count.elementHandle(), {
+        timeout: WAIT,
+      });
+      await page.locator('[data-testid="cancel"]').click();
+      const exit = await run.exited;
+      assert.equal(exit.code, 0, run.stderr());
+      assert.match(run.stdout(), /^Job 'counting-job' cancelled after .* \(asked through the REST API\)$/m);
+      // The server went with the run: the page keeps the job's last state and says so.
+      await page.locator(".banner.warn").waitFor({ timeout: WAIT });
+      assert.equal((await page.locator("svg.job-graph g.vertex").count()) > 0, true);
+      assert.equal(
+        await page.locator('[data-testid="cancel"]').isDisabled(),
+        true,
+        "no buttons without a server",
+      );
+      await shot(page, "weir-run-after-exit.png");
+    } finally {
+      await page.close();
+      run.child.kill("SIGKILL");
     }
   });
 
