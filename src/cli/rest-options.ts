@@ -31,12 +31,25 @@ export const METRICS_FILE: OptionSpec = {
   help: "append the job's metrics to this file as JSON lines, every 10 s and when it ends",
   example: "metrics.jsonl",
 };
+export const STATUS_INTERVAL: OptionSpec = {
+  name: "status-interval",
+  value: "s",
+  help: "seconds between status lines when stderr is not a terminal (default 10; 0: none; a terminal's line is redrawn every second)",
+  example: "10",
+};
 export const OBSERVABILITY_OPTIONS: readonly OptionSpec[] = [
   REST_PORT,
   REST_ADDRESS,
   REST_TOKEN,
   METRICS_FILE,
+  STATUS_INTERVAL,
 ];
+
+/** --status-interval in ms, when given. */
+export function statusIntervalMs(command: string, values: ReadonlyMap<string, string>): number | undefined {
+  const s = integerOption(command, STATUS_INTERVAL, values.get(STATUS_INTERVAL.name), 0, 86_400);
+  return s === undefined ? undefined : s * 1000;
+}
 
 export interface RunObservability {
   /**

@@ -14,7 +14,7 @@ import { memoryLines, memoryOptions } from "./memory-options.ts";
 import { statusLine } from "./status-line.ts";
 import { diagnoseWatermarks, windowsNeverFiredLines } from "../runtime/metrics/watermark-doctor.ts";
 import type { JobControl } from "../web/job-operations.ts";
-import { type RunObservability, startObservability } from "./rest-options.ts";
+import { type RunObservability, startObservability, statusIntervalMs } from "./rest-options.ts";
 import { buildJob, configFromArgs, importJob, resolveJobFile, shownPath } from "./job-file.ts";
 import {
   type CliIO,
@@ -82,6 +82,7 @@ export async function runCommand(args: string[], terminal: CliIO): Promise<numbe
       );
     }
     const ft = faultToleranceOptions("run", parsed.values, parsed.flags);
+    const plainInterval = statusIntervalMs("run", parsed.values);
     const config = {
       ...configFromArgs("run", parsed.values),
       ...memoryOptions("run", parsed.values),
@@ -122,7 +123,7 @@ export async function runCommand(args: string[], terminal: CliIO): Promise<numbe
         `weir: job '${client.jobName}' is running on ${job.executionGraph.numSlots} worker thread(s); its source is unbounded: ${stop}`,
       );
     }
-    if (!parsed.flags.has("quiet")) status = startStatusLine(client, job.jobGraph);
+    if (!parsed.flags.has("quiet")) status = startStatusLine(client, job.jobGraph, plainInterval);
     return await waitForJob(client, io, verbose, ft.savepointDir, failures, stdout, early, remote);
   } catch (e) {
     return reportError(e, io, verbose);
@@ -363,21 +364,23 @@ interface StatusTicker {
 
 /**
  * The live status line on stderr (never stdout, which the job's print() owns): on a terminal one
- * line rewritten in place every second; otherwise a plain line every 10 s, or every
- * $WEIR_STATUS_INTERVAL_MS (0: none).
+ * line rewritten in place every second; otherwise a plain line every `plainInterval` ms
+ * (--status-interval), or every $WEIR_STATUS_INTERVAL_MS, or every 10 s (0: none).
  */
 function startStatusLine(
   client: ClusterJobClient,
   graph: { vertices: ReadonlyArray<{ id: number; name: string; inputs: unknown[]; outputs: unknown[] }> },
+  plainInterval: number | undefined,
 ): StatusTicker {
   const stderr = process.stderr;
   const tty = stderr.isTTY === true;
   const fromEnv = Number(process.env.WEIR_STATUS_INTERVAL_MS);
   const interval = tty
     ? 1000
-    : Number.isSafeInteger(fromEnv) && fromEnv >= 0
-      ? fromEnv
-      : PLAIN_STATUS_INTERVAL_MS;
+    : (plainInterval ??
+      (process.env.WEIR_STATUS_INTERVAL_MS !== undefined && Number.isSafeInteger(fromEnv) && fromEnv >= 0
+        ? fromEnv
+        : PLAIN_STATUS_INTERVAL_MS));
   if (interval === 0) return { clear() {}, stop() {} };
   const sourceVertices = new Set(graph.vertices.filter((v) => v.inputs.length === 0).map((v) => v.id));
   const sinkVertices = new Set(graph.vertices.filter((v) => v.outputs.length === 0).map((v) => v.id));

@@ -35,6 +35,10 @@ export class BarrierAligner {
   private recording = new Set<InputChannel>();
   private recorded: Array<[number, number, Uint8Array[]]> = [];
   private unalignedId = 0;
+  /** When the first barrier of the checkpoint being aligned arrived (performance.now()). */
+  private alignmentStart = 0;
+  /** How long the last alignment took, ms (Flink's checkpointAlignmentTime; 0 when unaligned). */
+  lastAlignmentMs = 0;
 
   constructor(
     private readonly channels: InputChannel[],
@@ -70,6 +74,7 @@ export class BarrierAligner {
       this.release();
       this.current = checkpointId;
       this.currentAlignedOnly = alignedOnly;
+      this.alignmentStart = performance.now();
       if (this.options.unaligned && this.options.alignedTimeout > 0 && !alignedOnly) {
         this.hooks.schedule(this.options.alignedTimeout, () => {
           if (this.current === checkpointId) this.convertToUnaligned(checkpointId);
@@ -114,6 +119,7 @@ export class BarrierAligner {
     for (const c of this.channels) if (!c.endOfPartition && !this.received.has(c)) return;
     const id = this.current;
     const alignedOnly = this.currentAlignedOnly;
+    this.lastAlignmentMs = performance.now() - this.alignmentStart;
     this.release();
     this.lastDone = id;
     this.hooks.snapshot(id, false, alignedOnly);
@@ -128,11 +134,13 @@ export class BarrierAligner {
   /** Alignment took too long: snapshot now; channels without the barrier yet become in-flight state. */
   private convertToUnaligned(checkpointId: number): void {
     const passed = new Set(this.received);
+    this.lastAlignmentMs = performance.now() - this.alignmentStart;
     this.release();
     this.beginRecording(checkpointId, passed);
   }
 
   private startUnaligned(checkpointId: number, alreadyPassed?: InputChannel): void {
+    this.lastAlignmentMs = 0;
     this.release();
     this.beginRecording(checkpointId, new Set(alreadyPassed === undefined ? [] : [alreadyPassed]));
   }

@@ -361,6 +361,11 @@ export class StreamTask implements ElementHandler {
     return this.mail.length;
   }
 
+  /** How long the task's last barrier alignment took, ms (0 without input channels or checkpoints). */
+  get lastAlignmentMs(): number {
+    return this.aligner?.lastAlignmentMs ?? 0;
+  }
+
   /** The task's input watermark: over its channels, or (a source task) what its reader emitted. */
   get inputWatermark(): number {
     return this.setup.reader !== undefined

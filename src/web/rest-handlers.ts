@@ -5,6 +5,7 @@
 import type { JobMetrics, JobVertexInfo } from "../runtime/metrics/job-metrics.ts";
 import type { TaskMetricsSnapshot } from "../runtime/metrics/task-metrics-snapshot.ts";
 import { diagnoseWatermarks } from "../runtime/metrics/watermark-doctor.ts";
+import { openApiDescription } from "./openapi.ts";
 
 export interface RestAnswer {
   status: number;
@@ -23,6 +24,7 @@ export function answer(
 ): RestAnswer | undefined {
   const parts = path.split("/").filter((p) => p.length > 0);
   if (parts.length === 1 && parts[0] === "overview") return { status: 200, body: overview(jobs) };
+  if (parts.length === 1 && parts[0] === "openapi.json") return { status: 200, body: openApiDescription() };
   if (parts[0] !== "jobs") return undefined;
   if (parts.length === 1 || (parts.length === 2 && parts[1] === "overview")) {
     return { status: 200, body: { jobs: jobs.map(jobSummary) } };

@@ -92,6 +92,22 @@ describe("weir run --rest-port", () => {
     }
   });
 
+  it("--status-interval: a plain status line that often off a terminal", async () => {
+    // The harness turns status lines off through WEIR_STATUS_INTERVAL_MS=0: the option wins.
+    const run = spawnWeir(["run", JOB, "--status-interval", "1"]);
+    try {
+      await run.until(
+        (err) => (err.match(/^weir: \d+s \| in [\d,.]+\/s \| out /gm) ?? []).length >= 2,
+        "stderr",
+      );
+    } finally {
+      run.child.kill("SIGINT");
+      await run.exited;
+    }
+    const bad = await weir(["run", JOB, "--status-interval", "soon"]);
+    assertOneLineError(bad, 2, "--status-interval", "soon");
+  });
+
   it("refuses a non-loopback address without a token", async () => {
     const r = await weir(["run", JOB, "--rest-port", "0", "--rest-address", "0.0.0.0"], {
       WEIR_REST_TOKEN: "",

@@ -3,6 +3,7 @@
 // are computed from them now, never per record.
 
 import { Counter } from "../../core/functions.ts";
+import { HeapKeyedStateBackend } from "../../state/heap-keyed-state-backend.ts";
 import type { StreamTask } from "../stream-task.ts";
 import type { MetricValue } from "./metric-value.ts";
 
@@ -105,6 +106,7 @@ export function snapshotTask(task: StreamTask, nowMs: number = performance.now()
     accumulatedIdleTimeMs: m.idleMs,
     isBackPressured: m.backPressured && task.state === "running" ? 1 : 0,
     mailboxQueueSize: task.mailboxSize,
+    checkpointAlignmentTime: Math.round(task.lastAlignmentMs * 1e6),
     currentInputWatermark: task.inputWatermark,
     currentOutputWatermark: last.output.lastWatermark,
     inPoolUsage: inCapacity === 0 ? 0 : Math.min(1, queued / inCapacity),
@@ -128,6 +130,7 @@ export function snapshotTask(task: StreamTask, nowMs: number = performance.now()
         currentInputWatermark: op === undefined ? task.inputWatermark : op.inputWatermark,
         currentOutputWatermark: member.output.lastWatermark,
         numLateRecordsDropped: lateRecordsDropped(op),
+        ...stateEntries(op),
       },
       user,
     };
@@ -198,6 +201,18 @@ function watermarkInfo(task: StreamTask, nowMs: number): TaskWatermarkInfo {
     };
   }
   return info;
+}
+
+/**
+ * The operator's keyed state size, as the number of (key, namespace) entries over its states, on
+ * the heap backend (counting them is cheap there; the embedded store would need a scan).
+ */
+function stateEntries(op: unknown): { stateEntries?: number } {
+  const backend = (op as { keyedBackend?: () => unknown } | undefined)?.keyedBackend?.call(op);
+  if (!(backend instanceof HeapKeyedStateBackend)) return {};
+  let n = 0;
+  for (const name of backend.stateNames()) n += backend.size(name);
+  return { stateEntries: n };
 }
 
 /** Event-time timers registered with an operator (windows, process functions); 0 without any. */

@@ -1,0 +1,234 @@
+// The REST API's OpenAPI 3.0 description, served at GET /openapi.json: every route the server
+// answers (src/web/rest-handlers.ts, job-operations.ts, Prometheus /metrics), with its parameters
+// and the shape of its answer in outline. A test walks it against a live server.
+
+import { readFileSync } from "node:fs";
+
+type Schema = Record<string, unknown>;
+
+/** The package's version (src/ and dist/ sit two levels below package.json alike). */
+function packageVersion(): string {
+  try {
+    return (
+      JSON.parse(readFileSync(new URL("../../package.json", import.meta.url), "utf8")) as { version: string }
+    ).version;
+  } catch {
+    return "unknown";
+  }
+}
+
+const obj = (properties: Record<string, Schema>, extra: Schema = {}): Schema => ({
+  type: "object",
+  properties,
+  ...extra,
+});
+const str: Schema = { type: "string" };
+const num: Schema = { type: "number" };
+const int: Schema = { type: "integer" };
+const bool: Schema = { type: "boolean" };
+const arr = (items: Schema): Schema => ({ type: "array", items });
+
+const jobId = { name: "jobid", in: "path", required: true, schema: str, description: "the job's id" };
+const vertexId = { name: "vertexid", in: "path", required: true, schema: str, description: "a vertex id" };
+const triggerId = { name: "triggerid", in: "path", required: true, schema: str };
+const getQuery = {
+  name: "get",
+  in: "query",
+  required: false,
+  schema: str,
+  description: "comma-separated metric ids; without it, the ids available",
+};
+
+const errors: Schema = obj({ errors: arr(str) });
+const json = (schema: Schema, description = "OK") => ({
+  description,
+  content: { "application/json": { schema } },
+});
+const notFound = { "404": json(errors, "unknown job, vertex or trigger") };
+const metricList = json(arr(obj({ id: str, value: str })), "metric ids, or [{id, value}] with ?get=");
+const tasks = obj({ total: int, running: int, finished: int, canceled: int, failed: int });
+const jobSummary = obj({
+  jid: str,
+  name: str,
+  state: { type: "string", enum: ["RUNNING", "RESTARTING", "FINISHED", "FAILED", "CANCELED"] },
+  "start-time": int,
+  "end-time": int,
+  duration: int,
+  tasks,
+});
+const requestId = json(obj({ "request-id": str }), "accepted: poll GET /jobs/{jobid}/savepoints/{triggerid}");
+const conflict = { "409": json(errors, "the job is not running") };
+const unauthorized = { "401": json(errors, "a token is required (non-loopback bind)") };
+const badRequest = { "400": json(errors, "a bad body or parameter") };
+
+/** The description (OpenAPI 3.0.3). */
+export function openApiDescription(version: string = packageVersion()): Schema {
+  return {
+    openapi: "3.0.3",
+    info: {
+      title: "Weir REST API",
+      version,
+      description:
+        "Flink-shaped endpoints of a Weir job (docs/metrics.md). With a token (required on a non-loopback bind) every request carries 'Authorization: Bearer <token>'.",
+    },
+    components: { securitySchemes: { token: { type: "http", scheme: "bearer" } } },
+    paths: {
+      "/overview": {
+        get: {
+          summary: "Counts of jobs by state",
+          responses: {
+            "200": json(
+              obj({ "jobs-running": int, "jobs-finished": int, "jobs-cancelled": int, "jobs-failed": int }),
+            ),
+          },
+        },
+      },
+      "/jobs/overview": {
+        get: { summary: "Every job in outline", responses: { "200": json(obj({ jobs: arr(jobSummary) })) } },
+      },
+      "/jobs/{jobid}": {
+        get: {
+          summary: "A job with its vertices",
+          parameters: [jobId],
+          responses: { "200": json(jobSummary), ...notFound },
+        },
+        patch: {
+          summary: "Cancel the job (mode=cancel)",
+          parameters: [
+            jobId,
+            { name: "mode", in: "query", required: false, schema: { type: "string", enum: ["cancel"] } },
+          ],
+          responses: { "202": json(obj({})), ...badRequest, ...unauthorized, ...notFound, ...conflict },
+        },
+      },
+      "/jobs/{jobid}/metrics": {
+        get: {
+          summary: "Job metrics (numRestarts, uptime, checkpoints)",
+          parameters: [jobId, getQuery],
+          responses: { "200": metricList, ...notFound },
+        },
+      },
+      "/jobs/{jobid}/checkpoints": {
+        get: {
+          summary: "Checkpoint counts, summary and history",
+          parameters: [jobId],
+          responses: {
+            "200": json(obj({ counts: obj({}), summary: obj({}), latest: obj({}), history: arr(obj({})) })),
+            ...notFound,
+          },
+        },
+      },
+      "/jobs/{jobid}/exceptions": {
+        get: {
+          summary: "Root exception and exception history",
+          parameters: [jobId],
+          responses: { "200": json(obj({ "root-exception": str, exceptionHistory: obj({}) })), ...notFound },
+        },
+      },
+      "/jobs/{jobid}/watermarks/doctor": {
+        get: {
+          summary: "The watermark doctor: lagging subtasks, the input holding each back, and why",
+          parameters: [
+            jobId,
+            { name: "min-lag", in: "query", required: false, schema: num, description: "ms (default 1000)" },
+          ],
+          responses: {
+            "200": json(
+              obj({
+                now: int,
+                frontier: { type: "number", nullable: true },
+                findings: arr(
+                  obj({
+                    vertexName: str,
+                    subtask: int,
+                    watermark: { type: "number", nullable: true },
+                    lagMs: { type: "number", nullable: true },
+                    pendingEventTimeTimers: int,
+                    path: arr(obj({})),
+                    cause: str,
+                    message: str,
+                  }),
+                ),
+              }),
+            ),
+            ...badRequest,
+            ...notFound,
+          },
+        },
+      },
+      "/jobs/{jobid}/savepoints": {
+        post: {
+          summary: "Trigger a savepoint (cancel-job: then stop the job)",
+          parameters: [jobId],
+          requestBody: {
+            required: false,
+            content: {
+              "application/json": {
+                schema: obj({ "target-directory": str, "cancel-job": bool, triggerId: str }),
+              },
+            },
+          },
+          responses: { "202": requestId, ...badRequest, ...unauthorized, ...notFound, ...conflict },
+        },
+      },
+      "/jobs/{jobid}/savepoints/{triggerid}": {
+        get: {
+          summary: "A savepoint's (or a stop's) status",
+          parameters: [jobId, triggerId],
+          responses: {
+            "200": json(
+              obj({
+                status: obj({ id: { type: "string", enum: ["IN_PROGRESS", "COMPLETED"] } }),
+                operation: {
+                  type: "object",
+                  nullable: true,
+                  properties: { location: str, "failure-cause": obj({ class: str, "stack-trace": str }) },
+                },
+              }),
+            ),
+            ...notFound,
+          },
+        },
+      },
+      "/jobs/{jobid}/stop": {
+        post: {
+          summary: "Stop the job with a savepoint",
+          parameters: [jobId],
+          requestBody: {
+            required: false,
+            content: {
+              "application/json": { schema: obj({ targetDirectory: str, drain: bool, triggerId: str }) },
+            },
+          },
+          responses: { "202": requestId, ...badRequest, ...unauthorized, ...notFound, ...conflict },
+        },
+      },
+      "/jobs/{jobid}/vertices/{vertexid}": {
+        get: {
+          summary: "A vertex's subtasks with their metrics and backpressure level",
+          parameters: [jobId, vertexId],
+          responses: {
+            "200": json(obj({ id: str, name: str, parallelism: int, subtasks: arr(obj({})) })),
+            ...notFound,
+          },
+        },
+      },
+      "/jobs/{jobid}/vertices/{vertexid}/metrics": {
+        get: {
+          summary: "A vertex's task, operator, source split and user metrics",
+          parameters: [jobId, vertexId, getQuery],
+          responses: { "200": metricList, ...notFound },
+        },
+      },
+      "/metrics": {
+        get: {
+          summary: "Prometheus text exposition (format 0.0.4)",
+          responses: { "200": { description: "OK", content: { "text/plain": { schema: str } } } },
+        },
+      },
+      "/openapi.json": {
+        get: { summary: "This description", responses: { "200": json(obj({ openapi: str })) } },
+      },
+    },
+  };
+}
