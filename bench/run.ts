@@ -37,6 +37,10 @@ async function main(): Promise<void> {
     for (const s of SECTIONS) console.log(`${s.id.padEnd(16)} ${s.title}`);
     return;
   }
+  // Connector sections need the servers on 127.0.0.1: only when selected (`-- conn`/`connectors`).
+  const connectors = args.select.some((s) => s === "connectors" || s.startsWith("conn-") || s === "conn");
+  if (connectors) SECTIONS.push(...(await import("./connectors.ts")).connectorSections);
+  if (args.select.includes("connectors")) args.select.push("conn-");
   const chosen =
     args.select.length === 0
       ? SECTIONS
@@ -62,6 +66,7 @@ async function main(): Promise<void> {
       console.log(`\nsection ${s.id} failed: ${(e as Error).stack ?? e}`);
     }
   }
+  if (connectors) await (await import("./connectors.ts")).cleanUpConnectorBenchmarks();
   const seconds = (performance.now() - started) / 1000;
   console.log(`\ntotal ${seconds.toFixed(0)} s`);
   console.log(

@@ -1,15 +1,22 @@
 // The MQTT source and sink against a real Mosquitto (see mqtt-broker.ts): records flow both ways;
 // with a persistent session (clean: false, fixed clientId) a restarted job receives what was
 // published while it was down; a broker that is down fails with one error naming host and port,
-// never the password.
+// never the password; a malformed message fails the job naming its topic, or goes to a dead-letter
+// topic and a counter.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import { MqttSink, MqttSource } from "../../src/connectors/mqtt/index.ts";
-import { JobCancelledError, RestartStrategies, StreamExecutionEnvironment } from "../../src/index.ts";
+import { DEAD_LETTER_COUNTER, MqttSink, MqttSource } from "../../src/connectors/mqtt/index.ts";
+import {
+  InputStatus,
+  JobCancelledError,
+  type ReaderOutput,
+  RestartStrategies,
+  StreamExecutionEnvironment,
+} from "../../src/index.ts";
 import { type MqttTestBroker, startMqtt } from "./mqtt-broker.ts";
 import { freePort, waitFor } from "./redis-server.ts";
 
@@ -171,5 +178,116 @@ describe("MQTT connectors (Mosquitto)", () => {
       new RegExp(`MqttConnectorError: .*cannot connect to the MQTT broker at 127\\.0\\.0\\.1:${port}: `),
     );
     assert.doesNotMatch(text, /s3cret/);
+  });
+
+  it("a malformed message fails the job with an error naming the topic", async () => {
+    const p = broker.prefix("malformed-fail");
+    const env = new StreamExecutionEnvironment({
+      parallelism: 1,
+      restartStrategy: RestartStrategies.noRestart(),
+    });
+    env
+      .fromSource(
+        new MqttSource<{ n: number }>({
+          url: broker.url,
+          topics: [`${p}in`],
+          deserializer: (b) => JSON.parse(b.toString()) as { n: number },
+        }),
+        "mqtt",
+      )
+      .collect();
+    const client = await env.executeAsync("mqtt-malformed");
+    // Published until the subscription is live and the job fails on one.
+    let failure: unknown;
+    const ended = client.wait().catch((e: unknown) => {
+      failure = e;
+    });
+    await waitFor(async () => {
+      if (failure !== undefined) return true;
+      await publish(`${p}in`, ["{not json"]);
+      return false;
+    }, "the job to fail on the malformed message");
+    await ended;
+    let text = "";
+    for (let c = failure as { message?: string; cause?: unknown } | undefined; c; c = c.cause as typeof c)
+      text += `${String((c as Error).name)}: ${c.message}\n`;
+    assert.match(text, /MqttMalformedMessageError/);
+    assert.match(text, new RegExp(`malformed message on topic "${p}in" \\(message 1 received`));
+    assert.match(text, /onMalformed: \{ deadLetterTopic \}/);
+  });
+
+  it("onMalformed: { deadLetterTopic } publishes the raw payload there and counts it", async () => {
+    const p = broker.prefix("malformed-dlq");
+    const dead: Array<{ payload: string; source: unknown }> = [];
+    const { connect } = await import("mqtt");
+    const watcher = await connect(broker.url, { protocolVersion: 5 });
+    await new Promise<void>((r) => watcher.once("connect", () => r()));
+    await watcher.subscribeAsync(`${p}dead`, { qos: 1 });
+    watcher.on("message", (_t, payload, packet) =>
+      dead.push({
+        payload: payload.toString(),
+        source: packet.properties?.userProperties?.["weir-source-topic"],
+      }),
+    );
+    let count = 0;
+    const source = new MqttSource<{ n: number }>({
+      url: broker.url,
+      clientOptions: { protocolVersion: 5 },
+      topics: [`${p}in`],
+      deserializer: (b) => JSON.parse(b.toString()) as { n: number },
+      onMalformed: { deadLetterTopic: `${p}dead` },
+    });
+    const ctx = {
+      sendSplitRequest() {},
+      runtime: {
+        getCounter: (name: string) =>
+          name === DEAD_LETTER_COUNTER ? { add: (n: number) => (count += n) } : undefined,
+      },
+    };
+    const reader = source.createReader(ctx as never);
+    reader.start();
+    reader.addSplits([{ topics: [`${p}in`] }]);
+    const got: Array<{ n: number }> = [];
+    const out: ReaderOutput<{ n: number }> = {
+      collect: (v) => got.push(v),
+      createOutputForSplit: () => out,
+      releaseOutputForSplit: () => {},
+    };
+    try {
+      await waitFor(async () => {
+        while (reader.pollNext(out) === InputStatus.MORE_AVAILABLE) {}
+        if (got.length > 0) return true;
+        await publish(`${p}in`, ['{"n":0}']);
+        return false;
+      }, "the reader's subscription");
+      await publish(`${p}in`, ['{"n":1}', "garbage-1", '{"n":2}', "garbage-2"]);
+      await waitFor(() => {
+        while (reader.pollNext(out) === InputStatus.MORE_AVAILABLE) {}
+        return got.some((v) => v.n === 2) && count === 2 && dead.length === 2;
+      }, "the good records read and the malformed ones dead-lettered");
+      assert.deepEqual(
+        got.filter((v) => v.n > 0).map((v) => v.n),
+        [1, 2],
+      );
+      assert.deepEqual(
+        dead.map((d) => d.payload),
+        ["garbage-1", "garbage-2"],
+      );
+      assert.ok(
+        dead.every((d) => d.source === `${p}in`),
+        "the source topic in the user properties",
+      );
+      assert.equal(count, 2, "each dead letter counted");
+    } finally {
+      await reader.close();
+      await watcher.endAsync();
+    }
+  });
+
+  it('refuses an onMalformed that is neither "fail" nor a dead-letter topic without wildcards', () => {
+    assert.throws(
+      () => new MqttSource({ topics: ["x"], onMalformed: { deadLetterTopic: "dead/#" } }),
+      /onMalformed must be "fail" or \{ deadLetterTopic/,
+    );
   });
 });

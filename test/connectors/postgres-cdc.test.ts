@@ -2,7 +2,8 @@
 // initial snapshot then the changelog (+I, -U, +U, -D with table, LSN and commit time), a resume
 // from a checkpoint taken inside a transaction (nothing lost or doubled), the slot acknowledged
 // only when the checkpoint completes, a schema change refused naming the columns, and TOASTed
-// unchanged columns reported absent.
+// unchanged columns reported absent, and a start at a given LSN (refused before the slot's
+// confirmed position).
 
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
@@ -176,5 +177,60 @@ describe("PostgresCdcSource (private PostgreSQL, pgoutput)", () => {
     assert.deepEqual(after.unchangedToast, ["big"]);
     assert.equal((got[0]!.row.big as string).length, 10000);
     await reader.close();
+  });
+
+  it("starts at a given LSN on an existing slot, and refuses one before the slot's confirmed position", async () => {
+    await pgc.sql("CREATE TABLE cdc_e (id int PRIMARY KEY)");
+    // pgoutput needs the publication to exist where decoding starts: made before the slot.
+    await pgc.sql("CREATE PUBLICATION slot_e_pub FOR TABLE cdc_e");
+    await pgc.sql("SELECT pg_create_logical_replication_slot('slot_e', 'pgoutput')");
+    await pgc.sql("INSERT INTO cdc_e VALUES (1)");
+    const from = (await pgc.sql("SELECT pg_current_wal_lsn()::text AS l")).rows[0].l as string;
+    await pgc.sql("INSERT INTO cdc_e VALUES (2)");
+    await pgc.sql("INSERT INTO cdc_e VALUES (3)");
+    const reader = newReader("cdc_e", "slot_e", undefined, { startLsn: from });
+    const got: ChangeRecord[] = [];
+    await take(reader, got, 2);
+    assert.deepEqual(
+      got.map(brief),
+      ['+I {"id":2}', '+I {"id":3}'],
+      "the transactions committed after the LSN",
+    );
+    assert.ok(got.every((r) => !r.snapshot));
+    await reader.close();
+
+    // The slot moves on; PostgreSQL cannot replay what lies before its confirmed position.
+    await pgc.sql("SELECT pg_replication_slot_advance('slot_e', pg_current_wal_lsn())");
+    const confirmed = (
+      await pgc.sql(
+        "SELECT confirmed_flush_lsn::text AS l FROM pg_replication_slots WHERE slot_name = 'slot_e'",
+      )
+    ).rows[0].l as string;
+    const refused = newReader("cdc_e", "slot_e", undefined, { startLsn: from });
+    await assert.rejects(take(refused, [], 1), (e: Error) => {
+      assert.match(e.message, new RegExp(`startLsn ${from} is before ${confirmed}`));
+      assert.match(e.message, /slot "slot_e"/);
+      assert.match(e.message, /cannot replay changes before it/);
+      return true;
+    });
+    await refused.close();
+
+    // A new slot starts now: an older LSN is refused and no slot is left behind.
+    const fresh = newReader("cdc_e", "slot_f", undefined, { startLsn: "0/1", publication: "slot_e_pub" });
+    await assert.rejects(take(fresh, [], 1), /startLsn 0\/1 is before/);
+    await fresh.close();
+    assert.equal(
+      (await pgc.sql("SELECT 1 FROM pg_replication_slots WHERE slot_name = 'slot_f'")).rowCount,
+      0,
+    );
+  });
+
+  it("refuses startLsn that is not an LSN, or together with snapshot: initial", () => {
+    const opts = { connection: "postgres://u:secret@127.0.0.1:1/x", tables: ["t"], slot: "s" };
+    assert.throws(() => new PostgresCdcSource({ ...opts, startLsn: "16B3748" }), /startLsn must be an LSN/);
+    assert.throws(
+      () => new PostgresCdcSource({ ...opts, startLsn: "0/1", snapshot: "initial" }),
+      /startLsn starts without a snapshot/,
+    );
   });
 });

@@ -4,13 +4,16 @@
 // fails at seeded random moments (the seed is printed; WEIR_PG_SEED replays it) restores from
 // its checkpoints each time — the source resumes at the checkpointed LSN, the sink commits the
 // restored checkpoint's prepared transactions and rolls back the others — and its ledger must
-// equal a failure-free run's.
+// equal a failure-free run's. A second run executes the same pipeline (fixtures/pg-ledger-job.ts)
+// on worker threads and kills worker threads at seeded moments once ledger rows are committed
+// (the same seed draws them).
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
 import { type ChangeRecord, PostgresCdcSource, PostgresXaSink } from "../../src/connectors/postgres/index.ts";
 import {
   type KeyedProcessFunction,
@@ -18,7 +21,9 @@ import {
   StreamExecutionEnvironment,
   ValueStateDescriptor,
 } from "../../src/index.ts";
+import type { PgLedgerParams } from "./fixtures/pg-ledger-job.ts";
 import { type PrivatePostgres, startPrivatePostgres } from "./private-postgres.ts";
+import { planKills, runWithWorkerKills, seededRandom } from "./worker-kills.ts";
 
 const USERS = 7;
 const INITIAL = 150;
@@ -88,19 +93,7 @@ function spin(micros: number): void {
 
 /** One run on its own source table, slot and ledger; the ledger's rows, sorted. */
 async function run(name: string, failAt: number[]): Promise<string[]> {
-  const src = `src_${name}`;
-  const ledger = `ledger_${name}`;
-  const slot = `slot_${name}`;
-  await pgc.sql(`CREATE TABLE ${src} (id int PRIMARY KEY, usr text NOT NULL, amount int NOT NULL)`);
-  await pgc.sql(`ALTER TABLE ${src} REPLICA IDENTITY FULL`);
-  const init = mulberry32(seed ^ 0x5eed);
-  for (let i = 0; i < INITIAL; i++)
-    await pgc.sql(`INSERT INTO ${src} VALUES ($1, $2, $3)`, [
-      i,
-      `u${Math.floor(init() * USERS)}`,
-      1 + Math.floor(init() * 100),
-    ]);
-  await pgc.sql(`CREATE TABLE ${ledger} (usr text, n int, total int, kind text, id int)`);
+  const { src, ledger, slot } = await createTables(name);
   let stop: string | undefined;
   const env = new StreamExecutionEnvironment({
     parallelism: 2,
@@ -173,9 +166,38 @@ async function run(name: string, failAt: number[]): Promise<string[]> {
     )
     .uid("ledger");
   const job = env.execute(`pg-eo-${name}`);
-  const deadline = Date.now() + 30_000;
+  stop = await runScript(src, slot);
+  const r = await job;
+  // An attempt may end before its failure is due (it needs two completed checkpoints first).
+  console.log(`# run ${name}: ${injected} failures injected, ${r.restarts} restarts`);
+  assert.equal(r.restarts, injected, `one restart per injected failure in run ${name} (seed ${seed})`);
+  if (failAt.length > 0) assert.ok(injected >= 1, `at least one failure injected (seed ${seed})`);
+  return ledgerContent(ledger);
+}
+
+/** The run's source table (with its INITIAL rows), ledger table and slot name. */
+async function createTables(name: string): Promise<{ src: string; ledger: string; slot: string }> {
+  const src = `src_${name}`;
+  const ledger = `ledger_${name}`;
+  const slot = `slot_${name}`;
+  await pgc.sql(`CREATE TABLE ${src} (id int PRIMARY KEY, usr text NOT NULL, amount int NOT NULL)`);
+  await pgc.sql(`ALTER TABLE ${src} REPLICA IDENTITY FULL`);
+  const init = mulberry32(seed ^ 0x5eed);
+  for (let i = 0; i < INITIAL; i++)
+    await pgc.sql(`INSERT INTO ${src} VALUES ($1, $2, $3)`, [
+      i,
+      `u${Math.floor(init() * USERS)}`,
+      1 + Math.floor(init() * 100),
+    ]);
+  await pgc.sql(`CREATE TABLE ${ledger} (usr text, n int, total int, kind text, id int)`);
+  return { src, ledger, slot };
+}
+
+/** Once the job has created its slot: the change script's transactions; then the LSN after them. */
+async function runScript(src: string, slot: string): Promise<string> {
+  const deadline = Date.now() + 60_000;
   while ((await pgc.sql("SELECT 1 FROM pg_replication_slots WHERE slot_name = $1", [slot])).rowCount === 0) {
-    if (Date.now() > deadline) throw new Error(`slot ${slot} not created within 30 s`);
+    if (Date.now() > deadline) throw new Error(`slot ${slot} not created within 60 s`);
     await new Promise((r) => setTimeout(r, 20));
   }
   for (const stmts of script) {
@@ -183,12 +205,10 @@ async function run(name: string, failAt: number[]): Promise<string[]> {
     for (const s of stmts) await pgc.sql(s.replace("$T", src));
     await pgc.sql("COMMIT");
   }
-  stop = (await pgc.sql("SELECT pg_current_wal_lsn()::text AS l")).rows[0].l;
-  const r = await job;
-  // An attempt may end before its failure is due (it needs two completed checkpoints first).
-  console.log(`# run ${name}: ${injected} failures injected, ${r.restarts} restarts`);
-  assert.equal(r.restarts, injected, `one restart per injected failure in run ${name} (seed ${seed})`);
-  if (failAt.length > 0) assert.ok(injected >= 1, `at least one failure injected (seed ${seed})`);
+  return (await pgc.sql("SELECT pg_current_wal_lsn()::text AS l")).rows[0].l;
+}
+
+async function ledgerContent(ledger: string): Promise<string[]> {
   const rows = await pgc.sql(`SELECT usr, n, total, kind, id FROM ${ledger}`);
   const left = await pgc.sql("SELECT gid FROM pg_prepared_xacts");
   assert.equal(left.rowCount, 0, "no prepared transaction is left behind");
@@ -202,6 +222,43 @@ describe("exactly-once PostgreSQL CDC → keyed state → PostgreSQL XA", () => 
     const failAt = Array.from({ length: FAILURES }, () => 10 + pick(Math.floor(total / (FAILURES + 1)) - 10));
     console.log(`# failures at records ${failAt.join(", ")} of attempts 0..${FAILURES - 1}`);
     const got = await run("faulty", failAt);
+    assert.equal(got.length, expected.length, `no change lost or doubled (seed ${seed})`);
+    assert.deepEqual(got, expected, `the ledger equals the failure-free run's (seed ${seed})`);
+  });
+
+  it("worker threads killed at seeded moments: the ledger equals the failure-free run's", async () => {
+    const { src, ledger, slot } = await createTables("killed");
+    // Kills wait for committed ledger rows: a checkpoint taken after the slot existed completed,
+    // so a restore continues the slot (an earlier one would take a new snapshot, not comparable).
+    const kills = planKills(seededRandom(seed ^ 0x6b11), 2, expected.length, 2);
+    const stopFile = join(dir, "killed-stop-lsn");
+    const params: PgLedgerParams = {
+      url: pgc.url,
+      source: src,
+      ledger,
+      slot,
+      stopFile,
+      checkpoints: mkdtempSync(join(dir, "cp-")),
+      spinMicros: 600,
+      restarts: 5,
+    };
+    const job = runWithWorkerKills({
+      job: fileURLToPath(new URL("./fixtures/pg-ledger-job.ts", import.meta.url)),
+      envVar: "WEIR_PG_JOB",
+      params,
+      parallelism: 2,
+      kills,
+      progress: async () => Number((await pgc.sql(`SELECT count(*) AS n FROM ${ledger}`)).rows[0].n),
+    });
+    writeFileSync(stopFile, await runScript(src, slot));
+    const r = await job;
+    console.log(
+      `# kills ${kills.map((k) => `slot ${k.slot} after ${k.after} rows`).join(", ")}: ${r.killed} killed, ${r.restarts} restarts`,
+    );
+    assert.equal(r.status, "FINISHED");
+    assert.ok(r.killed >= 1, `at least one worker killed while the job ran (seed ${seed})`);
+    assert.ok(r.restarts >= 1 && r.restarts <= r.killed, `killed ${r.killed}, ${r.restarts} restarts`);
+    const got = await ledgerContent(ledger);
     assert.equal(got.length, expected.length, `no change lost or doubled (seed ${seed})`);
     assert.deepEqual(got, expected, `the ledger equals the failure-free run's (seed ${seed})`);
   });

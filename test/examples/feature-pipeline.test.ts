@@ -4,12 +4,13 @@
 // by a plain loop over the same clicks. NATS and Redis: the machine's servers or private ones
 // (test/connectors helpers); PostgreSQL: WEIR_PG_URL (default postgres://postgres@127.0.0.1:5432/test),
 // started with pg_ctlcluster when it is down. Stream, key prefix and table are unique per run and
-// removed afterwards.
+// removed afterwards. Both stores must also equal the checked-in golden output of the seeded
+// clicks (feature-pipeline.golden.json; WEIR_UPDATE_GOLDEN=1 rewrites it after a deliberate change).
 
 import assert from "node:assert/strict";
 import { execFile, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
@@ -23,6 +24,7 @@ const PG_URL = process.env.WEIR_PG_URL ?? "postgres://postgres@127.0.0.1:5432/te
 const WINDOW = 5 * 60_000;
 const SLIDE = 60_000;
 const suffix = randomBytes(4).toString("hex");
+const GOLDEN = fileURLToPath(new URL("./feature-pipeline.golden.json", import.meta.url));
 
 /** The shared PostgreSQL server, started (like .ci/run does) when it is not up. */
 async function connectPostgres(): Promise<pg.Client> {
@@ -201,5 +203,15 @@ describe("examples/feature-pipeline.ts", () => {
       };
     }
     assert.deepEqual(actualOnline, expectedOnline);
+
+    // The golden output: the exact features of these seeded clicks, checked in.
+    const sortedOnline = Object.fromEntries(
+      Object.entries(actualOnline).sort(([a], [b]) => (a < b ? -1 : 1)),
+    );
+    if (process.env.WEIR_UPDATE_GOLDEN === "1")
+      writeFileSync(GOLDEN, `${JSON.stringify({ offline: actualRows, online: sortedOnline }, null, 2)}\n`);
+    const golden = JSON.parse(readFileSync(GOLDEN, "utf8")) as { offline: unknown; online: unknown };
+    assert.deepEqual(actualRows, golden.offline, "the offline store equals the golden output");
+    assert.deepEqual(sortedOnline, golden.online, "the online store equals the golden output");
   });
 });

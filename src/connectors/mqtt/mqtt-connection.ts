@@ -24,6 +24,21 @@ export class MqttConnectorError extends WeirError {
   }
 }
 
+/**
+ * An MQTT message whose payload the user's deserializer rejected. MQTT has no message positions:
+ * the message is named by its topic and its number among what this reader received since it started.
+ */
+export class MqttMalformedMessageError extends WeirError {
+  constructor(
+    message: string,
+    readonly topic: string,
+    readonly received: number,
+    cause: unknown,
+  ) {
+    super("SERIALIZATION", message, { cause });
+  }
+}
+
 const DEFAULT_URL = "mqtt://127.0.0.1:1883";
 
 /** host:port of the settings, never credentials. */

@@ -11,6 +11,7 @@
 // shared subscriptions, and a persistent session belongs to one client id.
 
 import {
+  type Counter,
   InputStatus,
   InvalidArgumentError,
   type ReaderOutput,
@@ -26,6 +27,7 @@ import {
   describeMqtt,
   lostConnection,
   MqttConnectorError,
+  MqttMalformedMessageError,
   type MqttConnectionSettings,
 } from "./mqtt-connection.ts";
 
@@ -45,9 +47,18 @@ export interface MqttSourceOptions<T> extends MqttConnectionSettings {
   clientId?: string;
   /** false: a persistent session (needs clientId), so the broker queues messages while the job is down (default true). */
   clean?: boolean;
-  /** Payload → record (default: the payload as UTF-8 text). */
+  /** Payload → record (default: the payload as UTF-8 text). A throw makes the message malformed. */
   deserializer?: (payload: Buffer, meta: MqttMessageMeta) => T;
+  /**
+   * A malformed message: "fail" (default) fails the job with an MqttMalformedMessageError naming
+   * the topic; { deadLetterTopic } publishes the raw payload there (QoS 1; MQTT 5 user properties
+   * weir-source-topic and weir-error) and counts it in the Counter DEAD_LETTER_COUNTER.
+   */
+  onMalformed?: "fail" | { deadLetterTopic: string };
 }
+
+/** The Counter (accumulator) of messages sent to the dead-letter topic. */
+export const DEAD_LETTER_COUNTER = "mqtt-dead-letters";
 
 const POLL = 64;
 
@@ -66,6 +77,16 @@ export class MqttSource<T = string> implements Source<T, MqttSplit> {
     if (options.clean === false && (options.clientId === undefined || options.clientId === "")) {
       fail("a persistent session (clean: false) needs a fixed clientId");
     }
+    const m = options.onMalformed;
+    if (
+      m !== undefined &&
+      m !== "fail" &&
+      (typeof m !== "object" ||
+        typeof m.deadLetterTopic !== "string" ||
+        m.deadLetterTopic === "" ||
+        /[+#]/.test(m.deadLetterTopic))
+    )
+      fail('onMalformed must be "fail" or { deadLetterTopic: "<a topic without wildcards>" }');
   }
 
   createEnumerator(ctx: SplitEnumeratorContext<MqttSplit>): SplitEnumerator<MqttSplit> {
@@ -111,6 +132,8 @@ class MqttReader<T> implements SourceReader<T, MqttSplit> {
   private waiter: (() => void) | undefined;
   private readonly owner: string;
   private readonly deserialize: (payload: Buffer, meta: MqttMessageMeta) => T;
+  private received = 0;
+  private deadLetters: Counter | undefined;
 
   constructor(
     private readonly ctx: SourceReaderContext,
@@ -183,9 +206,50 @@ class MqttReader<T> implements SourceReader<T, MqttSplit> {
     for (let n = 0; n < POLL; n++) {
       const m = this.queue.shift();
       if (m === undefined) return InputStatus.NOTHING_AVAILABLE;
-      output.collect(this.deserialize(m.payload, { topic: m.topic }));
+      this.received++;
+      let value: T;
+      try {
+        value = this.deserialize(m.payload, { topic: m.topic });
+      } catch (e) {
+        this.malformed(m, e);
+        continue;
+      }
+      output.collect(value);
     }
     return this.queue.length > 0 ? InputStatus.MORE_AVAILABLE : InputStatus.NOTHING_AVAILABLE;
+  }
+
+  /** A message the deserializer rejected: fail the job, or dead-letter and count it. */
+  private malformed(m: { topic: string; payload: Buffer }, e: unknown): void {
+    const why = (e as Error)?.message ?? String(e);
+    const policy = this.options.onMalformed ?? "fail";
+    if (policy === "fail") {
+      throw new MqttMalformedMessageError(
+        `${this.owner}: malformed message on topic "${m.topic}" (message ${this.received} received since the reader started, ${m.payload.length} bytes): ${why}; fix the producer, or set onMalformed: { deadLetterTopic } to route such messages aside`,
+        m.topic,
+        this.received,
+        e,
+      );
+    }
+    this.deadLetters ??= this.ctx.runtime.getCounter(DEAD_LETTER_COUNTER);
+    this.deadLetters.add(1);
+    const properties = { userProperties: { "weir-source-topic": m.topic, "weir-error": why.slice(0, 512) } };
+    const v5 = this.options.clientOptions?.protocolVersion === 5;
+    this.client?.publish(
+      policy.deadLetterTopic,
+      m.payload,
+      { qos: 1, ...(v5 ? { properties } : {}) },
+      (err) => {
+        if (err !== undefined && err !== null && !this.closed)
+          this.fail(
+            new MqttConnectorError(
+              `${this.owner}: could not publish a malformed message to the dead-letter topic "${policy.deadLetterTopic}" on ${describeMqtt(this.options)}: ${err.message}`,
+              describeMqtt(this.options),
+              err,
+            ),
+          );
+      },
+    );
   }
 
   isAvailable(): Promise<void> {

@@ -9,7 +9,17 @@ import { PostgresSinkError } from "./postgres-sink-error.ts";
 export type PostgresConnection = string | pg.ClientConfig;
 
 export function describeConnection(c: PostgresConnection): string {
-  if (typeof c === "string") return c.replace(/:\/\/([^:@/]+):[^@/]*@/, "://$1:***@");
+  // host:port/database only: a connection string may carry a password in its user info or in its
+  // query (?password=...), and neither may reach an error or a log.
+  if (typeof c === "string") {
+    try {
+      const u = new URL(c);
+      const db = u.pathname.length > 1 ? decodeURIComponent(u.pathname) : "/(default database)";
+      return `${u.hostname || "localhost"}:${u.port || 5432}${db}`;
+    } catch {
+      return "(a connection string that is not a URL)";
+    }
+  }
   return `${c.host ?? "localhost"}:${c.port ?? 5432}/${c.database ?? "(default database)"}`;
 }
 

@@ -10,6 +10,7 @@ import {
   PostgresCdcError,
   type PostgresCdcSourceOptions,
   type PostgresCdcSplit,
+  lsnString,
   lsnValue,
 } from "./cdc-types.ts";
 
@@ -107,24 +108,14 @@ export async function prepareSlot(
         );
       return;
     }
+    if (o.startLsn !== undefined && slot.rowCount! > 0) {
+      await ensurePublication(admin, o, owner);
+      await startAtLsn(admin, o, split, owner, slot.rows[0].confirmed as string | null);
+      return;
+    }
     // A fresh start owns the slot: one left by an earlier attempt is dropped.
     if (slot.rowCount! > 0) await admin.query("SELECT pg_drop_replication_slot($1)", [split.id]);
-    const pub = publicationOf(o);
-    const have = await admin.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [pub]);
-    if (have.rowCount === 0) {
-      try {
-        await admin.query(
-          `CREATE PUBLICATION ${quoteName(pub)} FOR TABLE ${o.tables.map(quoteName).join(", ")}`,
-        );
-      } catch (e) {
-        throw sqlError(
-          owner,
-          `creating publication "${pub}"`,
-          e,
-          "; create it as the tables' owner: CREATE PUBLICATION ... FOR TABLE ...",
-        );
-      }
-    }
+    await ensurePublication(admin, o, owner);
     const repl = await connect(replicationConfig(o.connection), o, owner);
     try {
       let created: { consistent_point: string; snapshot_name: string };
@@ -141,25 +132,23 @@ export async function prepareSlot(
           "; the user needs the REPLICATION attribute and a free slot (max_replication_slots)",
         );
       }
+      if (o.startLsn !== undefined) {
+        try {
+          await startAtLsn(admin, o, split, owner, created.consistent_point);
+        } catch (e) {
+          // Refused: leave no new slot behind holding WAL.
+          await repl.end().catch(() => {});
+          await admin.query("SELECT pg_drop_replication_slot($1)", [split.id]).catch(() => {});
+          throw e;
+        }
+        return;
+      }
       split.startLsn = created.consistent_point;
       split.lastCommitLsn = "0/0";
       split.snapshotRows = [];
       await admin.query("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
       await admin.query(`SET TRANSACTION SNAPSHOT '${created.snapshot_name}'`);
-      const names: string[] = [];
-      for (const t of o.tables) {
-        const cols = await admin.query(
-          "SELECT n.nspname || '.' || c.relname AS name, array_agg(a.attname::text ORDER BY a.attnum) AS cols FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped WHERE c.oid = to_regclass($1) GROUP BY 1",
-          [quoteName(t)],
-        );
-        if (cols.rowCount === 0)
-          throw new PostgresCdcError(
-            "INVALID_ARGUMENT",
-            `${owner}: table "${t}" does not exist; create it before the job runs`,
-          );
-        split.columns[cols.rows[0].name] = cols.rows[0].cols;
-        names.push(cols.rows[0].name);
-      }
+      const names = await readColumns(admin, o, split, owner);
       if (o.snapshot !== "never") {
         for (const t of o.tables) {
           const name = names[o.tables.indexOf(t)]!;
@@ -175,4 +164,76 @@ export async function prepareSlot(
   } finally {
     await admin.end().catch(() => {});
   }
+}
+
+/**
+ * A start at `startLsn` (no snapshot): the first transaction committed at or after it. The slot
+ * keeps changes only from its confirmed position (or, just created, its consistent point) on, and
+ * PostgreSQL cannot go back before it: an earlier LSN is refused.
+ */
+async function startAtLsn(
+  admin: pg.Client,
+  o: PostgresCdcSourceOptions,
+  split: PostgresCdcSplit,
+  owner: string,
+  oldest: string | null,
+): Promise<void> {
+  const from = lsnValue(o.startLsn!);
+  if (oldest !== null && from < lsnValue(oldest))
+    throw new PostgresCdcError(
+      "INVALID_ARGUMENT",
+      `${owner}: startLsn ${o.startLsn} is before ${oldest}, the oldest position the replication slot "${split.id}" still has (its confirmed_flush_lsn, or its start when just created); PostgreSQL cannot replay changes before it. Start at ${oldest} or later, or with a snapshot (no startLsn)`,
+    );
+  await readColumns(admin, o, split, owner);
+  split.startLsn = o.startLsn!;
+  split.lastCommitLsn = lsnString(from > 0n ? from - 1n : 0n);
+  split.snapshotRows = [];
+  split.phase = "snapshot";
+}
+
+async function ensurePublication(
+  admin: pg.Client,
+  o: PostgresCdcSourceOptions,
+  owner: string,
+): Promise<void> {
+  const pub = publicationOf(o);
+  const have = await admin.query("SELECT 1 FROM pg_publication WHERE pubname = $1", [pub]);
+  if (have.rowCount === 0) {
+    try {
+      await admin.query(
+        `CREATE PUBLICATION ${quoteName(pub)} FOR TABLE ${o.tables.map(quoteName).join(", ")}`,
+      );
+    } catch (e) {
+      throw sqlError(
+        owner,
+        `creating publication "${pub}"`,
+        e,
+        "; create it as the tables' owner: CREATE PUBLICATION ... FOR TABLE ...",
+      );
+    }
+  }
+}
+
+/** Each table's columns (as of the admin connection's snapshot) into the split; their full names. */
+async function readColumns(
+  admin: pg.Client,
+  o: PostgresCdcSourceOptions,
+  split: PostgresCdcSplit,
+  owner: string,
+): Promise<string[]> {
+  const names: string[] = [];
+  for (const t of o.tables) {
+    const cols = await admin.query(
+      "SELECT n.nspname || '.' || c.relname AS name, array_agg(a.attname::text ORDER BY a.attnum) AS cols FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped WHERE c.oid = to_regclass($1) GROUP BY 1",
+      [quoteName(t)],
+    );
+    if (cols.rowCount === 0)
+      throw new PostgresCdcError(
+        "INVALID_ARGUMENT",
+        `${owner}: table "${t}" does not exist; create it before the job runs`,
+      );
+    split.columns[cols.rows[0].name] = cols.rows[0].cols;
+    names.push(cols.rows[0].name);
+  }
+  return names;
 }

@@ -36,6 +36,17 @@ export class PostgresCdcSource implements Source<ChangeRecord, PostgresCdcSplit>
       options.schemaChanges !== "follow"
     )
       fail('schemaChanges must be "fail" or "follow"');
+    if (options.startLsn !== undefined) {
+      if (
+        typeof options.startLsn !== "string" ||
+        !/^[0-9A-Fa-f]{1,8}\/[0-9A-Fa-f]{1,8}$/.test(options.startLsn)
+      )
+        fail(`startLsn must be an LSN like "0/16B3748", got ${JSON.stringify(options.startLsn)}`);
+      if (options.snapshot === "initial")
+        fail(
+          'startLsn starts without a snapshot; drop snapshot: "initial" (a snapshot is of the slot\'s start)',
+        );
+    }
     const stop = options.stopAtLsn;
     if (
       stop !== undefined &&

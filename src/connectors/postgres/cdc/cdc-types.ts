@@ -16,6 +16,12 @@ export interface PostgresCdcSourceOptions {
   publication?: string;
   /** "initial" (default): emit the tables' rows as of the slot's start, then stream; "never": stream only. */
   snapshot?: "initial" | "never";
+  /**
+   * Start (without a checkpoint) at the first transaction committed at or after this LSN, with no
+   * snapshot. An existing slot of that name is kept and read from there; PostgreSQL cannot go back
+   * before the slot's confirmed_flush_lsn (or a new slot's start), so an earlier LSN is refused.
+   */
+  startLsn?: string;
   /** A relation message with other columns than before: "fail" (default) or "follow" (emit the new shape). */
   schemaChanges?: "fail" | "follow";
   /**
