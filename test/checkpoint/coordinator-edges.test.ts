@@ -4,7 +4,7 @@
 // mock timers (setTimeout and Date) and the real file-system storage in a temporary directory.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it, type TestContext } from "node:test";
@@ -154,5 +154,78 @@ describe("checkpoint coordinator edges", () => {
     h.coordinator.release();
     t.mock.timers.tick(100);
     assert.deepEqual(h.triggered, [1], "released: the next interval triggers");
+  });
+
+  it("a task whose final state could not be written fails every checkpoint from then on, naming it", (t) => {
+    const h = harness(t, { tolerableFailedCheckpoints: 1 });
+    const pending = h.coordinator.trigger(undefined)!;
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, FINISHED, "disk full");
+    assert.deepEqual(h.aborted, [pending], "the pending checkpoint is aborted at once");
+    assert.equal(h.failures.length, 0, "one failure is tolerated");
+    assert.equal(h.coordinator.trigger(undefined), undefined, "no checkpoint can complete: none starts");
+    assert.deepEqual(h.triggered, [pending], "no source is asked for a barrier of the second");
+    assert.equal(h.coordinator.numInProgress, 0);
+    assert.equal(h.coordinator.stats.failed, 2);
+    assert.equal(h.failures.length, 1);
+    assert.match(
+      h.failures[0]!.message,
+      /checkpoint 2 .*task 2\/0 finished, but its final state could not be written: disk full/,
+    );
+  });
+});
+
+const FINISHED: SubtaskStateHandle = {
+  subtask: 0,
+  file: undefined,
+  keyGroups: undefined,
+  size: 0,
+  finished: true,
+};
+
+describe("finished tasks and the final checkpoint", () => {
+  it("completes at once when every task has finished: published, not triggered, no task told", async (t) => {
+    const h = harness(t);
+    h.coordinator.taskFinished(SOURCE.vertexId, SOURCE.subtask, FINISHED);
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, FINISHED);
+    const path = await h.coordinator.finalCheckpoint();
+    assert.equal(path, h.storage.checkpointDir(1));
+    assert.ok(existsSync(join(path, "_metadata")), "its metadata is published before it resolves");
+    assert.equal(h.coordinator.latest?.id, 1);
+    assert.deepEqual([h.triggered, h.completed], [[], []], "the job master runs the final commits");
+  });
+
+  it("waits for the final states still being written", async (t) => {
+    const h = harness(t);
+    h.coordinator.taskFinished(SOURCE.vertexId, SOURCE.subtask, FINISHED);
+    let done = false;
+    const final = h.coordinator.finalCheckpoint().then((p) => {
+      done = true;
+      return p;
+    });
+    await new Promise((r) => setImmediate(r));
+    t.mock.timers.tick(5000); // five checkpoint timeouts: no timeout applies to the final checkpoint
+    await new Promise((r) => setImmediate(r));
+    assert.equal(done, false, "the sink has not finished");
+    assert.deepEqual(h.aborted, []);
+    assert.equal(h.coordinator.numInProgress, 1);
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, FINISHED);
+    await final;
+    assert.equal(h.coordinator.latest?.id, 1);
+  });
+
+  it("fails when a final state could not be written", async (t) => {
+    const h = harness(t);
+    h.coordinator.taskFinished(SOURCE.vertexId, SOURCE.subtask, FINISHED, "no space left");
+    await assert.rejects(h.coordinator.finalCheckpoint(), /final checkpoint 1 .*no space left/);
+  });
+
+  it("a checkpoint started after a task finished holds that task's final state", async (t) => {
+    const h = harness(t);
+    const sinkFinal: SubtaskStateHandle = { ...FINISHED, size: 17 };
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, sinkFinal);
+    const id = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, id);
+    await until(() => h.completed.includes(id), "completion without the finished sink");
+    assert.deepEqual(h.coordinator.latest?.metadata.tasks["2"]?.subtasks, [sinkFinal]);
   });
 });
