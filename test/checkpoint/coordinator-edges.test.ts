@@ -229,3 +229,42 @@ describe("finished tasks and the final checkpoint", () => {
     assert.deepEqual(h.coordinator.latest?.metadata.tasks["2"]?.subtasks, [sinkFinal]);
   });
 });
+
+describe("acknowledgements that come too late", () => {
+  it("the state of an aborted checkpoint is removed, also when an older one completed", async (t) => {
+    const h = harness(t, { timeout: 1000, tolerableFailedCheckpoints: 5, maxConcurrentCheckpoints: 2 });
+    const one = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, one);
+    await h.ack(SINK, one);
+    await until(() => h.completed.includes(one), "checkpoint 1 completes");
+    const two = h.coordinator.trigger(undefined)!;
+    t.mock.timers.tick(1000);
+    assert.deepEqual(h.aborted, [two]);
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r)); // the abort's removal ran
+    await h.ack(SOURCE, two); // written after the abort removed the directory
+    await until(() => !existsSync(h.storage.checkpointDir(two)), "the late state is removed");
+    assert.ok(existsSync(join(h.storage.checkpointDir(one), "_metadata")), "checkpoint 1 is kept");
+  });
+
+  it("a late acknowledgement of a stateless task (no file) is dropped quietly", async (t) => {
+    const h = harness(t, { timeout: 1000, tolerableFailedCheckpoints: 5 });
+    const id = h.coordinator.trigger(undefined)!;
+    t.mock.timers.tick(1000);
+    h.coordinator.acknowledge(SINK.vertexId, SINK.subtask, id, { ...FINISHED, finished: false });
+    await until(() => !existsSync(h.storage.checkpointDir(id)), "nothing left of it");
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r)); // a failed removal would surface here
+    assert.deepEqual(h.failures, []);
+  });
+
+  it("an acknowledgement of a checkpoint that already completed leaves it intact", async (t) => {
+    const h = harness(t);
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, FINISHED);
+    const id = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, id);
+    await until(() => h.completed.includes(id), "completion");
+    await h.ack(SOURCE, id); // a duplicate
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    assert.ok(existsSync(join(h.storage.checkpointDir(id), "_metadata")), "the completed checkpoint is kept");
+    assert.ok(existsSync(join(h.storage.checkpointDir(id), "task-1.state")), "with its state");
+  });
+});
