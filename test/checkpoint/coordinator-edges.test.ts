@@ -1,0 +1,270 @@
+// The checkpoint coordinator's edges that coordinator-unit.test.ts leaves open, found by mutation
+// testing (TESTING.md): checkpointing disabled triggers nothing, the in-progress count (a metric),
+// and the settings' limits at their exact values. Same setup as coordinator-unit.test.ts: Node's
+// mock timers (setTimeout and Date) and the real file-system storage in a temporary directory.
+
+import assert from "node:assert/strict";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { after, describe, it, type TestContext } from "node:test";
+import {
+  type CheckpointSettings,
+  DEFAULT_CHECKPOINT_SETTINGS,
+} from "../../src/checkpoint/checkpoint-config.ts";
+import { CheckpointCoordinator, type TaskRef } from "../../src/checkpoint/coordinator.ts";
+import { FsCheckpointStorage, type SubtaskStateHandle } from "../../src/checkpoint/fs-storage.ts";
+
+const root = mkdtempSync(join(tmpdir(), "weir-coordinator-edges-"));
+after(() => rmSync(root, { recursive: true, force: true }));
+let jobs = 0;
+
+const task = (vertexId: number, isSource: boolean): TaskRef => ({
+  vertexId,
+  subtask: 0,
+  operators: [`op${vertexId}`],
+  parallelism: 1,
+  maxParallelism: 128,
+  isSource,
+});
+const SOURCE = task(1, true);
+const SINK = task(2, false);
+
+interface Harness {
+  coordinator: CheckpointCoordinator;
+  storage: FsCheckpointStorage;
+  triggered: number[];
+  completed: number[];
+  aborted: number[];
+  failures: Error[];
+  ack(t: TaskRef, id: number): Promise<void>;
+}
+
+function harness(
+  t: TestContext,
+  overrides: Partial<CheckpointSettings> = {},
+  tasks = [SOURCE, SINK],
+): Harness {
+  t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+  const settings: CheckpointSettings = {
+    ...DEFAULT_CHECKPOINT_SETTINGS,
+    interval: 100,
+    timeout: 1000,
+    directory: root,
+    ...overrides,
+  };
+  const storage = new FsCheckpointStorage(root, `job-${++jobs}`);
+  const h: Harness = {
+    storage,
+    triggered: [],
+    completed: [],
+    aborted: [],
+    failures: [],
+    coordinator: undefined as unknown as CheckpointCoordinator,
+    async ack(tk, id) {
+      const { path, size } = await storage.writeTaskState(id, `task-${tk.vertexId}`, { id });
+      const handle: SubtaskStateHandle = {
+        subtask: 0,
+        file: path,
+        keyGroups: undefined,
+        size,
+        finished: false,
+      };
+      h.coordinator.acknowledge(tk.vertexId, tk.subtask, id, handle);
+    },
+  };
+  h.coordinator = new CheckpointCoordinator(
+    settings,
+    storage,
+    { name: "edges", id: "job" },
+    tasks,
+    () => ({}),
+    {
+      trigger: (id) => h.triggered.push(id),
+      notifyComplete: (id) => h.completed.push(id),
+      notifyAborted: (id) => h.aborted.push(id),
+    },
+    (e) => h.failures.push(e),
+  );
+  t.after(() => h.coordinator.stop(false));
+  return h;
+}
+
+/** Wait for the coordinator's asynchronous file work (not for time: the timers are mocked). */
+async function until(cond: () => boolean, what: string): Promise<void> {
+  const deadline = performance.now() + 30_000;
+  while (!cond()) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setImmediate(r));
+  }
+}
+
+describe("checkpoint coordinator edges", () => {
+  it("with checkpointing disabled (interval 0), start() triggers nothing", (t) => {
+    const h = harness(t, { interval: 0 });
+    h.coordinator.start();
+    t.mock.timers.tick(10_000);
+    assert.deepEqual(h.triggered, []);
+  });
+
+  it("counts the checkpoints in progress (the numberOfInProgressCheckpoints metric)", async (t) => {
+    const h = harness(t, { maxConcurrentCheckpoints: 2 });
+    assert.equal(h.coordinator.numInProgress, 0);
+    const a = h.coordinator.trigger(undefined)!;
+    const b = h.coordinator.trigger(undefined)!;
+    assert.equal(h.coordinator.numInProgress, 2);
+    await h.ack(SOURCE, a);
+    await h.ack(SINK, a);
+    await until(() => h.completed.includes(a), "the first checkpoint completes");
+    assert.equal(h.coordinator.numInProgress, 1);
+    h.coordinator.decline(b, "a task declined");
+    assert.equal(h.coordinator.numInProgress, 0);
+  });
+
+  it("pause() stops periodic checkpoints until the next attempt attaches; then the interval goes on", (t) => {
+    const h = harness(t);
+    h.coordinator.start();
+    t.mock.timers.tick(100);
+    assert.deepEqual(h.triggered, [1]);
+    h.coordinator.decline(1, "the attempt is failing");
+    h.coordinator.pause();
+    t.mock.timers.tick(1000);
+    assert.deepEqual(h.triggered, [1], "paused: nothing triggered");
+    const next: number[] = [];
+    h.coordinator.attach(
+      { trigger: (id) => next.push(id), notifyComplete() {}, notifyAborted() {} },
+      () => ({}),
+    );
+    t.mock.timers.tick(100);
+    assert.deepEqual(next, [2], "the new attempt gets checkpoints again, without start()");
+    assert.deepEqual(h.triggered, [1]);
+  });
+
+  it("hold() stops periodic checkpoints until as many release() calls; a release too many is ignored", (t) => {
+    const h = harness(t, { tolerableFailedCheckpoints: 10 });
+    h.coordinator.release(); // nothing held: must not let a later hold() count for nothing
+    h.coordinator.hold();
+    h.coordinator.hold();
+    h.coordinator.start();
+    t.mock.timers.tick(1000);
+    assert.deepEqual(h.triggered, [], "held twice");
+    h.coordinator.release();
+    t.mock.timers.tick(1000);
+    assert.deepEqual(h.triggered, [], "still held once");
+    h.coordinator.release();
+    t.mock.timers.tick(100);
+    assert.deepEqual(h.triggered, [1], "released: the next interval triggers");
+  });
+
+  it("a task whose final state could not be written fails every checkpoint from then on, naming it", (t) => {
+    const h = harness(t, { tolerableFailedCheckpoints: 1 });
+    const pending = h.coordinator.trigger(undefined)!;
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, FINISHED, "disk full");
+    assert.deepEqual(h.aborted, [pending], "the pending checkpoint is aborted at once");
+    assert.equal(h.failures.length, 0, "one failure is tolerated");
+    assert.equal(h.coordinator.trigger(undefined), undefined, "no checkpoint can complete: none starts");
+    assert.deepEqual(h.triggered, [pending], "no source is asked for a barrier of the second");
+    assert.equal(h.coordinator.numInProgress, 0);
+    assert.equal(h.coordinator.stats.failed, 2);
+    assert.equal(h.failures.length, 1);
+    assert.match(
+      h.failures[0]!.message,
+      /checkpoint 2 .*task 2\/0 finished, but its final state could not be written: disk full/,
+    );
+  });
+});
+
+const FINISHED: SubtaskStateHandle = {
+  subtask: 0,
+  file: undefined,
+  keyGroups: undefined,
+  size: 0,
+  finished: true,
+};
+
+describe("finished tasks and the final checkpoint", () => {
+  it("completes at once when every task has finished: published, not triggered, no task told", async (t) => {
+    const h = harness(t);
+    h.coordinator.taskFinished(SOURCE.vertexId, SOURCE.subtask, FINISHED);
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, FINISHED);
+    const path = await h.coordinator.finalCheckpoint();
+    assert.equal(path, h.storage.checkpointDir(1));
+    assert.ok(existsSync(join(path, "_metadata")), "its metadata is published before it resolves");
+    assert.equal(h.coordinator.latest?.id, 1);
+    assert.deepEqual([h.triggered, h.completed], [[], []], "the job master runs the final commits");
+  });
+
+  it("waits for the final states still being written", async (t) => {
+    const h = harness(t);
+    h.coordinator.taskFinished(SOURCE.vertexId, SOURCE.subtask, FINISHED);
+    let done = false;
+    const final = h.coordinator.finalCheckpoint().then((p) => {
+      done = true;
+      return p;
+    });
+    await new Promise((r) => setImmediate(r));
+    t.mock.timers.tick(5000); // five checkpoint timeouts: no timeout applies to the final checkpoint
+    await new Promise((r) => setImmediate(r));
+    assert.equal(done, false, "the sink has not finished");
+    assert.deepEqual(h.aborted, []);
+    assert.equal(h.coordinator.numInProgress, 1);
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, FINISHED);
+    await final;
+    assert.equal(h.coordinator.latest?.id, 1);
+  });
+
+  it("fails when a final state could not be written", async (t) => {
+    const h = harness(t);
+    h.coordinator.taskFinished(SOURCE.vertexId, SOURCE.subtask, FINISHED, "no space left");
+    await assert.rejects(h.coordinator.finalCheckpoint(), /final checkpoint 1 .*no space left/);
+  });
+
+  it("a checkpoint started after a task finished holds that task's final state", async (t) => {
+    const h = harness(t);
+    const sinkFinal: SubtaskStateHandle = { ...FINISHED, size: 17 };
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, sinkFinal);
+    const id = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, id);
+    await until(() => h.completed.includes(id), "completion without the finished sink");
+    assert.deepEqual(h.coordinator.latest?.metadata.tasks["2"]?.subtasks, [sinkFinal]);
+  });
+});
+
+describe("acknowledgements that come too late", () => {
+  it("the state of an aborted checkpoint is removed, also when an older one completed", async (t) => {
+    const h = harness(t, { timeout: 1000, tolerableFailedCheckpoints: 5, maxConcurrentCheckpoints: 2 });
+    const one = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, one);
+    await h.ack(SINK, one);
+    await until(() => h.completed.includes(one), "checkpoint 1 completes");
+    const two = h.coordinator.trigger(undefined)!;
+    t.mock.timers.tick(1000);
+    assert.deepEqual(h.aborted, [two]);
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r)); // the abort's removal ran
+    await h.ack(SOURCE, two); // written after the abort removed the directory
+    await until(() => !existsSync(h.storage.checkpointDir(two)), "the late state is removed");
+    assert.ok(existsSync(join(h.storage.checkpointDir(one), "_metadata")), "checkpoint 1 is kept");
+  });
+
+  it("a late acknowledgement of a stateless task (no file) is dropped quietly", async (t) => {
+    const h = harness(t, { timeout: 1000, tolerableFailedCheckpoints: 5 });
+    const id = h.coordinator.trigger(undefined)!;
+    t.mock.timers.tick(1000);
+    h.coordinator.acknowledge(SINK.vertexId, SINK.subtask, id, { ...FINISHED, finished: false });
+    await until(() => !existsSync(h.storage.checkpointDir(id)), "nothing left of it");
+    for (let i = 0; i < 20; i++) await new Promise((r) => setImmediate(r)); // a failed removal would surface here
+    assert.deepEqual(h.failures, []);
+  });
+
+  it("an acknowledgement of a checkpoint that already completed leaves it intact", async (t) => {
+    const h = harness(t);
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, FINISHED);
+    const id = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, id);
+    await until(() => h.completed.includes(id), "completion");
+    await h.ack(SOURCE, id); // a duplicate
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    assert.ok(existsSync(join(h.storage.checkpointDir(id), "_metadata")), "the completed checkpoint is kept");
+    assert.ok(existsSync(join(h.storage.checkpointDir(id), "task-1.state")), "with its state");
+  });
+});
