@@ -11,7 +11,7 @@ import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
 import { renderPrometheus } from "./prometheus.ts";
 import { type JobControl, JobOperations } from "./job-operations.ts";
 import { answer } from "./rest-handlers.ts";
-import { findDashboardDir, isDashboardPath, readDashboardFile } from "./static-files.ts";
+import { findDashboardDir, serveDashboard } from "./static-files.ts";
 
 /** Flink's REST port; `weir run --rest-port 8081` uses it. */
 export const FLINK_REST_PORT = 8081;
@@ -106,14 +106,8 @@ async function handle(
 ): Promise<void> {
   const jobs = options.jobs;
   const url = new URL(req.url ?? "/", "http://localhost");
-  // The dashboard's own files hold no job data: a browser loads them without the token, and the
-  // page then sends it with every API request.
-  if ((req.method === "GET" || req.method === "HEAD") && isDashboardPath(url.pathname)) {
-    const file = await readDashboardFile(dashboard, url.pathname);
-    res.writeHead(file.status, file.headers);
-    res.end(req.method === "HEAD" ? undefined : file.body);
-    return;
-  }
+  // The web dashboard's files (docs/dashboard.md), without the token.
+  if (await serveDashboard(req, res, dashboard)) return;
   if (token !== undefined && token.length > 0 && !authorized(req, token)) {
     send(res, 401, { errors: ["a token is required: send 'Authorization: Bearer <token>'"] });
     return;

@@ -4,6 +4,7 @@
 
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { extname, join, normalize, sep } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -78,6 +79,25 @@ export async function readDashboardFile(dir: string | undefined, pathname: strin
     headers: { "content-type": type, "cache-control": cache, "x-content-type-options": "nosniff" },
     body,
   };
+}
+
+/**
+ * Answer a GET or HEAD of a dashboard path from `dir` (see findDashboardDir); false when the request
+ * is the API's. Call it before the token check: the dashboard's files hold no job data, and a
+ * browser loads them without the token (the page then sends it with every API request).
+ */
+export async function serveDashboard(
+  req: IncomingMessage,
+  res: ServerResponse,
+  dir: string | undefined,
+): Promise<boolean> {
+  if (req.method !== "GET" && req.method !== "HEAD") return false;
+  const pathname = new URL(req.url ?? "/", "http://localhost").pathname;
+  if (!isDashboardPath(pathname)) return false;
+  const file = await readDashboardFile(dir, pathname);
+  res.writeHead(file.status, file.headers);
+  res.end(req.method === "HEAD" ? undefined : file.body);
+  return true;
 }
 
 function text(status: number, message: string): StaticFile {
