@@ -41,12 +41,7 @@ export function findDashboardDir(): string | undefined {
 
 /** Paths the dashboard owns; every other path stays the REST API's. */
 export function isDashboardPath(pathname: string): boolean {
-  return (
-    pathname === "/" ||
-    pathname === "/index.html" ||
-    pathname.startsWith("/assets/") ||
-    pathname === "/favicon.svg"
-  );
+  return pathname === "/" || pathname === "/index.html" || pathname.startsWith("/assets/");
 }
 
 /** The file for a dashboard path (`/` is index.html), or a 404 that says what to do. */
