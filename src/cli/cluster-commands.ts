@@ -79,12 +79,13 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
     const address = p.values.get("address") ?? "127.0.0.1";
     const token = clusterToken(p.values);
     checkBind("jobmanager", address, token);
+    const workDir = join(tmpdir(), `weir-jobmanager-${process.pid}`);
     const jm = new JobManager({
       address,
       port: integerOption("jobmanager", PORT, p.values.get("port"), 0, 65535) ?? JOBMANAGER_PORT,
       token,
       checkpointDir: p.values.get("checkpoint-dir"),
-      artifactDir: join(tmpdir(), `weir-jobmanager-${process.pid}`, "artifacts"),
+      artifactDir: join(workDir, "artifacts"),
       heartbeatIntervalMs: integerOption(
         "jobmanager",
         HEARTBEAT_INTERVAL,
@@ -107,9 +108,18 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
     io.out(`JobManager listening on ${address}:${jm.port}; REST API at ${jm.restUrl}`);
     const application = p.values.get("job");
     if (application !== undefined) {
-      return await runApplication(jm, resolve(application), p.values.get("parallelism"), jobArguments, io);
+      return await runApplication(
+        jm,
+        resolve(application),
+        p.values.get("parallelism"),
+        jobArguments,
+        io,
+      ).finally(() => rmSync(workDir, { recursive: true, force: true }));
     }
-    return await untilSignal(() => jm.stop());
+    return await untilSignal(async () => {
+      await jm.stop();
+      rmSync(workDir, { recursive: true, force: true });
+    });
   } catch (e) {
     return reportError(e, io, false);
   }
@@ -133,6 +143,7 @@ export async function taskmanagerCommand(args: string[], io: CliIO): Promise<num
     const address = p.values.get("address") ?? "127.0.0.1";
     const token = clusterToken(p.values);
     checkBind("taskmanager", address, token);
+    const workDir = join(tmpdir(), `weir-taskmanager-${process.pid}`);
     const tm = new TaskManager({
       jobManagerHost: jm.host,
       jobManagerPort: jm.port,
@@ -141,7 +152,7 @@ export async function taskmanagerCommand(args: string[], io: CliIO): Promise<num
       address,
       dataPort: integerOption("taskmanager", DATA_PORT, p.values.get("data-port"), 0, 65535) ?? 0,
       id: p.values.get("id"),
-      artifactDir: join(tmpdir(), `weir-taskmanager-${process.pid}`, "artifacts"),
+      artifactDir: join(workDir, "artifacts"),
       log: logger(io),
     });
     await tm.start();
@@ -153,7 +164,9 @@ export async function taskmanagerCommand(args: string[], io: CliIO): Promise<num
       return EXIT_FAILED;
     }
     io.out(`TaskManager ${tm.id} registered with ${jmArg}`);
-    return await Promise.race([untilSignal(() => tm.stop()), tm.shutDown.then(() => EXIT_OK)]);
+    const code = await Promise.race([untilSignal(() => tm.stop()), tm.shutDown.then(() => EXIT_OK)]);
+    rmSync(workDir, { recursive: true, force: true });
+    return code;
   } catch (e) {
     return reportError(e, io, false);
   }

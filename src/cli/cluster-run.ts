@@ -45,6 +45,7 @@ export async function clusterRun(
   if (config.checkpointDirectory !== undefined)
     config.checkpointDirectory = resolve(config.checkpointDirectory);
   if (config.stateDirectory !== undefined) config.stateDirectory = resolve(config.stateDirectory);
+  if (config.restorePath !== undefined) config.restorePath = resolve(config.restorePath);
   const path = resolveJobFile("run", parsed.positionals[0]);
   const shown = shownPath(path);
   const def = await importJob(path, shown);

@@ -114,7 +114,7 @@ export interface CommandSpec {
 export const RUN: CommandSpec = {
   name: "run",
   args: "<job.ts|job.js>",
-  summary: "run a job on the local MiniCluster (worker threads)",
+  summary: "run a job on the local MiniCluster (worker threads), or on a cluster with -m host:port",
   description: [
     "Runs the job module (its default export is defineJob(...)) on the local MiniCluster: one",
     "worker thread per slot, each rebuilding the job from the module. Prints each failure as it",

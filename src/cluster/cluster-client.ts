@@ -45,6 +45,11 @@ export class ClusterClient {
   private readonly pending = new Map<number, (a: ClientAnswer) => void>();
   private readonly ends = new Map<string, (e: ClusterJobEnd) => void>();
   private readonly failureListeners = new Map<string, (f: AttemptFailure) => void>();
+  /** What arrived about a job before the answer to its submission (a job that failed at once). */
+  private readonly early = new Map<
+    string,
+    Array<Extract<ClientAnswer, { t: "job-ended" | "attempt-failed" }>>
+  >();
   private closeReason: string | undefined;
 
   private constructor(private readonly socket: FrameSocket) {
@@ -90,6 +95,9 @@ export class ClusterClient {
     if (a.t !== "submitted") throw unexpected(a);
     this.ends.set(a.jobId, resolveEnd);
     if (options.onAttemptFailed !== undefined) this.failureListeners.set(a.jobId, options.onAttemptFailed);
+    const early = this.early.get(a.jobId) ?? [];
+    this.early.delete(a.jobId);
+    for (const m of early) this.onAnswer(m);
     return { jobId: a.jobId, jobName: a.jobName, slots: a.slots, ended };
   }
 
@@ -128,6 +136,12 @@ export class ClusterClient {
   }
 
   private onAnswer(a: ClientAnswer): void {
+    if ((a.t === "attempt-failed" || a.t === "job-ended") && !this.ends.has(a.jobId)) {
+      const list = this.early.get(a.jobId) ?? [];
+      list.push(a);
+      this.early.set(a.jobId, list);
+      return;
+    }
     if (a.t === "attempt-failed") {
       this.failureListeners.get(a.jobId)?.({
         attempt: a.attempt,

@@ -4,8 +4,8 @@
 // source files become "weir-stream:<entry>" / "weir-src:<path>" specifiers, which
 // runnableArtifact() points at the Weir installed on the host that runs it.
 
-import { existsSync } from "node:fs";
-import { basename, relative, resolve, sep } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { basename, dirname, extname, relative, resolve, sep } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { InvalidJobError } from "../core/errors.ts";
 
@@ -53,6 +53,19 @@ export async function bundleJob(path: string): Promise<JobArtifact> {
                 .join("/")
                 .replace(/\.[cm]?[jt]s$/, "");
               return { path: `weir-src:${rel.replace(/^(src|dist)\//, "")}`, external: true };
+            });
+            // import.meta.url in the job's own files keeps naming the file it was written in, so
+            // that data files found relative to the module (new URL("./data.txt", import.meta.url))
+            // are looked for where they are on the submitting host (a path the hosts share).
+            build.onLoad({ filter: /\.[cm]?[jt]sx?$/ }, (args) => {
+              if (args.path.includes(`${sep}node_modules${sep}`)) return undefined;
+              const url = pathToFileURL(args.path).href;
+              const contents = readFileSync(args.path, "utf8")
+                .replace(/\bimport\.meta\.url\b/g, JSON.stringify(url))
+                .replace(/\bimport\.meta\.filename\b/g, JSON.stringify(args.path))
+                .replace(/\bimport\.meta\.dirname\b/g, JSON.stringify(dirname(args.path)));
+              const ext = extname(args.path).replace(/^\.[cm]?/, "");
+              return { contents, loader: ext === "tsx" || ext === "jsx" ? ext : ext === "ts" ? "ts" : "js" };
             });
           },
         },

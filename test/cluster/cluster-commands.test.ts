@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { type TestCluster, startCluster, startProcess } from "./process-cluster.ts";
+import { ROOT, type TestCluster, startCluster, startProcess } from "./process-cluster.ts";
 
 const UNBOUNDED = fileURLToPath(new URL("../cli/fixtures/unbounded-job.ts", import.meta.url));
 
@@ -69,6 +69,38 @@ describe("detached jobs: list, savepoint, stop, cancel", () => {
     assert.match(
       (await weir("list", "-m", cluster.address)).out,
       new RegExp(`${jobId} : unbounded-job \\(CANCELED\\)`),
+    );
+  });
+
+  it("runs a job that reads a data file next to its module; a failure is one clear error", async () => {
+    // The bundle keeps import.meta.url naming the job's own file: the data file is found.
+    const ok = await weir("run", "-m", cluster.address, join(ROOT, "examples/wordcount.ts"), "-p", "2");
+    assert.equal(ok.code, 0, ok.err);
+    assert.match(ok.out, /^ {2}distinct words: 507$/m);
+    // A job that fails before any task runs (its source cannot open the file) ends the run at once.
+    const missing = await weir(
+      "run",
+      "-m",
+      cluster.address,
+      join(ROOT, "examples/wordcount.ts"),
+      "--",
+      "--input",
+      join(dir, "no-such-file.txt"),
+    );
+    assert.equal(missing.code, 1, missing.err);
+    assert.match(missing.err, /no-such-file\.txt/);
+    const failing = await weir(
+      "run",
+      "-m",
+      cluster.address,
+      join(ROOT, "test/cli/fixtures/failing-job.ts"),
+      "-p",
+      "2",
+    );
+    assert.equal(failing.code, 1);
+    assert.match(
+      failing.err,
+      /^weir: job 'failing-job' failed: operator 'Explode' .*: Error: no answers allowed; /m,
     );
   });
 

@@ -3,7 +3,7 @@
 // a bundled artifact) and runs each job with a JobMaster whose attempts deploy task workers on
 // TaskManager slots, relaying their messages. Clients list and cancel jobs and follow one to its end.
 
-import { createHash } from "node:crypto";
+import { createHash, randomUUID } from "node:crypto";
 import { mkdirSync, writeFileSync, existsSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { EnvironmentConfig } from "../../api/environment.ts";
@@ -341,28 +341,27 @@ export class JobManager {
       config.checkpointDirectory = resolve(this.options.checkpointDir);
     }
     const followers = new Set<Follower>(m.follow && follower !== undefined ? [follower] : []);
+    const jobId = randomUUID();
     const client = await submitJobOnSlots(
       {
         job: modulePath,
+        jobId,
         jobName:
           m.jobName ?? (artifact !== undefined ? artifact.name.replace(/\.[cm]?[jt]s$/, "") : undefined),
         ...config,
         onAttemptFailed: (f) => {
           const a: ClientAnswer = {
             t: "attempt-failed",
-            jobId: client.jobId,
+            jobId,
             attempt: f.attempt,
             error: toWireError(f.error),
             restartDelayMs: f.restartDelayMs,
           };
           for (const f of followers) f.tell(a);
-          this.log(
-            "WARN",
-            `job ${client.jobId}: attempt ${f.attempt} failed: ${toWireError(f.error).message}`,
-          );
+          this.log("WARN", `job ${jobId}: attempt ${f.attempt} failed: ${toWireError(f.error).message}`);
         },
       },
-      (job, jobId) => {
+      (job) => {
         let current: string[] = [];
         return {
           describe: (slot) => `slot ${slot} on TaskManager ${current[slot] ?? "?"}`,
@@ -418,7 +417,12 @@ export class JobManager {
 
   private ended(jobId: string, job: DispatchedJob, a: ClientAnswer): void {
     job.ended = a;
-    this.log("INFO", `job '${job.jobName}' (${jobId}) ${(a as { status: string }).status}`);
+    const end = a as Extract<ClientAnswer, { t: "job-ended" }>;
+    const why = end.status === "FAILED" && end.error !== undefined ? `: ${end.error.message}` : "";
+    this.log(
+      end.status === "FAILED" ? "WARN" : "INFO",
+      `job '${job.jobName}' (${jobId}) ${end.status}${why}`,
+    );
     for (const f of job.followers) f.tell(a);
   }
 
