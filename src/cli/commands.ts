@@ -64,7 +64,7 @@ export const CHECKPOINT_DIR: OptionSpec = {
   name: "checkpoint-dir",
   value: "dir",
   example: ".weir/checkpoints",
-  help: "where checkpoints are written, under <dir>/<job id>/ (default .weir/checkpoints)",
+  help: "where checkpoints are written, under <dir>/<job id>/: a directory or s3://bucket/prefix (default .weir/checkpoints)",
 };
 export const STATE_BACKEND: OptionSpec = {
   name: "state-backend",
@@ -82,7 +82,7 @@ export const FROM_SAVEPOINT: OptionSpec = {
   name: "from-savepoint",
   value: "path",
   example: "savepoints/savepoint-1a2b3c4d-7",
-  help: "start from this savepoint, or from a retained checkpoint (a chk-N directory)",
+  help: "start from this savepoint, or from a retained checkpoint (a chk-N directory; s3://… too)",
 };
 export const ALLOW_NON_RESTORED_STATE: OptionSpec = {
   name: "allow-non-restored-state",
@@ -98,7 +98,7 @@ export const SAVEPOINT_DIR: OptionSpec = {
   name: "savepoint-dir",
   value: "dir",
   example: "savepoints",
-  help: "Ctrl-C stops the job with a savepoint in this directory (needs checkpointing) instead of cancelling it",
+  help: "Ctrl-C stops the job with a savepoint in this directory or s3://bucket/prefix (needs checkpointing) instead of cancelling it",
 };
 
 export interface CommandSpec {
