@@ -9,8 +9,12 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { fileURLToPath } from "node:url";
+import { submitJob } from "../../src/cluster/index.ts";
 import { JobCancelledError, StreamExecutionEnvironment, Types } from "../../src/index.ts";
 import { waitFor } from "../fixtures/helpers.ts";
+
+const BUSY_JOB = fileURLToPath(new URL("../fixtures/busy-source-job.ts", import.meta.url));
 
 /** Spin for `ms` of wall time: a record that takes a while to produce. */
 function spin(ms: number): void {
@@ -46,6 +50,29 @@ describe("the in-thread executor and timers", () => {
         // writes had one event-loop turn per round: none completed in 20 s. ~0.5 s apart after.
         await waitFor(() => completed() >= 5, "5 completed checkpoints while the job runs", 20_000);
         assert.equal(client.getStatus(), "RUNNING");
+      } finally {
+        await client.cancel();
+      }
+      await assert.rejects(client.wait(), JobCancelledError);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("worker threads (the same executor): checkpoints complete while busy sources always have data", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "weir-fair-"));
+    try {
+      const client = await submitJob({
+        job: BUSY_JOB,
+        parallelism: 2,
+        checkpointInterval: 50,
+        checkpointDirectory: dir,
+      });
+      const completed = () => client.metrics.jobMetrics().numberOfCompletedCheckpoints ?? 0;
+      try {
+        // Before the fix a worker's round was 2,048 records of 0.5 ms, and each of a checkpoint's
+        // messages and file writes waited for one. About 0.5 s apart after.
+        await waitFor(() => completed() >= 5, "5 completed checkpoints on worker threads", 20_000);
       } finally {
         await client.cancel();
       }
