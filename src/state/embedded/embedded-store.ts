@@ -1,14 +1,14 @@
 // One operator subtask's on-disk store (an LMDB environment in its own directory) with a write-back
-// cache in front of it, both bounded by the store's share of managed memory. Reads and writes of
-// the record loop are synchronous: a read misses into LMDB (a memory-mapped B-tree lookup), a write
-// only marks the cached entry dirty. When the cache reaches its byte budget, the dirty entries are
-// written in key order in one LMDB transaction and the cache drops entries (least recently used
-// first, by a second-chance sweep) down to half its budget. LMDB's mapped pages count in the
-// process's RSS: past their share of the budget the environment is reopened, which unmaps them.
-// Range scans write the dirty entries first and then read LMDB alone. Durability is off (noSync):
+// cache in front of it, bounded by the store's share of managed memory (estimated bytes). Reads
+// and writes of the record loop are synchronous: a read misses into LMDB (a memory-mapped B-tree
+// lookup), a write only marks the cached entry dirty. When the cache reaches its budget, the dirty
+// entries are written in key order in small LMDB transactions and the cache drops entries (least
+// recently read first, by a second-chance sweep) down to half its budget. LMDB's pages are mapped
+// from the file: they are the OS page cache, which the kernel reclaims, not part of the budget
+// (they count in RSS as file-backed pages). Range scans write the dirty entries first and then read LMDB alone. Durability is off (noSync):
 // a crash loses the store, and state comes back from the last checkpoint.
 
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { open, type RootDatabase } from "lmdb";
@@ -33,8 +33,8 @@ export interface EmbeddedStoreOptions {
   localDirectory?: string;
   /**
    * The store's share of managed memory in bytes (default 64 MiB): half bounds the write-back
-   * cache on the heap, a quarter the LMDB pages mapped into the process, and a quarter is left
-   * for what the heap holds beyond the cache's estimate (garbage between collections, sorting).
+   * cache on the heap; the other half is headroom for what the cache's estimate does not see
+   * (evicted entries not yet collected by V8, the sort of a flush, LMDB's transaction pages).
    */
   managedMemoryBytes?: number;
   /** An extra bound on the number of cached entries (tests use a small one to exercise eviction). */
@@ -54,7 +54,11 @@ export const MIN_MANAGED_MEMORY_BYTES = 2 ** 20;
 
 /** Heap bytes of a cache entry besides its key text and value: Map slot, entry object, string header. */
 const ENTRY_OVERHEAD = 112;
-const PAGE = 4096;
+/**
+ * Dirty entries written per LMDB transaction: a transaction holds a copy of each page it changes
+ * (malloc'd, off the JS heap) until it commits, at most this many 4 KiB pages (16 MiB).
+ */
+const KEYS_PER_TRANSACTION = 4096;
 
 /** A read-only view of the store at one moment (see EmbeddedStore.readSnapshot). */
 export interface StoreSnapshot {
@@ -93,18 +97,10 @@ export class EmbeddedStore {
   private db: RootDatabase<Buffer, Buffer>;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly cacheBytesLimit: number;
-  private readonly mapBytesLimit: number;
   private readonly cacheEntriesLimit: number;
-  private readonly mapPagesLimit: number;
-  private reopens = 0;
   private misses = 0;
   private cacheBytes = 0;
   private dirty = 0;
-  /** Pages of the LMDB map touched since it was opened (an upper bound of what it holds resident). */
-  private touchedPages = 0;
-  /** Scans and read snapshots of the live environment in progress: it cannot be reopened meanwhile. */
-  private openReaders = 0;
-  private snapshots = 0;
   private disposed = false;
   private readonly out = new DataOutputSerializer(1024);
   private readonly input = new DataInputDeserializer();
@@ -118,8 +114,6 @@ export class EmbeddedStore {
       options.managedMemoryBytes ?? DEFAULT_MANAGED_MEMORY_BYTES,
     );
     this.cacheBytesLimit = Math.floor(managed / 2);
-    this.mapBytesLimit = Math.floor(managed / 4);
-    this.mapPagesLimit = Math.floor(this.mapBytesLimit / PAGE);
     this.cacheEntriesLimit = Math.max(1, options.cacheEntries ?? Number.MAX_SAFE_INTEGER);
     try {
       mkdirSync(parent, { recursive: true });
@@ -150,7 +144,6 @@ export class EmbeddedStore {
       size += valueBytes(raw.length);
     }
     this.add(ck, { value, codec, size, dirty: false, hot: false });
-    if (++this.touchedPages > this.mapPagesLimit) this.releaseMappedPages();
     return value;
   }
 
@@ -182,9 +175,7 @@ export class EmbeddedStore {
   /**
    * Writes the dirty entries to LMDB in key order; the cache keeps them (clean). Sorted, neighbouring
    * keys share B-tree pages, so each page is copied once per transaction. The entries go in
-   * transactions of a bounded number of keys: a transaction holds a copy of every page it changes
-   * (off the JS heap) and maps the old ones, so that bounds both; between transactions the mapped
-   * pages are released when they exceed their share of the budget.
+   * transactions of KEYS_PER_TRANSACTION keys, which bounds the pages a transaction holds.
    */
   flush(): void {
     this.checkOpen();
@@ -192,12 +183,10 @@ export class EmbeddedStore {
     const keys: string[] = [];
     for (const [ck, e] of this.cache) if (e.dirty) keys.push(ck);
     keys.sort();
-    const perTransaction = Math.max(256, Math.floor(this.mapBytesLimit / PAGE / 2));
+    const perTransaction = KEYS_PER_TRANSACTION;
     for (let from = 0; from < keys.length; from += perTransaction) {
       const to = Math.min(keys.length, from + perTransaction);
       this.db.transactionSync(() => this.writeEntries(keys, from, to));
-      this.touchedPages += to - from;
-      this.releaseMappedPages();
     }
     this.dirty = 0;
   }
@@ -233,8 +222,7 @@ export class EmbeddedStore {
 
   /**
    * Makes room: writes the dirty entries, then drops cached entries until the cache holds half of
-   * its budget — first those not used since the last sweep (second chance), then the oldest. Then
-   * unmaps LMDB's pages when they may exceed their share of the budget.
+   * its budget — first those not read since the last sweep (second chance), then the oldest.
    */
   private evict(): void {
     this.flush();
@@ -254,20 +242,6 @@ export class EmbeddedStore {
       cache.delete(ck);
       this.cacheBytes -= e.size;
     }
-    this.releaseMappedPages();
-  }
-
-  /**
-   * LMDB reads through a memory map: every page it touches stays resident in the process (RSS)
-   * until unmapped. Past the map's share of the budget, the environment is closed and reopened
-   * (a few ms), which unmaps them; the OS page cache keeps the file, so reads stay cheap.
-   */
-  private releaseMappedPages(): void {
-    if (this.touchedPages <= this.mapPagesLimit || this.openReaders > 0 || this.snapshots > 0) return;
-    void this.db.close();
-    this.db = openEnvironment(this.directory);
-    this.touchedPages = 0;
-    this.reopens++;
   }
 
   /**
@@ -285,38 +259,18 @@ export class EmbeddedStore {
       exclusiveStart: options.exclusiveStart,
       snapshot: true,
     });
-    this.openReaders++;
-    let bytes = 0;
-    try {
-      for (const { key, value } of range) {
-        bytes += key.length + value.length + 12;
-        yield [key, value];
-      }
-    } finally {
-      this.openReaders--;
-      this.touchedPages += Math.ceil(bytes / PAGE) + 1;
-    }
+    for (const { key, value } of range) yield [key, value];
   }
 
   /**
    * A consistent view of the store as of now, for a snapshot read while the task goes on: writes
-   * the dirty entries first. A small store is read in one LMDB read transaction held until
-   * `done()`. A store whose file is larger than the map's share of the budget is copied
-   * (in the kernel: copy_file_range, no pages mapped here) and the copy is read through its own
-   * environment, reopened as it is read so that its mapped pages stay within the budget; the live
-   * store goes on being written, and reopened, meanwhile.
+   * the dirty entries, then holds one LMDB read transaction until `done()` (LMDB keeps the pages
+   * it sees; the task's writes meanwhile go to new pages). Nothing is copied.
    */
   readSnapshot(): StoreSnapshot {
     this.flush();
-    const dataFile = join(this.directory, "data.mdb");
-    if (statSync(dataFile).size <= this.mapBytesLimit) return this.transactionSnapshot();
-    return this.copySnapshot(dataFile);
-  }
-
-  private transactionSnapshot(): StoreSnapshot {
     const txn = this.db.useReadTransaction();
     const db = this.db;
-    this.snapshots++;
     let open = true;
     return {
       *scan(start, end) {
@@ -326,46 +280,10 @@ export class EmbeddedStore {
       done: () => {
         if (!open) return;
         open = false;
-        this.snapshots--;
         try {
           txn.done();
         } catch {
           // the store was closed meanwhile: its read transactions went with it
-        }
-      },
-    };
-  }
-
-  private copySnapshot(dataFile: string): StoreSnapshot {
-    const copyDir = mkdtempSync(join(this.directory, "snapshot-"));
-    copyFileSync(dataFile, join(copyDir, "data.mdb"));
-    const limit = this.mapBytesLimit;
-    let db: RootDatabase<Buffer, Buffer> | undefined;
-    let mapped = 0;
-    let open = true;
-    return {
-      *scan(start, end) {
-        if (!open) throw new StateStoreError("the store snapshot was already released");
-        if (db !== undefined && mapped > limit) {
-          db.close();
-          db = undefined;
-        }
-        if (db === undefined) {
-          db = openEnvironment(copyDir);
-          mapped = 0;
-        }
-        for (const { key, value } of db.getRange({ start, end, snapshot: false })) {
-          mapped += key.length + value.length + 12;
-          yield [key, value];
-        }
-      },
-      done() {
-        if (!open) return;
-        open = false;
-        try {
-          void db?.close();
-        } finally {
-          rmSync(copyDir, { recursive: true, force: true });
         }
       },
     };
@@ -387,10 +305,8 @@ export class EmbeddedStore {
         out.clear();
         codec.encode(value, out);
         db.putSync(key, out.buffer.subarray(0, out.position));
-        this.touchedPages++;
       }
     });
-    this.releaseMappedPages();
   }
 
   /** Deletes keys straight from LMDB (after a scan); cached entries under these keys are dropped. */
@@ -402,10 +318,8 @@ export class EmbeddedStore {
       for (const key of keys) {
         this.drop(cacheKeyOf(key));
         db.removeSync(key);
-        this.touchedPages++;
       }
     });
-    this.releaseMappedPages();
   }
 
   private drop(ck: string): void {
@@ -428,11 +342,6 @@ export class EmbeddedStore {
   /** Reads that missed the cache and went to LMDB (tests, benchmarks). */
   cacheMisses(): number {
     return this.misses;
-  }
-
-  /** How often the environment was reopened to unmap its pages (tests, benchmarks). */
-  remaps(): number {
-    return this.reopens;
   }
 
   /** Entries currently cached on the heap. */
