@@ -12,6 +12,7 @@ import { windowSections } from "./windows.ts";
 const SECTIONS: Section[] = [...foundationSections, ...windowSections, ...stateSections];
 SECTIONS.push(...(await import("./checkpoints.ts")).checkpointSections);
 SECTIONS.push(...(await import("./alternatives.ts")).alternativeSections);
+SECTIONS.push(...(await import("./metrics-overhead.ts")).metricsOverheadSections);
 
 function parseArgs(argv: string[]): { select: string[]; rounds?: number; scale: number; list: boolean } {
   const select: string[] = [];
