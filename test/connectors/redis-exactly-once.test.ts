@@ -6,10 +6,12 @@
 // without failures writes: nothing lost, nothing doubled, every user's updates in order. A failure
 // prints the seed; REDIS_CHAOS_SEED=n replays that seed's moments. A second scenario runs the
 // same pipeline (fixtures/redis-totals-job.ts) on worker threads and kills a worker thread at
-// seeded moments (REDIS_KILL_SEED=n replays them).
+// seeded moments (REDIS_KILL_SEED=n replays them); a third runs it in a child process, kills the
+// whole process (SIGKILL) at a seeded moment and restores the next run from its last checkpoint.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -283,6 +285,77 @@ describe("Redis → keyed stateful job → Redis on worker threads, exactly once
       if (e instanceof Error) {
         e.message += `\nseed ${killSeed} (kills ${JSON.stringify(kills)}); replay: REDIS_KILL_SEED=${killSeed} node scripts/run-tests.mjs redis-exactly-once`;
       }
+      throw e;
+    }
+  });
+
+  it("the whole process killed at a seeded moment, restored from its last checkpoint: the same target", async () => {
+    const random = seededRandom(killSeed ^ 0x9c0c);
+    const killAfter = 1 + Math.floor(random() * EVENTS * 0.7);
+    const p = redis.prefix(`pkill-${killSeed}`);
+    await fill(inputsOf(p), 0, EVENTS);
+    const params = paramsFor(p, 300);
+    const script = fileURLToPath(new URL("./fixtures/redis-totals-job.ts", import.meta.url));
+    const runChild = (extra: object) => {
+      const child = spawn(process.execPath, ["--import", "tsx", script], {
+        env: { ...process.env, WEIR_REDIS_JOB: JSON.stringify({ ...params, ...extra }) },
+        stdio: ["ignore", "pipe", "pipe"],
+      });
+      let out = "";
+      child.stdout!.on("data", (d: Buffer) => (out += d));
+      child.stderr!.on("data", (d: Buffer) => (out += d));
+      const exited = new Promise<{ code: number | null; signal: string | null }>((r) =>
+        child.once("exit", (code, signal) => r({ code, signal })),
+      );
+      return { child, exited, out: () => out };
+    };
+    const first = runChild({});
+    let finishedFirst = false;
+    void first.exited.then(() => (finishedFirst = true));
+    await waitFor(
+      async () => finishedFirst || (await redis.client.xLen(`${p}out`)) >= killAfter,
+      `${killAfter} committed outputs`,
+      90_000,
+    );
+    first.child.kill("SIGKILL");
+    const end = await first.exited;
+    console.log(
+      `# process killed after ${await redis.client.xLen(`${p}out`)} committed outputs (${end.signal})`,
+    );
+    assert.equal(
+      end.signal,
+      "SIGKILL",
+      `the process was killed while running (seed ${killSeed}): ${first.out()}`,
+    );
+    // The newest complete checkpoint of the killed run (a chk-N with its _metadata).
+    const newest = (root: string): string | undefined => {
+      let best: { n: number; path: string } | undefined;
+      const walk = (dir: string) => {
+        for (const e of readdirSync(dir, { withFileTypes: true })) {
+          if (!e.isDirectory()) continue;
+          const path = join(dir, e.name);
+          const m = /^chk-(\d+)$/.exec(e.name);
+          if (m !== null && existsSync(join(path, "_metadata"))) {
+            if (best === undefined || Number(m[1]) > best.n) best = { n: Number(m[1]), path };
+          } else if (m === null) walk(path);
+        }
+      };
+      walk(root);
+      return best?.path;
+    };
+    const restore = newest(params.checkpoints);
+    assert.ok(restore !== undefined, `a completed checkpoint was retained under ${params.checkpoints}`);
+    const second = runChild({ restore });
+    const done = await second.exited;
+    assert.equal(done.code, 0, `the restored run finished: ${second.out()}`);
+    const got = await targetContent(`${p}out`);
+    try {
+      assert.equal(got.length, expected.length, "as many entries as the failure-free run");
+      assert.deepEqual([...got].sort(), [...expected].sort(), "the same entries");
+      assert.deepEqual(byUserInOrder(got), byUserInOrder(expected), "each user's updates in order");
+    } catch (e) {
+      if (e instanceof Error)
+        e.message += `\nseed ${killSeed} (process killed after ${killAfter} outputs); replay: REDIS_KILL_SEED=${killSeed} node scripts/run-tests.mjs redis-exactly-once`;
       throw e;
     }
   });
