@@ -268,3 +268,49 @@ describe("acknowledgements that come too late", () => {
     assert.ok(existsSync(join(h.storage.checkpointDir(id), "task-1.state")), "with its state");
   });
 });
+
+describe("what a completed checkpoint records", () => {
+  it("its metadata: not a savepoint, each task's edges when it has any, and the size of its state", async (t) => {
+    const source: TaskRef = { ...SOURCE, outputs: [{ edge: "1->2", partitioner: "forward" }] };
+    const sink: TaskRef = { ...SINK, inputs: [{ edge: "1->2", partitioner: "forward" }] };
+    const h = harness(t, {}, [source, sink]);
+    const id = h.coordinator.trigger(undefined)!;
+    await h.ack(source, id);
+    await h.ack(sink, id);
+    await until(() => h.completed.includes(id), "completion");
+    const meta = h.coordinator.latest!.metadata;
+    assert.equal(meta.savepoint, false);
+    assert.deepEqual(meta.tasks["1"]?.outputs, source.outputs);
+    assert.equal("inputs" in meta.tasks["1"]!, false, "no edges: no key");
+    assert.deepEqual(meta.tasks["2"]?.inputs, sink.inputs);
+    assert.equal("outputs" in meta.tasks["2"]!, false);
+    const size = meta.tasks["1"]!.subtasks[0]!.size + meta.tasks["2"]!.subtasks[0]!.size;
+    assert.ok(size > 0);
+    assert.equal(h.coordinator.stats.lastSizeBytes, size);
+  });
+});
+
+describe("a restart", () => {
+  it("makes finished tasks live again: the next checkpoint waits for their acknowledgement", async (t) => {
+    const h = harness(t);
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, FINISHED);
+    h.coordinator.resetForRestart();
+    const id = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, id);
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(h.completed, [], "the sink runs again and has not acknowledged");
+    await h.ack(SINK, id);
+    await until(() => h.completed.includes(id), "completion");
+  });
+
+  it("forgets a final state that could not be written", async (t) => {
+    const h = harness(t, { tolerableFailedCheckpoints: 5 });
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, FINISHED, "disk full");
+    h.coordinator.resetForRestart();
+    const id = h.coordinator.trigger(undefined);
+    assert.notEqual(id, undefined);
+    await h.ack(SOURCE, id!);
+    await h.ack(SINK, id!);
+    await until(() => h.completed.includes(id!), "completion");
+  });
+});
