@@ -376,3 +376,43 @@ describe("in-flight data and failed publication", () => {
     assert.equal(h.coordinator.latest, undefined);
   });
 });
+
+describe("completion order and stats", () => {
+  it("an older checkpoint published after a newer one stays older: the newer is the latest, the older is pruned", async (t) => {
+    let releaseOlder: () => void = () => {};
+    const olderHeld = new Promise<void>((r) => {
+      releaseOlder = r;
+    });
+    const fs: DurableFs = {
+      ...nodeDurableFs,
+      rename: async (from, to) => {
+        if (to.endsWith(join("chk-1", "_metadata"))) await olderHeld;
+        return nodeDurableFs.rename(from, to);
+      },
+    };
+    const h = harness(t, { maxConcurrentCheckpoints: 2, retainedCheckpoints: 1 }, undefined, fs);
+    const one = h.coordinator.trigger(undefined)!;
+    const two = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, one);
+    await h.ack(SINK, one); // every task acknowledged 1: it is being published, not subsumed
+    await h.ack(SOURCE, two);
+    await h.ack(SINK, two);
+    await until(() => h.completed.includes(two), "checkpoint 2 completes first");
+    releaseOlder();
+    await until(() => h.completed.includes(one), "checkpoint 1 completes");
+    assert.equal(h.coordinator.latest?.id, two, "the newest checkpoint is the one to restore from");
+    await until(() => !existsSync(h.storage.checkpointDir(one)), "the older one is pruned");
+    assert.ok(existsSync(join(h.storage.checkpointDir(two), "_metadata")));
+  });
+
+  it("records how long the last checkpoint took", async (t) => {
+    const h = harness(t);
+    const id = h.coordinator.trigger(undefined)!;
+    t.mock.timers.tick(250);
+    await h.ack(SOURCE, id);
+    await h.ack(SINK, id);
+    await until(() => h.completed.includes(id), "completion");
+    assert.equal(h.coordinator.stats.lastDurationMs, 250);
+    assert.equal(h.coordinator.stats.completed, 1);
+  });
+});
