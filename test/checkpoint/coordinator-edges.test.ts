@@ -13,11 +13,17 @@ import {
   DEFAULT_CHECKPOINT_SETTINGS,
 } from "../../src/checkpoint/checkpoint-config.ts";
 import { CheckpointCoordinator, type TaskRef } from "../../src/checkpoint/coordinator.ts";
-import { FsCheckpointStorage, type SubtaskStateHandle } from "../../src/checkpoint/fs-storage.ts";
+import {
+  type DurableFs,
+  FsCheckpointStorage,
+  nodeDurableFs,
+  type SubtaskStateHandle,
+} from "../../src/checkpoint/fs-storage.ts";
 
 const root = mkdtempSync(join(tmpdir(), "weir-coordinator-edges-"));
 after(() => rmSync(root, { recursive: true, force: true }));
 let jobs = 0;
+const mockedTimers = new WeakSet<TestContext>();
 
 const task = (vertexId: number, isSource: boolean): TaskRef => ({
   vertexId,
@@ -44,8 +50,12 @@ function harness(
   t: TestContext,
   overrides: Partial<CheckpointSettings> = {},
   tasks = [SOURCE, SINK],
+  fs: DurableFs = nodeDurableFs,
 ): Harness {
-  t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+  if (!mockedTimers.has(t)) {
+    t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
+    mockedTimers.add(t);
+  }
   const settings: CheckpointSettings = {
     ...DEFAULT_CHECKPOINT_SETTINGS,
     interval: 100,
@@ -53,7 +63,7 @@ function harness(
     directory: root,
     ...overrides,
   };
-  const storage = new FsCheckpointStorage(root, `job-${++jobs}`);
+  const storage = new FsCheckpointStorage(root, `job-${++jobs}`, fs);
   const h: Harness = {
     storage,
     triggered: [],
@@ -232,7 +242,17 @@ describe("finished tasks and the final checkpoint", () => {
 
 describe("acknowledgements that come too late", () => {
   it("the state of an aborted checkpoint is removed, also when an older one completed", async (t) => {
-    const h = harness(t, { timeout: 1000, tolerableFailedCheckpoints: 5, maxConcurrentCheckpoints: 2 });
+    const removals: string[] = [];
+    const fs: DurableFs = {
+      ...nodeDurableFs,
+      remove: (path) => nodeDurableFs.remove(path).then(() => void removals.push(path)),
+    };
+    const h = harness(
+      t,
+      { timeout: 1000, tolerableFailedCheckpoints: 5, maxConcurrentCheckpoints: 2 },
+      undefined,
+      fs,
+    );
     const one = h.coordinator.trigger(undefined)!;
     await h.ack(SOURCE, one);
     await h.ack(SINK, one);
@@ -240,7 +260,7 @@ describe("acknowledgements that come too late", () => {
     const two = h.coordinator.trigger(undefined)!;
     t.mock.timers.tick(1000);
     assert.deepEqual(h.aborted, [two]);
-    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r)); // the abort's removal ran
+    await until(() => removals.includes(h.storage.checkpointDir(two)), "the abort's removal ran");
     await h.ack(SOURCE, two); // written after the abort removed the directory
     await until(() => !existsSync(h.storage.checkpointDir(two)), "the late state is removed");
     assert.ok(existsSync(join(h.storage.checkpointDir(one), "_metadata")), "checkpoint 1 is kept");
@@ -266,5 +286,133 @@ describe("acknowledgements that come too late", () => {
     for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
     assert.ok(existsSync(join(h.storage.checkpointDir(id), "_metadata")), "the completed checkpoint is kept");
     assert.ok(existsSync(join(h.storage.checkpointDir(id), "task-1.state")), "with its state");
+  });
+});
+
+describe("what a completed checkpoint records", () => {
+  it("its metadata: not a savepoint, each task's edges when it has any, and the size of its state", async (t) => {
+    const source: TaskRef = { ...SOURCE, outputs: [{ edge: "1->2", partitioner: "forward" }] };
+    const sink: TaskRef = { ...SINK, inputs: [{ edge: "1->2", partitioner: "forward" }] };
+    const h = harness(t, {}, [source, sink]);
+    const id = h.coordinator.trigger(undefined)!;
+    await h.ack(source, id);
+    await h.ack(sink, id);
+    await until(() => h.completed.includes(id), "completion");
+    const meta = h.coordinator.latest!.metadata;
+    assert.equal(meta.savepoint, false);
+    assert.deepEqual(meta.tasks["1"]?.outputs, source.outputs);
+    assert.equal("inputs" in meta.tasks["1"]!, false, "no edges: no key");
+    assert.deepEqual(meta.tasks["2"]?.inputs, sink.inputs);
+    assert.equal("outputs" in meta.tasks["2"]!, false);
+    const size = meta.tasks["1"]!.subtasks[0]!.size + meta.tasks["2"]!.subtasks[0]!.size;
+    assert.ok(size > 0);
+    assert.equal(h.coordinator.stats.lastSizeBytes, size);
+  });
+});
+
+describe("a restart", () => {
+  it("makes finished tasks live again: the next checkpoint waits for their acknowledgement", async (t) => {
+    const h = harness(t);
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, FINISHED);
+    h.coordinator.resetForRestart();
+    const id = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, id);
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(h.completed, [], "the sink runs again and has not acknowledged");
+    await h.ack(SINK, id);
+    await until(() => h.completed.includes(id), "completion");
+  });
+
+  it("forgets a final state that could not be written", async (t) => {
+    const h = harness(t, { tolerableFailedCheckpoints: 5 });
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, FINISHED, "disk full");
+    h.coordinator.resetForRestart();
+    const id = h.coordinator.trigger(undefined);
+    assert.notEqual(id, undefined);
+    await h.ack(SOURCE, id!);
+    await h.ack(SINK, id!);
+    await until(() => h.completed.includes(id!), "completion");
+  });
+});
+
+describe("in-flight data and failed publication", () => {
+  async function complete(t: TestContext, overrides: Partial<CheckpointSettings>) {
+    const h = harness(t, overrides);
+    const id = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, id);
+    await h.ack(SINK, id);
+    await until(() => h.completed.includes(id), "completion");
+    return h.coordinator.latest!.metadata.inFlightData;
+  }
+
+  it("only an unaligned exactly-once checkpoint says it holds in-flight data", async (t) => {
+    assert.equal(await complete(t, { unaligned: true, mode: "EXACTLY_ONCE" }), true);
+    assert.equal(await complete(t, { unaligned: false, mode: "EXACTLY_ONCE" }), false);
+    assert.equal(await complete(t, { unaligned: true, mode: "AT_LEAST_ONCE" }), false);
+  });
+
+  it("the final checkpoint holds no in-flight data, also with unaligned checkpoints", async (t) => {
+    const h = harness(t, { unaligned: true });
+    h.coordinator.taskFinished(SOURCE.vertexId, SOURCE.subtask, FINISHED);
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, FINISHED);
+    await h.coordinator.finalCheckpoint();
+    assert.equal(h.coordinator.latest!.metadata.inFlightData, false);
+  });
+
+  it("metadata that cannot be written fails the checkpoint and leaves nothing of it", async (t) => {
+    const failing: DurableFs = {
+      ...nodeDurableFs,
+      rename: (from, to) =>
+        to.endsWith("_metadata") ? Promise.reject(new Error("disk full")) : nodeDurableFs.rename(from, to),
+    };
+    const h = harness(t, { tolerableFailedCheckpoints: 0 }, [SOURCE, SINK], failing);
+    const id = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, id);
+    await h.ack(SINK, id);
+    await until(() => h.failures.length > 0, "the job fails");
+    assert.match(h.failures[0]!.message, /checkpoint 1 .*cannot write its metadata: disk full/);
+    assert.deepEqual([h.completed, h.aborted], [[], [id]]);
+    await until(() => !existsSync(h.storage.checkpointDir(id)), "its files are removed");
+    assert.equal(h.coordinator.latest, undefined);
+  });
+});
+
+describe("completion order and stats", () => {
+  it("an older checkpoint published after a newer one stays older: the newer is the latest, the older is pruned", async (t) => {
+    let releaseOlder: () => void = () => {};
+    const olderHeld = new Promise<void>((r) => {
+      releaseOlder = r;
+    });
+    const fs: DurableFs = {
+      ...nodeDurableFs,
+      rename: async (from, to) => {
+        if (to.endsWith(join("chk-1", "_metadata"))) await olderHeld;
+        return nodeDurableFs.rename(from, to);
+      },
+    };
+    const h = harness(t, { maxConcurrentCheckpoints: 2, retainedCheckpoints: 1 }, undefined, fs);
+    const one = h.coordinator.trigger(undefined)!;
+    const two = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, one);
+    await h.ack(SINK, one); // every task acknowledged 1: it is being published, not subsumed
+    await h.ack(SOURCE, two);
+    await h.ack(SINK, two);
+    await until(() => h.completed.includes(two), "checkpoint 2 completes first");
+    releaseOlder();
+    await until(() => h.completed.includes(one), "checkpoint 1 completes");
+    assert.equal(h.coordinator.latest?.id, two, "the newest checkpoint is the one to restore from");
+    await until(() => !existsSync(h.storage.checkpointDir(one)), "the older one is pruned");
+    assert.ok(existsSync(join(h.storage.checkpointDir(two), "_metadata")));
+  });
+
+  it("records how long the last checkpoint took", async (t) => {
+    const h = harness(t);
+    const id = h.coordinator.trigger(undefined)!;
+    t.mock.timers.tick(250);
+    await h.ack(SOURCE, id);
+    await h.ack(SINK, id);
+    await until(() => h.completed.includes(id), "completion");
+    assert.equal(h.coordinator.stats.lastDurationMs, 250);
+    assert.equal(h.coordinator.stats.completed, 1);
   });
 });
