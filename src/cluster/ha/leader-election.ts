@@ -27,8 +27,11 @@ export interface LeaderElectionEvents {
   granted: [fence: LeaderFence];
   /** This contender is no longer the leader (it campaigns again unless closed). */
   revoked: [reason: string];
-  /** A campaign failed before it led (etcd unreachable...); it is tried again. */
-  error: [error: Error];
+  /**
+   * A campaign failed before it led (etcd unreachable, the lease lost...); it is tried again.
+   * (Not named `error`: an unheard `error` event would throw.)
+   */
+  campaignFailed: [error: Error];
 }
 
 /** One campaign: its lease, and the watch it waits on; ended when it fails or is given up. */
@@ -175,7 +178,7 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
     const wasLeader = this.current !== undefined;
     this.lose(reason);
     void this.end(c);
-    if (!wasLeader && !this.closed) this.emit("error", error ?? new Error(reason));
+    if (!wasLeader && !this.closed) this.emit("campaignFailed", error ?? new Error(reason));
     if (!this.closed) {
       clearTimeout(this.retryTimer);
       this.retryTimer = setTimeout(() => void this.campaignOnce(), 500);
@@ -202,10 +205,15 @@ export class LeaderElection extends EventEmitter<LeaderElectionEvents> {
 }
 
 /** Who leads a component, as standbys and TaskManagers see it. */
-export class LeaderRetrieval extends EventEmitter<{ change: [address: string | undefined] }> {
+export class LeaderRetrieval extends EventEmitter<{
+  change: [address: string | undefined];
+  /** Observation stopped for good (etcd3 gave up); observe again. Not named `error`, which would throw unheard. */
+  failed: [error: Error];
+}> {
   private constructor(private readonly observer: ElectionObserver) {
     super();
     observer.on("change", (address) => this.emit("change", address));
+    observer.on("error", (e: Error) => this.emit("failed", e));
   }
 
   /** @internal use EtcdHaServices.leaderRetrieval */
