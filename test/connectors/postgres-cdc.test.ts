@@ -199,7 +199,13 @@ describe("PostgresCdcSource (private PostgreSQL, pgoutput)", () => {
     assert.ok(got.every((r) => !r.snapshot));
     await reader.close();
 
-    // The slot moves on; PostgreSQL cannot replay what lies before its confirmed position.
+    // The slot moves on; PostgreSQL cannot replay what lies before its confirmed position. (The
+    // server releases the slot a moment after the reader's connection closed.)
+    for (let i = 0; i < 300; i++) {
+      const r = await pgc.sql("SELECT active_pid FROM pg_replication_slots WHERE slot_name = 'slot_e'");
+      if (r.rows[0].active_pid === null) break;
+      await new Promise((res) => setTimeout(res, 100));
+    }
     await pgc.sql("SELECT pg_replication_slot_advance('slot_e', pg_current_wal_lsn())");
     const confirmed = (
       await pgc.sql(
