@@ -34,6 +34,8 @@ import {
   TASKMANAGERS,
 } from "./cluster-options.ts";
 import { commandHelp } from "./commands.ts";
+import { startJobManagerRest } from "./jobmanager-rest.ts";
+import type { RestServer } from "../web/rest-server.ts";
 import { type CliIO, EXIT_FAILED, EXIT_OK, accumulatorLines, reportError, summaryLine } from "./report.ts";
 
 /** The token from --token or the environment; required beyond loopback. */
@@ -100,12 +102,31 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
         1,
         3_600_000,
       ),
-      restPort: integerOption("jobmanager", REST_PORT, p.values.get("rest-port"), 0, 65535) ?? 8081,
       slotTimeoutMs: integerOption("jobmanager", SLOT_TIMEOUT, p.values.get("slot-timeout"), 0, 3_600_000),
       log: logger(io),
     });
+    const restPort = integerOption("jobmanager", REST_PORT, p.values.get("rest-port"), 0, 65535) ?? 8081;
     await jm.start();
-    io.out(`JobManager listening on ${address}:${jm.port}; REST API at ${jm.restUrl}`);
+    let rest: RestServer;
+    try {
+      rest = await startJobManagerRest({
+        port: restPort,
+        address,
+        token,
+        jobs: () => jm.jobMetrics(),
+        taskManagers: () => jm.resources.info(),
+        taskManagerFile: (id, file) => jm.fetchFile(id, file),
+      });
+    } catch (e) {
+      await jm.stop();
+      throw e;
+    }
+    const stopAll = async () => {
+      await rest.close();
+      await jm.stop();
+      rmSync(workDir, { recursive: true, force: true });
+    };
+    io.out(`JobManager listening on ${address}:${jm.port}; REST API at ${rest.url}`);
     const application = p.values.get("job");
     if (application !== undefined) {
       return await runApplication(
@@ -114,12 +135,9 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
         p.values.get("parallelism"),
         jobArguments,
         io,
-      ).finally(() => rmSync(workDir, { recursive: true, force: true }));
+      ).finally(stopAll);
     }
-    return await untilSignal(async () => {
-      await jm.stop();
-      rmSync(workDir, { recursive: true, force: true });
-    });
+    return await untilSignal(stopAll);
   } catch (e) {
     return reportError(e, io, false);
   }
@@ -206,7 +224,6 @@ async function runApplication(
     );
   } finally {
     await jm.shutDownTaskManagers();
-    await jm.stop();
   }
 }
 

@@ -23,9 +23,8 @@ import {
   type TaskManagerToJobManager,
   toWireError,
 } from "../rpc/messages.ts";
-import type { RestServer } from "../../web/rest-server.ts";
+import type { JobMetrics } from "../../runtime/metrics/job-metrics.ts";
 import { type RegisteredTaskManager, ResourceManager } from "./resource-manager.ts";
-import { startJobManagerRest } from "./rest-endpoint.ts";
 
 /** Flink's RPC port. */
 export const JOBMANAGER_PORT = 6123;
@@ -43,8 +42,6 @@ export interface JobManagerOptions {
   artifactDir: string;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
-  /** Serve the REST API on this port (0 picks a free one); none when undefined. */
-  restPort?: number;
   /** How long an attempt waits for free slots before it fails (default 30 s). */
   slotTimeoutMs?: number;
   log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
@@ -81,7 +78,6 @@ export class JobManager {
   private readonly artifacts = new Map<string, Uint8Array>();
   private readonly fileRequests = new Map<number, (text: string | undefined) => void>();
   private fileRid = 0;
-  private rest: RestServer | undefined;
   private readonly log: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
 
   constructor(private readonly options: JobManagerOptions) {
@@ -110,25 +106,15 @@ export class JobManager {
     );
     this.resources.start();
     this.log("INFO", `JobManager listening on ${address}:${this.server.port}`);
-    if (this.options.restPort !== undefined) {
-      this.rest = await startJobManagerRest({
-        port: this.options.restPort,
-        address,
-        token: this.options.token,
-        jobs: () => [...this.jobs.values()].map((j) => j.client.metrics),
-        taskManagers: () => this.resources.info(),
-        taskManagerFile: (id, file) => this.fetchFile(id, file),
-      });
-      this.log("INFO", `REST API at ${this.rest.url}`);
-    }
   }
 
-  /** The REST API's URL, when it serves one. */
-  get restUrl(): string | undefined {
-    return this.rest?.url;
+  /** The jobs' metrics, status and exceptions (what the REST API serves). */
+  jobMetrics(): JobMetrics[] {
+    return [...this.jobs.values()].map((j) => j.client.metrics);
   }
 
-  private fetchFile(id: string, file: "logs" | "stdout"): Promise<string | undefined> {
+  /** The tail of a TaskManager's log or stdout; undefined when it is unknown or does not answer. */
+  fetchFile(id: string, file: "logs" | "stdout"): Promise<string | undefined> {
     const tm = this.resources.taskManagers.get(id);
     if (tm === undefined) return Promise.resolve(undefined);
     const rid = ++this.fileRid;
@@ -148,7 +134,6 @@ export class JobManager {
   async stop(): Promise<void> {
     for (const job of this.jobs.values()) await job.client.cancel().catch(() => {});
     this.resources.stop();
-    await this.rest?.close();
     for (const tm of [...this.resources.taskManagers.values()]) tm.socket.destroy();
     await this.server?.close();
   }

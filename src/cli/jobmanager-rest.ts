@@ -1,16 +1,17 @@
-// The JobManager's REST API: the jobs' endpoints of `weir run --rest-port` (src/web/, Flink's
+// The JobManager's REST API (started by `weir jobmanager`, which sits above both the cluster and
+// the web layer): the jobs' endpoints of `weir run --rest-port` (src/web/, Flink's
 // shapes) for every job of the cluster, Prometheus /metrics, and Flink's TaskManager endpoints:
 // GET /taskmanagers, /taskmanagers/:id, /taskmanagers/:id/logs and /taskmanagers/:id/stdout (the
 // last MiB of the TaskManager's log and of what its tasks printed). On loopback by default; any
 // other address needs the token, which every request must then carry as a Bearer token.
 
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
-import type { JobMetrics } from "../../runtime/metrics/job-metrics.ts";
-import { renderPrometheus } from "../../web/prometheus.ts";
-import { answer } from "../../web/rest-handlers.ts";
-import { type RestServer, RestServerError, isLoopback } from "../../web/rest-server.ts";
-import { tokensEqual } from "../rpc/frame-socket.ts";
-import type { TaskManagerInfo } from "../rpc/messages.ts";
+import { tokensEqual } from "../cluster/rpc/frame-socket.ts";
+import type { TaskManagerInfo } from "../cluster/rpc/messages.ts";
+import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
+import { renderPrometheus } from "../web/prometheus.ts";
+import { answer } from "../web/rest-handlers.ts";
+import { type RestServer, RestServerError, isLoopback } from "../web/rest-server.ts";
 
 export interface JobManagerRestOptions {
   port: number;
