@@ -79,6 +79,11 @@ export class DataExchange {
         this.links.delete(k);
       }
     }
+    // A peer that never connected (it died first) is forgotten with the last link to it: a
+    // TaskManager of the same id that registers later gets a fresh connection.
+    const used = new Set([...this.links.values()].map((l) => l.peer));
+    for (const [id, peer] of this.peers)
+      if (peer.socket === undefined && !used.has(id)) this.peers.delete(id);
   }
 
   shutdown(): void {
