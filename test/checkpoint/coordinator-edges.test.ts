@@ -442,4 +442,40 @@ describe("stopping and restarting", () => {
     await assert.rejects(savepoint, /checkpoint 1 was aborted: the job is restarting/);
     assert.deepEqual(h.failures, [], "a restart is not a checkpoint failure");
   });
+
+  it("stop() ends what is pending: its files go, a savepoint is rejected, a late ack completes nothing", async (t) => {
+    const h = harness(t, { maxConcurrentCheckpoints: 3 });
+    const done = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, done);
+    await h.ack(SINK, done);
+    await until(() => h.completed.includes(done), "the first checkpoint completes");
+    const pending = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, pending);
+    const savepoint = h.coordinator.triggerSavepoint(join(root, `savepoint-stop-${jobs}`));
+    const rejected = assert.rejects(savepoint, /the job stopped before the savepoint completed/);
+    await h.coordinator.stop(false);
+    await rejected;
+    assert.equal(h.coordinator.numInProgress, 0);
+    assert.equal(
+      existsSync(h.storage.checkpointDir(pending)),
+      false,
+      "the pending checkpoint's state is removed",
+    );
+    assert.ok(existsSync(join(h.storage.checkpointDir(done), "_metadata")), "the completed one is kept");
+    await h.ack(SINK, pending);
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(h.completed, [done], "nothing completes after stop()");
+  });
+
+  it("stop(true) deletes every checkpoint of the run; stop(false) keeps them", async (t) => {
+    for (const discard of [true, false]) {
+      const h = harness(t);
+      const id = h.coordinator.trigger(undefined)!;
+      await h.ack(SOURCE, id);
+      await h.ack(SINK, id);
+      await until(() => h.completed.includes(id), "completion");
+      await h.coordinator.stop(discard);
+      assert.equal(existsSync(h.storage.root), !discard, `stop(${discard})`);
+    }
+  });
 });
