@@ -43,6 +43,8 @@ interface Harness {
   completed: number[];
   aborted: number[];
   failures: Error[];
+  /** Runs when the coordinator fails the job (a job master stops it). */
+  onFailure?: () => void;
   ack(t: TaskRef, id: number): Promise<void>;
 }
 
@@ -94,7 +96,10 @@ function harness(
       notifyComplete: (id) => h.completed.push(id),
       notifyAborted: (id) => h.aborted.push(id),
     },
-    (e) => h.failures.push(e),
+    (e) => {
+      h.failures.push(e);
+      h.onFailure?.();
+    },
   );
   t.after(() => h.coordinator.stop(false));
   return h;
@@ -179,7 +184,7 @@ describe("checkpoint coordinator edges", () => {
     assert.equal(h.failures.length, 1);
     assert.match(
       h.failures[0]!.message,
-      /checkpoint 2 .*task 2\/0 finished, but its final state could not be written: disk full/,
+      /^checkpoint 2 of job 'edges' failed: task 2\/0 finished, but its final state could not be written: disk full/,
     );
   });
 });
@@ -414,5 +419,63 @@ describe("completion order and stats", () => {
     await until(() => h.completed.includes(id), "completion");
     assert.equal(h.coordinator.stats.lastDurationMs, 250);
     assert.equal(h.coordinator.stats.completed, 1);
+  });
+});
+
+describe("stopping and restarting", () => {
+  it("a job stopped by a periodic checkpoint that could not start gets no further checkpoint", (t) => {
+    const h = harness(t);
+    h.onFailure = () => void h.coordinator.stop(false);
+    h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, FINISHED, "disk full");
+    h.coordinator.start();
+    t.mock.timers.tick(100);
+    assert.equal(h.failures.length, 1);
+    t.mock.timers.tick(1000);
+    assert.equal(h.failures.length, 1, "stopped: no checkpoint after the failure");
+  });
+
+  it("a savepoint pending when the job restarts is rejected, not left waiting", async (t) => {
+    const h = harness(t);
+    const savepoint = h.coordinator.triggerSavepoint(join(root, `savepoint-${jobs}`));
+    assert.deepEqual(h.triggered, [1]);
+    h.coordinator.resetForRestart();
+    await assert.rejects(savepoint, /checkpoint 1 was aborted: the job is restarting/);
+    assert.deepEqual(h.failures, [], "a restart is not a checkpoint failure");
+  });
+
+  it("stop() ends what is pending: its files go, a savepoint is rejected, a late ack completes nothing", async (t) => {
+    const h = harness(t, { maxConcurrentCheckpoints: 3 });
+    const done = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, done);
+    await h.ack(SINK, done);
+    await until(() => h.completed.includes(done), "the first checkpoint completes");
+    const pending = h.coordinator.trigger(undefined)!;
+    await h.ack(SOURCE, pending);
+    const savepoint = h.coordinator.triggerSavepoint(join(root, `savepoint-stop-${jobs}`));
+    const rejected = assert.rejects(savepoint, /the job stopped before the savepoint completed/);
+    await h.coordinator.stop(false);
+    await rejected;
+    assert.equal(h.coordinator.numInProgress, 0);
+    assert.equal(
+      existsSync(h.storage.checkpointDir(pending)),
+      false,
+      "the pending checkpoint's state is removed",
+    );
+    assert.ok(existsSync(join(h.storage.checkpointDir(done), "_metadata")), "the completed one is kept");
+    await h.ack(SINK, pending);
+    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(h.completed, [done], "nothing completes after stop()");
+  });
+
+  it("stop(true) deletes every checkpoint of the run; stop(false) keeps them", async (t) => {
+    for (const discard of [true, false]) {
+      const h = harness(t);
+      const id = h.coordinator.trigger(undefined)!;
+      await h.ack(SOURCE, id);
+      await h.ack(SINK, id);
+      await until(() => h.completed.includes(id), "completion");
+      await h.coordinator.stop(discard);
+      assert.equal(existsSync(h.storage.root), !discard, `stop(${discard})`);
+    }
   });
 });
