@@ -129,11 +129,14 @@ describe("checkpoints on S3 (s3rver)", () => {
     try {
       const params: CountingParams = {
         out: join(dir, "out"),
-        events: 9_000,
+        // Slow enough (10 s) that the first checkpoint lands well before the end even on a loaded
+        // machine; the restored run reads the rest fast.
+        events: 30_000,
         keys: 7,
         rate: 3_000,
       };
       const env = { WEIR_S3_JOB: JSON.stringify(params) };
+      const fastEnv = { WEIR_S3_JOB: JSON.stringify({ ...params, rate: 200_000 }) };
       const first = spawnWeir(["run", JOB, "-p", "2", "--checkpoint-dir", location], env);
       await untilObject(location, first.exited);
       first.child.kill("SIGKILL");
@@ -146,7 +149,7 @@ describe("checkpoints on S3 (s3rver)", () => {
 
       const second = await weir(
         ["run", JOB, "-p", "3", "--from-savepoint", latest, "--checkpoint-dir", `${location}/after`],
-        env,
+        fastEnv,
       );
       assert.equal(second.code, 0, `restored run (stderr: ${second.stderr})`);
       assert.deepEqual(committed(params.out), countingReference(params.events, params.keys));
