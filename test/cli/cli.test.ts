@@ -53,7 +53,9 @@ describe("weir run", () => {
   it("prints the stacks of a failing job with --verbose", async () => {
     const r = await weir(["run", `${FIXTURES}/failing-job.ts`, "-p", "1", "--verbose"]);
     assert.equal(r.code, 1);
-    assert.match(r.stderr, /^weir: job 'failing-job' failed: operator 'Explode'/);
+    // --verbose first describes the job's memory, then the failure.
+    assert.match(r.stderr, /^Job 'failing-job' memory \(state backend: heap\):/);
+    assert.match(r.stderr, /^weir: job 'failing-job' failed: operator 'Explode'/m);
     assert.ok(r.stderr.includes("    at "), "a stack trace");
     assert.match(r.stderr, /Caused by \(user code\):\nError: no answers allowed\n {4}at .*failing-job\.ts/);
   });
