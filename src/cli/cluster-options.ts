@@ -26,7 +26,7 @@ export const JM_ADDRESS: OptionSpec = {
   short: "m",
   value: "host:port",
   example: "127.0.0.1:6123",
-  help: `the JobManager's RPC address (port default ${JOBMANAGER_PORT})`,
+  help: `the JobManager's RPC address (port default ${JOBMANAGER_PORT}); with weir run: run the job on that cluster`,
 };
 export const PORT: OptionSpec = {
   name: "port",

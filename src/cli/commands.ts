@@ -229,7 +229,7 @@ export function commandHelp(c: CommandSpec): string {
   const labels = c.options.map((o) => `${optionLabel(o).replace("/", ", ")}${o.value ? ` ${o.value}` : ""}`);
   const width = Math.max(...labels.map((l) => l.length));
   return [
-    `Usage: weir ${c.name} ${c.args} [options]${c === RUN ? " [-- job arguments]" : ""}`,
+    `Usage: weir ${[c.name, c.args].filter((a) => a.length > 0).join(" ")} [options]${c === RUN ? " [-- job arguments]" : ""}`,
     "",
     c.description,
     "",

@@ -23,6 +23,8 @@ export interface JobRunOptions extends EnvironmentConfig {
   jobName?: string;
   /** The job's id (default: a random UUID). */
   jobId?: string;
+  /** The job module's file name, when `job` is a copy of it (an artifact): names the job by default. */
+  moduleName?: string;
   /** Told of every failed attempt as it happens, with the delay before the restart (if any). */
   onAttemptFailed?: JobMasterOptions["onAttemptFailed"];
 }
@@ -34,14 +36,14 @@ export async function submitJobOnSlots(
   /** The job module as the workers import it (default: options.job). */
   workerModulePath?: string,
 ): Promise<ClusterJobClient & { job: CompiledJob }> {
-  const { job: modulePath, jobName: name, jobId: givenId, onAttemptFailed, ...config } = options;
+  const { job: modulePath, jobName: name, jobId: givenId, moduleName, onAttemptFailed, ...config } = options;
   if (config.clock !== undefined) {
     throw new InvalidArgumentError(
       "a custom clock works only for in-thread execution (env.execute()); worker threads use the system clock",
     );
   }
   const def = await loadJobModule(modulePath);
-  const env = await buildJobEnvironment(def, config, modulePath);
+  const env = await buildJobEnvironment(def, config, moduleName ?? modulePath);
   const jobName = name ?? env.defaultJobName;
   const job = env.compile(jobName);
   const jobId = givenId ?? randomUUID();

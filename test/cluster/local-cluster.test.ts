@@ -39,7 +39,7 @@ describe("application mode: weir jobmanager --job", () => {
         tms.push(startProcess(["taskmanager", "-m", `127.0.0.1:${port}`, "--id", id], ENV));
       }
       assert.equal(await jm.exited, 0, jm.err());
-      assert.match(jm.out(), /^Job 'wordcount-job' finished in .*counts \(p=2\): 20,000 records/m);
+      assert.match(jm.out(), /^Job 'wordcount-fixture' finished in .*counts \(p=2\): 20,000 records/m);
       // The TaskManagers were told to exit with the cluster.
       assert.equal(await tms[1]!.exited, 0, tms[1]!.err());
       assert.equal(await tms[2]!.exited, 0, tms[2]!.err());

@@ -108,11 +108,11 @@ describe("a JobManager and two TaskManagers as processes", () => {
     assert.equal(await run.exited, 0, run.err());
     assert.match(
       run.out(),
-      /^Job 'wordcount-job' finished in [\d.]+s · .*tokenize \(p=2\): .*counts \(p=2\): 60,000 records/m,
+      /^Job 'wordcount-fixture' finished in [\d.]+s · .*tokenize \(p=2\): .*counts \(p=2\): 60,000 records/m,
     );
     const list = startProcess(["list", "-m", cluster.address], {});
     assert.equal(await list.exited, 0, list.err());
-    assert.equal(list.out().match(/wordcount-job \(FINISHED\)/g)?.length, 2, list.out());
+    assert.equal(list.out().match(/wordcount-fixture \(FINISHED\)/g)?.length, 2, list.out());
   });
 });
 

@@ -5,57 +5,14 @@
 // the output of a run without failures: nothing lost, nothing duplicated.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { fileURLToPath } from "node:url";
 import { ClusterClient } from "../../src/cluster/cluster-client.ts";
-import { type ChaosParams, WINDOW_MS, event } from "../checkpoint/fixtures/chaos-job.ts";
+import type { ChaosParams } from "../checkpoint/fixtures/chaos-job.ts";
+import { EVENTS, JOB, KEYS, checkpointCompleted, committed, expected, waitFor } from "./failover-job.ts";
 import { startCluster } from "./process-cluster.ts";
-
-const JOB = fileURLToPath(new URL("../checkpoint/fixtures/chaos-job.ts", import.meta.url));
-const EVENTS = 40_000;
-const KEYS = 13;
-
-function expected(): string[] {
-  const m = new Map<string, { key: string; window: number; count: number; sum: number }>();
-  for (let i = 0; i < EVENTS; i++) {
-    const e = event(i, KEYS);
-    const w = Math.floor(e.time / WINDOW_MS) * WINDOW_MS;
-    const k = `${e.key}@${w}`;
-    const r = m.get(k) ?? { key: e.key, window: w, count: 0, sum: 0 };
-    r.count++;
-    r.sum += e.value;
-    m.set(k, r);
-  }
-  return [...m.values()].map((r) => JSON.stringify(r)).sort();
-}
-
-function committed(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const lines: string[] = [];
-  for (const f of readdirSync(dir)) {
-    if (f.startsWith(".")) continue;
-    for (const l of readFileSync(join(dir, f), "utf8").split("\n")) if (l.length > 0) lines.push(l);
-  }
-  return lines.sort();
-}
-
-/** Some checkpoint of the job has completed (its _metadata is written last, atomically). */
-function checkpointCompleted(checkpoints: string, jobId: string): boolean {
-  const dir = join(checkpoints, jobId);
-  if (!existsSync(dir)) return false;
-  return readdirSync(dir).some((d) => d.startsWith("chk-") && existsSync(join(dir, d, "_metadata")));
-}
-
-async function waitFor(cond: () => boolean, what: string, ms = 30_000): Promise<void> {
-  const until = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for: ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 describe("a TaskManager lost while an exactly-once job runs", () => {
   for (const how of ["kill -9", "SIGSTOP (heartbeat timeout)"] as const) {

@@ -331,8 +331,8 @@ export class JobManager {
       {
         job: modulePath,
         jobId,
-        jobName:
-          m.jobName ?? (artifact !== undefined ? artifact.name.replace(/\.[cm]?[jt]s$/, "") : undefined),
+        jobName: m.jobName,
+        moduleName: artifact?.name,
         ...config,
         onAttemptFailed: (f) => {
           const a: ClientAnswer = {
