@@ -82,7 +82,7 @@ describe("PostgresXaSink (private PostgreSQL)", () => {
     const c = ctx(0, 1, "a1");
     const w = await sink.createWriter(c);
     for (let i = 0; i < 1200; i++) w.write({ id: i });
-    const staged = w.prepareCommit(1);
+    const staged = await w.prepareCommit(1);
     assert.equal(staged.length, 1);
     assert.match(staged[0]!.gid, /^weir:xa-job-\d+:sink:0:1:[0-9a-f]{12}$/);
     const committer = sink.createCommitter(c);
@@ -135,7 +135,7 @@ describe("PostgresXaSink (private PostgreSQL)", () => {
     const w = await sink.createWriter(c);
     assert.deepEqual(await prepared(), []);
     for (let i = 10; i < 20; i++) w.write({ id: i }); // the replayed records
-    const again = w.prepareCommit(2);
+    const again = await w.prepareCommit(2);
     await sink.createCommitter(c).commit(again);
     await w.close?.();
     assert.deepEqual(
