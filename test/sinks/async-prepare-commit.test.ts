@@ -169,19 +169,25 @@ describe("asynchronous prepareCommit", () => {
     const probe = new Probe();
     const count = 1500;
     let failed = false;
-    probe.answer = (staged, _id, attempt) =>
-      new Promise((resolve, reject) =>
+    let inFlight = 0;
+    let overlapped = false;
+    probe.answer = (staged, _id, attempt) => {
+      if (inFlight++ > 0) overlapped = true;
+      const settled = new Promise<Staged[]>((resolve, reject) =>
         setTimeout(() => {
           // The third staging of the first attempt fails: the task fails, the job restarts.
           if (attempt === 0 && probe.prepared.length >= 3 && !failed) {
             failed = true;
             reject(new Error("injected staging failure"));
           } else resolve(staged);
-        }, 15),
+        }, 40),
       );
+      return settled.finally(() => inFlight--);
+    };
     await withEnv(async (env) => {
-      env.enableCheckpointing(25);
-      env.getCheckpointConfig().setTolerableCheckpointFailureNumber(100);
+      // Checkpoints overlap: a barrier arrives while earlier stagings are still pending.
+      env.enableCheckpointing(15);
+      env.getCheckpointConfig().setTolerableCheckpointFailureNumber(100).setMaxConcurrentCheckpoints(3);
       env.setRestartStrategy(RestartStrategies.fixedDelay(2, 10));
       env
         .fromGenerator((i) => i, { count, recordsPerSecond: 3000 })
@@ -193,5 +199,6 @@ describe("asynchronous prepareCommit", () => {
     assert.equal(failed, true, "the staging failure was not injected");
     const values = probe.committed.flatMap((c) => c.values).sort((a, b) => a - b);
     assert.deepEqual(values, range(count));
+    assert.ok(overlapped, "no barrier arrived while a staging was pending");
   });
 });

@@ -178,14 +178,15 @@ export class SinkOperator extends StreamOperator {
     if (this.committer === undefined) return undefined;
     const staging = this.prepare(checkpointId);
     // Asynchronous: the checkpoint writer awaits this before it writes and acknowledges the state.
-    if (staging !== undefined) return staging.then(() => this.pendingUpTo(checkpointId));
-    return this.pendingUpTo(checkpointId);
+    // It runs right after this checkpoint's committables were recorded, before a later
+    // checkpoint's (chained after them), so it holds exactly what this checkpoint covers.
+    if (staging !== undefined) return staging.then(() => this.pendingData());
+    return this.pendingData();
   }
 
-  /** What a snapshot of checkpoint `checkpointId` keeps: the staged entries not known committed. */
-  private pendingUpTo(checkpointId: number): { pending: Array<[number, unknown[]]> } {
-    const kept = this.pending.filter((p) => p.checkpointId <= checkpointId);
-    return { pending: kept.map((p) => [p.checkpointId, p.committables]) };
+  /** What a snapshot keeps: the staged entries not known to be committed. */
+  private pendingData(): { pending: Array<[number, unknown[]]> } {
+    return { pending: this.pending.map((p) => [p.checkpointId, p.committables]) };
   }
 
   /**
@@ -202,7 +203,9 @@ export class SinkOperator extends StreamOperator {
       record(staged);
       return undefined;
     }
-    const done = (this.staging ?? Promise.resolve()).then(() => staged).then(record);
+    const ready = Promise.resolve(staged);
+    ready.catch(() => {}); // reported through `done` (unobserved if an earlier staging failed)
+    const done = (this.staging ?? Promise.resolve()).then(() => ready).then(record);
     this.staging = done;
     // A rejection is reported through the snapshot (or finish()) that awaits it.
     done.then(
