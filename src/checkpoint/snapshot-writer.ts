@@ -1,4 +1,5 @@
-// The asynchronous part of a checkpoint on the task's thread: the keyed state captured at the
+// The asynchronous part of a checkpoint on the task's thread: operator data still pending at the
+// barrier (a sink's PREPARE) is awaited, then the keyed state captured at the
 // barrier (copy-on-write, see StateTable) is encoded key group by key group, and between slices of
 // a few milliseconds the event loop, and so the task, gets a turn. A task with a million keys keeps
 // processing records while its snapshot is encoded and written.
@@ -11,12 +12,14 @@ import { encodeKeyGroupFrom } from "./state-file.ts";
 const SLICE_MS = 5;
 
 /**
- * Replaces every operator's `keyedState` by its encoded `keyGroups`, yielding between slices;
- * releases the captured state whatever happens.
+ * Awaits every operator's `pendingCustom` into `custom` (rejects with the first failure: the state
+ * must then not be written), then replaces every operator's `keyedState` by its encoded
+ * `keyGroups`, yielding between slices; releases the captured state whatever happens.
  */
 export async function encodeKeyedState(snapshot: TaskSnapshot, sliceMs = SLICE_MS): Promise<void> {
   const ops = Object.values(snapshot.operators).filter((op) => op.keyedState !== undefined);
   try {
+    await resolvePendingCustom(snapshot);
     const slice = yieldEvery(sliceMs);
     for (const op of ops) {
       const { state, timers: captured } = op.keyedState!;
@@ -59,6 +62,17 @@ export async function encodeKeyedState(snapshot: TaskSnapshot, sliceMs = SLICE_M
       delete op.keyedState;
     }
   }
+}
+
+/** Replaces each operator's `pendingCustom` by a copy of what it resolved to, in `custom`. */
+async function resolvePendingCustom(snapshot: TaskSnapshot): Promise<void> {
+  const ops = Object.values(snapshot.operators).filter((op) => op.pendingCustom !== undefined);
+  // Observe every rejection (the first one fails the write), not only the first awaited.
+  const settled = await Promise.all(ops.map((op) => op.pendingCustom));
+  ops.forEach((op, i) => {
+    delete op.pendingCustom;
+    if (settled[i] !== undefined) op.custom = structuredClone(settled[i]);
+  });
 }
 
 /** Returns a function to await between units of work: it yields once a slice of `sliceMs` is used up (0: every time). */

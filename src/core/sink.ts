@@ -33,8 +33,15 @@ export interface PrecommittingSinkWriter<T, CommT> extends SinkWriter<T> {
   /**
    * The checkpoint barrier passed (or the input ended: FINAL id): close what was written since
    * the last call and hand it over as committables. They are stored with the checkpoint.
+   *
+   * May return a Promise (staging in an external system is asynchronous, e.g. PREPARE
+   * TRANSACTION): the task acknowledges the checkpoint only once it resolved, so a completed
+   * checkpoint holds only committables that were durably staged; a rejection declines the
+   * checkpoint and fails the task. Records after the barrier keep arriving meanwhile (`write`):
+   * they belong to the next checkpoint. The next prepareCommit may be called before this Promise
+   * resolved; committables are recorded in checkpoint order.
    */
-  prepareCommit(checkpointId: number): CommT[];
+  prepareCommit(checkpointId: number): CommT[] | Promise<CommT[]>;
 }
 
 export interface Committer<CommT> {

@@ -2,7 +2,8 @@
 // restore at another parallelism reads the key groups it owns), operator state by name with its
 // redistribution mode, source splits, and operator-specific data. Plain data, encoded into state
 // files by the checkpoint layer, except the keyed state taken at the barrier (`keyedState`): the
-// writer encodes it key group by key group, asynchronously, into `keyGroups`.
+// writer encodes it key group by key group, asynchronously, into `keyGroups`; and operator data
+// that is known only later (`pendingCustom`, e.g. a sink's PREPARE): the writer awaits it first.
 
 import type { KeyedStateSnapshot } from "../state/keyed-state-backend.ts";
 
@@ -48,6 +49,12 @@ export interface OperatorSnapshot {
   splits?: unknown[];
   /** Operator-specific data (e.g. a sink's pending transactions); handed back whole on restore. */
   custom?: unknown;
+  /**
+   * Operator-specific data known only once this resolves (a two-phase-commit sink's asynchronous
+   * prepareCommit): the checkpoint writer awaits it into `custom` before the state is written and
+   * acknowledged; a rejection declines the checkpoint (and the task fails).
+   */
+  pendingCustom?: Promise<unknown>;
 }
 
 /**
@@ -101,16 +108,18 @@ export function releaseKeyedState(snapshot: TaskSnapshot): void {
 
 /**
  * A copy of the operators' snapshots that later processing cannot change (an unaligned checkpoint
- * acknowledges only once its in-flight input has arrived). Keyed state is already copy-on-write.
+ * acknowledges only once its in-flight input has arrived). Keyed state is already copy-on-write;
+ * pending custom data is copied by the writer once it resolved.
  */
 export function detachOperatorSnapshots(
   operators: Record<string, OperatorSnapshot>,
 ): Record<string, OperatorSnapshot> {
   const out: Record<string, OperatorSnapshot> = {};
   for (const [uid, op] of Object.entries(operators)) {
-    const { keyedState, ...plain } = op;
+    const { keyedState, pendingCustom, ...plain } = op;
     out[uid] = structuredClone(plain);
     if (keyedState !== undefined) out[uid].keyedState = keyedState;
+    if (pendingCustom !== undefined) out[uid].pendingCustom = pendingCustom;
   }
   return out;
 }

@@ -345,7 +345,16 @@ export class StreamTask implements ElementHandler {
       } catch (e) {
         throw attribute(e, m.info);
       }
-      if (snap !== undefined) operators[m.info.uid] = snap;
+      if (snap === undefined) continue;
+      operators[m.info.uid] = snap;
+      // An asynchronous part that rejects fails the task as a throwing snapshot does (and the
+      // checkpoint writer declines the checkpoint).
+      const info = m.info;
+      snap.pendingCustom?.catch((e: unknown) =>
+        this.mailbox.execute(() => {
+          throw attribute(e, info);
+        }),
+      );
     }
     // Copied now: the snapshot is written while the task goes on changing its state.
     return { operators: detachOperatorSnapshots(operators) };

@@ -86,8 +86,8 @@ class FailingFileSink extends ExactlyOnceFileSink<number> {
     const scenario = this.scenario;
     return {
       write: (v) => w.write(v),
-      prepareCommit(checkpointId) {
-        const staged = w.prepareCommit(checkpointId);
+      async prepareCommit(checkpointId) {
+        const staged = await w.prepareCommit(checkpointId);
         if (checkpointId === FINAL) for (const c of staged) scenario.finalParts.add(c.pending);
         return staged;
       },

@@ -61,7 +61,7 @@ describe("JetStreamSink (NATS JetStream)", () => {
       const ctx = writerContext(subtask, 2, counters);
       const writer = sink.createWriter(ctx);
       for (let n = 0; n < 100; n++) writer.write({ k: n % 2 === 0 ? "even" : "odd", n: subtask * 1000 + n });
-      staged.push(...writer.prepareCommit(7));
+      staged.push(...(await writer.prepareCommit(7)));
     }
     assert.equal(staged.length, 2);
     // The checkpoint completes: each subtask's committer publishes its own transaction.

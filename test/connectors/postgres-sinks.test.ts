@@ -165,7 +165,7 @@ describe("PostgresWriteAheadSink (PostgreSQL)", () => {
     } as never;
     const writer = await sink.createWriter(ctx);
     for (let i = 0; i < 10; i++) writer.write({ id: i });
-    const staged = writer.prepareCommit(7);
+    const staged = await writer.prepareCommit(7);
     const committer = sink.createCommitter(ctx);
     // Two committers (as after a restore at another parallelism) racing on the same transaction.
     const other = sink.createCommitter(ctx);

@@ -2,7 +2,8 @@
 // max_prepared_transactions=10) driven through the two-phase-commit SPI as the sink operator
 // drives it: nothing visible before the commit, a crash between PREPARE and COMMIT PREPARED
 // committed exactly once by a restored job, a prepared transaction of a checkpoint that never
-// completed rolled back, restores at other parallelisms, and a keyed job failing mid-run. Also
+// completed rolled back, a completed one rolled back from outside reported (not taken as
+// committed), restores at other parallelisms, and a keyed job failing mid-run. Also
 // the clear error of a server with max_prepared_transactions = 0 (the shared server on :5432).
 
 import assert from "node:assert/strict";
@@ -82,7 +83,7 @@ describe("PostgresXaSink (private PostgreSQL)", () => {
     const c = ctx(0, 1, "a1");
     const w = await sink.createWriter(c);
     for (let i = 0; i < 1200; i++) w.write({ id: i });
-    const staged = w.prepareCommit(1);
+    const staged = await w.prepareCommit(1);
     assert.equal(staged.length, 1);
     assert.match(staged[0]!.gid, /^weir:xa-job-\d+:sink:0:1:[0-9a-f]{12}$/);
     const committer = sink.createCommitter(c);
@@ -121,6 +122,31 @@ describe("PostgresXaSink (private PostgreSQL)", () => {
     assert.deepEqual(await prepared(), []);
   });
 
+  it("a completed checkpoint's transaction rolled back from outside fails the commit (no silent loss)", async () => {
+    const name = await table();
+    const sink = sinkFor(name);
+    const staged = await writeAndPrepare(sink, ctx(0, 1, "lost1"), 0, 10, 5);
+    assert.match(staged[0]!.xid ?? "", /^\d+$/);
+    // Someone else (by hand, or a second job with the same gid prefix) rolls it back.
+    await pgc.sql(`ROLLBACK PREPARED '${staged[0]!.gid}'`);
+    const committer = sink.createCommitter(ctx(0, 1, "lost2"));
+    await assert.rejects(
+      async () => committer.commit(staged),
+      (e: unknown) => {
+        assert.ok(e instanceof PostgresSinkError);
+        assert.equal(e.code, "IO");
+        assert.match(e.message, /is no longer prepared and was not committed \(transaction \d+ is aborted\)/);
+        assert.match(e.message, /restore the job from a checkpoint taken before checkpoint 5/);
+        return true;
+      },
+    );
+    // A committable of a checkpoint taken before the id was recorded: taken as committed.
+    const { xid: _, ...old } = staged[0]!;
+    await committer.commit([old]);
+    await committer.close?.();
+    assert.deepEqual(await ids(name), []);
+  });
+
   it("a prepared transaction of a checkpoint that never completed is rolled back on restore", async () => {
     const name = await table();
     const sink = sinkFor(name);
@@ -135,7 +161,7 @@ describe("PostgresXaSink (private PostgreSQL)", () => {
     const w = await sink.createWriter(c);
     assert.deepEqual(await prepared(), []);
     for (let i = 10; i < 20; i++) w.write({ id: i }); // the replayed records
-    const again = w.prepareCommit(2);
+    const again = await w.prepareCommit(2);
     await sink.createCommitter(c).commit(again);
     await w.close?.();
     assert.deepEqual(

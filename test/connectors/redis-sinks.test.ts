@@ -47,9 +47,9 @@ describe("RedisStreamSink", () => {
     const ctx = sinkContext(0, 1);
     const writer = sink.createWriter(ctx);
     for (let n = 0; n < 5; n++) writer.write({ user: `u${n % 2}`, n });
-    const chk1 = writer.prepareCommit(1);
+    const chk1 = await writer.prepareCommit(1);
     writer.write({ user: "u9", n: 5 });
-    const chk2 = writer.prepareCommit(2);
+    const chk2 = await writer.prepareCommit(2);
     assert.equal((await redis.readStream(key)).length, 0, "nothing is visible before the commit");
 
     const committer = sink.createCommitter(ctx);
@@ -111,7 +111,7 @@ describe("RedisStreamSink", () => {
     const ctx = sinkContext(0, 1);
     const w = sink.createWriter(ctx);
     w.write("a");
-    const t = w.prepareCommit(1);
+    const t = await w.prepareCommit(1);
     const c = sink.createCommitter(ctx);
     await assert.rejects(Promise.resolve(c.commit(t)), /holds a string, not a stream/);
     assert.equal(await redis.client.exists(redisCommitMarkerKey(`${p}m:`, t[0]!.transactionId)), 0);
@@ -167,11 +167,11 @@ describe("RedisUpsertSink", () => {
     w.write({ user: "b", clicks: 1, last: "y" });
     w.write({ user: "a", clicks: 2, last: "z" });
     w.write({ user: "c", clicks: 1, last: "q" });
-    const b1 = w.prepareCommit(1);
+    const b1 = await w.prepareCommit(1);
     await c.commit(b1);
     await redis.client.hSet(`${p}a`, "stale", "1");
     w.write({ user: "c", clicks: 0, last: "", gone: true });
-    const b2 = w.prepareCommit(2);
+    const b2 = await w.prepareCommit(2);
     await c.commit(b2);
     const first = await hashes(p, ["a", "b", "c"]);
     assert.deepEqual(first, {

@@ -35,8 +35,8 @@ class CrashBeforeCommitSink extends ExactlyOnceFileSink<Row> {
     const writerOf = this.writerOf;
     return {
       write: (v) => w.write(v),
-      prepareCommit(checkpointId) {
-        const staged = w.prepareCommit(checkpointId);
+      async prepareCommit(checkpointId) {
+        const staged = await w.prepareCommit(checkpointId);
         for (const c of staged) writerOf.set(c.pending, ctx.subtaskIndex);
         return staged;
       },

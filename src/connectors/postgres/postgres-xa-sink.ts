@@ -6,15 +6,15 @@
 // The gid is "<prefix><subtask>:<checkpoint>:<attempt>", the prefix derived from job name and
 // operator uid (the same for a job restored from a checkpoint), so after a crash:
 //   - the restored committables (checkpoints that completed) are committed, each by new subtask
-//     `old % parallelism` only; a gid no longer prepared was committed before (idempotent);
+//     `old % parallelism` only; a gid no longer prepared was committed before (a repeated
+//     commit): the server's commit log says so for its transaction id (txid_status), and a
+//     transaction that was rolled back instead fails the job (its rows would be lost);
 //   - every other prepared transaction with our prefix that the subtask owns (old % p = me) is a
 //     leftover of a checkpoint that never completed: rolled back when the writer opens, which is
 //     after the operator committed the subtask's restored share.
-// PREPARE TRANSACTION is sent asynchronously after the barrier (the SPI's prepareCommit is
-// synchronous); the committer waits for it before COMMIT PREPARED, and a closing writer waits
-// for it too, so a failing task still prepares what its checkpoint covers. Only a process killed
-// in the milliseconds between a barrier and its PREPARE reaching the server can lose the
-// transaction of a checkpoint that nevertheless completed (docs/sinks.md says so).
+// prepareCommit returns the Promise of the PREPARE TRANSACTION: the task acknowledges the
+// checkpoint only once the transaction is durably prepared, so a completed checkpoint never holds
+// a gid that was not prepared (no window in which a killed process loses a checkpoint's rows).
 
 import { createHash } from "node:crypto";
 import type pg from "pg";
@@ -49,12 +49,21 @@ export interface XaTransaction {
   checkpointId: number;
   /** The subtask that prepared it. */
   subtask: number;
+  /**
+   * The transaction's id (txid_current(), as text): tells a transaction committed before from
+   * one rolled back when its gid is no longer prepared. Absent in committables of checkpoints
+   * taken before it was added (such a gid is then taken as committed, as it was then).
+   */
+  xid?: string;
 }
 
 /** The id prepareCommit gets at the end of input (the runtime's FINAL_CHECKPOINT_ID). */
 const FINAL_CHECKPOINT_ID = Number.MAX_SAFE_INTEGER;
 
-/** PREPARE TRANSACTION promises of this process by gid: the committer waits for them. */
+/**
+ * PREPARE TRANSACTION promises of this process by gid: a writer of a later attempt waits for a
+ * failed attempt's PREPARE before it rolls its leftovers back.
+ */
 const preparing = new Map<string, Promise<void>>();
 
 /** The gid prefix of a sink operator of a job (PostgreSQL allows gids up to 200 bytes). */
@@ -132,20 +141,21 @@ export class PostgresXaSink<T> implements TwoPhaseCommittingSink<T, XaTransactio
 
   /** Commits prepared transactions; after a restore only those of old subtasks `old % p = me`. */
   createCommitter(ctx: SinkWriterContext): Committer<XaTransaction> {
+    const { owner, mapping } = this;
     const session = new PostgresSession(this.options.connection, this.owner, this.mapping.table);
     return {
       async commit(committables: XaTransaction[]): Promise<void> {
         for (const c of committables) {
           if (c.subtask % ctx.parallelism !== ctx.subtaskIndex) continue;
-          await preparing.get(c.gid);
           try {
             await session.query(
               `committing prepared transaction '${c.gid}' (checkpoint ${c.checkpointId})`,
               `COMMIT PREPARED ${literal(c.gid)}`,
             );
           } catch (e) {
-            // 42704: no such prepared transaction: it was committed before (a repeated commit).
+            // 42704: no such prepared transaction: committed before (a repeated commit), or lost.
             if ((e as PostgresSinkError).sqlState !== "42704") throw e;
+            await checkCommittedBefore(session, c, owner, mapping.table);
           }
           preparing.delete(c.gid);
         }
@@ -153,6 +163,36 @@ export class PostgresXaSink<T> implements TwoPhaseCommittingSink<T, XaTransactio
       close: () => session.close(),
     };
   }
+}
+
+/**
+ * A committable of a completed checkpoint whose gid is no longer prepared. Its PREPARE succeeded
+ * before the checkpoint was acknowledged, and this job rolls back only gids that no completed
+ * checkpoint holds, so it was committed before (a commit repeated after a restart) — unless
+ * someone else rolled it back (ROLLBACK PREPARED by hand, or another running job with the same
+ * gid prefix). The server's commit log tells: committed passes, anything else fails the job.
+ * When the server can no longer tell (NULL: the id is older than its commit log, long frozen),
+ * and for committables without an id (older checkpoints), it is taken as committed.
+ */
+async function checkCommittedBefore(
+  session: PostgresSession,
+  c: XaTransaction,
+  owner: string,
+  table: string,
+): Promise<void> {
+  if (c.xid === undefined) return;
+  const r = await session.query(
+    `checking the outcome of transaction '${c.gid}' (checkpoint ${c.checkpointId})`,
+    "SELECT txid_status($1::bigint) AS status",
+    [c.xid],
+  );
+  const status = (r.rows[0] as { status: string | null }).status;
+  if (status === "committed" || status === null) return;
+  throw new PostgresSinkError(
+    "IO",
+    `${owner}: prepared transaction '${c.gid}' of completed checkpoint ${c.checkpointId} (subtask ${c.subtask}) is no longer prepared and was not committed (transaction ${c.xid} is ${status}): its rows are lost. Something outside this job rolled it back (ROLLBACK PREPARED by hand, or another job with the same job name and sink uid, i.e. the same transactionPrefix, running at once); restore the job from a checkpoint taken before checkpoint ${c.checkpointId} to write them again, and give concurrent jobs distinct names or transactionPrefix options`,
+    { table },
+  );
 }
 
 async function rollbackPrepared(session: PostgresSession, gid: string): Promise<void> {
@@ -229,24 +269,32 @@ class XaWriter<T> implements PrecommittingSinkWriter<T, XaTransaction> {
     if (this.buffer.length >= 500) this.flush();
   }
 
-  prepareCommit(checkpointId: number): XaTransaction[] {
+  /**
+   * Resolves once PREPARE TRANSACTION succeeded (the checkpoint is acknowledged only then); rows
+   * written meanwhile go into the next transaction, sent after the PREPARE on the same session.
+   */
+  prepareCommit(checkpointId: number): XaTransaction[] | Promise<XaTransaction[]> {
     this.throwIfFailed();
     this.flush();
     if (!this.inTransaction) return [];
     this.inTransaction = false;
     const gid = gidOf(this.prefix, this.ctx.subtaskIndex, checkpointId, this.attempt);
+    let xid = "";
     const done = this.enqueue(async (client) => {
+      const what = `preparing transaction '${gid}' (checkpoint ${checkpointId})`;
       try {
+        const r = await client.query("SELECT txid_current()::text AS xid");
+        xid = (r.rows[0] as { xid: string }).xid;
         await client.query(`PREPARE TRANSACTION ${literal(gid)}`);
       } catch (e) {
-        throw this.session.statementError(`preparing transaction '${gid}' (checkpoint ${checkpointId})`, e);
+        throw this.session.statementError(what, e);
       }
     }).then(() => {
       if (this.failure !== undefined) throw this.failure;
     });
     done.catch(() => {});
     preparing.set(gid, done);
-    return [{ gid, checkpointId, subtask: this.ctx.subtaskIndex }];
+    return done.then(() => [{ gid, checkpointId, subtask: this.ctx.subtaskIndex, xid }]);
   }
 
   async close(): Promise<void> {

@@ -65,7 +65,7 @@ interface PendingCommit {
   committing: boolean;
 }
 
-function isPromiseLike(v: unknown): v is PromiseLike<void> {
+function isPromiseLike<T = void>(v: unknown): v is PromiseLike<T> {
   return typeof (v as { then?: unknown } | undefined)?.then === "function";
 }
 
@@ -77,7 +77,10 @@ function isPromiseLike(v: unknown): v is PromiseLike<void> {
  * restore in which its task had finished). A committer may commit asynchronously: commits then
  * run one after another in checkpoint order, and committables stay in the snapshots until their
  * commit resolved (so a checkpoint never forgets a commit that may not have happened); restored
- * commits settle before the writer opens, and close() waits for the final commit.
+ * commits settle before the writer opens, and close() waits for the final commit. A writer may
+ * stage asynchronously (prepareCommit returns a Promise): the snapshot is then acknowledged once it
+ * resolved (a rejection declines the checkpoint and fails the task), records keep flowing to the
+ * writer meanwhile, and committables are recorded in checkpoint order.
  */
 export class SinkOperator extends StreamOperator {
   private writer!: SinkWriter<unknown>;
@@ -91,6 +94,8 @@ export class SinkOperator extends StreamOperator {
   private commits: Promise<void> | undefined;
   private commitFailed = false;
   private finalCommitRequested = false;
+  /** The last asynchronous prepareCommit still being recorded (undefined when none runs). */
+  private staging: Promise<void> | undefined;
 
   constructor(private readonly sink: Sink<unknown>) {
     super(undefined);
@@ -171,9 +176,45 @@ export class SinkOperator extends StreamOperator {
 
   protected override snapshotCustom(checkpointId: number): unknown {
     if (this.committer === undefined) return undefined;
-    const staged = (this.writer as PrecommittingSinkWriter<unknown, unknown>).prepareCommit(checkpointId);
-    if (staged.length > 0) this.pending.push({ checkpointId, committables: staged, committing: false });
+    const staging = this.prepare(checkpointId);
+    // Asynchronous: the checkpoint writer awaits this before it writes and acknowledges the state.
+    // It runs right after this checkpoint's committables were recorded, before a later
+    // checkpoint's (chained after them), so it holds exactly what this checkpoint covers.
+    if (staging !== undefined) return staging.then(() => this.pendingData());
+    return this.pendingData();
+  }
+
+  /** What a snapshot keeps: the staged entries not known to be committed. */
+  private pendingData(): { pending: Array<[number, unknown[]]> } {
     return { pending: this.pending.map((p) => [p.checkpointId, p.committables]) };
+  }
+
+  /**
+   * The writer's prepareCommit, its committables recorded as pending in checkpoint order: at once
+   * when it is synchronous and no earlier one is still resolving, else (returned) once it and
+   * every earlier one resolved.
+   */
+  private prepare(checkpointId: number): Promise<void> | undefined {
+    const staged = (this.writer as PrecommittingSinkWriter<unknown, unknown>).prepareCommit(checkpointId);
+    const record = (committables: unknown[]) => {
+      if (committables.length > 0) this.pending.push({ checkpointId, committables, committing: false });
+    };
+    if (this.staging === undefined && !isPromiseLike<unknown[]>(staged)) {
+      record(staged);
+      return undefined;
+    }
+    const ready = Promise.resolve(staged);
+    ready.catch(() => {}); // reported through `done` (unobserved if an earlier staging failed)
+    const done = (this.staging ?? Promise.resolve()).then(() => ready).then(record);
+    this.staging = done;
+    // A rejection is reported through the snapshot (or finish()) that awaits it.
+    done.then(
+      () => {
+        if (this.staging === done) this.staging = undefined;
+      },
+      () => {},
+    );
+    return done;
   }
 
   protected override restoreCustom(custom: unknown[]): void {
@@ -204,13 +245,7 @@ export class SinkOperator extends StreamOperator {
 
   override async finish(): Promise<void> {
     await this.writer.finish?.();
-    if (this.committer !== undefined) {
-      const staged = (this.writer as PrecommittingSinkWriter<unknown, unknown>).prepareCommit(
-        FINAL_CHECKPOINT_ID,
-      );
-      if (staged.length > 0)
-        this.pending.push({ checkpointId: FINAL_CHECKPOINT_ID, committables: staged, committing: false });
-    }
+    if (this.committer !== undefined) await this.prepare(FINAL_CHECKPOINT_ID);
   }
 
   override async close(): Promise<void> {

@@ -188,8 +188,12 @@ export abstract class StreamOperator {
     const operatorState = this.snapshotOperatorState();
     if (operatorState !== undefined) snap.operatorState = operatorState;
     const custom = this.snapshotCustom(checkpointId);
-    if (custom !== undefined) snap.custom = custom;
-    return snap.keyedState === undefined && snap.custom === undefined && snap.operatorState === undefined
+    if (custom instanceof Promise) snap.pendingCustom = custom;
+    else if (custom !== undefined) snap.custom = custom;
+    return snap.keyedState === undefined &&
+      snap.custom === undefined &&
+      snap.pendingCustom === undefined &&
+      snap.operatorState === undefined
       ? undefined
       : snap;
   }
@@ -275,7 +279,10 @@ export abstract class StreamOperator {
     return data;
   }
 
-  /** Operator-specific checkpoint data (e.g. a sink's pending transactions). */
+  /**
+   * Operator-specific checkpoint data (e.g. a sink's pending transactions). A Promise of it: the
+   * checkpoint is written and acknowledged once it resolved, and declined if it rejects.
+   */
   protected snapshotCustom(_checkpointId: number): unknown {
     return undefined;
   }
