@@ -8,7 +8,6 @@ import { mkdirSync, writeFileSync, existsSync } from "node:fs";
 import { isAbsolute, join, resolve } from "node:path";
 import type { EnvironmentConfig } from "../../api/environment.ts";
 import { JobCancelledError } from "../../core/errors.ts";
-import type { SlotListener, SlotRunner } from "../attempt-coordinator.ts";
 import { runnableArtifact } from "../job-artifact.ts";
 import { submitJobOnSlots } from "../job-run.ts";
 import type { ClusterJobClient } from "../mini-cluster.ts";
@@ -25,6 +24,7 @@ import {
 } from "../rpc/messages.ts";
 import type { JobMetrics } from "../../runtime/metrics/job-metrics.ts";
 import { type RegisteredTaskManager, ResourceManager } from "./resource-manager.ts";
+import { SlotDeployments } from "./slot-deployments.ts";
 
 /** Flink's RPC port. */
 export const JOBMANAGER_PORT = 6123;
@@ -62,19 +62,11 @@ interface Follower {
   tell(a: ClientAnswer): void;
 }
 
-interface Deployment {
-  listeners: SlotListener[];
-  tmOf: string[];
-  live: Set<number>;
-  exitResolvers: Array<() => void>;
-}
-
 export class JobManager {
   private server: FrameServer | undefined;
   readonly resources: ResourceManager;
   readonly jobs = new Map<string, DispatchedJob>();
-  private readonly deployments = new Map<number, Deployment>();
-  private deploymentCounter = 0;
+  private readonly deployments: SlotDeployments;
   private readonly artifacts = new Map<string, Uint8Array>();
   private readonly fileRequests = new Map<number, (text: string | undefined) => void>();
   private fileRid = 0;
@@ -89,6 +81,7 @@ export class JobManager {
       options.heartbeatTimeoutMs ?? 10_000,
       (tm, why) => this.lostTaskManager(tm, why),
     );
+    this.deployments = new SlotDeployments(this.resources, this.log);
   }
 
   get port(): number {
@@ -190,15 +183,9 @@ export class JobManager {
         this.fileRequests.delete(m.rid);
         break;
       case "worker":
-        this.deployments.get(m.deployment)?.listeners[m.slot]?.message(m.m);
-        break;
       case "worker-error":
-        this.deployments
-          .get(m.deployment)
-          ?.listeners[m.slot]?.crashed(Object.assign(new Error(m.message), { stack: m.stack }));
-        break;
       case "worker-exit":
-        this.slotExited(m.deployment, m.slot, m.code, true);
+        this.deployments.fromWorker(m);
         break;
       case "fetch-artifact":
         socket.send({
@@ -210,24 +197,9 @@ export class JobManager {
     }
   }
 
-  private slotExited(deployment: number, slot: number, code: number | string, release: boolean): void {
-    const d = this.deployments.get(deployment);
-    if (d === undefined || !d.live.delete(slot)) return;
-    if (release) this.resources.release(d.tmOf[slot]!);
-    d.exitResolvers[slot]?.();
-    d.listeners[slot]?.exited(code);
-    if (d.live.size === 0) this.deployments.delete(deployment);
-  }
-
   private lostTaskManager(tm: RegisteredTaskManager, why: string): void {
     this.log("WARN", `TaskManager ${tm.id} (pid ${tm.pid} on ${tm.host}) lost: ${why}`);
-    for (const [id, d] of [...this.deployments]) {
-      for (const slot of [...d.live]) {
-        if (d.tmOf[slot] !== tm.id) continue;
-        d.listeners[slot]?.crashed(new Error(`TaskManager ${tm.id} was lost: ${why}`));
-        this.slotExited(id, slot, "TaskManager lost", false);
-      }
-    }
+    this.deployments.lost(tm, why);
   }
 
   private async fromClient(socket: FrameSocket, m: ClientRequest): Promise<void> {
@@ -357,7 +329,7 @@ export class JobManager {
               job.jobName,
             );
             current = tms.map((t) => t.id);
-            return this.deploy(jobId, data, listeners, tms, artifact);
+            return this.deployments.deploy(jobId, data, listeners, tms, artifact);
           },
         };
       },
@@ -409,51 +381,5 @@ export class JobManager {
       `job '${job.jobName}' (${jobId}) ${end.status}${why}`,
     );
     for (const f of job.followers) f.tell(a);
-  }
-
-  private deploy(
-    jobId: string,
-    data: import("../protocol.ts").WorkerData[],
-    listeners: SlotListener[],
-    tms: RegisteredTaskManager[],
-    artifact: ArtifactRef | undefined,
-  ): SlotRunner[] {
-    const deployment = ++this.deploymentCounter;
-    const d: Deployment = {
-      listeners,
-      tmOf: tms.map((t) => t.id),
-      live: new Set(data.map((_, i) => i)),
-      exitResolvers: [],
-    };
-    this.deployments.set(deployment, d);
-    const runners = data.map((_, slot): SlotRunner => {
-      const tm = tms[slot]!;
-      const exited = new Promise<void>((resolve) => {
-        d.exitResolvers[slot] = resolve;
-      });
-      return {
-        post: (m) =>
-          tm.socket.send({ t: "to-worker", deployment, slot, m } satisfies JobManagerToTaskManager),
-        terminate: () => {
-          if (!d.live.has(slot)) return;
-          if (this.resources.taskManagers.get(tm.id) === tm) {
-            tm.socket.send({ t: "terminate", deployment, slot } satisfies JobManagerToTaskManager);
-          } else this.slotExited(deployment, slot, "TaskManager lost", false);
-        },
-        exited,
-      };
-    });
-    const placement = tms.map((t) => ({ tm: t.id, dataHost: t.dataHost, dataPort: t.dataPort }));
-    for (const tm of new Set(tms)) {
-      tm.socket.send({
-        t: "deploy",
-        deployment,
-        workers: data.filter((_, slot) => tms[slot] === tm),
-        placement,
-        artifact,
-      } satisfies JobManagerToTaskManager);
-    }
-    this.log("INFO", `job ${jobId}: deployment ${deployment} on ${[...new Set(d.tmOf)].join(", ")}`);
-    return runners;
   }
 }
