@@ -282,13 +282,22 @@ describe("acknowledgements that come too late", () => {
   });
 
   it("an acknowledgement of a checkpoint that already completed leaves it intact", async (t) => {
-    const h = harness(t);
+    const removals: string[] = [];
+    const fs: DurableFs = {
+      ...nodeDurableFs,
+      remove: (path) => {
+        removals.push(path); // asked for synchronously: no wait needed to see it
+        return nodeDurableFs.remove(path);
+      },
+    };
+    const h = harness(t, {}, undefined, fs);
     h.coordinator.taskFinished(SINK.vertexId, SINK.subtask, FINISHED);
     const id = h.coordinator.trigger(undefined)!;
     await h.ack(SOURCE, id);
     await until(() => h.completed.includes(id), "completion");
+    const before = removals.length;
     await h.ack(SOURCE, id); // a duplicate
-    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
+    assert.deepEqual(removals.slice(before), [], "nothing of the completed checkpoint is removed");
     assert.ok(existsSync(join(h.storage.checkpointDir(id), "_metadata")), "the completed checkpoint is kept");
     assert.ok(existsSync(join(h.storage.checkpointDir(id), "task-1.state")), "with its state");
   });
@@ -322,10 +331,11 @@ describe("a restart", () => {
     h.coordinator.resetForRestart();
     const id = h.coordinator.trigger(undefined)!;
     await h.ack(SOURCE, id);
-    for (let i = 0; i < 50; i++) await new Promise((r) => setImmediate(r));
-    assert.deepEqual(h.completed, [], "the sink runs again and has not acknowledged");
     await h.ack(SINK, id);
     await until(() => h.completed.includes(id), "completion");
+    const sink = h.coordinator.latest!.metadata.tasks["2"]!.subtasks[0]!;
+    assert.equal(sink.finished, false, "the sink's new acknowledgement, not its final state of before");
+    assert.notEqual(sink.file, undefined);
   });
 
   it("forgets a final state that could not be written", async (t) => {
@@ -432,6 +442,16 @@ describe("stopping and restarting", () => {
     assert.equal(h.failures.length, 1);
     t.mock.timers.tick(1000);
     assert.equal(h.failures.length, 1, "stopped: no checkpoint after the failure");
+  });
+
+  it("a savepoint asked for when every source has finished is rejected at once", async (t) => {
+    const h = harness(t);
+    h.coordinator.taskFinished(SOURCE.vertexId, SOURCE.subtask, FINISHED);
+    await assert.rejects(
+      h.coordinator.triggerSavepoint(join(root, `savepoint-finished-${jobs}`)),
+      /cannot take a checkpoint: every source has finished/,
+    );
+    assert.deepEqual(h.triggered, []);
   });
 
   it("a savepoint pending when the job restarts is rejected, not left waiting", async (t) => {
