@@ -2,7 +2,8 @@
 // the web layer): the jobs' endpoints of `weir run --rest-port` (src/web/, Flink's
 // shapes) for every job of the cluster, Prometheus /metrics, and Flink's TaskManager endpoints:
 // GET /taskmanagers, /taskmanagers/:id, /taskmanagers/:id/logs and /taskmanagers/:id/stdout (the
-// last MiB of the TaskManager's log and of what its tasks printed). On loopback by default; any
+// last MiB of the TaskManager's log and of what its tasks printed), and the web dashboard at `/`
+// (read-only here: its cancel and savepoint buttons need `weir cancel|savepoint -m`). On loopback by default; any
 // other address needs the token, which every request must then carry as a Bearer token.
 
 import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
@@ -12,6 +13,7 @@ import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
 import { renderPrometheus } from "../web/prometheus.ts";
 import { answer } from "../web/rest-handlers.ts";
 import { type RestServer, RestServerError, isLoopback } from "../web/rest-server.ts";
+import { findDashboardDir, serveDashboard } from "../web/static-files.ts";
 
 export interface JobManagerRestOptions {
   port: number;
@@ -29,8 +31,9 @@ export async function startJobManagerRest(o: JobManagerRestOptions): Promise<Res
       `the JobManager's REST API would listen on ${o.address}, beyond this machine, without a token; pass --token, or leave the address at 127.0.0.1`,
     );
   }
+  const dashboard = findDashboardDir();
   const server = createServer((req, res) => {
-    handle(req, res, o).catch((e: unknown) =>
+    handle(req, res, o, dashboard).catch((e: unknown) =>
       json(res, 500, { errors: [e instanceof Error ? e.message : String(e)] }),
     );
   });
@@ -58,7 +61,14 @@ export async function startJobManagerRest(o: JobManagerRestOptions): Promise<Res
   };
 }
 
-async function handle(req: IncomingMessage, res: ServerResponse, o: JobManagerRestOptions): Promise<void> {
+async function handle(
+  req: IncomingMessage,
+  res: ServerResponse,
+  o: JobManagerRestOptions,
+  dashboard: string | undefined,
+): Promise<void> {
+  // The web dashboard's files (docs/dashboard.md) hold no job data: served without the token.
+  if (await serveDashboard(req, res, dashboard)) return;
   if (o.token.length > 0) {
     const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
     if (given === undefined || !tokensEqual(given, o.token)) {

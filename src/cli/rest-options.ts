@@ -91,7 +91,9 @@ export async function startObservability(
       if (e instanceof RestServerError) throw new CliUsageError(e.message, `see 'weir ${command} --help'`);
       throw e;
     }
-    announce(`weir: REST API at ${server.url} (Prometheus metrics at ${server.url}/metrics)`);
+    announce(
+      `weir: REST API at ${server.url} (web dashboard at ${server.url}/, Prometheus metrics at ${server.url}/metrics)`,
+    );
   }
   const file = values.get(METRICS_FILE.name);
   const reporter = file === undefined ? undefined : startJsonLinesReporter(() => jobs, file);

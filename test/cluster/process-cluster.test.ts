@@ -82,6 +82,11 @@ describe("a JobManager and two TaskManagers as processes", () => {
     const jobs = (await (await get("/jobs")).json()) as { jobs: Array<{ jid: string; state: string }> };
     assert.ok(jobs.jobs.length >= 1 && jobs.jobs.every((j) => j.state === "FINISHED"), JSON.stringify(jobs));
     assert.equal((await fetch(`${cluster.restUrl}/taskmanagers/tm-9`)).status, 404);
+    // The web dashboard is served by the JobManager too.
+    const page = await fetch(`${cluster.restUrl}/`);
+    assert.equal(page.status, 200);
+    assert.match(page.headers.get("content-type") ?? "", /^text\/html/);
+    assert.match(await page.text(), /<script[^>]+src="[^"]*assets\//);
 
     // A job importing "weir-stream" (bundled with Weir left outside), with job arguments.
     const run = startProcess(
