@@ -72,8 +72,9 @@ else {
         outputs: Array<[number, number]>;
         rssMb: number;
       };
-      // Node with tsx takes ~60 MB before any job; heap 64 MB at most, managed memory 16 MiB.
-      assert.ok(rssMb < 250, `RSS ${rssMb.toFixed(0)} MB at the end of the job`);
+      // Node with tsx takes ~60 MB before any job (Node 24: ~100 MB); heap 64 MB at most, managed
+      // memory 16 MiB, plus LMDB's mapped file pages. Node 24 ended a run at 253 MB.
+      assert.ok(rssMb < 320, `RSS ${rssMb.toFixed(0)} MB at the end of the job`);
       const keys = outputs.map(([k]) => k).sort((a, b) => a - b);
       assert.deepEqual(
         keys,
