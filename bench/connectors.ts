@@ -9,15 +9,23 @@
 
 import { DeliverPolicy, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect as natsConnect } from "@nats-io/transport-node";
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { type MqttClient, connectAsync as mqttConnect } from "mqtt";
 import { createClient } from "redis";
+import { MqttSink, MqttSource } from "../src/connectors/mqtt/index.ts";
 import { JetStreamSink, JetStreamSource } from "../src/connectors/nats/index.ts";
 import { RedisStreamSink, RedisStreamSource, RedisUpsertSink } from "../src/connectors/redis/index.ts";
 import { StreamExecutionEnvironment } from "../src/index.ts";
+import { freePort } from "../test/connectors/redis-server.ts";
 import { CountingSink, sinkFigures } from "./lib/counting-sink.ts";
 import type { Run, Section } from "./lib/harness.ts";
 
 const NATS = process.env.WEIR_NATS_SERVER ?? "127.0.0.1:4222";
 const REDIS = process.env.WEIR_REDIS_URL ?? "redis://127.0.0.1:6379";
+const MQTT = process.env.WEIR_MQTT_URL ?? "mqtt://127.0.0.1:1883";
 const BASE = 50_000;
 const PAYLOAD = JSON.stringify({ user: "u00042", value: 17, page: "/checkout", ts: 1_700_000_000_000 });
 const tag = () => `weirbench_${Date.now().toString(36)}_${Math.random().toString(36).slice(2, 7)}`;
@@ -375,6 +383,213 @@ async function upsertCheck(c: Redis, p: string): Promise<number> {
   return total;
 }
 
+// --- MQTT ------------------------------------------------------------------------------------
+
+// MQTT has no replay: a source reads what is published while it is subscribed. So both source
+// variants time the same thing, a bare publisher (QoS 1) sending n messages to a subscriber until
+// the subscriber has them all; only the subscriber differs. The publisher keeps at most WINDOW
+// messages unreceived, so Mosquitto's per-client queue (max_queued_messages 1000) never drops any.
+const WINDOW = 512;
+
+async function withMqtt<R>(fn: (c: MqttClient) => Promise<R>, url = MQTT): Promise<R> {
+  const c = await mqttConnect(url, { reconnectPeriod: 0 });
+  try {
+    return await fn(c);
+  } finally {
+    await c.endAsync();
+  }
+}
+
+const mqttTopic = () => `weirbench/${tag()}`;
+
+/** Waits until got() reaches n (or stops moving for 5 s: then the check shows the shortfall). */
+async function until(got: () => number, n: number): Promise<void> {
+  let last = -1;
+  let since = performance.now();
+  while (got() < n) {
+    if (got() !== last) {
+      last = got();
+      since = performance.now();
+    } else if (performance.now() - since > 5000) return;
+    await new Promise((r) => setTimeout(r, 1));
+  }
+}
+
+/** Publishes n messages with QoS 1, at most WINDOW ahead of what the subscriber has received. */
+async function mqttPublishFlow(topic: string, n: number, received: () => number): Promise<void> {
+  await withMqtt(async (c) => {
+    for (let from = 0; from < n; from += 256) {
+      const batch: Promise<unknown>[] = [];
+      for (let i = from; i < Math.min(n, from + 256); i++)
+        batch.push(c.publishAsync(topic, PAYLOAD, { qos: 1 }));
+      await Promise.all(batch);
+      while (from + 256 - received() > WINDOW) await new Promise((r) => setTimeout(r, 1));
+    }
+  });
+}
+
+const mqttSource: Section = {
+  id: "conn-mqtt-source",
+  title: "MQTT source: bare subscriber vs MqttSource",
+  description:
+    "50k small JSON messages published with QoS 1 (at most 512 unreceived) to one topic while the subscriber is live, timed until it has them all: the client subscribed with QoS 1 (baseline) vs a running MqttSource job (QoS 1) → map counting; the check is the messages received.",
+  warmups: 1,
+  rounds: 3,
+  variants: [
+    {
+      name: "bare mqtt subscriber",
+      baseline: true,
+      async run(scale): Promise<Run> {
+        const n = count(scale);
+        const topic = mqttTopic();
+        return withMqtt(async (sub) => {
+          let got = 0;
+          sub.on("message", (t) => {
+            if (t === topic) got++;
+          });
+          await sub.subscribeAsync(topic, { qos: 1 });
+          const t0 = performance.now();
+          await mqttPublishFlow(topic, n, () => got);
+          await until(() => got, n);
+          return { records: n, ms: performance.now() - t0, check: got };
+        });
+      },
+    },
+    {
+      name: "Weir MqttSource",
+      async run(scale): Promise<Run> {
+        const n = count(scale);
+        const topic = mqttTopic();
+        let got = 0;
+        let probes = 0;
+        const env = new StreamExecutionEnvironment({ parallelism: 1 });
+        env
+          .fromSource(new MqttSource<string>({ url: MQTT, topics: [topic] }), "mqtt")
+          .map((v) => {
+            if (v === "probe") probes++;
+            else got++;
+            return v;
+          })
+          .sinkTo(new CountingSink<string>((s) => s.length));
+        const job = await env.executeAsync("bench-mqtt-source");
+        try {
+          // The subscription is live once a probe comes through (not timed).
+          await withMqtt(async (c) => {
+            while (probes === 0) {
+              await c.publishAsync(topic, "probe", { qos: 1 });
+              await new Promise((r) => setTimeout(r, 50));
+            }
+          });
+          const t0 = performance.now();
+          await mqttPublishFlow(topic, n, () => got);
+          await until(() => got, n);
+          return { records: n, ms: performance.now() - t0, check: got };
+        } finally {
+          await job.cancel();
+        }
+      },
+    },
+  ],
+};
+
+// The sink sections publish faster than one subscriber drains, and a Mosquitto with the default
+// max_queued_messages (1000, as on :1883) drops QoS 1 messages beyond that queue for a slow
+// subscriber after acknowledging them to the publisher, so the check would count drops. They use
+// a private `mosquitto` on a free port with max_queued_messages 0 (unlimited) instead.
+let privateBroker: Promise<{ url: string; child: ChildProcess; dir: string }> | undefined;
+
+function mqttSinkBroker(): Promise<{ url: string; child: ChildProcess; dir: string }> {
+  privateBroker ??= (async () => {
+    const port = await freePort();
+    const dir = mkdtempSync(join(tmpdir(), "weirbench-mqtt-"));
+    const conf = join(dir, "mosquitto.conf");
+    writeFileSync(conf, `listener ${port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n`);
+    const child = spawn("mosquitto", ["-c", conf], { stdio: "ignore" });
+    const url = `mqtt://127.0.0.1:${port}`;
+    for (let i = 0; ; i++) {
+      try {
+        await withMqtt(async () => {}, url);
+        break;
+      } catch (e) {
+        if (i > 100) throw new Error(`the private mosquitto on port ${port} did not start: ${e}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+    return { url, child, dir };
+  })();
+  return privateBroker;
+}
+
+/** Runs publish() with a QoS 1 subscriber on the topic; the check is what it received. */
+async function mqttReceived(
+  url: string,
+  topic: string,
+  n: number,
+  publish: () => Promise<number>,
+): Promise<Run> {
+  return withMqtt(async (sub) => {
+    let got = 0;
+    sub.on("message", (t) => {
+      if (t === topic) got++;
+    });
+    await sub.subscribeAsync(topic, { qos: 1 });
+    const ms = await publish();
+    await until(() => got, n);
+    return { records: n, ms, check: got };
+  }, url);
+}
+
+const mqttSink: Section = {
+  id: "conn-mqtt-sink",
+  title: "MQTT sink: bare publish loop vs MqttSink (private mosquitto)",
+  description:
+    "Publish 50k small JSON messages with QoS 1, each acknowledged (PUBACK): the client with 256 acks awaited at a time (baseline) vs a bounded job into MqttSink (publishes at the end, waits for every PUBACK); the check is what a QoS 1 subscriber received. Against a private mosquitto with max_queued_messages 0, so the subscriber's queue drops nothing.",
+  warmups: 1,
+  rounds: 3,
+  variants: [
+    {
+      name: "bare publishAsync loop",
+      baseline: true,
+      async run(scale): Promise<Run> {
+        const n = count(scale);
+        const topic = mqttTopic();
+        const { url } = await mqttSinkBroker();
+        return mqttReceived(url, topic, n, () =>
+          withMqtt(async (c) => {
+            const t0 = performance.now();
+            for (let from = 0; from < n; from += 256) {
+              const batch: Promise<unknown>[] = [];
+              for (let i = from; i < Math.min(n, from + 256); i++)
+                batch.push(c.publishAsync(topic, PAYLOAD, { qos: 1 }));
+              await Promise.all(batch);
+            }
+            return performance.now() - t0;
+          }, url),
+        );
+      },
+    },
+    {
+      name: "Weir MqttSink",
+      async run(scale): Promise<Run> {
+        const n = count(scale);
+        const topic = mqttTopic();
+        const { url } = await mqttSinkBroker();
+        return mqttReceived(url, topic, n, async () => {
+          const { ms } = await weirJob(
+            (env) =>
+              env
+                .fromSequence(1, n)
+                .map(() => PAYLOAD)
+                .sinkTo(new MqttSink<string>({ url, topic })),
+            "bench-mqtt-sink",
+          );
+          return ms;
+        });
+      },
+    },
+  ],
+};
+
 /** Deletes what the sections created (called by bench/run.ts after them). */
 export async function cleanUpConnectorBenchmarks(): Promise<void> {
   if (natsCreated.length > 0)
@@ -393,6 +608,21 @@ export async function cleanUpConnectorBenchmarks(): Promise<void> {
       }
     });
   redisFilled.clear();
+  const broker = privateBroker;
+  privateBroker = undefined;
+  if (broker !== undefined) {
+    const { child, dir } = await broker;
+    child.kill();
+    rmSync(dir, { recursive: true, force: true });
+  }
 }
 
-export const connectorSections: Section[] = [natsSource, natsSink, redisSource, redisSink, redisUpsert];
+export const connectorSections: Section[] = [
+  natsSource,
+  natsSink,
+  redisSource,
+  redisSink,
+  redisUpsert,
+  mqttSource,
+  mqttSink,
+];

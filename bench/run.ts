@@ -40,7 +40,10 @@ async function main(): Promise<void> {
   }
   // Connector sections need the servers on 127.0.0.1: only when selected (`-- conn`/`connectors`).
   const connectors = args.select.some((s) => s === "connectors" || s.startsWith("conn-") || s === "conn");
-  if (connectors) SECTIONS.push(...(await import("./connectors.ts")).connectorSections);
+  if (connectors) {
+    SECTIONS.push(...(await import("./connectors.ts")).connectorSections);
+    SECTIONS.push(...(await import("./connectors-postgres.ts")).postgresConnectorSections);
+  }
   if (args.select.includes("connectors")) args.select.push("conn-");
   const chosen =
     args.select.length === 0
@@ -67,7 +70,10 @@ async function main(): Promise<void> {
       console.log(`\nsection ${s.id} failed: ${(e as Error).stack ?? e}`);
     }
   }
-  if (connectors) await (await import("./connectors.ts")).cleanUpConnectorBenchmarks();
+  if (connectors) {
+    await (await import("./connectors.ts")).cleanUpConnectorBenchmarks();
+    await (await import("./connectors-postgres.ts")).cleanUpPostgresBenchmarks();
+  }
   const seconds = (performance.now() - started) / 1000;
   console.log(`\ntotal ${seconds.toFixed(0)} s`);
   console.log(
