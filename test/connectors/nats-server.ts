@@ -31,11 +31,15 @@ export interface StoredMessage {
 }
 
 async function tryConnect(servers: string): Promise<NatsConnection | undefined> {
+  let nc: NatsConnection | undefined;
   try {
-    const nc = await connect({ servers, reconnect: false, timeout: 2000 });
+    nc = await connect({ servers, reconnect: false, timeout: 2000 });
     await (await jetstreamManager(nc)).getAccountInfo();
     return nc;
   } catch {
+    // Connected but JetStream did not answer (e.g. a blocked event loop): an open connection
+    // would keep the test process alive after its tests ended.
+    await nc?.close().catch(() => undefined);
     return undefined;
   }
 }
