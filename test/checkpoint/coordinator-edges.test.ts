@@ -4,115 +4,15 @@
 // mock timers (setTimeout and Date) and the real file-system storage in a temporary directory.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { existsSync } from "node:fs";
 import { join } from "node:path";
-import { after, describe, it, type TestContext } from "node:test";
-import {
-  type CheckpointSettings,
-  DEFAULT_CHECKPOINT_SETTINGS,
-} from "../../src/checkpoint/checkpoint-config.ts";
-import { CheckpointCoordinator, type TaskRef } from "../../src/checkpoint/coordinator.ts";
-import {
-  type DurableFs,
-  FsCheckpointStorage,
-  nodeDurableFs,
-  type SubtaskStateHandle,
-} from "../../src/checkpoint/fs-storage.ts";
+import { describe, it, type TestContext } from "node:test";
+import type { CheckpointSettings } from "../../src/checkpoint/checkpoint-config.ts";
+import type { TaskRef } from "../../src/checkpoint/coordinator.ts";
+import { type DurableFs, nodeDurableFs, type SubtaskStateHandle } from "../../src/checkpoint/fs-storage.ts";
+import { harness, harnessJob, SINK, SOURCE, savepointDir, until } from "../harness/coordinator-harness.ts";
 
-const root = mkdtempSync(join(tmpdir(), "weir-coordinator-edges-"));
-after(() => rmSync(root, { recursive: true, force: true }));
-let jobs = 0;
-const mockedTimers = new WeakSet<TestContext>();
-
-const task = (vertexId: number, isSource: boolean): TaskRef => ({
-  vertexId,
-  subtask: 0,
-  operators: [`op${vertexId}`],
-  parallelism: 1,
-  maxParallelism: 128,
-  isSource,
-});
-const SOURCE = task(1, true);
-const SINK = task(2, false);
-
-interface Harness {
-  coordinator: CheckpointCoordinator;
-  storage: FsCheckpointStorage;
-  triggered: number[];
-  completed: number[];
-  aborted: number[];
-  failures: Error[];
-  /** Runs when the coordinator fails the job (a job master stops it). */
-  onFailure?: () => void;
-  ack(t: TaskRef, id: number): Promise<void>;
-}
-
-function harness(
-  t: TestContext,
-  overrides: Partial<CheckpointSettings> = {},
-  tasks = [SOURCE, SINK],
-  fs: DurableFs = nodeDurableFs,
-): Harness {
-  if (!mockedTimers.has(t)) {
-    t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
-    mockedTimers.add(t);
-  }
-  const settings: CheckpointSettings = {
-    ...DEFAULT_CHECKPOINT_SETTINGS,
-    interval: 100,
-    timeout: 1000,
-    directory: root,
-    ...overrides,
-  };
-  const storage = new FsCheckpointStorage(root, `job-${++jobs}`, fs);
-  const h: Harness = {
-    storage,
-    triggered: [],
-    completed: [],
-    aborted: [],
-    failures: [],
-    coordinator: undefined as unknown as CheckpointCoordinator,
-    async ack(tk, id) {
-      const { path, size } = await storage.writeTaskState(id, `task-${tk.vertexId}`, { id });
-      const handle: SubtaskStateHandle = {
-        subtask: 0,
-        file: path,
-        keyGroups: undefined,
-        size,
-        finished: false,
-      };
-      h.coordinator.acknowledge(tk.vertexId, tk.subtask, id, handle);
-    },
-  };
-  h.coordinator = new CheckpointCoordinator(
-    settings,
-    storage,
-    { name: "edges", id: "job" },
-    tasks,
-    () => ({}),
-    {
-      trigger: (id) => h.triggered.push(id),
-      notifyComplete: (id) => h.completed.push(id),
-      notifyAborted: (id) => h.aborted.push(id),
-    },
-    (e) => {
-      h.failures.push(e);
-      h.onFailure?.();
-    },
-  );
-  t.after(() => h.coordinator.stop(false));
-  return h;
-}
-
-/** Wait for the coordinator's asynchronous file work (not for time: the timers are mocked). */
-async function until(cond: () => boolean, what: string): Promise<void> {
-  const deadline = performance.now() + 30_000;
-  while (!cond()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setImmediate(r));
-  }
-}
+harnessJob.name = "edges";
 
 describe("checkpoint coordinator edges", () => {
   it("with checkpointing disabled (interval 0), start() triggers nothing", (t) => {
@@ -448,7 +348,7 @@ describe("stopping and restarting", () => {
     const h = harness(t);
     h.coordinator.taskFinished(SOURCE.vertexId, SOURCE.subtask, FINISHED);
     await assert.rejects(
-      h.coordinator.triggerSavepoint(join(root, `savepoint-finished-${jobs}`)),
+      h.coordinator.triggerSavepoint(savepointDir("savepoint-finished")),
       /cannot take a checkpoint: every source has finished/,
     );
     assert.deepEqual(h.triggered, []);
@@ -456,7 +356,7 @@ describe("stopping and restarting", () => {
 
   it("a savepoint pending when the job restarts is rejected, not left waiting", async (t) => {
     const h = harness(t);
-    const savepoint = h.coordinator.triggerSavepoint(join(root, `savepoint-${jobs}`));
+    const savepoint = h.coordinator.triggerSavepoint(savepointDir("savepoint"));
     assert.deepEqual(h.triggered, [1]);
     h.coordinator.resetForRestart();
     await assert.rejects(savepoint, /checkpoint 1 was aborted: the job is restarting/);
@@ -471,7 +371,7 @@ describe("stopping and restarting", () => {
     await until(() => h.completed.includes(done), "the first checkpoint completes");
     const pending = h.coordinator.trigger(undefined)!;
     await h.ack(SOURCE, pending);
-    const savepoint = h.coordinator.triggerSavepoint(join(root, `savepoint-stop-${jobs}`));
+    const savepoint = h.coordinator.triggerSavepoint(savepointDir("savepoint-stop"));
     const rejected = assert.rejects(savepoint, /the job stopped before the savepoint completed/);
     await h.coordinator.stop(false);
     await rejected;

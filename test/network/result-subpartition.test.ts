@@ -142,3 +142,33 @@ describe("result subpartition", () => {
     assert.equal(p.sp.current, null);
   });
 });
+
+// Credits and unaligned barriers, exactly: one credit per given-back buffer, and the in-flight
+// output state an unaligned barrier takes is the queued data only.
+describe("result subpartition credits", () => {
+  it("each given-back buffer returns exactly one credit", () => {
+    const p = producer(1);
+    for (let i = 1; i <= 4; i++) p.write(i);
+    assert.deepEqual(p.seen(), ["data 1x4"]);
+    p.sp.giveBack(p.delivered[0]!);
+    assert.deepEqual(p.seen(), ["data 1x4", "data 2x4"], "one credit back: one buffer more");
+    p.sp.giveBack(p.delivered[1]!);
+    assert.deepEqual(p.seen(), ["data 1x4", "data 2x4", "data 3x4"]);
+  });
+
+  it("the data an unaligned barrier overtakes is the data only, not the events queued with it", () => {
+    const p = producer(0);
+    p.write(1);
+    p.sp.addBarrier(4); // aligned, waiting behind data 1
+    p.write(2);
+    const overtaken = p.sp.addPriorityBarrier(5);
+    assert.deepEqual(
+      overtaken.map((b) => [...b]),
+      [
+        [1, 1, 1, 1],
+        [2, 2, 2, 2],
+      ],
+    );
+    assert.deepEqual(p.seen(), ["barrier 5 unaligned"]);
+  });
+});
