@@ -15,6 +15,7 @@ import { submitJob } from "../../src/cluster/mini-cluster.ts";
 import { StreamExecutionEnvironment } from "../../src/index.ts";
 import { buildTotals, type Click, type TotalsParams } from "./fixtures/nats-totals-job.ts";
 import { type NatsTestServer, startNats, waitFor } from "./nats-server.ts";
+import { prng as mulberry32 } from "../fixtures/helpers.ts";
 
 const JOB = fileURLToPath(new URL("./fixtures/nats-totals-job.ts", import.meta.url));
 const EVENTS = 1500;
@@ -24,16 +25,6 @@ const FAILURES = 3;
 const seed = Number(process.env.WEIR_NATS_SEED ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`# nats exactly-once seed ${seed} (replay with WEIR_NATS_SEED=${seed})`);
 
-function mulberry32(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = mulberry32(seed);
 
 let nats: NatsTestServer;

@@ -24,6 +24,7 @@ import {
 import type { PgLedgerParams } from "./fixtures/pg-ledger-job.ts";
 import { type PrivatePostgres, startPrivatePostgres } from "./private-postgres.ts";
 import { planKills, runWithWorkerKills, seededRandom } from "./worker-kills.ts";
+import { prng as mulberry32 } from "../fixtures/helpers.ts";
 
 const USERS = 7;
 const INITIAL = 150;
@@ -33,16 +34,6 @@ const FAILURES = 3;
 const seed = Number(process.env.WEIR_PG_SEED ?? Math.floor(Math.random() * 2 ** 31));
 console.log(`# postgres exactly-once seed ${seed} (replay with WEIR_PG_SEED=${seed})`);
 
-function mulberry32(s: number): () => number {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 const random = mulberry32(seed);
 const pick = (n: number) => Math.floor(random() * n);
 

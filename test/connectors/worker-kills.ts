@@ -5,23 +5,12 @@
 
 import { submitJob } from "../../src/cluster/mini-cluster.ts";
 import { waitFor } from "./redis-server.ts";
+export { prng as seededRandom } from "../fixtures/helpers.ts";
 
 export interface WorkerKill {
   /** Kill once `progress()` reaches this (kills are ordered by it). */
   after: number;
   slot: number;
-}
-
-/** A seeded PRNG (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /** `count` kills at increasing random shares (up to `maxShare`) of `total`, on random slots. */

@@ -10,6 +10,7 @@ import {
   Types,
   ValueSerializationError,
 } from "../../src/core/types/index.ts";
+import { prng } from "../fixtures/helpers.ts";
 
 const MAX = Number.MAX_SAFE_INTEGER;
 
@@ -463,17 +464,6 @@ function checkPrefixes<T>(type: TypeInformation<T>, value: T): void {
     );
   }
   assert.deepStrictEqual(s.read(new DataInputDeserializer(bytes)), value);
-}
-
-/** mulberry32: a small seeded PRNG, so failures reproduce. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = seed;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function randomValue(rnd: () => number, depth: number): unknown {

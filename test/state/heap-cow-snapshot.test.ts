@@ -23,6 +23,7 @@ import { EmbeddedKeyedStateBackend } from "../../src/state/embedded/embedded-key
 import { HeapKeyedStateBackend } from "../../src/state/heap-keyed-state-backend.ts";
 import type { KeyGroupSnapshotEntry, KeyedStateSnapshot } from "../../src/state/keyed-state-backend.ts";
 import { VOID_NAMESPACE } from "../../src/state/state-table.ts";
+import { prng as rng } from "../fixtures/helpers.ts";
 
 const MAX = 128;
 
@@ -45,17 +46,6 @@ const inPlace: AggregateFunction<number, Acc, number> = {
     return a;
   },
 };
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A backend with every kind of state, and random operations on it. */
 function workload(seed: number) {

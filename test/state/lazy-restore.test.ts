@@ -26,6 +26,7 @@ import type {
   KeyedStateSnapshot,
 } from "../../src/state/keyed-state-backend.ts";
 import { type Namespace, VOID_NAMESPACE } from "../../src/state/state-table.ts";
+import { prng as rng } from "../fixtures/helpers.ts";
 
 const MAX = 128;
 const FULL: KeyGroupRange = { start: 0, end: MAX - 1 };
@@ -55,17 +56,6 @@ function restoreInto(b: KeyedStateBackend, groups: Restored): KeyedStateBackend 
 function at(b: KeyedStateBackend, key: unknown, ns: Namespace = VOID_NAMESPACE): void {
   b.setCurrentKey(key, assignToKeyGroup(key, MAX));
   b.setCurrentNamespace(ns);
-}
-
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 const sumCount: AggregateFunction<number, { s: number; n: number }, string> = {
