@@ -13,10 +13,10 @@ import {
   PostgresWriteAheadSink,
   PostgresXaSink,
 } from "../src/connectors/postgres/index.ts";
-import { StreamExecutionEnvironment } from "../src/index.ts";
 import { type PrivatePostgres, startPrivatePostgres } from "../test/connectors/private-postgres.ts";
 import { CountingSink, sinkFigures } from "./lib/counting-sink.ts";
 import type { Run, Section } from "./lib/harness.ts";
+import { weirJob } from "./lib/timed-job.ts";
 
 const BASE = 50_000;
 const count = (scale: number) => Math.max(1000, Math.round(BASE * scale));
@@ -28,14 +28,6 @@ const pgc = () => {
   cluster ??= startPrivatePostgres();
   return cluster;
 };
-
-async function weirJob(build: (env: StreamExecutionEnvironment) => void, name: string) {
-  const env = new StreamExecutionEnvironment({ parallelism: 1 });
-  build(env);
-  const t0 = performance.now();
-  const result = await env.execute(name);
-  return { result, ms: performance.now() - t0 };
-}
 
 /** Inserts ids 1..n into the table in transactions of 1000 rows (one multi-row INSERT each). */
 async function insertRows(p: PrivatePostgres, table: string, n: number): Promise<void> {

@@ -22,6 +22,7 @@ import { StreamExecutionEnvironment } from "../src/index.ts";
 import { freePort } from "../test/connectors/redis-server.ts";
 import { CountingSink, sinkFigures } from "./lib/counting-sink.ts";
 import type { Run, Section } from "./lib/harness.ts";
+import { weirJob } from "./lib/timed-job.ts";
 
 const NATS = process.env.WEIR_NATS_SERVER ?? "127.0.0.1:4222";
 const REDIS = process.env.WEIR_REDIS_URL ?? "redis://127.0.0.1:6379";
@@ -82,14 +83,6 @@ async function natsEmptyStream(): Promise<string> {
 
 async function natsCount(stream: string): Promise<number> {
   return withNats(async (nc) => (await (await jetstreamManager(nc)).streams.info(stream)).state.messages);
-}
-
-async function weirJob(build: (env: StreamExecutionEnvironment) => void, name: string) {
-  const env = new StreamExecutionEnvironment({ parallelism: 1 });
-  build(env);
-  const t0 = performance.now();
-  const result = await env.execute(name);
-  return { result, ms: performance.now() - t0 };
 }
 
 const natsSource: Section = {
