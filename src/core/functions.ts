@@ -103,7 +103,12 @@ export interface RichFunction {
 }
 
 export type MapFn<I, O> = (value: I, ctx: RuntimeContext) => O;
-export type FlatMapFn<I, O> = (value: I, out: Collector<O>, ctx: RuntimeContext) => void;
+/**
+ * Emits through `out` (as Flink's flatMap does), or returns the elements as an array or other
+ * iterable (as `Array.prototype.flatMap` does); both may be used together.
+ */
+// biome-ignore lint/suspicious/noConfusingVoidType: a function that only calls out.collect() returns void
+export type FlatMapFn<I, O> = (value: I, out: Collector<O>, ctx: RuntimeContext) => void | Iterable<O>;
 export type FilterFn<I> = (value: I, ctx: RuntimeContext) => boolean;
 export type ReduceFn<T> = (acc: T, value: T) => T;
 export type KeySelector<T, K> = (value: T) => K;
@@ -112,7 +117,8 @@ export interface MapFunction<I, O> extends RichFunction {
   map(value: I): O;
 }
 export interface FlatMapFunction<I, O> extends RichFunction {
-  flatMap(value: I, out: Collector<O>): void;
+  // biome-ignore lint/suspicious/noConfusingVoidType: as FlatMapFn
+  flatMap(value: I, out: Collector<O>): void | Iterable<O>;
 }
 export interface FilterFunction<I> extends RichFunction {
   filter(value: I): boolean;

@@ -38,6 +38,31 @@ describe("map, flatMap, filter", () => {
     assert.deepStrictEqual(numSort(out.values), numSort(expected));
   });
 
+  it("a flatMap function may return its elements (an array or iterable) instead of collecting them", async () => {
+    const env = new StreamExecutionEnvironment({ parallelism: 2 });
+    const words = env.fromCollection(["a b", "b c", "c a"]).flatMap((line: string) => line.split(" "));
+    const fromGenerator = env.fromCollection([2, 3]).flatMap(function* (n: number) {
+      for (let i = 0; i < n; i++) yield n;
+    });
+    const a = words.collect();
+    const b = fromGenerator.collect();
+    await env.execute();
+    assert.deepStrictEqual(sorted(a.values), ["a", "a", "b", "b", "c", "c"]);
+    assert.deepStrictEqual(numSort(b.values), [2, 2, 3, 3, 3]);
+  });
+
+  it("a flatMap function returning something that is not iterable fails the job, naming the operator", async () => {
+    const env = new StreamExecutionEnvironment({ parallelism: 1 });
+    env
+      .fromCollection(["a b"])
+      .flatMap((line: string) => line.toUpperCase() as unknown as string[], "Shout")
+      .collect();
+    await assert.rejects(
+      env.execute(),
+      /flatMap\(\) function of operator 'Shout' .*returned a string; return an array/,
+    );
+  });
+
   it("function objects: open receives the RuntimeContext, close is called, per parallel instance", async () => {
     const env = new StreamExecutionEnvironment({ parallelism: 3 });
     const events: string[] = [];

@@ -53,7 +53,20 @@ export class FlatMapOperator extends StreamOperator {
     await super.open();
   }
   processElement(value: unknown): void {
-    this.fn(value, this.collector, this.runtime);
+    const returned = this.fn(value, this.collector, this.runtime);
+    if (returned !== undefined) this.emitReturned(returned);
+  }
+
+  private emitReturned(returned: unknown): void {
+    if (
+      typeof returned === "string" ||
+      typeof (returned as Iterable<unknown>)?.[Symbol.iterator] !== "function"
+    ) {
+      throw new TypeError(
+        `the flatMap() function of operator '${this.runtime.operatorName}' (uid ${this.runtime.operatorUid}) returned ${typeof returned === "string" ? "a string" : String(returned)}; return an array (or other iterable) of elements, or emit them with out.collect() and return nothing`,
+      );
+    }
+    for (const v of returned as Iterable<unknown>) this.output.collect(v);
   }
 }
 
