@@ -7,12 +7,22 @@
 //
 // On a terminal the progress is one line, rewritten in place; otherwise (piped, in CI) it is a
 // plain line every few seconds.
+//
+// With `--count N` it is a bounded job of the first N clicks (unthrottled unless `--rate` is
+// given), and with `--output dir` it writes every user's final number of clicks, `user-17 42` a
+// line, to exactly-once files in dir when the input ends (instead of the progress line). The
+// final counts live in keyed state until then, so a run stopped with a savepoint and restored
+// writes the same files as a run straight through (test/golden/examples-restore.test.ts):
+//
+//   node bin/weir.mjs run examples/generated-data.ts -p 2 -- --count 100000 --output out/clicks
 
 import { isatty } from "node:tty";
 import {
   type Collector,
+  FileSink,
   type KeyedProcessContext,
   type KeyedProcessFunction,
+  type OnTimerContext,
   type RuntimeContext,
   type Sink,
   type SinkWriter,
@@ -32,7 +42,9 @@ interface UserClicks {
   clicks: number;
 }
 
-const RATE = Number(process.env.WEIR_RATE ?? 5000);
+const DEFAULT_RATE = Number(process.env.WEIR_RATE ?? 5000);
+/** The end of time: the end of a bounded input brings the watermark past it. */
+const END_OF_TIME = Number.MAX_SAFE_INTEGER;
 const USERS = 1000;
 const PAGES = ["/", "/search", "/item", "/cart", "/checkout", "/help"];
 
@@ -62,6 +74,24 @@ class CountClicks implements KeyedProcessFunction<string, Click, UserClicks> {
     const clicks = (this.count!.value() ?? 0) + 1;
     this.count!.update(clicks);
     out.collect({ user: c.user, clicks });
+  }
+}
+
+/** Keyed by user: keeps the latest count and emits it once, when a bounded input has ended. */
+class FinalClicks implements KeyedProcessFunction<string, UserClicks, UserClicks> {
+  private latest: ValueState<number> | undefined;
+
+  open(ctx: RuntimeContext): void {
+    this.latest = ctx.getState(new ValueStateDescriptor<number>("latest clicks"));
+  }
+
+  processElement(uc: UserClicks, ctx: KeyedProcessContext<string>): void {
+    if (this.latest!.value() === undefined) ctx.timerService().registerEventTimeTimer(END_OF_TIME);
+    this.latest!.update(uc.clicks);
+  }
+
+  onTimer(_time: number, ctx: OnTimerContext<string>, out: Collector<UserClicks>): void {
+    out.collect({ user: ctx.getCurrentKey(), clicks: this.latest!.value() ?? 0 });
   }
 }
 
@@ -100,13 +130,41 @@ class ProgressSink implements Sink<UserClicks> {
 const number = new Intl.NumberFormat("en-US");
 const fmt = (n: number) => number.format(n);
 
-export default defineJob("generated-data", (env) => {
-  env
-    .fromGenerator(click, { recordsPerSecond: RATE })
+/** A non-negative integer job argument, or `fallback` when absent. */
+function count(value: string | undefined, name: string, fallback: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 0) {
+    throw new Error(`generated-data: --${name} must be a non-negative integer, got '${value}'`);
+  }
+  return n;
+}
+
+export default defineJob("generated-data", (env, params) => {
+  const records = count(params.get("count"), "count", Number.POSITIVE_INFINITY);
+  const bounded = Number.isFinite(records);
+  // A bounded run is unthrottled unless --rate says otherwise; an unbounded one defaults to 5000/s.
+  const rate = count(params.get("rate"), "rate", bounded ? 0 : DEFAULT_RATE);
+  const output = params.get("output");
+  const perUser = env
+    .fromGenerator(click, { count: records, ...(rate > 0 ? { recordsPerSecond: rate } : {}) })
     .name("Clicks")
+    .uid("clicks")
     .keyBy("user")
     .process(new CountClicks())
     .name("Clicks per user")
-    .sinkTo(new ProgressSink(), "Progress")
-    .setParallelism(1);
+    .uid("clicks-per-user");
+  if (output === undefined) {
+    perUser.sinkTo(new ProgressSink(), "Progress").setParallelism(1);
+    return;
+  }
+  perUser
+    .keyBy("user")
+    .process(new FinalClicks())
+    .name("Final clicks")
+    .uid("final-clicks")
+    .map((uc) => `${uc.user} ${uc.clicks}`)
+    .name("Format")
+    .sinkTo(FileSink.forText<string>(output), "Final clicks file")
+    .uid("final-clicks-file");
 });

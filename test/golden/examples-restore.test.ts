@@ -3,16 +3,19 @@
 // must be the same. The stop point is exact: the example's text source is wrapped in a gate that
 // holds its readers after a chosen number of lines, and the savepoint is taken while it holds.
 // A failure prints the seed; `GOLDEN_SEED=<seed> node scripts/run-tests.mjs golden/examples`
-// replays it. (examples/generated-data.ts is unbounded and prints wall-clock rates: no golden
-// output; examples/feature-pipeline.ts is run end to end against its servers in test/examples/.)
+// replays it. (examples/generated-data.ts runs here as its bounded variant, `--count` and
+// `--output`; examples/feature-pipeline.ts is run end to end against its servers in
+// test/examples/.)
 
 import assert from "node:assert/strict";
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
+import generatedData from "../../examples/generated-data.ts";
 import wordcount from "../../examples/wordcount.ts";
 import {
+  DataGeneratorSource,
   JobCancelledError,
   type JobDefinition,
   ParameterTool,
@@ -26,19 +29,29 @@ const SEED = Number(process.env.GOLDEN_SEED ?? Date.now() % 1_000_000);
 const dir = mkdtempSync(join(tmpdir(), "weir-golden-examples-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-/** Lines of the example's input (the wordcount text has 244). */
-const LINES = 244;
-
 interface Example {
   name: string;
   job: JobDefinition;
+  /** Records its source reads (the wordcount text has 244 lines). */
+  records: number;
   /** Job arguments, given the run's output directory. */
   args: (output: string) => string[];
 }
 
-const EXAMPLES: Example[] = [{ name: "wordcount", job: wordcount, args: (output) => ["--output", output] }];
+/** Clicks of the bounded generated-data run. */
+const CLICKS = 20_000;
 
-/** An environment whose readTextFile reads through `gate` (when given). */
+const EXAMPLES: Example[] = [
+  { name: "wordcount", job: wordcount, records: 244, args: (output) => ["--output", output] },
+  {
+    name: "generated-data",
+    job: generatedData,
+    records: CLICKS,
+    args: (output) => ["--count", String(CLICKS), "--output", output],
+  },
+];
+
+/** An environment whose readTextFile and fromGenerator read through `gate` (when given). */
 function environment(parallelism: number, checkpoints: string, gate?: SourceGate, restorePath?: string) {
   const env = new StreamExecutionEnvironment({
     parallelism,
@@ -49,6 +62,8 @@ function environment(parallelism: number, checkpoints: string, gate?: SourceGate
   if (gate !== undefined) {
     env.readTextFile = (path: string) =>
       env.fromSource(gatedSource(new TextFileSource(path), gate), `Text file ${path}`);
+    env.fromGenerator = (generator, options) =>
+      env.fromSource(gatedSource(new DataGeneratorSource(generator, options), gate), "Data generator");
   }
   return env;
 }
@@ -65,9 +80,9 @@ function written(output: string): string[] {
 describe(`golden example runs, straight and through stop-with-savepoint (seed ${SEED})`, () => {
   const random = prng(SEED);
   for (const example of EXAMPLES) {
-    const stopAt = Math.floor(LINES * (0.1 + 0.6 * random()));
+    const stopAt = Math.floor(example.records * (0.1 + 0.6 * random()));
     const [p1, p2] = random() < 0.5 ? [2, 3] : [3, 1];
-    it(`${example.name}: savepoint after ${stopAt} lines at p=${p1}, restored at p=${p2}`, async () => {
+    it(`${example.name}: savepoint after ${stopAt} records at p=${p1}, restored at p=${p2}`, async () => {
       const work = mkdtempSync(join(dir, `${example.name}-`));
       const straightOut = join(work, "straight-out");
       const restoredOut = join(work, "restored-out");
@@ -92,7 +107,7 @@ describe(`golden example runs, straight and through stop-with-savepoint (seed ${
       assert.deepEqual(
         written(restoredOut),
         expected,
-        `${example.name}: output through a savepoint after ${stopAt} lines (p=${p1} -> p=${p2}) differs ` +
+        `${example.name}: output through a savepoint after ${stopAt} records (p=${p1} -> p=${p2}) differs ` +
           `from the straight run; replay with GOLDEN_SEED=${SEED} node scripts/run-tests.mjs golden/examples`,
       );
     });
