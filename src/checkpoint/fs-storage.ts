@@ -177,8 +177,13 @@ export class FsCheckpointStorage implements CheckpointStorage {
     await this.fs.remove(location).catch(() => {});
   }
 
-  /** Remove a checkpoint's directory; never throws (a late write may race with the removal). */
+  /**
+   * Remove a checkpoint's directory; never throws (a late write may race with the removal). Its
+   * `_metadata` goes first (durably): a crash mid-removal leaves a checkpoint that is not complete,
+   * never one that looks complete without its files.
+   */
   async discardCheckpoint(id: number): Promise<void> {
+    await this.unpublish([this.checkpointDir(id)]);
     await removeQuietly(this.fs, this.checkpointDir(id));
   }
 
@@ -191,10 +196,33 @@ export class FsCheckpointStorage implements CheckpointStorage {
     await removeQuietly(this.fs, join(this.root, relPath));
   }
 
+  /**
+   * Remove the job's checkpoints (its job finished, or was cancelled). Every `_metadata` goes first
+   * (durably): a process killed during the removal leaves no checkpoint that looks complete while
+   * files it references (in another chk-N, shared/ or taskowned/) are gone.
+   */
   async deleteAll(): Promise<void> {
+    let names: string[] = [];
+    try {
+      names = await readdir(this.root);
+    } catch {
+      return; // nothing was written
+    }
+    await this.unpublish(names.filter((n) => CHECKPOINT_DIR.test(n)).map((n) => join(this.root, n)));
     await removeQuietly(this.fs, this.root);
   }
+
+  /** Make these checkpoints incomplete: remove their `_metadata` and sync their directories. */
+  private async unpublish(dirs: string[]): Promise<void> {
+    for (const dir of dirs) {
+      if (!existsSync(join(dir, METADATA_FILE))) continue;
+      await removeQuietly(this.fs, join(dir, METADATA_FILE));
+      await this.fs.syncDirectory(dir).catch(() => {});
+    }
+  }
 }
+
+const CHECKPOINT_DIR = /^chk-\d+$/;
 
 /** Room for a task snapshot's encoded key groups, so that its file is not grown by copying. */
 function encodedSizeHint(value: unknown): number {

@@ -102,8 +102,11 @@ export class S3CheckpointStorage implements CheckpointStorage {
     await discardSavepointAt(location, this.options);
   }
 
+  /** Its `_metadata` goes first: a crash mid-removal never leaves it looking complete without its files. */
   async discardCheckpoint(id: number): Promise<void> {
-    await quietly(() => this.store.deletePrefix(`${joinKey(this.rootKey, `chk-${id}`)}/`));
+    const dir = joinKey(this.rootKey, `chk-${id}`);
+    await quietly(() => this.store.delete(joinKey(dir, METADATA_FILE)));
+    await quietly(() => this.store.deletePrefix(`${dir}/`));
   }
 
   async deleteShared(relPath: string): Promise<void> {
@@ -114,7 +117,15 @@ export class S3CheckpointStorage implements CheckpointStorage {
     await quietly(() => this.store.delete(joinKey(this.rootKey, relPath)));
   }
 
+  /** Every `_metadata` goes first (see FsCheckpointStorage.deleteAll), then everything else. */
   async deleteAll(): Promise<void> {
+    await quietly(async () => {
+      const prefix = `${this.rootKey}/`;
+      const metadata = (await this.store.list(prefix)).filter((k) =>
+        /^chk-\d+\/_metadata$/.test(k.slice(prefix.length)),
+      );
+      await Promise.all(metadata.map((k) => this.store.delete(k)));
+    });
     await quietly(() => this.store.deletePrefix(`${this.rootKey}/`));
   }
 }

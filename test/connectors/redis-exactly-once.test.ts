@@ -7,7 +7,8 @@
 // prints the seed; REDIS_CHAOS_SEED=n replays that seed's moments. A second scenario runs the
 // same pipeline (fixtures/redis-totals-job.ts) on worker threads and kills a worker thread at
 // seeded moments (REDIS_KILL_SEED=n replays them); a third runs it in a child process, kills the
-// whole process (SIGKILL) at a seeded moment and restores the next run from its last checkpoint.
+// whole process (SIGKILL) at a seeded moment while its sources are held (so that it cannot have
+// finished) and restores the next run from its last checkpoint.
 
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
@@ -295,6 +296,12 @@ describe("Redis → keyed stateful job → Redis on worker threads, exactly once
   it("the whole process killed at a seeded moment, restored from its last checkpoint: the same target", async () => {
     const random = seededRandom(killSeed ^ 0x9c0c);
     const killAfter = 1 + Math.floor(random() * EVENTS * 0.7);
+    // The killed run's sources hold (without ending) after holdAfter records: it cannot finish,
+    // so the kill lands mid-run however slow the machine. (Unheld, a kill planned late could land
+    // after the job finished, when `execute` deletes its checkpoints: CI saw no chk-N left.)
+    // The poll that crosses holdAfter may emit a batch more (at most 2 × bufferSize per stream):
+    // holdAfter stays 256 records short of the input, so no reader can reach the end of all of it.
+    const holdAfter = killAfter + Math.floor(random() * (EVENTS - 256 - killAfter));
     const p = redis.prefix(`pkill-${killSeed}`);
     await fill(inputsOf(p), 0, EVENTS);
     const params = paramsFor(p, 300);
@@ -312,24 +319,26 @@ describe("Redis → keyed stateful job → Redis on worker threads, exactly once
       );
       return { child, exited, out: () => out };
     };
-    const first = runChild({});
+    const first = runChild({ holdAfter });
     let finishedFirst = false;
     void first.exited.then(() => (finishedFirst = true));
     await waitFor(
       async () => finishedFirst || (await redis.client.xLen(`${p}out`)) >= killAfter,
-      `${killAfter} committed outputs`,
-      90_000,
+      `${killAfter} committed outputs (sources held after ${holdAfter})`,
+      180_000,
     );
     first.child.kill("SIGKILL");
     const end = await first.exited;
+    const atKill = await redis.client.xLen(`${p}out`);
     console.log(
-      `# process killed after ${await redis.client.xLen(`${p}out`)} committed outputs (${end.signal})`,
+      `# process killed after ${atKill} committed outputs (planned ${killAfter}, sources held after ${holdAfter}; ${end.signal})`,
     );
     assert.equal(
       end.signal,
       "SIGKILL",
       `the process was killed while running (seed ${killSeed}): ${first.out()}`,
     );
+    assert.ok(atKill < EVENTS, `the killed run had not committed everything (${atKill} of ${EVENTS})`);
     // The newest complete checkpoint of the killed run (a chk-N with its _metadata).
     const newest = (root: string): string | undefined => {
       let best: { n: number; path: string } | undefined;
