@@ -68,11 +68,19 @@ export class TaskMetricGroup {
     return s.idleMs;
   }
 
-  /** The rate per second of a count, over the meter window (sampled now). */
+  /** When this attempt's counts started (performance.now()): every count is 0 then. */
+  private readonly startedAt = performance.now();
+
+  /**
+   * The rate per second of a count, over the meter window (sampled now). Every meter starts from a
+   * sample of 0 at the task's start, so the first snapshot (a worker thread's first report, a second
+   * in) already has a rate, rather than 0 until a second sample.
+   */
   rate(key: string, count: number, nowMs: number): number {
     let m = this.rates.get(key);
     if (m === undefined) {
       m = new MeterView();
+      if (nowMs > this.startedAt) m.sample(0, this.startedAt);
       this.rates.set(key, m);
     }
     m.sample(count, nowMs);
