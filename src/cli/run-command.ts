@@ -390,7 +390,7 @@ function startStatusLine(
   const tick = () => {
     const metrics = client.metrics;
     const job = metrics.jobMetrics();
-    const last = metrics.checkpointHistory[metrics.checkpointHistory.length - 1];
+    const last = metrics.checkpoints.lastCompleted();
     const line = statusLine({
       elapsedMs: performance.now() - started,
       nowMs: Date.now(),

@@ -33,14 +33,30 @@ export class NetworkBuffer {
     public readonly restored = false,
     /** For a barrier: the checkpoint must be aligned (a savepoint), whatever the checkpoint mode. */
     public readonly alignedOnly = false,
+    /** For a barrier: when the coordinator triggered its checkpoint (ms since the epoch; 0: unknown). */
+    public readonly triggerTime = 0,
   ) {}
 
   static endOfPartition(): NetworkBuffer {
     return new NetworkBuffer(EMPTY, 0, BufferKind.END_OF_PARTITION);
   }
 
-  static barrier(checkpointId: number, unaligned = false, alignedOnly = false): NetworkBuffer {
-    return new NetworkBuffer(EMPTY, 0, BufferKind.BARRIER, checkpointId, unaligned, false, alignedOnly);
+  static barrier(
+    checkpointId: number,
+    unaligned = false,
+    alignedOnly = false,
+    triggerTime = 0,
+  ): NetworkBuffer {
+    return new NetworkBuffer(
+      EMPTY,
+      0,
+      BufferKind.BARRIER,
+      checkpointId,
+      unaligned,
+      false,
+      alignedOnly,
+      triggerTime,
+    );
   }
 }
 

@@ -25,11 +25,17 @@ export interface ElementHandler {
   processRecord(value: unknown, timestamp: number, inputIndex: number): void;
   processWatermark(watermark: number, channel: InputChannel): void;
   processWatermarkStatus(idle: boolean, channel: InputChannel): void;
-  processBarrier(checkpointId: number, channel: InputChannel, alignedOnly: boolean): void;
+  /** `triggerTime`: when the coordinator triggered the checkpoint (ms since the epoch; 0: unknown). */
+  processBarrier(
+    checkpointId: number,
+    channel: InputChannel,
+    alignedOnly: boolean,
+    triggerTime: number,
+  ): void;
 }
 
 /** Told as soon as an unaligned barrier arrives on a channel, before it is read in order. */
-export type BarrierAnnouncer = (checkpointId: number, channel: InputChannel) => void;
+export type BarrierAnnouncer = (checkpointId: number, channel: InputChannel, triggerTime: number) => void;
 
 export class InputChannel implements BufferReceiver {
   readonly queue: NetworkBuffer[] = [];
@@ -75,7 +81,8 @@ export class InputChannel implements BufferReceiver {
     if (buffer.kind === BufferKind.DATA) this.bytesIn += buffer.size;
     this.queue.push(buffer);
     if (this.recording !== undefined) this.record(buffer);
-    if (buffer.kind === BufferKind.BARRIER && buffer.unaligned) this.announce?.(buffer.checkpointId, this);
+    if (buffer.kind === BufferKind.BARRIER && buffer.unaligned)
+      this.announce?.(buffer.checkpointId, this, buffer.triggerTime);
     this.wakeup();
   }
 
@@ -169,7 +176,7 @@ export class InputChannel implements BufferReceiver {
     }
     if (buffer.kind === BufferKind.BARRIER) {
       this.queue.shift();
-      handler.processBarrier(buffer.checkpointId, this, buffer.alignedOnly);
+      handler.processBarrier(buffer.checkpointId, this, buffer.alignedOnly, buffer.triggerTime);
       return 0;
     }
     const mem = buffer.memory;

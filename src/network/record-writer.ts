@@ -68,13 +68,14 @@ export class RecordWriter<T> {
     for (const sp of this.subpartitions) this.copyInto(sp, out);
   }
 
-  broadcastBarrier(checkpointId: number, alignedOnly = false): void {
-    for (const sp of this.subpartitions) sp.addBarrier(checkpointId, alignedOnly);
+  /** `triggerTime`: when the coordinator triggered the checkpoint (carried for checkpointStartDelayNanos). */
+  broadcastBarrier(checkpointId: number, alignedOnly = false, triggerTime = 0): void {
+    for (const sp of this.subpartitions) sp.addBarrier(checkpointId, alignedOnly, triggerTime);
   }
 
   /** Unaligned: barriers overtake unsent data; returns that data per subpartition. */
-  broadcastPriorityBarrier(checkpointId: number): Uint8Array[][] {
-    return this.subpartitions.map((sp) => sp.addPriorityBarrier(checkpointId));
+  broadcastPriorityBarrier(checkpointId: number, triggerTime = 0): Uint8Array[][] {
+    return this.subpartitions.map((sp) => sp.addPriorityBarrier(checkpointId, triggerTime));
   }
 
   emitWatermarkStatus(idle: boolean): void {

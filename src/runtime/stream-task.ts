@@ -152,7 +152,10 @@ export class StreamTask implements ElementHandler {
       );
       this.aligner = aligner;
       for (const c of setup.gate.channels) {
-        c.announce = (id) => this.mailbox.execute(() => aligner.onAnnounced(id));
+        c.announce = (id, _channel, triggerTime) => {
+          this.metrics.checkpoints.start(id, triggerTime);
+          this.mailbox.execute(() => aligner.onAnnounced(id));
+        };
         c.recorded = (id, ch) => aligner.channelRecorded(id, ch);
       }
     }
@@ -162,8 +165,10 @@ export class StreamTask implements ElementHandler {
 
   /** A source task starts checkpoint `id` (from the coordinator): snapshot, then emit the barrier. */
   /** `alignedOnly`: a savepoint: aligned barriers whatever the checkpoint mode (no in-flight data). */
-  triggerCheckpoint(checkpointId: number, alignedOnly = false): void {
+  /** `triggerTime`: when the coordinator triggered it (ms since the epoch), carried by the barriers. */
+  triggerCheckpoint(checkpointId: number, alignedOnly = false, triggerTime = Date.now()): void {
     this.mailbox.execute(() => {
+      this.metrics.checkpoints.start(checkpointId, triggerTime);
       if (this.state === "running") {
         this.performCheckpoint(checkpointId, alignedOnly ? false : this.sourceUnaligned(), alignedOnly);
       }
@@ -206,7 +211,8 @@ export class StreamTask implements ElementHandler {
     });
   }
 
-  processBarrier(checkpointId: number, channel: InputChannel, alignedOnly: boolean): void {
+  processBarrier(checkpointId: number, channel: InputChannel, alignedOnly: boolean, triggerTime = 0): void {
+    this.metrics.checkpoints.start(checkpointId, triggerTime);
     this.aligner!.onBarrier(checkpointId, channel, alignedOnly);
   }
 
@@ -276,9 +282,14 @@ export class StreamTask implements ElementHandler {
     const cp = this.setup.checkpointing;
     if (cp === undefined) return;
     if (this.restoredRecords.length > 0) this.drainRestored();
+    const tracker = this.metrics.checkpoints;
+    const triggerTime = tracker.triggerTimeOf(checkpointId);
+    const syncStart = performance.now();
     const snapshot = this.snapshot(checkpointId);
+    const syncMs = performance.now() - syncStart;
     if (!unaligned) {
-      for (const w of this.setup.writers) w.broadcastBarrier(checkpointId, alignedOnly);
+      for (const w of this.setup.writers) w.broadcastBarrier(checkpointId, alignedOnly, triggerTime);
+      tracker.acknowledged(checkpointId, this.lastAlignmentMs, syncMs, false);
       cp.responder.acknowledge(checkpointId, snapshot);
       return;
     }
@@ -286,12 +297,14 @@ export class StreamTask implements ElementHandler {
     // acknowledgement waits for the in-flight input, while records keep being processed.
     snapshot.channels = {
       inputs: [],
-      outputs: this.setup.writers.map((w) => w.broadcastPriorityBarrier(checkpointId)),
+      outputs: this.setup.writers.map((w) => w.broadcastPriorityBarrier(checkpointId, triggerTime)),
     };
-    if (this.setup.gate === undefined) cp.responder.acknowledge(checkpointId, snapshot);
-    else {
+    if (this.setup.gate === undefined) {
+      tracker.acknowledged(checkpointId, 0, syncMs, true);
+      cp.responder.acknowledge(checkpointId, snapshot);
+    } else {
       this.dropPendingUnaligned();
-      this.pendingUnaligned = { id: checkpointId, snapshot };
+      this.pendingUnaligned = { id: checkpointId, snapshot, syncMs };
     }
   }
 
@@ -303,7 +316,7 @@ export class StreamTask implements ElementHandler {
     releaseKeyedState(p.snapshot);
   }
 
-  private pendingUnaligned: { id: number; snapshot: TaskSnapshot } | undefined;
+  private pendingUnaligned: { id: number; snapshot: TaskSnapshot; syncMs: number } | undefined;
 
   /** Sources send unaligned barriers when checkpoints are unaligned from the start. */
   private sourceUnaligned(): boolean {
@@ -316,6 +329,7 @@ export class StreamTask implements ElementHandler {
     if (p === undefined || p.id !== checkpointId) return;
     this.pendingUnaligned = undefined;
     p.snapshot.channels!.inputs = inputs;
+    this.metrics.checkpoints.acknowledged(checkpointId, this.lastAlignmentMs, p.syncMs, true);
     this.setup.checkpointing!.responder.acknowledge(checkpointId, p.snapshot);
   }
 

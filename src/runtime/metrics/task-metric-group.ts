@@ -6,6 +6,7 @@
 import { DEFAULT_CREDITS_PER_CHANNEL } from "../../network/channel.ts";
 import { MeterView } from "./meter-view.ts";
 import { MetricGroupImpl, OPERATOR_SCOPE } from "./metric-group.ts";
+import { SubtaskCheckpointTracker } from "./subtask-checkpoint-stats.ts";
 
 export interface TaskMetricScope {
   jobId: string;
@@ -27,6 +28,8 @@ export class TaskMetricGroup {
   backPressured = false;
   private accountedUntil = -1;
   private readonly rates = new Map<string, MeterView>();
+  /** The subtask's recent checkpoints: start delay, alignment, synchronous part, acknowledgement. */
+  readonly checkpoints = new SubtaskCheckpointTracker();
   /** Operator groups by uid, created when a function asks for one (or a snapshot reads it). */
   readonly operators = new Map<string, MetricGroupImpl>();
 

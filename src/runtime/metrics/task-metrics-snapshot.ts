@@ -6,6 +6,7 @@ import { Counter } from "../../core/functions.ts";
 import { HeapKeyedStateBackend } from "../../state/heap-keyed-state-backend.ts";
 import type { StreamTask } from "../stream-task.ts";
 import type { MetricValue } from "./metric-value.ts";
+import type { SubtaskCheckpointStats } from "./subtask-checkpoint-stats.ts";
 
 export interface OperatorMetricsSnapshot {
   uid: string;
@@ -60,6 +61,8 @@ export interface TaskMetricsSnapshot {
   operators: OperatorMetricsSnapshot[];
   /** Where the task's watermark comes from (absent from snapshots of older senders). */
   watermarks?: TaskWatermarkInfo;
+  /** The last checkpoints the subtask acknowledged, oldest first (absent from older senders). */
+  checkpoints?: SubtaskCheckpointStats[];
 }
 
 /** Read a task's metrics now. */
@@ -107,6 +110,7 @@ export function snapshotTask(task: StreamTask, nowMs: number = performance.now()
     isBackPressured: m.backPressured && task.state === "running" ? 1 : 0,
     mailboxQueueSize: task.mailboxSize,
     checkpointAlignmentTime: Math.round(task.lastAlignmentMs * 1e6),
+    checkpointStartDelayNanos: Math.round(m.checkpoints.lastStartDelayNanos),
     currentInputWatermark: task.inputWatermark,
     currentOutputWatermark: last.output.lastWatermark,
     inPoolUsage: inCapacity === 0 ? 0 : Math.min(1, queued / inCapacity),
@@ -152,6 +156,7 @@ export function snapshotTask(task: StreamTask, nowMs: number = performance.now()
   }
   return {
     watermarks: watermarkInfo(task, nowMs),
+    checkpoints: m.checkpoints.recent(),
     vertexId: setup.vertexId,
     subtask: setup.identity.subtaskIndex,
     attempt: setup.identity.attemptNumber,
