@@ -16,6 +16,21 @@ export enum ElementTag {
   WATERMARK = 2,
   /** u8 payload: 1 = idle, 0 = active. */
   WATERMARK_STATUS = 3,
+  /** f64 marked time, string source uid, u32 source subtask: a latency marker (LatencyMarker). */
+  LATENCY_MARKER = 4,
+}
+
+/**
+ * Flink's latency marker: emitted by a source every latency-tracking interval with the wall-clock
+ * time it was made, passed on to every operator downstream (not through user functions), each of
+ * which records the time since in its `latency` histogram for that source.
+ */
+export interface LatencyMarker {
+  /** Wall-clock time the source made it (ms since the epoch). */
+  markedTime: number;
+  /** The uid of the source operator. */
+  sourceUid: string;
+  sourceSubtask: number;
 }
 
 export const DEFAULT_BUFFER_SIZE = 32 * 1024;

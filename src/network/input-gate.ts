@@ -7,7 +7,7 @@
 import { DataInputDeserializer } from "../core/data-io.ts";
 import { SerializationError, errorMessage } from "../core/errors.ts";
 import type { TypeSerializer } from "../core/types/type-info.ts";
-import { BufferKind, ElementTag, NetworkBuffer } from "./buffer.ts";
+import { BufferKind, ElementTag, type LatencyMarker, NetworkBuffer } from "./buffer.ts";
 import type { BufferReceiver, BufferReturner, Wakeup } from "./channel.ts";
 
 /**
@@ -32,6 +32,8 @@ export interface ElementHandler {
     alignedOnly: boolean,
     triggerTime: number,
   ): void;
+  /** A latency marker (only when the job tracks latency); handlers without it drop markers. */
+  processLatencyMarker?(marker: LatencyMarker): void;
 }
 
 /** Told as soon as an unaligned barrier arrives on a channel, before it is read in order. */
@@ -257,6 +259,12 @@ export class InputChannel implements BufferReceiver {
     }
     if (tag === ElementTag.WATERMARK_STATUS) {
       handler.processWatermarkStatus(input.readU8() === 1, this);
+      return 0;
+    }
+    if (tag === ElementTag.LATENCY_MARKER) {
+      const markedTime = input.readF64();
+      const sourceUid = input.readString();
+      handler.processLatencyMarker?.({ markedTime, sourceUid, sourceSubtask: input.readU32() });
       return 0;
     }
     throw new SerializationError(`corrupt element (tag ${tag}) on edge ${this.edgeDescription}`);

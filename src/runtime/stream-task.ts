@@ -4,6 +4,7 @@
 
 import { type Accumulator, Counter, ListAccumulator, MaxAccumulator } from "../core/functions.ts";
 import { InputStatus, type SourceReader } from "../core/source.ts";
+import type { LatencyMarker } from "../network/buffer.ts";
 import type { ElementHandler, InputChannel, InputGate } from "../network/input-gate.ts";
 import type { RecordWriter } from "../network/record-writer.ts";
 import { type OperatorInfo, attribute } from "./operator-failure.ts";
@@ -53,6 +54,8 @@ export interface TaskSetup {
   /** For a source task: timestamps, watermarks and idleness of what the reader emits. */
   readonly sourceOutput: SourceOutput<unknown> | undefined;
   readonly autoWatermarkInterval: number;
+  /** A source task emits a latency marker every this many ms (0 or absent: no latency tracking). */
+  readonly latencyTrackingInterval?: number;
   /** Ids of the splits this source task received (kept in its snapshot). */
   readonly receivedSplitIds: Set<string>;
   /** Loads this task's restored state (by operator uid) before it opens. */
@@ -441,8 +444,26 @@ export class StreamTask implements ElementHandler {
         throw attribute(e, this.setup.chain[0]!.info);
       }
       this.setup.sourceOutput!.start(this.setup.autoWatermarkInterval);
+      const latencyInterval = this.setup.latencyTrackingInterval ?? 0;
+      if (latencyInterval > 0) this.startLatencyMarkers(latencyInterval);
     }
     this.state = "running";
+  }
+
+  /** Flink's latency tracking: a marker from this source every interval (a timer: off the record path). */
+  private startLatencyMarkers(interval: number): void {
+    const head = this.setup.chain[0]!;
+    const sourceUid = head.info.uid;
+    const sourceSubtask = this.setup.identity.subtaskIndex;
+    this.setup.processingTime.scheduleAtFixedRate(interval, () => {
+      if (this.state === "running")
+        head.output.emitLatencyMarker({ markedTime: Date.now(), sourceUid, sourceSubtask });
+    });
+  }
+
+  /** A latency marker from the network: to the head operator, which records it and passes it on. */
+  processLatencyMarker(marker: LatencyMarker): void {
+    this.setup.chain[0]!.operator?.processLatencyMarker(marker);
   }
 
   private outputAvailable(): boolean {

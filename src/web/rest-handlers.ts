@@ -3,6 +3,7 @@
 // that the HTTP server stays small.
 
 import type { JobMetrics, JobVertexInfo } from "../runtime/metrics/job-metrics.ts";
+import { latencyMetricValues } from "../runtime/metrics/latency-metrics.ts";
 import type { TaskMetricsSnapshot } from "../runtime/metrics/task-metrics-snapshot.ts";
 import { diagnoseWatermarks } from "../runtime/metrics/watermark-doctor.ts";
 import { checkpointDetailsRoute, checkpointOverview } from "./checkpoint-handlers.ts";
@@ -35,7 +36,11 @@ export function answer(
   if (parts.length === 2) return { status: 200, body: jobDetails(job) };
   switch (parts[2]) {
     case "metrics":
-      return parts.length === 3 ? { status: 200, body: metricList(job.jobMetrics(), query) } : undefined;
+      if (parts.length !== 3) return undefined;
+      return {
+        status: 200,
+        body: metricList({ ...job.jobMetrics(), ...latencyMetricValues(job.tasks()) }, query),
+      };
     case "plan":
       return parts.length === 3 ? { status: 200, body: { plan: plan(job) } } : undefined;
     case "checkpoints":

@@ -5,6 +5,7 @@
 import { Counter } from "../../core/functions.ts";
 import { HeapKeyedStateBackend } from "../../state/heap-keyed-state-backend.ts";
 import type { StreamTask } from "../stream-task.ts";
+import type { SourceLatency } from "./latency-stats.ts";
 import type { MetricValue } from "./metric-value.ts";
 import type { SubtaskCheckpointStats } from "./subtask-checkpoint-stats.ts";
 
@@ -17,6 +18,8 @@ export interface OperatorMetricsSnapshot {
   user: MetricValue[];
   /** A source operator's splits (assigned and not finished): `watermark.currentWatermark`, idle time. */
   splits?: Array<{ splitId: string; metrics: Record<string, number> }>;
+  /** Latency from each source whose markers reached this operator (only with latency tracking). */
+  latency?: SourceLatency[];
 }
 
 /** One input channel's watermark, and the producer subtask it comes from. */
@@ -123,7 +126,9 @@ export function snapshotTask(task: StreamTask, nowMs: number = performance.now()
     const opOut = member.output.numRecordsOut;
     const user: MetricValue[] = [];
     m.operators.get(uid)?.collect(user, nowMs);
+    const latency = op?.latency?.snapshot();
     return {
+      ...(latency === undefined ? {} : { latency }),
       uid,
       name: member.info.name,
       metrics: {
