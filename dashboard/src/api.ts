@@ -169,6 +169,7 @@ export const SUBTASK_METRICS = [
   "currentInputWatermark",
   "currentOutputWatermark",
   "checkpointAlignmentTime",
+  "checkpointStartDelayNanos",
 ] as const;
 export type SubtaskMetricName = (typeof SUBTASK_METRICS)[number];
 export type SubtaskMetrics = Record<SubtaskMetricName, number>;

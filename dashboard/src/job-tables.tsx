@@ -27,6 +27,7 @@ export function SubtaskTable(props: { name: string; subtasks: SubtaskInfo[]; met
             <th>Input watermark</th>
             <th>Output watermark</th>
             <th>Last alignment</th>
+            <th>Checkpoint start delay</th>
           </tr>
         </thead>
         <tbody>
@@ -50,6 +51,7 @@ export function SubtaskTable(props: { name: string; subtasks: SubtaskInfo[]; met
                 <td>{watermark(m?.currentInputWatermark ?? Number.NaN)}</td>
                 <td>{watermark(m?.currentOutputWatermark ?? Number.NaN)}</td>
                 <td>{duration((m?.checkpointAlignmentTime ?? Number.NaN) / 1e6)}</td>
+                <td>{duration((m?.checkpointStartDelayNanos ?? Number.NaN) / 1e6)}</td>
               </tr>
             );
           })}
@@ -80,7 +82,7 @@ export function CheckpointTable(props: { checkpoints: Checkpoints | undefined; a
         )}
       </p>
       {history.length === 0 ? (
-        <p class="muted">No checkpoint has completed yet (or the job does not checkpoint).</p>
+        <p class="muted">No checkpoint yet (or the job does not checkpoint).</p>
       ) : (
         <table>
           <thead>
@@ -88,7 +90,7 @@ export function CheckpointTable(props: { checkpoints: Checkpoints | undefined; a
               <th>Id</th>
               <th>Status</th>
               <th>Type</th>
-              <th>Completed at</th>
+              <th>Completed / failed at</th>
               <th>End to end</th>
               <th>State size</th>
               <th>Aligned data</th>
@@ -100,7 +102,7 @@ export function CheckpointTable(props: { checkpoints: Checkpoints | undefined; a
                 <td>{c.id}</td>
                 <td>{c.status}</td>
                 <td>{c.is_savepoint ? "savepoint" : (c.checkpoint_type ?? "checkpoint").toLowerCase()}</td>
-                <td>{time(c.latest_ack_timestamp)}</td>
+                <td>{c.status === "IN_PROGRESS" ? "–" : time(c.latest_ack_timestamp)}</td>
                 <td>{duration(c.end_to_end_duration)}</td>
                 <td>{bytes(c.state_size)}</td>
                 <td>{c.alignment_buffered === undefined ? "–" : bytes(c.alignment_buffered)}</td>

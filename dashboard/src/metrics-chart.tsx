@@ -3,6 +3,7 @@
 
 import uPlot from "uplot";
 import { useEffect, useRef } from "preact/hooks";
+import { timeAxisRange } from "./chart-range.ts";
 
 export interface ChartPoint {
   /** seconds since the epoch */
@@ -54,12 +55,9 @@ export function MetricsChart({ points }: { points: ChartPoint[] }) {
       points.map((p) => p.sinkIn),
       points.map((p) => (p.watermarkLag === null ? null : p.watermarkLag / 1000)),
     ]);
-    // At least the last minute, so that the first samples do not stretch over years.
-    const first = points[0];
-    const last = points[points.length - 1];
-    if (first !== undefined && last !== undefined) {
-      plot.current?.setScale("x", { min: Math.min(first.t, last.t - 60), max: last.t });
-    }
+    // Fitted to the samples (a fixed minute left the first seconds of data in a corner).
+    const range = timeAxisRange(points.map((p) => p.t));
+    if (range !== undefined) plot.current?.setScale("x", range);
   }, [points]);
   return <div class="chart" ref={el} />;
 }

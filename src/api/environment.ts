@@ -64,6 +64,11 @@ export interface EnvironmentConfig {
   creditsPerChannel?: number;
   /** ms between periodic watermark emissions (default 200). */
   autoWatermarkInterval?: number;
+  /**
+   * ms between latency markers from every source subtask (Flink's metrics.latency.interval; 0, the
+   * default: no latency tracking). Every operator downstream records source-to-operator latency.
+   */
+  latencyTrackingInterval?: number;
   /** Processing-time clock (in-thread execution only): a ManualClock makes processing time testable. */
   clock?: Clock;
   /** Checkpoint every this many ms (0 or absent: no checkpoints). */
@@ -118,6 +123,7 @@ export class StreamExecutionEnvironment {
   private bufferSize: number;
   private creditsPerChannel: number;
   private autoWatermarkInterval = 200;
+  private latencyTrackingInterval = 0;
   private clock: Clock = systemClock;
   private readonly checkpointSettings: CheckpointSettings = { ...DEFAULT_CHECKPOINT_SETTINGS };
   private readonly checkpointConfig = new CheckpointConfig(this.checkpointSettings);
@@ -168,6 +174,8 @@ export class StreamExecutionEnvironment {
     }
     if (config.autoWatermarkInterval !== undefined)
       this.setAutoWatermarkInterval(config.autoWatermarkInterval);
+    if (config.latencyTrackingInterval !== undefined)
+      this.setLatencyTrackingInterval(config.latencyTrackingInterval);
     if (config.checkpointInterval !== undefined && config.checkpointInterval > 0) {
       this.enableCheckpointing(config.checkpointInterval, config.checkpointingMode);
     }
@@ -304,6 +312,22 @@ export class StreamExecutionEnvironment {
     return this.autoWatermarkInterval;
   }
 
+  /**
+   * Latency tracking (Flink's metrics.latency.interval): every source subtask emits a latency marker
+   * every `ms`, and every operator records the time markers took to reach it (its `latency`
+   * histograms). 0 (the default) turns it off; markers then cost nothing.
+   */
+  setLatencyTrackingInterval(ms: number): this {
+    if (!Number.isFinite(ms) || ms < 0) {
+      throw new InvalidArgumentError(`latency tracking interval must be >= 0 ms (0: off), got ${ms}`);
+    }
+    this.latencyTrackingInterval = ms;
+    return this;
+  }
+  getLatencyTrackingInterval(): number {
+    return this.latencyTrackingInterval;
+  }
+
   disableOperatorChaining(): this {
     this.chaining = false;
     return this;
@@ -432,7 +456,11 @@ export class StreamExecutionEnvironment {
       jobGraph,
       executionGraph,
       network,
-      time: { clock: this.clock, autoWatermarkInterval: this.autoWatermarkInterval },
+      time: {
+        clock: this.clock,
+        autoWatermarkInterval: this.autoWatermarkInterval,
+        latencyTrackingInterval: this.latencyTrackingInterval,
+      },
       checkpoint: { ...this.checkpointSettings },
       restart:
         this.restartStrategy ??

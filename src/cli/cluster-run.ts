@@ -13,6 +13,7 @@ import { JOBMANAGER_PORT } from "./cluster-options.ts";
 import { clusterToken } from "./cluster-commands.ts";
 import { FailureReporter } from "./failure-lines.ts";
 import { buildJob, configFromArgs, importJob, resolveJobFile, shownPath } from "./job-file.ts";
+import { latencyOptions } from "./rest-options.ts";
 import {
   type CliIO,
   EXIT_OK,
@@ -40,7 +41,12 @@ export async function clusterRun(
     }
   }
   const ft = faultToleranceOptions("run", parsed.values, parsed.flags);
-  const config = { ...configFromArgs("run", parsed.values), ...ft.config, jobArguments };
+  const config = {
+    ...configFromArgs("run", parsed.values),
+    ...latencyOptions("run", parsed.values),
+    ...ft.config,
+    jobArguments,
+  };
   // Paths as the JobManager and TaskManagers see them: absolute (a file system they share).
   if (config.checkpointDirectory !== undefined)
     config.checkpointDirectory = resolve(config.checkpointDirectory);

@@ -37,13 +37,29 @@ export const STATUS_INTERVAL: OptionSpec = {
   help: "seconds between status lines when stderr is not a terminal (default 10; 0: none; a terminal's line is redrawn every second)",
   example: "10",
 };
+export const LATENCY_INTERVAL: OptionSpec = {
+  name: "latency-interval",
+  value: "ms",
+  help: "sources emit a latency marker every ms; every operator then reports its source-to-operator `latency` histograms (Flink's metrics.latency.interval; default: off)",
+  example: "1000",
+};
 export const OBSERVABILITY_OPTIONS: readonly OptionSpec[] = [
   REST_PORT,
   REST_ADDRESS,
   REST_TOKEN,
   METRICS_FILE,
   STATUS_INTERVAL,
+  LATENCY_INTERVAL,
 ];
+
+/** --latency-interval as engine config (absent: the job's own setting, off by default). */
+export function latencyOptions(
+  command: string,
+  values: ReadonlyMap<string, string>,
+): { latencyTrackingInterval?: number } {
+  const ms = integerOption(command, LATENCY_INTERVAL, values.get(LATENCY_INTERVAL.name), 0, 86_400_000);
+  return ms === undefined ? {} : { latencyTrackingInterval: ms };
+}
 
 /** --status-interval in ms, when given. */
 export function statusIntervalMs(command: string, values: ReadonlyMap<string, string>): number | undefined {

@@ -14,7 +14,12 @@ import { memoryLines, memoryOptions } from "./memory-options.ts";
 import { statusLine } from "./status-line.ts";
 import { diagnoseWatermarks, windowsNeverFiredLines } from "../runtime/metrics/watermark-doctor.ts";
 import type { JobControl } from "../web/job-operations.ts";
-import { type RunObservability, startObservability, statusIntervalMs } from "./rest-options.ts";
+import {
+  type RunObservability,
+  latencyOptions,
+  startObservability,
+  statusIntervalMs,
+} from "./rest-options.ts";
 import { buildJob, configFromArgs, importJob, resolveJobFile, shownPath } from "./job-file.ts";
 import {
   type CliIO,
@@ -86,6 +91,7 @@ export async function runCommand(args: string[], terminal: CliIO): Promise<numbe
     const config = {
       ...configFromArgs("run", parsed.values),
       ...memoryOptions("run", parsed.values),
+      ...latencyOptions("run", parsed.values),
       ...ft.config,
       jobArguments,
     };
@@ -390,7 +396,7 @@ function startStatusLine(
   const tick = () => {
     const metrics = client.metrics;
     const job = metrics.jobMetrics();
-    const last = metrics.checkpointHistory[metrics.checkpointHistory.length - 1];
+    const last = metrics.checkpoints.lastCompleted();
     const line = statusLine({
       elapsedMs: performance.now() - started,
       nowMs: Date.now(),

@@ -282,7 +282,8 @@ export async function launchAttempt(spec: AttemptSpec): Promise<ClusterAttempt> 
         list.push([s.vertexId, s.subtask]);
         bySlot.set(slot, list);
       }
-      for (const [slot, tasks] of bySlot) post(slot, { t: "trigger", id, tasks, alignedOnly });
+      const at = Date.now();
+      for (const [slot, tasks] of bySlot) post(slot, { t: "trigger", id, tasks, alignedOnly, at });
     },
     notifyComplete: (id) => postAll({ t: "notify-complete", id }),
     notifyAborted: (id) => postAll({ t: "notify-aborted", id }),

@@ -54,6 +54,13 @@ export type ToWorker =
   | { t: "complete" }
   | { t: "splits"; node: number; subtask: number; splits: unknown[] }
   | { t: "no-more-splits"; node: number; subtask: number }
-  | { t: "trigger"; id: number; tasks: Array<[number, number]>; alignedOnly: boolean }
+  | {
+      t: "trigger";
+      id: number;
+      tasks: Array<[number, number]>;
+      alignedOnly: boolean;
+      /** When the coordinator triggered it (ms since the epoch): the barriers carry it on. */
+      at?: number;
+    }
   | { t: "notify-complete"; id: number }
   | { t: "notify-aborted"; id: number };

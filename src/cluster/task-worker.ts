@@ -123,7 +123,7 @@ async function main(): Promise<void> {
         readers.get(`${m.node}/${m.subtask}`)?.notifyNoMoreSplits();
         break;
       case "trigger":
-        for (const [v, s] of m.tasks) byKey.get(`${v}/${s}`)?.triggerCheckpoint(m.id, m.alignedOnly);
+        for (const [v, s] of m.tasks) byKey.get(`${v}/${s}`)?.triggerCheckpoint(m.id, m.alignedOnly, m.at);
         break;
       case "notify-complete":
         for (const t of tasks) t.notifyCheckpointComplete(m.id);

@@ -246,11 +246,23 @@ export class JobMaster {
       this.metrics.status = "RUNNING";
       this.markDeployed();
       if (coordinator !== undefined) {
+        // The checkpoint history (REST API) follows the coordinator's own events, so that no
+        // checkpoint is missed between two polls of its statistics. Savepoints are the aligned-only ones.
+        const history = this.metrics.checkpoints;
         coordinator.attach(
           {
-            trigger: (id, sources, alignedOnly) => attempt.triggerCheckpoint(id, sources, alignedOnly),
-            notifyComplete: (id) => attempt.notifyComplete(id),
-            notifyAborted: (id) => attempt.notifyAborted(id),
+            trigger: (id, sources, alignedOnly) => {
+              history.triggered(id, alignedOnly);
+              attempt.triggerCheckpoint(id, sources, alignedOnly);
+            },
+            notifyComplete: (id) => {
+              history.completed(id, coordinator.stats.lastDurationMs, coordinator.stats.lastSizeBytes);
+              attempt.notifyComplete(id);
+            },
+            notifyAborted: (id) => {
+              history.failed(id);
+              attempt.notifyAborted(id);
+            },
           },
           (id) => attempt.snapshotEnumerators(id),
         );

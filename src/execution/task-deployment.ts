@@ -49,6 +49,8 @@ export interface TimeOptions {
   clock: Clock;
   /** ms between periodic watermark emissions. */
   autoWatermarkInterval: number;
+  /** ms between latency markers from each source subtask (0 or absent: off, Flink's default). */
+  latencyTrackingInterval?: number;
 }
 
 /** What deployed tasks report about checkpoints (to the coordinator, possibly in another thread). */
@@ -313,6 +315,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
         processingTime,
         sourceOutput,
         autoWatermarkInterval: ctx.time.autoWatermarkInterval,
+        latencyTrackingInterval: ctx.time.latencyTrackingInterval ?? 0,
         receivedSplitIds,
         disposables,
         checkpointing:

@@ -16,6 +16,21 @@ export enum ElementTag {
   WATERMARK = 2,
   /** u8 payload: 1 = idle, 0 = active. */
   WATERMARK_STATUS = 3,
+  /** f64 marked time, string source uid, u32 source subtask: a latency marker (LatencyMarker). */
+  LATENCY_MARKER = 4,
+}
+
+/**
+ * Flink's latency marker: emitted by a source every latency-tracking interval with the wall-clock
+ * time it was made, passed on to every operator downstream (not through user functions), each of
+ * which records the time since in its `latency` histogram for that source.
+ */
+export interface LatencyMarker {
+  /** Wall-clock time the source made it (ms since the epoch). */
+  markedTime: number;
+  /** The uid of the source operator. */
+  sourceUid: string;
+  sourceSubtask: number;
 }
 
 export const DEFAULT_BUFFER_SIZE = 32 * 1024;
@@ -33,14 +48,30 @@ export class NetworkBuffer {
     public readonly restored = false,
     /** For a barrier: the checkpoint must be aligned (a savepoint), whatever the checkpoint mode. */
     public readonly alignedOnly = false,
+    /** For a barrier: when the coordinator triggered its checkpoint (ms since the epoch; 0: unknown). */
+    public readonly triggerTime = 0,
   ) {}
 
   static endOfPartition(): NetworkBuffer {
     return new NetworkBuffer(EMPTY, 0, BufferKind.END_OF_PARTITION);
   }
 
-  static barrier(checkpointId: number, unaligned = false, alignedOnly = false): NetworkBuffer {
-    return new NetworkBuffer(EMPTY, 0, BufferKind.BARRIER, checkpointId, unaligned, false, alignedOnly);
+  static barrier(
+    checkpointId: number,
+    unaligned = false,
+    alignedOnly = false,
+    triggerTime = 0,
+  ): NetworkBuffer {
+    return new NetworkBuffer(
+      EMPTY,
+      0,
+      BufferKind.BARRIER,
+      checkpointId,
+      unaligned,
+      false,
+      alignedOnly,
+      triggerTime,
+    );
   }
 }
 

@@ -39,6 +39,7 @@ export function readInFlightRecords(
     try {
       tag = input.readU8();
       if (tag === ElementTag.WATERMARK || tag === ElementTag.WATERMARK_STATUS) return;
+      if (tag === ElementTag.LATENCY_MARKER) return;
       if (tag !== ElementTag.RECORD && tag !== ElementTag.RECORD_WITH_TIMESTAMP) {
         throw new Error(`unknown element tag ${tag}`);
       }

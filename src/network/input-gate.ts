@@ -7,7 +7,7 @@
 import { DataInputDeserializer } from "../core/data-io.ts";
 import { SerializationError, errorMessage } from "../core/errors.ts";
 import type { TypeSerializer } from "../core/types/type-info.ts";
-import { BufferKind, ElementTag, NetworkBuffer } from "./buffer.ts";
+import { BufferKind, ElementTag, type LatencyMarker, NetworkBuffer } from "./buffer.ts";
 import type { BufferReceiver, BufferReturner, Wakeup } from "./channel.ts";
 
 /**
@@ -25,11 +25,19 @@ export interface ElementHandler {
   processRecord(value: unknown, timestamp: number, inputIndex: number): void;
   processWatermark(watermark: number, channel: InputChannel): void;
   processWatermarkStatus(idle: boolean, channel: InputChannel): void;
-  processBarrier(checkpointId: number, channel: InputChannel, alignedOnly: boolean): void;
+  /** `triggerTime`: when the coordinator triggered the checkpoint (ms since the epoch; 0: unknown). */
+  processBarrier(
+    checkpointId: number,
+    channel: InputChannel,
+    alignedOnly: boolean,
+    triggerTime: number,
+  ): void;
+  /** A latency marker (only when the job tracks latency); handlers without it drop markers. */
+  processLatencyMarker?(marker: LatencyMarker): void;
 }
 
 /** Told as soon as an unaligned barrier arrives on a channel, before it is read in order. */
-export type BarrierAnnouncer = (checkpointId: number, channel: InputChannel) => void;
+export type BarrierAnnouncer = (checkpointId: number, channel: InputChannel, triggerTime: number) => void;
 
 export class InputChannel implements BufferReceiver {
   readonly queue: NetworkBuffer[] = [];
@@ -75,7 +83,8 @@ export class InputChannel implements BufferReceiver {
     if (buffer.kind === BufferKind.DATA) this.bytesIn += buffer.size;
     this.queue.push(buffer);
     if (this.recording !== undefined) this.record(buffer);
-    if (buffer.kind === BufferKind.BARRIER && buffer.unaligned) this.announce?.(buffer.checkpointId, this);
+    if (buffer.kind === BufferKind.BARRIER && buffer.unaligned)
+      this.announce?.(buffer.checkpointId, this, buffer.triggerTime);
     this.wakeup();
   }
 
@@ -169,7 +178,7 @@ export class InputChannel implements BufferReceiver {
     }
     if (buffer.kind === BufferKind.BARRIER) {
       this.queue.shift();
-      handler.processBarrier(buffer.checkpointId, this, buffer.alignedOnly);
+      handler.processBarrier(buffer.checkpointId, this, buffer.alignedOnly, buffer.triggerTime);
       return 0;
     }
     const mem = buffer.memory;
@@ -250,6 +259,12 @@ export class InputChannel implements BufferReceiver {
     }
     if (tag === ElementTag.WATERMARK_STATUS) {
       handler.processWatermarkStatus(input.readU8() === 1, this);
+      return 0;
+    }
+    if (tag === ElementTag.LATENCY_MARKER) {
+      const markedTime = input.readF64();
+      const sourceUid = input.readString();
+      handler.processLatencyMarker?.({ markedTime, sourceUid, sourceSubtask: input.readU32() });
       return 0;
     }
     throw new SerializationError(`corrupt element (tag ${tag}) on edge ${this.edgeDescription}`);

@@ -5,7 +5,7 @@
 import { DataOutputSerializer } from "../core/data-io.ts";
 import { SerializationError, errorMessage } from "../core/errors.ts";
 import type { TypeSerializer } from "../core/types/type-info.ts";
-import { ElementTag } from "./buffer.ts";
+import { ElementTag, type LatencyMarker } from "./buffer.ts";
 import type { ResultSubpartition } from "./result-subpartition.ts";
 
 /** Picks the subpartition(s) of a record. Returns a channel index, or -1 for "all" (broadcast). */
@@ -68,13 +68,30 @@ export class RecordWriter<T> {
     for (const sp of this.subpartitions) this.copyInto(sp, out);
   }
 
-  broadcastBarrier(checkpointId: number, alignedOnly = false): void {
-    for (const sp of this.subpartitions) sp.addBarrier(checkpointId, alignedOnly);
+  /** `triggerTime`: when the coordinator triggered the checkpoint (carried for checkpointStartDelayNanos). */
+  /** A latency marker goes to one consumer channel, round robin (as Flink's goes to a random one). */
+  emitLatencyMarker(marker: LatencyMarker): void {
+    const out = this.scratch;
+    out.clear();
+    out.position = 4;
+    out.writeU8(ElementTag.LATENCY_MARKER);
+    out.writeF64(marker.markedTime);
+    out.writeString(marker.sourceUid);
+    out.writeU32(marker.sourceSubtask);
+    const n = this.subpartitions.length;
+    if (n === 0) return;
+    this.nextMarkerChannel = (this.nextMarkerChannel + 1) % n;
+    this.copyInto(this.subpartitions[this.nextMarkerChannel]!, out);
+  }
+  private nextMarkerChannel = -1;
+
+  broadcastBarrier(checkpointId: number, alignedOnly = false, triggerTime = 0): void {
+    for (const sp of this.subpartitions) sp.addBarrier(checkpointId, alignedOnly, triggerTime);
   }
 
   /** Unaligned: barriers overtake unsent data; returns that data per subpartition. */
-  broadcastPriorityBarrier(checkpointId: number): Uint8Array[][] {
-    return this.subpartitions.map((sp) => sp.addPriorityBarrier(checkpointId));
+  broadcastPriorityBarrier(checkpointId: number, triggerTime = 0): Uint8Array[][] {
+    return this.subpartitions.map((sp) => sp.addPriorityBarrier(checkpointId, triggerTime));
   }
 
   emitWatermarkStatus(idle: boolean): void {

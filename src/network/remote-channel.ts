@@ -17,6 +17,8 @@ interface DataMessage {
   u?: boolean;
   /** a barrier of a checkpoint that must be aligned (savepoint) */
   a?: boolean;
+  /** a barrier's trigger time (ms since the epoch) */
+  t?: number;
 }
 interface CreditMessage {
   c: number;
@@ -43,6 +45,7 @@ export class RemoteSender implements BufferReceiver {
         b: buffer.checkpointId,
         u: buffer.unaligned,
         a: buffer.alignedOnly,
+        t: buffer.triggerTime,
       };
       this.port.postMessage(msg);
     }
@@ -84,7 +87,18 @@ export class ChannelRouter {
         const mem = msg.m === undefined ? new Uint8Array(0) : new Uint8Array(msg.m);
         this.inputs
           .get(msg.c)
-          ?.deliver(new NetworkBuffer(mem, msg.s, msg.k, msg.b ?? 0, msg.u ?? false, false, msg.a ?? false));
+          ?.deliver(
+            new NetworkBuffer(
+              mem,
+              msg.s,
+              msg.k,
+              msg.b ?? 0,
+              msg.u ?? false,
+              false,
+              msg.a ?? false,
+              msg.t ?? 0,
+            ),
+          );
       }
     });
   }

@@ -61,12 +61,12 @@ export class ResultSubpartition implements BufferReturner {
    * An unaligned barrier: it overtakes the data not sent yet, which is returned (copied) as this
    * channel's in-flight output state; the data is still sent, after the barrier.
    */
-  addPriorityBarrier(checkpointId: number): Uint8Array[] {
+  addPriorityBarrier(checkpointId: number, triggerTime = 0): Uint8Array[] {
     if (this.finished) return [];
     this.flush();
     const overtaken: Uint8Array[] = [];
     for (const b of this.queue) if (b.kind === BufferKind.DATA) overtaken.push(b.memory.slice(0, b.size));
-    this.queue.unshift(NetworkBuffer.barrier(checkpointId, true));
+    this.queue.unshift(NetworkBuffer.barrier(checkpointId, true, false, triggerTime));
     this.trySend();
     return overtaken;
   }
@@ -82,10 +82,10 @@ export class ResultSubpartition implements BufferReturner {
   }
 
   /** Send a checkpoint barrier after everything written so far. */
-  addBarrier(checkpointId: number, alignedOnly = false): void {
+  addBarrier(checkpointId: number, alignedOnly = false, triggerTime = 0): void {
     if (this.finished) return;
     this.flush();
-    this.queue.push(NetworkBuffer.barrier(checkpointId, false, alignedOnly));
+    this.queue.push(NetworkBuffer.barrier(checkpointId, false, alignedOnly, triggerTime));
     this.trySend();
   }
 

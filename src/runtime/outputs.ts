@@ -7,6 +7,7 @@
 // monomorphic and V8 inlines the chain, however many other jobs and operator classes the process
 // runs (feasibility.md §3). Counts and failure attribution are the same as the generic path's.
 
+import type { LatencyMarker } from "../network/buffer.ts";
 import type { RecordWriter } from "../network/record-writer.ts";
 import { type OperatorInfo, attribute } from "./operator-failure.ts";
 import { FilterOperator, MapOperator } from "./operators/basic.ts";
@@ -18,6 +19,8 @@ export interface RecordTarget {
   push(value: unknown): void;
   pushWatermark(watermark: number): void;
   pushWatermarkStatus(idle: boolean): void;
+  /** A latency marker: to the next operator, or into the network (never through user functions). */
+  pushLatencyMarker(marker: LatencyMarker): void;
   /** The whole record path of `out` when this is its only main target (counts included). */
   compileCollect?(out: RoutingOutput): Collect;
 }
@@ -77,6 +80,9 @@ export class ChainedTarget implements RecordTarget {
   pushWatermarkStatus(idle: boolean): void {
     this.op.processWatermarkStatus(idle);
   }
+  pushLatencyMarker(marker: LatencyMarker): void {
+    this.op.processLatencyMarker(marker);
+  }
 }
 
 export class WriterTarget implements RecordTarget {
@@ -99,6 +105,9 @@ export class WriterTarget implements RecordTarget {
   }
   pushWatermarkStatus(idle: boolean): void {
     this.writer.emitWatermarkStatus(idle);
+  }
+  pushLatencyMarker(marker: LatencyMarker): void {
+    this.writer.emitLatencyMarker(marker);
   }
 }
 
@@ -144,5 +153,11 @@ export class RoutingOutput implements Output {
   emitWatermarkStatus(idle: boolean): void {
     for (const t of this.main) t.pushWatermarkStatus(idle);
     for (const ts of this.sides.values()) for (const t of ts) t.pushWatermarkStatus(idle);
+  }
+
+  /** Off the record path, like watermarks: only jobs that track latency emit markers. */
+  emitLatencyMarker(marker: LatencyMarker): void {
+    for (const t of this.main) t.pushLatencyMarker(marker);
+    for (const ts of this.sides.values()) for (const t of ts) t.pushLatencyMarker(marker);
   }
 }

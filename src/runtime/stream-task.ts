@@ -4,6 +4,7 @@
 
 import { type Accumulator, Counter, ListAccumulator, MaxAccumulator } from "../core/functions.ts";
 import { InputStatus, type SourceReader } from "../core/source.ts";
+import type { LatencyMarker } from "../network/buffer.ts";
 import type { ElementHandler, InputChannel, InputGate } from "../network/input-gate.ts";
 import type { RecordWriter } from "../network/record-writer.ts";
 import { type OperatorInfo, attribute } from "./operator-failure.ts";
@@ -53,6 +54,8 @@ export interface TaskSetup {
   /** For a source task: timestamps, watermarks and idleness of what the reader emits. */
   readonly sourceOutput: SourceOutput<unknown> | undefined;
   readonly autoWatermarkInterval: number;
+  /** A source task emits a latency marker every this many ms (0 or absent: no latency tracking). */
+  readonly latencyTrackingInterval?: number;
   /** Ids of the splits this source task received (kept in its snapshot). */
   readonly receivedSplitIds: Set<string>;
   /** Loads this task's restored state (by operator uid) before it opens. */
@@ -152,7 +155,10 @@ export class StreamTask implements ElementHandler {
       );
       this.aligner = aligner;
       for (const c of setup.gate.channels) {
-        c.announce = (id) => this.mailbox.execute(() => aligner.onAnnounced(id));
+        c.announce = (id, _channel, triggerTime) => {
+          this.metrics.checkpoints.start(id, triggerTime);
+          this.mailbox.execute(() => aligner.onAnnounced(id));
+        };
         c.recorded = (id, ch) => aligner.channelRecorded(id, ch);
       }
     }
@@ -162,8 +168,10 @@ export class StreamTask implements ElementHandler {
 
   /** A source task starts checkpoint `id` (from the coordinator): snapshot, then emit the barrier. */
   /** `alignedOnly`: a savepoint: aligned barriers whatever the checkpoint mode (no in-flight data). */
-  triggerCheckpoint(checkpointId: number, alignedOnly = false): void {
+  /** `triggerTime`: when the coordinator triggered it (ms since the epoch), carried by the barriers. */
+  triggerCheckpoint(checkpointId: number, alignedOnly = false, triggerTime = Date.now()): void {
     this.mailbox.execute(() => {
+      this.metrics.checkpoints.start(checkpointId, triggerTime);
       if (this.state === "running") {
         this.performCheckpoint(checkpointId, alignedOnly ? false : this.sourceUnaligned(), alignedOnly);
       }
@@ -206,7 +214,8 @@ export class StreamTask implements ElementHandler {
     });
   }
 
-  processBarrier(checkpointId: number, channel: InputChannel, alignedOnly: boolean): void {
+  processBarrier(checkpointId: number, channel: InputChannel, alignedOnly: boolean, triggerTime = 0): void {
+    this.metrics.checkpoints.start(checkpointId, triggerTime);
     this.aligner!.onBarrier(checkpointId, channel, alignedOnly);
   }
 
@@ -276,9 +285,14 @@ export class StreamTask implements ElementHandler {
     const cp = this.setup.checkpointing;
     if (cp === undefined) return;
     if (this.restoredRecords.length > 0) this.drainRestored();
+    const tracker = this.metrics.checkpoints;
+    const triggerTime = tracker.triggerTimeOf(checkpointId);
+    const syncStart = performance.now();
     const snapshot = this.snapshot(checkpointId);
+    const syncMs = performance.now() - syncStart;
     if (!unaligned) {
-      for (const w of this.setup.writers) w.broadcastBarrier(checkpointId, alignedOnly);
+      for (const w of this.setup.writers) w.broadcastBarrier(checkpointId, alignedOnly, triggerTime);
+      tracker.acknowledged(checkpointId, this.lastAlignmentMs, syncMs, false);
       cp.responder.acknowledge(checkpointId, snapshot);
       return;
     }
@@ -286,12 +300,14 @@ export class StreamTask implements ElementHandler {
     // acknowledgement waits for the in-flight input, while records keep being processed.
     snapshot.channels = {
       inputs: [],
-      outputs: this.setup.writers.map((w) => w.broadcastPriorityBarrier(checkpointId)),
+      outputs: this.setup.writers.map((w) => w.broadcastPriorityBarrier(checkpointId, triggerTime)),
     };
-    if (this.setup.gate === undefined) cp.responder.acknowledge(checkpointId, snapshot);
-    else {
+    if (this.setup.gate === undefined) {
+      tracker.acknowledged(checkpointId, 0, syncMs, true);
+      cp.responder.acknowledge(checkpointId, snapshot);
+    } else {
       this.dropPendingUnaligned();
-      this.pendingUnaligned = { id: checkpointId, snapshot };
+      this.pendingUnaligned = { id: checkpointId, snapshot, syncMs };
     }
   }
 
@@ -303,7 +319,7 @@ export class StreamTask implements ElementHandler {
     releaseKeyedState(p.snapshot);
   }
 
-  private pendingUnaligned: { id: number; snapshot: TaskSnapshot } | undefined;
+  private pendingUnaligned: { id: number; snapshot: TaskSnapshot; syncMs: number } | undefined;
 
   /** Sources send unaligned barriers when checkpoints are unaligned from the start. */
   private sourceUnaligned(): boolean {
@@ -316,6 +332,7 @@ export class StreamTask implements ElementHandler {
     if (p === undefined || p.id !== checkpointId) return;
     this.pendingUnaligned = undefined;
     p.snapshot.channels!.inputs = inputs;
+    this.metrics.checkpoints.acknowledged(checkpointId, this.lastAlignmentMs, p.syncMs, true);
     this.setup.checkpointing!.responder.acknowledge(checkpointId, p.snapshot);
   }
 
@@ -427,8 +444,26 @@ export class StreamTask implements ElementHandler {
         throw attribute(e, this.setup.chain[0]!.info);
       }
       this.setup.sourceOutput!.start(this.setup.autoWatermarkInterval);
+      const latencyInterval = this.setup.latencyTrackingInterval ?? 0;
+      if (latencyInterval > 0) this.startLatencyMarkers(latencyInterval);
     }
     this.state = "running";
+  }
+
+  /** Flink's latency tracking: a marker from this source every interval (a timer: off the record path). */
+  private startLatencyMarkers(interval: number): void {
+    const head = this.setup.chain[0]!;
+    const sourceUid = head.info.uid;
+    const sourceSubtask = this.setup.identity.subtaskIndex;
+    this.setup.processingTime.scheduleAtFixedRate(interval, () => {
+      if (this.state === "running")
+        head.output.emitLatencyMarker({ markedTime: Date.now(), sourceUid, sourceSubtask });
+    });
+  }
+
+  /** A latency marker from the network: to the head operator, which records it and passes it on. */
+  processLatencyMarker(marker: LatencyMarker): void {
+    this.setup.chain[0]!.operator?.processLatencyMarker(marker);
   }
 
   private outputAvailable(): boolean {

@@ -31,6 +31,7 @@ const arr = (items: Schema): Schema => ({ type: "array", items });
 const jobId = { name: "jobid", in: "path", required: true, schema: str, description: "the job's id" };
 const vertexId = { name: "vertexid", in: "path", required: true, schema: str, description: "a vertex id" };
 const triggerId = { name: "triggerid", in: "path", required: true, schema: str };
+const checkpointId = { name: "checkpointid", in: "path", required: true, schema: int };
 const getQuery = {
   name: "get",
   in: "query",
@@ -115,6 +116,52 @@ export function openApiDescription(version: string = packageVersion()): Schema {
           responses: {
             "200": json(obj({ counts: obj({}), summary: obj({}), latest: obj({}), history: arr(obj({})) })),
             ...notFound,
+          },
+        },
+      },
+      "/jobs/{jobid}/checkpoints/details/{checkpointid}": {
+        get: {
+          summary: "One checkpoint of the history, per vertex",
+          parameters: [jobId, checkpointId],
+          responses: {
+            "200": json(
+              obj({
+                id: int,
+                status: str,
+                trigger_timestamp: int,
+                num_subtasks: int,
+                num_acknowledged_subtasks: int,
+                tasks: obj({}),
+              }),
+            ),
+            "404": json(errors, "unknown job, or a checkpoint not (or no longer) in the history"),
+          },
+        },
+      },
+      "/jobs/{jobid}/checkpoints/details/{checkpointid}/subtasks/{vertexid}": {
+        get: {
+          summary: "One checkpoint at one vertex: each subtask's start delay, alignment, acknowledgement",
+          parameters: [jobId, checkpointId, vertexId],
+          responses: {
+            "200": json(
+              obj({
+                id: str,
+                status: str,
+                summary: obj({}),
+                subtasks: arr(
+                  obj({
+                    index: int,
+                    status: str,
+                    ack_timestamp: int,
+                    start_delay: num,
+                    start_delay_nanos: num,
+                    alignment: obj({ duration: num }),
+                    checkpoint: obj({ sync: num }),
+                  }),
+                ),
+              }),
+            ),
+            "404": json(errors, "unknown job or vertex, or a checkpoint not in the history"),
           },
         },
       },

@@ -5,6 +5,7 @@
 
 import { Counter, Gauge, Registry } from "prom-client";
 import { COUNTER_METRICS, type JobMetrics } from "../runtime/metrics/job-metrics.ts";
+import { operatorLatencies } from "../runtime/metrics/latency-metrics.ts";
 import type { MetricValue } from "../runtime/metrics/metric-value.ts";
 
 const JOB_PREFIX = "weir_jobmanager_job_";
@@ -14,6 +15,9 @@ const JOB_LABELS = ["job_id", "job_name"];
 const TASK_LABELS = [...JOB_LABELS, "task_id", "task_name", "subtask_index", "task_attempt_num"];
 const OPERATOR_LABELS = [...TASK_LABELS, "operator_id", "operator_name"];
 const SPLIT_LABELS = [...OPERATOR_LABELS, "split_id"];
+/** Flink's latency metric at "operator" granularity, in the job scope. */
+const LATENCY_NAME = "weir_taskmanager_job_latency_source_id_operator_id_operator_subtask_index_latency";
+const LATENCY_LABELS = [...JOB_LABELS, "source_id", "operator_id", "operator_name", "operator_subtask_index"];
 const QUANTILES: Array<[string, keyof NonNullable<MetricValue["stats"]>]> = [
   ["0.5", "p50"],
   ["0.75", "p75"],
@@ -80,7 +84,25 @@ export async function renderPrometheus(
       }
     }
   }
+  for (const job of jobs) addLatencies(f, job);
   return { contentType: f.registry.contentType, body: await f.registry.metrics() };
+}
+
+function addLatencies(f: Families, job: JobMetrics): void {
+  for (const l of operatorLatencies(job.tasks())) {
+    const labels: Labels = {
+      job_id: job.jobId,
+      job_name: job.jobName,
+      source_id: l.sourceUid,
+      operator_id: l.operatorUid,
+      operator_name: l.operatorName,
+      operator_subtask_index: String(l.operatorSubtask),
+    };
+    for (const [q, key] of QUANTILES) {
+      f.set("gauge", LATENCY_NAME, [...LATENCY_LABELS, "quantile"], { ...labels, quantile: q }, l.stats[key]);
+    }
+    f.set("gauge", `${LATENCY_NAME}_count`, LATENCY_LABELS, labels, l.stats.count);
+  }
 }
 
 function addUserMetric(f: Families, name: string, labels: Labels, u: MetricValue): void {

@@ -3,8 +3,10 @@
 // that the HTTP server stays small.
 
 import type { JobMetrics, JobVertexInfo } from "../runtime/metrics/job-metrics.ts";
+import { latencyMetricValues } from "../runtime/metrics/latency-metrics.ts";
 import type { TaskMetricsSnapshot } from "../runtime/metrics/task-metrics-snapshot.ts";
 import { diagnoseWatermarks } from "../runtime/metrics/watermark-doctor.ts";
+import { checkpointDetailsRoute, checkpointOverview } from "./checkpoint-handlers.ts";
 import { openApiDescription } from "./openapi.ts";
 
 export interface RestAnswer {
@@ -34,11 +36,16 @@ export function answer(
   if (parts.length === 2) return { status: 200, body: jobDetails(job) };
   switch (parts[2]) {
     case "metrics":
-      return parts.length === 3 ? { status: 200, body: metricList(job.jobMetrics(), query) } : undefined;
+      if (parts.length !== 3) return undefined;
+      return {
+        status: 200,
+        body: metricList({ ...job.jobMetrics(), ...latencyMetricValues(job.tasks()) }, query),
+      };
     case "plan":
       return parts.length === 3 ? { status: 200, body: { plan: plan(job) } } : undefined;
     case "checkpoints":
-      return parts.length === 3 ? { status: 200, body: checkpoints(job) } : undefined;
+      if (parts.length === 3) return { status: 200, body: checkpointOverview(job) };
+      return parts[3] === "details" ? checkpointDetailsRoute(job, parts.slice(4)) : undefined;
     case "exceptions":
       return parts.length === 3 ? { status: 200, body: exceptions(job) } : undefined;
     case "vertices":
@@ -216,32 +223,6 @@ function vertexDetails(job: JobMetrics, vertex: JobVertexInfo, tasks: TaskMetric
 /** Flink's levels: ok below 10% of the time backpressured, high above 50%. */
 function backPressureLevel(msPerSecond: number): "ok" | "low" | "high" {
   return msPerSecond > 500 ? "high" : msPerSecond > 100 ? "low" : "ok";
-}
-
-function checkpoints(job: JobMetrics) {
-  const m = job.jobMetrics();
-  const history = [...job.checkpointHistory].reverse();
-  const stat = (key: "end_to_end_duration" | "state_size") => {
-    const values = history.map((h) => h[key]);
-    if (values.length === 0) return { min: 0, max: 0, avg: 0 };
-    return {
-      min: Math.min(...values),
-      max: Math.max(...values),
-      avg: values.reduce((s, v) => s + v, 0) / values.length,
-    };
-  };
-  return {
-    counts: {
-      restored: 0,
-      total: m.totalNumberOfCheckpoints ?? 0,
-      in_progress: m.numberOfInProgressCheckpoints ?? 0,
-      completed: m.numberOfCompletedCheckpoints ?? 0,
-      failed: m.numberOfFailedCheckpoints ?? 0,
-    },
-    summary: { end_to_end_duration: stat("end_to_end_duration"), state_size: stat("state_size") },
-    latest: { completed: history[0] ?? null, savepoint: null, failed: null, restored: null },
-    history: history.map((h) => ({ ...h, is_savepoint: false })),
-  };
 }
 
 function exceptions(job: JobMetrics) {

@@ -14,7 +14,8 @@ const JOB = `${FIXTURES}/counting-job.ts`;
 
 describe("weir run --rest-port", () => {
   it("serves the running job's REST API and Prometheus metrics from the worker threads", async () => {
-    const run = spawnWeir(["run", JOB, "--rest-port", "0"]);
+    // With latency markers (--latency-interval): the sink's latency histogram reaches /metrics too.
+    const run = spawnWeir(["run", JOB, "--rest-port", "0", "--latency-interval", "20"]);
     try {
       await run.until((err) => /REST API at http:\/\/127\.0\.0\.1:\d+/.test(err), "stderr");
       const url = /REST API at (http:\/\/127\.0\.0\.1:\d+)/.exec(run.stderr())![1]!;
@@ -35,6 +36,17 @@ describe("weir run --rest-port", () => {
         if (seen === 0) await new Promise((r) => setTimeout(r, 100));
       }
       assert.ok(seen > 0, "the Events source's numRecordsOut reached /metrics");
+      let markers = 0;
+      while (markers === 0 && Date.now() < deadline) {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        const m =
+          /^weir_taskmanager_job_latency_source_id_operator_id_operator_subtask_index_latency_count\{[^}]*\} (\d+)$/m.exec(
+            text,
+          );
+        markers = m === null ? 0 : Number(m[1]);
+        if (markers === 0) await new Promise((r) => setTimeout(r, 100));
+      }
+      assert.ok(markers > 0, "latency markers reached the sink, and its histogram /metrics");
     } finally {
       run.child.kill("SIGINT");
       await run.exited;
@@ -106,6 +118,8 @@ describe("weir run --rest-port", () => {
     }
     const bad = await weir(["run", JOB, "--status-interval", "soon"]);
     assertOneLineError(bad, 2, "--status-interval", "soon");
+    const badLatency = await weir(["run", JOB, "--latency-interval", "-5"]);
+    assertOneLineError(badLatency, 2, "--latency-interval", "-5");
   });
 
   it("refuses a non-loopback address without a token", async () => {

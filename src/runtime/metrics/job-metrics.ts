@@ -3,7 +3,10 @@
 // metrics (restarts, uptime, checkpoints), the job's status and its exceptions. Counters are also
 // kept as job totals across restarts: the last counts of every earlier attempt plus the current.
 
+import { CheckpointHistory, type CheckpointHistoryEntry } from "./checkpoint-history.ts";
 import type { TaskMetricsSnapshot } from "./task-metrics-snapshot.ts";
+
+export type { CheckpointHistoryEntry } from "./checkpoint-history.ts";
 
 export type JobStatusName = "RUNNING" | "RESTARTING" | "FINISHED" | "FAILED" | "CANCELED";
 
@@ -42,15 +45,6 @@ export interface JobLevelState {
     | undefined;
 }
 
-export interface CheckpointHistoryEntry {
-  id: number;
-  status: "COMPLETED";
-  /** When the coordinator saw it complete (ms since the epoch). */
-  latest_ack_timestamp: number;
-  end_to_end_duration: number;
-  state_size: number;
-}
-
 /** Task and operator metrics that are counts, summed across attempts in the job totals. */
 export const COUNTER_METRICS = new Set([
   "numRecordsIn",
@@ -61,14 +55,14 @@ export const COUNTER_METRICS = new Set([
 ]);
 
 const MAX_EXCEPTIONS = 100;
-const MAX_CHECKPOINT_HISTORY = 50;
 
 export class JobMetrics {
   status: JobStatusName = "RUNNING";
   readonly startTime = Date.now();
   endTime: number | undefined;
   readonly exceptions: JobExceptionEntry[] = [];
-  readonly checkpointHistory: CheckpointHistoryEntry[] = [];
+  /** The recent checkpoints, from the coordinator's events (the job master reports them). */
+  readonly checkpoints = new CheckpointHistory();
   /** Latest snapshot per subtask of the current attempt. */
   private current = new Map<string, TaskMetricsSnapshot>();
   private currentAttempt = 0;
@@ -100,6 +94,8 @@ export class JobMetrics {
       if (s.attempt < this.currentAttempt) continue; // late news of an attempt already torn down
       if (s.attempt > this.currentAttempt) this.switchAttempt(s.attempt);
       this.current.set(`${s.vertexId}/${s.subtask}`, s);
+      if (s.checkpoints !== undefined)
+        this.checkpoints.recordSubtask(`${s.vertexId}/${s.subtask}`, s.checkpoints);
     }
   }
 
@@ -147,7 +143,6 @@ export class JobMetrics {
       out.lastCheckpointDuration = c.lastDurationMs;
       out.lastCheckpointSize = c.lastSizeBytes;
       out.lastCompletedCheckpointId = c.lastCompletedId;
-      this.noteCheckpoint(c.lastCompletedId, c.lastDurationMs, c.lastSizeBytes);
     }
     return out;
   }
@@ -175,17 +170,9 @@ export class JobMetrics {
     this.endTime = Date.now();
   }
 
-  private noteCheckpoint(id: number, duration: number, size: number): void {
-    const last = this.checkpointHistory[this.checkpointHistory.length - 1];
-    if (id <= 0 || (last !== undefined && last.id >= id)) return;
-    this.checkpointHistory.push({
-      id,
-      status: "COMPLETED",
-      latest_ack_timestamp: Date.now(),
-      end_to_end_duration: duration,
-      state_size: size,
-    });
-    if (this.checkpointHistory.length > MAX_CHECKPOINT_HISTORY) this.checkpointHistory.shift();
+  /** The recent checkpoints, oldest first (completed, failed and in progress). */
+  get checkpointHistory(): readonly CheckpointHistoryEntry[] {
+    return this.checkpoints.entries;
   }
 
   /** Fold the current attempt's counts into the earlier ones and start afresh. */

@@ -6,6 +6,7 @@
 import { DEFAULT_CREDITS_PER_CHANNEL } from "../../network/channel.ts";
 import { MeterView } from "./meter-view.ts";
 import { MetricGroupImpl, OPERATOR_SCOPE } from "./metric-group.ts";
+import { SubtaskCheckpointTracker } from "./subtask-checkpoint-stats.ts";
 
 export interface TaskMetricScope {
   jobId: string;
@@ -27,6 +28,8 @@ export class TaskMetricGroup {
   backPressured = false;
   private accountedUntil = -1;
   private readonly rates = new Map<string, MeterView>();
+  /** The subtask's recent checkpoints: start delay, alignment, synchronous part, acknowledgement. */
+  readonly checkpoints = new SubtaskCheckpointTracker();
   /** Operator groups by uid, created when a function asks for one (or a snapshot reads it). */
   readonly operators = new Map<string, MetricGroupImpl>();
 
@@ -68,11 +71,19 @@ export class TaskMetricGroup {
     return s.idleMs;
   }
 
-  /** The rate per second of a count, over the meter window (sampled now). */
+  /** When this attempt's counts started (performance.now()): every count is 0 then. */
+  private readonly startedAt = performance.now();
+
+  /**
+   * The rate per second of a count, over the meter window (sampled now). Every meter starts from a
+   * sample of 0 at the task's start, so the first snapshot (a worker thread's first report, a second
+   * in) already has a rate, rather than 0 until a second sample.
+   */
   rate(key: string, count: number, nowMs: number): number {
     let m = this.rates.get(key);
     if (m === undefined) {
       m = new MeterView();
+      if (nowMs > this.startedAt) m.sample(0, this.startedAt);
       this.rates.set(key, m);
     }
     m.sample(count, nowMs);

@@ -5,7 +5,9 @@
 import { Counter } from "../../core/functions.ts";
 import { HeapKeyedStateBackend } from "../../state/heap-keyed-state-backend.ts";
 import type { StreamTask } from "../stream-task.ts";
+import type { SourceLatency } from "./latency-stats.ts";
 import type { MetricValue } from "./metric-value.ts";
+import type { SubtaskCheckpointStats } from "./subtask-checkpoint-stats.ts";
 
 export interface OperatorMetricsSnapshot {
   uid: string;
@@ -16,6 +18,8 @@ export interface OperatorMetricsSnapshot {
   user: MetricValue[];
   /** A source operator's splits (assigned and not finished): `watermark.currentWatermark`, idle time. */
   splits?: Array<{ splitId: string; metrics: Record<string, number> }>;
+  /** Latency from each source whose markers reached this operator (only with latency tracking). */
+  latency?: SourceLatency[];
 }
 
 /** One input channel's watermark, and the producer subtask it comes from. */
@@ -60,6 +64,8 @@ export interface TaskMetricsSnapshot {
   operators: OperatorMetricsSnapshot[];
   /** Where the task's watermark comes from (absent from snapshots of older senders). */
   watermarks?: TaskWatermarkInfo;
+  /** The last checkpoints the subtask acknowledged, oldest first (absent from older senders). */
+  checkpoints?: SubtaskCheckpointStats[];
 }
 
 /** Read a task's metrics now. */
@@ -107,6 +113,7 @@ export function snapshotTask(task: StreamTask, nowMs: number = performance.now()
     isBackPressured: m.backPressured && task.state === "running" ? 1 : 0,
     mailboxQueueSize: task.mailboxSize,
     checkpointAlignmentTime: Math.round(task.lastAlignmentMs * 1e6),
+    checkpointStartDelayNanos: Math.round(m.checkpoints.lastStartDelayNanos),
     currentInputWatermark: task.inputWatermark,
     currentOutputWatermark: last.output.lastWatermark,
     inPoolUsage: inCapacity === 0 ? 0 : Math.min(1, queued / inCapacity),
@@ -119,7 +126,9 @@ export function snapshotTask(task: StreamTask, nowMs: number = performance.now()
     const opOut = member.output.numRecordsOut;
     const user: MetricValue[] = [];
     m.operators.get(uid)?.collect(user, nowMs);
+    const latency = op?.latency?.snapshot();
     return {
+      ...(latency === undefined ? {} : { latency }),
       uid,
       name: member.info.name,
       metrics: {
@@ -152,6 +161,7 @@ export function snapshotTask(task: StreamTask, nowMs: number = performance.now()
   }
   return {
     watermarks: watermarkInfo(task, nowMs),
+    checkpoints: m.checkpoints.recent(),
     vertexId: setup.vertexId,
     subtask: setup.identity.subtaskIndex,
     attempt: setup.identity.attemptNumber,

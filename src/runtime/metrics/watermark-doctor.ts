@@ -82,15 +82,7 @@ export function diagnoseWatermarks(
   const minLag = options.minLagMs ?? 1000;
   const names = new Map(vertices.map((v) => [v.id, v.name]));
   const byId = new Map(tasks.map((t) => [`${t.vertexId}/${t.subtask}`, t]));
-  let frontier = Number.NEGATIVE_INFINITY;
-  for (const t of tasks) {
-    const src = t.watermarks?.source;
-    if (src === undefined) continue;
-    const w = t.metrics.currentInputWatermark ?? Number.NEGATIVE_INFINITY;
-    if (Number.isFinite(w) && w > frontier) frontier = w;
-    for (const s of src.splits)
-      if (Number.isFinite(s.watermark) && s.watermark > frontier) frontier = s.watermark;
-  }
+  const frontier = furthestWatermark(tasks);
   const findings: WatermarkFinding[] = [];
   for (const t of tasks) {
     const info = t.watermarks;
@@ -117,6 +109,26 @@ export function diagnoseWatermarks(
     });
   }
   return { frontier: Number.isFinite(frontier) ? frontier : null, findings };
+}
+
+/**
+ * The furthest watermark the job reached: over the source splits, and over every operator's output
+ * (watermarks are often assigned by an operator chained after the source, or further down, by
+ * assignTimestampsAndWatermarks: the source itself then has none). The end of time (a finished
+ * input) does not count.
+ */
+function furthestWatermark(tasks: readonly TaskMetricsSnapshot[]): number {
+  let frontier = Number.NEGATIVE_INFINITY;
+  const consider = (w: number | undefined) => {
+    if (w !== undefined && Number.isFinite(w) && w > frontier) frontier = w;
+  };
+  for (const t of tasks) {
+    consider(t.metrics.currentInputWatermark);
+    consider(t.metrics.currentOutputWatermark);
+    for (const o of t.operators) consider(o.metrics.currentOutputWatermark);
+    for (const s of t.watermarks?.source?.splits ?? []) consider(s.watermark);
+  }
+  return frontier;
 }
 
 interface Cause {

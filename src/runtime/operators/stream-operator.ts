@@ -9,7 +9,9 @@ import {
 import { InvalidJobError } from "../../core/errors.ts";
 import type { RichFunction } from "../../core/functions.ts";
 import { ListStateDescriptor, MapStateDescriptor } from "../../core/state.ts";
+import type { LatencyMarker } from "../../network/buffer.ts";
 import type { KeyedStateBackend } from "../../state/keyed-state-backend.ts";
+import { LatencyStats } from "../metrics/latency-stats.ts";
 import type { RuntimeContextImpl } from "../runtime-context.ts";
 import { InternalTimerService, type Triggerable } from "../time/internal-timer-service.ts";
 import type { ProcessingTimeService } from "../time/processing-time-service.ts";
@@ -31,6 +33,8 @@ export interface Output {
   collectSide(tagId: string, value: unknown): void;
   emitWatermark(watermark: number): void;
   emitWatermarkStatus(idle: boolean): void;
+  /** Pass a latency marker on (outputs that do not track latency may leave it out). */
+  emitLatencyMarker?(marker: LatencyMarker): void;
 }
 
 export interface KeyedContext {
@@ -109,6 +113,16 @@ export abstract class StreamOperator {
 
   processWatermarkStatus(idle: boolean): void {
     this.output.emitWatermarkStatus(idle);
+  }
+
+  /** Source-to-here latency histograms (created by the first latency marker). */
+  latency: LatencyStats | undefined;
+
+  /** A latency marker: record its latency here and pass it on at once (user functions never see it). */
+  processLatencyMarker(marker: LatencyMarker): void {
+    this.latency ??= new LatencyStats();
+    this.latency.record(marker);
+    this.output.emitLatencyMarker?.(marker);
   }
 
   /** Keyed timers for this operator; only on a keyed input. */
