@@ -7,8 +7,6 @@ import { SplitQueueReader, StaticSplitEnumerator } from "./split-queue.ts";
 
 type Range = { from: number; to: number };
 
-const BATCH = 32;
-
 export class CollectionSource<T> implements Source<T, Range> {
   readonly boundedness = "bounded" as const;
   readonly maxParallelism = 1;
@@ -50,7 +48,7 @@ class CollectionReader<T> extends SplitQueueReader<T, Range> {
   }
   protected readSplit(output: ReaderOutput<T>): boolean {
     const elements = this.elements;
-    const stop = Math.min(this.end, this.pos + BATCH);
+    const stop = Math.min(this.end, this.pos + this.recordsPerPoll);
     for (; this.pos < stop; this.pos++) output.collect(elements[this.pos]!);
     return this.pos >= this.end;
   }

@@ -17,8 +17,6 @@ export interface DataGeneratorOptions<T> {
   type?: TypeInformation<T>;
 }
 
-const BATCH = 32;
-
 export class DataGeneratorSource<T> implements Source<T, Split> {
   readonly boundedness: "bounded" | "unbounded";
   readonly type: TypeInformation<T> | undefined;
@@ -97,10 +95,10 @@ class DataGeneratorReader<T> extends SplitQueueReader<T, Split> {
   protected readSplit(output: ReaderOutput<T>): boolean {
     const rate = this.ratePerReader;
     const generator = this.generator;
-    let n = BATCH;
+    let n = this.recordsPerPoll;
     if (rate !== Number.POSITIVE_INFINITY) {
       const allowed = Math.floor(((performance.now() - this.startedAt) / 1000) * rate) - this.emitted;
-      n = Math.max(1, Math.min(BATCH, allowed));
+      n = Math.max(1, Math.min(n, allowed));
     }
     for (let i = 0; i < n && this.next < this.end; i++) {
       output.collect(generator(this.next));

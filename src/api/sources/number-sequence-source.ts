@@ -7,8 +7,6 @@ import { SplitQueueReader, StaticSplitEnumerator } from "./split-queue.ts";
 
 type Range = { from: number; to: number };
 
-const BATCH = 32;
-
 export class NumberSequenceSource implements Source<number, Range> {
   readonly boundedness = "bounded" as const;
   readonly type = Types.NUMBER;
@@ -58,7 +56,7 @@ class NumberSequenceReader extends SplitQueueReader<number, Range> {
     return { from: this.next, to: this.last };
   }
   protected readSplit(output: ReaderOutput<number>): boolean {
-    const stop = Math.min(this.last, this.next + BATCH - 1);
+    const stop = Math.min(this.last, this.next + this.recordsPerPoll - 1);
     for (; this.next <= stop; this.next++) output.collect(this.next);
     return this.next > this.last;
   }

@@ -43,6 +43,13 @@ export class StaticSplitEnumerator<Split> implements SplitEnumerator<Split> {
   close(): void {}
 }
 
+/** Records per poll of the in-memory readers: where it starts, and its bounds (see adaptPollSize). */
+const FIRST_RECORDS_PER_POLL = 32;
+const MAX_RECORDS_PER_POLL = 256;
+/** A poll faster than this may emit twice as many records next time; slower than the upper bound, half. */
+const FAST_POLL_MS = 0.25;
+const SLOW_POLL_MS = 1;
+
 /**
  * A reader that requests one split at a time and reads it through `readSplit`, a generator-like
  * function that emits up to `max` records per call and returns true when the split is done.
@@ -55,6 +62,14 @@ export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Spli
   private noMoreSplits = false;
   private requested = false;
   private waiter: (() => void) | undefined;
+
+  /**
+   * How many records readSplit should emit (readers that produce records from memory use it).
+   * It adapts to how long a poll takes: the task's per-poll work (a clock read, the checks for
+   * backpressure) is spread over up to 256 cheap records, while slow records (a costly
+   * generator, a slow chain) come a few per poll, so a step still ends in about 2 ms.
+   */
+  protected recordsPerPoll = FIRST_RECORDS_PER_POLL;
 
   constructor(protected readonly ctx: SourceReaderContext) {}
 
@@ -118,13 +133,23 @@ export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Spli
       this.throttleMs = wait;
       return InputStatus.NOTHING_AVAILABLE;
     }
-    if (this.readSplit(this.currentOutput!)) {
+    const started = performance.now();
+    const done = this.readSplit(this.currentOutput!);
+    this.adaptPollSize(performance.now() - started);
+    if (done) {
       output.releaseOutputForSplit(this.currentId);
       this.current = undefined;
       this.currentOutput = undefined;
       if (this.splits.length === 0) this.request();
     }
     return InputStatus.MORE_AVAILABLE;
+  }
+
+  private adaptPollSize(ms: number): void {
+    const n = this.recordsPerPoll;
+    if (ms < FAST_POLL_MS) {
+      if (n < MAX_RECORDS_PER_POLL) this.recordsPerPoll = n * 2;
+    } else if (ms > SLOW_POLL_MS && n > 1) this.recordsPerPoll = n >> 1;
   }
 
   isAvailable(): Promise<void> {

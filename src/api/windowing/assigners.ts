@@ -30,9 +30,17 @@ abstract class TumblingWindows extends WindowAssigner<unknown, TimeWindow> {
   ) {
     super();
   }
+  /** The windows last assigned, by their start: consecutive elements mostly fall in the same. */
+  private lastStart = Number.NaN;
+  private lastWindows: readonly TimeWindow[] = [];
+  /** A frozen array, the same one while elements fall in the same window (no allocation per element). */
   protected windowFor(t: number): TimeWindow[] {
     const start = TimeWindow.getWindowStartWithOffset(t, this.offset, this.size);
-    return [new TimeWindow(start, start + this.size)];
+    if (start !== this.lastStart) {
+      this.lastStart = start;
+      this.lastWindows = Object.freeze([new TimeWindow(start, start + this.size)]);
+    }
+    return this.lastWindows as TimeWindow[];
   }
   /** All windows have the same size: the start identifies one. */
   override stateNamespace(w: TimeWindow): number {
@@ -88,13 +96,27 @@ abstract class SlidingWindows extends WindowAssigner<unknown, TimeWindow> {
   ) {
     super();
   }
+  /** The windows last assigned (see windowsFor). */
+  private lastStart = Number.NaN;
+  private lastWindows: readonly TimeWindow[] = [];
+  /**
+   * A frozen array, the same one while elements fall in the same windows (no allocation per
+   * element). The windows are the starts lastStart, lastStart - slide, ... after the element's
+   * time minus the size: the latest start and their number identify them.
+   */
   protected windowsFor(t: number): TimeWindow[] {
-    const out: TimeWindow[] = [];
     const lastStart = TimeWindow.getWindowStartWithOffset(t, this.offset, this.slide);
-    for (let start = lastStart; start > t - this.size; start -= this.slide) {
-      out.push(new TimeWindow(start, start + this.size));
+    let n = 0;
+    for (let start = lastStart; start > t - this.size; start -= this.slide) n++;
+    if (lastStart !== this.lastStart || n !== this.lastWindows.length) {
+      const out: TimeWindow[] = [];
+      for (let start = lastStart; start > t - this.size; start -= this.slide) {
+        out.push(new TimeWindow(start, start + this.size));
+      }
+      this.lastStart = lastStart;
+      this.lastWindows = Object.freeze(out);
     }
-    return out;
+    return this.lastWindows as TimeWindow[];
   }
   override stateNamespace(w: TimeWindow): number {
     return w.start;

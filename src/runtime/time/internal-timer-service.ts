@@ -27,6 +27,9 @@ export interface KeyContext {
   setCurrentKey(key: unknown, keyGroup: number): void;
 }
 
+/** How many recently used (time, namespace) slots a timer queue remembers (see TimerQueue.slot). */
+const RECENT_SLOTS = 8;
+
 /** A timer with its identity parts: at most one per (time, namespace id, key id) and domain. */
 interface QueuedTimer<N> extends InternalTimer<N> {
   nsId: unknown;
@@ -64,12 +67,38 @@ class TimerQueue<N> {
     this.lastKeyId = keyId;
   }
 
+  /**
+   * The per-key Maps of the last few (time, namespace id) looked up, round-robin: the elements of
+   * a window operator register the timers of the same few windows again and again (a sliding
+   * window: one per window the element is in). Emptied whenever a per-key Map leaves the index.
+   */
+  private readonly recentTimes: number[] = new Array<number>(RECENT_SLOTS).fill(Number.NaN);
+  private readonly recentNsIds: unknown[] = new Array<unknown>(RECENT_SLOTS).fill(undefined);
+  private readonly recentSlots: Array<Map<MapKey, QueuedTimer<N>> | undefined> = new Array(RECENT_SLOTS).fill(
+    undefined,
+  );
+  private nextRecent = 0;
+
+  private forgetRecent(): void {
+    this.recentTimes.fill(Number.NaN);
+    this.recentSlots.fill(undefined);
+  }
+
   /** The per-key Map of (time, namespace id), created when missing. */
   slot(time: number, nsId: unknown): Map<MapKey, QueuedTimer<N>> {
+    const times = this.recentTimes;
+    for (let i = 0; i < RECENT_SLOTS; i++) {
+      if (times[i] === time && this.recentNsIds[i] === nsId) return this.recentSlots[i]!;
+    }
     let byNs = this.index.get(time);
     if (byNs === undefined) this.index.set(time, (byNs = new Map()));
     let byKey = byNs.get(nsId);
     if (byKey === undefined) byNs.set(nsId, (byKey = new Map()));
+    const r = this.nextRecent;
+    times[r] = time;
+    this.recentNsIds[r] = nsId;
+    this.recentSlots[r] = byKey;
+    this.nextRecent = (r + 1) % RECENT_SLOTS;
     return byKey;
   }
 
@@ -95,6 +124,7 @@ class TimerQueue<N> {
     if (byKey.size === 0) {
       byNs!.delete(nsId);
       if (byNs!.size === 0) this.index.delete(time);
+      this.forgetRecent();
     }
   }
 
@@ -126,6 +156,7 @@ class TimerQueue<N> {
     this.lastTime = Number.NaN;
     const live = [...this.values()];
     this.index = new Map();
+    this.forgetRecent();
     for (const t of live) {
       t.nsId = nsIdOf(t.namespace);
       const slot = this.slot(t.time, t.nsId);
