@@ -1,6 +1,7 @@
 // The cluster's commands: `weir jobmanager` and `weir taskmanager` (the processes), `weir cluster
-// start|stop` (a local cluster of both, like Flink's start-cluster.sh), and the clients `weir list`
-// and `weir cancel`. `weir run -m` is in src/cli/cluster-run.ts.
+// start|stop` (a local cluster of both, like Flink's start-cluster.sh), and the clients `weir list`,
+// `weir cancel`, `weir savepoint` and `weir stop`, which speak to the JobManager's REST API (-m).
+// `weir run -m` is in src/cli/cluster-run.ts.
 
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, openSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -10,7 +11,6 @@ import { JobResult } from "../api/job-result.ts";
 import { ClusterClient, fromWireError, parseAddress } from "../cluster/cluster-client.ts";
 import { bundleJob } from "../cluster/job-artifact.ts";
 import { JobManager } from "../cluster/jobmanager/job-manager.ts";
-import { JOBMANAGER_PORT } from "./cluster-options.ts";
 import { TaskManager } from "../cluster/taskmanager/task-manager.ts";
 import { isLoopback } from "../web/rest-server.ts";
 import { integerOption, parseArgs } from "./args.ts";
@@ -23,6 +23,8 @@ import {
   HEARTBEAT_INTERVAL,
   HEARTBEAT_TIMEOUT,
   JOBMANAGER,
+  JOBMANAGER_PORT,
+  JOBMANAGER_REST_PORT,
   LIST,
   PORT,
   SAVEPOINT,
@@ -34,6 +36,7 @@ import {
   TASKMANAGERS,
 } from "./cluster-options.ts";
 import { commandHelp } from "./commands.ts";
+import { clusterLogger } from "./cluster-logger.ts";
 import { startJobManagerRest } from "./jobmanager-rest.ts";
 import type { RestServer } from "../web/rest-server.ts";
 import { type CliIO, EXIT_FAILED, EXIT_OK, accumulatorLines, reportError, summaryLine } from "./report.ts";
@@ -50,10 +53,6 @@ function checkBind(command: string, address: string, token: string): void {
       `pass --token <secret> (or set ${CLUSTER_TOKEN_ENV}) on every JobManager, TaskManager and client, or leave --address at 127.0.0.1`,
     );
   }
-}
-
-function logger(io: CliIO): (level: string, line: string) => void {
-  return (level, line) => io.err(`${new Date().toISOString()} ${level} ${line}`);
 }
 
 /** Run until SIGINT or SIGTERM, then `stop`. */
@@ -82,6 +81,16 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
     const token = clusterToken(p.values);
     checkBind("jobmanager", address, token);
     const workDir = join(tmpdir(), `weir-jobmanager-${process.pid}`);
+    const logFile = p.values.get("log-file");
+    const logger = clusterLogger(
+      "jobmanager",
+      {
+        file: logFile === undefined ? undefined : resolve(logFile),
+        level: p.values.get("log-level"),
+        name: "jobmanager",
+      },
+      io.err,
+    );
     const jm = new JobManager({
       address,
       port: integerOption("jobmanager", PORT, p.values.get("port"), 0, 65535) ?? JOBMANAGER_PORT,
@@ -103,19 +112,18 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
         3_600_000,
       ),
       slotTimeoutMs: integerOption("jobmanager", SLOT_TIMEOUT, p.values.get("slot-timeout"), 0, 3_600_000),
-      log: logger(io),
+      log: logger.log,
     });
-    const restPort = integerOption("jobmanager", REST_PORT, p.values.get("rest-port"), 0, 65535) ?? 8081;
+    const restPort =
+      integerOption("jobmanager", REST_PORT, p.values.get("rest-port"), 0, 65535) ?? JOBMANAGER_REST_PORT;
     await jm.start();
     let rest: RestServer;
     try {
-      rest = await startJobManagerRest({
+      rest = await startJobManagerRest(jm, {
         port: restPort,
         address,
         token,
-        jobs: () => jm.jobMetrics(),
-        taskManagers: () => jm.resources.info(),
-        taskManagerFile: (id, file) => jm.fetchFile(id, file),
+        logFile: logFile === undefined ? undefined : resolve(logFile),
       });
     } catch (e) {
       await jm.stop();
@@ -162,6 +170,18 @@ export async function taskmanagerCommand(args: string[], io: CliIO): Promise<num
     const token = clusterToken(p.values);
     checkBind("taskmanager", address, token);
     const workDir = join(tmpdir(), `weir-taskmanager-${process.pid}`);
+    const given = p.values.get("log-file");
+    const logFile = given === undefined ? undefined : resolve(given);
+    const id = p.values.get("id");
+    const logger = clusterLogger(
+      "taskmanager",
+      {
+        file: logFile,
+        level: p.values.get("log-level"),
+        name: `taskmanager${id === undefined ? "" : ` ${id}`}`,
+      },
+      io.err,
+    );
     const tm = new TaskManager({
       jobManagerHost: jm.host,
       jobManagerPort: jm.port,
@@ -169,9 +189,10 @@ export async function taskmanagerCommand(args: string[], io: CliIO): Promise<num
       token,
       address,
       dataPort: integerOption("taskmanager", DATA_PORT, p.values.get("data-port"), 0, 65535) ?? 0,
-      id: p.values.get("id"),
+      id,
       artifactDir: join(workDir, "artifacts"),
-      log: logger(io),
+      logFile,
+      log: logger.log,
     });
     await tm.start();
     if (process.exitCode === 1) {
@@ -256,14 +277,25 @@ export async function clusterCommand(args: string[], io: CliIO): Promise<number>
       const start = (name: string, argv: string[]) => {
         const child = spawn(process.execPath, [bin, ...argv], {
           detached: true,
-          stdio: ["ignore", openSync(join(dir, `${name}.out`), "a"), openSync(join(dir, `${name}.log`), "a")],
+          stdio: ["ignore", openSync(join(dir, `${name}.out`), "a"), openSync(join(dir, `${name}.err`), "a")],
           env,
         });
         child.unref();
         return child.pid!;
       };
-      const restPort = p.values.get("rest-port") ?? "8081";
-      const jmPid = start("jobmanager", ["jobmanager", "--port", String(port), "--rest-port", restPort]);
+      const restPort = p.values.get("rest-port") ?? String(JOBMANAGER_REST_PORT);
+      const logLevel = p.values.get("log-level") ?? "info";
+      const jmPid = start("jobmanager", [
+        "jobmanager",
+        "--port",
+        String(port),
+        "--rest-port",
+        restPort,
+        "--log-file",
+        join(dir, "jobmanager.log"),
+        "--log-level",
+        logLevel,
+      ]);
       const n = integerOption("cluster", TASKMANAGERS, p.values.get("taskmanagers"), 1, 64) ?? 1;
       const slots = p.values.get("slots") ?? "1";
       const tms: number[] = [];
@@ -277,6 +309,10 @@ export async function clusterCommand(args: string[], io: CliIO): Promise<number>
             slots,
             "--id",
             `tm-${i}`,
+            "--log-file",
+            join(dir, `taskmanager-${i}.log`),
+            "--log-level",
+            logLevel,
           ]),
         );
       }
@@ -285,9 +321,9 @@ export async function clusterCommand(args: string[], io: CliIO): Promise<number>
         JSON.stringify({ jobmanager: { pid: jmPid, port }, taskmanagers: tms } satisfies PidFile),
       );
       io.out(
-        `Started a JobManager on 127.0.0.1:${port} and ${n} TaskManager(s) of ${slots} slot(s); logs in ${dir}`,
+        `Started a JobManager on 127.0.0.1:${port} (REST API on port ${restPort}) and ${n} TaskManager(s) of ${slots} slot(s); logs in ${dir}`,
       );
-      io.out(`Submit jobs with: weir run -m 127.0.0.1:${port} job.ts; stop it with: weir cluster stop`);
+      io.out(`Submit jobs with: weir run -m 127.0.0.1:${restPort} job.ts; stop it with: weir cluster stop`);
       return EXIT_OK;
     }
     if (p.positionals[0] === "stop") {
@@ -316,16 +352,12 @@ export async function clusterCommand(args: string[], io: CliIO): Promise<number>
   }
 }
 
-async function connectClient(command: string, values: ReadonlyMap<string, string>): Promise<ClusterClient> {
-  const m = values.get("jobmanager");
-  if (m === undefined) {
-    throw new CliUsageError(
-      `'weir ${command}' needs the JobManager's address`,
-      `e.g. weir ${command} -m 127.0.0.1:${JOBMANAGER_PORT}`,
-    );
-  }
-  const { host, port } = parseAddress(m, JOBMANAGER_PORT);
-  return ClusterClient.connect(host, port, clusterToken(values));
+/** A client of the JobManager whose REST API -m names (default 127.0.0.1:8081, as Flink's). */
+function connectClient(values: ReadonlyMap<string, string>): ClusterClient {
+  return new ClusterClient(
+    values.get("jobmanager") ?? `127.0.0.1:${JOBMANAGER_REST_PORT}`,
+    clusterToken(values),
+  );
 }
 
 export async function listCommand(args: string[], io: CliIO): Promise<number> {
@@ -335,7 +367,7 @@ export async function listCommand(args: string[], io: CliIO): Promise<number> {
       io.out(commandHelp(LIST));
       return EXIT_OK;
     }
-    const client = await connectClient("list", p.values);
+    const client = connectClient(p.values);
     try {
       const jobs = await client.list();
       if (jobs.length === 0) io.out("No jobs.");
@@ -364,7 +396,7 @@ export async function savepointCommand(args: string[], io: CliIO, stop = false):
       throw new CliUsageError(`'weir ${spec.name}' needs a job id`, "'weir list -m host:port' shows them");
     }
     const dir = stop ? p.values.get("savepoint-dir") : p.positionals[1];
-    const client = await connectClient(spec.name, p.values);
+    const client = connectClient(p.values);
     try {
       const path = await client.savepoint(jobId, dir === undefined ? undefined : resolve(dir), stop);
       io.out(stop ? `Job ${jobId} stopped with savepoint at ${path}` : `Savepoint completed. Path: ${path}`);
@@ -387,7 +419,7 @@ export async function cancelCommand(args: string[], io: CliIO): Promise<number> 
     const jobId = p.positionals[0];
     if (jobId === undefined)
       throw new CliUsageError("'weir cancel' needs a job id", "'weir list -m host:port' shows them");
-    const client = await connectClient("cancel", p.values);
+    const client = connectClient(p.values);
     try {
       const status = await client.cancel(jobId);
       io.out(`Job ${jobId}: ${status}`);

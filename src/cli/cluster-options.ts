@@ -21,12 +21,24 @@ export const TOKEN: OptionSpec = {
   value: "secret",
   help: `the cluster token every TaskManager and client must present (default: $${CLUSTER_TOKEN_ENV})`,
 };
+/** Flink's REST port: the clients' -m names it. */
+export const JOBMANAGER_REST_PORT = 8081;
+
+/** The clients' -m (weir run, list, cancel, savepoint, stop): the JobManager's REST address, as in Flink. */
 export const JM_ADDRESS: OptionSpec = {
   name: "jobmanager",
   short: "m",
   value: "host:port",
-  example: "127.0.0.1:6123",
-  help: `the JobManager's RPC address (port default ${JOBMANAGER_PORT}); with weir run: run the job on that cluster`,
+  example: `127.0.0.1:${JOBMANAGER_REST_PORT}`,
+  help: `the JobManager's REST address (its --rest-port; default 127.0.0.1:${JOBMANAGER_REST_PORT}); with weir run: run the job on that cluster`,
+};
+/** A TaskManager's -m: the JobManager's RPC address. */
+export const JM_RPC_ADDRESS: OptionSpec = {
+  name: "jobmanager",
+  short: "m",
+  value: "host:port",
+  example: `127.0.0.1:${JOBMANAGER_PORT}`,
+  help: `the JobManager's RPC address (its --port; port default ${JOBMANAGER_PORT})`,
 };
 export const PORT: OptionSpec = {
   name: "port",
@@ -37,8 +49,8 @@ export const PORT: OptionSpec = {
 export const REST_PORT: OptionSpec = {
   name: "rest-port",
   value: "N",
-  example: "8081",
-  help: "port of the REST API (jobs, /taskmanagers, /metrics) on --address (default 8081; 0 picks a free one)",
+  example: String(JOBMANAGER_REST_PORT),
+  help: `port of the REST API (job submission, jobs, /taskmanagers, /metrics; what clients' -m names) on --address (default ${JOBMANAGER_REST_PORT}; 0 picks a free one)`,
 };
 export const APPLICATION_JOB: OptionSpec = {
   name: "job",
@@ -90,6 +102,17 @@ export const TASKMANAGERS: OptionSpec = {
   example: "2",
   help: "TaskManagers to start (default 1)",
 };
+export const LOG_FILE: OptionSpec = {
+  name: "log-file",
+  value: "path",
+  help: "also write the log to this file, one JSON line per entry (pino); the REST API serves it (default: stderr only)",
+};
+export const LOG_LEVEL: OptionSpec = {
+  name: "log-level",
+  value: "level",
+  example: "info",
+  help: "debug, info, warn or error: what is below it is not logged (default info)",
+};
 export const PID_DIR: OptionSpec = {
   name: "pid-dir",
   value: "dir",
@@ -102,7 +125,8 @@ export const JOBMANAGER: CommandSpec = {
   summary: "start a JobManager: the cluster's coordinator (runs until SIGTERM or Ctrl-C)",
   description: [
     "Starts a JobManager process: TaskManagers register with it and offer slots, clients submit",
-    "jobs to it (weir run -m host:port job.ts), and it runs each job's checkpoints and failover.",
+    "jobs to its REST API (weir run -m host:restPort job.ts), and it runs each job's checkpoints",
+    "and failover.",
     "See docs/cluster.md.",
   ].join("\n"),
   options: [
@@ -116,6 +140,8 @@ export const JOBMANAGER: CommandSpec = {
     HEARTBEAT_INTERVAL,
     HEARTBEAT_TIMEOUT,
     SLOT_TIMEOUT,
+    LOG_FILE,
+    LOG_LEVEL,
     HELP_OPTION,
   ],
 };
@@ -128,7 +154,7 @@ export const TASKMANAGER: CommandSpec = {
     "Starts a TaskManager process: it registers with the JobManager and runs the tasks deployed to",
     "its slots, one worker thread per slot. What the tasks print goes to its stdout.",
   ].join("\n"),
-  options: [JM_ADDRESS, SLOTS, ADDRESS, DATA_PORT, TOKEN, ID, HELP_OPTION],
+  options: [JM_RPC_ADDRESS, SLOTS, ADDRESS, DATA_PORT, TOKEN, ID, LOG_FILE, LOG_LEVEL, HELP_OPTION],
 };
 
 export const CLUSTER: CommandSpec = {
@@ -137,17 +163,18 @@ export const CLUSTER: CommandSpec = {
   summary: "start or stop a local cluster (a JobManager and TaskManagers in the background)",
   description: [
     "weir cluster start starts a JobManager and --taskmanagers TaskManagers of --slots slots on",
-    "this machine, in the background, with their logs and a pid file in --pid-dir; weir cluster",
-    "stop stops them.",
+    "this machine, in the background, with a pid file and their logs in --pid-dir: <name>.log (the",
+    "JSON log the REST API serves), <name>.out and <name>.err (stdout, stderr); weir cluster stop",
+    "stops them.",
   ].join("\n"),
-  options: [TASKMANAGERS, SLOTS, PORT, REST_PORT, TOKEN, PID_DIR, HELP_OPTION],
+  options: [TASKMANAGERS, SLOTS, PORT, REST_PORT, TOKEN, PID_DIR, LOG_LEVEL, HELP_OPTION],
 };
 
 export const LIST: CommandSpec = {
   name: "list",
   args: "",
   summary: "list the jobs of a cluster (-m host:port)",
-  description: "Lists the jobs of the JobManager at -m host:port, with their status.",
+  description: "Lists the jobs of the JobManager whose REST API is at -m host:port, with their status.",
   options: [JM_ADDRESS, TOKEN, HELP_OPTION],
 };
 
@@ -155,7 +182,7 @@ export const CANCEL: CommandSpec = {
   name: "cancel",
   args: "<jobId>",
   summary: "cancel a job running on a cluster (-m host:port)",
-  description: "Cancels the job <jobId> on the JobManager at -m host:port.",
+  description: "Cancels the job <jobId> on the JobManager whose REST API is at -m host:port.",
   options: [JM_ADDRESS, TOKEN, HELP_OPTION],
 };
 

@@ -1,15 +1,14 @@
-// `weir run -m host:port job.ts`: build the job here (its mistakes are reported before anything is
-// sent), bundle its module, submit it to the cluster's JobManager, print its failures as they
-// happen and the same summary as a local run when it ends. Ctrl-C or SIGTERM cancels it on the
-// cluster. --detached returns once it is submitted.
+// `weir run -m host:restPort job.ts`: build the job here (its mistakes are reported before anything
+// is sent), bundle its module, upload it to the cluster's JobManager over its REST API and run it,
+// print its failures as they happen and the same summary as a local run when it ends. Ctrl-C or
+// SIGTERM cancels it on the cluster. --detached returns once it is submitted.
 
 import { resolve } from "node:path";
-import { ClusterClient, parseAddress } from "../cluster/cluster-client.ts";
+import { ClusterClient } from "../cluster/cluster-client.ts";
 import { JobCancelledError } from "../core/errors.ts";
 import type { ParsedArgs } from "./args.ts";
 import { checkAgainstJob, checkRestorePoint, faultToleranceOptions } from "./checkpoint-options.ts";
 import { CliUsageError } from "./cli-errors.ts";
-import { JOBMANAGER_PORT } from "./cluster-options.ts";
 import { clusterToken } from "./cluster-commands.ts";
 import { FailureReporter } from "./failure-lines.ts";
 import { buildJob, configFromArgs, importJob, resolveJobFile, shownPath } from "./job-file.ts";
@@ -60,9 +59,8 @@ export async function clusterRun(
   await checkRestorePoint(ft, job);
 
   const address = parsed.values.get("jobmanager")!;
-  const { host, port } = parseAddress(address, JOBMANAGER_PORT);
   const detached = parsed.flags.has("detached");
-  const client = await ClusterClient.connect(host, port, clusterToken(parsed.values));
+  const client = new ClusterClient(address, clusterToken(parsed.values));
   const failures = new FailureReporter(job.jobName, job.restart, io.err, verbose);
   let cancelling: string | undefined;
   const onSignal = (signal: NodeJS.Signals) => {

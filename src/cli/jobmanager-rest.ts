@@ -1,123 +1,77 @@
 // The JobManager's REST API (started by `weir jobmanager`, which sits above both the cluster and
-// the web layer): the jobs' endpoints of `weir run --rest-port` (src/web/, Flink's
-// shapes) for every job of the cluster, Prometheus /metrics, and Flink's TaskManager endpoints:
-// GET /taskmanagers, /taskmanagers/:id, /taskmanagers/:id/logs and /taskmanagers/:id/stdout (the
-// last MiB of the TaskManager's log and of what its tasks printed), and the web dashboard at `/`
-// (read-only here: its cancel and savepoint buttons need `weir cancel|savepoint -m`). On loopback by default; any
-// other address needs the token, which every request must then carry as a Bearer token.
+// the web layer): the REST server of `weir run --rest-port` (src/web/: the jobs' endpoints in
+// Flink's shapes, cancel, savepoints and stop, Prometheus /metrics, the dashboard) for every job of
+// the cluster, plus what only a cluster has: job submission as in Flink (POST /jars/upload, then
+// POST /jars/:jarid/run; src/cli/jobmanager-jars.ts), a job's end at GET
+// /jobs/:jobid/execution-result, and Flink's TaskManager endpoints: GET /taskmanagers,
+// /taskmanagers/:id, /taskmanagers/:id/logs and /taskmanagers/:id/stdout (the last MiB of the
+// TaskManager's log file and of what its tasks printed), and GET /jobmanager/log (the last MiB of
+// the JobManager's own log file, with --log-file). This is what clients (`weir run -m`,
+// `weir list -m`, ...) speak to. On loopback by default; any other address needs the cluster
+// token, which every request must then carry as a Bearer token.
 
-import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
-import { tokensEqual } from "../cluster/rpc/frame-socket.ts";
+import type { IncomingMessage } from "node:http";
+import type { JobManager } from "../cluster/jobmanager/job-manager.ts";
 import type { TaskManagerInfo } from "../cluster/rpc/messages.ts";
-import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
-import { renderPrometheus } from "../web/prometheus.ts";
-import { answer } from "../web/rest-handlers.ts";
-import { type RestServer, RestServerError, isLoopback } from "../web/rest-server.ts";
-import { findDashboardDir, serveDashboard } from "../web/static-files.ts";
+import { fileTail } from "../cluster/taskmanager/output-tail.ts";
+import { openApiDescription } from "../web/openapi.ts";
+import { type RestServer, type RouteAnswer, startRestServer } from "../web/rest-server.ts";
+import { executionResult, jarRoutes } from "./jobmanager-jars.ts";
 
 export interface JobManagerRestOptions {
   port: number;
   address: string;
   token: string;
-  jobs: () => readonly JobMetrics[];
-  taskManagers: () => TaskManagerInfo[];
-  /** The tail of a TaskManager's log or stdout; undefined when it is not registered. */
-  taskManagerFile: (id: string, file: "logs" | "stdout") => Promise<string | undefined>;
+  /** The JobManager's log file (--log-file), served at GET /jobmanager/log. */
+  logFile?: string;
 }
 
-export async function startJobManagerRest(o: JobManagerRestOptions): Promise<RestServer> {
-  if (!isLoopback(o.address) && o.token.length === 0) {
-    throw new RestServerError(
-      `the JobManager's REST API would listen on ${o.address}, beyond this machine, without a token; pass --token, or leave the address at 127.0.0.1`,
-    );
-  }
-  const dashboard = findDashboardDir();
-  const server = createServer((req, res) => {
-    handle(req, res, o, dashboard).catch((e: unknown) =>
-      json(res, 500, { errors: [e instanceof Error ? e.message : String(e)] }),
-    );
+export function startJobManagerRest(jm: JobManager, o: JobManagerRestOptions): Promise<RestServer> {
+  return startRestServer({
+    port: o.port,
+    address: o.address,
+    token: o.token,
+    jobs: () => jm.jobMetrics(),
+    control: (jobId) => jm.jobs.get(jobId)?.client,
+    routes: (req, url) => clusterRoutes(jm, req, url, o.logFile),
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", (e: NodeJS.ErrnoException) =>
-      reject(
-        new RestServerError(
-          e.code === "EADDRINUSE"
-            ? `REST port ${o.port} on ${o.address} is in use; pick another with --rest-port (0 picks a free one)`
-            : `the REST API cannot listen on ${o.address}:${o.port}: ${e.message}`,
-        ),
-      ),
-    );
-    server.listen(o.port, o.address, () => resolve());
-  });
-  const port = (server.address() as { port: number }).port;
-  return {
-    url: `http://${o.address.includes(":") ? `[${o.address}]` : o.address}:${port}`,
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        server.closeAllConnections();
-      }),
-  };
 }
 
-async function handle(
+async function clusterRoutes(
+  jm: JobManager,
   req: IncomingMessage,
-  res: ServerResponse,
-  o: JobManagerRestOptions,
-  dashboard: string | undefined,
-): Promise<void> {
-  // The web dashboard's files (docs/dashboard.md) hold no job data: served without the token.
-  if (await serveDashboard(req, res, dashboard)) return;
-  if (o.token.length > 0) {
-    const given = /^Bearer (.+)$/.exec(req.headers.authorization ?? "")?.[1];
-    if (given === undefined || !tokensEqual(given, o.token)) {
-      json(res, 401, { errors: ["a token is required: send 'Authorization: Bearer <token>'"] });
-      return;
-    }
-  }
-  const url = new URL(req.url ?? "/", "http://localhost");
-  if (req.method !== "GET") {
-    json(res, 405, { errors: [`${req.method} ${url.pathname} is not supported; the REST API is read-only`] });
-    return;
-  }
+  url: URL,
+  logFile: string | undefined,
+): Promise<RouteAnswer | undefined> {
   const parts = url.pathname.split("/").filter((p) => p.length > 0);
-  if (parts[0] === "taskmanagers") {
-    const all = o.taskManagers();
-    if (parts.length === 1) {
-      json(res, 200, { taskmanagers: all.map(summary) });
-      return;
+  if (url.pathname === "/jobmanager/log" && req.method === "GET") {
+    if (logFile === undefined) {
+      return {
+        status: 404,
+        body: { errors: ["the JobManager logs to stderr only: start it with --log-file"] },
+      };
     }
-    const tm = all.find((t) => t.id === parts[1]);
-    if (tm === undefined) {
-      json(res, 404, { errors: [`TaskManager ${parts[1]} not found`] });
-      return;
-    }
-    if (parts.length === 2) {
-      json(res, 200, { ...summary(tm), metrics: tm.metrics });
-      return;
-    }
-    if (parts.length === 3 && (parts[2] === "logs" || parts[2] === "stdout")) {
-      const text = await o.taskManagerFile(tm.id, parts[2]);
-      if (text === undefined) json(res, 404, { errors: [`TaskManager ${tm.id} did not answer`] });
-      else {
-        res.writeHead(200, { "content-type": "text/plain; charset=utf-8" });
-        res.end(text);
-      }
-      return;
-    }
-    json(res, 404, { errors: [`Not found: ${url.pathname}`] });
-    return;
+    return { status: 200, text: await fileTail(logFile), contentType: "text/plain; charset=utf-8" };
   }
-  if (url.pathname === "/metrics") {
-    const { contentType, body } = await renderPrometheus(o.jobs());
-    res.writeHead(200, { "content-type": contentType });
-    res.end(body);
-    return;
+  if (parts[0] === "jars") return jarRoutes(jm, req, url, parts);
+  if (url.pathname === "/openapi.json" && req.method === "GET") {
+    return { status: 200, body: openApiDescription(undefined, true) };
   }
-  const a = answer(o.jobs(), url.pathname, url.searchParams);
-  if (a === undefined) json(res, 404, { errors: [`Not found: ${url.pathname}`] });
-  else json(res, a.status, a.body);
+  if (parts[0] === "jobs" && parts.length === 3 && parts[2] === "execution-result" && req.method === "GET") {
+    return executionResult(jm, parts[1]!);
+  }
+  if (parts[0] !== "taskmanagers" || req.method !== "GET") return undefined;
+  const all = jm.resources.info();
+  if (parts.length === 1) return { status: 200, body: { taskmanagers: all.map(summary) } };
+  const tm = all.find((t) => t.id === parts[1]);
+  if (tm === undefined) return { status: 404, body: { errors: [`TaskManager ${parts[1]} not found`] } };
+  if (parts.length === 2) return { status: 200, body: { ...summary(tm), metrics: tm.metrics } };
+  if (parts.length === 3 && (parts[2] === "logs" || parts[2] === "stdout")) {
+    const text = await jm.fetchFile(tm.id, parts[2]);
+    if (text === undefined) return { status: 404, body: { errors: [`TaskManager ${tm.id} did not answer`] } };
+    return { status: 200, text, contentType: "text/plain; charset=utf-8" };
+  }
+  return { status: 404, body: { errors: [`Not found: ${url.pathname}`] } };
 }
 
 /** Flink's TaskManager summary fields. */
@@ -130,9 +84,4 @@ function summary(tm: TaskManagerInfo): Record<string, unknown> {
     slotsNumber: tm.slotsNumber,
     freeSlots: tm.freeSlots,
   };
-}
-
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json; charset=utf-8" });
-  res.end(JSON.stringify(body));
 }

@@ -1,18 +1,27 @@
-// A client of a cluster's JobManager (what `weir run -m`, `weir list`, `weir cancel` use): submit a
-// job (its module bundled into an artifact), follow it to its end, list and cancel jobs.
+// A client of a cluster's JobManager over its REST API (what `weir run -m`, `weir list`, `weir
+// cancel`, `weir savepoint` and `weir stop` use; -m names the REST address, as in Flink): upload a
+// job's artifact and run it (POST /jars/upload, POST /jars/:jarid/run), follow it to its end by
+// polling GET /jobs/:jobid/execution-result, list jobs, cancel them (PATCH /jobs/:jobid) and take
+// savepoints (POST /jobs/:jobid/savepoints or /stop, polled at /savepoints/:triggerid).
 
+import { createHash } from "node:crypto";
 import type { EnvironmentConfig } from "../api/environment.ts";
 import { JobResult } from "../api/job-result.ts";
 import { JobCancelledError, JobExecutionError, WeirError } from "../core/errors.ts";
 import type { AttemptFailure } from "../execution/job-master.ts";
 import { bundleJob } from "./job-artifact.ts";
-import { type FrameSocket, dial } from "./rpc/frame-socket.ts";
-import type { ClientAnswer, ClientRequest, JobOverview, TaskManagerInfo, WireError } from "./rpc/messages.ts";
+import type { JobOverview, TaskManagerInfo, WireError } from "./rpc/messages.ts";
 
-/** host:port of a JobManager, as `-m` takes it. */
+/** Flink's REST port: where -m points when it names no port. */
+export const REST_PORT = 8081;
+/** Flink's RPC port, which an old `-m host:6123` names. */
+const RPC_PORT = 6123;
+
+/** host:port of a JobManager, as -m and --jobmanager take it. */
 export function parseAddress(s: string, defaultPort: number): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(s);
-  if (m === null) throw new WeirError("INVALID_ARGUMENT", `'${s}' is not host:port; e.g. 127.0.0.1:6123`);
+  const m = /^(\[[^\]]+\]|[^:/]+)(?::(\d+))?$/.exec(s);
+  if (m === null)
+    throw new WeirError("INVALID_ARGUMENT", `'${s}' is not host:port; e.g. 127.0.0.1:${defaultPort}`);
   return { host: m[1]!.replace(/^\[|\]$/g, ""), port: m[2] === undefined ? defaultPort : Number(m[2]) };
 }
 
@@ -22,10 +31,9 @@ export function fromWireError(e: WireError, jobName = ""): Error {
   if (e.code === "JOB_FAILED" || e.location !== undefined) {
     const cause =
       e.cause === undefined ? undefined : Object.assign(new Error(e.cause.message), { name: e.cause.name });
-    return new JobExecutionError(e.message, e.location, e.userStack, cause);
+    return new JobExecutionError(e.message, e.location ?? undefined, e.userStack ?? undefined, cause);
   }
-  const err = new WeirError((e.code as WeirError["code"]) ?? "IO", e.message);
-  return err;
+  return new WeirError((e.code as WeirError["code"]) ?? "IO", e.message);
 }
 
 export interface SubmittedJob {
@@ -40,145 +48,268 @@ export interface ClusterJobEnd {
   error: Error | undefined;
 }
 
-export class ClusterClient {
-  private rid = 0;
-  private readonly pending = new Map<number, (a: ClientAnswer) => void>();
-  private readonly ends = new Map<string, (e: ClusterJobEnd) => void>();
-  private readonly failureListeners = new Map<string, (f: AttemptFailure) => void>();
-  /** What arrived about a job before the answer to its submission (a job that failed at once). */
-  private readonly early = new Map<
-    string,
-    Array<Extract<ClientAnswer, { t: "job-ended" | "attempt-failed" }>>
-  >();
-  private closeReason: string | undefined;
-
-  private constructor(private readonly socket: FrameSocket) {
-    socket.onFrame((m) => this.onAnswer(m as ClientAnswer));
-    socket.onClose((reason) => {
-      this.closeReason = reason;
-      for (const f of this.pending.values()) f({ t: "error", rid: -1, error: lost(reason) });
-      this.pending.clear();
-      for (const f of this.ends.values())
-        f({ status: "UNKNOWN", result: undefined, error: fromWireError(lost(reason)) });
-      this.ends.clear();
-    });
-  }
-
-  static async connect(host: string, port: number, token: string): Promise<ClusterClient> {
-    return new ClusterClient(await dial(host, port, { role: "client", token }));
-  }
-
-  close(): void {
-    this.socket.close();
-  }
-
-  /** Bundle the job module, submit it, and (with `follow`) get its failures and end. */
-  async submit(
-    jobPath: string,
-    config: EnvironmentConfig,
-    options: { follow: boolean; jobName?: string; onAttemptFailed?: (f: AttemptFailure) => void },
-  ): Promise<SubmittedJob & { ended: Promise<ClusterJobEnd> }> {
-    const artifact = await bundleJob(jobPath);
-    let resolveEnd!: (e: ClusterJobEnd) => void;
-    const ended = new Promise<ClusterJobEnd>((r) => {
-      resolveEnd = r;
-    });
-    const a = await this.request({
-      t: "submit",
-      rid: 0,
-      job: undefined,
-      artifact,
-      config,
-      jobName: options.jobName,
-      follow: options.follow,
-    });
-    if (a.t !== "submitted") throw unexpected(a);
-    this.ends.set(a.jobId, resolveEnd);
-    if (options.onAttemptFailed !== undefined) this.failureListeners.set(a.jobId, options.onAttemptFailed);
-    const early = this.early.get(a.jobId) ?? [];
-    this.early.delete(a.jobId);
-    for (const m of early) this.onAnswer(m);
-    return { jobId: a.jobId, jobName: a.jobName, slots: a.slots, ended };
-  }
-
-  async list(): Promise<JobOverview[]> {
-    const a = await this.request({ t: "list", rid: 0 });
-    if (a.t !== "jobs") throw unexpected(a);
-    return a.jobs;
-  }
-
-  async taskManagers(): Promise<TaskManagerInfo[]> {
-    const a = await this.request({ t: "taskmanagers", rid: 0 });
-    if (a.t !== "taskmanagers") throw unexpected(a);
-    return a.taskmanagers;
-  }
-
-  async cancel(jobId: string): Promise<string> {
-    const a = await this.request({ t: "cancel", rid: 0, jobId });
-    if (a.t !== "cancelled") throw unexpected(a);
-    return a.status;
-  }
-
-  /** Take a savepoint of the job (and with `stop` stop it); resolves with the savepoint's directory. */
-  async savepoint(jobId: string, dir: string | undefined, stop: boolean): Promise<string> {
-    const a = await this.request({ t: "savepoint", rid: 0, jobId, dir, stop });
-    if (a.t !== "savepoint") throw unexpected(a);
-    return a.path;
-  }
-
-  private request(r: ClientRequest): Promise<ClientAnswer> {
-    if (this.closeReason !== undefined) return Promise.reject(fromWireError(lost(this.closeReason)));
-    const rid = ++this.rid;
-    return new Promise((resolve, reject) => {
-      this.pending.set(rid, (a) => (a.t === "error" ? reject(fromWireError(a.error)) : resolve(a)));
-      this.socket.send({ ...r, rid });
-    });
-  }
-
-  private onAnswer(a: ClientAnswer): void {
-    if ((a.t === "attempt-failed" || a.t === "job-ended") && !this.ends.has(a.jobId)) {
-      const list = this.early.get(a.jobId) ?? [];
-      list.push(a);
-      this.early.set(a.jobId, list);
-      return;
-    }
-    if (a.t === "attempt-failed") {
-      this.failureListeners.get(a.jobId)?.({
-        attempt: a.attempt,
-        error: fromWireError(a.error),
-        restartDelayMs: a.restartDelayMs,
-      });
-      return;
-    }
-    if (a.t === "job-ended") {
-      const f = this.ends.get(a.jobId);
-      this.ends.delete(a.jobId);
-      const result =
-        a.result === undefined
-          ? undefined
-          : Object.assign(Object.create(JobResult.prototype) as JobResult, a.result, {
-              collected: a.collected,
-            });
-      f?.({ status: a.status, result, error: a.error === undefined ? undefined : fromWireError(a.error) });
-      return;
-    }
-    const f = this.pending.get(a.rid);
-    this.pending.delete(a.rid);
-    f?.(a);
+/** A request to the JobManager's REST API failed: it is unreachable, refused it, or is not one. */
+export class ClusterClientError extends WeirError {
+  constructor(message: string) {
+    super("IO", message);
   }
 }
 
-function lost(reason: string): WireError {
-  return {
-    name: "Error",
-    message: `lost the connection to the JobManager (${reason})`,
-    code: "IO",
-    location: undefined,
-    userStack: undefined,
-    cause: undefined,
+interface ExecutionResult {
+  status: { id: "IN_PROGRESS" | "COMPLETED" };
+  "attempt-failures": Array<{ attempt: number; error: WireError; restartDelayMs?: number | null }>;
+  "job-execution-result"?: {
+    "application-status": string;
+    "failure-cause"?: { error: WireError };
+    result: Record<string, unknown> | null;
+    collected: Record<string, unknown[]> | null;
   };
 }
 
-function unexpected(a: ClientAnswer): Error {
-  return new WeirError("IO", `unexpected answer '${a.t}' from the JobManager`);
+const TERMINAL = new Set(["FINISHED", "FAILED", "CANCELED"]);
+const REQUEST_TIMEOUT_MS = 60_000;
+
+export class ClusterClient {
+  private closed = false;
+
+  /** `address`: host[:port] (port default 8081), or an http(s):// URL. */
+  constructor(
+    readonly address: string,
+    private readonly token: string,
+  ) {
+    if (/^https?:\/\//.test(address)) this.base = address.replace(/\/+$/, "");
+    else {
+      const { host, port } = parseAddress(address, REST_PORT);
+      this.base = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    }
+  }
+
+  private readonly base: string;
+
+  /** Stop following jobs (their `ended` promises settle no more). */
+  close(): void {
+    this.closed = true;
+  }
+
+  /** Bundle the job module, upload it, run it, and (with `follow`) poll for its failures and end. */
+  async submit(
+    jobPath: string,
+    config: EnvironmentConfig,
+    options: { follow: boolean; onAttemptFailed?: (f: AttemptFailure) => void },
+  ): Promise<SubmittedJob & { ended: Promise<ClusterJobEnd> }> {
+    const artifact = await bundleJob(jobPath);
+    const jarId = await this.upload(artifact.name, artifact.bytes);
+    const { jobArguments, restorePath, allowNonRestoredState, parallelism, ...rest } = config;
+    const run = (await this.request("POST", `/jars/${jarId}/run`, {
+      parallelism,
+      savepointPath: restorePath,
+      allowNonRestoredState,
+      programArgsList: jobArguments ?? [],
+      configuration: rest,
+    })) as { jobid: string; name: string; slots: number };
+    const submitted = { jobId: run.jobid, jobName: run.name, slots: run.slots };
+    const ended = options.follow
+      ? this.follow(submitted, options.onAttemptFailed)
+      : new Promise<ClusterJobEnd>(() => {});
+    ended.catch(() => {}); // a caller that never awaits it must not see an unhandled rejection
+    return { ...submitted, ended };
+  }
+
+  /** Upload a bundle; resolves with its jar id (the sha256 of its bytes, checked here). */
+  async upload(name: string, bytes: Uint8Array): Promise<string> {
+    const form = new FormData();
+    form.append("jarfile", new Blob([bytes]), name);
+    const a = (await this.request("POST", "/jars/upload", form)) as { filename: string };
+    const jarId = a.filename.split(/[\\/]/).pop() ?? "";
+    const sha256 = createHash("sha256").update(bytes).digest("hex");
+    if (jarId !== sha256) {
+      throw new ClusterClientError(
+        `the JobManager at ${this.address} stored the artifact of '${name}' as ${jarId.slice(0, 12)}, but its sha256 is ${sha256.slice(0, 12)}: it arrived damaged; submit again`,
+      );
+    }
+    return jarId;
+  }
+
+  async list(): Promise<JobOverview[]> {
+    const a = (await this.request("GET", "/jobs/overview")) as {
+      jobs: Array<{ jid: string; name: string; state: string; "start-time": number }>;
+    };
+    return a.jobs.map((j) => ({
+      jobId: j.jid,
+      jobName: j.name,
+      status: j.state,
+      startTime: j["start-time"],
+      slots: 0,
+    }));
+  }
+
+  async taskManagers(): Promise<Array<Omit<TaskManagerInfo, "host" | "pid" | "metrics">>> {
+    const a = (await this.request("GET", "/taskmanagers")) as {
+      taskmanagers: Array<Omit<TaskManagerInfo, "host" | "pid" | "metrics">>;
+    };
+    return a.taskmanagers;
+  }
+
+  /** Cancel the job and wait until it has stopped; resolves with its final status. */
+  async cancel(jobId: string): Promise<string> {
+    await this.request("PATCH", `/jobs/${encodeURIComponent(jobId)}?mode=cancel`, undefined, jobId);
+    return this.poll(async () => {
+      const { state } = (await this.request(
+        "GET",
+        `/jobs/${encodeURIComponent(jobId)}`,
+        undefined,
+        jobId,
+      )) as {
+        state: string;
+      };
+      return TERMINAL.has(state) ? state : undefined;
+    });
+  }
+
+  /** Take a savepoint of the job (and with `stop` stop it); resolves with the savepoint's location. */
+  async savepoint(jobId: string, dir: string | undefined, stop: boolean): Promise<string> {
+    const job = encodeURIComponent(jobId);
+    const a = (await this.request(
+      "POST",
+      stop ? `/jobs/${job}/stop` : `/jobs/${job}/savepoints`,
+      stop ? { targetDirectory: dir } : { "target-directory": dir, "cancel-job": false },
+      jobId,
+    )) as { "request-id": string };
+    return this.poll(async () => {
+      const s = (await this.request(
+        "GET",
+        `/jobs/${job}/savepoints/${a["request-id"]}`,
+        undefined,
+        jobId,
+      )) as {
+        status: { id: string };
+        operation: { location?: string; "failure-cause"?: { message?: string; class: string } } | null;
+      };
+      if (s.status.id !== "COMPLETED") return undefined;
+      const cause = s.operation?.["failure-cause"];
+      if (cause !== undefined) {
+        throw new ClusterClientError(`the savepoint of job ${jobId} failed: ${cause.message ?? cause.class}`);
+      }
+      return s.operation!.location!;
+    });
+  }
+
+  /** Poll the job's execution result until it ends, telling `onAttemptFailed` of each new failure. */
+  private follow(job: SubmittedJob, onAttemptFailed?: (f: AttemptFailure) => void): Promise<ClusterJobEnd> {
+    let told = 0;
+    return this.poll(async () => {
+      const r = (await this.request(
+        "GET",
+        `/jobs/${job.jobId}/execution-result`,
+        undefined,
+        job.jobId,
+      )) as ExecutionResult;
+      for (const f of r["attempt-failures"].slice(told)) {
+        onAttemptFailed?.({
+          attempt: f.attempt,
+          error: fromWireError(f.error, job.jobName),
+          restartDelayMs: f.restartDelayMs ?? undefined,
+        });
+      }
+      told = r["attempt-failures"].length;
+      const end = r["job-execution-result"];
+      if (r.status.id !== "COMPLETED" || end === undefined) return undefined;
+      const status =
+        end["application-status"] === "SUCCEEDED"
+          ? "FINISHED"
+          : end["application-status"] === "CANCELED"
+            ? "CANCELED"
+            : "FAILED";
+      const result =
+        end.result === null
+          ? undefined
+          : Object.assign(Object.create(JobResult.prototype) as JobResult, end.result, {
+              collected: end.collected === null ? undefined : new Map(Object.entries(end.collected)),
+            });
+      const cause = end["failure-cause"];
+      return {
+        status,
+        result,
+        error: cause === undefined ? undefined : fromWireError(cause.error, job.jobName),
+      };
+    });
+  }
+
+  /** Call `step` until it answers, backing off from 100 ms to 1 s between calls. */
+  private async poll<T>(step: () => Promise<T | undefined>): Promise<T> {
+    let delay = 100;
+    for (;;) {
+      const v = await step();
+      if (v !== undefined) return v;
+      if (this.closed) return new Promise<T>(() => {});
+      await new Promise((r) => setTimeout(r, delay));
+      delay = Math.min(1_000, delay * 2);
+    }
+  }
+
+  /** One request; its JSON answer, or an error that says what went wrong and what to do. */
+  private async request(method: string, path: string, body?: unknown, jobId?: string): Promise<unknown> {
+    const headers: Record<string, string> = {};
+    if (this.token.length > 0) headers.authorization = `Bearer ${this.token}`;
+    let payload: FormData | string | undefined;
+    if (body instanceof FormData) payload = body;
+    else if (body !== undefined) {
+      headers["content-type"] = "application/json";
+      payload = JSON.stringify(body);
+    }
+    let res: Response;
+    try {
+      res = await fetch(`${this.base}${path}`, {
+        method,
+        headers,
+        body: payload,
+        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      });
+    } catch (e) {
+      throw this.unreachable(e);
+    }
+    const text = await res.text();
+    let json: unknown;
+    try {
+      json = text.length === 0 ? {} : JSON.parse(text);
+    } catch {
+      throw this.notJobManager(`answered ${method} ${path} with ${res.status} and no JSON`);
+    }
+    if (res.ok) return json;
+    const message = (json as { errors?: string[] }).errors?.join("; ") ?? `HTTP ${res.status}`;
+    if (res.status === 401) {
+      throw new ClusterClientError(
+        `the JobManager at ${this.address} refused the request: wrong or missing cluster token; pass --token (or set WEIR_CLUSTER_TOKEN)`,
+      );
+    }
+    if (res.status === 404 && jobId !== undefined && /^Job \S+ not found$/.test(message)) {
+      throw new ClusterClientError(
+        `no job ${jobId} on the JobManager at ${this.address}; 'weir list -m ${this.address}' shows its jobs`,
+      );
+    }
+    throw new ClusterClientError(`the JobManager at ${this.address} answered ${method} ${path}: ${message}`);
+  }
+
+  private unreachable(e: unknown): Error {
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    const code = cause?.code ?? (e as { code?: string }).code;
+    if ((e as Error).name === "TimeoutError") {
+      return new ClusterClientError(
+        `the JobManager's REST API at ${this.address} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`,
+      );
+    }
+    if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH") {
+      return new ClusterClientError(
+        `cannot reach the JobManager's REST API at ${this.address} (${code}); is the JobManager running? -m names its REST address (--rest-port, default ${REST_PORT})`,
+      );
+    }
+    // It accepted the connection but did not speak HTTP: most likely the RPC port.
+    return this.notJobManager(`did not answer over HTTP (${cause?.message ?? (e as Error).message})`);
+  }
+
+  private notJobManager(what: string): Error {
+    return new ClusterClientError(
+      `${this.address} ${what}; -m is the JobManager's REST address (its --rest-port, default ${REST_PORT}), not its RPC port (${RPC_PORT})`,
+    );
+  }
 }

@@ -62,8 +62,169 @@ const conflict = { "409": json(errors, "the job is not running") };
 const unauthorized = { "401": json(errors, "a token is required (non-loopback bind)") };
 const badRequest = { "400": json(errors, "a bad body or parameter") };
 
-/** The description (OpenAPI 3.0.3). */
-export function openApiDescription(version: string = packageVersion()): Schema {
+const text = (description = "OK") => ({ description, content: { "text/plain": { schema: str } } });
+const jarId = {
+  name: "jarid",
+  in: "path",
+  required: true,
+  schema: str,
+  description: "an artifact's id (its sha256)",
+};
+const tmId = { name: "taskmanagerid", in: "path", required: true, schema: str };
+const tmSummary = obj({
+  id: str,
+  path: str,
+  dataPort: int,
+  timeSinceLastHeartbeat: int,
+  slotsNumber: int,
+  freeSlots: int,
+});
+
+/** The JobManager's own routes (src/cli/jobmanager-rest.ts): job submission, job ends, TaskManagers. */
+export const CLUSTER_PATHS: Record<string, Schema> = {
+  "/jars": {
+    get: {
+      summary: "The stored job artifacts, with the jobs running each",
+      responses: {
+        "200": json(
+          obj({
+            address: str,
+            files: arr(obj({ id: str, name: str, uploaded: int, size: int, jobs: arr(str) })),
+          }),
+        ),
+      },
+    },
+  },
+  "/jars/upload": {
+    post: {
+      summary:
+        "Upload a job artifact (the job's esbuild bundle): multipart field 'jarfile', or the raw body with ?name=",
+      requestBody: {
+        required: true,
+        content: {
+          "multipart/form-data": { schema: obj({ jarfile: { type: "string", format: "binary" } }) },
+          "application/octet-stream": { schema: { type: "string", format: "binary" } },
+        },
+      },
+      responses: {
+        "200": json(obj({ filename: str, status: str }), "stored; the file name's last part is the jar id"),
+        ...badRequest,
+        ...unauthorized,
+        "413": json(errors, "too large"),
+      },
+    },
+  },
+  "/jars/{jarid}": {
+    delete: {
+      summary: "Delete an artifact no running job uses (one is deleted by itself when its last job ends)",
+      parameters: [jarId],
+      responses: {
+        "200": json(obj({})),
+        ...unauthorized,
+        "404": json(errors, "unknown artifact"),
+        "409": json(errors, "a running job uses it"),
+      },
+    },
+  },
+  "/jars/{jarid}/run": {
+    post: {
+      summary: "Run an uploaded artifact as a new job",
+      parameters: [jarId],
+      requestBody: {
+        required: false,
+        content: {
+          "application/json": {
+            schema: obj({
+              parallelism: int,
+              savepointPath: str,
+              allowNonRestoredState: bool,
+              programArgsList: arr(str),
+              programArgs: str,
+              configuration: obj(
+                {},
+                { description: "the job's options, those of a local run (EnvironmentConfig)" },
+              ),
+            }),
+          },
+        },
+      },
+      responses: {
+        "200": json(obj({ jobid: str, name: str, slots: int })),
+        ...badRequest,
+        ...unauthorized,
+        "404": json(errors, "unknown artifact"),
+      },
+    },
+  },
+  "/jobs/{jobid}/execution-result": {
+    get: {
+      summary: "IN_PROGRESS until the job ends, then how it ended; with the attempts that failed",
+      parameters: [jobId],
+      responses: {
+        "200": json(
+          obj({
+            status: obj({ id: { type: "string", enum: ["IN_PROGRESS", "COMPLETED"] } }),
+            "job-execution-result": obj({
+              id: str,
+              "application-status": { type: "string", enum: ["SUCCEEDED", "FAILED", "CANCELED"] },
+              "accumulator-results": obj({}),
+              "net-runtime": int,
+              "failure-cause": obj({ class: str, "stack-trace": str, error: obj({}) }),
+              result: obj({}, { nullable: true }),
+              collected: obj({}, { nullable: true }),
+            }),
+            "attempt-failures": arr(
+              obj({ attempt: int, error: obj({}), restartDelayMs: { type: "integer", nullable: true } }),
+            ),
+          }),
+        ),
+        ...notFound,
+      },
+    },
+  },
+  "/taskmanagers": {
+    get: {
+      summary: "The registered TaskManagers",
+      responses: { "200": json(obj({ taskmanagers: arr(tmSummary) })) },
+    },
+  },
+  "/taskmanagers/{taskmanagerid}": {
+    get: {
+      summary: "A TaskManager with its memory (as of its last heartbeat)",
+      parameters: [tmId],
+      responses: { "200": json(tmSummary), "404": json(errors, "unknown TaskManager") },
+    },
+  },
+  "/taskmanagers/{taskmanagerid}/logs": {
+    get: {
+      summary: "The last MiB of the TaskManager's log (its --log-file, JSON lines)",
+      parameters: [tmId],
+      responses: { "200": text(), "404": json(errors, "unknown TaskManager") },
+    },
+  },
+  "/taskmanagers/{taskmanagerid}/stdout": {
+    get: {
+      summary: "The last MiB of what its tasks printed",
+      parameters: [tmId],
+      responses: { "200": text(), "404": json(errors, "unknown TaskManager") },
+    },
+  },
+  "/jobmanager/log": {
+    get: {
+      summary: "The last MiB of the JobManager's log (its --log-file)",
+      responses: { "200": text(), "404": json(errors, "no log file") },
+    },
+  },
+};
+
+/** The description (OpenAPI 3.0.3); with `cluster`, the JobManager's: its own routes too. */
+export function openApiDescription(version: string = packageVersion(), cluster = false): Schema {
+  const d = localDescription(version);
+  if (!cluster) return d;
+  return { ...d, paths: { ...(d.paths as Schema), ...CLUSTER_PATHS } };
+}
+
+function localDescription(version: string): Schema {
   return {
     openapi: "3.0.3",
     info: {

@@ -2,7 +2,9 @@
 // Prometheus exposition at GET /metrics. It listens on 127.0.0.1 by default; on any other address
 // it refuses to start without a token, and with a token every request must carry it
 // (`Authorization: Bearer <token>`), or it gets 401. Mutating requests (cancel, savepoints, stop:
-// src/web/job-operations.ts) act through the jobs' controls, when the server is given them.
+// src/web/job-operations.ts) act through the jobs' controls, when the server is given them. The
+// JobManager adds its own routes (/taskmanagers, /jars: src/cli/jobmanager-rest.ts) behind the same
+// token check.
 
 import { timingSafeEqual } from "node:crypto";
 import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
@@ -10,7 +12,7 @@ import { WeirError } from "../core/errors.ts";
 import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
 import { renderPrometheus } from "./prometheus.ts";
 import { type JobControl, JobOperations } from "./job-operations.ts";
-import { answer } from "./rest-handlers.ts";
+import { type RestAnswer, answer } from "./rest-handlers.ts";
 import { findDashboardDir, serveDashboard } from "./static-files.ts";
 
 /** Flink's REST port; `weir run --rest-port 8081` uses it. */
@@ -30,7 +32,15 @@ export interface RestServerOptions {
   jobs: () => readonly JobMetrics[];
   /** A job's control (cancel, savepoints); without it, mutating requests get 405. */
   control?: (jobId: string) => JobControl | undefined;
+  /**
+   * Routes answered before the jobs' (the JobManager's /taskmanagers and /jars): called after the
+   * token check, with the body unread; undefined passes the request on.
+   */
+  routes?: (req: IncomingMessage, url: URL) => Promise<RouteAnswer | undefined>;
 }
+
+/** What an added route answers: JSON, or a text of a content type. */
+export type RouteAnswer = RestAnswer | { status: number; text: string; contentType: string };
 
 /** The largest request body read (a savepoint request is a few hundred bytes). */
 const MAX_BODY_BYTES = 64 * 1024;
@@ -112,6 +122,14 @@ async function handle(
     send(res, 401, { errors: ["a token is required: send 'Authorization: Bearer <token>'"] });
     return;
   }
+  const routed = await options.routes?.(req, url);
+  if (routed !== undefined) {
+    if ("text" in routed) {
+      res.writeHead(routed.status, { "content-type": routed.contentType });
+      res.end(routed.text);
+    } else send(res, routed.status, routed.body);
+    return;
+  }
   const parts = url.pathname.split("/").filter((p) => p.length > 0);
   if (parts[0] === "jobs" && parts.length >= 2 && parts[1] !== "overview") {
     const body = req.method === "GET" ? { json: undefined } : await readJson(req);
@@ -148,7 +166,7 @@ async function handle(
 }
 
 /** A request's JSON body (`json` undefined when empty), or why it cannot be read. */
-async function readJson(req: IncomingMessage): Promise<{ json: unknown } | { invalid: string }> {
+export async function readJson(req: IncomingMessage): Promise<{ json: unknown } | { invalid: string }> {
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req as AsyncIterable<Buffer>) {

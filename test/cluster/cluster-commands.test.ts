@@ -1,9 +1,9 @@
-// The cluster's client commands as a user runs them: a job run detached, then listed,
-// savepointed, stopped with a savepoint and cancelled (weir run -m --detached, list, savepoint,
-// stop, cancel).
+// The cluster's client commands as a user runs them, against the JobManager's REST API (-m): a job
+// run detached, then listed, savepointed, stopped with a savepoint and cancelled (weir run -m
+// --detached, list, savepoint, stop, cancel); the uploaded artifact is deleted when its job ends.
 
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
@@ -111,9 +111,33 @@ describe("detached jobs: list, savepoint, stop, cancel", () => {
     assert.match(cancel.out, new RegExp(`^Job ${jobId}: CANCELED$`, "m"));
     const unknown = await weir("cancel", "-m", cluster.address, "no-such-job");
     assert.equal(unknown.code, 1);
-    assert.match(
-      unknown.err,
-      /^weir: no job no-such-job on this JobManager; 'weir list -m' shows its jobs$/m,
+    assert.equal(
+      unknown.err.trim(),
+      `weir: no job no-such-job on the JobManager at ${cluster.address}; 'weir list -m ${cluster.address}' shows its jobs`,
     );
+  });
+
+  it("deletes an uploaded artifact once no job runs it", async () => {
+    const artifacts = join(tmpdir(), `weir-jobmanager-${cluster.jobManager.child.pid}`, "artifacts");
+    const jars = async () =>
+      (
+        (await (await fetch(`${cluster.restUrl}/jars`)).json()) as {
+          files: Array<{ id: string; jobs: string[] }>;
+        }
+      ).files;
+    // Earlier tests' jobs have ended: nothing is kept for them.
+    assert.deepEqual(await jars(), []);
+    const a = await submit();
+    const b = await submit(); // the same bundle: one artifact, run by two jobs
+    const files = await jars();
+    assert.equal(files.length, 1, JSON.stringify(files));
+    assert.deepEqual(files[0]!.jobs.sort(), [a, b].sort());
+    assert.deepEqual(readdirSync(artifacts), [files[0]!.id]);
+    assert.equal((await fetch(`${cluster.restUrl}/jars/${files[0]!.id}`, { method: "DELETE" })).status, 409);
+    assert.equal((await weir("cancel", "-m", cluster.address, a)).code, 0);
+    assert.equal((await jars()).length, 1, "still run by the other job");
+    assert.equal((await weir("cancel", "-m", cluster.address, b)).code, 0);
+    assert.deepEqual(await jars(), []);
+    assert.deepEqual(readdirSync(artifacts), []);
   });
 });

@@ -1,6 +1,6 @@
 // A cluster's whole life from the command line: application mode (weir jobmanager --job runs one
 // job and ends the cluster with it), and a local cluster started and stopped in the background
-// (weir cluster start|stop).
+// (weir cluster start|stop), with each process's log file in the cluster's directory.
 
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -91,6 +91,21 @@ describe("weir cluster start | stop", () => {
         await new Promise((r) => setTimeout(r, 100));
       }
       assert.deepEqual(ids.sort(), ["tm-0", "tm-1"]);
+      // Each process logs JSON lines (pino) to <pid-dir>/<name>.log; the REST API serves those files.
+      const logs = await (await fetch(`http://127.0.0.1:${restPort}/taskmanagers/tm-1/logs`)).text();
+      const entries = logs
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l) as { level: string; msg: string; name: string });
+      assert.ok(
+        entries.some((e) => e.level === "INFO" && /^registered with the JobManager/.test(e.msg)),
+        logs,
+      );
+      assert.ok(entries.every((e) => e.name === "taskmanager tm-1"));
+      assert.equal(logs, readFileSync(join(dir, "taskmanager-1.log"), "utf8"));
+      const jmLog = await (await fetch(`http://127.0.0.1:${restPort}/jobmanager/log`)).text();
+      assert.match(jmLog, /"msg":"TaskManager tm-0 registered: 1 slot\(s\)/);
+      assert.ok(existsSync(join(dir, "jobmanager.err")) && existsSync(join(dir, "taskmanager-0.out")));
       const stop = startProcess(["cluster", "stop", "--pid-dir", dir], {});
       assert.equal(await stop.exited, 0, stop.err());
       const gone = Date.now() + 20_000;

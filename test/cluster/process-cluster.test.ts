@@ -2,6 +2,9 @@
 // each, so that a job at parallelism 2 runs across both and its keyed exchange crosses TCP.
 
 import assert from "node:assert/strict";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ClusterClient } from "../../src/cluster/cluster-client.ts";
@@ -47,7 +50,7 @@ describe("a JobManager and two TaskManagers as processes", () => {
   });
 
   it("counts words across two TaskManagers exactly as a plain count", async () => {
-    const client = await ClusterClient.connect("127.0.0.1", cluster.port, "");
+    const client = new ClusterClient(cluster.address, "");
     try {
       const tms = await client.taskManagers();
       assert.deepEqual(tms.map((t) => t.id).sort(), ["tm-0", "tm-1"]);
@@ -132,18 +135,59 @@ describe("the cluster token", () => {
   });
 
   it("refuses a TaskManager and a client with a wrong token, and never prints a token", async () => {
-    const tm = startProcess(["taskmanager", "-m", cluster.address, "--slots", "1"], {
-      WEIR_CLUSTER_TOKEN: "not-the-token",
-    });
+    const logDir = mkdtempSync(join(tmpdir(), "weir-tm-log-"));
+    const logFile = join(logDir, "tm.log");
+    const tm = startProcess(
+      [
+        "taskmanager",
+        "-m",
+        `127.0.0.1:${cluster.port}`,
+        "--slots",
+        "1",
+        "--log-file",
+        logFile,
+        "--log-level",
+        "warn",
+      ],
+      { WEIR_CLUSTER_TOKEN: "not-the-token" },
+    );
     assert.equal(await tm.exited, 1, tm.err());
     assert.match(tm.err(), /refused/);
+    // Its log file: JSON lines (pino) at warn and above only, without the token.
+    const entries = readFileSync(logFile, "utf8")
+      .trim()
+      .split("\n")
+      .map((l) => JSON.parse(l) as { level: string; msg: string; pid: number });
+    rmSync(logDir, { recursive: true, force: true });
+    assert.ok(
+      entries.length > 0 && entries.every((e) => e.level === "WARN" || e.level === "ERROR"),
+      JSON.stringify(entries),
+    );
+    assert.match(entries[0]!.msg, /refused the connection: wrong cluster token/);
+    assert.equal(entries[0]!.pid, tm.child.pid);
+    assert.ok(!JSON.stringify(entries).includes("not-the-token"));
     const list = startProcess(["list", "-m", cluster.address, "--token", "wrong-guess"], {});
     assert.equal(await list.exited, 1);
-    assert.match(list.err(), /^weir: .*refused the connection: wrong cluster token/m);
+    assert.match(
+      list.err(),
+      /^weir: the JobManager at \S+ refused the request: wrong or missing cluster token/m,
+    );
+    // The REST API wants it too, from loopback as from anywhere: reading, uploading, running.
+    assert.equal((await fetch(`${cluster.restUrl}/jobs/overview`)).status, 401);
+    const upload = await fetch(`${cluster.restUrl}/jars/upload?name=x.mjs`, {
+      method: "POST",
+      body: "export {}",
+    });
+    assert.equal(upload.status, 401);
+    const wrong = { authorization: "Bearer wrong-guess" };
+    assert.equal(
+      (await fetch(`${cluster.restUrl}/jars/abc/run`, { method: "POST", headers: wrong })).status,
+      401,
+    );
     // The right token works.
     const ok = startProcess(["list", "-m", cluster.address], { WEIR_CLUSTER_TOKEN: TOKEN });
     assert.equal(await ok.exited, 0, ok.err());
-    const client = await ClusterClient.connect("127.0.0.1", cluster.port, TOKEN);
+    const client = new ClusterClient(cluster.address, TOKEN);
     assert.equal((await client.taskManagers()).length, 1, "the refused TaskManager did not register");
     client.close();
     for (const text of [tm.out(), tm.err(), list.err(), cluster.jobManager.err(), cluster.jobManager.out()]) {
@@ -151,6 +195,15 @@ describe("the cluster token", () => {
         assert.ok(!text.includes(secret), `'${secret}' printed`);
     }
     assert.match(cluster.jobManager.err(), /refused a connection from 127\.0\.0\.1:\d+: wrong token/);
+  });
+
+  it("-m naming the RPC port (an old-style address) is one clear line", async () => {
+    const old = startProcess(["list", "-m", `127.0.0.1:${cluster.port}`], { WEIR_CLUSTER_TOKEN: TOKEN });
+    assert.equal(await old.exited, 1);
+    assert.match(
+      old.err(),
+      /^weir: 127\.0\.0\.1:\d+ did not answer over HTTP \(.*\); -m is the JobManager's REST address \(its --rest-port, default 8081\), not its RPC port \(6123\)\n$/,
+    );
   });
 
   it("a JobManager refuses to listen beyond loopback without a token", async () => {

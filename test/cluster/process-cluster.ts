@@ -64,7 +64,9 @@ export async function waitForOutput(
 }
 
 export interface TestCluster {
+  /** The JobManager's RPC port (what TaskManagers dial). */
   port: number;
+  /** Its REST address, host:port: what clients' -m names. */
   address: string;
   /** The JobManager's REST API. */
   restUrl: string;
@@ -115,9 +117,12 @@ export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
     );
     const port = Number(listening[1]);
     const restUrl = listening[2]!;
-    const address = `127.0.0.1:${port}`;
+    const address = restUrl.replace(/^http:\/\//, "");
     const addTaskManager = async (id: string, slots: number) => {
-      const tm = startProcess(["taskmanager", "-m", address, "--slots", String(slots), "--id", id], env);
+      const tm = startProcess(
+        ["taskmanager", "-m", `127.0.0.1:${port}`, "--slots", String(slots), "--id", id],
+        env,
+      );
       procs.push(tm);
       await waitForOutput(tm, /registered with/, `TaskManager ${id} registered`);
       return tm;

@@ -32,7 +32,7 @@ describe("a TaskManager lost while an exactly-once job runs", () => {
         heartbeatIntervalMs: 200,
         heartbeatTimeoutMs: 2_000,
       });
-      const client = await ClusterClient.connect("127.0.0.1", cluster.port, "");
+      const client = new ClusterClient(cluster.address, "");
       try {
         const job = await client.submit(JOB, { parallelism: 2 }, { follow: true });
         // Spread: one slot on each TaskManager.

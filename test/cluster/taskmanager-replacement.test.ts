@@ -24,7 +24,7 @@ describe("a TaskManager lost with no slot to spare", () => {
     };
     const env = { WEIR_CHAOS_JOB: JSON.stringify(params) };
     const cluster = await startCluster({ taskManagers: 2, slots: 1, env, heartbeatIntervalMs: 200 });
-    const client = await ClusterClient.connect("127.0.0.1", cluster.port, "");
+    const client = new ClusterClient(cluster.address, "");
     try {
       const job = await client.submit(JOB, { parallelism: 2 }, { follow: true });
       await waitFor(() => checkpointCompleted(params.checkpoints, job.jobId), "a completed checkpoint");

@@ -1,28 +1,25 @@
 // The JobManager: the RPC server of the cluster. Its resource manager keeps the TaskManagers and
-// their slots; its dispatcher takes job submissions (a job module path on a shared file system, or
-// a bundled artifact) and runs each job with a JobMaster whose attempts deploy task workers on
-// TaskManager slots, relaying their messages. Clients list and cancel jobs and follow one to its end.
+// their slots; its dispatcher runs uploaded job artifacts (the REST API's /jars, wired in
+// src/cli/jobmanager-rest.ts), each job with a JobMaster whose attempts deploy task workers on
+// TaskManager slots, relaying their messages, and keeps each job's failures and end for clients.
 
-import { createHash, randomUUID } from "node:crypto";
-import { mkdirSync, writeFileSync, existsSync } from "node:fs";
-import { isAbsolute, join, resolve } from "node:path";
+import { randomUUID } from "node:crypto";
+import { resolve } from "node:path";
 import type { EnvironmentConfig } from "../../api/environment.ts";
 import { JobCancelledError } from "../../core/errors.ts";
-import { runnableArtifact } from "../job-artifact.ts";
 import { submitJobOnSlots } from "../job-run.ts";
 import type { ClusterJobClient } from "../mini-cluster.ts";
 import { type FrameServer, type FrameSocket, type Hello, listenFrames } from "../rpc/frame-socket.ts";
 import {
-  type ArtifactRef,
-  type ClientAnswer,
-  type ClientRequest,
   type JobManagerToTaskManager,
   type JobOverview,
   type TaskManagerRequest,
   type TaskManagerToJobManager,
+  type WireError,
   toWireError,
 } from "../rpc/messages.ts";
 import type { JobMetrics } from "../../runtime/metrics/job-metrics.ts";
+import { ArtifactStore, type StoredArtifact } from "./artifact-store.ts";
 import { type RegisteredTaskManager, ResourceManager } from "./resource-manager.ts";
 import { SlotDeployments } from "./slot-deployments.ts";
 
@@ -47,19 +44,42 @@ export interface JobManagerOptions {
   log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
 }
 
-interface DispatchedJob {
+/** A failed attempt of a job, as clients that follow the job are told. */
+export interface AttemptFailureReport {
+  attempt: number;
+  error: WireError;
+  restartDelayMs: number | undefined;
+}
+
+/** How a job ended. */
+export interface JobEnd {
+  status: "FINISHED" | "CANCELED" | "FAILED";
+  /** The JobResult's fields (FINISHED), or what was counted until it stopped (CANCELED). */
+  result: Record<string, unknown> | undefined;
+  collected: Map<string, unknown[]> | undefined;
+  error: WireError | undefined;
+}
+
+export interface DispatchedJob {
   client: ClusterJobClient;
   jobName: string;
   startTime: number;
   slots: number;
-  /** Told of the job's failed attempts and of its end (clients that follow it). */
-  followers: Set<Follower>;
-  ended: ClientAnswer | undefined;
+  /** The sha256 of the artifact it runs. */
+  artifact: string;
+  /** Its failed attempts so far. */
+  failures: AttemptFailureReport[];
+  ended: JobEnd | undefined;
+  /** Resolves when it ends. */
+  end: Promise<JobEnd>;
 }
 
-interface Follower {
-  socket: FrameSocket | undefined;
-  tell(a: ClientAnswer): void;
+/** A job artifact a submission names is not (or no longer) stored. */
+export class UnknownArtifactError extends Error {
+  constructor(id: string) {
+    super(`no artifact ${id} on this JobManager: upload it first (POST /jars/upload)`);
+    this.name = "UnknownArtifactError";
+  }
 }
 
 export class JobManager {
@@ -67,7 +87,8 @@ export class JobManager {
   readonly resources: ResourceManager;
   readonly jobs = new Map<string, DispatchedJob>();
   private readonly deployments: SlotDeployments;
-  private readonly artifacts = new Map<string, Uint8Array>();
+  /** The uploaded job artifacts (the REST API's /jars). */
+  readonly artifacts: ArtifactStore;
   private readonly fileRequests = new Map<number, (text: string | undefined) => void>();
   private fileRid = 0;
   private readonly log: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
@@ -82,6 +103,7 @@ export class JobManager {
       (tm, why) => this.lostTaskManager(tm, why),
     );
     this.deployments = new SlotDeployments(this.resources, this.log);
+    this.artifacts = new ArtifactStore(options.artifactDir);
   }
 
   get port(): number {
@@ -129,6 +151,7 @@ export class JobManager {
     this.resources.stop();
     for (const tm of [...this.resources.taskManagers.values()]) tm.socket.destroy();
     await this.server?.close();
+    this.artifacts.clear();
   }
 
   /** The jobs, as `weir list` shows them. */
@@ -145,13 +168,7 @@ export class JobManager {
   private accept(socket: FrameSocket, hello: Hello): void {
     if (hello.role === "taskmanager") {
       socket.onFrame((m) => this.fromTaskManager(socket, m as TaskManagerToJobManager | TaskManagerRequest));
-    } else if (hello.role === "client") {
-      socket.onFrame((m) => void this.fromClient(socket, m as ClientRequest));
-      socket.onClose(() => {
-        for (const j of this.jobs.values())
-          for (const f of j.followers) if (f.socket === socket) j.followers.delete(f);
-      });
-    } else socket.destroy();
+    } else socket.destroy(); // clients use the REST API
   }
 
   private fromTaskManager(socket: FrameSocket, m: TaskManagerToJobManager | TaskManagerRequest): void {
@@ -191,7 +208,7 @@ export class JobManager {
         socket.send({
           t: "artifact",
           sha256: m.sha256,
-          bytes: this.artifacts.get(m.sha256),
+          bytes: this.artifacts.bytes(m.sha256),
         } satisfies JobManagerToTaskManager);
         break;
     }
@@ -202,63 +219,14 @@ export class JobManager {
     this.deployments.lost(tm, why);
   }
 
-  private async fromClient(socket: FrameSocket, m: ClientRequest): Promise<void> {
-    const answer = (a: ClientAnswer) => socket.send(a);
-    try {
-      switch (m.t) {
-        case "submit":
-          answer(await this.submit(m, { socket, tell: (a) => socket.send(a) }));
-          break;
-        case "list":
-          answer({ t: "jobs", rid: m.rid, jobs: this.overview() });
-          break;
-        case "taskmanagers":
-          answer({ t: "taskmanagers", rid: m.rid, taskmanagers: this.resources.info() });
-          break;
-        case "savepoint": {
-          const job = this.jobs.get(m.jobId);
-          if (job === undefined)
-            throw new Error(`no job ${m.jobId} on this JobManager; 'weir list -m' shows its jobs`);
-          const path = m.stop
-            ? await job.client.stopWithSavepoint(m.dir)
-            : await job.client.triggerSavepoint(m.dir);
-          answer({ t: "savepoint", rid: m.rid, path });
-          break;
-        }
-        case "cancel": {
-          const job = this.jobs.get(m.jobId);
-          if (job === undefined)
-            throw new Error(`no job ${m.jobId} on this JobManager; 'weir list -m' shows its jobs`);
-          await job.client.cancel();
-          answer({ t: "cancelled", rid: m.rid, status: job.client.getStatus() });
-          break;
-        }
-      }
-    } catch (e) {
-      answer({ t: "error", rid: m.rid, error: toWireError(e) });
-    }
-  }
-
-  /**
-   * Application mode: run the bundled job here, as if a client had submitted it; resolves with its
-   * end (the job-ended answer).
-   */
+  /** Application mode: run the bundled job here, as if a client had uploaded and run it; resolves with its end. */
   async runApplication(
     artifact: { name: string; bytes: Uint8Array },
     config: EnvironmentConfig,
-  ): Promise<Extract<ClientAnswer, { t: "job-ended" }>> {
-    let tell!: (a: ClientAnswer) => void;
-    const ended = new Promise<Extract<ClientAnswer, { t: "job-ended" }>>((resolve) => {
-      tell = (a) => {
-        if (a.t === "job-ended") resolve(a);
-      };
-    });
-    const a = await this.submit(
-      { t: "submit", rid: 0, job: undefined, artifact, config, jobName: undefined, follow: true },
-      { socket: undefined, tell },
-    );
-    if (a.t === "error") throw new Error(a.error.message);
-    return ended;
+  ): Promise<JobEnd> {
+    const stored = this.artifacts.put(artifact.name, artifact.bytes);
+    const { jobId } = await this.runArtifact(stored.id, config);
+    return this.jobs.get(jobId)!.end;
   }
 
   /** Tell every TaskManager to exit (the end of an application-mode cluster). */
@@ -272,114 +240,98 @@ export class JobManager {
     await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 5_000))]);
   }
 
-  private async submit(
-    m: Extract<ClientRequest, { t: "submit" }>,
-    follower: Follower | undefined,
-  ): Promise<ClientAnswer> {
-    let modulePath: string;
-    let artifact: ArtifactRef | undefined;
-    if (m.artifact !== undefined) {
-      const sha256 = createHash("sha256").update(m.artifact.bytes).digest("hex");
-      this.artifacts.set(sha256, m.artifact.bytes);
-      const dir = join(this.options.artifactDir, sha256);
-      modulePath = join(dir, "job.mjs");
-      if (!existsSync(modulePath)) {
-        mkdirSync(dir, { recursive: true });
-        writeFileSync(modulePath, runnableArtifact(Buffer.from(m.artifact.bytes).toString("utf8")));
-      }
-      artifact = { sha256, name: m.artifact.name };
-    } else if (m.job !== undefined && isAbsolute(m.job)) {
-      modulePath = m.job;
-    } else {
-      throw new Error("a submission names no job: send an artifact or an absolute job path");
-    }
-    const config: EnvironmentConfig = { ...m.config };
+  /**
+   * Run an uploaded artifact as a new job (POST /jars/:jarid/run); resolves once the job is
+   * built and submitted. Its failures and end are kept on the job (`jobs.get(jobId)`).
+   */
+  async runArtifact(
+    artifactId: string,
+    givenConfig: EnvironmentConfig,
+    jobName?: string,
+  ): Promise<{ jobId: string; jobName: string; slots: number }> {
+    const stored: StoredArtifact | undefined = this.artifacts.get(artifactId);
+    if (stored === undefined) throw new UnknownArtifactError(artifactId);
+    const config: EnvironmentConfig = { ...givenConfig };
     if (config.checkpointDirectory === undefined && this.options.checkpointDir !== undefined) {
       config.checkpointDirectory = resolve(this.options.checkpointDir);
     }
-    const followers = new Set<Follower>(m.follow && follower !== undefined ? [follower] : []);
     const jobId = randomUUID();
-    const client = await submitJobOnSlots(
-      {
-        job: modulePath,
-        jobId,
-        jobName: m.jobName,
-        moduleName: artifact?.name,
-        ...config,
-        onAttemptFailed: (f) => {
-          const a: ClientAnswer = {
-            t: "attempt-failed",
-            jobId,
-            attempt: f.attempt,
-            error: toWireError(f.error),
-            restartDelayMs: f.restartDelayMs,
-          };
-          for (const f of followers) f.tell(a);
-          this.log("WARN", `job ${jobId}: attempt ${f.attempt} failed: ${toWireError(f.error).message}`);
-        },
-      },
-      (job) => {
-        let current: string[] = [];
-        return {
-          describe: (slot) => `slot ${slot} on TaskManager ${current[slot] ?? "?"}`,
-          start: async (data, listeners) => {
-            const tms = await this.resources.allocate(
-              data.length,
-              this.options.slotTimeoutMs ?? 30_000,
-              job.jobName,
-            );
-            current = tms.map((t) => t.id);
-            return this.deployments.deploy(jobId, data, listeners, tms, artifact);
+    const failures: AttemptFailureReport[] = [];
+    const artifact = { sha256: stored.id, name: stored.name };
+    // Held from here: a TaskManager may fetch it as long as the job may deploy.
+    this.artifacts.acquire(stored.id, jobId);
+    let client: Awaited<ReturnType<typeof submitJobOnSlots>>;
+    try {
+      client = await submitJobOnSlots(
+        {
+          job: stored.modulePath,
+          jobId,
+          jobName,
+          moduleName: stored.name,
+          ...config,
+          onAttemptFailed: (f) => {
+            const error = toWireError(f.error);
+            failures.push({ attempt: f.attempt, error, restartDelayMs: f.restartDelayMs });
+            this.log("WARN", `job ${jobId}: attempt ${f.attempt} failed: ${error.message}`);
           },
-        };
-      },
-    );
+        },
+        (job) => {
+          let current: string[] = [];
+          return {
+            describe: (slot) => `slot ${slot} on TaskManager ${current[slot] ?? "?"}`,
+            start: async (data, listeners) => {
+              const tms = await this.resources.allocate(
+                data.length,
+                this.options.slotTimeoutMs ?? 30_000,
+                job.jobName,
+              );
+              current = tms.map((t) => t.id);
+              return this.deployments.deploy(jobId, data, listeners, tms, artifact);
+            },
+          };
+        },
+      );
+    } catch (e) {
+      this.artifacts.release(stored.id, jobId);
+      throw e;
+    }
     const entry: DispatchedJob = {
       client,
       jobName: client.jobName,
       startTime: Date.now(),
       slots: client.job.executionGraph.numSlots,
-      followers,
+      artifact: stored.id,
+      failures,
       ended: undefined,
+      end: client.wait().then(
+        (r): JobEnd => {
+          const { collected, ...result } = r;
+          return { status: "FINISHED", result: { ...result }, collected, error: undefined };
+        },
+        (e: unknown): JobEnd => {
+          const partial = client.cancelledResult();
+          return {
+            status: e instanceof JobCancelledError ? "CANCELED" : "FAILED",
+            result: partial === undefined ? undefined : { ...partial },
+            collected: undefined,
+            error: toWireError(e),
+          };
+        },
+      ),
     };
-    this.jobs.set(client.jobId, entry);
-    this.log("INFO", `job '${client.jobName}' (${client.jobId}) submitted: ${entry.slots} slot(s)`);
-    const job = entry;
-    void client.wait().then(
-      (r) => {
-        const { collected, ...result } = r;
-        this.ended(client.jobId, job, {
-          t: "job-ended",
-          jobId: client.jobId,
-          status: "FINISHED",
-          result: { ...result },
-          collected,
-          error: undefined,
-        });
-      },
-      (e: unknown) => {
-        const partial = client.cancelledResult();
-        this.ended(client.jobId, job, {
-          t: "job-ended",
-          jobId: client.jobId,
-          status: e instanceof JobCancelledError ? "CANCELED" : "FAILED",
-          result: partial === undefined ? undefined : { ...partial },
-          collected: undefined,
-          error: toWireError(e),
-        });
-      },
-    );
-    return { t: "submitted", rid: m.rid, jobId: client.jobId, jobName: client.jobName, slots: entry.slots };
+    this.jobs.set(jobId, entry);
+    this.log("INFO", `job '${client.jobName}' (${jobId}) submitted: ${entry.slots} slot(s)`);
+    void entry.end.then((end) => this.ended(jobId, entry, end));
+    return { jobId, jobName: client.jobName, slots: entry.slots };
   }
 
-  private ended(jobId: string, job: DispatchedJob, a: ClientAnswer): void {
-    job.ended = a;
-    const end = a as Extract<ClientAnswer, { t: "job-ended" }>;
+  private ended(jobId: string, job: DispatchedJob, end: JobEnd): void {
+    job.ended = end;
     const why = end.status === "FAILED" && end.error !== undefined ? `: ${end.error.message}` : "";
     this.log(
       end.status === "FAILED" ? "WARN" : "INFO",
       `job '${job.jobName}' (${jobId}) ${end.status}${why}`,
     );
-    for (const f of job.followers) f.tell(a);
+    this.artifacts.release(job.artifact, jobId);
   }
 }

@@ -1,8 +1,7 @@
 // The RPC messages of the cluster: between the JobManager and its TaskManagers (registration,
-// heartbeats both ways, deployments of task workers and the relay of their messages) and between a
-// client (`weir run -m`, `weir list`, `weir cancel`) and the JobManager.
+// heartbeats both ways, deployments of task workers and the relay of their messages). Clients
+// (`weir run -m`, `weir list`, `weir cancel`) use the JobManager's REST API instead.
 
-import type { EnvironmentConfig } from "../../api/environment.ts";
 import type { FailureLocation } from "../../core/errors.ts";
 import type { ToCoordinator, ToWorker, WorkerData } from "../protocol.ts";
 
@@ -77,49 +76,6 @@ export interface JobOverview {
   startTime: number;
   slots: number;
 }
-
-export type ClientRequest =
-  | {
-      t: "submit";
-      rid: number;
-      /** A job module path on the JobManager's host (shared file system), when no artifact is sent. */
-      job: string | undefined;
-      /** The bundled job module (src/cluster/job-artifact.ts). */
-      artifact: { name: string; bytes: Uint8Array } | undefined;
-      config: EnvironmentConfig;
-      jobName: string | undefined;
-      /** Keep sending this connection the job's failures and its end. */
-      follow: boolean;
-    }
-  | { t: "list"; rid: number }
-  | { t: "cancel"; rid: number; jobId: string }
-  /** Take a savepoint into `dir` (default: <checkpoint dir>/savepoints); with `stop`, then stop the job. */
-  | { t: "savepoint"; rid: number; jobId: string; dir: string | undefined; stop: boolean }
-  | { t: "taskmanagers"; rid: number };
-
-export type ClientAnswer =
-  | { t: "submitted"; rid: number; jobId: string; jobName: string; slots: number }
-  | { t: "jobs"; rid: number; jobs: JobOverview[] }
-  | { t: "cancelled"; rid: number; status: string }
-  | { t: "savepoint"; rid: number; path: string }
-  | { t: "taskmanagers"; rid: number; taskmanagers: TaskManagerInfo[] }
-  | { t: "error"; rid: number; error: WireError }
-  | {
-      t: "attempt-failed";
-      jobId: string;
-      attempt: number;
-      error: WireError;
-      restartDelayMs: number | undefined;
-    }
-  | {
-      t: "job-ended";
-      jobId: string;
-      status: string;
-      /** The JobResult's fields (FINISHED), or what was counted until it stopped (CANCELED). */
-      result: Record<string, unknown> | undefined;
-      collected: Map<string, unknown[]> | undefined;
-      error: WireError | undefined;
-    };
 
 export interface TaskManagerInfo {
   id: string;

@@ -16,7 +16,7 @@ import { isStdioMessage } from "../worker-stdio.ts";
 import { startWorker } from "../worker-threads.ts";
 import { ArtifactCache } from "./artifact-cache.ts";
 import { DataExchange } from "./data-exchange.ts";
-import { OutputTail } from "./output-tail.ts";
+import { OutputTail, fileTail } from "./output-tail.ts";
 
 export interface TaskManagerOptions {
   jobManagerHost: string;
@@ -32,6 +32,8 @@ export interface TaskManagerOptions {
   id?: string;
   /** Where fetched job artifacts are kept. */
   artifactDir: string;
+  /** The file the process logs to (--log-file): what /taskmanagers/:id/logs serves, when given. */
+  logFile?: string;
   log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
 }
 
@@ -235,13 +237,17 @@ export class TaskManager {
         else void w.worker.terminate();
         break;
       }
-      case "fetch-file":
-        this.send({
-          t: "file",
-          rid: m.rid,
-          text: m.file === "logs" ? this.logTail.text() : this.stdoutTail.text(),
-        });
+      case "fetch-file": {
+        const logFile = this.options.logFile;
+        const text =
+          m.file === "stdout"
+            ? Promise.resolve(this.stdoutTail.text())
+            : logFile === undefined
+              ? Promise.resolve(this.logTail.text())
+              : fileTail(logFile);
+        void text.then((t) => this.send({ t: "file", rid: m.rid, text: t }));
         break;
+      }
       case "artifact":
         this.artifacts.received(m.sha256, m.bytes);
         break;
