@@ -85,7 +85,12 @@ export class TaskManager {
   /** Listen on the data port and register with the JobManager; resolves once registered. */
   async start(): Promise<void> {
     const address = this.options.address ?? "127.0.0.1";
-    this.exchange = new DataExchange(this.id, this.options.token, (l) => this.log("WARN", l));
+    this.exchange = new DataExchange(
+      this.id,
+      this.options.token,
+      (l) => this.log("WARN", l),
+      (deployments, peer, why) => this.dataConnectionBroken(deployments, peer, why),
+    );
     this.data = await listenFrames(
       address,
       this.options.dataPort ?? 0,
@@ -304,6 +309,19 @@ export class TaskManager {
       "INFO",
       `deployment ${deployment} of job '${workers[0]?.jobName}': slot(s) ${[...local].join(", ")}`,
     );
+  }
+
+  /**
+   * The data connection to `peer` failed or broke: the channels of these deployments lost data, so
+   * their slots here fail at once (the JobManager fails the attempt over by its restart strategy).
+   */
+  private dataConnectionBroken(deployments: number[], peer: string, why: string): void {
+    this.log("WARN", `${why}: failing deployment(s) ${deployments.join(", ")}`);
+    const message = `${why}; check that TaskManager ${peer} runs and that its data port is reachable from ${this.id} (--address, --data-port)`;
+    for (const w of this.workers.values()) {
+      if (!deployments.includes(w.deployment)) continue;
+      this.send({ t: "worker-error", deployment: w.deployment, slot: w.slot, message, stack: undefined });
+    }
   }
 
   private async endWorkers(): Promise<void> {
