@@ -45,6 +45,28 @@ export interface JobManagerOptions {
   /** How long an attempt waits for free slots before it fails (default 30 s). */
   slotTimeoutMs?: number;
   log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
+  /** High availability: what the leader persists (src/cluster/jobmanager/ha-jobmanager.ts). */
+  ha?: JobManagerHaHooks;
+}
+
+/** A submitted job as high availability keeps it, to run it again on the next leader. */
+export interface SubmittedJobRecord {
+  jobId: string;
+  jobName: string;
+  /** The bundled job (kept by sha256), or the job module's path on a shared file system. */
+  artifact: { sha256: string; name: string; bytes: Uint8Array } | undefined;
+  job: string | undefined;
+  config: EnvironmentConfig;
+}
+
+/** What the JobManager tells high availability, and waits for. */
+export interface JobManagerHaHooks {
+  /** Persist a submitted job before it runs (a rejection refuses the submission). */
+  submitted(job: SubmittedJobRecord): Promise<void>;
+  /** Publish a job's completed checkpoint before it is committed (a rejection leaves it incomplete). */
+  checkpointCompleted(jobId: string, c: { id: number; path: string; timestamp: number }): Promise<void>;
+  /** The job reached a terminal status (not a JobManager stopping). */
+  ended(jobId: string, status: string): void;
 }
 
 interface DispatchedJob {
@@ -70,6 +92,8 @@ export class JobManager {
   private readonly artifacts = new Map<string, Uint8Array>();
   private readonly fileRequests = new Map<number, (text: string | undefined) => void>();
   private fileRid = 0;
+  /** Stopping with keepJobs: the jobs' ends are not reported to high availability. */
+  private stopping = false;
   private readonly log: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
 
   constructor(private readonly options: JobManagerOptions) {
@@ -124,8 +148,17 @@ export class JobManager {
     });
   }
 
-  async stop(): Promise<void> {
-    for (const job of this.jobs.values()) await job.client.cancel().catch(() => {});
+  /**
+   * Stop: cancel every job, end the TaskManager connections and the listener. With
+   * `keepJobs` (a leader that lost its leadership) the jobs' checkpoints stay, and high
+   * availability is not told that they ended: the next leader runs them on.
+   */
+  async stop(keepJobs = false): Promise<void> {
+    this.stopping = keepJobs;
+    for (const job of this.jobs.values()) {
+      if (keepJobs) await job.client.cancelKeepingLatestCheckpoint().catch(() => {});
+      else await job.client.cancel().catch(() => {});
+    }
     this.resources.stop();
     for (const tm of [...this.resources.taskManagers.values()]) tm.socket.destroy();
     await this.server?.close();
@@ -272,9 +305,34 @@ export class JobManager {
     await Promise.race([Promise.all(closed), new Promise((r) => setTimeout(r, 5_000))]);
   }
 
+  /**
+   * High availability: run a job the previous leader had, under its id, from `restorePath` (its
+   * latest completed checkpoint) when given.
+   */
+  async recoverJob(job: SubmittedJobRecord, restorePath: string | undefined): Promise<void> {
+    const config: EnvironmentConfig = { ...job.config };
+    if (restorePath !== undefined) config.restorePath = restorePath;
+    const a = await this.submit(
+      {
+        t: "submit",
+        rid: 0,
+        job: job.job,
+        artifact: job.artifact,
+        config,
+        jobName: job.jobName === "" ? undefined : job.jobName,
+        follow: false,
+      },
+      undefined,
+      job.jobId,
+    );
+    if (a.t === "error") throw new Error(a.error.message);
+  }
+
   private async submit(
     m: Extract<ClientRequest, { t: "submit" }>,
     follower: Follower | undefined,
+    /** A recovered job keeps its id (and is stored already). */
+    recoveredId?: string,
   ): Promise<ClientAnswer> {
     let modulePath: string;
     let artifact: ArtifactRef | undefined;
@@ -298,7 +356,17 @@ export class JobManager {
       config.checkpointDirectory = resolve(this.options.checkpointDir);
     }
     const followers = new Set<Follower>(m.follow && follower !== undefined ? [follower] : []);
-    const jobId = randomUUID();
+    const jobId = recoveredId ?? randomUUID();
+    const ha = this.options.ha;
+    if (ha !== undefined && recoveredId === undefined) {
+      await ha.submitted({
+        jobId,
+        jobName: m.jobName ?? "",
+        artifact: m.artifact === undefined ? undefined : { ...m.artifact, sha256: artifact!.sha256 },
+        job: m.artifact === undefined ? modulePath : undefined,
+        config,
+      });
+    }
     const client = await submitJobOnSlots(
       {
         job: modulePath,
@@ -306,6 +374,7 @@ export class JobManager {
         jobName: m.jobName,
         moduleName: artifact?.name,
         ...config,
+        publishCheckpoint: ha === undefined ? undefined : (c) => ha.checkpointCompleted(jobId, c),
         onAttemptFailed: (f) => {
           const a: ClientAnswer = {
             t: "attempt-failed",
@@ -333,7 +402,11 @@ export class JobManager {
           },
         };
       },
-    );
+    ).catch((e: unknown) => {
+      // A job that cannot even be built is not kept for the next leader.
+      if (recoveredId === undefined) ha?.ended(jobId, "FAILED");
+      throw e;
+    });
     const entry: DispatchedJob = {
       client,
       jobName: client.jobName,
@@ -381,5 +454,6 @@ export class JobManager {
       `job '${job.jobName}' (${jobId}) ${end.status}${why}`,
     );
     for (const f of job.followers) f.tell(a);
+    if (!this.stopping) this.options.ha?.ended(jobId, end.status);
   }
 }

@@ -32,6 +32,11 @@ export interface TaskManagerOptions {
   id?: string;
   /** Where fetched job artifacts are kept. */
   artifactDir: string;
+  /**
+   * Where the JobManager is now, asked before each connection attempt (high availability: the
+   * leader, or the next of several addresses); default jobManagerHost:jobManagerPort.
+   */
+  findJobManager?: () => Promise<{ host: string; port: number }>;
   log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
 }
 
@@ -52,6 +57,8 @@ export class TaskManager {
   private stopped = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private lastHeard = Date.now();
+  /** host:port of the JobManager connected to (or being dialled). */
+  private jobManager = "";
   private readonly log: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
   private readonly artifacts: ArtifactCache;
   private registered: (() => void) | undefined;
@@ -126,8 +133,12 @@ export class TaskManager {
   }
 
   private async connect(): Promise<void> {
-    const { jobManagerHost: host, jobManagerPort: port } = this.options;
     while (!this.stopped) {
+      const { host, port } = (await this.options.findJobManager?.().catch(() => undefined)) ?? {
+        host: this.options.jobManagerHost,
+        port: this.options.jobManagerPort,
+      };
+      this.jobManager = `${host}:${port}`;
       try {
         const rpc = await dial(host, port, { role: "taskmanager", token: this.options.token, id: this.id });
         this.rpc = rpc;
@@ -179,11 +190,9 @@ export class TaskManager {
     this.lastHeard = Date.now();
     switch (m.t) {
       case "registered": {
-        this.log(
-          "INFO",
-          `registered with the JobManager at ${this.options.jobManagerHost}:${this.options.jobManagerPort}`,
-        );
+        this.log("INFO", `registered with the JobManager at ${this.jobManager}`);
         clearInterval(this.heartbeat);
+        this.lastHeard = Date.now();
         this.heartbeat = setInterval(() => {
           if (Date.now() - this.lastHeard > m.heartbeatTimeoutMs) {
             void this.lostJobManager(`no heartbeat for ${m.heartbeatTimeoutMs} ms`);
