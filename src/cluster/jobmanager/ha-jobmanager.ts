@@ -212,7 +212,12 @@ export class HaJobManager {
         });
       },
       checkpointCompleted: async (jobId, c) => {
-        await pointers.publish(jobId, { checkpointId: c.id, location: c.path, timestamp: c.timestamp });
+        try {
+          await pointers.publish(jobId, { checkpointId: c.id, location: c.path, timestamp: c.timestamp });
+        } catch (e) {
+          this.log("WARN", `checkpoint ${c.id} of job ${jobId} does not complete: ${(e as Error).message}`);
+          throw e;
+        }
       },
       ended: (jobId, status) => {
         void jobs
