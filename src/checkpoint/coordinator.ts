@@ -96,6 +96,13 @@ export class CheckpointCoordinator {
     private readonly failJob: (e: Error) => void,
     /** Continue numbering after a restored checkpoint. */
     firstId = 1,
+    /**
+     * Where a completed checkpoint is published before anything of it is committed or pruned
+     * (Flink's completed checkpoint store: high availability keeps the latest one's pointer). When
+     * it rejects, the checkpoint does not complete: no task is told, nothing is pruned, and its
+     * files stay (a new leader may be writing a checkpoint of the same id).
+     */
+    private readonly publishCompleted?: (c: { id: number; path: string; timestamp: number }) => Promise<void>,
   ) {
     this.nextId = firstId;
   }
@@ -353,6 +360,17 @@ export class CheckpointCoordinator {
       if (this.pending.has(p.id)) this.abort(p.id, `cannot write its metadata: ${(e as Error).message}`);
       await this.discardUnpublished(p.id, savepointDir);
       return;
+    }
+    if (this.publishCompleted !== undefined && this.pending.has(p.id)) {
+      try {
+        await this.publishCompleted({ id: p.id, path, timestamp: metadata.timestamp });
+      } catch (e) {
+        if (this.pending.delete(p.id)) {
+          this.gateway.notifyAborted(p.id);
+          this.failed(p, `cannot publish it: ${(e as Error).message}`);
+        }
+        return;
+      }
     }
     if (!this.pending.delete(p.id)) {
       // Aborted while its metadata was written: the abort's removal may have run before the

@@ -10,7 +10,8 @@ import { join, resolve } from "node:path";
 import { JobResult } from "../api/job-result.ts";
 import { ClusterClient, fromWireError, parseAddress } from "../cluster/cluster-client.ts";
 import { bundleJob } from "../cluster/job-artifact.ts";
-import { JobManager } from "../cluster/jobmanager/job-manager.ts";
+import { JobManager, type JobManagerOptions } from "../cluster/jobmanager/job-manager.ts";
+import { jobManagerLocator, runHaJobManager } from "./cluster-ha.ts";
 import { TaskManager } from "../cluster/taskmanager/task-manager.ts";
 import { isLoopback } from "../web/rest-server.ts";
 import { integerOption, parseArgs } from "./args.ts";
@@ -91,7 +92,7 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
       },
       io.err,
     );
-    const jm = new JobManager({
+    const jmOptions: JobManagerOptions = {
       address,
       port: integerOption("jobmanager", PORT, p.values.get("port"), 0, 65535) ?? JOBMANAGER_PORT,
       token,
@@ -113,18 +114,26 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
       ),
       slotTimeoutMs: integerOption("jobmanager", SLOT_TIMEOUT, p.values.get("slot-timeout"), 0, 3_600_000),
       log: logger.log,
-    });
+    };
     const restPort =
       integerOption("jobmanager", REST_PORT, p.values.get("rest-port"), 0, 65535) ?? JOBMANAGER_REST_PORT;
-    await jm.start();
-    let rest: RestServer;
-    try {
-      rest = await startJobManagerRest(jm, {
+    const startRest = (jm: JobManager) =>
+      startJobManagerRest(jm, {
         port: restPort,
         address,
         token,
         logFile: logFile === undefined ? undefined : resolve(logFile),
       });
+    if (p.values.has("ha")) {
+      return await runHaJobManager(jmOptions, p.values, startRest, untilSignal, io).finally(() =>
+        rmSync(workDir, { recursive: true, force: true }),
+      );
+    }
+    const jm = new JobManager(jmOptions);
+    await jm.start();
+    let rest: RestServer;
+    try {
+      rest = await startRest(jm);
     } catch (e) {
       await jm.stop();
       throw e;
@@ -159,13 +168,14 @@ export async function taskmanagerCommand(args: string[], io: CliIO): Promise<num
       return EXIT_OK;
     }
     const jmArg = p.values.get("jobmanager");
-    if (jmArg === undefined) {
+    if (jmArg === undefined && !p.values.has("ha")) {
       throw new CliUsageError(
         "'weir taskmanager' needs the JobManager's address",
-        "e.g. weir taskmanager -m 127.0.0.1:6123 --slots 2",
+        "e.g. weir taskmanager -m 127.0.0.1:6123 --slots 2 (several: -m h1:6123,h2:6123; or --ha etcd://host:2379)",
       );
     }
-    const jm = parseAddress(jmArg, JOBMANAGER_PORT);
+    const locator = await jobManagerLocator(jmArg, p.values);
+    const jm = locator?.first ?? parseAddress(jmArg!, JOBMANAGER_PORT);
     const address = p.values.get("address") ?? "127.0.0.1";
     const token = clusterToken(p.values);
     checkBind("taskmanager", address, token);
@@ -192,6 +202,7 @@ export async function taskmanagerCommand(args: string[], io: CliIO): Promise<num
       id,
       artifactDir: join(workDir, "artifacts"),
       logFile,
+      findJobManager: locator?.find,
       log: logger.log,
     });
     await tm.start();
@@ -202,8 +213,9 @@ export async function taskmanagerCommand(args: string[], io: CliIO): Promise<num
       );
       return EXIT_FAILED;
     }
-    io.out(`TaskManager ${tm.id} registered with ${jmArg}`);
+    io.out(`TaskManager ${tm.id} registered with ${jmArg ?? `the leader (etcd ${p.values.get("ha")})`}`);
     const code = await Promise.race([untilSignal(() => tm.stop()), tm.shutDown.then(() => EXIT_OK)]);
+    await locator?.close();
     rmSync(workDir, { recursive: true, force: true });
     return code;
   } catch (e) {

@@ -113,6 +113,28 @@ export const LOG_LEVEL: OptionSpec = {
   example: "info",
   help: "debug, info, warn or error: what is below it is not logged (default info)",
 };
+export const HA: OptionSpec = {
+  name: "ha",
+  value: "etcd://host:port[,host:port]",
+  help: "high availability on etcd: JobManagers elect a leader there (the others stand by); TaskManagers find the leader there",
+};
+export const HA_STORAGE_DIR: OptionSpec = {
+  name: "ha-storage-dir",
+  value: "dir",
+  help: "with --ha: where submitted jobs' artifacts are kept for the next leader, a directory every JobManager shares (default <checkpoint-dir>/ha)",
+};
+export const HA_CLUSTER_ID: OptionSpec = {
+  name: "ha-cluster-id",
+  value: "name",
+  help: "with --ha: keeps several clusters apart in one etcd (default 'default'); the same on every JobManager and TaskManager",
+};
+export const HA_LEASE_TTL: OptionSpec = {
+  name: "ha-lease-ttl",
+  value: "s",
+  example: "10",
+  help: "with --ha: seconds a dead leader keeps its leadership before a standby takes over (default 10, at least 2)",
+};
+
 export const PID_DIR: OptionSpec = {
   name: "pid-dir",
   value: "dir",
@@ -127,7 +149,9 @@ export const JOBMANAGER: CommandSpec = {
     "Starts a JobManager process: TaskManagers register with it and offer slots, clients submit",
     "jobs to its REST API (weir run -m host:restPort job.ts), and it runs each job's checkpoints",
     "and failover.",
-    "See docs/cluster.md.",
+    "With --ha etcd://host:port several JobManagers run; the elected leader serves, the others",
+    "stand by and take over its jobs from their latest checkpoints. See docs/cluster.md and",
+    "docs/cluster-ha.md.",
   ].join("\n"),
   options: [
     ADDRESS,
@@ -142,6 +166,10 @@ export const JOBMANAGER: CommandSpec = {
     SLOT_TIMEOUT,
     LOG_FILE,
     LOG_LEVEL,
+    HA,
+    HA_STORAGE_DIR,
+    HA_CLUSTER_ID,
+    HA_LEASE_TTL,
     HELP_OPTION,
   ],
 };
@@ -154,7 +182,23 @@ export const TASKMANAGER: CommandSpec = {
     "Starts a TaskManager process: it registers with the JobManager and runs the tasks deployed to",
     "its slots, one worker thread per slot. What the tasks print goes to its stdout.",
   ].join("\n"),
-  options: [JM_RPC_ADDRESS, SLOTS, ADDRESS, DATA_PORT, TOKEN, ID, LOG_FILE, LOG_LEVEL, HELP_OPTION],
+  options: [
+    {
+      ...JM_RPC_ADDRESS,
+      value: "host:port[,host:port]",
+      help: `${JM_RPC_ADDRESS.help}; several: tried in turn (standby JobManagers)`,
+    },
+    HA,
+    HA_CLUSTER_ID,
+    SLOTS,
+    ADDRESS,
+    DATA_PORT,
+    TOKEN,
+    ID,
+    LOG_FILE,
+    LOG_LEVEL,
+    HELP_OPTION,
+  ],
 };
 
 export const CLUSTER: CommandSpec = {

@@ -27,6 +27,8 @@ export interface JobRunOptions extends EnvironmentConfig {
   moduleName?: string;
   /** Told of every failed attempt as it happens, with the delay before the restart (if any). */
   onAttemptFailed?: JobMasterOptions["onAttemptFailed"];
+  /** Publishes each completed checkpoint before it is committed (high availability). */
+  publishCheckpoint?: JobMasterOptions["publishCheckpoint"];
 }
 
 /** Build the job from its module and start it on the slots `slotsFor` gives each attempt. */
@@ -36,7 +38,15 @@ export async function submitJobOnSlots(
   /** The job module as the workers import it (default: options.job). */
   workerModulePath?: string,
 ): Promise<ClusterJobClient & { job: CompiledJob }> {
-  const { job: modulePath, jobName: name, jobId: givenId, moduleName, onAttemptFailed, ...config } = options;
+  const {
+    job: modulePath,
+    jobName: name,
+    jobId: givenId,
+    moduleName,
+    onAttemptFailed,
+    publishCheckpoint,
+    ...config
+  } = options;
   if (config.clock !== undefined) {
     throw new InvalidArgumentError(
       "a custom clock works only for in-thread execution (env.execute()); worker threads use the system clock",
@@ -96,6 +106,7 @@ export async function submitJobOnSlots(
       restorePath: job.restorePath,
       allowNonRestoredState: job.allowNonRestoredState,
       onAttemptFailed,
+      publishCheckpoint,
     },
     launcher,
   );

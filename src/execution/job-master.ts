@@ -74,6 +74,11 @@ export interface JobMasterOptions {
   allowNonRestoredState?: boolean;
   /** Told of every failed attempt as it happens (the CLI prints it), before the restart delay. */
   onAttemptFailed?: (failure: AttemptFailure) => void;
+  /**
+   * Publishes each completed checkpoint before anything of it is committed (high availability:
+   * the latest checkpoint's pointer); a rejection leaves the checkpoint incomplete.
+   */
+  publishCheckpoint?: (c: { id: number; path: string; timestamp: number }) => Promise<void>;
 }
 
 /** A failed attempt: what failed, and whether and when the job restarts. */
@@ -198,6 +203,7 @@ export class JobMaster {
         { trigger() {}, notifyComplete() {}, notifyAborted() {} },
         (e) => this.current?.fail(e),
         (restore?.metadata.checkpointId ?? 0) + 1,
+        o.publishCheckpoint,
       );
     }
     const coordinator = this.coordinator;

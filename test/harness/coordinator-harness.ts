@@ -61,6 +61,8 @@ export function harness(
   overrides: Partial<CheckpointSettings> = {},
   tasks = [SOURCE, SINK],
   baseFs: DurableFs = nodeDurableFs,
+  /** Where completed checkpoints are published before the tasks are told (high availability). */
+  publish?: (c: { id: number; path: string; timestamp: number }) => Promise<void>,
 ): Harness {
   if (!mockedTimers.has(t)) {
     t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
@@ -123,6 +125,8 @@ export function harness(
       h.failures.push(e);
       h.onFailure?.();
     },
+    1,
+    publish,
   );
   t.after(() => h.coordinator.stop(false));
   return h;

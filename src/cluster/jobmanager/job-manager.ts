@@ -42,6 +42,29 @@ export interface JobManagerOptions {
   /** How long an attempt waits for free slots before it fails (default 30 s). */
   slotTimeoutMs?: number;
   log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
+  /** High availability: what the leader persists (src/cluster/jobmanager/ha-jobmanager.ts). */
+  ha?: JobManagerHaHooks;
+}
+
+/** A submitted job as high availability keeps it, to run it again on the next leader. */
+export interface SubmittedJobRecord {
+  jobId: string;
+  jobName: string;
+  /** The bundled job (kept by sha256). */
+  artifact: { sha256: string; name: string; bytes: Uint8Array } | undefined;
+  /** The job module's path on a shared file system (records of older JobManagers). */
+  job: string | undefined;
+  config: EnvironmentConfig;
+}
+
+/** What the JobManager tells high availability, and waits for. */
+export interface JobManagerHaHooks {
+  /** Persist a submitted job before it runs (a rejection refuses the submission). */
+  submitted(job: SubmittedJobRecord): Promise<void>;
+  /** Publish a job's completed checkpoint before it is committed (a rejection leaves it incomplete). */
+  checkpointCompleted(jobId: string, c: { id: number; path: string; timestamp: number }): Promise<void>;
+  /** The job reached a terminal status (not a JobManager stopping). */
+  ended(jobId: string, status: string): void;
 }
 
 /** A failed attempt of a job, as clients that follow the job are told. */
@@ -91,6 +114,8 @@ export class JobManager {
   readonly artifacts: ArtifactStore;
   private readonly fileRequests = new Map<number, (text: string | undefined) => void>();
   private fileRid = 0;
+  /** Stopping with keepJobs: the jobs' ends are not reported to high availability. */
+  private stopping = false;
   private readonly log: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
 
   constructor(private readonly options: JobManagerOptions) {
@@ -146,8 +171,17 @@ export class JobManager {
     });
   }
 
-  async stop(): Promise<void> {
-    for (const job of this.jobs.values()) await job.client.cancel().catch(() => {});
+  /**
+   * Stop: cancel every job, end the TaskManager connections and the listener. With
+   * `keepJobs` (a leader that lost its leadership) the jobs' checkpoints stay, and high
+   * availability is not told that they ended: the next leader runs them on.
+   */
+  async stop(keepJobs = false): Promise<void> {
+    this.stopping = keepJobs;
+    for (const job of this.jobs.values()) {
+      if (keepJobs) await job.client.cancelKeepingLatestCheckpoint().catch(() => {});
+      else await job.client.cancel().catch(() => {});
+    }
     this.resources.stop();
     for (const tm of [...this.resources.taskManagers.values()]) tm.socket.destroy();
     await this.server?.close();
@@ -241,6 +275,22 @@ export class JobManager {
   }
 
   /**
+   * High availability: run a job the previous leader had, under its id, from `restorePath` (its
+   * latest completed checkpoint) when given.
+   */
+  async recoverJob(job: SubmittedJobRecord, restorePath: string | undefined): Promise<void> {
+    if (job.artifact === undefined) {
+      throw new Error(
+        `job ${job.jobId} was stored without its artifact (by an older JobManager): submit it again with weir run -m`,
+      );
+    }
+    const config: EnvironmentConfig = { ...job.config };
+    if (restorePath !== undefined) config.restorePath = restorePath;
+    const stored = this.artifacts.put(job.artifact.name, job.artifact.bytes);
+    await this.runArtifact(stored.id, config, job.jobName === "" ? undefined : job.jobName, job.jobId);
+  }
+
+  /**
    * Run an uploaded artifact as a new job (POST /jars/:jarid/run); resolves once the job is
    * built and submitted. Its failures and end are kept on the job (`jobs.get(jobId)`).
    */
@@ -248,6 +298,8 @@ export class JobManager {
     artifactId: string,
     givenConfig: EnvironmentConfig,
     jobName?: string,
+    /** A recovered job keeps its id (and is stored already). */
+    recoveredId?: string,
   ): Promise<{ jobId: string; jobName: string; slots: number }> {
     const stored: StoredArtifact | undefined = this.artifacts.get(artifactId);
     if (stored === undefined) throw new UnknownArtifactError(artifactId);
@@ -255,13 +307,23 @@ export class JobManager {
     if (config.checkpointDirectory === undefined && this.options.checkpointDir !== undefined) {
       config.checkpointDirectory = resolve(this.options.checkpointDir);
     }
-    const jobId = randomUUID();
+    const jobId = recoveredId ?? randomUUID();
     const failures: AttemptFailureReport[] = [];
     const artifact = { sha256: stored.id, name: stored.name };
     // Held from here: a TaskManager may fetch it as long as the job may deploy.
     this.artifacts.acquire(stored.id, jobId);
+    const ha = this.options.ha;
     let client: Awaited<ReturnType<typeof submitJobOnSlots>>;
     try {
+      if (ha !== undefined && recoveredId === undefined) {
+        await ha.submitted({
+          jobId,
+          jobName: jobName ?? "",
+          artifact: { sha256: stored.id, name: stored.name, bytes: this.artifacts.bytes(stored.id)! },
+          job: undefined,
+          config,
+        });
+      }
       client = await submitJobOnSlots(
         {
           job: stored.modulePath,
@@ -269,6 +331,7 @@ export class JobManager {
           jobName,
           moduleName: stored.name,
           ...config,
+          publishCheckpoint: ha === undefined ? undefined : (c) => ha.checkpointCompleted(jobId, c),
           onAttemptFailed: (f) => {
             const error = toWireError(f.error);
             failures.push({ attempt: f.attempt, error, restartDelayMs: f.restartDelayMs });
@@ -293,6 +356,8 @@ export class JobManager {
       );
     } catch (e) {
       this.artifacts.release(stored.id, jobId);
+      // A job that cannot even be built is not kept for the next leader.
+      if (recoveredId === undefined) ha?.ended(jobId, "FAILED");
       throw e;
     }
     const entry: DispatchedJob = {
@@ -333,5 +398,6 @@ export class JobManager {
       `job '${job.jobName}' (${jobId}) ${end.status}${why}`,
     );
     this.artifacts.release(job.artifact, jobId);
+    if (!this.stopping) this.options.ha?.ended(jobId, end.status);
   }
 }

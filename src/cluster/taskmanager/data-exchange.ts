@@ -2,7 +2,10 @@
 // over a local MessageChannel whose far end this relay pumps over TCP, one connection per pair of
 // TaskManagers, every channel of every deployment multiplexed on it. A buffer's bytes cross as a
 // binary frame; the credit comes back as a small frame, and the relay hands the producer its own
-// buffer memory back with it, so the producer's pool and credits work as between threads.
+// buffer memory back with it, so the producer's pool and credits work as between threads. A
+// connection that cannot be made, or that breaks while deployments use it, fails those
+// deployments at once (the owner reports it; the JobManager fails the attempt over) instead of
+// leaving their channels silent until a checkpoint times out.
 //
 // Frame: [u32 length][u8 type][u32 deployment][u16 from slot][u16 to slot][u32 channel] then
 //   DATA:   [u8 buffer kind][payload]
@@ -51,6 +54,8 @@ export class DataExchange {
     private readonly selfId: string,
     private readonly token: string,
     private readonly log: (line: string) => void,
+    /** The connection to TaskManager `peer` failed or broke while these deployments had channels on it. */
+    private readonly broken: (deployments: number[], peer: string, why: string) => void = () => {},
   ) {}
 
   /** An accepted data connection from TaskManager `id`. */
@@ -162,8 +167,19 @@ export class DataExchange {
       (e: Error) => {
         this.log(`data exchange: cannot connect to TaskManager ${peer.tm}: ${e.message}`);
         this.peers.delete(peer.tm);
+        this.fail(
+          peer.tm,
+          `cannot connect to TaskManager ${peer.tm} at ${peer.dataHost}:${peer.dataPort}: ${e.message}`,
+        );
       },
     );
+  }
+
+  /** Tell the owner which deployments had channels to `peer` (their data is lost with it). */
+  private fail(peer: string, why: string): void {
+    const deployments = new Set<number>();
+    for (const [k, link] of this.links) if (link.peer === peer) deployments.add(Number(k.split("/")[0]));
+    if (deployments.size > 0) this.broken([...deployments], peer, why);
   }
 
   private attach(id: string, socket: FrameSocket): void {
@@ -171,8 +187,10 @@ export class DataExchange {
     this.peers.set(id, peer);
     peer.socket = socket;
     socket.onRaw((frame) => this.fromPeer(frame));
-    socket.onClose(() => {
-      if (this.peers.get(id)?.socket === socket) this.peers.delete(id);
+    socket.onClose((reason) => {
+      if (this.peers.get(id)?.socket !== socket) return;
+      this.peers.delete(id);
+      this.fail(id, `the data connection to TaskManager ${id} broke (${reason})`);
     });
     for (const f of peer.queued) socket.sendRaw(f);
     peer.queued = [];

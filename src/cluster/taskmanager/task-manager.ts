@@ -34,6 +34,11 @@ export interface TaskManagerOptions {
   artifactDir: string;
   /** The file the process logs to (--log-file): what /taskmanagers/:id/logs serves, when given. */
   logFile?: string;
+  /**
+   * Where the JobManager is now, asked before each connection attempt (high availability: the
+   * leader, or the next of several addresses); default jobManagerHost:jobManagerPort.
+   */
+  findJobManager?: () => Promise<{ host: string; port: number }>;
   log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
 }
 
@@ -54,6 +59,8 @@ export class TaskManager {
   private stopped = false;
   private heartbeat: NodeJS.Timeout | undefined;
   private lastHeard = Date.now();
+  /** host:port of the JobManager connected to (or being dialled). */
+  private jobManager = "";
   private readonly log: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
   private readonly artifacts: ArtifactCache;
   private registered: (() => void) | undefined;
@@ -87,7 +94,12 @@ export class TaskManager {
   /** Listen on the data port and register with the JobManager; resolves once registered. */
   async start(): Promise<void> {
     const address = this.options.address ?? "127.0.0.1";
-    this.exchange = new DataExchange(this.id, this.options.token, (l) => this.log("WARN", l));
+    this.exchange = new DataExchange(
+      this.id,
+      this.options.token,
+      (l) => this.log("WARN", l),
+      (deployments, peer, why) => this.dataConnectionBroken(deployments, peer, why),
+    );
     this.data = await listenFrames(
       address,
       this.options.dataPort ?? 0,
@@ -123,8 +135,12 @@ export class TaskManager {
   }
 
   private async connect(): Promise<void> {
-    const { jobManagerHost: host, jobManagerPort: port } = this.options;
     while (!this.stopped) {
+      const { host, port } = (await this.options.findJobManager?.().catch(() => undefined)) ?? {
+        host: this.options.jobManagerHost,
+        port: this.options.jobManagerPort,
+      };
+      this.jobManager = `${host}:${port}`;
       try {
         const rpc = await dial(host, port, { role: "taskmanager", token: this.options.token, id: this.id });
         this.rpc = rpc;
@@ -176,11 +192,9 @@ export class TaskManager {
     this.lastHeard = Date.now();
     switch (m.t) {
       case "registered": {
-        this.log(
-          "INFO",
-          `registered with the JobManager at ${this.options.jobManagerHost}:${this.options.jobManagerPort}`,
-        );
+        this.log("INFO", `registered with the JobManager at ${this.jobManager}`);
         clearInterval(this.heartbeat);
+        this.lastHeard = Date.now();
         this.heartbeat = setInterval(() => {
           if (Date.now() - this.lastHeard > m.heartbeatTimeoutMs) {
             void this.lostJobManager(`no heartbeat for ${m.heartbeatTimeoutMs} ms`);
@@ -310,6 +324,19 @@ export class TaskManager {
       "INFO",
       `deployment ${deployment} of job '${workers[0]?.jobName}': slot(s) ${[...local].join(", ")}`,
     );
+  }
+
+  /**
+   * The data connection to `peer` failed or broke: the channels of these deployments lost data, so
+   * their slots here fail at once (the JobManager fails the attempt over by its restart strategy).
+   */
+  private dataConnectionBroken(deployments: number[], peer: string, why: string): void {
+    this.log("WARN", `${why}: failing deployment(s) ${deployments.join(", ")}`);
+    const message = `${why}; check that TaskManager ${peer} runs and that its data port is reachable from ${this.id} (--address, --data-port)`;
+    for (const w of this.workers.values()) {
+      if (!deployments.includes(w.deployment)) continue;
+      this.send({ t: "worker-error", deployment: w.deployment, slot: w.slot, message, stack: undefined });
+    }
   }
 
   private async endWorkers(): Promise<void> {
