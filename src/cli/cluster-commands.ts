@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { JobResult } from "../api/job-result.ts";
 import { ClusterClient, fromWireError, parseAddress } from "../cluster/cluster-client.ts";
 import { bundleJob } from "../cluster/job-artifact.ts";
+import { type ClusterTls, ClusterTlsError, loadClusterTls } from "../cluster/rpc/cluster-tls.ts";
 import { JobManager } from "../cluster/jobmanager/job-manager.ts";
 import { JOBMANAGER_PORT } from "./cluster-options.ts";
 import { TaskManager } from "../cluster/taskmanager/task-manager.ts";
@@ -41,6 +42,36 @@ import { type CliIO, EXIT_FAILED, EXIT_OK, accumulatorLines, reportError, summar
 /** The token from --token or the environment; required beyond loopback. */
 export function clusterToken(values: ReadonlyMap<string, string>): string {
   return values.get("token") ?? process.env[CLUSTER_TOKEN_ENV] ?? "";
+}
+
+/**
+ * The TLS files of --tls-cert, --tls-key and --tls-ca, read; undefined without them. `server`: a
+ * JobManager or TaskManager, which needs all three.
+ */
+export function clusterTls(
+  command: string,
+  values: ReadonlyMap<string, string>,
+  server: boolean,
+): ClusterTls | undefined {
+  try {
+    return loadClusterTls(
+      { cert: values.get("tls-cert"), key: values.get("tls-key"), ca: values.get("tls-ca") },
+      server,
+      `'weir ${command}'`,
+    );
+  } catch (e) {
+    if (!(e instanceof ClusterTlsError)) throw e;
+    const cut = e.message.indexOf("; ");
+    throw new CliUsageError(e.message.slice(0, cut), e.message.slice(cut + 2));
+  }
+}
+
+/** The TLS flags as given, to pass on to the processes of a local cluster. */
+function tlsArgs(values: ReadonlyMap<string, string>): string[] {
+  return ["tls-cert", "tls-key", "tls-ca"].flatMap((k) => {
+    const v = values.get(k);
+    return v === undefined ? [] : [`--${k}`, resolve(v)];
+  });
 }
 
 function checkBind(command: string, address: string, token: string): void {
@@ -81,6 +112,7 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
     const address = p.values.get("address") ?? "127.0.0.1";
     const token = clusterToken(p.values);
     checkBind("jobmanager", address, token);
+    const tls = clusterTls("jobmanager", p.values, true);
     const workDir = join(tmpdir(), `weir-jobmanager-${process.pid}`);
     const jm = new JobManager({
       address,
@@ -103,6 +135,7 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
         3_600_000,
       ),
       slotTimeoutMs: integerOption("jobmanager", SLOT_TIMEOUT, p.values.get("slot-timeout"), 0, 3_600_000),
+      tls,
       log: logger(io),
     });
     const restPort = integerOption("jobmanager", REST_PORT, p.values.get("rest-port"), 0, 65535) ?? 8081;
@@ -116,6 +149,7 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
         jobs: () => jm.jobMetrics(),
         taskManagers: () => jm.resources.info(),
         taskManagerFile: (id, file) => jm.fetchFile(id, file),
+        tls,
       });
     } catch (e) {
       await jm.stop();
@@ -161,6 +195,7 @@ export async function taskmanagerCommand(args: string[], io: CliIO): Promise<num
     const address = p.values.get("address") ?? "127.0.0.1";
     const token = clusterToken(p.values);
     checkBind("taskmanager", address, token);
+    const tls = clusterTls("taskmanager", p.values, true);
     const workDir = join(tmpdir(), `weir-taskmanager-${process.pid}`);
     const tm = new TaskManager({
       jobManagerHost: jm.host,
@@ -171,14 +206,13 @@ export async function taskmanagerCommand(args: string[], io: CliIO): Promise<num
       dataPort: integerOption("taskmanager", DATA_PORT, p.values.get("data-port"), 0, 65535) ?? 0,
       id: p.values.get("id"),
       artifactDir: join(workDir, "artifacts"),
+      tls,
       log: logger(io),
     });
     await tm.start();
-    if (process.exitCode === 1) {
+    if (tm.refused !== undefined) {
       await tm.stop();
-      io.err(
-        `weir: the JobManager at ${jmArg} refused this TaskManager (wrong cluster token); pass the cluster's --token`,
-      );
+      io.err(`weir: TaskManager ${tm.id} cannot join the JobManager at ${jmArg}: ${tm.refused}`);
       return EXIT_FAILED;
     }
     io.out(`TaskManager ${tm.id} registered with ${jmArg}`);
@@ -263,7 +297,16 @@ export async function clusterCommand(args: string[], io: CliIO): Promise<number>
         return child.pid!;
       };
       const restPort = p.values.get("rest-port") ?? "8081";
-      const jmPid = start("jobmanager", ["jobmanager", "--port", String(port), "--rest-port", restPort]);
+      const tls = tlsArgs(p.values);
+      if (tls.length > 0) clusterTls("cluster", p.values, true);
+      const jmPid = start("jobmanager", [
+        "jobmanager",
+        "--port",
+        String(port),
+        "--rest-port",
+        restPort,
+        ...tls,
+      ]);
       const n = integerOption("cluster", TASKMANAGERS, p.values.get("taskmanagers"), 1, 64) ?? 1;
       const slots = p.values.get("slots") ?? "1";
       const tms: number[] = [];
@@ -277,6 +320,7 @@ export async function clusterCommand(args: string[], io: CliIO): Promise<number>
             slots,
             "--id",
             `tm-${i}`,
+            ...tls,
           ]),
         );
       }
@@ -325,7 +369,7 @@ async function connectClient(command: string, values: ReadonlyMap<string, string
     );
   }
   const { host, port } = parseAddress(m, JOBMANAGER_PORT);
-  return ClusterClient.connect(host, port, clusterToken(values));
+  return ClusterClient.connect(host, port, clusterToken(values), clusterTls(command, values, false));
 }
 
 export async function listCommand(args: string[], io: CliIO): Promise<number> {

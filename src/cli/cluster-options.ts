@@ -21,6 +21,24 @@ export const TOKEN: OptionSpec = {
   value: "secret",
   help: `the cluster token every TaskManager and client must present (default: $${CLUSTER_TOKEN_ENV})`,
 };
+export const TLS_CERT: OptionSpec = {
+  name: "tls-cert",
+  value: "file",
+  help: "PEM certificate (chain) of this process: with --tls-key and --tls-ca, the RPC, data exchange and REST API use TLS (docs/deployment.md)",
+};
+export const TLS_KEY: OptionSpec = {
+  name: "tls-key",
+  value: "file",
+  help: "PEM private key of --tls-cert",
+};
+export const TLS_CA: OptionSpec = {
+  name: "tls-ca",
+  value: "file",
+  help: "PEM certificate of the CA that signs the cluster's certificates: peers are verified against it",
+};
+/** The TLS options, in the order help shows them. */
+export const TLS_OPTIONS: readonly OptionSpec[] = [TLS_CERT, TLS_KEY, TLS_CA];
+
 export const JM_ADDRESS: OptionSpec = {
   name: "jobmanager",
   short: "m",
@@ -116,6 +134,7 @@ export const JOBMANAGER: CommandSpec = {
     HEARTBEAT_INTERVAL,
     HEARTBEAT_TIMEOUT,
     SLOT_TIMEOUT,
+    ...TLS_OPTIONS,
     HELP_OPTION,
   ],
 };
@@ -128,7 +147,7 @@ export const TASKMANAGER: CommandSpec = {
     "Starts a TaskManager process: it registers with the JobManager and runs the tasks deployed to",
     "its slots, one worker thread per slot. What the tasks print goes to its stdout.",
   ].join("\n"),
-  options: [JM_ADDRESS, SLOTS, ADDRESS, DATA_PORT, TOKEN, ID, HELP_OPTION],
+  options: [JM_ADDRESS, SLOTS, ADDRESS, DATA_PORT, TOKEN, ID, ...TLS_OPTIONS, HELP_OPTION],
 };
 
 export const CLUSTER: CommandSpec = {
@@ -140,7 +159,7 @@ export const CLUSTER: CommandSpec = {
     "this machine, in the background, with their logs and a pid file in --pid-dir; weir cluster",
     "stop stops them.",
   ].join("\n"),
-  options: [TASKMANAGERS, SLOTS, PORT, REST_PORT, TOKEN, PID_DIR, HELP_OPTION],
+  options: [TASKMANAGERS, SLOTS, PORT, REST_PORT, TOKEN, PID_DIR, ...TLS_OPTIONS, HELP_OPTION],
 };
 
 export const LIST: CommandSpec = {
@@ -148,7 +167,7 @@ export const LIST: CommandSpec = {
   args: "",
   summary: "list the jobs of a cluster (-m host:port)",
   description: "Lists the jobs of the JobManager at -m host:port, with their status.",
-  options: [JM_ADDRESS, TOKEN, HELP_OPTION],
+  options: [JM_ADDRESS, TOKEN, ...TLS_OPTIONS, HELP_OPTION],
 };
 
 export const CANCEL: CommandSpec = {
@@ -156,7 +175,7 @@ export const CANCEL: CommandSpec = {
   args: "<jobId>",
   summary: "cancel a job running on a cluster (-m host:port)",
   description: "Cancels the job <jobId> on the JobManager at -m host:port.",
-  options: [JM_ADDRESS, TOKEN, HELP_OPTION],
+  options: [JM_ADDRESS, TOKEN, ...TLS_OPTIONS, HELP_OPTION],
 };
 
 export const SAVEPOINT: CommandSpec = {
@@ -168,7 +187,7 @@ export const SAVEPOINT: CommandSpec = {
     "the cluster's hosts share; default <checkpoint dir>/savepoints) and prints its path; the job",
     "goes on. 'weir run -m ... --from-savepoint <path>' starts a job from it.",
   ].join("\n"),
-  options: [JM_ADDRESS, TOKEN, HELP_OPTION],
+  options: [JM_ADDRESS, TOKEN, ...TLS_OPTIONS, HELP_OPTION],
 };
 
 export const STOP: CommandSpec = {
@@ -187,6 +206,7 @@ export const STOP: CommandSpec = {
       help: "where the savepoint goes (default <checkpoint dir>/savepoints)",
     },
     TOKEN,
+    ...TLS_OPTIONS,
     HELP_OPTION,
   ],
 };

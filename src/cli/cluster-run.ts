@@ -10,7 +10,7 @@ import type { ParsedArgs } from "./args.ts";
 import { checkAgainstJob, checkRestorePoint, faultToleranceOptions } from "./checkpoint-options.ts";
 import { CliUsageError } from "./cli-errors.ts";
 import { JOBMANAGER_PORT } from "./cluster-options.ts";
-import { clusterToken } from "./cluster-commands.ts";
+import { clusterTls, clusterToken } from "./cluster-commands.ts";
 import { FailureReporter } from "./failure-lines.ts";
 import { buildJob, configFromArgs, importJob, resolveJobFile, shownPath } from "./job-file.ts";
 import {
@@ -56,7 +56,12 @@ export async function clusterRun(
   const address = parsed.values.get("jobmanager")!;
   const { host, port } = parseAddress(address, JOBMANAGER_PORT);
   const detached = parsed.flags.has("detached");
-  const client = await ClusterClient.connect(host, port, clusterToken(parsed.values));
+  const client = await ClusterClient.connect(
+    host,
+    port,
+    clusterToken(parsed.values),
+    clusterTls("run", parsed.values, false),
+  );
   const failures = new FailureReporter(job.jobName, job.restart, io.err, verbose);
   let cancelling: string | undefined;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -4,15 +4,23 @@
 // GET /taskmanagers, /taskmanagers/:id, /taskmanagers/:id/logs and /taskmanagers/:id/stdout (the
 // last MiB of the TaskManager's log and of what its tasks printed), and the web dashboard at `/`
 // (read-only here: its cancel and savepoint buttons need `weir cancel|savepoint -m`). On loopback by default; any
-// other address needs the token, which every request must then carry as a Bearer token.
+// other address needs the token, which every request must then carry as a Bearer token. With
+// --tls-cert and --tls-key it serves https.
 
-import { type IncomingMessage, type ServerResponse, createServer } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { tokensEqual } from "../cluster/rpc/frame-socket.ts";
 import type { TaskManagerInfo } from "../cluster/rpc/messages.ts";
 import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
 import { renderPrometheus } from "../web/prometheus.ts";
 import { answer } from "../web/rest-handlers.ts";
-import { type RestServer, RestServerError, isLoopback } from "../web/rest-server.ts";
+import {
+  type RestServer,
+  RestServerError,
+  type RestTls,
+  createRestListener,
+  isLoopback,
+  restUrl,
+} from "../web/rest-server.ts";
 import { findDashboardDir, serveDashboard } from "../web/static-files.ts";
 
 export interface JobManagerRestOptions {
@@ -23,6 +31,8 @@ export interface JobManagerRestOptions {
   taskManagers: () => TaskManagerInfo[];
   /** The tail of a TaskManager's log or stdout; undefined when it is not registered. */
   taskManagerFile: (id: string, file: "logs" | "stdout") => Promise<string | undefined>;
+  /** Serve https. */
+  tls?: RestTls;
 }
 
 export async function startJobManagerRest(o: JobManagerRestOptions): Promise<RestServer> {
@@ -32,11 +42,11 @@ export async function startJobManagerRest(o: JobManagerRestOptions): Promise<Res
     );
   }
   const dashboard = findDashboardDir();
-  const server = createServer((req, res) => {
+  const server = createRestListener((req, res) => {
     handle(req, res, o, dashboard).catch((e: unknown) =>
       json(res, 500, { errors: [e instanceof Error ? e.message : String(e)] }),
     );
-  });
+  }, o.tls);
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>
       reject(
@@ -51,7 +61,7 @@ export async function startJobManagerRest(o: JobManagerRestOptions): Promise<Res
   });
   const port = (server.address() as { port: number }).port;
   return {
-    url: `http://${o.address.includes(":") ? `[${o.address}]` : o.address}:${port}`,
+    url: restUrl(o.address, port, o.tls),
     port,
     close: () =>
       new Promise<void>((resolve) => {

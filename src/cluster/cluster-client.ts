@@ -6,6 +6,7 @@ import { JobResult } from "../api/job-result.ts";
 import { JobCancelledError, JobExecutionError, WeirError } from "../core/errors.ts";
 import type { AttemptFailure } from "../execution/job-master.ts";
 import { bundleJob } from "./job-artifact.ts";
+import type { ClusterTls } from "./rpc/cluster-tls.ts";
 import { type FrameSocket, dial } from "./rpc/frame-socket.ts";
 import type { ClientAnswer, ClientRequest, JobOverview, TaskManagerInfo, WireError } from "./rpc/messages.ts";
 
@@ -64,8 +65,9 @@ export class ClusterClient {
     });
   }
 
-  static async connect(host: string, port: number, token: string): Promise<ClusterClient> {
-    return new ClusterClient(await dial(host, port, { role: "client", token }));
+  /** `tls`: the JobManager serves TLS; its certificate is checked against `tls.ca` and `host`. */
+  static async connect(host: string, port: number, token: string, tls?: ClusterTls): Promise<ClusterClient> {
+    return new ClusterClient(await dial(host, port, { role: "client", token }, 10_000, false, tls));
   }
 
   close(): void {

@@ -3,9 +3,18 @@
 // it refuses to start without a token, and with a token every request must carry it
 // (`Authorization: Bearer <token>`), or it gets 401. Mutating requests (cancel, savepoints, stop:
 // src/web/job-operations.ts) act through the jobs' controls, when the server is given them.
+// Given a certificate and key it serves https instead of http (createRestListener, which the
+// JobManager's REST API shares).
 
 import { timingSafeEqual } from "node:crypto";
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import {
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+  createServer,
+} from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { WeirError } from "../core/errors.ts";
 import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
 import { renderPrometheus } from "./prometheus.ts";
@@ -30,6 +39,26 @@ export interface RestServerOptions {
   jobs: () => readonly JobMetrics[];
   /** A job's control (cancel, savepoints); without it, mutating requests get 405. */
   control?: (jobId: string) => JobControl | undefined;
+  /** Serve https with this certificate and key. */
+  tls?: RestTls;
+}
+
+/** PEM certificate (chain) and private key of an https REST server. */
+export interface RestTls {
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/** An http server, or an https one when `tls` is given. */
+export function createRestListener(handler: RequestListener, tls?: RestTls): Server {
+  return tls === undefined
+    ? createServer(handler)
+    : createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: "TLSv1.2" }, handler);
+}
+
+/** The URL a REST server listening on `address:port` is reached at. */
+export function restUrl(address: string, port: number, tls?: RestTls): string {
+  return `${tls === undefined ? "http" : "https"}://${address.includes(":") ? `[${address}]` : address}:${port}`;
 }
 
 /** The largest request body read (a savepoint request is a few hundred bytes). */
@@ -62,16 +91,15 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
   }
   const operations = new JobOperations();
   const dashboard = findDashboardDir();
-  const server = createServer((req, res) => {
+  const server = createRestListener((req, res) => {
     handle(req, res, options, operations, token, dashboard).catch((e: unknown) => {
       send(res, 500, { errors: [e instanceof Error ? e.message : String(e)] });
     });
-  });
+  }, options.tls);
   await listen(server, options.port, address);
   const port = (server.address() as { port: number }).port;
-  const host = address.includes(":") ? `[${address}]` : address;
   return {
-    url: `http://${host}:${port}`,
+    url: restUrl(address, port, options.tls),
     port,
     close: () =>
       new Promise<void>((resolve) => {

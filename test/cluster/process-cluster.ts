@@ -22,8 +22,15 @@ process.once("exit", () => {
   for (const c of started) c.kill("SIGKILL");
 });
 
-export function startProcess(args: string[], env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], {
+/** `weir <args>`; `wrap` runs it through another command (e.g. `ip netns exec <ns>`, which execs it). */
+export function startProcess(args: string[], env: NodeJS.ProcessEnv, wrap: readonly string[] = []): Proc {
+  return startCommand([...wrap, process.execPath, BIN, ...args], env);
+}
+
+/** Any command, its output gathered, killed when the test process exits. */
+export function startCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Proc {
+  const [command, ...rest] = argv;
+  const child = spawn(command!, rest, {
     cwd: ROOT,
     env: { ...process.env, WEIR_STATUS_INTERVAL_MS: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -83,6 +90,8 @@ export interface ClusterSpec {
   env?: NodeJS.ProcessEnv;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
+  /** More arguments of every process (e.g. the TLS files). */
+  args?: string[];
 }
 
 export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
@@ -104,6 +113,7 @@ export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
         String(spec.heartbeatIntervalMs ?? 300),
         "--heartbeat-timeout",
         String(spec.heartbeatTimeoutMs ?? 3_000),
+        ...(spec.args ?? []),
       ],
       env,
     );
@@ -117,7 +127,10 @@ export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
     const restUrl = listening[2]!;
     const address = `127.0.0.1:${port}`;
     const addTaskManager = async (id: string, slots: number) => {
-      const tm = startProcess(["taskmanager", "-m", address, "--slots", String(slots), "--id", id], env);
+      const tm = startProcess(
+        ["taskmanager", "-m", address, "--slots", String(slots), "--id", id, ...(spec.args ?? [])],
+        env,
+      );
       procs.push(tm);
       await waitForOutput(tm, /registered with/, `TaskManager ${id} registered`);
       return tm;

@@ -11,6 +11,7 @@ import { JobCancelledError } from "../../core/errors.ts";
 import { runnableArtifact } from "../job-artifact.ts";
 import { submitJobOnSlots } from "../job-run.ts";
 import type { ClusterJobClient } from "../mini-cluster.ts";
+import type { ClusterTls } from "../rpc/cluster-tls.ts";
 import { type FrameServer, type FrameSocket, type Hello, listenFrames } from "../rpc/frame-socket.ts";
 import {
   type ArtifactRef,
@@ -44,6 +45,8 @@ export interface JobManagerOptions {
   heartbeatTimeoutMs?: number;
   /** How long an attempt waits for free slots before it fails (default 30 s). */
   slotTimeoutMs?: number;
+  /** Serve the RPC over TLS; TaskManagers must present a certificate of the CA. */
+  tls?: ClusterTls;
   log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
 }
 
@@ -96,6 +99,7 @@ export class JobManager {
       this.options.token,
       (socket, hello) => this.accept(socket, hello),
       (remote, why) => this.log("WARN", `refused a connection from ${remote}: ${why}`),
+      this.options.tls,
     );
     this.resources.start();
     this.log("INFO", `JobManager listening on ${address}:${this.server.port}`);

@@ -11,6 +11,7 @@
 
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { BufferKind } from "../../network/buffer.ts";
+import type { ClusterTls } from "../rpc/cluster-tls.ts";
 import { type FrameSocket, dial } from "../rpc/frame-socket.ts";
 import type { SlotPlacement } from "../rpc/messages.ts";
 
@@ -51,6 +52,8 @@ export class DataExchange {
     private readonly selfId: string,
     private readonly token: string,
     private readonly log: (line: string) => void,
+    /** Dial other TaskManagers over TLS (their data ports serve it). */
+    private readonly tls?: ClusterTls,
   ) {}
 
   /** An accepted data connection from TaskManager `id`. */
@@ -157,6 +160,7 @@ export class DataExchange {
       { role: "data", token: this.token, id: this.selfId },
       10_000,
       true,
+      this.tls,
     ).then(
       (socket) => this.attach(peer.tm, socket),
       (e: Error) => {
