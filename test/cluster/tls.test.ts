@@ -10,7 +10,7 @@ import { get } from "node:https";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import { ClusterClient } from "../../src/cluster/cluster-client.ts";
-import { ClusterConnectionError, dial } from "../../src/cluster/rpc/frame-socket.ts";
+import { ClusterConnectionError, dial, listenFrames } from "../../src/cluster/rpc/frame-socket.ts";
 import { corpus, countWords } from "../fixtures/helpers.ts";
 import { type TestCluster, startCluster, startProcess } from "./process-cluster.ts";
 import { type TestCertificates, makeTestCertificates, tlsFlags } from "./tls-certs.ts";
@@ -172,5 +172,66 @@ describe("a cluster with TLS (certificates made by openssl)", () => {
       jm.err(),
       /^weir: 'weir jobmanager' got --tls-cert but not --tls-key, --tls-ca; .*needs all three/m,
     );
+  });
+});
+
+describe("TLS frames in one process", () => {
+  it("serve hellos by role, and close with TLS connections open", async () => {
+    const certs = makeTestCertificates();
+    try {
+      const read = (f: string) => readFileSync(f);
+      const tls = { ca: read(certs.ca), cert: read(certs.cert), key: read(certs.key) };
+      const accepted: string[] = [];
+      const refused: string[] = [];
+      const server = await listenFrames(
+        "127.0.0.1",
+        0,
+        "t",
+        (socket, hello) => {
+          accepted.push(hello.role);
+          socket.onFrame((m) => socket.send({ echo: m }));
+        },
+        (_remote, why) => refused.push(why),
+        tls,
+      );
+      try {
+        // A client needs only the CA; a TaskManager needs a certificate of the CA.
+        const client = await dial("127.0.0.1", server.port, { role: "client", token: "t" }, 5_000, false, {
+          ca: tls.ca,
+        });
+        const echoed = new Promise((resolve) => client.onFrame(resolve));
+        client.send({ n: 1 });
+        assert.deepEqual(await echoed, { echo: { n: 1 } });
+        await assert.rejects(
+          dial("127.0.0.1", server.port, { role: "taskmanager", token: "t", id: "x" }, 5_000, false, {
+            ca: tls.ca,
+          }),
+          (e: ClusterConnectionError) => e.permanent && /presented no TLS certificate/.test(e.message),
+        );
+        const rogue = { ca: tls.ca, cert: read(certs.rogueCert), key: read(certs.rogueKey) };
+        await assert.rejects(
+          dial("127.0.0.1", server.port, { role: "data", token: "t", id: "x" }, 5_000, true, rogue),
+          /not signed by the cluster's CA/,
+        );
+        const tm = await dial(
+          "127.0.0.1",
+          server.port,
+          { role: "taskmanager", token: "t", id: "y" },
+          5_000,
+          false,
+          tls,
+        );
+        assert.deepEqual(accepted, ["client", "taskmanager"]);
+        assert.equal(refused.length, 2, refused.join("; "));
+        // Closing the listener ends the open TLS connections.
+        const closed = Promise.all([client, tm].map((s) => new Promise<void>((r) => s.onClose(() => r()))));
+        await server.close();
+        await closed;
+      } finally {
+        await server.close();
+      }
+    } finally {
+      certs.remove();
+    }
   });
 });
