@@ -12,7 +12,7 @@ import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { after, describe, it } from "node:test";
+import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { ChaosParams } from "../checkpoint/fixtures/chaos-job.ts";
 import { corpus, countWords } from "../fixtures/helpers.ts";
@@ -42,12 +42,13 @@ interface HostsCluster {
   /** host:port of the JobManager's RPC. */
   address: string;
   jobManager: Proc;
-  taskManagers: Proc[];
+  /** Start a TaskManager `id` of 2 slots on `host`; resolves once it has registered. */
+  addTaskManager(host: string, id: string): Promise<Proc>;
   stop(): Promise<void>;
 }
 
-/** A JobManager on host jm and a TaskManager on each of tm-0 and tm-1, with the token. */
-async function startHostsCluster(slots: number, env: NodeJS.ProcessEnv): Promise<HostsCluster> {
+/** A JobManager on host jm, with the token, and no TaskManager yet. */
+async function startJobManager(env: NodeJS.ProcessEnv): Promise<HostsCluster> {
   const procs: Proc[] = [];
   const stop = async () => {
     for (const p of procs) if (p.child.exitCode === null) p.child.kill("SIGKILL");
@@ -80,19 +81,17 @@ async function startHostsCluster(slots: number, env: NodeJS.ProcessEnv): Promise
       60_000,
     );
     const address = `${hosts.address("jm")}:${listening[1]}`;
-    const taskManagers: Proc[] = [];
-    for (const id of ["tm-0", "tm-1"]) {
+    const addTaskManager = async (host: string, id: string) => {
       const tm = hosts.weir(
-        id,
-        ["taskmanager", "-m", address, "--address", hosts.address(id), "--slots", String(slots), "--id", id],
+        host,
+        ["taskmanager", "-m", address, "--address", hosts.address(host), "--slots", "2", "--id", id],
         withToken,
       );
       procs.push(tm);
-      taskManagers.push(tm);
-    }
-    for (const tm of taskManagers)
-      await waitForOutput(tm, /registered with/, "a TaskManager registered", 60_000);
-    return { address, jobManager: jm, taskManagers, stop };
+      await waitForOutput(tm, /registered with/, `TaskManager ${id} registered`, 60_000);
+      return tm;
+    };
+    return { address, jobManager: jm, addTaskManager, stop };
   } catch (e) {
     await stop();
     throw e;
@@ -134,99 +133,112 @@ function finalCounts(values: unknown[]): Map<string, number> {
   return m;
 }
 
+// One cluster for the file (process starts are the slow part): a JobManager and two TaskManagers
+// of 2 slots, which a job at parallelism 2 is spread over (one slot on each). Scenario 2 kills
+// the one on host tm-1; a new one (tm-2) starts there for scenario 3, which cuts it off.
+const WORDS = 20_000;
+const dir = mkdtempSync(join(tmpdir(), "weir-netns-"));
+const params: ChaosParams = {
+  out: join(dir, "out"),
+  checkpoints: join(dir, "checkpoints"),
+  events: EVENTS,
+  keys: KEYS,
+  rate: 8_000,
+};
+const ENV = {
+  WEIR_TEST_WC_WORDS: String(WORDS),
+  WEIR_TEST_WC_VOCAB: "2000",
+  WEIR_TEST_WC_SEED: "3",
+  WEIR_CHAOS_JOB: JSON.stringify(params),
+};
+
 describe(`a cluster across hosts (${variant})`, () => {
-  after(() => hosts.remove());
+  let cluster: HostsCluster;
+  const taskManagers = new Map<string, Proc>();
+  before(async () => {
+    cluster = await startJobManager(ENV);
+    taskManagers.set("tm-0", await cluster.addTaskManager("tm-0", "tm-0"));
+    taskManagers.set("tm-1", await cluster.addTaskManager("tm-1", "tm-1"));
+  });
+  after(async () => {
+    await cluster?.stop();
+    hosts.remove();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it("(1) counts words across two TaskManagers as a plain count; (5) refuses a wrong token", async () => {
-    const words = 20_000;
-    const env = { WEIR_TEST_WC_WORDS: String(words), WEIR_TEST_WC_VOCAB: "2000", WEIR_TEST_WC_SEED: "3" };
-    const cluster = await startHostsCluster(1, env);
-    try {
-      const { end } = submitFromClientHost(cluster.address, WORDCOUNT_JOB, 2, env);
-      const result = await end;
-      assert.equal(result.status, "FINISHED", result.error);
-      const values = result.collected.counts!;
-      assert.equal(values.length, words, "one rolling update per word, no more, no less");
-      assert.deepStrictEqual(finalCounts(values), countWords(corpus(words, 2000, 3)));
-      assert.match(cluster.jobManager.err(), /deployment \d+ on (tm-0, tm-1|tm-1, tm-0)/);
+    const { end } = submitFromClientHost(cluster.address, WORDCOUNT_JOB, 2, ENV);
+    const result = await end;
+    assert.equal(result.status, "FINISHED", result.error);
+    const values = result.collected.counts!;
+    assert.equal(values.length, WORDS, "one rolling update per word, no more, no less");
+    assert.deepStrictEqual(finalCounts(values), countWords(corpus(WORDS, 2000, 3)));
+    assert.match(cluster.jobManager.err(), /deployment \d+ on (tm-0, tm-1|tm-1, tm-0)/);
 
-      const intruder = hosts.weir(
-        "client",
-        ["taskmanager", "-m", cluster.address, "--address", hosts.address("client"), "--id", "tm-x"],
-        { WEIR_CLUSTER_TOKEN: "not-the-token" },
-      );
-      assert.equal(await intruder.exited, 1, intruder.err());
-      assert.match(
-        intruder.err(),
-        /^weir: TaskManager tm-x cannot join .*refused the connection: wrong cluster token/m,
-      );
-      const list = hosts.weir("client", ["list", "-m", cluster.address, "--token", "wrong-guess"], {});
-      assert.equal(await list.exited, 1, list.err());
-      assert.match(list.err(), /^weir: .*refused the connection: wrong cluster token/m);
-      // On loopback a connection comes from 127.0.0.1, whatever address its host has.
-      const from = hosts.kind === "loopback" ? "127.0.0.1" : hosts.address("client");
-      assert.ok(
-        cluster.jobManager.err().includes(`refused a connection from ${from}:`),
-        `the refusal logged with the client's address ${from}:\n${cluster.jobManager.err()}`,
-      );
-      assert.match(cluster.jobManager.err(), /refused a connection from [\d.]+:\d+: wrong token/);
-      for (const text of [intruder.err(), list.err(), cluster.jobManager.err()]) {
-        for (const secret of [TOKEN, "not-the-token", "wrong-guess"])
-          assert.ok(!text.includes(secret), `'${secret}' printed`);
-      }
-    } finally {
-      await cluster.stop();
+    const intruder = hosts.weir(
+      "client",
+      ["taskmanager", "-m", cluster.address, "--address", hosts.address("client"), "--id", "tm-x"],
+      { WEIR_CLUSTER_TOKEN: "not-the-token" },
+    );
+    assert.equal(await intruder.exited, 1, intruder.err());
+    assert.match(
+      intruder.err(),
+      /^weir: TaskManager tm-x cannot join .*refused the connection: wrong cluster token/m,
+    );
+    const list = hosts.weir("client", ["list", "-m", cluster.address, "--token", "wrong-guess"], {});
+    assert.equal(await list.exited, 1, list.err());
+    assert.match(list.err(), /^weir: .*refused the connection: wrong cluster token/m);
+    // On loopback a connection comes from 127.0.0.1, whatever address its host has.
+    const from = hosts.kind === "loopback" ? "127.0.0.1" : hosts.address("client");
+    assert.ok(
+      cluster.jobManager.err().includes(`refused a connection from ${from}:`),
+      `the refusal logged with the client's address ${from}:\n${cluster.jobManager.err()}`,
+    );
+    assert.match(cluster.jobManager.err(), /refused a connection from [\d.]+:\d+: wrong token/);
+    for (const text of [intruder.err(), list.err(), cluster.jobManager.err()]) {
+      for (const secret of [TOKEN, "not-the-token", "wrong-guess"])
+        assert.ok(!text.includes(secret), `'${secret}' printed`);
     }
   });
 
-  for (const how of ["kill -9", "link down"] as const) {
+  for (const how of ["kill -9", "partition"] as const) {
+    const victimId = how === "kill -9" ? "tm-1" : "tm-2";
     const title =
       how === "kill -9"
         ? "(2) kill -9 of a TaskManager mid-run: committed output identical to a failure-free run"
         : `(3) a TaskManager partitioned (${hosts.kind === "loopback" ? "SIGSTOP" : "its veth down"}): lost by the heartbeat timeout, failed over, output exact`;
     it(title, async (t) => {
-      const dir = mkdtempSync(join(tmpdir(), "weir-netns-"));
-      const params: ChaosParams = {
-        out: join(dir, "out"),
-        checkpoints: join(dir, "checkpoints"),
-        events: EVENTS,
-        keys: KEYS,
-        rate: 8_000,
-      };
-      const env = { WEIR_CHAOS_JOB: JSON.stringify(params) };
-      const cluster = await startHostsCluster(2, env);
-      try {
-        const client = submitFromClientHost(cluster.address, CHAOS_JOB, 2, env);
-        const jobId = await client.jobId;
-        // Spread: one slot on each TaskManager, so the keyed exchange crosses hosts.
-        await waitFor(
-          () => /deployment 1 on (tm-0, tm-1|tm-1, tm-0)/.test(cluster.jobManager.err()),
-          "deployment",
-          60_000,
-        );
-        await waitFor(() => checkpointCompleted(params.checkpoints, jobId), "a completed checkpoint", 60_000);
-        const victim = cluster.taskManagers[1]!;
-        const cut = Date.now();
-        if (how === "kill -9") victim.child.kill("SIGKILL");
-        else hosts.partition("tm-1", [victim]);
-        const result = await client.end;
-        assert.equal(result.status, "FINISHED", result.error);
-        assert.ok(result.restarts >= 1, "the job restarted");
-        const log = cluster.jobManager.err();
-        const lost = /(\S+) \S+ TaskManager tm-1 \(pid \d+ on .+\) lost: (.*)/.exec(log);
-        assert.ok(lost !== null, `tm-1 lost:\n${log}`);
-        if (how === "link down") {
-          // No connection closes on a cut link: only the heartbeat timeout finds it.
-          assert.match(lost[2]!, new RegExp(`no heartbeat for ${HEARTBEAT_TIMEOUT_MS} ms`));
-          t.diagnostic(`tm-1 lost ${Date.parse(lost[1]!) - cut} ms after it was cut off`);
-        } else assert.match(lost[2]!, /its connection closed|no heartbeat/);
-        // The restart ran on the slots left: both on tm-0.
-        assert.match(log, /deployment \d+ on tm-0\n/);
-        assert.deepEqual(committed(params.out), expected());
-      } finally {
-        await cluster.stop();
-        rmSync(dir, { recursive: true, force: true });
-      }
+      if (how === "partition") taskManagers.set("tm-2", await cluster.addTaskManager("tm-1", "tm-2"));
+      // Each run commits into an empty directory.
+      rmSync(params.out, { recursive: true, force: true });
+      const logFrom = cluster.jobManager.err().length;
+      const log = () => cluster.jobManager.err().slice(logFrom);
+      const client = submitFromClientHost(cluster.address, CHAOS_JOB, 2, ENV);
+      const jobId = await client.jobId;
+      // Spread: one slot on each TaskManager, so the keyed exchange crosses hosts.
+      const first = new RegExp(`job ${jobId}: deployment \\d+ on ([^\n]+)`);
+      await waitFor(() => first.test(log()), "the job deployed", 60_000);
+      assert.deepEqual(first.exec(log())![1]!.split(", ").sort(), ["tm-0", victimId]);
+      await waitFor(() => checkpointCompleted(params.checkpoints, jobId), "a completed checkpoint", 60_000);
+      const victim = taskManagers.get(victimId)!;
+      const cut = Date.now();
+      if (how === "kill -9") victim.child.kill("SIGKILL");
+      else hosts.partition("tm-1", [victim]);
+      const result = await client.end;
+      assert.equal(result.status, "FINISHED", result.error);
+      assert.ok(result.restarts >= 1, "the job restarted");
+      const lost = new RegExp(`(\\S+) \\S+ TaskManager ${victimId} \\(pid \\d+ on .+\\) lost: (.*)`).exec(
+        log(),
+      );
+      assert.ok(lost !== null, `${victimId} lost:\n${log()}`);
+      if (how === "partition") {
+        // No connection closes on a cut link: only the heartbeat timeout finds it.
+        assert.match(lost[2]!, new RegExp(`no heartbeat for ${HEARTBEAT_TIMEOUT_MS} ms`));
+        t.diagnostic(`${victimId} lost ${Date.parse(lost[1]!) - cut} ms after it was cut off`);
+      } else assert.match(lost[2]!, /its connection closed|no heartbeat/);
+      // The restart ran on the slots left: both on tm-0.
+      assert.match(log(), new RegExp(`job ${jobId}: deployment \\d+ on tm-0\n`));
+      assert.deepEqual(committed(params.out), expected());
     });
   }
 });
