@@ -11,6 +11,7 @@ import { JobResult } from "../api/job-result.ts";
 import { ClusterClient, fromWireError, parseAddress } from "../cluster/cluster-client.ts";
 import { bundleJob } from "../cluster/job-artifact.ts";
 import { JobManager, type JobManagerOptions } from "../cluster/jobmanager/job-manager.ts";
+import { type ClusterTls, ClusterTlsError, loadClusterTls } from "../cluster/rpc/cluster-tls.ts";
 import { jobManagerLocator, runHaJobManager } from "./cluster-ha.ts";
 import { TaskManager } from "../cluster/taskmanager/task-manager.ts";
 import { isLoopback } from "../web/rest-server.ts";
@@ -47,6 +48,36 @@ export function clusterToken(values: ReadonlyMap<string, string>): string {
   return values.get("token") ?? process.env[CLUSTER_TOKEN_ENV] ?? "";
 }
 
+/**
+ * The TLS files of --tls-cert, --tls-key and --tls-ca, read; undefined without them. `server`: a
+ * JobManager or TaskManager, which needs all three.
+ */
+export function clusterTls(
+  command: string,
+  values: ReadonlyMap<string, string>,
+  server: boolean,
+): ClusterTls | undefined {
+  try {
+    return loadClusterTls(
+      { cert: values.get("tls-cert"), key: values.get("tls-key"), ca: values.get("tls-ca") },
+      server,
+      `'weir ${command}'`,
+    );
+  } catch (e) {
+    if (!(e instanceof ClusterTlsError)) throw e;
+    const cut = e.message.indexOf("; ");
+    throw new CliUsageError(e.message.slice(0, cut), e.message.slice(cut + 2));
+  }
+}
+
+/** The TLS flags as given, to pass on to the processes of a local cluster. */
+function tlsArgs(values: ReadonlyMap<string, string>): string[] {
+  return ["tls-cert", "tls-key", "tls-ca"].flatMap((k) => {
+    const v = values.get(k);
+    return v === undefined ? [] : [`--${k}`, resolve(v)];
+  });
+}
+
 function checkBind(command: string, address: string, token: string): void {
   if (!isLoopback(address) && token.length === 0) {
     throw new CliUsageError(
@@ -81,6 +112,7 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
     const address = p.values.get("address") ?? "127.0.0.1";
     const token = clusterToken(p.values);
     checkBind("jobmanager", address, token);
+    const tls = clusterTls("jobmanager", p.values, true);
     const workDir = join(tmpdir(), `weir-jobmanager-${process.pid}`);
     const logFile = p.values.get("log-file");
     const logger = clusterLogger(
@@ -113,6 +145,7 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
         3_600_000,
       ),
       slotTimeoutMs: integerOption("jobmanager", SLOT_TIMEOUT, p.values.get("slot-timeout"), 0, 3_600_000),
+      tls,
       log: logger.log,
     };
     const restPort =
@@ -123,6 +156,7 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
         address,
         token,
         logFile: logFile === undefined ? undefined : resolve(logFile),
+        tls,
       });
     if (p.values.has("ha")) {
       return await runHaJobManager(jmOptions, p.values, startRest, untilSignal, io).finally(() =>
@@ -179,6 +213,7 @@ export async function taskmanagerCommand(args: string[], io: CliIO): Promise<num
     const address = p.values.get("address") ?? "127.0.0.1";
     const token = clusterToken(p.values);
     checkBind("taskmanager", address, token);
+    const tls = clusterTls("taskmanager", p.values, true);
     const workDir = join(tmpdir(), `weir-taskmanager-${process.pid}`);
     const given = p.values.get("log-file");
     const logFile = given === undefined ? undefined : resolve(given);
@@ -203,14 +238,13 @@ export async function taskmanagerCommand(args: string[], io: CliIO): Promise<num
       artifactDir: join(workDir, "artifacts"),
       logFile,
       findJobManager: locator?.find,
+      tls,
       log: logger.log,
     });
     await tm.start();
-    if (process.exitCode === 1) {
+    if (tm.refused !== undefined) {
       await tm.stop();
-      io.err(
-        `weir: the JobManager at ${jmArg} refused this TaskManager (wrong cluster token); pass the cluster's --token`,
-      );
+      io.err(`weir: TaskManager ${tm.id} cannot join the JobManager at ${jmArg}: ${tm.refused}`);
       return EXIT_FAILED;
     }
     io.out(`TaskManager ${tm.id} registered with ${jmArg ?? `the leader (etcd ${p.values.get("ha")})`}`);
@@ -297,6 +331,8 @@ export async function clusterCommand(args: string[], io: CliIO): Promise<number>
       };
       const restPort = p.values.get("rest-port") ?? String(JOBMANAGER_REST_PORT);
       const logLevel = p.values.get("log-level") ?? "info";
+      const tls = tlsArgs(p.values);
+      if (tls.length > 0) clusterTls("cluster", p.values, true);
       const jmPid = start("jobmanager", [
         "jobmanager",
         "--port",
@@ -307,6 +343,7 @@ export async function clusterCommand(args: string[], io: CliIO): Promise<number>
         join(dir, "jobmanager.log"),
         "--log-level",
         logLevel,
+        ...tls,
       ]);
       const n = integerOption("cluster", TASKMANAGERS, p.values.get("taskmanagers"), 1, 64) ?? 1;
       const slots = p.values.get("slots") ?? "1";
@@ -325,6 +362,7 @@ export async function clusterCommand(args: string[], io: CliIO): Promise<number>
             join(dir, `taskmanager-${i}.log`),
             "--log-level",
             logLevel,
+            ...tls,
           ]),
         );
       }
@@ -365,10 +403,11 @@ export async function clusterCommand(args: string[], io: CliIO): Promise<number>
 }
 
 /** A client of the JobManager whose REST API -m names (default 127.0.0.1:8081, as Flink's). */
-function connectClient(values: ReadonlyMap<string, string>): ClusterClient {
+function connectClient(command: string, values: ReadonlyMap<string, string>): ClusterClient {
   return new ClusterClient(
     values.get("jobmanager") ?? `127.0.0.1:${JOBMANAGER_REST_PORT}`,
     clusterToken(values),
+    clusterTls(command, values, false),
   );
 }
 
@@ -379,7 +418,7 @@ export async function listCommand(args: string[], io: CliIO): Promise<number> {
       io.out(commandHelp(LIST));
       return EXIT_OK;
     }
-    const client = connectClient(p.values);
+    const client = connectClient("list", p.values);
     try {
       const jobs = await client.list();
       if (jobs.length === 0) io.out("No jobs.");
@@ -408,7 +447,7 @@ export async function savepointCommand(args: string[], io: CliIO, stop = false):
       throw new CliUsageError(`'weir ${spec.name}' needs a job id`, "'weir list -m host:port' shows them");
     }
     const dir = stop ? p.values.get("savepoint-dir") : p.positionals[1];
-    const client = connectClient(p.values);
+    const client = connectClient(spec.name, p.values);
     try {
       const path = await client.savepoint(jobId, dir === undefined ? undefined : resolve(dir), stop);
       io.out(stop ? `Job ${jobId} stopped with savepoint at ${path}` : `Savepoint completed. Path: ${path}`);
@@ -431,7 +470,7 @@ export async function cancelCommand(args: string[], io: CliIO): Promise<number> 
     const jobId = p.positionals[0];
     if (jobId === undefined)
       throw new CliUsageError("'weir cancel' needs a job id", "'weir list -m host:port' shows them");
-    const client = connectClient(p.values);
+    const client = connectClient("cancel", p.values);
     try {
       const status = await client.cancel(jobId);
       io.out(`Job ${jobId}: ${status}`);

@@ -21,6 +21,24 @@ export const TOKEN: OptionSpec = {
   value: "secret",
   help: `the cluster token every TaskManager and client must present (default: $${CLUSTER_TOKEN_ENV})`,
 };
+export const TLS_CERT: OptionSpec = {
+  name: "tls-cert",
+  value: "file",
+  help: "PEM certificate (chain) of this process: with --tls-key and --tls-ca, the RPC, data exchange and REST API use TLS (docs/deployment.md)",
+};
+export const TLS_KEY: OptionSpec = {
+  name: "tls-key",
+  value: "file",
+  help: "PEM private key of --tls-cert",
+};
+export const TLS_CA: OptionSpec = {
+  name: "tls-ca",
+  value: "file",
+  help: "PEM certificate of the CA that signs the cluster's certificates: peers are verified against it",
+};
+/** The TLS options, in the order help shows them. */
+export const TLS_OPTIONS: readonly OptionSpec[] = [TLS_CERT, TLS_KEY, TLS_CA];
+
 /** Flink's REST port: the clients' -m names it. */
 export const JOBMANAGER_REST_PORT = 8081;
 
@@ -170,6 +188,7 @@ export const JOBMANAGER: CommandSpec = {
     HA_STORAGE_DIR,
     HA_CLUSTER_ID,
     HA_LEASE_TTL,
+    ...TLS_OPTIONS,
     HELP_OPTION,
   ],
 };
@@ -197,6 +216,7 @@ export const TASKMANAGER: CommandSpec = {
     ID,
     LOG_FILE,
     LOG_LEVEL,
+    ...TLS_OPTIONS,
     HELP_OPTION,
   ],
 };
@@ -211,7 +231,7 @@ export const CLUSTER: CommandSpec = {
     "JSON log the REST API serves), <name>.out and <name>.err (stdout, stderr); weir cluster stop",
     "stops them.",
   ].join("\n"),
-  options: [TASKMANAGERS, SLOTS, PORT, REST_PORT, TOKEN, PID_DIR, LOG_LEVEL, HELP_OPTION],
+  options: [TASKMANAGERS, SLOTS, PORT, REST_PORT, TOKEN, PID_DIR, LOG_LEVEL, ...TLS_OPTIONS, HELP_OPTION],
 };
 
 export const LIST: CommandSpec = {
@@ -219,7 +239,7 @@ export const LIST: CommandSpec = {
   args: "",
   summary: "list the jobs of a cluster (-m host:port)",
   description: "Lists the jobs of the JobManager whose REST API is at -m host:port, with their status.",
-  options: [JM_ADDRESS, TOKEN, HELP_OPTION],
+  options: [JM_ADDRESS, TOKEN, ...TLS_OPTIONS, HELP_OPTION],
 };
 
 export const CANCEL: CommandSpec = {
@@ -227,7 +247,7 @@ export const CANCEL: CommandSpec = {
   args: "<jobId>",
   summary: "cancel a job running on a cluster (-m host:port)",
   description: "Cancels the job <jobId> on the JobManager whose REST API is at -m host:port.",
-  options: [JM_ADDRESS, TOKEN, HELP_OPTION],
+  options: [JM_ADDRESS, TOKEN, ...TLS_OPTIONS, HELP_OPTION],
 };
 
 export const SAVEPOINT: CommandSpec = {
@@ -239,7 +259,7 @@ export const SAVEPOINT: CommandSpec = {
     "the cluster's hosts share; default <checkpoint dir>/savepoints) and prints its path; the job",
     "goes on. 'weir run -m ... --from-savepoint <path>' starts a job from it.",
   ].join("\n"),
-  options: [JM_ADDRESS, TOKEN, HELP_OPTION],
+  options: [JM_ADDRESS, TOKEN, ...TLS_OPTIONS, HELP_OPTION],
 };
 
 export const STOP: CommandSpec = {
@@ -258,6 +278,7 @@ export const STOP: CommandSpec = {
       help: "where the savepoint goes (default <checkpoint dir>/savepoints)",
     },
     TOKEN,
+    ...TLS_OPTIONS,
     HELP_OPTION,
   ],
 };

@@ -9,7 +9,7 @@ import { JobCancelledError } from "../core/errors.ts";
 import type { ParsedArgs } from "./args.ts";
 import { checkAgainstJob, checkRestorePoint, faultToleranceOptions } from "./checkpoint-options.ts";
 import { CliUsageError } from "./cli-errors.ts";
-import { clusterToken } from "./cluster-commands.ts";
+import { clusterTls, clusterToken } from "./cluster-commands.ts";
 import { FailureReporter } from "./failure-lines.ts";
 import { buildJob, configFromArgs, importJob, resolveJobFile, shownPath } from "./job-file.ts";
 import { latencyOptions } from "./rest-options.ts";
@@ -60,7 +60,11 @@ export async function clusterRun(
 
   const address = parsed.values.get("jobmanager")!;
   const detached = parsed.flags.has("detached");
-  const client = new ClusterClient(address, clusterToken(parsed.values));
+  const client = new ClusterClient(
+    address,
+    clusterToken(parsed.values),
+    clusterTls("run", parsed.values, false),
+  );
   const failures = new FailureReporter(job.jobName, job.restart, io.err, verbose);
   let cancelling: string | undefined;
   const onSignal = (signal: NodeJS.Signals) => {

@@ -8,14 +8,15 @@
 // TaskManager's log file and of what its tasks printed), and GET /jobmanager/log (the last MiB of
 // the JobManager's own log file, with --log-file). This is what clients (`weir run -m`,
 // `weir list -m`, ...) speak to. On loopback by default; any other address needs the cluster
-// token, which every request must then carry as a Bearer token.
+// token, which every request must then carry as a Bearer token. With --tls-cert and --tls-key it
+// serves https.
 
 import type { IncomingMessage } from "node:http";
 import type { JobManager } from "../cluster/jobmanager/job-manager.ts";
 import type { TaskManagerInfo } from "../cluster/rpc/messages.ts";
 import { fileTail } from "../cluster/taskmanager/output-tail.ts";
 import { openApiDescription } from "../web/openapi.ts";
-import { type RestServer, type RouteAnswer, startRestServer } from "../web/rest-server.ts";
+import { type RestServer, type RestTls, type RouteAnswer, startRestServer } from "../web/rest-server.ts";
 import { executionResult, jarRoutes } from "./jobmanager-jars.ts";
 
 export interface JobManagerRestOptions {
@@ -24,6 +25,8 @@ export interface JobManagerRestOptions {
   token: string;
   /** The JobManager's log file (--log-file), served at GET /jobmanager/log. */
   logFile?: string;
+  /** Serve https. */
+  tls?: RestTls;
 }
 
 export function startJobManagerRest(jm: JobManager, o: JobManagerRestOptions): Promise<RestServer> {
@@ -34,6 +37,7 @@ export function startJobManagerRest(jm: JobManager, o: JobManagerRestOptions): P
     jobs: () => jm.jobMetrics(),
     control: (jobId) => jm.jobs.get(jobId)?.client,
     routes: (req, url) => clusterRoutes(jm, req, url, o.logFile),
+    tls: o.tls,
   });
 }
 

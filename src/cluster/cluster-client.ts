@@ -2,14 +2,18 @@
 // cancel`, `weir savepoint` and `weir stop` use; -m names the REST address, as in Flink): upload a
 // job's artifact and run it (POST /jars/upload, POST /jars/:jarid/run), follow it to its end by
 // polling GET /jobs/:jobid/execution-result, list jobs, cancel them (PATCH /jobs/:jobid) and take
-// savepoints (POST /jobs/:jobid/savepoints or /stop, polled at /savepoints/:triggerid).
+// savepoints (POST /jobs/:jobid/savepoints or /stop, polled at /savepoints/:triggerid). Given the
+// cluster's CA (--tls-ca), it speaks https and checks the JobManager's certificate and host name.
 
 import { createHash } from "node:crypto";
+import { request as httpRequest } from "node:http";
+import { request as httpsRequest } from "node:https";
 import type { EnvironmentConfig } from "../api/environment.ts";
 import { JobResult } from "../api/job-result.ts";
 import { JobCancelledError, JobExecutionError, WeirError } from "../core/errors.ts";
 import type { AttemptFailure } from "../execution/job-master.ts";
 import { bundleJob } from "./job-artifact.ts";
+import type { ClusterTls } from "./rpc/cluster-tls.ts";
 import type { JobOverview, TaskManagerInfo, WireError } from "./rpc/messages.ts";
 
 /** Flink's REST port: where -m points when it names no port. */
@@ -66,21 +70,28 @@ interface ExecutionResult {
   };
 }
 
+/** Errors of a TLS handshake whose peer certificate this side does not trust. */
+const TLS_TRUST_ERRORS = /CERT|SIGNATURE|ISSUER|ALTNAME/;
+
 const TERMINAL = new Set(["FINISHED", "FAILED", "CANCELED"]);
 const REQUEST_TIMEOUT_MS = 60_000;
 
 export class ClusterClient {
   private closed = false;
 
-  /** `address`: host[:port] (port default 8081), or an http(s):// URL. */
+  /**
+   * `address`: host[:port] (port default 8081), or an http(s):// URL. `tls`: the cluster's CA (and
+   * optionally a client certificate): the REST API is https, its certificate checked against it.
+   */
   constructor(
     readonly address: string,
     private readonly token: string,
+    private readonly tls?: ClusterTls,
   ) {
     if (/^https?:\/\//.test(address)) this.base = address.replace(/\/+$/, "");
     else {
       const { host, port } = parseAddress(address, REST_PORT);
-      this.base = `http://${host.includes(":") ? `[${host}]` : host}:${port}`;
+      this.base = `${tls === undefined ? "http" : "https"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
     }
   }
 
@@ -257,25 +268,20 @@ export class ClusterClient {
       headers["content-type"] = "application/json";
       payload = JSON.stringify(body);
     }
-    let res: Response;
+    let res: { status: number; text: string };
     try {
-      res = await fetch(`${this.base}${path}`, {
-        method,
-        headers,
-        body: payload,
-        signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-      });
+      res = await this.send(method, `${this.base}${path}`, headers, payload);
     } catch (e) {
       throw this.unreachable(e);
     }
-    const text = await res.text();
+    const text = res.text;
     let json: unknown;
     try {
       json = text.length === 0 ? {} : JSON.parse(text);
     } catch {
       throw this.notJobManager(`answered ${method} ${path} with ${res.status} and no JSON`);
     }
-    if (res.ok) return json;
+    if (res.status >= 200 && res.status < 300) return json;
     const message = (json as { errors?: string[] }).errors?.join("; ") ?? `HTTP ${res.status}`;
     if (res.status === 401) {
       throw new ClusterClientError(
@@ -290,6 +296,42 @@ export class ClusterClient {
     throw new ClusterClientError(`the JobManager at ${this.address} answered ${method} ${path}: ${message}`);
   }
 
+  /** One HTTP(S) exchange (node:http, so that https can trust the cluster's own CA). */
+  private async send(
+    method: string,
+    url: string,
+    headers: Record<string, string>,
+    payload: FormData | string | undefined,
+  ): Promise<{ status: number; text: string }> {
+    let body: Buffer | undefined;
+    if (payload instanceof FormData) {
+      // Let the platform encode the multipart body and its boundary.
+      const encoded = new Request(url, { method, body: payload });
+      headers["content-type"] = encoded.headers.get("content-type")!;
+      body = Buffer.from(await encoded.arrayBuffer());
+    } else if (payload !== undefined) body = Buffer.from(payload);
+    if (body !== undefined) headers["content-length"] = String(body.length);
+    const https = url.startsWith("https:");
+    const tls = this.tls;
+    return new Promise((resolve, reject) => {
+      const options = { method, headers, timeout: REQUEST_TIMEOUT_MS };
+      const onResponse = (res: import("node:http").IncomingMessage) => {
+        const chunks: Buffer[] = [];
+        res.on("data", (c: Buffer) => chunks.push(c));
+        res.on("end", () =>
+          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
+        );
+        res.on("error", reject);
+      };
+      const req = https
+        ? httpsRequest(url, { ...options, ca: tls?.ca, cert: tls?.cert, key: tls?.key }, onResponse)
+        : httpRequest(url, options, onResponse);
+      req.on("timeout", () => req.destroy(Object.assign(new Error("timed out"), { name: "TimeoutError" })));
+      req.on("error", reject);
+      req.end(body);
+    });
+  }
+
   private unreachable(e: unknown): Error {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
     const code = cause?.code ?? (e as { code?: string }).code;
@@ -298,13 +340,21 @@ export class ClusterClient {
         `the JobManager's REST API at ${this.address} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`,
       );
     }
+    if (typeof code === "string" && TLS_TRUST_ERRORS.test(code)) {
+      return new ClusterClientError(
+        `cannot connect to ${this.address} over TLS: its certificate is not trusted (${code}); pass the CA that signed the cluster's certificates with --tls-ca`,
+      );
+    }
     if (code === "ECONNREFUSED" || code === "ENOTFOUND" || code === "EHOSTUNREACH") {
       return new ClusterClientError(
         `cannot reach the JobManager's REST API at ${this.address} (${code}); is the JobManager running? -m names its REST address (--rest-port, default ${REST_PORT})`,
       );
     }
     // It accepted the connection but did not speak HTTP: most likely the RPC port.
-    return this.notJobManager(`did not answer over HTTP (${cause?.message ?? (e as Error).message})`);
+    const tlsHint = this.tls === undefined ? ". If the cluster uses TLS, pass --tls-ca" : "";
+    return new ClusterClientError(
+      `cannot connect to ${this.address}: it did not answer over HTTP (${cause?.message ?? (e as Error).message}); -m is the JobManager's REST address (its --rest-port, default ${REST_PORT}), not its RPC port (${RPC_PORT})${tlsHint}`,
+    );
   }
 
   private notJobManager(what: string): Error {

@@ -7,7 +7,14 @@
 // token check.
 
 import { timingSafeEqual } from "node:crypto";
-import { type IncomingMessage, type Server, type ServerResponse, createServer } from "node:http";
+import {
+  type IncomingMessage,
+  type RequestListener,
+  type Server,
+  type ServerResponse,
+  createServer,
+} from "node:http";
+import { createServer as createHttpsServer } from "node:https";
 import { WeirError } from "../core/errors.ts";
 import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
 import { renderPrometheus } from "./prometheus.ts";
@@ -37,6 +44,26 @@ export interface RestServerOptions {
    * token check, with the body unread; undefined passes the request on.
    */
   routes?: (req: IncomingMessage, url: URL) => Promise<RouteAnswer | undefined>;
+  /** Serve https with this certificate and key. */
+  tls?: RestTls;
+}
+
+/** PEM certificate (chain) and private key of an https REST server. */
+export interface RestTls {
+  cert?: Buffer;
+  key?: Buffer;
+}
+
+/** An http server, or an https one when `tls` is given. */
+export function createRestListener(handler: RequestListener, tls?: RestTls): Server {
+  return tls === undefined
+    ? createServer(handler)
+    : createHttpsServer({ cert: tls.cert, key: tls.key, minVersion: "TLSv1.2" }, handler);
+}
+
+/** The URL a REST server listening on `address:port` is reached at. */
+export function restUrl(address: string, port: number, tls?: RestTls): string {
+  return `${tls === undefined ? "http" : "https"}://${address.includes(":") ? `[${address}]` : address}:${port}`;
 }
 
 /** What an added route answers: JSON, or a text of a content type. */
@@ -72,16 +99,15 @@ export async function startRestServer(options: RestServerOptions): Promise<RestS
   }
   const operations = new JobOperations();
   const dashboard = findDashboardDir();
-  const server = createServer((req, res) => {
+  const server = createRestListener((req, res) => {
     handle(req, res, options, operations, token, dashboard).catch((e: unknown) => {
       send(res, 500, { errors: [e instanceof Error ? e.message : String(e)] });
     });
-  });
+  }, options.tls);
   await listen(server, options.port, address);
   const port = (server.address() as { port: number }).port;
-  const host = address.includes(":") ? `[${address}]` : address;
   return {
-    url: `http://${host}:${port}`,
+    url: restUrl(address, port, options.tls),
     port,
     close: () =>
       new Promise<void>((resolve) => {

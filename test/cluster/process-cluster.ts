@@ -22,8 +22,15 @@ process.once("exit", () => {
   for (const c of started) c.kill("SIGKILL");
 });
 
-export function startProcess(args: string[], env: NodeJS.ProcessEnv): Proc {
-  const child = spawn(process.execPath, [BIN, ...args], {
+/** `weir <args>`; `wrap` runs it through another command (e.g. `ip netns exec <ns>`, which execs it). */
+export function startProcess(args: string[], env: NodeJS.ProcessEnv, wrap: readonly string[] = []): Proc {
+  return startCommand([...wrap, process.execPath, BIN, ...args], env);
+}
+
+/** Any command, its output gathered, killed when the test process exits. */
+export function startCommand(argv: readonly string[], env: NodeJS.ProcessEnv): Proc {
+  const [command, ...rest] = argv;
+  const child = spawn(command!, rest, {
     cwd: ROOT,
     env: { ...process.env, WEIR_STATUS_INTERVAL_MS: "0", ...env },
     stdio: ["ignore", "pipe", "pipe"],
@@ -85,6 +92,8 @@ export interface ClusterSpec {
   env?: NodeJS.ProcessEnv;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
+  /** More arguments of every process (e.g. the TLS files). */
+  args?: string[];
 }
 
 export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
@@ -106,6 +115,7 @@ export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
         String(spec.heartbeatIntervalMs ?? 300),
         "--heartbeat-timeout",
         String(spec.heartbeatTimeoutMs ?? 3_000),
+        ...(spec.args ?? []),
       ],
       env,
     );
@@ -117,10 +127,19 @@ export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
     );
     const port = Number(listening[1]);
     const restUrl = listening[2]!;
-    const address = restUrl.replace(/^http:\/\//, "");
+    const address = restUrl.replace(/^https?:\/\//, "");
     const addTaskManager = async (id: string, slots: number) => {
       const tm = startProcess(
-        ["taskmanager", "-m", `127.0.0.1:${port}`, "--slots", String(slots), "--id", id],
+        [
+          "taskmanager",
+          "-m",
+          `127.0.0.1:${port}`,
+          "--slots",
+          String(slots),
+          "--id",
+          id,
+          ...(spec.args ?? []),
+        ],
         env,
       );
       procs.push(tm);

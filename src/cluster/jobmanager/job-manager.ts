@@ -9,6 +9,7 @@ import type { EnvironmentConfig } from "../../api/environment.ts";
 import { JobCancelledError } from "../../core/errors.ts";
 import { submitJobOnSlots } from "../job-run.ts";
 import type { ClusterJobClient } from "../mini-cluster.ts";
+import type { ClusterTls } from "../rpc/cluster-tls.ts";
 import { type FrameServer, type FrameSocket, type Hello, listenFrames } from "../rpc/frame-socket.ts";
 import {
   type JobManagerToTaskManager,
@@ -41,6 +42,8 @@ export interface JobManagerOptions {
   heartbeatTimeoutMs?: number;
   /** How long an attempt waits for free slots before it fails (default 30 s). */
   slotTimeoutMs?: number;
+  /** Serve the RPC over TLS; TaskManagers must present a certificate of the CA. */
+  tls?: ClusterTls;
   log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
   /** High availability: what the leader persists (src/cluster/jobmanager/ha-jobmanager.ts). */
   ha?: JobManagerHaHooks;
@@ -143,6 +146,7 @@ export class JobManager {
       this.options.token,
       (socket, hello) => this.accept(socket, hello),
       (remote, why) => this.log("WARN", `refused a connection from ${remote}: ${why}`),
+      this.options.tls,
     );
     this.resources.start();
     this.log("INFO", `JobManager listening on ${address}:${this.server.port}`);

@@ -1,12 +1,21 @@
 // Framed messages over TCP for the cluster's RPC (JobManager, TaskManagers, clients): each frame is
 // a u32 length and a v8-serialized value. The first frame from the dialling side is a hello that
 // carries the cluster token; a listener that gets a wrong one answers "refused" and closes. The
-// token is compared in constant time and never written to a log or an error.
+// token is compared in constant time and never written to a log or an error. With TLS
+// (src/cluster/rpc/cluster-tls.ts) the same frames travel inside a TLS connection, and a listener
+// also refuses a TaskManager whose certificate the cluster's CA did not sign.
 
 import { createHash, timingSafeEqual } from "node:crypto";
 import { type Server, type Socket, connect, createServer } from "node:net";
+import { type TLSSocket, connect as connectTls, createServer as createTlsServer } from "node:tls";
 import { deserialize, serialize } from "node:v8";
 import { WeirError } from "../../core/errors.ts";
+import {
+  type ClusterTls,
+  clientTlsOptions,
+  isUntrustedCertificate,
+  serverTlsOptions,
+} from "./cluster-tls.ts";
 
 /** What the dialling side says first. */
 export interface Hello {
@@ -19,7 +28,11 @@ export interface Hello {
 
 /** A connection or a listener of the cluster failed (refused, closed, address in use). */
 export class ClusterConnectionError extends WeirError {
-  constructor(message: string) {
+  /** `permanent`: trying again will not help (refused, or a certificate not trusted). */
+  constructor(
+    message: string,
+    readonly permanent = false,
+  ) {
     super("IO", message);
   }
 }
@@ -153,6 +166,16 @@ export class FrameSocket {
   }
 }
 
+/** Why a TLS peer's certificate is not good enough for an internal connection; undefined when it is. */
+function peerCertificateProblem(socket: Socket): string | undefined {
+  const tls = socket as TLSSocket;
+  if (tls.authorized) return undefined;
+  const presented = Object.keys(tls.getPeerCertificate?.() ?? {}).length > 0;
+  return presented
+    ? `the TaskManager's TLS certificate is not signed by the cluster's CA (${String(tls.authorizationError)})`
+    : "the TaskManager presented no TLS certificate";
+}
+
 export function tokensEqual(given: string, expected: string): boolean {
   // Hashes of equal length: the comparison takes the same time whatever the token's length.
   const a = createHash("sha256").update(given).digest();
@@ -160,7 +183,7 @@ export function tokensEqual(given: string, expected: string): boolean {
   return timingSafeEqual(a, b);
 }
 
-/** Dial `host:port`, say hello, and resolve once the listener has accepted it. */
+/** Dial `host:port` (over TLS when `tls` is given), say hello, and resolve once the listener has accepted it. */
 export function dial(
   host: string,
   port: number,
@@ -168,53 +191,63 @@ export function dial(
   timeoutMs = 10_000,
   /** Binary frames after the hello (FrameSocket.onRaw): the first ones are kept until a handler is set. */
   raw = false,
+  tls?: ClusterTls,
 ): Promise<FrameSocket> {
   return new Promise((resolve, reject) => {
-    const socket = connect({ host, port });
+    const socket =
+      tls === undefined
+        ? connect({ host, port })
+        : connectTls({ host, port, ...clientTlsOptions(tls, host, hello.role === "client") });
     const fs = new FrameSocket(socket);
     const timer = setTimeout(() => {
       socket.destroy();
       reject(new ClusterConnectionError(`no answer from ${host}:${port} within ${timeoutMs} ms`));
     }, timeoutMs);
     let settled = false;
-    socket.once("connect", () => fs.send({ t: "hello", ...hello } satisfies Hello));
-    fs.onFrame((m) => {
+    const fail = (e: ClusterConnectionError) => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      socket.destroy();
+      reject(e);
+    };
+    socket.once(tls === undefined ? "connect" : "secureConnect", () =>
+      fs.send({ t: "hello", ...hello } satisfies Hello),
+    );
+    fs.onFrame((m) => {
+      if (settled) return;
       const answer = m as { t: string; reason?: string };
       if (answer.t === "welcome") {
+        settled = true;
+        clearTimeout(timer);
         fs.onFrame(undefined);
         if (raw) fs.holdRaw();
         resolve(fs);
       } else {
-        socket.destroy();
-        reject(
+        fail(
           new ClusterConnectionError(
             `${host}:${port} refused the connection: ${answer.reason ?? "no reason given"}`,
+            true,
           ),
         );
       }
     });
-    fs.onClose((reason) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      reject(
-        new ClusterConnectionError(
-          `cannot connect to ${host}:${port}: ${reason}; is the JobManager (or TaskManager) running there?`,
-        ),
-      );
-    });
-    socket.once("error", (e) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      reject(
-        new ClusterConnectionError(
-          `cannot connect to ${host}:${port}: ${e.message}; is the JobManager (or TaskManager) running there?`,
-        ),
-      );
+    const hint =
+      tls === undefined
+        ? "is the JobManager (or TaskManager) running there? If the cluster uses TLS, pass --tls-ca"
+        : "is the JobManager (or TaskManager) running there, with TLS (--tls-cert)?";
+    fs.onClose((reason) =>
+      fail(new ClusterConnectionError(`cannot connect to ${host}:${port}: ${reason}; ${hint}`)),
+    );
+    socket.once("error", (e: NodeJS.ErrnoException) => {
+      if (tls !== undefined && isUntrustedCertificate(e)) {
+        fail(
+          new ClusterConnectionError(
+            `cannot connect to ${host}:${port} over TLS: its certificate is not trusted (${e.message}); pass the CA that signed the cluster's certificates with --tls-ca, and a certificate that names the host you dial`,
+            true,
+          ),
+        );
+      } else fail(new ClusterConnectionError(`cannot connect to ${host}:${port}: ${e.message}; ${hint}`));
     });
   });
 }
@@ -235,11 +268,11 @@ export async function listenFrames(
   token: string,
   accept: (socket: FrameSocket, hello: Hello) => void,
   onRefused: (remote: string, why: string) => void = () => {},
+  /** Serve TLS: TaskManagers (roles taskmanager and data) must present a certificate of the CA. */
+  tls?: ClusterTls,
 ): Promise<FrameServer> {
   const sockets = new Set<Socket>();
-  const server = createServer((socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
+  const onSocket = (socket: Socket) => {
     const fs = new FrameSocket(socket);
     const timer = setTimeout(() => socket.destroy(), 10_000);
     fs.onFrame((m) => {
@@ -257,10 +290,37 @@ export async function listenFrames(
         fs.close();
         return;
       }
+      const problem =
+        tls === undefined || hello.role === "client" ? undefined : peerCertificateProblem(socket);
+      if (problem !== undefined) {
+        onRefused(fs.remote, problem);
+        fs.send({
+          t: "refused",
+          reason: `${problem}; give every TaskManager --tls-cert and --tls-key of a certificate the cluster's CA signed`,
+        });
+        fs.close();
+        return;
+      }
       fs.onFrame(undefined);
       fs.send({ t: "welcome" });
       accept(fs, hello as Hello);
     });
+  };
+  const server =
+    tls === undefined
+      ? createServer(onSocket)
+      : createTlsServer({ ...serverTlsOptions(tls), handshakeTimeout: 10_000 }, onSocket).on(
+          "tlsClientError",
+          (e: Error, socket: TLSSocket) =>
+            onRefused(
+              `${socket.remoteAddress}:${socket.remotePort}`,
+              `TLS handshake failed (${e.message}): a peer without TLS, or one that does not trust this certificate`,
+            ),
+        );
+  // Every connection, also one still in its TLS handshake, is ended by close().
+  server.on("connection", (socket: Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
   });
   await new Promise<void>((resolve, reject) => {
     server.once("error", (e: NodeJS.ErrnoException) =>

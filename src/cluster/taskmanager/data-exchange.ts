@@ -14,6 +14,7 @@
 
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import { BufferKind } from "../../network/buffer.ts";
+import type { ClusterTls } from "../rpc/cluster-tls.ts";
 import { type FrameSocket, dial } from "../rpc/frame-socket.ts";
 import type { SlotPlacement } from "../rpc/messages.ts";
 
@@ -56,6 +57,8 @@ export class DataExchange {
     private readonly log: (line: string) => void,
     /** The connection to TaskManager `peer` failed or broke while these deployments had channels on it. */
     private readonly broken: (deployments: number[], peer: string, why: string) => void = () => {},
+    /** Dial other TaskManagers over TLS (their data ports serve it). */
+    private readonly tls?: ClusterTls,
   ) {}
 
   /** An accepted data connection from TaskManager `id`. */
@@ -162,6 +165,7 @@ export class DataExchange {
       { role: "data", token: this.token, id: this.selfId },
       10_000,
       true,
+      this.tls,
     ).then(
       (socket) => this.attach(peer.tm, socket),
       (e: Error) => {

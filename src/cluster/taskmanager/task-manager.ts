@@ -10,7 +10,14 @@ import { hostname } from "node:os";
 import { MessageChannel, type MessagePort, type Worker } from "node:worker_threads";
 import { WORKER_URL } from "../mini-cluster.ts";
 import type { ToCoordinator, WorkerData } from "../protocol.ts";
-import { type FrameServer, type FrameSocket, dial, listenFrames } from "../rpc/frame-socket.ts";
+import type { ClusterTls } from "../rpc/cluster-tls.ts";
+import {
+  ClusterConnectionError,
+  type FrameServer,
+  type FrameSocket,
+  dial,
+  listenFrames,
+} from "../rpc/frame-socket.ts";
 import type { JobManagerToTaskManager, TaskManagerToJobManager } from "../rpc/messages.ts";
 import { isStdioMessage } from "../worker-stdio.ts";
 import { startWorker } from "../worker-threads.ts";
@@ -39,6 +46,8 @@ export interface TaskManagerOptions {
    * leader, or the next of several addresses); default jobManagerHost:jobManagerPort.
    */
   findJobManager?: () => Promise<{ host: string; port: number }>;
+  /** TLS for the RPC and the data exchange (the JobManager's and the other TaskManagers' too). */
+  tls?: ClusterTls;
   log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
 }
 
@@ -64,6 +73,8 @@ export class TaskManager {
   private readonly log: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
   private readonly artifacts: ArtifactCache;
   private registered: (() => void) | undefined;
+  /** Why the JobManager will not have this TaskManager (a wrong token or certificate): it gave up. */
+  refused: string | undefined;
   private shutdown: () => void = () => {};
   /** Resolves when the JobManager has told this TaskManager to exit (application mode). */
   readonly shutDown = new Promise<void>((resolve) => {
@@ -99,6 +110,7 @@ export class TaskManager {
       this.options.token,
       (l) => this.log("WARN", l),
       (deployments, peer, why) => this.dataConnectionBroken(deployments, peer, why),
+      this.options.tls,
     );
     this.data = await listenFrames(
       address,
@@ -114,6 +126,7 @@ export class TaskManager {
         this.exchange.accept(hello.id, socket);
       },
       (remote, why) => this.log("WARN", `refused a data connection from ${remote}: ${why}`),
+      this.options.tls,
     );
     this.log(
       "INFO",
@@ -142,7 +155,14 @@ export class TaskManager {
       };
       this.jobManager = `${host}:${port}`;
       try {
-        const rpc = await dial(host, port, { role: "taskmanager", token: this.options.token, id: this.id });
+        const rpc = await dial(
+          host,
+          port,
+          { role: "taskmanager", token: this.options.token, id: this.id },
+          10_000,
+          false,
+          this.options.tls,
+        );
         this.rpc = rpc;
         rpc.onFrame((m) => this.onMessage(m as JobManagerToTaskManager));
         rpc.onClose((reason) => {
@@ -161,8 +181,9 @@ export class TaskManager {
         return;
       } catch (e) {
         this.log("WARN", `cannot reach the JobManager at ${host}:${port}: ${(e as Error).message}; retrying`);
-        if ((e as Error).message.includes("refused the connection")) {
-          // A wrong token will not become right: stop retrying.
+        if (e instanceof ClusterConnectionError && e.permanent) {
+          // A wrong token or certificate will not become right: stop retrying.
+          this.refused = e.message;
           this.registered?.();
           this.stopped = true;
           process.exitCode = 1;
