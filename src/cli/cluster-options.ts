@@ -68,6 +68,12 @@ export const SLOT_TIMEOUT: OptionSpec = {
   example: "30000",
   help: "how long an attempt waits for free slots before it fails (default 30000)",
 };
+export const SLOT_PLACEMENT: OptionSpec = {
+  name: "slot-placement",
+  value: "pack|spread",
+  example: "spread",
+  help: "where a job's slots go: pack fills one TaskManager before the next (default), spread evens them out over the TaskManagers (Flink's cluster.evenly-spread-out-slots)",
+};
 export const SLOTS: OptionSpec = {
   name: "slots",
   value: "N",
@@ -116,6 +122,7 @@ export const JOBMANAGER: CommandSpec = {
     HEARTBEAT_INTERVAL,
     HEARTBEAT_TIMEOUT,
     SLOT_TIMEOUT,
+    SLOT_PLACEMENT,
     HELP_OPTION,
   ],
 };
@@ -140,7 +147,7 @@ export const CLUSTER: CommandSpec = {
     "this machine, in the background, with their logs and a pid file in --pid-dir; weir cluster",
     "stop stops them.",
   ].join("\n"),
-  options: [TASKMANAGERS, SLOTS, PORT, REST_PORT, TOKEN, PID_DIR, HELP_OPTION],
+  options: [TASKMANAGERS, SLOTS, SLOT_PLACEMENT, PORT, REST_PORT, TOKEN, PID_DIR, HELP_OPTION],
 };
 
 export const LIST: CommandSpec = {

@@ -83,6 +83,8 @@ export interface ClusterSpec {
   env?: NodeJS.ProcessEnv;
   heartbeatIntervalMs?: number;
   heartbeatTimeoutMs?: number;
+  /** The JobManager's --slot-placement (default: its own, pack). */
+  slotPlacement?: "pack" | "spread";
 }
 
 export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
@@ -104,6 +106,7 @@ export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
         String(spec.heartbeatIntervalMs ?? 300),
         "--heartbeat-timeout",
         String(spec.heartbeatTimeoutMs ?? 3_000),
+        ...(spec.slotPlacement === undefined ? [] : ["--slot-placement", spec.slotPlacement]),
       ],
       env,
     );

@@ -23,7 +23,12 @@ import {
   toWireError,
 } from "../rpc/messages.ts";
 import type { JobMetrics } from "../../runtime/metrics/job-metrics.ts";
-import { type RegisteredTaskManager, ResourceManager } from "./resource-manager.ts";
+import {
+  type RegisteredTaskManager,
+  ResourceManager,
+  type SlotPlacement,
+  slotNeeds,
+} from "./resource-manager.ts";
 import { SlotDeployments } from "./slot-deployments.ts";
 
 /** Flink's RPC port. */
@@ -44,6 +49,8 @@ export interface JobManagerOptions {
   heartbeatTimeoutMs?: number;
   /** How long an attempt waits for free slots before it fails (default 30 s). */
   slotTimeoutMs?: number;
+  /** Where an attempt's slots go (default pack, as Flink without cluster.evenly-spread-out-slots). */
+  slotPlacement?: SlotPlacement;
   log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
 }
 
@@ -80,6 +87,7 @@ export class JobManager {
       options.heartbeatIntervalMs ?? 1_000,
       options.heartbeatTimeoutMs ?? 10_000,
       (tm, why) => this.lostTaskManager(tm, why),
+      options.slotPlacement,
     );
     this.deployments = new SlotDeployments(this.resources, this.log);
   }
@@ -327,6 +335,7 @@ export class JobManager {
               data.length,
               this.options.slotTimeoutMs ?? 30_000,
               job.jobName,
+              slotNeeds(job.executionGraph),
             );
             current = tms.map((t) => t.id);
             return this.deployments.deploy(jobId, data, listeners, tms, artifact);
