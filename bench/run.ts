@@ -45,6 +45,9 @@ async function main(): Promise<void> {
     SECTIONS.push(...(await import("./connectors-postgres.ts")).postgresConnectorSections);
   }
   if (args.select.includes("connectors")) args.select.push("conn-");
+  // Cluster sections start a JobManager and TaskManagers as processes: only when selected.
+  const cluster = args.select.some((s) => s.startsWith("cluster"));
+  if (cluster) SECTIONS.push(...(await import("./cluster.ts")).clusterSections);
   const chosen =
     args.select.length === 0
       ? SECTIONS
@@ -74,6 +77,7 @@ async function main(): Promise<void> {
     await (await import("./connectors.ts")).cleanUpConnectorBenchmarks();
     await (await import("./connectors-postgres.ts")).cleanUpPostgresBenchmarks();
   }
+  if (cluster) await (await import("./cluster.ts")).cleanUpClusterBenchmarks();
   const seconds = (performance.now() - started) / 1000;
   console.log(`\ntotal ${seconds.toFixed(0)} s`);
   console.log(

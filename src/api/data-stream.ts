@@ -410,6 +410,9 @@ export class DataStreamSink<T> {
     return this;
   }
   slotSharingGroup(group: string): this {
+    if (typeof group !== "string" || group.length === 0) {
+      throw new InvalidArgumentError("slotSharingGroup() of a sink needs a non-empty name");
+    }
     this.transformation.slotSharingGroup = group;
     return this;
   }

@@ -11,11 +11,12 @@ import { JobResult } from "../api/job-result.ts";
 import { ClusterClient, fromWireError, parseAddress } from "../cluster/cluster-client.ts";
 import { bundleJob } from "../cluster/job-artifact.ts";
 import { JobManager, type JobManagerOptions } from "../cluster/jobmanager/job-manager.ts";
+import { SLOT_PLACEMENTS } from "../cluster/jobmanager/resource-manager.ts";
 import { type ClusterTls, ClusterTlsError, loadClusterTls } from "../cluster/rpc/cluster-tls.ts";
 import { jobManagerLocator, runHaJobManager } from "./cluster-ha.ts";
 import { TaskManager } from "../cluster/taskmanager/task-manager.ts";
 import { isLoopback } from "../web/rest-server.ts";
-import { integerOption, parseArgs } from "./args.ts";
+import { choiceOption, integerOption, parseArgs } from "./args.ts";
 import { CliUsageError } from "./cli-errors.ts";
 import {
   CANCEL,
@@ -33,6 +34,7 @@ import {
   STOP,
   REST_PORT,
   SLOTS,
+  SLOT_PLACEMENT,
   SLOT_TIMEOUT,
   TASKMANAGER,
   TASKMANAGERS,
@@ -100,6 +102,16 @@ function untilSignal(stop: () => Promise<void>): Promise<number> {
   });
 }
 
+/** As Flink: a heartbeat timeout not longer than the interval would lose every TaskManager. */
+function checkHeartbeats(intervalMs: number, timeoutMs: number): void {
+  if (timeoutMs <= intervalMs) {
+    throw new CliUsageError(
+      `--heartbeat-timeout of 'weir jobmanager' (${timeoutMs} ms) must be longer than --heartbeat-interval (${intervalMs} ms): a peer is lost after missing heartbeats for the timeout`,
+      `e.g. --heartbeat-interval ${intervalMs} --heartbeat-timeout ${intervalMs * 10}`,
+    );
+  }
+}
+
 export async function jobmanagerCommand(args: string[], io: CliIO): Promise<number> {
   try {
     const cut = args.indexOf("--");
@@ -124,27 +136,36 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
       },
       io.err,
     );
+    const heartbeatIntervalMs = integerOption(
+      "jobmanager",
+      HEARTBEAT_INTERVAL,
+      p.values.get("heartbeat-interval"),
+      1,
+      3_600_000,
+    );
+    const heartbeatTimeoutMs = integerOption(
+      "jobmanager",
+      HEARTBEAT_TIMEOUT,
+      p.values.get("heartbeat-timeout"),
+      1,
+      3_600_000,
+    );
+    checkHeartbeats(heartbeatIntervalMs ?? 1_000, heartbeatTimeoutMs ?? 10_000);
     const jmOptions: JobManagerOptions = {
       address,
       port: integerOption("jobmanager", PORT, p.values.get("port"), 0, 65535) ?? JOBMANAGER_PORT,
       token,
       checkpointDir: p.values.get("checkpoint-dir"),
       artifactDir: join(workDir, "artifacts"),
-      heartbeatIntervalMs: integerOption(
-        "jobmanager",
-        HEARTBEAT_INTERVAL,
-        p.values.get("heartbeat-interval"),
-        1,
-        3_600_000,
-      ),
-      heartbeatTimeoutMs: integerOption(
-        "jobmanager",
-        HEARTBEAT_TIMEOUT,
-        p.values.get("heartbeat-timeout"),
-        1,
-        3_600_000,
-      ),
+      heartbeatIntervalMs,
+      heartbeatTimeoutMs,
       slotTimeoutMs: integerOption("jobmanager", SLOT_TIMEOUT, p.values.get("slot-timeout"), 0, 3_600_000),
+      slotPlacement: choiceOption(
+        "jobmanager",
+        SLOT_PLACEMENT,
+        p.values.get("slot-placement"),
+        SLOT_PLACEMENTS,
+      ),
       tls,
       log: logger.log,
     };
@@ -310,6 +331,12 @@ export async function clusterCommand(args: string[], io: CliIO): Promise<number>
     const pidFile = join(dir, "cluster.json");
     const bin = process.argv[1]!;
     if (p.positionals[0] === "start") {
+      const placement = choiceOption(
+        "cluster",
+        SLOT_PLACEMENT,
+        p.values.get("slot-placement"),
+        SLOT_PLACEMENTS,
+      );
       if (existsSync(pidFile)) {
         throw new CliUsageError(
           `a local cluster is running already (${pidFile})`,
@@ -344,6 +371,7 @@ export async function clusterCommand(args: string[], io: CliIO): Promise<number>
         "--log-level",
         logLevel,
         ...tls,
+        ...(placement === undefined ? [] : ["--slot-placement", placement]),
       ]);
       const n = integerOption("cluster", TASKMANAGERS, p.values.get("taskmanagers"), 1, 64) ?? 1;
       const slots = p.values.get("slots") ?? "1";

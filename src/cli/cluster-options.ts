@@ -98,6 +98,12 @@ export const SLOT_TIMEOUT: OptionSpec = {
   example: "30000",
   help: "how long an attempt waits for free slots before it fails (default 30000)",
 };
+export const SLOT_PLACEMENT: OptionSpec = {
+  name: "slot-placement",
+  value: "pack|spread",
+  example: "spread",
+  help: "where a job's slots go: pack fills one TaskManager before the next (default), spread evens them out over the TaskManagers (Flink's cluster.evenly-spread-out-slots)",
+};
 export const SLOTS: OptionSpec = {
   name: "slots",
   value: "N",
@@ -189,6 +195,7 @@ export const JOBMANAGER: CommandSpec = {
     HA_CLUSTER_ID,
     HA_LEASE_TTL,
     ...TLS_OPTIONS,
+    SLOT_PLACEMENT,
     HELP_OPTION,
   ],
 };
@@ -231,7 +238,18 @@ export const CLUSTER: CommandSpec = {
     "JSON log the REST API serves), <name>.out and <name>.err (stdout, stderr); weir cluster stop",
     "stops them.",
   ].join("\n"),
-  options: [TASKMANAGERS, SLOTS, PORT, REST_PORT, TOKEN, PID_DIR, LOG_LEVEL, ...TLS_OPTIONS, HELP_OPTION],
+  options: [
+    TASKMANAGERS,
+    SLOTS,
+    SLOT_PLACEMENT,
+    PORT,
+    REST_PORT,
+    TOKEN,
+    PID_DIR,
+    LOG_LEVEL,
+    ...TLS_OPTIONS,
+    HELP_OPTION,
+  ],
 };
 
 export const LIST: CommandSpec = {

@@ -1,6 +1,7 @@
 // ExecutionGraph: every JobVertex expanded into its parallel subtasks, every JobEdge into the
 // channels between producer and consumer subtasks, and every subtask placed in a slot.
-// Slot sharing: subtask i of every vertex of a slot sharing group goes to that group's slot i.
+// Slot sharing: subtask i of every vertex of a slot sharing group goes to that group's slot i, so
+// a group needs as many slots as its highest parallelism, and a job the sum over its groups.
 
 import { consumersOf } from "../runtime/partitioners.ts";
 import type { JobEdge, JobGraph, JobVertex } from "./job-graph.ts";
@@ -24,7 +25,15 @@ export interface ExecutionGraph {
   readonly jobGraph: JobGraph;
   readonly subtasks: ExecutionSubtask[];
   readonly channels: ExecutionChannel[];
+  /** The slots of each slot sharing group (its highest parallelism), in slot order. */
+  readonly slotSharingGroups: readonly SlotSharingGroupSlots[];
+  /** The sum over the slot sharing groups of their slots: what the job needs. */
   readonly numSlots: number;
+}
+
+export interface SlotSharingGroupSlots {
+  readonly name: string;
+  readonly slots: number;
 }
 
 export function buildExecutionGraph(jobGraph: JobGraph): ExecutionGraph {
@@ -33,9 +42,11 @@ export function buildExecutionGraph(jobGraph: JobGraph): ExecutionGraph {
     groupSlots.set(v.slotSharingGroup, Math.max(groupSlots.get(v.slotSharingGroup) ?? 0, v.parallelism));
   }
   const groupOffset = new Map<string, number>();
+  const slotSharingGroups: SlotSharingGroupSlots[] = [];
   let numSlots = 0;
   for (const [group, n] of groupSlots) {
     groupOffset.set(group, numSlots);
+    slotSharingGroups.push({ name: group, slots: n });
     numSlots += n;
   }
   const subtasks: ExecutionSubtask[] = [];
@@ -53,5 +64,5 @@ export function buildExecutionGraph(jobGraph: JobGraph): ExecutionGraph {
       });
     }
   }
-  return { jobGraph, subtasks, channels, numSlots };
+  return { jobGraph, subtasks, channels, slotSharingGroups, numSlots };
 }

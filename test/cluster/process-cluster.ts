@@ -94,6 +94,8 @@ export interface ClusterSpec {
   heartbeatTimeoutMs?: number;
   /** More arguments of every process (e.g. the TLS files). */
   args?: string[];
+  /** The JobManager's --slot-placement (default: its own, pack). */
+  slotPlacement?: "pack" | "spread";
 }
 
 export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
@@ -116,6 +118,7 @@ export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
         "--heartbeat-timeout",
         String(spec.heartbeatTimeoutMs ?? 3_000),
         ...(spec.args ?? []),
+        ...(spec.slotPlacement === undefined ? [] : ["--slot-placement", spec.slotPlacement]),
       ],
       env,
     );

@@ -28,6 +28,7 @@ describe("a TaskManager lost while an exactly-once job runs", () => {
       const cluster = await startCluster({
         taskManagers: 2,
         slots: 2,
+        slotPlacement: "spread",
         env: { WEIR_CHAOS_JOB: JSON.stringify(params) },
         heartbeatIntervalMs: 200,
         heartbeatTimeoutMs: 2_000,

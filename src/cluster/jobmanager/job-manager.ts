@@ -21,7 +21,12 @@ import {
 } from "../rpc/messages.ts";
 import type { JobMetrics } from "../../runtime/metrics/job-metrics.ts";
 import { ArtifactStore, type StoredArtifact } from "./artifact-store.ts";
-import { type RegisteredTaskManager, ResourceManager } from "./resource-manager.ts";
+import {
+  type RegisteredTaskManager,
+  ResourceManager,
+  type SlotPlacement,
+  slotNeeds,
+} from "./resource-manager.ts";
 import { SlotDeployments } from "./slot-deployments.ts";
 
 /** Flink's RPC port. */
@@ -44,6 +49,8 @@ export interface JobManagerOptions {
   slotTimeoutMs?: number;
   /** Serve the RPC over TLS; TaskManagers must present a certificate of the CA. */
   tls?: ClusterTls;
+  /** Where an attempt's slots go (default pack, as Flink without cluster.evenly-spread-out-slots). */
+  slotPlacement?: SlotPlacement;
   log?: (level: "INFO" | "WARN" | "ERROR", line: string) => void;
   /** High availability: what the leader persists (src/cluster/jobmanager/ha-jobmanager.ts). */
   ha?: JobManagerHaHooks;
@@ -129,6 +136,7 @@ export class JobManager {
       options.heartbeatIntervalMs ?? 1_000,
       options.heartbeatTimeoutMs ?? 10_000,
       (tm, why) => this.lostTaskManager(tm, why),
+      options.slotPlacement,
     );
     this.deployments = new SlotDeployments(this.resources, this.log);
     this.artifacts = new ArtifactStore(options.artifactDir);
@@ -351,6 +359,7 @@ export class JobManager {
                 data.length,
                 this.options.slotTimeoutMs ?? 30_000,
                 job.jobName,
+                slotNeeds(job.executionGraph),
               );
               current = tms.map((t) => t.id);
               return this.deployments.deploy(jobId, data, listeners, tms, artifact);

@@ -1,9 +1,11 @@
 // The JobManager's resource manager: the registered TaskManagers, their slots and heartbeats.
-// Slots are requested per attempt and spread over the TaskManagers (the one with the most free
-// slots first), so that a job's slots land on as many TaskManagers as it can. A TaskManager that
-// misses heartbeats for the timeout, or whose connection closes, is lost: its slots go, and the
-// deployments using them are told.
+// Slots are requested per attempt (one per slot of each slot sharing group) and placed as Flink
+// does: packed by default (fill one TaskManager before the next), or spread over the TaskManagers
+// (Flink's cluster.evenly-spread-out-slots: the one with the most free slots first). A TaskManager
+// that misses heartbeats for the timeout, or whose connection closes, is lost: its slots go, and
+// the deployments using them are told.
 
+import type { ExecutionGraph } from "../../graph/execution-graph.ts";
 import type { FrameSocket } from "../rpc/frame-socket.ts";
 import type { JobManagerToTaskManager, TaskManagerInfo, TaskManagerMetrics } from "../rpc/messages.ts";
 
@@ -20,6 +22,51 @@ export interface RegisteredTaskManager {
   metrics: TaskManagerMetrics | undefined;
 }
 
+/** Where the slots of an attempt go: `pack` fills one TaskManager first, `spread` evens them out. */
+export type SlotPlacement = "pack" | "spread";
+export const SLOT_PLACEMENTS: readonly SlotPlacement[] = ["pack", "spread"];
+
+/** A TaskManager as placement sees it. */
+export interface SlotOffer {
+  readonly id: string;
+  readonly free: number;
+}
+
+/**
+ * The TaskManager of each of `n` slots, taken from `offers` (not changed); undefined when they have
+ * fewer than `n` free slots. `pack` takes the TaskManager with the fewest free slots that has one
+ * (so partly used ones fill up first and whole ones stay free), `spread` the one with the most;
+ * ties go to the lower id, so placement is deterministic.
+ */
+export function placeSlots(
+  offers: readonly SlotOffer[],
+  n: number,
+  placement: SlotPlacement,
+): string[] | undefined {
+  const free = new Map(offers.map((o) => [o.id, o.free]));
+  const ids = [...free.keys()].sort();
+  const out: string[] = [];
+  for (let i = 0; i < n; i++) {
+    let best: string | undefined;
+    for (const id of ids) {
+      const f = free.get(id)!;
+      if (f <= 0) continue;
+      const b = best === undefined ? undefined : free.get(best)!;
+      if (b === undefined || (placement === "pack" ? f < b : f > b)) best = id;
+    }
+    if (best === undefined) return undefined;
+    free.set(best, free.get(best)! - 1);
+    out.push(best);
+  }
+  return out;
+}
+
+/** How a job comes to its slot count, for errors: " (slot sharing groups 'default' 2, 'b' 1)". */
+export function slotNeeds(eg: ExecutionGraph): string {
+  const groups = eg.slotSharingGroups.map((g) => `'${g.name}' ${g.slots}`).join(", ");
+  return ` (slot sharing group${eg.slotSharingGroups.length === 1 ? "" : "s"} ${groups})`;
+}
+
 export class ResourceManager {
   readonly taskManagers = new Map<string, RegisteredTaskManager>();
   private waiters: Array<() => void> = [];
@@ -29,6 +76,7 @@ export class ResourceManager {
     private readonly heartbeatIntervalMs: number,
     private readonly heartbeatTimeoutMs: number,
     private readonly onLost: (tm: RegisteredTaskManager, why: string) => void,
+    readonly placement: SlotPlacement = "pack",
   ) {}
 
   start(): void {
@@ -86,19 +134,32 @@ export class ResourceManager {
   }
 
   /**
-   * `n` slots, spread over the TaskManagers: resolves with the TaskManager of each. Waits up to
-   * `timeoutMs` for enough free slots.
+   * `n` slots, placed as `placement` says: resolves with the TaskManager of each. Waits up to
+   * `timeoutMs` for enough free slots, then fails naming what is needed (`needs` says how the job
+   * comes to `n`: its slot sharing groups) and what is there.
    */
-  async allocate(n: number, timeoutMs: number, jobName: string): Promise<RegisteredTaskManager[]> {
+  async allocate(
+    n: number,
+    timeoutMs: number,
+    jobName: string,
+    needs = "",
+  ): Promise<RegisteredTaskManager[]> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      let free = 0;
-      for (const tm of this.taskManagers.values()) free += tm.free;
-      if (free >= n) break;
+      const ids = placeSlots([...this.taskManagers.values()], n, this.placement);
+      if (ids !== undefined) {
+        return ids.map((id) => {
+          const tm = this.taskManagers.get(id)!;
+          tm.free--;
+          return tm;
+        });
+      }
       const left = deadline - Date.now();
       if (left <= 0) {
+        let free = 0;
+        for (const tm of this.taskManagers.values()) free += tm.free;
         throw new Error(
-          `job '${jobName}' needs ${n} slot(s), but the cluster has ${free} free of ${this.totalSlots} after ${timeoutMs} ms; start more TaskManagers (weir taskmanager --slots N) or lower the job's parallelism`,
+          `job '${jobName}' needs ${n} slot(s)${needs}, but the cluster has ${free} free of ${this.totalSlots} on ${this.taskManagers.size} TaskManager(s) after waiting ${timeoutMs} ms (--slot-timeout); start more TaskManagers (weir taskmanager --slots N), lower the job's parallelism or use fewer slot sharing groups`,
         );
       }
       await new Promise<void>((resolve) => {
@@ -109,15 +170,6 @@ export class ResourceManager {
         });
       });
     }
-    const out: RegisteredTaskManager[] = [];
-    for (let i = 0; i < n; i++) {
-      const tm = [...this.taskManagers.values()].sort(
-        (a, b) => b.free - a.free || (a.id < b.id ? -1 : 1),
-      )[0]!;
-      tm.free--;
-      out.push(tm);
-    }
-    return out;
   }
 
   info(): TaskManagerInfo[] {

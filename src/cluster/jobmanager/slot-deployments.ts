@@ -86,6 +86,12 @@ export class SlotDeployments {
       } satisfies JobManagerToTaskManager);
     }
     this.log("INFO", `job ${jobId}: deployment ${deployment} on ${[...new Set(d.tmOf)].join(", ")}`);
+    const slotsOf = new Map<string, number[]>();
+    d.tmOf.forEach((id, slot) => {
+      slotsOf.set(id, [...(slotsOf.get(id) ?? []), slot]);
+    });
+    const where = [...slotsOf].map(([id, slots]) => `${id} [${slots.join(", ")}]`).join(", ");
+    this.log("INFO", `job ${jobId}: deployment ${deployment} slots: ${where}`);
     return runners;
   }
 
