@@ -48,9 +48,26 @@ export interface SlotLauncher {
   describe(slot: number): string;
 }
 
+/**
+ * Where an attempt was when one of its workers was killed (chaos testing): `deploying` (not every
+ * worker had loaded the job and deployed its tasks), `running`, `finishing` (every task had
+ * finished: the final checkpoint and commits), `stopping` (being cancelled) or `over` (completed or
+ * failed already: the kill ends nothing, the worker is gone or about to be).
+ */
+export type AttemptPhase = "deploying" | "running" | "finishing" | "stopping" | "over";
+
+export interface WorkerKillReport {
+  /** The attempt's number (0 for the first, then one per restart). */
+  attempt: number;
+  phase: AttemptPhase;
+}
+
 export interface ClusterAttempt extends Attempt {
-  /** Chaos testing: end the worker of `slot` abruptly, as a crash would. */
-  killWorker(slot: number): void;
+  /**
+   * Chaos testing: end the worker of `slot` abruptly, as a crash would. A kill in any phase but
+   * `over` and `stopping` fails the attempt (the restart strategy decides what follows).
+   */
+  killWorker(slot: number): WorkerKillReport;
 }
 
 export interface AttemptSpec {
@@ -322,8 +339,11 @@ export async function launchAttempt(spec: AttemptSpec): Promise<ClusterAttempt> 
       onCompleteFailed?.(cancelled);
     },
     fail,
-    killWorker(slot: number) {
+    killWorker(slot: number): WorkerKillReport {
+      const phase: AttemptPhase =
+        state === "done" ? "finishing" : state !== "running" ? state : ready < n ? "deploying" : "running";
       workers[slot]?.terminate();
+      return { attempt: ctx.attempt, phase };
     },
   };
 }

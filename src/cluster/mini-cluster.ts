@@ -5,7 +5,7 @@
 import { MessageChannel, type MessagePort } from "node:worker_threads";
 import type { ManagedJobClient } from "../api/job-client.ts";
 import type { JobResult } from "../api/job-result.ts";
-import type { SlotLauncher, SlotRunner } from "./attempt-coordinator.ts";
+import type { SlotLauncher, SlotRunner, WorkerKillReport } from "./attempt-coordinator.ts";
 import { type JobRunOptions, submitJobOnSlots } from "./job-run.ts";
 import type { ToCoordinator } from "./protocol.ts";
 import { startWorker } from "./worker-threads.ts";
@@ -26,8 +26,11 @@ export interface ClusterJobClient extends ManagedJobClient {
    * when it stopped; undefined when no attempt was running (e.g. cancelled while restarting).
    */
   cancelledResult(): JobResult | undefined;
-  /** Chaos testing: end the worker thread of `slot` abruptly, as a crash would. */
-  killWorker(slot: number): void;
+  /**
+   * Chaos testing: end the worker thread of `slot` of the current attempt abruptly, as a crash
+   * would. Says which attempt it hit and in which phase; undefined before the first attempt.
+   */
+  killWorker(slot: number): WorkerKillReport | undefined;
 }
 
 /** Run a job module on worker threads and wait for its result. */

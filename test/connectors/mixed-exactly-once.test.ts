@@ -15,7 +15,12 @@ import { buildMixed, type MixedClick, type MixedParams } from "./fixtures/mixed-
 import { type NatsTestServer, startNats } from "./nats-server.ts";
 import { type PrivatePostgres, startPrivatePostgres } from "./private-postgres.ts";
 import { type RedisTestServer, startRedis } from "./redis-server.ts";
-import { planKills, runWithWorkerKills, seededRandom } from "./worker-kills.ts";
+import {
+  assertEveryKillEndedItsAttempt,
+  planKills,
+  runWithWorkerKills,
+  seededRandom,
+} from "./worker-kills.ts";
 
 const EVENTS = 1200;
 const USERS = 8;
@@ -120,11 +125,7 @@ describe("exactly-once JetStream → keyed state → Redis stream + PostgreSQL X
         `# kills ${kills.map((k) => `slot ${k.slot} after ${k.after}`).join(", ")}: ${r.killed} killed, ${r.restarts} restarts`,
       );
       assert.equal(r.status, "FINISHED");
-      assert.ok(r.killed >= 1, "at least one worker was killed while the job ran");
-      // Not every kill ends an attempt (CI saw 'killed 2, 0 restarts' at 62 outputs: under
-      // investigation, see the closing note of stop 9); the output must be exact either way.
-      assert.ok(r.restarts <= r.killed, `killed ${r.killed}, ${r.restarts} restarts`);
-      if (r.restarts === 0) console.log(`# no kill ended an attempt (killed ${r.killed})`);
+      assertEveryKillEndedItsAttempt(r);
       const got = await content(p);
       assert.equal(got.redis.length, EVENTS, "the Redis stream: nothing lost or doubled");
       assert.deepEqual(got.redis, expected.redis, "the Redis stream equals the failure-free run's");
