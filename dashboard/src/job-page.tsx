@@ -9,6 +9,7 @@ import { count, dateTime, duration } from "./format.ts";
 import { JobActions } from "./job-actions.tsx";
 import { JobGraph, type VertexLoad } from "./job-graph.tsx";
 import { StateBadge } from "./job-list.tsx";
+import { FlameGraph } from "./flame-graph.tsx";
 import { CheckpointTable, ExceptionList, SubtaskTable } from "./job-tables.tsx";
 import { type ChartPoint, MetricsChart } from "./metrics-chart.tsx";
 import { type JobSnapshot, type Totals, loadJob, loadOf, maxAlignment, totalsOf } from "./job-snapshot.ts";
@@ -149,6 +150,7 @@ export function JobPage({ jid, onTokenRequired }: { jid: string; onTokenRequired
           metrics={data.metrics.get(vertex.id) ?? []}
         />
       )}
+      {vertex !== undefined && <FlameGraph key={vertex.id} jid={jid} vid={vertex.id} running={running} />}
       <CheckpointTable checkpoints={data.checkpoints} alignmentMs={maxAlignment(data.metrics)} />
       <ExceptionList exceptions={data.exceptions} />
       <WatermarkDoctor diagnosis={data.doctor} />

@@ -43,6 +43,10 @@ export const LATENCY_INTERVAL: OptionSpec = {
   help: "sources emit a latency marker every ms; every operator then reports its source-to-operator `latency` histograms (Flink's metrics.latency.interval; default: off)",
   example: "1000",
 };
+export const FLAMEGRAPH: OptionSpec = {
+  name: "flamegraph",
+  help: "with --rest-port: serve CPU flame graphs of vertices at /jobs/:jid/vertices/:vid/flamegraph (Flink's rest.flamegraph.enabled; default off)",
+};
 export const OBSERVABILITY_OPTIONS: readonly OptionSpec[] = [
   REST_PORT,
   REST_ADDRESS,
@@ -50,6 +54,7 @@ export const OBSERVABILITY_OPTIONS: readonly OptionSpec[] = [
   METRICS_FILE,
   STATUS_INTERVAL,
   LATENCY_INTERVAL,
+  FLAMEGRAPH,
 ];
 
 /** --latency-interval as engine config (absent: the job's own setting, off by default). */
@@ -81,6 +86,7 @@ export async function startObservability(
   command: string,
   values: ReadonlyMap<string, string>,
   announce: (line: string) => void,
+  flags: ReadonlySet<string> = new Set(),
 ): Promise<RunObservability> {
   const jobs: JobMetrics[] = [];
   const controls = new Map<string, JobControl>();
@@ -93,6 +99,12 @@ export async function startObservability(
       `e.g. --rest-port ${FLINK_REST_PORT}`,
     );
   }
+  if (port === undefined && flags.has(FLAMEGRAPH.name)) {
+    throw new CliUsageError(
+      `--flamegraph of 'weir ${command}' needs --rest-port (flame graphs are served by the REST API)`,
+      `e.g. --rest-port ${FLINK_REST_PORT} --flamegraph`,
+    );
+  }
   let server: Awaited<ReturnType<typeof startRestServer>> | undefined;
   if (port !== undefined) {
     try {
@@ -102,6 +114,7 @@ export async function startObservability(
         token,
         jobs: () => jobs,
         control: (id) => controls.get(id),
+        flameGraph: flags.has(FLAMEGRAPH.name),
       });
     } catch (e) {
       if (e instanceof RestServerError) throw new CliUsageError(e.message, `see 'weir ${command} --help'`);

@@ -104,7 +104,7 @@ export async function runCommand(args: string[], terminal: CliIO): Promise<numbe
     if (verbose) for (const line of memoryLines(job)) io.err(line);
     await checkRestorePoint(ft, job);
     const unbounded = job.streamGraph.nodes.some((n) => n.source?.boundedness === "unbounded");
-    observability = await startObservability("run", parsed.values, io.err);
+    observability = await startObservability("run", parsed.values, io.err, parsed.flags);
 
     const failures = new FailureReporter(job.jobName, job.restart, io.err, verbose);
     // Watched from before the start: the job's first lines may already find the reader gone.

@@ -9,6 +9,7 @@ import type { Attempt, AttemptContext, RunOutcome } from "../execution/job-maste
 import { snapshotEnumerators, startSourceCoordinators } from "../execution/source-coordinators.ts";
 import { executionPlan } from "../graph/plan.ts";
 import type { BufferPoolStats } from "../network/buffer-pool.ts";
+import type { FlameGraphNode } from "../runtime/metrics/cpu-profiler.ts";
 import type { TaskReport } from "../runtime/stream-task.ts";
 import type { ToCoordinator, ToWorker, WorkerData } from "./protocol.ts";
 
@@ -92,6 +93,9 @@ export async function launchAttempt(spec: AttemptSpec): Promise<ClusterAttempt> 
 
   const workers: SlotRunner[] = [];
   const slotOf = new Map(eg.subtasks.map((s) => [`${s.vertex.id}/${s.index}`, s.slot]));
+  /** CPU profiles asked of the workers, by request id: told the graph, or why there is none. */
+  const profiles = new Map<number, (graph: FlameGraphNode | undefined, error: string | undefined) => void>();
+  let nextProfile = 1;
   const post = (slot: number, m: ToWorker) => workers[slot]?.post(m);
   const postAll = (m: ToWorker) => {
     for (const w of workers) w.post(m);
@@ -220,6 +224,9 @@ export async function launchAttempt(spec: AttemptSpec): Promise<ClusterAttempt> 
         case "metrics":
           ctx.metrics.record(m.tasks);
           break;
+        case "profile-result":
+          profiles.get(m.id)?.(m.graph, m.error);
+          break;
         case "stopped":
           if (m.reports !== undefined) reports.push(...m.reports);
           if (m.pool !== undefined) pools.push(m.pool);
@@ -301,6 +308,30 @@ export async function launchAttempt(spec: AttemptSpec): Promise<ClusterAttempt> 
       }
       const at = Date.now();
       for (const [slot, tasks] of bySlot) post(slot, { t: "trigger", id, tasks, alignedOnly, at });
+    },
+    // The flame graph: a profile of each worker thread hosting one of the vertex's subtasks.
+    profile(vertexId, durationMs) {
+      const slots = new Set<number>();
+      for (const [k, slot] of slotOf) if (k.startsWith(`${vertexId}/`)) slots.add(slot);
+      return Promise.all(
+        [...slots].map(
+          (slot) =>
+            new Promise<FlameGraphNode>((resolve, reject) => {
+              const id = nextProfile++;
+              const timer = setTimeout(() => {
+                profiles.delete(id);
+                reject(new Error(`no CPU profile from ${spec.slots.describe(slot)} in time`));
+              }, durationMs + 30_000);
+              profiles.set(id, (graph, error) => {
+                clearTimeout(timer);
+                profiles.delete(id);
+                if (graph !== undefined) resolve(graph);
+                else reject(new Error(`CPU profile of ${spec.slots.describe(slot)} failed: ${error}`));
+              });
+              post(slot, { t: "profile", id, durationMs });
+            }),
+        ),
+      );
     },
     notifyComplete: (id) => postAll({ t: "notify-complete", id }),
     notifyAborted: (id) => postAll({ t: "notify-aborted", id }),

@@ -3,6 +3,7 @@
 import type { EnvironmentConfig } from "../api/environment.ts";
 import type { SubtaskStateHandle } from "../checkpoint/fs-storage.ts";
 import type { BufferPoolStats } from "../network/buffer-pool.ts";
+import type { FlameGraphNode } from "../runtime/metrics/cpu-profiler.ts";
 import type { TaskMetricsSnapshot } from "../runtime/metrics/task-metrics-snapshot.ts";
 import type { FailureInfo } from "../runtime/operator-failure.ts";
 import type { TaskReport } from "../runtime/stream-task.ts";
@@ -42,6 +43,8 @@ export type ToCoordinator =
   | { t: "completed" }
   /** The metrics of the worker's tasks (every second, and once more before done/stopped/failed). */
   | { t: "metrics"; tasks: TaskMetricsSnapshot[] }
+  /** The CPU profile asked for by `profile` (the flame graph), or why there is none. */
+  | { t: "profile-result"; id: number; graph?: FlameGraphNode; error?: string }
   /** Cancelled: the tasks' counts so far (absent when they were sent with "done" already). */
   | { t: "stopped"; reports?: TaskReport[]; pool?: BufferPoolStats }
   /** What the worker printed (src/cluster/worker-stdio.ts); written out by startWorker's listener. */
@@ -63,4 +66,6 @@ export type ToWorker =
       at?: number;
     }
   | { t: "notify-complete"; id: number }
-  | { t: "notify-aborted"; id: number };
+  | { t: "notify-aborted"; id: number }
+  /** Profile this thread's CPU for `durationMs` (the flame graph endpoint). */
+  | { t: "profile"; id: number; durationMs: number };

@@ -13,6 +13,7 @@ import { deployTasks } from "../execution/task-deployment.ts";
 import { NetworkBufferPool } from "../network/buffer-pool.ts";
 import { ChannelRouter } from "../network/remote-channel.ts";
 import { registerCollectPublisher } from "../runtime/collect-registry.ts";
+import { profileThisThread } from "../runtime/metrics/cpu-profiler.ts";
 import { startMetricsReporting } from "../runtime/metrics/metrics-reporting.ts";
 import { describeFailure } from "../runtime/operator-failure.ts";
 import { CancelledSignal, type TaskFailureReport, TaskExecutor } from "../runtime/task-executor.ts";
@@ -130,6 +131,12 @@ async function main(): Promise<void> {
         break;
       case "notify-aborted":
         for (const t of tasks) t.notifyCheckpointAborted(m.id);
+        break;
+      case "profile":
+        profileThisThread(m.durationMs).then(
+          (graph) => send({ t: "profile-result", id: m.id, graph }),
+          (e: unknown) => send({ t: "profile-result", id: m.id, error: String(e) }),
+        );
         break;
     }
   });

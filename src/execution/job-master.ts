@@ -14,6 +14,7 @@ import { validateRestore } from "../checkpoint/restore.ts";
 import { CorruptStateError } from "../checkpoint/state-file.ts";
 import { JobCancelledError, WeirError } from "../core/errors.ts";
 import type { BufferPoolStats } from "../network/buffer-pool.ts";
+import type { FlameGraphNode } from "../runtime/metrics/cpu-profiler.ts";
 import { JobMetrics } from "../runtime/metrics/job-metrics.ts";
 import type { PartitionerKind } from "../runtime/partitioners.ts";
 import type { TaskReport } from "../runtime/stream-task.ts";
@@ -59,6 +60,8 @@ export interface Attempt {
   cancel(): Promise<void>;
   /** Fail this attempt from outside (e.g. too many failed checkpoints). */
   fail(error: Error): void;
+  /** CPU profiles of the threads running `vertexId`'s subtasks, one per thread (the flame graph). */
+  profile?(vertexId: number, durationMs: number): Promise<FlameGraphNode[]>;
 }
 
 export type AttemptLauncher = (ctx: AttemptContext) => Promise<Attempt>;
@@ -249,6 +252,7 @@ export class JobMaster {
         continue;
       }
       this.current = attempt;
+      this.metrics.profiler = attempt.profile === undefined ? undefined : (v, ms) => attempt.profile!(v, ms);
       this.metrics.status = "RUNNING";
       this.markDeployed();
       if (coordinator !== undefined) {

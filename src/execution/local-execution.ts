@@ -5,6 +5,7 @@ import { createCheckpointStorage } from "../checkpoint/checkpoint-storage.ts";
 import { JobCancelledError, jobFailure } from "../core/errors.ts";
 import type { SourceReader } from "../core/source.ts";
 import { NetworkBufferPool } from "../network/buffer-pool.ts";
+import { profileThisThread } from "../runtime/metrics/cpu-profiler.ts";
 import { snapshotTask } from "../runtime/metrics/task-metrics-snapshot.ts";
 import { describeFailure } from "../runtime/operator-failure.ts";
 import { CancelledSignal, type TaskFailureReport, TaskExecutor } from "../runtime/task-executor.ts";
@@ -164,6 +165,8 @@ export function inThreadLauncher(
         executor.failWith(e);
         rejectFailure(e);
       },
+      // Every subtask runs in this thread: its profile is the vertex's.
+      profile: async (_vertexId, durationMs) => [await profileThisThread(durationMs)],
     };
   };
 }

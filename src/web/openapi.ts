@@ -428,6 +428,32 @@ function localDescription(version: string): Schema {
           responses: { "200": metricList, ...notFound },
         },
       },
+      "/jobs/{jobid}/vertices/{vertexid}/flamegraph": {
+        get: {
+          summary:
+            "A CPU flame graph of the threads running the vertex (off unless the server has flame graphs on: then data is null)",
+          parameters: [
+            jobId,
+            vertexId,
+            { name: "duration", in: "query", required: false, schema: int, description: "ms (default 1000)" },
+          ],
+          responses: {
+            "200": json(
+              obj({
+                endTimestamp: int,
+                data: {
+                  type: "object",
+                  nullable: true,
+                  properties: { name: str, value: int, children: arr(obj({})) },
+                },
+              }),
+            ),
+            ...badRequest,
+            ...notFound,
+            ...conflict,
+          },
+        },
+      },
       "/metrics": {
         get: {
           summary: "Prometheus text exposition (format 0.0.4)",

@@ -19,6 +19,7 @@ import { WeirError } from "../core/errors.ts";
 import type { JobMetrics } from "../runtime/metrics/job-metrics.ts";
 import { renderPrometheus } from "./prometheus.ts";
 import { type JobControl, JobOperations } from "./job-operations.ts";
+import { flameGraph, isFlameGraphPath } from "./flamegraph-handler.ts";
 import { type RestAnswer, answer } from "./rest-handlers.ts";
 import { findDashboardDir, serveDashboard } from "./static-files.ts";
 
@@ -44,6 +45,8 @@ export interface RestServerOptions {
    * token check, with the body unread; undefined passes the request on.
    */
   routes?: (req: IncomingMessage, url: URL) => Promise<RouteAnswer | undefined>;
+  /** Serve CPU flame graphs of vertices (Flink's rest.flamegraph.enabled; default off). */
+  flameGraph?: boolean;
   /** Serve https with this certificate and key. */
   tls?: RestTls;
 }
@@ -178,6 +181,12 @@ async function handle(
   }
   if (req.method !== "GET") {
     send(res, 405, { errors: [`${req.method} ${url.pathname} is not supported`] });
+    return;
+  }
+  if (isFlameGraphPath(parts)) {
+    const job = jobs().find((j) => j.jobId === parts[1])!;
+    const a = await flameGraph(job, parts[3]!, url.searchParams, options.flameGraph === true);
+    send(res, a.status, a.body);
     return;
   }
   if (url.pathname === "/metrics") {

@@ -15,7 +15,7 @@ const JOB = `${FIXTURES}/counting-job.ts`;
 describe("weir run --rest-port", () => {
   it("serves the running job's REST API and Prometheus metrics from the worker threads", async () => {
     // With latency markers (--latency-interval): the sink's latency histogram reaches /metrics too.
-    const run = spawnWeir(["run", JOB, "--rest-port", "0", "--latency-interval", "20"]);
+    const run = spawnWeir(["run", JOB, "--rest-port", "0", "--latency-interval", "20", "--flamegraph"]);
     try {
       await run.until((err) => /REST API at http:\/\/127\.0\.0\.1:\d+/.test(err), "stderr");
       const url = /REST API at (http:\/\/127\.0\.0\.1:\d+)/.exec(run.stderr())![1]!;
@@ -47,6 +47,14 @@ describe("weir run --rest-port", () => {
         if (markers === 0) await new Promise((r) => setTimeout(r, 100));
       }
       assert.ok(markers > 0, "latency markers reached the sink, and its histogram /metrics");
+      // --flamegraph: a CPU profile of the source's worker thread.
+      const details = (await (await fetch(`${url}/jobs/${jobs[0].jid}`)).json()) as { vertices: any[] };
+      const vid = details.vertices[0].id as string;
+      const flame = await fetch(`${url}/jobs/${jobs[0].jid}/vertices/${vid}/flamegraph?duration=200`);
+      assert.equal(flame.status, 200, await flame.clone().text());
+      const graph = (await flame.json()) as { data: { name: string; value: number } };
+      assert.equal(graph.data.name, "root");
+      assert.ok(graph.data.value > 0, "samples were taken");
     } finally {
       run.child.kill("SIGINT");
       await run.exited;
@@ -120,6 +128,11 @@ describe("weir run --rest-port", () => {
     assertOneLineError(bad, 2, "--status-interval", "soon");
     const badLatency = await weir(["run", JOB, "--latency-interval", "-5"]);
     assertOneLineError(badLatency, 2, "--latency-interval", "-5");
+  });
+
+  it("--flamegraph needs --rest-port", async () => {
+    const r = await weir(["run", JOB, "--flamegraph"]);
+    assertOneLineError(r, 2, "--flamegraph", "--rest-port");
   });
 
   it("refuses a non-loopback address without a token", async () => {

@@ -4,6 +4,7 @@
 // kept as job totals across restarts: the last counts of every earlier attempt plus the current.
 
 import { CheckpointHistory, type CheckpointHistoryEntry } from "./checkpoint-history.ts";
+import type { FlameGraphNode } from "./cpu-profiler.ts";
 import type { TaskMetricsSnapshot } from "./task-metrics-snapshot.ts";
 
 export type { CheckpointHistoryEntry } from "./checkpoint-history.ts";
@@ -76,6 +77,12 @@ export class JobMetrics {
     readonly jobName: string,
     readonly vertices: JobVertexInfo[],
   ) {}
+
+  /**
+   * CPU profiles of the threads running a vertex's subtasks (one graph per thread), for the flame
+   * graph endpoint; set by the job master while an attempt runs (undefined: nothing to profile).
+   */
+  profiler: ((vertexId: number, durationMs: number) => Promise<FlameGraphNode[]>) | undefined;
 
   /** The job master tells where job-level metrics come from. */
   setJobLevelSource(source: () => JobLevelState): void {
