@@ -242,6 +242,101 @@ function checkCount(input: DataInputDeserializer, n: number, what: string): void
   if (n > input.remaining()) input.truncated(input.position, n, `GENERIC ${what} of ${n} entries`);
 }
 
+// Small plain objects are decoded into scratch arrays (one pair per nesting depth) and built by a
+// function compiled per key list (an object literal): the same object as assigning the keys in
+// order, without a keyed store per field, and every record of a shape gets the same hidden class.
+const MAX_SHAPE_FIELDS = 8;
+const MAX_SHAPES = 64;
+
+interface ObjectShape {
+  readonly keys: readonly string[];
+  /** Each key as written (a length byte, then ASCII), or undefined when it is not short ASCII. */
+  readonly encodedKeys: ReadonlyArray<Uint8Array | undefined>;
+  readonly build: (values: unknown[]) => Record<string, unknown>;
+}
+
+/** Per number of fields: the shape last decoded (its keys are tried first, byte for byte). */
+const lastShapes: Array<ObjectShape | undefined> = new Array(MAX_SHAPE_FIELDS + 1).fill(undefined);
+
+/** Whether the bytes at the input's position are `encoded` (a key of the expected shape). */
+function atKey(input: DataInputDeserializer, encoded: Uint8Array | undefined): boolean {
+  if (encoded === undefined) return false;
+  const buf = input.buf;
+  const p = input.position;
+  const n = encoded.length;
+  if (p + n > input.end) return false;
+  for (let j = 0; j < n; j++) if (buf[p + j] !== encoded[j]) return false;
+  input.position = p + n;
+  return true;
+}
+
+function encodeKey(k: string): Uint8Array | undefined {
+  if (k.length > 127) return undefined;
+  const e = new Uint8Array(k.length + 1);
+  e[0] = k.length;
+  for (let i = 0; i < k.length; i++) {
+    const c = k.charCodeAt(i);
+    if (c > 127) return undefined;
+    e[i + 1] = c;
+  }
+  return e;
+}
+
+const shapesBySize: ObjectShape[][] = Array.from({ length: MAX_SHAPE_FIELDS + 1 }, () => []);
+let shapeCount = 0;
+const scratchKeys: string[][] = [];
+const scratchValues: unknown[][] = [];
+
+function readSmallObject(input: DataInputDeserializer, n: number, depth: number): Record<string, unknown> {
+  const keys = (scratchKeys[depth] ??= new Array<string>(MAX_SHAPE_FIELDS).fill(""));
+  const values = (scratchValues[depth] ??= new Array<unknown>(MAX_SHAPE_FIELDS).fill(undefined));
+  const last = lastShapes[n];
+  // While the keys are the last shape's, byte for byte, they are not decoded nor looked up.
+  let same = last !== undefined;
+  for (let i = 0; i < n; i++) {
+    if (same && atKey(input, last!.encodedKeys[i])) keys[i] = last!.keys[i]!;
+    else {
+      same = false;
+      keys[i] = readKey(input);
+    }
+    values[i] = readAny(input, depth);
+  }
+  if (same) return last!.build(values);
+  const shape = findShape(keys, n);
+  if (shape !== undefined) {
+    lastShapes[n] = shape;
+    return shape.build(values);
+  }
+  const o: Record<string, unknown> = {};
+  for (let i = 0; i < n; i++) setProperty(o, keys[i]!, values[i]);
+  return o;
+}
+
+/** The compiled shape of these n keys (added when new and literal-safe), or undefined. */
+function findShape(keys: string[], n: number): ObjectShape | undefined {
+  const list = shapesBySize[n]!;
+  for (let s = 0; s < list.length; s++) {
+    const shapeKeys = list[s]!.keys;
+    let i = 0;
+    while (i < n && shapeKeys[i] === keys[i]) i++;
+    if (i === n) return list[s];
+  }
+  if (shapeCount >= MAX_SHAPES) return undefined;
+  const own = keys.slice(0, n);
+  // A literal defines "__proto__" differently from an own property; repeated keys keep the first
+  // position with the last value when assigned: both take the assignment path.
+  if (own.includes("__proto__") || new Set(own).size !== n) return undefined;
+  const fields = own.map((k, i) => `${JSON.stringify(k)}: v[${i}]`).join(", ");
+  const shape: ObjectShape = {
+    keys: own,
+    encodedKeys: own.map(encodeKey),
+    build: new Function("v", `"use strict"; return { ${fields} };`) as ObjectShape["build"],
+  };
+  list.push(shape);
+  shapeCount++;
+  return shape;
+}
+
 function readAny(input: DataInputDeserializer, depth: number): unknown {
   const pos = input.position;
   if (pos >= input.end) input.truncated(pos, 1, "GENERIC value");
@@ -283,6 +378,7 @@ function readAny(input: DataInputDeserializer, depth: number): unknown {
     case T_OBJECT_NULL_PROTO: {
       const n = input.readVarUint();
       checkCount(input, n, "object");
+      if (t === T_OBJECT && n <= MAX_SHAPE_FIELDS) return readSmallObject(input, n, d);
       const o: Record<string, unknown> = t === T_OBJECT ? {} : Object.create(null);
       for (let i = 0; i < n; i++) {
         const k = readKey(input);
