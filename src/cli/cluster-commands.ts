@@ -208,8 +208,9 @@ export async function taskmanagerCommand(args: string[], io: CliIO): Promise<num
     await tm.start();
     if (process.exitCode === 1) {
       await tm.stop();
+      await locator?.close();
       io.err(
-        `weir: the JobManager at ${jmArg} refused this TaskManager (wrong cluster token); pass the cluster's --token`,
+        `weir: the JobManager at ${jmArg ?? "the leader"} refused this TaskManager (wrong cluster token); pass the cluster's --token`,
       );
       return EXIT_FAILED;
     }
