@@ -28,7 +28,7 @@ after(async () => {
   await etcd?.close();
 });
 
-async function waitForErr(p: Proc, pattern: RegExp, what: string, ms = 90_000): Promise<RegExpMatchArray> {
+async function waitForErr(p: Proc, pattern: RegExp, what: string, ms = 180_000): Promise<RegExpMatchArray> {
   const until = Date.now() + ms;
   for (;;) {
     const m = p.err().match(pattern);
@@ -48,14 +48,13 @@ describe("JobManager high availability (etcd)", () => {
         checkpoints: join(dir, "checkpoints"),
         events: EVENTS,
         keys: KEYS,
-        rate: 8_000,
+        rate: 4_000, // at least 10 s: still running when the leader is stopped
       };
       const env = { WEIR_CHAOS_JOB: JSON.stringify(params), WEIR_CLUSTER_TOKEN: "" };
       const ha = ["--ha", etcd.endpoints, "--ha-cluster-id", clusterId];
       const procs: Proc[] = [];
       const services = await EtcdHaServices.connect({ endpoints: etcd.endpoints, clusterId });
       const pointers = services.checkpointPointers();
-      const client: { c?: ClusterClient } = {};
       try {
         const ports = [await freePort(), await freePort()];
         const jobManager = (port: number) =>
@@ -80,25 +79,33 @@ describe("JobManager high availability (etcd)", () => {
           );
         const leader = jobManager(ports[0]!);
         procs.push(leader);
-        const [, leaderRest] = await waitForOutput(
-          leader,
-          /JobManager listening on .*REST API at (\S+)/,
-          "the first JobManager leads",
-        );
+        const rest = (
+          await waitForOutput(
+            leader,
+            /JobManager listening on .*; REST API at (\S+)/,
+            "the first JobManager leads",
+            120_000,
+          )
+        )[1]!;
         const standby = jobManager(ports[1]!);
         procs.push(standby);
-        await waitForOutput(standby, /standing by for leadership/, "the second JobManager stands by");
+        await waitForOutput(
+          standby,
+          /standing by for leadership/,
+          "the second JobManager stands by",
+          120_000,
+        );
         const both = ports.map((p) => `127.0.0.1:${p}`).join(",");
         const tms = [
           startProcess(["taskmanager", "-m", both, "--slots", "1", "--id", "tm-0"], env),
           startProcess(["taskmanager", ...ha, "--slots", "1", "--id", "tm-1"], env),
         ];
         procs.push(...tms);
-        for (const tm of tms) await waitForOutput(tm, /registered with/, "a TaskManager registered");
+        for (const tm of tms) await waitForOutput(tm, /registered with/, "a TaskManager registered", 120_000);
 
-        client.c = new ClusterClient(leaderRest!, "");
-        const job = await client.c.submit(JOB, { parallelism: 2 }, { follow: false });
-        client.c.close();
+        const client = new ClusterClient(rest, "");
+        const job = await client.submit(JOB, { parallelism: 2 }, { follow: false });
+        client.close();
         // Every pointer the leaders publish: it only moves forward.
         const seen: number[] = [];
         const watch = setInterval(() => {
@@ -107,15 +114,15 @@ describe("JobManager high availability (etcd)", () => {
           });
         }, 50);
         try {
-          await waitFor(() => checkpointCompleted(params.checkpoints, job.jobId), "a checkpoint", 60_000);
-          await waitFor(() => seen.length > 0, "a checkpoint pointer in etcd", 60_000);
+          await waitFor(() => checkpointCompleted(params.checkpoints, job.jobId), "a checkpoint", 120_000);
+          await waitFor(() => seen.length > 0, "a checkpoint pointer in etcd", 120_000);
           leader.child.kill(how === "SIGKILL" ? "SIGKILL" : "SIGSTOP");
           const killedAt = new Date().toISOString();
           await waitForOutput(
             standby,
             /JobManager listening on/,
             `the standby takes over (leader stopped at ${killedAt})`,
-            60_000,
+            180_000,
           );
           await waitForErr(
             standby,
@@ -131,7 +138,7 @@ describe("JobManager high availability (etcd)", () => {
             standby,
             new RegExp(`job 'chaos' \\(${job.jobId}\\) FINISHED`),
             "the job finishes",
-            120_000,
+            300_000,
           );
         } finally {
           clearInterval(watch);
@@ -140,7 +147,7 @@ describe("JobManager high availability (etcd)", () => {
         for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! > seen[i - 1]!, `pointers ${seen}`);
         // The finished job is gone from the job store.
         const store = services.jobStore();
-        const until = Date.now() + 30_000;
+        const until = Date.now() + 120_000;
         while ((await store.list()).length > 0 && Date.now() < until)
           await new Promise((r) => setTimeout(r, 100));
         assert.deepEqual(await store.list(), []);
@@ -148,7 +155,6 @@ describe("JobManager high availability (etcd)", () => {
         for (const tm of tms)
           assert.match(tm.err(), new RegExp(`registered with the JobManager at 127.0.0.1:${ports[1]}`));
       } finally {
-        client.c?.close();
         for (const p of procs) {
           p.child.kill("SIGCONT");
           p.child.kill("SIGKILL");
