@@ -266,7 +266,9 @@ export async function taskmanagerCommand(args: string[], io: CliIO): Promise<num
     if (tm.refused !== undefined) {
       await tm.stop();
       await locator?.close();
-      io.err(`weir: TaskManager ${tm.id} cannot join the JobManager at ${jmArg ?? "the leader"}: ${tm.refused}`);
+      io.err(
+        `weir: TaskManager ${tm.id} cannot join the JobManager at ${jmArg ?? "the leader"}: ${tm.refused}`,
+      );
       return EXIT_FAILED;
     }
     io.out(`TaskManager ${tm.id} registered with ${jmArg ?? `the leader (etcd ${p.values.get("ha")})`}`);
