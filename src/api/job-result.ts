@@ -1,6 +1,7 @@
 // What a finished job reports (JobResult) and the handle of a running one (JobClient).
 
-import type { AccumulatorReport, TaskReport } from "../runtime/stream-task.ts";
+import { mergeAccumulators } from "../runtime/accumulators.ts";
+import type { TaskReport } from "../runtime/stream-task.ts";
 import type { BufferPoolStats } from "../network/buffer-pool.ts";
 import type { CheckpointStats } from "../checkpoint/coordinator.ts";
 
@@ -88,30 +89,6 @@ export class JobResult {
       (v) => v.operators.some((o) => o.name === operatorName) || v.name === operatorName,
     );
   }
-}
-
-function mergeAccumulators(all: AccumulatorReport[]): Record<string, unknown> {
-  const out: Record<string, unknown> = {};
-  const custom: Record<string, unknown[]> = {};
-  for (const a of all) {
-    const prev = out[a.name];
-    switch (a.kind) {
-      case "counter":
-        out[a.name] = ((prev as number | undefined) ?? 0) + (a.value as number);
-        break;
-      case "max":
-        out[a.name] = Math.max((prev as number | undefined) ?? Number.NEGATIVE_INFINITY, a.value as number);
-        break;
-      case "list":
-        out[a.name] = [...((prev as unknown[] | undefined) ?? []), ...(a.value as unknown[])];
-        break;
-      case "custom":
-        (custom[a.name] ??= []).push(a.value);
-        out[a.name] = custom[a.name];
-        break;
-    }
-  }
-  return out;
 }
 
 export type JobStatus = "CREATED" | "RUNNING" | "FINISHED" | "FAILED" | "CANCELED";

@@ -136,6 +136,24 @@ export class JobMaster {
         })),
       })),
     );
+    const cp = options.checkpoint;
+    if (cp.interval > 0) {
+      this.metrics.checkpointConfig = {
+        mode: cp.mode === "EXACTLY_ONCE" ? "exactly_once" : "at_least_once",
+        interval: cp.interval,
+        timeout: cp.timeout,
+        min_pause: cp.minPauseBetweenCheckpoints,
+        max_concurrent: cp.maxConcurrentCheckpoints,
+        // Completed checkpoints always outlive a failure; retention says what a cancel does.
+        externalization: { enabled: true, delete_on_cancellation: cp.retention === "DELETE_ON_CANCELLATION" },
+        checkpoint_storage: cp.directory,
+        unaligned_checkpoints: cp.unaligned,
+        aligned_checkpoint_timeout: cp.alignedCheckpointTimeout,
+        tolerable_failed_checkpoints: cp.tolerableFailedCheckpoints,
+        retained_checkpoints: cp.retainedCheckpoints,
+        incremental: cp.incremental,
+      };
+    }
     this.metrics.setJobLevelSource(() => {
       const c = this.coordinator;
       return {

@@ -2,7 +2,8 @@
 // bounded slice of the task's mailbox loop (read some input buffers, or poll the source reader),
 // and runs only when the task's output channels have room: that is where backpressure bites.
 
-import { type Accumulator, Counter, ListAccumulator, MaxAccumulator } from "../core/functions.ts";
+import { type AccumulatorReport, reportAccumulators } from "./accumulators.ts";
+import type { Accumulator } from "../core/functions.ts";
 import { InputStatus, type SourceReader } from "../core/source.ts";
 import type { LatencyMarker } from "../network/buffer.ts";
 import type { ElementHandler, InputChannel, InputGate } from "../network/input-gate.ts";
@@ -70,11 +71,7 @@ export interface TaskSetup {
   readonly metrics?: TaskMetricGroup;
 }
 
-export interface AccumulatorReport {
-  name: string;
-  kind: "counter" | "max" | "list" | "custom";
-  value: unknown;
-}
+export type { AccumulatorReport } from "./accumulators.ts";
 
 /** What a task tells about itself when it ends: plain data, so it can cross threads. */
 export interface TaskReport {
@@ -722,18 +719,7 @@ export class StreamTask implements ElementHandler {
   }
 
   report(): TaskReport {
-    const accumulators: AccumulatorReport[] = [];
-    for (const [name, acc] of this.setup.accumulators) {
-      const kind =
-        acc instanceof Counter
-          ? "counter"
-          : acc instanceof MaxAccumulator
-            ? "max"
-            : acc instanceof ListAccumulator
-              ? "list"
-              : "custom";
-      accumulators.push({ name, kind, value: acc.getLocalValue() });
-    }
+    const accumulators = reportAccumulators(this.setup.accumulators);
     return {
       vertexId: this.setup.vertexId,
       subtask: this.setup.identity.subtaskIndex,

@@ -326,6 +326,45 @@ function localDescription(version: string): Schema {
           },
         },
       },
+      "/jobs/{jobid}/accumulators": {
+        get: {
+          summary: "The user accumulators of the current attempt, merged over subtasks (values as strings)",
+          parameters: [jobId],
+          responses: {
+            "200": json(
+              obj({
+                "job-accumulators": arr(obj({})),
+                "user-task-accumulators": arr(obj({ name: str, type: str, value: str })),
+                "serialized-user-task-accumulators": obj({}),
+              }),
+            ),
+            ...notFound,
+          },
+        },
+      },
+      "/jobs/{jobid}/checkpoints/config": {
+        get: {
+          summary: "The job's checkpoint settings (404 when it does not checkpoint)",
+          parameters: [jobId],
+          responses: {
+            "200": json(
+              obj({
+                mode: str,
+                interval: num,
+                timeout: num,
+                min_pause: num,
+                max_concurrent: num,
+                externalization: obj({ enabled: bool, delete_on_cancellation: bool }),
+                checkpoint_storage: str,
+                unaligned_checkpoints: bool,
+                aligned_checkpoint_timeout: num,
+                tolerable_failed_checkpoints: num,
+              }),
+            ),
+            ...notFound,
+          },
+        },
+      },
       "/jobs/{jobid}/exceptions": {
         get: {
           summary: "Root exception and exception history",

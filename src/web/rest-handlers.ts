@@ -2,6 +2,7 @@
 // built from the jobs' JobMetrics. Plain functions from a request path to a status and JSON, so
 // that the HTTP server stays small.
 
+import { type AccumulatorReport, mergeAccumulators } from "../runtime/accumulators.ts";
 import type { JobMetrics, JobVertexInfo } from "../runtime/metrics/job-metrics.ts";
 import { latencyMetricValues } from "../runtime/metrics/latency-metrics.ts";
 import type { TaskMetricsSnapshot } from "../runtime/metrics/task-metrics-snapshot.ts";
@@ -45,9 +46,12 @@ export function answer(
       return parts.length === 3 ? { status: 200, body: { plan: plan(job) } } : undefined;
     case "checkpoints":
       if (parts.length === 3) return { status: 200, body: checkpointOverview(job) };
+      if (parts.length === 4 && parts[3] === "config") return checkpointConfig(job);
       return parts[3] === "details" ? checkpointDetailsRoute(job, parts.slice(4)) : undefined;
     case "exceptions":
       return parts.length === 3 ? { status: 200, body: exceptions(job) } : undefined;
+    case "accumulators":
+      return parts.length === 3 ? { status: 200, body: accumulators(job) } : undefined;
     case "vertices":
       return vertexRoute(job, parts.slice(3), query);
     case "watermarks":
@@ -55,6 +59,40 @@ export function answer(
     default:
       return undefined;
   }
+}
+
+/** `GET /jobs/:jid/checkpoints/config`: Flink's 404 when the job does not checkpoint. */
+function checkpointConfig(job: JobMetrics): RestAnswer {
+  const config = job.checkpointConfig;
+  if (config === undefined) return notFound("Checkpointing is not enabled for this job.");
+  return { status: 200, body: config };
+}
+
+/** Flink's names of the accumulator kinds. */
+const ACCUMULATOR_TYPES: Record<AccumulatorReport["kind"], string> = {
+  counter: "LongCounter",
+  max: "MaxAccumulator",
+  list: "ListAccumulator",
+  custom: "Accumulator",
+};
+
+/**
+ * `GET /jobs/:jid/accumulators`, Flink's shape: the user accumulators of the current attempt's
+ * subtasks, merged as the job's result merges them (values as strings, as Flink shows them).
+ */
+function accumulators(job: JobMetrics): unknown {
+  const reports = job.tasks().flatMap((t) => t.accumulators ?? []);
+  const kinds = new Map(reports.map((r) => [r.name, r.kind]));
+  const merged = mergeAccumulators(reports);
+  return {
+    "job-accumulators": [],
+    "user-task-accumulators": Object.entries(merged).map(([name, value]) => ({
+      name,
+      type: ACCUMULATOR_TYPES[kinds.get(name) ?? "custom"],
+      value: typeof value === "string" ? value : JSON.stringify(value),
+    })),
+    "serialized-user-task-accumulators": {},
+  };
 }
 
 function vertexRoute(job: JobMetrics, rest: string[], query: URLSearchParams): RestAnswer | undefined {

@@ -31,6 +31,25 @@ export interface JobExceptionEntry {
   location: string | undefined;
 }
 
+/**
+ * How the job checkpoints, in the shape of Flink's `GET /jobs/:jobid/checkpoints/config` (set by
+ * the job master; undefined when checkpointing is off).
+ */
+export interface JobCheckpointConfig {
+  mode: "exactly_once" | "at_least_once";
+  interval: number;
+  timeout: number;
+  min_pause: number;
+  max_concurrent: number;
+  externalization: { enabled: boolean; delete_on_cancellation: boolean };
+  checkpoint_storage: string;
+  unaligned_checkpoints: boolean;
+  aligned_checkpoint_timeout: number;
+  tolerable_failed_checkpoints: number;
+  retained_checkpoints: number;
+  incremental: boolean;
+}
+
 /** What the job master knows of the job (read when job metrics are asked for). */
 export interface JobLevelState {
   numRestarts: number;
@@ -71,6 +90,8 @@ export class JobMetrics {
   private readonly earlier = new Map<string, number>();
   private live: (() => TaskMetricsSnapshot[]) | undefined;
   private jobLevel: () => JobLevelState = () => ({ numRestarts: 0, checkpoints: undefined });
+  /** How the job checkpoints (undefined: checkpointing is off). */
+  checkpointConfig: JobCheckpointConfig | undefined;
 
   constructor(
     readonly jobId: string,

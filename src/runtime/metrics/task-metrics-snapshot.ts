@@ -4,6 +4,7 @@
 
 import { Counter } from "../../core/functions.ts";
 import { HeapKeyedStateBackend } from "../../state/heap-keyed-state-backend.ts";
+import { type AccumulatorReport, reportAccumulators } from "../accumulators.ts";
 import type { StreamTask } from "../stream-task.ts";
 import type { SourceLatency } from "./latency-stats.ts";
 import type { MetricValue } from "./metric-value.ts";
@@ -66,6 +67,8 @@ export interface TaskMetricsSnapshot {
   watermarks?: TaskWatermarkInfo;
   /** The last checkpoints the subtask acknowledged, oldest first (absent from older senders). */
   checkpoints?: SubtaskCheckpointStats[];
+  /** The subtask's accumulators now (absent from older senders). */
+  accumulators?: AccumulatorReport[];
 }
 
 /** Read a task's metrics now. */
@@ -162,6 +165,7 @@ export function snapshotTask(task: StreamTask, nowMs: number = performance.now()
   return {
     watermarks: watermarkInfo(task, nowMs),
     checkpoints: m.checkpoints.recent(),
+    accumulators: reportAccumulators(setup.accumulators),
     vertexId: setup.vertexId,
     subtask: setup.identity.subtaskIndex,
     attempt: setup.identity.attemptNumber,
