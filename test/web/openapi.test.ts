@@ -42,8 +42,10 @@ describe("GET /openapi.json", () => {
       triggerid: "none-yet",
       checkpointid: "1",
     };
-    // Routes that answer 404 for this job: no savepoint triggered, no checkpoints taken.
+    // Routes that answer 404 for this job: no savepoint triggered, no checkpoints taken, no
+    // checkpointing configured.
     const notThere = new Set([
+      "/jobs/{jobid}/checkpoints/config",
       "/jobs/{jobid}/savepoints/{triggerid}",
       "/jobs/{jobid}/checkpoints/details/{checkpointid}",
       "/jobs/{jobid}/checkpoints/details/{checkpointid}/subtasks/{vertexid}",
