@@ -40,7 +40,8 @@ function apiUrl(path: string): string {
   return new URL(path.replace(/^\//, ""), new URL(".", window.location.href)).toString();
 }
 
-export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+/** The answer's status and text; TokenRequiredError on a 401. */
+async function send(method: string, path: string, body?: unknown): Promise<{ res: Response; text: string }> {
   const headers: Record<string, string> = { accept: "application/json" };
   const token = sessionStorage.getItem(TOKEN_KEY);
   if (token !== null && token.length > 0) headers.authorization = `Bearer ${token}`;
@@ -52,7 +53,18 @@ export async function request<T>(method: string, path: string, body?: unknown): 
     cache: "no-store",
   });
   if (res.status === 401) throw new TokenRequiredError();
-  const text = await res.text();
+  return { res, text: await res.text() };
+}
+
+/** A text answer (a TaskManager's log or stdout) as it is. */
+export async function getText(path: string): Promise<string> {
+  const { res, text } = await send("GET", path);
+  if (!res.ok) throw new ApiError(res.status, `GET ${path}: HTTP ${res.status}`);
+  return text;
+}
+
+export async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const { res, text } = await send(method, path, body);
   let parsed: unknown;
   try {
     parsed = text.length === 0 ? undefined : JSON.parse(text);
@@ -194,4 +206,15 @@ export async function subtaskMetrics(
     if (row !== undefined) row[id.slice(dot + 1) as SubtaskMetricName] = Number(value);
   }
   return out;
+}
+
+/** A TaskManager as GET /taskmanagers and /taskmanagers/:id describe it (Flink's fields). */
+export interface TaskManagerSummary {
+  id: string;
+  path: string;
+  dataPort: number;
+  timeSinceLastHeartbeat: number;
+  slotsNumber: number;
+  freeSlots: number;
+  metrics?: { heapUsed: number; heapTotal: number; rss: number; workers: number };
 }

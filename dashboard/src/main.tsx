@@ -1,5 +1,6 @@
-// The dashboard's shell: hash routes (`#/` the job list, `#/jobs/<jid>` a job), the header, and the
-// token form shown when the REST server answers 401.
+// The dashboard's shell: hash routes (`#/` the job list, `#/jobs/<jid>` a job, `#/taskmanagers`
+// and `#/taskmanagers/<id>` a cluster's TaskManagers), the header, and the token form shown when
+// the REST server answers 401.
 
 import { render } from "preact";
 import { useEffect, useState } from "preact/hooks";
@@ -8,6 +9,7 @@ import "./style.css";
 import { adoptTokenFromUrl, setToken } from "./api.ts";
 import { JobList } from "./job-list.tsx";
 import { JobPage } from "./job-page.tsx";
+import { TaskManagerList, TaskManagerPage } from "./taskmanagers.tsx";
 
 function currentRoute(): string {
   return window.location.hash.replace(/^#/, "") || "/";
@@ -49,6 +51,7 @@ function App() {
     return () => window.removeEventListener("hashchange", onHash);
   }, []);
   const jobMatch = /^\/jobs\/([^/]+)/.exec(route);
+  const tmMatch = /^\/taskmanagers(?:\/([^/]+))?/.exec(route);
   const onTokenRequired = () => setNeedToken(true);
   return (
     <>
@@ -57,6 +60,9 @@ function App() {
           Weir
         </a>
         <span class="subtitle">stream processing dashboard</span>
+        <nav class="top-nav">
+          <a href="#/">Jobs</a> <a href="#/taskmanagers">TaskManagers</a>
+        </nav>
       </header>
       <main>
         {needToken ? (
@@ -66,6 +72,14 @@ function App() {
               setSession((s) => s + 1);
             }}
           />
+        ) : tmMatch !== null && tmMatch[1] !== undefined ? (
+          <TaskManagerPage
+            key={`${tmMatch[1]}/${session}`}
+            id={decodeURIComponent(tmMatch[1])}
+            onTokenRequired={onTokenRequired}
+          />
+        ) : tmMatch !== null ? (
+          <TaskManagerList key={session} onTokenRequired={onTokenRequired} />
         ) : jobMatch !== null ? (
           <JobPage key={`${jobMatch[1]}/${session}`} jid={jobMatch[1]!} onTokenRequired={onTokenRequired} />
         ) : (

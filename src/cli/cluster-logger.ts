@@ -14,8 +14,6 @@ export type LogLevel = (typeof LOG_LEVELS)[number];
 
 export interface ClusterLogger {
   log(level: "INFO" | "WARN" | "ERROR", line: string): void;
-  /** Write what is buffered (before the process exits). */
-  flush(): void;
 }
 
 export function clusterLogger(
@@ -41,6 +39,7 @@ export function clusterLogger(
         formatters: { level: (label) => ({ level: label.toUpperCase() }) },
         timestamp: pino.stdTimeFunctions.isoTime,
       },
+      // Written synchronously: a line logged is in the file (for the REST API, and before a crash).
       pino.destination({ dest: options.file, sync: true, mkdir: true }),
     );
   }
@@ -52,9 +51,6 @@ export function clusterLogger(
       if (lvl === "ERROR") file.error(line);
       else if (lvl === "WARN") file.warn(line);
       else file.info(line);
-    },
-    flush() {
-      file?.flush();
     },
   };
 }

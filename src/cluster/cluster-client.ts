@@ -78,6 +78,8 @@ const REQUEST_TIMEOUT_MS = 60_000;
 
 export class ClusterClient {
   private closed = false;
+  /** The REST API's URL, without a trailing slash. */
+  private readonly base: string;
 
   /**
    * `address`: host[:port] (port default 8081), or an http(s):// URL. `tls`: the cluster's CA (and
@@ -94,8 +96,6 @@ export class ClusterClient {
       this.base = `${tls === undefined ? "http" : "https"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
     }
   }
-
-  private readonly base: string;
 
   /** Stop following jobs (their `ended` promises settle no more). */
   close(): void {

@@ -53,11 +53,12 @@ export function startCommand(argv: readonly string[], env: NodeJS.ProcessEnv): P
   return { child, out: () => out, err: () => err, exited };
 }
 
+/** Wait for `pattern` in what `p` printed; generous by default: a loaded machine starts processes slowly. */
 export async function waitForOutput(
   p: Proc,
   pattern: RegExp,
   what: string,
-  ms = 30_000,
+  ms = 90_000,
 ): Promise<RegExpMatchArray> {
   const until = Date.now() + ms;
   for (;;) {

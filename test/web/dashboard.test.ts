@@ -4,6 +4,7 @@
 // shows in the history, the savepoint button writes a savepoint, the cancel button cancels the job;
 // a backpressured vertex is red and a busy one orange; the watermark doctor names the split that
 // holds the windows back; a failed job shows its last state and its exception; with a token, `?token=` signs the page in and the token leaves the address bar. Also
+// a cluster's TaskManagers (list, details, log, stdout) as the JobManager serves them; and
 // the static file serving itself (content types, HEAD, no path traversal, API routes unchanged).
 // Screenshots go to test-artifacts/dashboard/ (printed). Only loopback traffic.
 
@@ -22,6 +23,9 @@ import {
   WatermarkStrategy,
 } from "../../src/index.ts";
 import type { JobMetrics } from "../../src/runtime/metrics/job-metrics.ts";
+import { startJobManagerRest } from "../../src/cli/jobmanager-rest.ts";
+import { JobManager } from "../../src/cluster/jobmanager/job-manager.ts";
+import { TaskManager } from "../../src/cluster/taskmanager/task-manager.ts";
 import { type RestServer, startRestServer } from "../../src/web/rest-server.ts";
 import { findDashboardDir } from "../../src/web/static-files.ts";
 import { FIXTURES, spawnWeir } from "../cli/cli-harness.ts";
@@ -391,6 +395,49 @@ describe("web dashboard", { concurrency: false }, () => {
     } finally {
       await page.close();
       await guarded.close();
+    }
+  });
+
+  it("shows a cluster's TaskManagers: the list, one's slots and memory, its log and stdout", async () => {
+    const dir = mkdtempSync(join(scratch, "cluster-"));
+    const quiet = () => {};
+    const jm = new JobManager({ port: 0, token: "", artifactDir: join(dir, "jm"), log: quiet });
+    await jm.start();
+    const tm = new TaskManager({
+      jobManagerHost: "127.0.0.1",
+      jobManagerPort: jm.port,
+      slots: 2,
+      token: "",
+      id: "tm-dash",
+      artifactDir: join(dir, "tm"),
+      log: quiet,
+    });
+    const rest = await startJobManagerRest(jm, { port: 0, address: "127.0.0.1", token: "" });
+    const page = await browser.newPage({ viewport: { width: 1280, height: 900 } });
+    try {
+      await tm.start();
+      await page.goto(`${rest.url}/#/taskmanagers`);
+      await page.locator('tr[data-tm="tm-dash"] a').click({ timeout: WAIT });
+      await page.waitForFunction(
+        `document.querySelector(".tm-slots")?.textContent === "2 (2 free)"`,
+        undefined,
+        { timeout: WAIT },
+      );
+      await page.waitForFunction(
+        `/registered with the JobManager/.test(document.querySelector("pre.tm-logs")?.textContent ?? "")`,
+        undefined,
+        { timeout: WAIT },
+      );
+      assert.equal(await page.locator("pre.tm-stdout").textContent({ timeout: WAIT }), "(empty)");
+      await shot(page, "taskmanager.png");
+      // The REST server of one process has none, and says so.
+      await page.goto(`${server.url}/#/taskmanagers`);
+      await page.getByText("it has no TaskManagers").waitFor({ timeout: WAIT });
+    } finally {
+      await page.close();
+      await rest.close();
+      await tm.stop();
+      await jm.stop();
     }
   });
 });
