@@ -15,7 +15,7 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
 import type { ChaosParams } from "../checkpoint/fixtures/chaos-job.ts";
-import { corpus, countWords } from "../fixtures/helpers.ts";
+import { corpus, countWords, finalWordCounts } from "../fixtures/helpers.ts";
 import {
   EVENTS,
   JOB as CHAOS_JOB,
@@ -128,14 +128,6 @@ function submitFromClientHost(
   return { proc, jobId, end };
 }
 
-function finalCounts(values: unknown[]): Map<string, number> {
-  const m = new Map<string, number>();
-  for (const v of values as Array<{ word: string; count: number }>) {
-    m.set(v.word, Math.max(m.get(v.word) ?? 0, v.count));
-  }
-  return m;
-}
-
 // One cluster for the file (process starts are the slow part): a JobManager and two TaskManagers
 // of 2 slots, which a job at parallelism 2 is spread over (one slot on each). Scenario 2 kills
 // the one on host tm-1; a new one (tm-2) starts there for scenario 3, which cuts it off.
@@ -175,7 +167,7 @@ describe(`a cluster across hosts (${variant})`, () => {
     assert.equal(result.status, "FINISHED", result.error);
     const values = result.collected.counts!;
     assert.equal(values.length, WORDS, "one rolling update per word, no more, no less");
-    assert.deepStrictEqual(finalCounts(values), countWords(corpus(WORDS, 2000, 3)));
+    assert.deepStrictEqual(finalWordCounts(values), countWords(corpus(WORDS, 2000, 3)));
     assert.match(cluster.jobManager.err(), /deployment \d+ on (tm-0, tm-1|tm-1, tm-0)/);
 
     const intruder = hosts.weir(

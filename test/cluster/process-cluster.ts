@@ -38,11 +38,12 @@ export function startCommand(argv: readonly string[], env: NodeJS.ProcessEnv): P
   started.add(child);
   let out = "";
   let err = "";
-  child.stdout!.on("data", (d: Buffer) => {
-    out += d.toString();
+  // Decoded as a stream: a character split between two reads stays whole.
+  child.stdout!.setEncoding("utf8").on("data", (d: string) => {
+    out += d;
   });
-  child.stderr!.on("data", (d: Buffer) => {
-    err += d.toString();
+  child.stderr!.setEncoding("utf8").on("data", (d: string) => {
+    err += d;
   });
   const exited = new Promise<number | null>((resolve) =>
     child.once("exit", (code) => {

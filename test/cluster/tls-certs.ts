@@ -22,6 +22,9 @@ export interface TestCertificates {
 
 const OPENSSL = process.env.WEIR_OPENSSL ?? "openssl";
 
+/** A new P-256 key, not encrypted. */
+const NEW_EC_KEY = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+
 function openssl(dir: string, args: string[]): void {
   execFileSync(OPENSSL, args, { cwd: dir, stdio: ["ignore", "ignore", "pipe"] });
 }
@@ -30,11 +33,7 @@ function makeCa(dir: string, name: string): void {
   openssl(dir, [
     "req",
     "-x509",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...NEW_EC_KEY,
     "-keyout",
     `${name}.key`,
     "-out",
@@ -63,11 +62,7 @@ function makeLeaf(dir: string, ca: string, name: string, ips: readonly string[])
   );
   openssl(dir, [
     "req",
-    "-newkey",
-    "ec",
-    "-pkeyopt",
-    "ec_paramgen_curve:prime256v1",
-    "-nodes",
+    ...NEW_EC_KEY,
     "-keyout",
     `${name}.key`,
     "-out",
