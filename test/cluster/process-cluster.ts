@@ -59,7 +59,7 @@ export async function waitForOutput(
   p: Proc,
   pattern: RegExp,
   what: string,
-  ms = 90_000,
+  ms = 120_000,
 ): Promise<RegExpMatchArray> {
   const until = Date.now() + ms;
   for (;;) {
