@@ -202,7 +202,7 @@ describe("the cluster token", () => {
     assert.equal(await old.exited, 1);
     assert.match(
       old.err(),
-      /^weir: 127\.0\.0\.1:\d+ did not answer over HTTP \(.*\); -m is the JobManager's REST address \(its --rest-port, default 8081\), not its RPC port \(6123\)\n$/,
+      /^weir: cannot connect to 127\.0\.0\.1:\d+: it did not answer over HTTP \(.*\); -m is the JobManager's REST address \(its --rest-port, default 8081\), not its RPC port \(6123\)\. If the cluster uses TLS, pass --tls-ca\n$/,
     );
   });
 
