@@ -87,7 +87,7 @@ export interface TaskReport {
 
 /** Buffers (or slices of one) read in one step at most. */
 const BUFFERS_PER_STEP = 8;
-// A poll emits a small batch (built-in readers: 1 to 256 records, fewer when records are slow),
+// A poll emits a small batch (built-in readers: 1 to 32 records, fewer when records are slow),
 // and the output is checked between polls: a source overdraws its channels by at most one batch.
 const POLLS_PER_STEP = 64;
 /** A step reading input stops after this long (at the next clock check of the read). */

@@ -72,6 +72,9 @@ async function startJobManager(env: NodeJS.ProcessEnv): Promise<HostsCluster> {
         "200",
         "--heartbeat-timeout",
         String(HEARTBEAT_TIMEOUT_MS),
+        // Each job on both TaskManagers, so that losing one hits it (the default packs).
+        "--slot-placement",
+        "spread",
       ],
       withToken,
     );

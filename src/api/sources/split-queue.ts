@@ -45,7 +45,7 @@ export class StaticSplitEnumerator<Split> implements SplitEnumerator<Split> {
 
 /** Records per poll of the in-memory readers: where it starts, and its bounds (see adaptPollSize). */
 const FIRST_RECORDS_PER_POLL = 32;
-const MAX_RECORDS_PER_POLL = 256;
+const MAX_RECORDS_PER_POLL = 32;
 /** A poll faster than this may emit twice as many records next time; slower than the upper bound, half. */
 const FAST_POLL_MS = 0.25;
 const SLOW_POLL_MS = 1;
@@ -66,7 +66,7 @@ export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Spli
   /**
    * How many records readSplit should emit (readers that produce records from memory use it).
    * It adapts to how long a poll takes: the task's per-poll work (a clock read, the checks for
-   * backpressure) is spread over up to 256 cheap records, while slow records (a costly
+   * backpressure) is spread over up to 32 cheap records, while slow records (a costly
    * generator, a slow chain) come a few per poll, so a step still ends in about 2 ms.
    */
   protected recordsPerPoll = FIRST_RECORDS_PER_POLL;

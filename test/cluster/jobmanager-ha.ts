@@ -18,15 +18,8 @@ import { type EtcdTestServer, freePort, startEtcd } from "../fixtures/etcd-serve
 import { EVENTS, JOB, KEYS, checkpointCompleted, committed, expected, waitFor } from "./failover-job.ts";
 import { type Proc, startProcess, waitForOutput } from "./process-cluster.ts";
 
-let etcd: EtcdTestServer;
-
-before(async () => {
-  etcd = await startEtcd();
-});
-
-after(async () => {
-  await etcd?.close();
-});
+/** How the leader is lost. */
+export type LeaderLoss = "SIGKILL" | "SIGSTOP, then SIGCONT";
 
 async function waitForErr(p: Proc, pattern: RegExp, what: string, ms = 180_000): Promise<RegExpMatchArray> {
   const until = Date.now() + ms;
@@ -38,8 +31,19 @@ async function waitForErr(p: Proc, pattern: RegExp, what: string, ms = 180_000):
   }
 }
 
-describe("JobManager high availability (etcd)", () => {
-  for (const how of ["SIGKILL", "SIGSTOP, then SIGCONT"] as const) {
+/**
+ * One scenario per test file (jobmanager-ha-kill.test.ts, jobmanager-ha-stop.test.ts): each runs
+ * real processes for a minute or more, and a file has the runner's 300 s.
+ */
+export function leaderLossTest(how: LeaderLoss): void {
+  let etcd: EtcdTestServer;
+  before(async () => {
+    etcd = await startEtcd();
+  });
+  after(async () => {
+    await etcd?.close();
+  });
+  describe("JobManager high availability (etcd)", () => {
     it(`the leader ${how}: the standby takes over, the job finishes, output exact`, async () => {
       const dir = mkdtempSync(join(tmpdir(), "weir-jm-ha-"));
       const clusterId = `jm-ha-${process.pid}-${how.length}`;
@@ -164,5 +168,5 @@ describe("JobManager high availability (etcd)", () => {
         rmSync(dir, { recursive: true, force: true });
       }
     });
-  }
-});
+  });
+}
