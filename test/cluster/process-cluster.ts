@@ -17,10 +17,21 @@ export interface Proc {
 }
 
 const started = new Set<ChildProcess>();
-// A test runner that dies must not leave the cluster behind.
+// A test runner that dies must not leave the cluster behind: on exit, and on a signal (the test
+// runner stopping a file that ran out of time), whose default ends the process without "exit".
 process.once("exit", () => {
   for (const c of started) c.kill("SIGKILL");
 });
+for (const [signal, code] of [
+  ["SIGTERM", 143],
+  ["SIGINT", 130],
+  ["SIGHUP", 129],
+] as const) {
+  process.once(signal, () => {
+    for (const c of started) c.kill("SIGKILL");
+    process.exit(code);
+  });
+}
 
 /** `weir <args>`; `wrap` runs it through another command (e.g. `ip netns exec <ns>`, which execs it). */
 export function startProcess(args: string[], env: NodeJS.ProcessEnv, wrap: readonly string[] = []): Proc {
