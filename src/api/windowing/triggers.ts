@@ -5,6 +5,7 @@ import { InvalidArgumentError } from "../../core/errors.ts";
 import { ReducingStateDescriptor } from "../../core/state.ts";
 import {
   checkTrigger,
+  declareEventTimeEndTrigger,
   type OnMergeContext,
   type Trigger,
   type TriggerContext,
@@ -47,6 +48,8 @@ export class EventTimeTrigger implements Trigger<unknown, Window> {
     return "EventTimeTrigger()";
   }
 }
+
+declareEventTimeEndTrigger(EventTimeTrigger.prototype);
 
 /** Fires when the processing-time clock passes the end of the window. */
 export class ProcessingTimeTrigger implements Trigger<unknown, Window> {

@@ -214,6 +214,26 @@ export interface Trigger<T, W extends Window> {
   toString(): string;
 }
 
+/**
+ * Prototypes of triggers that behave exactly as the default event-time trigger (EventTimeTrigger):
+ * no state; on an element, FIRE when the window's end is not after the watermark, else an
+ * event-time timer at the window's end; on that timer, FIRE; clear deletes that timer. The window
+ * operator does their work itself (no calls through the trigger context). By prototype, so a
+ * subclass that overrides something is not taken for one.
+ */
+const eventTimeEndTriggers = new WeakSet<object>();
+
+/** @internal For EventTimeTrigger's module: its instances may be run inline by the operator. */
+export function declareEventTimeEndTrigger(prototype: object): void {
+  eventTimeEndTriggers.add(prototype);
+}
+
+/** Whether `t` is an instance of a trigger declared with declareEventTimeEndTrigger (not a subclass). */
+export function isEventTimeEndTrigger(t: Trigger<unknown, Window>): boolean {
+  const proto: unknown = Object.getPrototypeOf(t);
+  return typeof proto === "object" && proto !== null && eventTimeEndTriggers.has(proto);
+}
+
 export function checkTrigger(t: unknown, what: string): void {
   const x = t as Partial<Trigger<unknown, Window>> | null;
   if (

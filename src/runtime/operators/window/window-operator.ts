@@ -9,10 +9,8 @@ import { InvalidArgumentError, InvalidJobError } from "../../../core/errors.ts";
 import type { Collector, Counter, OutputTag, RichFunction } from "../../../core/functions.ts";
 import { assignToKeyGroup } from "../../../core/key-groups.ts";
 import {
-  type AggregatingStateDescriptor,
   type AppendingState,
   ListStateDescriptor,
-  type ReducingStateDescriptor,
   type ValueState,
   ValueStateDescriptor,
 } from "../../../core/state.ts";
@@ -23,6 +21,7 @@ import { StreamOperator } from "../stream-operator.ts";
 import { MergingWindowSet } from "./merging-window-set.ts";
 import {
   type Evictor,
+  isEventTimeEndTrigger,
   isMergingAssigner,
   MAX_WINDOW_TIMESTAMP,
   type MergingWindowAssigner,
@@ -40,12 +39,10 @@ import {
   WindowProcessContext,
   WindowTriggerContext,
 } from "./window-contexts.ts";
+import { ContentsProbe, probedContentsDescriptor, type WindowContentsDescriptor } from "./window-contents.ts";
 import type { InternalWindowFunction } from "./window-functions.ts";
 
-export type WindowContentsDescriptor =
-  | ListStateDescriptor<unknown>
-  | ReducingStateDescriptor<unknown>
-  | AggregatingStateDescriptor<unknown, unknown, unknown>;
+export type { WindowContentsDescriptor } from "./window-contents.ts";
 
 export interface WindowOperatorSpec {
   assigner: WindowAssigner<unknown, Window>;
@@ -81,6 +78,20 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
   private readonly merging: boolean;
   private readonly lateness: number;
   private readonly lateTag: OutputTag<unknown> | undefined;
+  /**
+   * The trigger is the default event-time one and windows do not merge: the operator does the
+   * trigger's work itself (see onElementAtWindowEnd, onTimerAtWindowEnd), which also tells it
+   * which of its timers exist.
+   */
+  private readonly inlineTrigger: boolean;
+  /** With the inlined trigger: whether the last add found the window's contents there. */
+  private contentsProbe: ContentsProbe | undefined;
+  /**
+   * With the inlined trigger: the latest event-time timer restored. A window whose contents
+   * existed has its timers when it ends after this (created since the restore, by this operator's
+   * rules); windows from a checkpoint may come from another trigger or allowed lateness.
+   */
+  private restoredTimersUntil = Number.NEGATIVE_INFINITY;
   private readonly triggerCtx = new WindowTriggerContext(this);
   private readonly evictorCtx = new WindowEvictorContext(this);
   private readonly processCtx: WindowProcessContext;
@@ -98,6 +109,7 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
     this.merging = isMergingAssigner(spec.assigner);
     this.lateness = spec.allowedLateness;
     this.lateTag = spec.lateDataTag;
+    this.inlineTrigger = this.eventTime && !this.merging && isEventTimeEndTrigger(spec.trigger);
     this.processCtx = new WindowProcessContext(this, this.merging);
   }
 
@@ -116,9 +128,17 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
     // A window's state namespace identifies it for this assigner: timers use it, not its text.
     const assigner = this.assigner;
     this.timers.useNamespaceIdentity((w) => assigner.stateNamespace(w));
-    const descriptor: WindowContentsDescriptor =
+    let descriptor: WindowContentsDescriptor =
       this.evictor !== undefined ? new ListStateDescriptor<unknown>(CONTENTS_STATE) : this.spec.contents;
     this.listContents = descriptor.kind === "list";
+    if (this.inlineTrigger && !this.listContents) {
+      this.contentsProbe = new ContentsProbe(descriptor.kind);
+      descriptor = probedContentsDescriptor(descriptor, this.contentsProbe);
+      for (const [domain, timers] of this.timers.capture()) {
+        if (domain !== "event") continue;
+        for (const t of timers) if (t.time > this.restoredTimersUntil) this.restoredTimersUntil = t.time;
+      }
+    }
     this.contentsState = this.backend.getPartitionedState(
       descriptor as ListStateDescriptor<unknown>,
     ) as AppendingState<unknown, unknown>;
@@ -204,7 +224,8 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
         skipped = false;
         const ns = this.namespaceOf(w);
         this.addToWindow(ns, value, ts);
-        this.onElementTrigger(value, ts, w, ns, w);
+        if (this.inlineTrigger) this.onElementAtWindowEnd(w);
+        else this.onElementTrigger(value, ts, w, ns, w);
       }
     }
     if (skipped && this.isElementLate(ts)) {
@@ -217,6 +238,7 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
 
   private addToWindow(stateNamespace: Namespace, value: unknown, ts: number): void {
     this.backend.setCurrentNamespace(stateNamespace);
+    this.contentsProbe?.reset();
     if (this.evictor !== undefined) {
       this.contentsState.add({ value, timestamp: ts } satisfies TimestampedValue<unknown>);
     } else this.contentsState.add(value);
@@ -237,10 +259,47 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
     this.registerCleanupTimer(window);
   }
 
+  /**
+   * EventTimeTrigger.onElement and the cleanup timer, for a window that is not late: FIRE when the
+   * watermark passed the window's end (an element within the allowed lateness), else a timer at the
+   * end. Without allowed lateness that timer is also the cleanup timer (one timer per window).
+   */
+  private onElementAtWindowEnd(window: Window): void {
+    const end = window.maxTimestamp();
+    // Contents that were there got their timers with their first element (and keep them: the
+    // cleanup timer removes the contents, the end timer fires before any element sees the window
+    // end passed); the other contents have just been created.
+    const timersExist = this.contentsProbe?.existed === true && end > this.restoredTimersUntil;
+    if (end <= this.timers.currentWatermark()) this.fire(window, window);
+    else {
+      if (timersExist) return;
+      this.timers.registerEventTimeTimer(window, end);
+      if (this.lateness === 0) return;
+    }
+    if (!timersExist) this.registerCleanupTimer(window);
+  }
+
   // ---- timers --------------------------------------------------------------------------------
 
   private onEventTime(timer: InternalTimer<Window>): void {
-    this.onTimer(timer, true);
+    if (this.inlineTrigger) this.onTimerAtWindowEnd(timer);
+    else this.onTimer(timer, true);
+  }
+
+  /**
+   * An event-time timer with the inlined EventTimeTrigger: FIRE at the window's end; at the cleanup
+   * time, the window's state goes. The trigger's clear() would delete the timer at the window's
+   * end, which by then has fired (it is due no later than the cleanup timer, and is registered only
+   * while the watermark is before it): skipped.
+   */
+  private onTimerAtWindowEnd(timer: InternalTimer<Window>): void {
+    const window = timer.namespace;
+    const time = timer.time;
+    if (time === window.maxTimestamp()) this.fire(window, window);
+    if (time === this.cleanupTime(window)) {
+      this.purge(window);
+      this.clearWindowFunctionState(window);
+    }
   }
 
   private onProcessingTime(timer: InternalTimer<Window>): void {
@@ -305,10 +364,16 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
     this.triggerCtx.window = window;
     this.backend.setCurrentNamespace(this.namespaceOf(window));
     this.trigger.clear(window, this.triggerCtx);
+    this.clearWindowFunctionState(window);
+    set?.retireWindow(window as TimeWindow);
+  }
+
+  /** The window function's clear() and the per-window state it kept. */
+  private clearWindowFunctionState(window: Window): void {
+    this.backend.setCurrentNamespace(this.namespaceOf(window));
     this.processCtx.window = window;
     this.fn.clear(window, this.processCtx);
     this.processCtx.clearWindowState();
-    set?.retireWindow(window as TimeWindow);
   }
 
   /** When a window's state goes: maxTimestamp (+ allowed lateness in event time); MAX = never. */
