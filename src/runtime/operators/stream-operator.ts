@@ -139,6 +139,7 @@ export abstract class StreamOperator {
       {
         getCurrentKey: () => backend.getCurrentKey(),
         setCurrentKey: (k, kg) => backend.setCurrentKey(k, kg),
+        getCurrentKeyGroup: () => backend.getCurrentKeyGroup(),
       },
       keyed.maxParallelism,
       this.processingTime,

@@ -25,6 +25,8 @@ export interface Triggerable<N> {
 export interface KeyContext {
   getCurrentKey(): unknown;
   setCurrentKey(key: unknown, keyGroup: number): void;
+  /** The current key's key group (else the service hashes the key itself). */
+  getCurrentKeyGroup?(): number;
 }
 
 /** How many recently used (time, namespace) slots a timer queue remembers (see TimerQueue.slot). */
@@ -213,15 +215,26 @@ class TimerQueue<N> {
     }
   }
 
+  /** Removes and returns the earliest live timer if it is due at `time` or before. */
+  pollDue(time: number): QueuedTimer<N> | undefined {
+    const t = this.peek();
+    if (t === undefined || t.time > time) return undefined;
+    this.take(t);
+    return t;
+  }
+
   poll(): QueuedTimer<N> | undefined {
     const t = this.peek();
-    if (t !== undefined) {
-      this.lastTime = Number.NaN;
-      const slot = this.heap.peek()!;
-      slot.next++;
-      this.unindex(slot, slot.get(t.nsId)!, t);
-    }
+    if (t !== undefined) this.take(t);
     return t;
+  }
+
+  /** Removes `t`, which peek() just returned (it is the top slot's next timer). */
+  private take(t: QueuedTimer<N>): void {
+    this.lastTime = Number.NaN;
+    const slot = this.heap.peek()!;
+    slot.next++;
+    this.unindex(slot, slot.get(t.nsId)!, t);
   }
 
   *values(): Generator<QueuedTimer<N>> {
@@ -280,7 +293,7 @@ export class InternalTimerService<N> {
   private nsIdOf: (namespace: N) => unknown = defaultNamespaceId;
 
   registerEventTimeTimer(namespace: N, time: number): void {
-    this.register(this.eventTimers, this.keyContext.getCurrentKey(), namespace, time);
+    this.register(this.eventTimers, this.keyContext.getCurrentKey(), namespace, time, true);
   }
 
   deleteEventTimeTimer(namespace: N, time: number): void {
@@ -288,7 +301,7 @@ export class InternalTimerService<N> {
   }
 
   registerProcessingTimeTimer(namespace: N, time: number): void {
-    if (this.register(this.processingTimers, this.keyContext.getCurrentKey(), namespace, time)) {
+    if (this.register(this.processingTimers, this.keyContext.getCurrentKey(), namespace, time, true)) {
       if (time < this.scheduledAt) this.reschedule(time);
     }
   }
@@ -297,8 +310,17 @@ export class InternalTimerService<N> {
     this.processingTimers.delete(time, this.nsIdOf(namespace), mapKeyOf(this.keyContext.getCurrentKey()));
   }
 
-  /** Adds a timer unless one exists for (key, namespace, time); the timer object only when new. */
-  private register(queue: TimerQueue<N>, key: unknown, namespace: N, time: number): boolean {
+  /**
+   * Adds a timer unless one exists for (key, namespace, time); the timer object only when new.
+   * `current`: `key` is the current key (its key group is known).
+   */
+  private register(
+    queue: TimerQueue<N>,
+    key: unknown,
+    namespace: N,
+    time: number,
+    current: boolean,
+  ): boolean {
     const nsId = this.nsIdOf(namespace);
     const keyId = mapKeyOf(key);
     if (queue.isLast(time, nsId, keyId)) return false;
@@ -310,7 +332,10 @@ export class InternalTimerService<N> {
         time,
         seq: 0,
         key,
-        keyGroup: assignToKeyGroup(key, this.maxParallelism),
+        keyGroup:
+          current && key !== undefined && this.keyContext.getCurrentKeyGroup !== undefined
+            ? this.keyContext.getCurrentKeyGroup()
+            : assignToKeyGroup(key, this.maxParallelism),
         namespace,
         nsId,
         keyId,
@@ -324,9 +349,8 @@ export class InternalTimerService<N> {
   advanceWatermark(watermark: number): void {
     this.watermark = watermark;
     for (;;) {
-      const t = this.eventTimers.peek();
-      if (t === undefined || t.time > watermark) return;
-      this.eventTimers.poll();
+      const t = this.eventTimers.pollDue(watermark);
+      if (t === undefined) return;
       this.keyContext.setCurrentKey(t.key, t.keyGroup);
       this.triggerable.onEventTime(t);
     }
@@ -356,8 +380,8 @@ export class InternalTimerService<N> {
 
   /** Put back a timer from a checkpoint (for any key: it carries its own). */
   restoreTimer(domain: "event" | "processing", key: unknown, namespace: N, time: number): void {
-    if (domain === "event") this.register(this.eventTimers, key, namespace, time);
-    else if (this.register(this.processingTimers, key, namespace, time) && time < this.scheduledAt) {
+    if (domain === "event") this.register(this.eventTimers, key, namespace, time, false);
+    else if (this.register(this.processingTimers, key, namespace, time, false) && time < this.scheduledAt) {
       this.reschedule(time);
     }
   }

@@ -66,6 +66,11 @@ export class ScopedStateStore implements KeyedStateStore {
     return this.handles.keys();
   }
 
+  /** Whether any state was obtained through this store. */
+  isEmpty(): boolean {
+    return this.handles.size === 0;
+  }
+
   private handle(d: StateDescriptor<any>): any {
     let h = this.handles.get(d.name);
     if (h === undefined) {
@@ -185,7 +190,7 @@ export class WindowProcessContext implements ProcessWindowContext<Window> {
   }
   /** Removes the per-window state the function created for the current window. */
   clearWindowState(): void {
-    if (this.merging) return;
+    if (this.merging || this.perWindow.isEmpty()) return;
     const ns = this.op.namespaceOf(this.window);
     for (const name of this.perWindow.names()) this.op.backend.clearNamespace(ns, name);
   }

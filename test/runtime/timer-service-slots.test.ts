@@ -1,0 +1,94 @@
+// The timer queue keeps one heap entry per distinct time (the timers of that time in registration
+// order), not one per timer. It must fire exactly as a heap of single timers ordered by (time,
+// registration) would: a timer registered while others fire, at an earlier time than theirs,
+// fires before the rest of them; one at the same time fires after them; many deletions in one
+// time leave the others firing in order; re-identifying namespaces keeps the order.
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { ManualClock } from "../../src/runtime/time/clock.ts";
+import { type InternalTimer, InternalTimerService } from "../../src/runtime/time/internal-timer-service.ts";
+import { ProcessingTimeService } from "../../src/runtime/time/processing-time-service.ts";
+
+function service(onFire: (t: InternalTimer<string>, s: InternalTimerService<string>) => void = () => {}) {
+  let key: unknown = "a";
+  const fired: string[] = [];
+  const s: InternalTimerService<string> = new InternalTimerService<string>(
+    "slots",
+    { getCurrentKey: () => key, setCurrentKey: (k) => void (key = k) },
+    128,
+    new ProcessingTimeService(new ManualClock(0)),
+    {
+      onEventTime: (t) => {
+        fired.push(`${String(key)}/${t.namespace}@${t.time}`);
+        onFire(t, s);
+      },
+      onProcessingTime: () => {},
+    },
+  );
+  return { s, fired, setKey: (k: unknown) => void (key = k) };
+}
+
+describe("InternalTimerService, timers grouped by time", () => {
+  it("a timer registered while firing, earlier than the rest of its time, fires before them", () => {
+    let once = true;
+    const t = service((timer, s) => {
+      if (once && timer.time === 20) {
+        once = false;
+        s.registerEventTimeTimer("early", 15); // key "b" is current: behind the watermark
+        s.registerEventTimeTimer("same", 20);
+        s.registerEventTimeTimer("late", 40);
+      }
+    });
+    for (const k of ["b", "c", "d"]) {
+      t.setKey(k);
+      t.s.registerEventTimeTimer("w", 20);
+    }
+    t.s.advanceWatermark(30);
+    assert.deepEqual(t.fired, ["b/w@20", "b/early@15", "c/w@20", "d/w@20", "b/same@20"]);
+    assert.equal(t.s.numEventTimeTimers(), 1);
+    t.s.advanceWatermark(40);
+    assert.deepEqual(t.fired.at(-1), "b/late@40");
+  });
+
+  it("deleting most timers of one time leaves the others firing in registration order", () => {
+    const t = service();
+    for (let i = 0; i < 200; i++) {
+      t.setKey(i);
+      t.s.registerEventTimeTimer("w", 50);
+    }
+    for (let i = 0; i < 200; i++) {
+      if (i % 10 === 3) continue;
+      t.setKey(i);
+      t.s.deleteEventTimeTimer("w", 50);
+    }
+    t.setKey(1000);
+    t.s.registerEventTimeTimer("w", 50);
+    t.setKey(3); // deleted-and-registered-again keeps its place? no: it is live already
+    t.s.registerEventTimeTimer("w", 50);
+    t.setKey(4); // registered again after its delete: now the last
+    t.s.registerEventTimeTimer("w", 50);
+    assert.equal(t.s.numEventTimeTimers(), 22);
+    t.s.advanceWatermark(50);
+    const expected = [];
+    for (let i = 3; i < 200; i += 10) expected.push(`${i}/w@50`);
+    expected.push("1000/w@50", "4/w@50");
+    assert.deepEqual(t.fired, expected);
+    assert.equal(t.s.numEventTimeTimers(), 0);
+  });
+
+  it("re-identifying namespaces keeps the firing order; timers that become equal merge", () => {
+    const t = service();
+    t.setKey("x");
+    t.s.registerEventTimeTimer("w2", 10);
+    t.setKey("y");
+    t.s.registerEventTimeTimer("v1", 10);
+    t.setKey("x");
+    t.s.registerEventTimeTimer("w1", 10); // becomes equal to x's w2 timer
+    t.s.registerEventTimeTimer("w1", 5);
+    t.s.useNamespaceIdentity((ns) => ns[0]);
+    assert.equal(t.s.numEventTimeTimers(), 3);
+    t.s.advanceWatermark(10);
+    assert.deepEqual(t.fired, ["x/w1@5", "x/w2@10", "y/v1@10"]);
+  });
+});
