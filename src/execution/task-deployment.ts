@@ -32,6 +32,13 @@ import type { ExecutionGraph, ExecutionSubtask } from "../graph/execution-graph.
 import type { JobVertex } from "../graph/job-graph.ts";
 import { type StreamEdge, type StreamNode, edgeId } from "../graph/stream-graph.ts";
 
+/**
+ * The most records a poll of an in-memory source reader emits in a task without network outputs
+ * (its chain ends in sinks): the task's per-poll work is spread over more records; a poll still
+ * shrinks when it takes longer than a millisecond (SplitQueueReader).
+ */
+const CHAINED_MAX_RECORDS_PER_POLL = 1024;
+
 export interface NetworkOptions {
   bufferSize: number;
   /** ms; 0 flushes at the end of every step, -1 only when full. */
@@ -271,6 +278,8 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
         subtaskIndex: st.index,
         parallelism: v.parallelism,
         sendSplitRequest: () => ctx.sources.requestSplit(head.id, st.index),
+        // A chain that ends in sinks here writes no network buffer a large poll could overdraw.
+        maxRecordsPerPoll: v.outputs.length === 0 ? CHAINED_MAX_RECORDS_PER_POLL : undefined,
       });
       const inner = reader;
       // Splits received are remembered: a restore must not assign them again from the enumerator.
