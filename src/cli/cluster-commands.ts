@@ -28,6 +28,7 @@ import {
   JOBMANAGER,
   JOBMANAGER_PORT,
   JOBMANAGER_REST_PORT,
+  JM_FLAMEGRAPH,
   LIST,
   PORT,
   SAVEPOINT,
@@ -178,6 +179,7 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
         token,
         logFile: logFile === undefined ? undefined : resolve(logFile),
         tls,
+        flameGraph: p.flags.has(JM_FLAMEGRAPH.name),
       });
     if (p.values.has("ha")) {
       return await runHaJobManager(jmOptions, p.values, startRest, untilSignal, io).finally(() =>

@@ -70,6 +70,10 @@ export const REST_PORT: OptionSpec = {
   example: String(JOBMANAGER_REST_PORT),
   help: `port of the REST API (job submission, jobs, /taskmanagers, /metrics; what clients' -m names) on --address (default ${JOBMANAGER_REST_PORT}; 0 picks a free one)`,
 };
+export const JM_FLAMEGRAPH: OptionSpec = {
+  name: "flamegraph",
+  help: "serve CPU flame graphs of vertices at /jobs/:jid/vertices/:vid/flamegraph, profiled in the TaskManagers' worker threads (Flink's rest.flamegraph.enabled; default off)",
+};
 export const APPLICATION_JOB: OptionSpec = {
   name: "job",
   value: "job.ts",
@@ -181,6 +185,7 @@ export const JOBMANAGER: CommandSpec = {
     ADDRESS,
     PORT,
     REST_PORT,
+    JM_FLAMEGRAPH,
     TOKEN,
     CHECKPOINT_DIR,
     APPLICATION_JOB,

@@ -27,6 +27,8 @@ export interface JobManagerRestOptions {
   logFile?: string;
   /** Serve https. */
   tls?: RestTls;
+  /** Serve flame graphs (profiles of the TaskManagers' worker threads; Flink's rest.flamegraph.enabled). */
+  flameGraph?: boolean;
 }
 
 export function startJobManagerRest(jm: JobManager, o: JobManagerRestOptions): Promise<RestServer> {
@@ -38,6 +40,7 @@ export function startJobManagerRest(jm: JobManager, o: JobManagerRestOptions): P
     control: (jobId) => jm.jobs.get(jobId)?.client,
     routes: (req, url) => clusterRoutes(jm, req, url, o.logFile),
     tls: o.tls,
+    flameGraph: o.flameGraph,
   });
 }
 
