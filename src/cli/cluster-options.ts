@@ -46,9 +46,9 @@ export const JOBMANAGER_REST_PORT = 8081;
 export const JM_ADDRESS: OptionSpec = {
   name: "jobmanager",
   short: "m",
-  value: "host:port",
+  value: "host:port[,host:port]",
   example: `127.0.0.1:${JOBMANAGER_REST_PORT}`,
-  help: `the JobManager's REST address (its --rest-port; default 127.0.0.1:${JOBMANAGER_REST_PORT}); with weir run: run the job on that cluster`,
+  help: `the JobManager's REST address (its --rest-port; default 127.0.0.1:${JOBMANAGER_REST_PORT}); several (highly available JobManagers, any of which answers through the leader): tried in turn; with weir run: run the job on that cluster`,
 };
 /** A TaskManager's -m: the JobManager's RPC address. */
 export const JM_RPC_ADDRESS: OptionSpec = {
