@@ -19,7 +19,15 @@ import { type Proc, startProcess, waitForOutput } from "./process-cluster.ts";
 
 const WORDCOUNT = fileURLToPath(new URL("../fixtures/wordcount-job.ts", import.meta.url));
 const UNBOUNDED = fileURLToPath(new URL("./observed-job.ts", import.meta.url));
-const WC_ENV = { WEIR_TEST_WC_WORDS: "5000", WEIR_TEST_WC_VOCAB: "100", WEIR_TEST_WC_SEED: "3" };
+const TOKEN = "ha-rest-token";
+/** Every process (JobManagers, TaskManager, clients) has the cluster token; requests must carry it. */
+const ENV = {
+  WEIR_TEST_WC_WORDS: "5000",
+  WEIR_TEST_WC_VOCAB: "100",
+  WEIR_TEST_WC_SEED: "3",
+  WEIR_CLUSTER_TOKEN: TOKEN,
+};
+const AUTH = { authorization: `Bearer ${TOKEN}` };
 
 async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 120_000): Promise<T> {
   const end = Date.now() + ms;
@@ -61,7 +69,7 @@ describe("the REST API of highly available JobManagers (etcd)", () => {
           "--heartbeat-timeout",
           "2000",
         ],
-        { ...WC_ENV, WEIR_CLUSTER_TOKEN: "" },
+        ENV,
       );
     leader = await jobManager();
     procs.push(leader);
@@ -74,10 +82,7 @@ describe("the REST API of highly available JobManagers (etcd)", () => {
       await waitForOutput(standby, /standing by for leadership .*REST API at (\S+)/, "a standby's REST API")
     )[1]!;
     assert.notEqual(standbyRest, leaderRest);
-    const tm = startProcess(["taskmanager", ...ha, "--slots", "2", "--id", "tm-0"], {
-      ...WC_ENV,
-      WEIR_CLUSTER_TOKEN: "",
-    });
+    const tm = startProcess(["taskmanager", ...ha, "--slots", "2", "--id", "tm-0"], ENV);
     procs.push(tm);
     await waitForOutput(tm, /registered with/, "the TaskManager registered");
   });
@@ -89,32 +94,33 @@ describe("the REST API of highly available JobManagers (etcd)", () => {
   });
 
   it("a job submitted through the standby runs; the standby answers as the leader", async () => {
-    const run = startProcess(
-      ["run", "-m", standbyRest.replace(/^http:\/\//, ""), WORDCOUNT, "-p", "1"],
-      WC_ENV,
-    );
+    const run = startProcess(["run", "-m", standbyRest.replace(/^http:\/\//, ""), WORDCOUNT, "-p", "1"], ENV);
     assert.equal(await run.exited, 0, run.err());
     assert.match(run.out(), /^Job 'wordcount-fixture' finished in .*counts \(p=1\): 5,000 records/m);
     // The standby's answers are the leader's (the same job list), and its dashboard is served.
-    const viaStandby = await (await fetch(`${standbyRest}/jobs/overview`)).json();
-    const viaLeader = await (await fetch(`${leaderRest}/jobs/overview`)).json();
+    const viaStandby = await (await fetch(`${standbyRest}/jobs/overview`, { headers: AUTH })).json();
+    const viaLeader = await (await fetch(`${leaderRest}/jobs/overview`, { headers: AUTH })).json();
     assert.deepEqual(viaStandby, viaLeader);
     assert.equal((viaLeader as { jobs: unknown[] }).jobs.length, 1);
     assert.equal((await fetch(`${standbyRest}/`)).status, 200);
     // A request forwarded to a JobManager that does not lead is not forwarded again: 503, retry.
-    const loop = await fetch(`${standbyRest}/jobs/overview`, { headers: { [FORWARDED_HEADER]: "a test" } });
+    const loop = await fetch(`${standbyRest}/jobs/overview`, {
+      headers: { ...AUTH, [FORWARDED_HEADER]: "a test" },
+    });
     assert.equal(loop.status, 503);
     assert.equal(loop.headers.get("retry-after"), "1");
     assert.match(((await loop.json()) as { errors: string[] }).errors[0]!, /no longer leads; retry/);
+    // The standby checks the token itself: a request without it is not forwarded.
+    assert.equal((await fetch(`${standbyRest}/jobs/overview`)).status, 401);
   });
 
   it("after the leader is killed, -m with both addresses still answers", async () => {
-    const client = new ClusterClient(standbyRest, "");
+    const client = new ClusterClient(standbyRest, TOKEN);
     const job = await client.submit(UNBOUNDED, { parallelism: 2 }, { follow: false });
     client.close();
     const both = [leaderRest, standbyRest].map((u) => u.replace(/^http:\/\//, "")).join(",");
     await until("the job runs", async () => {
-      const list = startProcess(["list", "-m", both], {});
+      const list = startProcess(["list", "-m", both], ENV);
       return (await list.exited) === 0 && list.out().includes(`${job.jobId} : observed (RUNNING)`)
         ? true
         : undefined;
@@ -122,16 +128,16 @@ describe("the REST API of highly available JobManagers (etcd)", () => {
     leader.child.kill("SIGKILL");
     await leader.exited;
     // The first address refuses; the second answers (503 while it takes over, retried by the client).
-    const list = startProcess(["list", "-m", both], {});
+    const list = startProcess(["list", "-m", both], ENV);
     assert.equal(await list.exited, 0, list.err());
     // The standby leads now, and runs the job it took over from the job store.
     await until("the new leader lists the job it recovered", async () => {
-      const again = startProcess(["list", "-m", both], {});
+      const again = startProcess(["list", "-m", both], ENV);
       return (await again.exited) === 0 && again.out().includes(`${job.jobId} : observed (RUNNING)`)
         ? true
         : undefined;
     });
-    const cancel = startProcess(["cancel", "-m", both, job.jobId], {});
+    const cancel = startProcess(["cancel", "-m", both, job.jobId], ENV);
     assert.equal(await cancel.exited, 0, cancel.err());
   });
 });
