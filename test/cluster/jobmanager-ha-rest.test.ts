@@ -4,7 +4,8 @@
 // reports its end through the standby (which forwards to the leader's REST address, published in
 // etcd); a request a standby cannot forward gets 503 with Retry-After; after the leader is
 // SIGKILLed, `weir list -m <dead leader>,<standby>` still answers, and shows the job the standby
-// took over.
+// took over. Over TLS, a standby forwards to the leader's https REST API, checking its certificate
+// against the cluster CA.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -16,6 +17,7 @@ import { ClusterClient } from "../../src/cluster/cluster-client.ts";
 import { FORWARDED_HEADER } from "../../src/web/rest-proxy.ts";
 import { type EtcdTestServer, freePort, startEtcd } from "../fixtures/etcd-server.ts";
 import { type Proc, startProcess, waitForOutput } from "./process-cluster.ts";
+import { makeTestCertificates, tlsFlags } from "./tls-certs.ts";
 
 const WORDCOUNT = fileURLToPath(new URL("../fixtures/wordcount-job.ts", import.meta.url));
 const UNBOUNDED = fileURLToPath(new URL("./observed-job.ts", import.meta.url));
@@ -39,58 +41,81 @@ async function until<T>(what: string, f: () => Promise<T | undefined>, ms = 120_
   }
 }
 
+let etcd: EtcdTestServer;
+let dir: string;
+const procs: Proc[] = [];
+
+before(async () => {
+  etcd = await startEtcd();
+  dir = mkdtempSync(join(tmpdir(), "weir-jm-ha-rest-"));
+});
+after(async () => {
+  for (const p of procs) if (p.child.exitCode === null) p.child.kill("SIGKILL");
+  await Promise.all(procs.map((p) => p.exited));
+  await etcd?.close();
+  if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+});
+
+/** `weir jobmanager --ha` in cluster `clusterId`, with `more` arguments. */
+async function jobManager(clusterId: string, more: string[] = []): Promise<Proc> {
+  const p = startProcess(
+    [
+      "jobmanager",
+      "--port",
+      String(await freePort()),
+      "--rest-port",
+      "0",
+      "--ha",
+      etcd.endpoints,
+      "--ha-cluster-id",
+      clusterId,
+      "--ha-lease-ttl",
+      "2",
+      "--ha-storage-dir",
+      join(dir, clusterId),
+      "--heartbeat-interval",
+      "200",
+      "--heartbeat-timeout",
+      "2000",
+      ...more,
+    ],
+    ENV,
+  );
+  procs.push(p);
+  return p;
+}
+
+/** A leader, then a standby: their processes and REST URLs. */
+async function leaderAndStandby(
+  clusterId: string,
+  more: string[] = [],
+): Promise<{ leader: Proc; leaderRest: string; standbyRest: string }> {
+  const leader = await jobManager(clusterId, more);
+  const leaderRest = (
+    await waitForOutput(leader, /JobManager listening on .*; REST API at (\S+)/, "a leader")
+  )[1]!;
+  const standby = await jobManager(clusterId, more);
+  const standbyRest = (
+    await waitForOutput(standby, /standing by for leadership .*REST API at (\S+)/, "a standby's REST API")
+  )[1]!;
+  assert.notEqual(standbyRest, leaderRest);
+  return { leader, leaderRest, standbyRest };
+}
+
 describe("the REST API of highly available JobManagers (etcd)", () => {
-  let etcd: EtcdTestServer;
-  let dir: string;
-  const procs: Proc[] = [];
   let leader: Proc;
   let leaderRest: string;
   let standbyRest: string;
 
   before(async () => {
-    etcd = await startEtcd();
-    dir = mkdtempSync(join(tmpdir(), "weir-jm-ha-rest-"));
-    const ha = ["--ha", etcd.endpoints, "--ha-cluster-id", `ha-rest-${process.pid}`];
-    const jobManager = async () =>
-      startProcess(
-        [
-          "jobmanager",
-          "--port",
-          String(await freePort()),
-          "--rest-port",
-          "0",
-          ...ha,
-          "--ha-lease-ttl",
-          "2",
-          "--ha-storage-dir",
-          join(dir, "ha"),
-          "--heartbeat-interval",
-          "200",
-          "--heartbeat-timeout",
-          "2000",
-        ],
-        ENV,
-      );
-    leader = await jobManager();
-    procs.push(leader);
-    leaderRest = (
-      await waitForOutput(leader, /JobManager listening on .*; REST API at (\S+)/, "a leader")
-    )[1]!;
-    const standby = await jobManager();
-    procs.push(standby);
-    standbyRest = (
-      await waitForOutput(standby, /standing by for leadership .*REST API at (\S+)/, "a standby's REST API")
-    )[1]!;
-    assert.notEqual(standbyRest, leaderRest);
-    const tm = startProcess(["taskmanager", ...ha, "--slots", "2", "--id", "tm-0"], ENV);
+    const clusterId = `ha-rest-${process.pid}`;
+    ({ leader, leaderRest, standbyRest } = await leaderAndStandby(clusterId));
+    const tm = startProcess(
+      ["taskmanager", "--ha", etcd.endpoints, "--ha-cluster-id", clusterId, "--slots", "2", "--id", "tm-0"],
+      ENV,
+    );
     procs.push(tm);
     await waitForOutput(tm, /registered with/, "the TaskManager registered");
-  });
-  after(async () => {
-    for (const p of procs) if (p.child.exitCode === null) p.child.kill("SIGKILL");
-    await Promise.all(procs.map((p) => p.exited));
-    await etcd?.close();
-    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
   });
 
   it("a job submitted through the standby runs; the standby answers as the leader", async () => {
@@ -139,5 +164,24 @@ describe("the REST API of highly available JobManagers (etcd)", () => {
     });
     const cancel = startProcess(["cancel", "-m", both, job.jobId], ENV);
     assert.equal(await cancel.exited, 0, cancel.err());
+  });
+});
+
+describe("a standby forwards over TLS", () => {
+  it("checks the leader's certificate against the cluster CA", async () => {
+    const certs = makeTestCertificates();
+    try {
+      const tls = tlsFlags(certs.cert, certs.key, certs.ca);
+      const { standbyRest } = await leaderAndStandby(`ha-rest-tls-${process.pid}`, tls);
+      assert.match(standbyRest, /^https:\/\//);
+      const list = startProcess(
+        ["list", "-m", standbyRest.replace(/^https:\/\//, ""), "--tls-ca", certs.ca],
+        ENV,
+      );
+      assert.equal(await list.exited, 0, list.err());
+      assert.match(list.out(), /^No jobs\.$/m);
+    } finally {
+      certs.remove();
+    }
   });
 });
