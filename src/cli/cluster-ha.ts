@@ -79,7 +79,9 @@ export async function runHaJobManager(
   let h: HaJobManager | undefined;
   let rest: RestServer | undefined;
   const forward = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
-    if (h?.leader !== undefined) return false;
+    // A standby's Prometheus scrape is its own (no jobs): a scraper of every JobManager would
+    // count the leader's jobs twice otherwise.
+    if (h?.leader !== undefined || isMetricsScrape(req)) return false;
     const target = h?.leaderRestUrl;
     if (req.headers[FORWARDED_HEADER] !== undefined) {
       unavailable(res, "the JobManager this request was forwarded to no longer leads; retry");
@@ -121,6 +123,10 @@ export async function runHaJobManager(
       throw e;
     }),
   ]);
+}
+
+function isMetricsScrape(req: IncomingMessage): boolean {
+  return req.method === "GET" && new URL(req.url ?? "/", "http://localhost").pathname === "/metrics";
 }
 
 /**

@@ -56,6 +56,8 @@ export function startJobManagerRest(
     routes: (req, url) => {
       const leader = current();
       if (leader !== undefined) return clusterRoutes(leader, req, url, o.logFile);
+      // A standby's own Prometheus exposition: no jobs.
+      if (url.pathname === "/metrics") return Promise.resolve(undefined);
       return Promise.resolve({
         status: 503,
         body: { errors: ["this JobManager does not lead (leadership is changing); retry"] },

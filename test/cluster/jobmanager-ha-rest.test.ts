@@ -150,6 +150,15 @@ describe("the REST API of highly available JobManagers (etcd)", () => {
         ? true
         : undefined;
     });
+    // Prometheus: the leader exposes the job's metrics; a standby its own, without the leader's jobs
+    // (a scraper of every JobManager must not count them twice).
+    const scrape = async (url: string) => {
+      const r = await fetch(`${url}/metrics`, { headers: AUTH });
+      assert.equal(r.status, 200);
+      return r.text();
+    };
+    assert.ok((await scrape(leaderRest)).includes(`job_id="${job.jobId}"`));
+    assert.ok(!(await scrape(standbyRest)).includes(job.jobId));
     leader.child.kill("SIGKILL");
     await leader.exited;
     // The first address refuses; the second answers (503 while it takes over, retried by the client).
