@@ -66,6 +66,8 @@ export class ClusterClientError extends WeirError {
 interface ExecutionResult {
   status: { id: "IN_PROGRESS" | "COMPLETED" };
   "attempt-failures": Array<{ attempt: number; error: WireError; restartDelayMs?: number | null }>;
+  /** Failures the JobManager no longer keeps, from the front of the list (absent: none). */
+  "attempt-failures-dropped"?: number;
   "job-execution-result"?: {
     "application-status": string;
     "failure-cause"?: { error: WireError };
@@ -244,14 +246,17 @@ export class ClusterClient {
         undefined,
         job.jobId,
       )) as ExecutionResult;
-      for (const f of r["attempt-failures"].slice(told)) {
+      // `told` counts every failure since the job started, dropped ones included.
+      const dropped = r["attempt-failures-dropped"] ?? 0;
+      const kept = r["attempt-failures"];
+      for (const f of kept.slice(Math.max(0, told - dropped))) {
         onAttemptFailed?.({
           attempt: f.attempt,
           error: fromWireError(f.error, job.jobName),
           restartDelayMs: f.restartDelayMs ?? undefined,
         });
       }
-      told = r["attempt-failures"].length;
+      told = Math.max(told, dropped + kept.length);
       const end = r["job-execution-result"];
       if (r.status.id !== "COMPLETED" || end === undefined) return undefined;
       const status =

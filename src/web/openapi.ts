@@ -176,6 +176,10 @@ export const CLUSTER_PATHS: Record<string, Schema> = {
             "attempt-failures": arr(
               obj({ attempt: int, error: obj({}), restartDelayMs: { type: "integer", nullable: true } }),
             ),
+            "attempt-failures-dropped": {
+              type: "integer",
+              description: "failures no longer kept, before the list (the last 100 are)",
+            },
           }),
         ),
         ...notFound,

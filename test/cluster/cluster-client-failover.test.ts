@@ -67,6 +67,49 @@ describe("the REST client with several JobManagers", () => {
     );
   });
 
+  it("following a job that failed more often than the JobManager keeps: each failure told once", async () => {
+    // The JobManager keeps a job's last 100 failures; between two polls it dropped older ones.
+    const failure = (attempt: number) => ({
+      attempt,
+      error: { name: "Error", message: `attempt ${attempt} failed` },
+      restartDelayMs: 0,
+    });
+    const range = (from: number, to: number) =>
+      Array.from({ length: to - from }, (_, i) => failure(from + i));
+    const answers = [
+      { status: { id: "IN_PROGRESS" }, "attempt-failures": range(0, 100), "attempt-failures-dropped": 0 },
+      { status: { id: "IN_PROGRESS" }, "attempt-failures": range(30, 130), "attempt-failures-dropped": 30 },
+      {
+        status: { id: "COMPLETED" },
+        "job-execution-result": { "application-status": "CANCELED", result: null, collected: null },
+        "attempt-failures": range(40, 140),
+        "attempt-failures-dropped": 40,
+      },
+    ];
+    let n = 0;
+    const s = createServer((_req, res) => {
+      res.writeHead(200, { "content-type": "application/json" });
+      res.end(JSON.stringify(answers[Math.min(n++, answers.length - 1)]));
+    });
+    servers.push(s);
+    await new Promise<void>((resolve) => s.listen(0, "127.0.0.1", () => resolve()));
+    const client = new ClusterClient(`127.0.0.1:${(s.address() as { port: number }).port}`, "");
+    const told: number[] = [];
+    const follow = (
+      client as unknown as {
+        follow: (j: object, cb: (f: { attempt: number }) => void) => Promise<{ status: string }>;
+      }
+    ).follow.bind(client);
+    const end = await follow({ jobId: "j1", jobName: "flaky" }, (f) => told.push(f.attempt));
+    assert.equal(end.status, "CANCELED");
+    assert.deepEqual(
+      told,
+      Array.from({ length: 140 }, (_, i) => i),
+      "0..139, each once, in order",
+    );
+    client.close();
+  });
+
   it("other errors are not retried elsewhere: a 500 is the answer", async () => {
     const broken = await jobManager(() => ({ status: 500 }));
     const other = await jobManager(() => ({ status: 200 }));
