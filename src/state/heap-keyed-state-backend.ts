@@ -61,6 +61,7 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     mapKey: "",
     keyGroupIndex: -1,
     namespace: VOID_NAMESPACE,
+    version: 0,
   };
   private readonly numKeyGroups: number;
   private timeProvider: () => number = Date.now;
@@ -83,6 +84,7 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     ctx.key = key;
     ctx.mapKey = mapKeyOf(key);
     ctx.keyGroupIndex = i;
+    ctx.version++;
   }
 
   getCurrentKey(): unknown {
@@ -96,6 +98,7 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
   /** Scopes state to a namespace (a window as a primitive); VOID_NAMESPACE for unscoped state. */
   setCurrentNamespace(namespace: Namespace): void {
     this.ctx.namespace = checkNamespace(namespace);
+    this.ctx.version++;
   }
 
   getCurrentNamespace(): Namespace {
@@ -188,11 +191,15 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
           this.ctx.key = keyOfMapKey(mk);
           this.ctx.mapKey = mk;
           this.ctx.keyGroupIndex = i;
+          this.ctx.version++;
           fn(this.ctx.key, state);
         }
       }
     } finally {
+      // The version only moves forward: cells cached before may have been removed meanwhile.
+      const version = this.ctx.version + 1;
       Object.assign(this.ctx, saved);
+      this.ctx.version = version;
     }
   }
 
@@ -220,7 +227,7 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     }
     for (const [state, table] of this.tables()) {
       for (const [namespace, m] of table.namespacesOf(i)) {
-        for (const [mapKey, value] of m) yield { state, namespace, mapKey, value };
+        for (const [mapKey, e] of m) yield { state, namespace, mapKey, value: table.storedOf(e) };
       }
     }
   }
@@ -300,7 +307,7 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
         table = new StateTable(state, this.numKeyGroups, this.ctx);
         this.pendingRestore.set(state, table);
       }
-      table.mapOrCreate(i, namespace).set(mapKey as MapKey, value);
+      table.restoreEntry(i, namespace, mapKey as MapKey, value);
     }
   }
 
