@@ -61,7 +61,6 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     mapKey: "",
     keyGroupIndex: -1,
     namespace: VOID_NAMESPACE,
-    version: 0,
   };
   private readonly numKeyGroups: number;
   private timeProvider: () => number = Date.now;
@@ -84,7 +83,6 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     ctx.key = key;
     ctx.mapKey = mapKeyOf(key);
     ctx.keyGroupIndex = i;
-    ctx.version++;
   }
 
   getCurrentKey(): unknown {
@@ -98,7 +96,6 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
   /** Scopes state to a namespace (a window as a primitive); VOID_NAMESPACE for unscoped state. */
   setCurrentNamespace(namespace: Namespace): void {
     this.ctx.namespace = checkNamespace(namespace);
-    this.ctx.version++;
   }
 
   getCurrentNamespace(): Namespace {
@@ -191,15 +188,11 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
           this.ctx.key = keyOfMapKey(mk);
           this.ctx.mapKey = mk;
           this.ctx.keyGroupIndex = i;
-          this.ctx.version++;
           fn(this.ctx.key, state);
         }
       }
     } finally {
-      // The version only moves forward: cells cached before may have been removed meanwhile.
-      const version = this.ctx.version + 1;
       Object.assign(this.ctx, saved);
-      this.ctx.version = version;
     }
   }
 
@@ -227,7 +220,7 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     }
     for (const [state, table] of this.tables()) {
       for (const [namespace, m] of table.namespacesOf(i)) {
-        for (const [mapKey, e] of m) yield { state, namespace, mapKey, value: table.storedOf(e) };
+        for (const [mapKey, value] of m) yield { state, namespace, mapKey, value };
       }
     }
   }
@@ -307,7 +300,7 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
         table = new StateTable(state, this.numKeyGroups, this.ctx);
         this.pendingRestore.set(state, table);
       }
-      table.restoreEntry(i, namespace, mapKey as MapKey, value);
+      table.mapOrCreate(i, namespace).set(mapKey as MapKey, value);
     }
   }
 

@@ -1,8 +1,7 @@
 // The keyed state handles of the heap backend: value, list, reducing and aggregating state (map
 // state is in heap-map-state.ts). A handle reads the backend's current key, key group and namespace
 // at call time. Without TTL the stored value is the user's; with TTL it is wrapped in a TtlValue
-// (per element for lists). Value-like states without TTL keep their entries in StateCells (cell
-// mode, see state-table.ts): value() + update() of one record is one Map lookup, and so is add().
+// (per element for lists).
 
 import { InvalidArgumentError } from "../core/errors.ts";
 import type {
@@ -14,7 +13,7 @@ import type {
   ValueState,
 } from "../core/state.ts";
 import { copyStateValue } from "./copy.ts";
-import { type KeyContext, type MapKey, type Namespace, StateCell, type StateTable } from "./state-table.ts";
+import type { KeyContext, MapKey, Namespace, StateTable } from "./state-table.ts";
 import { IncrementalCleanup, type TtlPolicy, type TtlValue } from "./ttl.ts";
 
 type KeyMap = Map<MapKey, unknown>;
@@ -81,26 +80,12 @@ export abstract class HeapState {
   /** Removes the current key's entry from the current namespace's Map `m`. */
   protected removeCurrent(m: KeyMap): void {
     m.delete(this.ctx.mapKey);
-    if (this.table.cells) this.ctx.version++;
     this.table.dropIfEmpty(this.ctx.keyGroupIndex, this.ctx.namespace, m);
   }
 }
 
-/**
- * Value-like states (value, reducing, aggregating): one stored value per key and namespace; in a
- * StateCell (cell mode) unless under TTL, whose paths keep TtlValues in the Maps as they are.
- */
+/** Value-like states (value, reducing, aggregating): one stored value per key and namespace. */
 abstract class SingleValueState<T> extends HeapState {
-  constructor(
-    descriptor: StateDescriptor<unknown>,
-    table: StateTable,
-    ctx: KeyContext,
-    ttl: TtlPolicy | undefined,
-  ) {
-    super(descriptor, table, ctx, ttl);
-    if (ttl === undefined) table.useCells();
-  }
-
   protected cleanStored(stored: unknown, now: number): unknown {
     return this.ttl!.expired(stored as TtlValue<unknown>, now) ? undefined : stored;
   }
@@ -110,8 +95,7 @@ abstract class SingleValueState<T> extends HeapState {
     const m = this.table.current();
     if (m === undefined) return undefined;
     const s = m.get(this.ctx.mapKey);
-    if (this.ttl === undefined) return s === undefined ? undefined : ((s as StateCell).v as T);
-    if (s === undefined) return undefined;
+    if (s === undefined || this.ttl === undefined) return s as T | undefined;
     const ttl = this.ttl;
     const tv = s as TtlValue<T>;
     if (ttl.expired(tv, now)) {
@@ -122,9 +106,15 @@ abstract class SingleValueState<T> extends HeapState {
     return tv.v;
   }
 
-  /** A stored value under TTL for a read-modify-write (add): undefined when absent or expired. */
-  protected liveForAdd(s: unknown, now: number): T | undefined {
-    return s === undefined || this.ttl!.expired(s as TtlValue<T>, now) ? undefined : (s as TtlValue<T>).v;
+  /** The current value for a read-modify-write (add): expired values count as absent. */
+  protected readLive(m: KeyMap | undefined, now: number): T | undefined {
+    const s = m?.get(this.ctx.mapKey);
+    if (s === undefined || this.ttl === undefined) return s as T | undefined;
+    return this.ttl.expired(s as TtlValue<T>, now) ? undefined : (s as TtlValue<T>).v;
+  }
+
+  protected write(m: KeyMap, value: T, now: number): void {
+    m.set(this.ctx.mapKey, this.ttl === undefined ? value : { v: value, ts: now });
   }
 
   /** Merges `sources` into `target` for the current key with `merge` (reducing/aggregating). */
@@ -134,7 +124,7 @@ abstract class SingleValueState<T> extends HeapState {
     let merged: T | undefined;
     for (const ns of sources) {
       if (ns === target) continue;
-      const s = this.table.peek(kgi, ns, mapKey);
+      const s = this.table.mapOf(kgi, ns)?.get(mapKey);
       if (s === undefined) continue;
       this.table.delete(kgi, ns, mapKey);
       const v = this.live(s, now);
@@ -144,16 +134,11 @@ abstract class SingleValueState<T> extends HeapState {
     this.table.touch(kgi, target, mapKey);
     const tm = this.table.mapOrCreate(kgi, target);
     const t = tm.get(mapKey);
-    if (this.ttl === undefined) {
-      if (t === undefined) tm.set(mapKey, new StateCell(merged));
-      else (t as StateCell).v = merge((t as StateCell).v as T, merged);
-      return;
-    }
     const tv = t === undefined ? undefined : this.live(t, now);
-    tm.set(mapKey, { v: tv === undefined ? merged : merge(tv, merged), ts: now });
+    const result = tv === undefined ? merged : merge(tv, merged);
+    tm.set(mapKey, this.ttl === undefined ? result : { v: result, ts: now });
   }
 
-  /** A stored value (not a cell) without TTL's wrapper; undefined when expired. */
   private live(s: unknown, now: number): T | undefined {
     if (this.ttl === undefined) return s as T;
     return this.ttl.expired(s as TtlValue<T>, now) ? undefined : (s as TtlValue<T>).v;
@@ -162,9 +147,6 @@ abstract class SingleValueState<T> extends HeapState {
 
 export class HeapValueState<T> extends SingleValueState<T> implements ValueState<T> {
   private readonly defaultValue: T | undefined;
-  /** The cell value() found (no TTL), valid while ctx.version equals cellVersion. */
-  private cell: StateCell | undefined = undefined;
-  private cellVersion = -1;
 
   constructor(
     descriptor: StateDescriptor<unknown> & { defaultValue?: unknown },
@@ -178,11 +160,8 @@ export class HeapValueState<T> extends SingleValueState<T> implements ValueState
 
   value(): T | undefined {
     if (this.ttl === undefined) {
-      const c = this.table.current()?.get(this.ctx.mapKey) as StateCell | undefined;
-      if (c === undefined) return this.defaultValue;
-      this.cell = c;
-      this.cellVersion = this.ctx.version;
-      return c.v as T;
+      const v = this.table.current()?.get(this.ctx.mapKey) as T | undefined;
+      return v === undefined ? this.defaultValue : v;
     }
     const v = this.read(this.accessed());
     return v === undefined ? this.defaultValue : v;
@@ -194,22 +173,10 @@ export class HeapValueState<T> extends SingleValueState<T> implements ValueState
       return;
     }
     if (this.ttl === undefined) {
-      // The cell value() just read for this key and namespace (the copy-on-write log, if a
-      // snapshot needs it, was kept then): no second lookup.
-      const c = this.cell;
-      if (c !== undefined && this.cellVersion === this.ctx.version) {
-        c.v = value;
-        return;
-      }
-      const m = this.table.currentOrCreate();
-      const k = this.ctx.mapKey;
-      const found = m.get(k) as StateCell | undefined;
-      if (found !== undefined) found.v = value;
-      else m.set(k, new StateCell(value));
+      this.table.currentOrCreate().set(this.ctx.mapKey, value);
       return;
     }
-    const now = this.accessed();
-    this.table.currentOrCreate().set(this.ctx.mapKey, { v: value, ts: now });
+    this.write(this.table.currentOrCreate(), value, this.accessed());
   }
 }
 
@@ -234,16 +201,8 @@ export class HeapReducingState<T> extends SingleValueState<T> implements Reducin
     }
     const now = this.accessed();
     const m = this.table.currentOrCreate();
-    const k = this.ctx.mapKey;
-    const s = m.get(k);
-    if (this.ttl === undefined) {
-      // Cell mode: one lookup.
-      if (s === undefined) m.set(k, new StateCell(value));
-      else (s as StateCell).v = this.reduce((s as StateCell).v as T, value);
-      return;
-    }
-    const cur = this.liveForAdd(s, now);
-    m.set(k, { v: cur === undefined ? value : this.reduce(cur, value), ts: now });
+    const cur = this.readLive(m, now);
+    this.write(m, cur === undefined ? value : this.reduce(cur, value), now);
   }
 
   mergeNamespaces(target: Namespace, sources: readonly Namespace[]): void {
@@ -273,16 +232,8 @@ export class HeapAggregatingState<IN, ACC, OUT>
   add(value: IN): void {
     const now = this.accessed();
     const m = this.table.currentOrCreate();
-    const k = this.ctx.mapKey;
-    const s = m.get(k);
-    if (this.ttl === undefined) {
-      // Cell mode: one lookup.
-      if (s === undefined) m.set(k, new StateCell(this.fn.add(value, this.fn.createAccumulator())));
-      else (s as StateCell).v = this.fn.add(value, (s as StateCell).v as ACC);
-      return;
-    }
-    const cur = this.liveForAdd(s, now);
-    m.set(k, { v: this.fn.add(value, cur === undefined ? this.fn.createAccumulator() : cur), ts: now });
+    const cur = this.readLive(m, now);
+    this.write(m, this.fn.add(value, cur === undefined ? this.fn.createAccumulator() : cur), now);
   }
 
   mergeNamespaces(target: Namespace, sources: readonly Namespace[]): void {

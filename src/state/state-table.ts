@@ -10,14 +10,6 @@
 // the live Maps with the log laid over them. So the task goes on while the snapshot is written,
 // and pays only for the entries it touches before the writer reaches their key group. Code that
 // changes an entry other than the current key's calls touch() first.
-//
-// Value-like states without TTL (value, reducing, aggregating) keep a StateCell per entry instead
-// of the value (the table is in cell mode): a read finds the cell, and a write in the same record
-// sets its field without a second Map lookup (HeapValueState caches the cell it read). Everything
-// that reads entries generically (snapshots, the copy-on-write log, iteration, restore) sees the
-// stored value, never the cell. A cached cell is valid while KeyContext.version is unchanged: the
-// version moves with the current key or namespace, and whenever a cell-mode entry is removed or
-// replaced, or a snapshot is captured.
 
 import { canonicalKey } from "../core/key-groups.ts";
 import { InvalidArgumentError } from "../core/errors.ts";
@@ -37,17 +29,6 @@ export interface KeyContext {
   /** Key group minus the first key group of the backend's range. */
   keyGroupIndex: number;
   namespace: Namespace;
-  /**
-   * Moves (never back) whenever the current key or namespace changes, an entry of a cell-mode
-   * table is removed or replaced, or a snapshot is captured: a state handle's cached cell is
-   * valid only under the version it was read at.
-   */
-  version: number;
-}
-
-/** The holder of one stored value in a cell-mode table: written in place by its state handle. */
-export class StateCell {
-  constructor(public v: unknown) {}
 }
 
 // Composite keys become "\0c" + canonical text; strings that start with "\0" become "\0s" + string.
@@ -146,8 +127,6 @@ export class StateTable {
   private captures: TableCapture[] = [];
   /** Copies one stored value (set by the state handle: its kind knows what is mutable). */
   copyValue: (stored: unknown) => unknown = (v) => v;
-  /** Entries are StateCells holding the stored values (see the module comment); set by useCells(). */
-  cells = false;
 
   constructor(
     readonly name: string,
@@ -207,7 +186,6 @@ export class StateTable {
     if (this.shared[keyGroupIndex] !== 0) this.preserve(keyGroupIndex, ns, mapKey);
     const m = this.mapOf(keyGroupIndex, ns);
     if (m === undefined || !m.delete(mapKey)) return false;
-    if (this.cells) this.ctx.version++;
     if (m.size === 0 && ns !== VOID_NAMESPACE) this.nsGroups![keyGroupIndex]!.delete(ns);
     return true;
   }
@@ -215,36 +193,6 @@ export class StateTable {
   /** Drops a namespace Map that became empty (void-namespace Maps stay: one per key group). */
   dropIfEmpty(keyGroupIndex: number, ns: Namespace, m: KeyMap): void {
     if (m.size === 0 && ns !== VOID_NAMESPACE) this.nsGroups?.[keyGroupIndex]?.delete(ns);
-  }
-
-  /**
-   * Switches to cell mode (a value-like state without TTL registers on this table): every entry,
-   * restored ones included, is put in a StateCell. Snapshots in flight are unaffected (they read
-   * stored values through peek() and read()).
-   */
-  useCells(): void {
-    if (this.cells) return;
-    this.cells = true;
-    this.ctx.version++;
-    for (let i = 0; i < this.numKeyGroups; i++) {
-      for (const [, m] of this.namespacesOf(i)) for (const [k, v] of m) m.set(k, new StateCell(v));
-    }
-  }
-
-  /** Puts one entry (a restored one): its stored value, in a cell in cell mode. */
-  restoreEntry(keyGroupIndex: number, ns: Namespace, mapKey: MapKey, stored: unknown): void {
-    const m = this.mapOrCreate(keyGroupIndex, ns);
-    if (!this.cells) {
-      m.set(mapKey, stored);
-      return;
-    }
-    this.ctx.version++;
-    m.set(mapKey, new StateCell(stored));
-  }
-
-  /** The stored value of an entry as the Map holds it (a StateCell in cell mode). */
-  storedOf(entry: unknown): unknown {
-    return this.cells ? (entry as StateCell).v : entry;
   }
 
   size(): number {
@@ -271,7 +219,6 @@ export class StateTable {
   capture(indices: readonly number[]): TableCapture {
     const c = new TableCapture(this, this.numKeyGroups, indices);
     for (const i of indices) this.shared[i]!++;
-    this.ctx.version++;
     this.captures.push(c);
     return c;
   }
@@ -288,14 +235,10 @@ export class StateTable {
 
   /** The stored value of one entry (no side effects). */
   peek(i: number, ns: Namespace, mapKey: MapKey): unknown {
-    const e = this.mapOf(i, ns)?.get(mapKey);
-    return e === undefined || !this.cells ? e : (e as StateCell).v;
+    return this.mapOf(i, ns)?.get(mapKey);
   }
 
-  /**
-   * Every (namespace, Map) of one key group: the unit a snapshot writes and a restore reads. In
-   * cell mode the Maps hold StateCells: read values through storedOf().
-   */
+  /** Every (namespace, Map) of one key group: the unit a snapshot writes and a restore reads. */
   *namespacesOf(keyGroupIndex: number): Generator<[Namespace, KeyMap]> {
     const v = this.voidGroups[keyGroupIndex];
     if (v !== undefined && v.size > 0) yield [VOID_NAMESPACE, v];
@@ -303,10 +246,7 @@ export class StateTable {
     if (byNs !== undefined) for (const e of byNs) yield e;
   }
 
-  /**
-   * Every stored entry, key group by key group (live: deleting the visited entry is safe; the Map
-   * holds StateCells in cell mode).
-   */
+  /** Every stored entry, key group by key group (live: deleting the visited entry is safe). */
   *entries(): Generator<[number, Namespace, KeyMap, MapKey]> {
     for (let i = 0; i < this.numKeyGroups; i++) {
       for (const [ns, m] of this.namespacesOf(i)) for (const k of m.keys()) yield [i, ns, m, k];
@@ -367,9 +307,7 @@ export class TableCapture {
     const overlay = (ns: Namespace, live: KeyMap | undefined) => {
       const old = log?.get(ns);
       if (live !== undefined) {
-        const cells = t.cells;
-        for (const [k, e] of live) {
-          const v = cells ? (e as StateCell).v : e;
+        for (const [k, v] of live) {
           if (old === undefined || !old.has(k)) emit(ns, k, v);
           else {
             const o = old.get(k);
