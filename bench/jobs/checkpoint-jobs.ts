@@ -8,17 +8,15 @@
 
 import { getEnvironmentData, isMainThread, setEnvironmentData } from "node:worker_threads";
 import {
-  type KeyedProcessFunction,
   RestartStrategies,
   type RuntimeContext,
   type Sink,
   type SinkWriter,
   Types,
-  type ValueState,
-  ValueStateDescriptor,
   defineJob,
 } from "../../src/index.ts";
 import { epochMs } from "../lib/timing.ts";
+import { buildRecoveryCount } from "./recovery-count.ts";
 
 export type CheckpointJobSettings =
   | {
@@ -113,32 +111,7 @@ export default defineJob("checkpoint-bench", (env) => {
     // No restart delay: the figure is the engine's own recovery time (the default waits 1 s more).
     env.setRestartStrategy(RestartStrategies.fixedDelay(3, 0));
     env.setStateBackend(s.stateBackend, s.stateDirectory);
-    const keys = s.keys;
-    const count: KeyedProcessFunction<number, number, number> & { st?: ValueState<number> } = {
-      open(ctx) {
-        this.st = ctx.getState(new ValueStateDescriptor<number>("count", Types.INT));
-      },
-      processElement(i, _ctx, out) {
-        const st = this.st!;
-        const n = (st.value() ?? 0) + 1;
-        st.update(n);
-        out.collect(n === Math.floor(i / keys) + 1 ? 0 : 1);
-      },
-    };
-    env
-      .fromGenerator((i) => i, { count: s.records, recordsPerSecond: s.recordsPerSecond, type: Types.INT })
-      .uid("numbers")
-      .keyBy((i) => i % keys)
-      .process(count)
-      .uid("count")
-      .returns(Types.INT)
-      .sinkTo(
-        {
-          createWriter: (ctx: { runtime: RuntimeContext }) => new CheckingWriter(ctx.runtime, c),
-        } satisfies Sink<number>,
-        "checking sink",
-      )
-      .uid("sink");
+    buildRecoveryCount(env, s, (runtime) => new CheckingWriter(runtime, c));
   } else {
     // Checkpoints are triggered by the benchmark; the interval only enables them.
     env.enableCheckpointing(3_600_000);

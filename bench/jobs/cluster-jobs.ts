@@ -12,19 +12,10 @@
 
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
-import {
-  type KeyedProcessFunction,
-  RestartStrategies,
-  type RuntimeContext,
-  type Sink,
-  type SinkWriter,
-  Types,
-  type ValueState,
-  ValueStateDescriptor,
-  defineJob,
-} from "../../src/index.ts";
+import { RestartStrategies, type RuntimeContext, type SinkWriter, defineJob } from "../../src/index.ts";
 import { CountingSink } from "../lib/counting-sink.ts";
 import { epochMs } from "../lib/timing.ts";
+import { buildRecoveryCount } from "./recovery-count.ts";
 import { LINES, type WordCount, WordCountType, buildWordCount } from "./wordcount.ts";
 
 export const WRONG_COUNTS = "bench.wrong";
@@ -77,36 +68,12 @@ export default defineJob("cluster-bench", (env, args) => {
     env.getCheckpointConfig().setCheckpointStorage(join(dir, "checkpoints"));
     // No restart delay: the figure is the engine's own recovery time.
     env.setRestartStrategy(RestartStrategies.fixedDelay(3, 0));
-    const count: KeyedProcessFunction<number, number, number> & { st?: ValueState<number> } = {
-      open(ctx) {
-        this.st = ctx.getState(new ValueStateDescriptor<number>("count", Types.INT));
-      },
-      processElement(i, _ctx, out) {
-        const st = this.st!;
-        const n = (st.value() ?? 0) + 1;
-        st.update(n);
-        out.collect(n === Math.floor(i / keys) + 1 ? 0 : 1);
-      },
-    };
-    env
-      .fromGenerator((i) => i, {
-        // Long enough that a checkpoint and the kill come while it runs.
-        count: 4 * keys,
-        recordsPerSecond: args.getInt("rate"),
-        type: Types.INT,
-      })
-      .uid("numbers")
-      .keyBy((i) => i % keys)
-      .process(count)
-      .uid("count")
-      .returns(Types.INT)
-      .sinkTo(
-        {
-          createWriter: (ctx: { runtime: RuntimeContext }) => new RecoveryWriter(ctx.runtime, dir),
-        } satisfies Sink<number>,
-        "checking sink",
-      )
-      .uid("sink");
+    buildRecoveryCount(
+      env,
+      // Long enough that a checkpoint and the kill come while it runs.
+      { keys, records: 4 * keys, recordsPerSecond: args.getInt("rate") },
+      (runtime) => new RecoveryWriter(runtime, dir),
+    );
   } else {
     throw new Error(`--kind must be wordcount, exchange or recovery, got '${kind}'`);
   }

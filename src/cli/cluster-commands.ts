@@ -28,6 +28,7 @@ import {
   JOBMANAGER,
   JOBMANAGER_PORT,
   JOBMANAGER_REST_PORT,
+  JM_FLAMEGRAPH,
   LIST,
   PORT,
   SAVEPOINT,
@@ -42,7 +43,7 @@ import {
 import { commandHelp } from "./commands.ts";
 import { clusterLogger } from "./cluster-logger.ts";
 import { startJobManagerRest } from "./jobmanager-rest.ts";
-import type { RestServer } from "../web/rest-server.ts";
+import type { RestServer, RestServerOptions } from "../web/rest-server.ts";
 import { type CliIO, EXIT_FAILED, EXIT_OK, accumulatorLines, reportError, summaryLine } from "./report.ts";
 
 /** The token from --token or the environment; required beyond loopback. */
@@ -171,13 +172,18 @@ export async function jobmanagerCommand(args: string[], io: CliIO): Promise<numb
     };
     const restPort =
       integerOption("jobmanager", REST_PORT, p.values.get("rest-port"), 0, 65535) ?? JOBMANAGER_REST_PORT;
-    const startRest = (jm: JobManager) =>
+    const startRest = (
+      jm: JobManager | (() => JobManager | undefined),
+      forward?: RestServerOptions["forward"],
+    ) =>
       startJobManagerRest(jm, {
+        forward,
         port: restPort,
         address,
         token,
         logFile: logFile === undefined ? undefined : resolve(logFile),
         tls,
+        flameGraph: p.flags.has(JM_FLAMEGRAPH.name),
       });
     if (p.values.has("ha")) {
       return await runHaJobManager(jmOptions, p.values, startRest, untilSignal, io).finally(() =>

@@ -1,15 +1,19 @@
 // High availability from the command line: `weir jobmanager --ha etcd://…` (a contender for
-// leadership that runs the JobManager and its REST API while it leads) and how a TaskManager
+// leadership that runs the JobManager while it leads, and serves the REST API always: a standby
+// forwards each request to the leader's) and how a TaskManager
 // finds the JobManager (`-m a:6123,b:6123`, tried in turn, or `--ha etcd://…`, the leader).
 
+import type { IncomingMessage, ServerResponse } from "node:http";
 import { createServer } from "node:net";
 import { join, resolve } from "node:path";
 import { parseAddress } from "../cluster/cluster-client.ts";
 import type { EtcdHaOptions } from "../cluster/ha/etcd-connection.ts";
 import { EtcdHaServices } from "../cluster/ha/ha-services.ts";
+import { decodeLeaderInfo } from "../cluster/ha/leader-info.ts";
 import type { LeaderRetrieval } from "../cluster/ha/leader-election.ts";
 import { HaJobManager } from "../cluster/jobmanager/ha-jobmanager.ts";
 import type { JobManager, JobManagerOptions } from "../cluster/jobmanager/job-manager.ts";
+import { FORWARDED_HEADER, forwardRequest, unavailable } from "../web/rest-proxy.ts";
 import type { RestServer } from "../web/rest-server.ts";
 import { integerOption } from "./args.ts";
 import { CliUsageError } from "./cli-errors.ts";
@@ -46,7 +50,10 @@ function freePort(address: string): Promise<number> {
 export async function runHaJobManager(
   jm: JobManagerOptions,
   values: ReadonlyMap<string, string>,
-  startRest: (jm: JobManager) => Promise<RestServer>,
+  startRest: (
+    jm: () => JobManager | undefined,
+    forward: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>,
+  ) => Promise<RestServer>,
   untilStopped: (stop: () => Promise<void>) => Promise<number>,
   io: CliIO,
 ): Promise<number> {
@@ -67,28 +74,59 @@ export async function runHaJobManager(
   }
   const storageDir = resolve(given ?? join(checkpointDir!, "ha"));
   const port = jm.port === 0 ? await freePort(jm.address ?? "127.0.0.1") : (jm.port ?? JOBMANAGER_PORT);
+  // Every JobManager serves the REST API, as in Flink: the leader answers, a standby forwards to
+  // the leader's (the URL it published in etcd), or answers 503 with Retry-After while none leads.
+  let h: HaJobManager | undefined;
   let rest: RestServer | undefined;
-  const h = await HaJobManager.start({
-    jobManager: { ...jm, port },
-    ha,
-    storageDir,
-    onLeader: async (leader) => {
-      rest = await startRest(leader);
-      io.out(`JobManager listening on ${jm.address ?? "127.0.0.1"}:${leader.port}; REST API at ${rest.url}`);
-    },
-    onStandby: async () => {
-      await rest?.close();
-      rest = undefined;
-    },
-  });
-  io.out(`JobManager standing by for leadership (etcd ${ha.endpoints}); its RPC port will be ${port}`);
+  const forward = async (req: IncomingMessage, res: ServerResponse): Promise<boolean> => {
+    // A standby's Prometheus scrape is its own (no jobs): a scraper of every JobManager would
+    // count the leader's jobs twice otherwise.
+    if (h?.leader !== undefined || isMetricsScrape(req)) return false;
+    const target = h?.leaderRestUrl;
+    if (req.headers[FORWARDED_HEADER] !== undefined) {
+      unavailable(res, "the JobManager this request was forwarded to no longer leads; retry");
+    } else if (target === undefined || target === rest?.url) {
+      unavailable(res, "no JobManager leads right now (an election is under way); retry");
+    } else {
+      await forwardRequest(req, res, target, rest?.url ?? "a standby", jm.tls);
+    }
+    return true;
+  };
+  rest = await startRest(() => h?.leader, forward);
+  const restUrl = rest.url;
+  try {
+    h = await HaJobManager.start({
+      jobManager: { ...jm, port },
+      ha,
+      storageDir,
+      restUrl,
+      onLeader: async (leader) => {
+        io.out(`JobManager listening on ${jm.address ?? "127.0.0.1"}:${leader.port}; REST API at ${restUrl}`);
+      },
+    });
+  } catch (e) {
+    await rest.close();
+    throw e;
+  }
+  const started = h;
+  io.out(
+    `JobManager standing by for leadership (etcd ${ha.endpoints}); its RPC port will be ${port}; REST API at ${restUrl} (answering through the leader)`,
+  );
+  const stop = async () => {
+    await started.close();
+    await rest?.close();
+  };
   return Promise.race([
-    untilStopped(() => h.close()),
-    h.fatal.catch(async (e: Error) => {
-      await h.close().catch(() => {});
+    untilStopped(stop),
+    started.fatal.catch(async (e: Error) => {
+      await stop().catch(() => {});
       throw e;
     }),
   ]);
+}
+
+function isMetricsScrape(req: IncomingMessage): boolean {
+  return req.method === "GET" && new URL(req.url ?? "/", "http://localhost").pathname === "/metrics";
 }
 
 /**
@@ -116,7 +154,8 @@ export async function jobManagerLocator(
       await services.close();
       throw e;
     }
-    const find = async () => parseAddress(await retrieval.waitForLeader(), JOBMANAGER_PORT);
+    const find = async () =>
+      parseAddress(decodeLeaderInfo(await retrieval.waitForLeader()).rpc, JOBMANAGER_PORT);
     return { find, first: { host: "", port: 0 }, close: () => services.close() };
   }
   const list = (jmArg ?? "").split(",").filter((a) => a.length > 0);

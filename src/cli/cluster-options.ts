@@ -46,9 +46,9 @@ export const JOBMANAGER_REST_PORT = 8081;
 export const JM_ADDRESS: OptionSpec = {
   name: "jobmanager",
   short: "m",
-  value: "host:port",
+  value: "host:port[,host:port]",
   example: `127.0.0.1:${JOBMANAGER_REST_PORT}`,
-  help: `the JobManager's REST address (its --rest-port; default 127.0.0.1:${JOBMANAGER_REST_PORT}); with weir run: run the job on that cluster`,
+  help: `the JobManager's REST address (its --rest-port; default 127.0.0.1:${JOBMANAGER_REST_PORT}); several (highly available JobManagers, any of which answers through the leader): tried in turn; with weir run: run the job on that cluster`,
 };
 /** A TaskManager's -m: the JobManager's RPC address. */
 export const JM_RPC_ADDRESS: OptionSpec = {
@@ -69,6 +69,10 @@ export const REST_PORT: OptionSpec = {
   value: "N",
   example: String(JOBMANAGER_REST_PORT),
   help: `port of the REST API (job submission, jobs, /taskmanagers, /metrics; what clients' -m names) on --address (default ${JOBMANAGER_REST_PORT}; 0 picks a free one)`,
+};
+export const JM_FLAMEGRAPH: OptionSpec = {
+  name: "flamegraph",
+  help: "serve CPU flame graphs of vertices at /jobs/:jid/vertices/:vid/flamegraph, profiled in the TaskManagers' worker threads (Flink's rest.flamegraph.enabled; default off)",
 };
 export const APPLICATION_JOB: OptionSpec = {
   name: "job",
@@ -181,6 +185,7 @@ export const JOBMANAGER: CommandSpec = {
     ADDRESS,
     PORT,
     REST_PORT,
+    JM_FLAMEGRAPH,
     TOKEN,
     CHECKPOINT_DIR,
     APPLICATION_JOB,

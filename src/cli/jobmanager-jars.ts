@@ -161,8 +161,10 @@ export function executionResult(jm: JobManager, jobId: string): RestAnswer {
   if (job === undefined) return error(404, `Job ${jobId} not found`);
   const failures = jsonSafe(job.failures);
   const end = job.ended;
+  // The job keeps its last failures only: a client counts from the ones dropped before them.
+  const dropped = { "attempt-failures-dropped": job.failuresDropped };
   if (end === undefined)
-    return { status: 200, body: { status: { id: "IN_PROGRESS" }, "attempt-failures": failures } };
+    return { status: 200, body: { status: { id: "IN_PROGRESS" }, "attempt-failures": failures, ...dropped } };
   const e = end.error;
   return {
     status: 200,
@@ -187,6 +189,7 @@ export function executionResult(jm: JobManager, jobId: string): RestAnswer {
         collected: end.collected === undefined ? null : jsonSafe(Object.fromEntries(end.collected)),
       },
       "attempt-failures": failures,
+      ...dropped,
     },
   };
 }

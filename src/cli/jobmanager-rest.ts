@@ -16,7 +16,13 @@ import type { JobManager } from "../cluster/jobmanager/job-manager.ts";
 import type { TaskManagerInfo } from "../cluster/rpc/messages.ts";
 import { fileTail } from "../cluster/taskmanager/output-tail.ts";
 import { openApiDescription } from "../web/openapi.ts";
-import { type RestServer, type RestTls, type RouteAnswer, startRestServer } from "../web/rest-server.ts";
+import {
+  type RestServer,
+  type RestServerOptions,
+  type RestTls,
+  type RouteAnswer,
+  startRestServer,
+} from "../web/rest-server.ts";
 import { executionResult, jarRoutes } from "./jobmanager-jars.ts";
 
 export interface JobManagerRestOptions {
@@ -27,17 +33,39 @@ export interface JobManagerRestOptions {
   logFile?: string;
   /** Serve https. */
   tls?: RestTls;
+  /** Serve flame graphs (profiles of the TaskManagers' worker threads; Flink's rest.flamegraph.enabled). */
+  flameGraph?: boolean;
 }
 
-export function startJobManagerRest(jm: JobManager, o: JobManagerRestOptions): Promise<RestServer> {
+/**
+ * The REST API of `jm`, or of whichever JobManager this process runs while it leads (a highly
+ * available JobManager serves its REST API whether it leads or not; `o.forward` answers for the
+ * leader while it stands by: src/cli/cluster-ha.ts).
+ */
+export function startJobManagerRest(
+  jm: JobManager | (() => JobManager | undefined),
+  o: JobManagerRestOptions & { forward?: RestServerOptions["forward"] },
+): Promise<RestServer> {
+  const current = typeof jm === "function" ? jm : () => jm;
   return startRestServer({
     port: o.port,
     address: o.address,
     token: o.token,
-    jobs: () => jm.jobMetrics(),
-    control: (jobId) => jm.jobs.get(jobId)?.client,
-    routes: (req, url) => clusterRoutes(jm, req, url, o.logFile),
+    jobs: () => current()?.jobMetrics() ?? [],
+    control: (jobId) => current()?.jobs.get(jobId)?.client,
+    routes: (req, url) => {
+      const leader = current();
+      if (leader !== undefined) return clusterRoutes(leader, req, url, o.logFile);
+      // A standby's own Prometheus exposition: no jobs.
+      if (url.pathname === "/metrics") return Promise.resolve(undefined);
+      return Promise.resolve({
+        status: 503,
+        body: { errors: ["this JobManager does not lead (leadership is changing); retry"] },
+      });
+    },
+    forward: o.forward,
     tls: o.tls,
+    flameGraph: o.flameGraph,
   });
 }
 

@@ -4,6 +4,10 @@
 // polling GET /jobs/:jobid/execution-result, list jobs, cancel them (PATCH /jobs/:jobid) and take
 // savepoints (POST /jobs/:jobid/savepoints or /stop, polled at /savepoints/:triggerid). Given the
 // cluster's CA (--tls-ca), it speaks https and checks the JobManager's certificate and host name.
+// Given several addresses (`-m a:8081,b:8081`: the JobManagers of a highly available cluster), it
+// tries them in turn: one that refuses the connection is skipped, one that answers 503 (a standby
+// while no JobManager leads) is asked again after its Retry-After, for up to a minute; the last
+// that answered is asked first next time.
 
 import { createHash } from "node:crypto";
 import { request as httpRequest } from "node:http";
@@ -62,6 +66,8 @@ export class ClusterClientError extends WeirError {
 interface ExecutionResult {
   status: { id: "IN_PROGRESS" | "COMPLETED" };
   "attempt-failures": Array<{ attempt: number; error: WireError; restartDelayMs?: number | null }>;
+  /** Failures the JobManager no longer keeps, from the front of the list (absent: none). */
+  "attempt-failures-dropped"?: number;
   "job-execution-result"?: {
     "application-status": string;
     "failure-cause"?: { error: WireError };
@@ -75,26 +81,51 @@ const TLS_TRUST_ERRORS = /CERT|SIGNATURE|ISSUER|ALTNAME/;
 
 const TERMINAL = new Set(["FINISHED", "FAILED", "CANCELED"]);
 const REQUEST_TIMEOUT_MS = 60_000;
+/** How long requests are retried while the JobManagers answer 503 (a leader election takes a lease TTL). */
+const FAILOVER_MS = 60_000;
+/** Connection errors after which nothing reached the server: the next address may be tried. */
+const NOT_CONNECTED = new Set(["ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH", "ENETUNREACH", "EAI_AGAIN"]);
+
+/** One REST answer, as read. */
+interface RestReply {
+  status: number;
+  text: string;
+  /** Retry-After, in seconds, when given. */
+  retryAfter?: number;
+}
 
 export class ClusterClient {
   private closed = false;
-  /** The REST API's URL, without a trailing slash. */
-  private readonly base: string;
+  /** The REST APIs' URLs, without a trailing slash: one per JobManager given. */
+  private readonly bases: string[];
+  /** The base asked first: the last that answered. */
+  private current = 0;
 
   /**
-   * `address`: host[:port] (port default 8081), or an http(s):// URL. `tls`: the cluster's CA (and
-   * optionally a client certificate): the REST API is https, its certificate checked against it.
+   * `address`: host[:port] (port default 8081), or an http(s):// URL; several, comma-separated, for
+   * the JobManagers of a highly available cluster. `tls`: the cluster's CA (and optionally a client
+   * certificate): the REST API is https, its certificate checked against it.
    */
   constructor(
     readonly address: string,
     private readonly token: string,
     private readonly tls?: ClusterTls,
   ) {
-    if (/^https?:\/\//.test(address)) this.base = address.replace(/\/+$/, "");
-    else {
-      const { host, port } = parseAddress(address, REST_PORT);
-      this.base = `${tls === undefined ? "http" : "https"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    const given = address
+      .split(",")
+      .map((a) => a.trim())
+      .filter((a) => a.length > 0);
+    if (given.length === 0) {
+      throw new WeirError(
+        "INVALID_ARGUMENT",
+        `'${address}' names no JobManager; e.g. 127.0.0.1:${REST_PORT}`,
+      );
     }
+    this.bases = given.map((a) => {
+      if (/^https?:\/\//.test(a)) return a.replace(/\/+$/, "");
+      const { host, port } = parseAddress(a, REST_PORT);
+      return `${tls === undefined ? "http" : "https"}://${host.includes(":") ? `[${host}]` : host}:${port}`;
+    });
   }
 
   /** Stop following jobs (their `ended` promises settle no more). */
@@ -215,14 +246,17 @@ export class ClusterClient {
         undefined,
         job.jobId,
       )) as ExecutionResult;
-      for (const f of r["attempt-failures"].slice(told)) {
+      // `told` counts every failure since the job started, dropped ones included.
+      const dropped = r["attempt-failures-dropped"] ?? 0;
+      const kept = r["attempt-failures"];
+      for (const f of kept.slice(Math.max(0, told - dropped))) {
         onAttemptFailed?.({
           attempt: f.attempt,
           error: fromWireError(f.error, job.jobName),
           restartDelayMs: f.restartDelayMs ?? undefined,
         });
       }
-      told = r["attempt-failures"].length;
+      told = Math.max(told, dropped + kept.length);
       const end = r["job-execution-result"];
       if (r.status.id !== "COMPLETED" || end === undefined) return undefined;
       const status =
@@ -268,12 +302,7 @@ export class ClusterClient {
       headers["content-type"] = "application/json";
       payload = JSON.stringify(body);
     }
-    let res: { status: number; text: string };
-    try {
-      res = await this.send(method, `${this.base}${path}`, headers, payload);
-    } catch (e) {
-      throw this.unreachable(e);
-    }
+    const res = await this.exchange(method, path, headers, payload);
     const text = res.text;
     let json: unknown;
     try {
@@ -296,13 +325,52 @@ export class ClusterClient {
     throw new ClusterClientError(`the JobManager at ${this.address} answered ${method} ${path}: ${message}`);
   }
 
+  /**
+   * Send the request to the JobManagers in turn, from the last that answered: past those that
+   * refuse the connection, and again after Retry-After while they answer 503 (no leader yet).
+   */
+  private async exchange(
+    method: string,
+    path: string,
+    headers: Record<string, string>,
+    payload: FormData | string | undefined,
+  ): Promise<RestReply> {
+    const deadline = Date.now() + FAILOVER_MS;
+    for (;;) {
+      let unavailable: RestReply | undefined;
+      let refused: unknown;
+      for (let i = 0; i < this.bases.length; i++) {
+        const at = (this.current + i) % this.bases.length;
+        let res: RestReply;
+        try {
+          res = await this.send(method, `${this.bases[at]}${path}`, { ...headers }, payload);
+        } catch (e) {
+          if (this.bases.length > 1 && NOT_CONNECTED.has(errorCode(e) ?? "")) {
+            refused = e;
+            continue;
+          }
+          throw this.unreachable(e);
+        }
+        if (res.status === 503) {
+          unavailable = res;
+          continue;
+        }
+        this.current = at;
+        return res;
+      }
+      if (unavailable === undefined) throw this.unreachable(refused);
+      if (Date.now() + (unavailable.retryAfter ?? 1) * 1000 > deadline || this.closed) return unavailable;
+      await new Promise((r) => setTimeout(r, Math.max(100, (unavailable.retryAfter ?? 1) * 1000)));
+    }
+  }
+
   /** One HTTP(S) exchange (node:http, so that https can trust the cluster's own CA). */
   private async send(
     method: string,
     url: string,
     headers: Record<string, string>,
     payload: FormData | string | undefined,
-  ): Promise<{ status: number; text: string }> {
+  ): Promise<RestReply> {
     let body: Buffer | undefined;
     if (payload instanceof FormData) {
       // Let the platform encode the multipart body and its boundary.
@@ -318,9 +386,14 @@ export class ClusterClient {
       const onResponse = (res: import("node:http").IncomingMessage) => {
         const chunks: Buffer[] = [];
         res.on("data", (c: Buffer) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode ?? 0, text: Buffer.concat(chunks).toString("utf8") }),
-        );
+        res.on("end", () => {
+          const retryAfter = Number(res.headers["retry-after"]);
+          resolve({
+            status: res.statusCode ?? 0,
+            text: Buffer.concat(chunks).toString("utf8"),
+            retryAfter: Number.isFinite(retryAfter) && retryAfter >= 0 ? retryAfter : undefined,
+          });
+        });
         res.on("error", reject);
       };
       const req = https
@@ -334,7 +407,7 @@ export class ClusterClient {
 
   private unreachable(e: unknown): Error {
     const cause = (e as { cause?: { code?: string; message?: string } }).cause;
-    const code = cause?.code ?? (e as { code?: string }).code;
+    const code = errorCode(e);
     if ((e as Error).name === "TimeoutError") {
       return new ClusterClientError(
         `the JobManager's REST API at ${this.address} did not answer within ${REQUEST_TIMEOUT_MS / 1000} s`,
@@ -362,4 +435,9 @@ export class ClusterClient {
       `${this.address} ${what}; -m is the JobManager's REST address (its --rest-port, default ${REST_PORT}), not its RPC port (${RPC_PORT})`,
     );
   }
+}
+
+/** The system error code of a failed request (ECONNREFUSED...), if any. */
+function errorCode(e: unknown): string | undefined {
+  return (e as { cause?: { code?: string } }).cause?.code ?? (e as { code?: string }).code;
 }

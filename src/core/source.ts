@@ -33,6 +33,12 @@ export interface SourceReaderContext {
   readonly parallelism: number;
   /** Ask the enumerator for (more) splits; it answers with `addSplits` or `notifyNoMoreSplits`. */
   sendSplitRequest(): void;
+  /**
+   * The most records one poll should emit (a hint for readers that produce records from memory):
+   * small when the task writes to network buffers, so that a poll cannot overdraw them; larger
+   * when the whole pipeline is chained into sinks in the same task. Undefined: the reader's own.
+   */
+  readonly maxRecordsPerPoll?: number;
 }
 
 export interface SourceReader<T, Split> {

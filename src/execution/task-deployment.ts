@@ -32,6 +32,13 @@ import type { ExecutionGraph, ExecutionSubtask } from "../graph/execution-graph.
 import type { JobVertex } from "../graph/job-graph.ts";
 import { type StreamEdge, type StreamNode, edgeId } from "../graph/stream-graph.ts";
 
+/**
+ * The most records a poll of an in-memory source reader emits in a task without network outputs
+ * (its chain ends in sinks): the task's per-poll work is spread over more records; a poll still
+ * shrinks when it takes longer than a millisecond (SplitQueueReader).
+ */
+const CHAINED_MAX_RECORDS_PER_POLL = 1024;
+
 export interface NetworkOptions {
   bufferSize: number;
   /** ms; 0 flushes at the end of every step, -1 only when full. */
@@ -105,6 +112,23 @@ export function edgeName(e: StreamEdge): string {
   return `'${e.source.name}' -> '${e.target.name}' (${describePartitioner(e.partitioner)}${side})`;
 }
 
+/**
+ * Whether every network edge into input `input` of vertex `v` is a hash edge with key selector `ks`
+ * and max parallelism `maxParallelism`: then a key group sent with a record (by the writer of such
+ * an edge) is the key group of the record's key for the head operator's keyed state.
+ */
+function keyGroupsSentFor(v: JobVertex, input: number, ks: unknown, maxParallelism: number): boolean {
+  let any = false;
+  for (const je of v.inputs) {
+    const e = je.streamEdge;
+    if (e.inputIndex !== input) continue;
+    if (e.partitioner.kind !== "hash" || e.partitioner.keySelector !== ks) return false;
+    if (je.target.maxParallelism !== maxParallelism) return false;
+    any = true;
+  }
+  return any;
+}
+
 export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamTask[] {
   const slotOf = new Map(eg.subtasks.map((s) => [`${s.vertex.id}/${s.index}`, s.slot]));
   const subpartitions = new Map<number, ResultSubpartition>();
@@ -123,7 +147,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
       attemptNumber: ctx.attempt,
       attemptTag: `${ctx.jobId.slice(0, 8)}-${ctx.attempt}`,
     };
-    const element: ElementContext = { timestamp: Number.NaN };
+    const element: ElementContext = { timestamp: Number.NaN, keyGroup: -1 };
     const processingTime = new ProcessingTimeService(ctx.time.clock);
     const disposables: Array<() => void> = [];
     // The task exists only after its operators are set up; mail sent before that waits here.
@@ -216,10 +240,15 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
             )
           : undefined;
         if (backend !== undefined) disposables.push(() => backend.dispose());
-        const keyed: Array<KeyedContext | undefined> = n.keySelectors.map((ks) =>
+        const keyed: Array<KeyedContext | undefined> = n.keySelectors.map((ks, input) =>
           ks === undefined || backend === undefined
             ? undefined
-            : { keySelector: ks, backend, maxParallelism: n.maxParallelism },
+            : {
+                keySelector: ks,
+                backend,
+                maxParallelism: n.maxParallelism,
+                keyGroupFromRecord: n === v.head && keyGroupsSentFor(v, input, ks, n.maxParallelism),
+              },
         );
         const runtime = new RuntimeContextImpl(identity, n.name, n.uid, accumulators, backend, metrics);
         op.setup({
@@ -271,6 +300,8 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
         subtaskIndex: st.index,
         parallelism: v.parallelism,
         sendSplitRequest: () => ctx.sources.requestSplit(head.id, st.index),
+        // A chain that ends in sinks here writes no network buffer a large poll could overdraw.
+        maxRecordsPerPoll: v.outputs.length === 0 ? CHAINED_MAX_RECORDS_PER_POLL : undefined,
       });
       const inner = reader;
       // Splits received are remembered: a restore must not assign them again from the enumerator.

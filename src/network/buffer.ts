@@ -1,7 +1,9 @@
 // Network buffers: fixed-size blocks of serialized stream elements, or one in-band event.
 //
 // Element layout inside a data buffer: [u32 length][u8 tag][payload], length = 1 + payload bytes.
-// The 4-byte length never spans two buffers; the tag and payload may.
+// The 4-byte length never spans two buffers; the tag and payload may. A record's payload is
+// [f64 timestamp]? [u16 key group]? [record]: the key group travels with records of hash edges
+// to more than one consumer, so that the consumer's keyed operator need not hash the key again.
 
 export enum BufferKind {
   DATA = 0,
@@ -18,6 +20,10 @@ export enum ElementTag {
   WATERMARK_STATUS = 3,
   /** f64 marked time, string source uid, u32 source subtask: a latency marker (LatencyMarker). */
   LATENCY_MARKER = 4,
+  /** u16 key group (little endian), then the record: RECORD on a hash edge. */
+  RECORD_WITH_KEY_GROUP = 5,
+  /** f64 timestamp, u16 key group, then the record. */
+  RECORD_WITH_TIMESTAMP_AND_KEY_GROUP = 6,
 }
 
 /**

@@ -40,10 +40,19 @@ export function readInFlightRecords(
       tag = input.readU8();
       if (tag === ElementTag.WATERMARK || tag === ElementTag.WATERMARK_STATUS) return;
       if (tag === ElementTag.LATENCY_MARKER) return;
-      if (tag !== ElementTag.RECORD && tag !== ElementTag.RECORD_WITH_TIMESTAMP) {
+      const withTimestamp =
+        tag === ElementTag.RECORD_WITH_TIMESTAMP || tag === ElementTag.RECORD_WITH_TIMESTAMP_AND_KEY_GROUP;
+      const withKeyGroup =
+        tag === ElementTag.RECORD_WITH_KEY_GROUP || tag === ElementTag.RECORD_WITH_TIMESTAMP_AND_KEY_GROUP;
+      if (tag !== ElementTag.RECORD && !withTimestamp && !withKeyGroup) {
         throw new Error(`unknown element tag ${tag}`);
       }
-      if (tag === ElementTag.RECORD_WITH_TIMESTAMP) timestamp = input.readF64();
+      if (withTimestamp) timestamp = input.readF64();
+      // The key group is computed again where the record goes (the consumers may have changed).
+      if (withKeyGroup) {
+        input.readU8();
+        input.readU8();
+      }
       value = serializer.read(input);
     } catch (e) {
       throw new Error(`element ${elements + 1} (offset ${start}) cannot be read: ${errorMessage(e)}`);

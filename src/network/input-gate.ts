@@ -22,7 +22,8 @@ const FIRST_ELEMENTS_PER_CLOCK_CHECK = 16;
 
 /** Receives the elements read from a channel. */
 export interface ElementHandler {
-  processRecord(value: unknown, timestamp: number, inputIndex: number): void;
+  /** `keyGroup`: the record's key group when it came over a hash edge that carries it, else -1. */
+  processRecord(value: unknown, timestamp: number, inputIndex: number, keyGroup: number): void;
   processWatermark(watermark: number, channel: InputChannel): void;
   processWatermarkStatus(idle: boolean, channel: InputChannel): void;
   /** `triggerTime`: when the coordinator triggered the checkpoint (ms since the epoch; 0: unknown). */
@@ -245,12 +246,23 @@ export class InputChannel implements BufferReceiver {
     input.setBuffer(mem, start, end);
     const tag = input.readU8();
     if (tag === ElementTag.RECORD) {
-      handler.processRecord(this.read(input), Number.NaN, this.inputIndex);
+      handler.processRecord(this.read(input), Number.NaN, this.inputIndex, -1);
+      return 1;
+    }
+    if (tag === ElementTag.RECORD_WITH_KEY_GROUP) {
+      const kg = input.readU8() | (input.readU8() << 8);
+      handler.processRecord(this.read(input), Number.NaN, this.inputIndex, kg);
       return 1;
     }
     if (tag === ElementTag.RECORD_WITH_TIMESTAMP) {
       const ts = input.readF64();
-      handler.processRecord(this.read(input), ts, this.inputIndex);
+      handler.processRecord(this.read(input), ts, this.inputIndex, -1);
+      return 1;
+    }
+    if (tag === ElementTag.RECORD_WITH_TIMESTAMP_AND_KEY_GROUP) {
+      const ts = input.readF64();
+      const kg = input.readU8() | (input.readU8() << 8);
+      handler.processRecord(this.read(input), ts, this.inputIndex, kg);
       return 1;
     }
     if (tag === ElementTag.WATERMARK) {

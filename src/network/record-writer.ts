@@ -11,11 +11,17 @@ import type { ResultSubpartition } from "./result-subpartition.ts";
 /** Picks the subpartition(s) of a record. Returns a channel index, or -1 for "all" (broadcast). */
 export interface ChannelSelector<T> {
   selectChannel(record: T): number;
+  /** Every selectChannel() computes the record's key group (hash edges to several consumers). */
+  readonly carriesKeyGroup?: boolean;
+  /** With carriesKeyGroup: the key group of the record last selected. */
+  readonly keyGroup?: number;
 }
 
 export class RecordWriter<T> {
   private readonly scratch = new DataOutputSerializer(256);
   private readonly bufferSize: number;
+  /** The selector gives each record's key group, which is written with the record. */
+  private readonly keyGroups: boolean;
   recordsOut = 0;
   bytesOut = 0;
 
@@ -30,18 +36,29 @@ export class RecordWriter<T> {
     readonly bufferTimeout: number,
   ) {
     this.bufferSize = bufferSize;
+    this.keyGroups = selector.carriesKeyGroup === true;
   }
 
   emit(record: T, timestamp: number): void {
     const out = this.scratch;
     out.clear();
     out.position = 4;
+    const keyGroups = this.keyGroups;
+    let keyGroupAt = 0;
     try {
       if (!Number.isNaN(timestamp)) {
-        out.writeU8(ElementTag.RECORD_WITH_TIMESTAMP);
+        out.writeU8(
+          keyGroups ? ElementTag.RECORD_WITH_TIMESTAMP_AND_KEY_GROUP : ElementTag.RECORD_WITH_TIMESTAMP,
+        );
         out.writeF64(timestamp);
       } else {
-        out.writeU8(ElementTag.RECORD);
+        out.writeU8(keyGroups ? ElementTag.RECORD_WITH_KEY_GROUP : ElementTag.RECORD);
+      }
+      if (keyGroups) {
+        // Filled in once the selector has computed it (after serializing, as before).
+        keyGroupAt = out.position;
+        out.writeU8(0);
+        out.writeU8(0);
       }
       this.serializer.write(record, out);
     } catch (e) {
@@ -52,6 +69,11 @@ export class RecordWriter<T> {
     }
     this.recordsOut++;
     const ch = this.selector.selectChannel(record);
+    if (keyGroups) {
+      const kg = this.selector.keyGroup!;
+      out.buffer[keyGroupAt] = kg & 255;
+      out.buffer[keyGroupAt + 1] = kg >>> 8;
+    }
     if (ch >= 0) {
       this.copyInto(this.subpartitions[ch]!, out);
     } else {

@@ -84,28 +84,8 @@ export function createChannelSelector(
         },
       };
     }
-    case "hash": {
-      const keyOf = spec.keySelector;
-      const single = numChannels === 1;
-      return {
-        selectChannel: (record) => {
-          const key = keyOf(record);
-          // One consumer owns every key group: no hash needed for keys that always hash (the
-          // consumer computes the key group anyway); other keys are checked as before.
-          if (single && (typeof key === "string" || typeof key === "number")) return 0;
-          let kg: number;
-          try {
-            kg = assignToKeyGroup(key, maxParallelism);
-          } catch (e) {
-            throw new WeirError(
-              "INVALID_ARGUMENT",
-              `the key selector of edge ${describeEdge()} returned an unusable key: ${(e as Error).message}`,
-            );
-          }
-          return operatorIndexForKeyGroup(maxParallelism, numChannels, kg);
-        },
-      };
-    }
+    case "hash":
+      return new HashChannelSelector(spec.keySelector, numChannels, maxParallelism, describeEdge);
     case "custom": {
       const { partitioner, keySelector } = spec;
       return {
@@ -120,5 +100,43 @@ export function createChannelSelector(
         },
       };
     }
+  }
+}
+
+/**
+ * A hash edge: the record's key group picks the consumer that owns it. With several consumers the
+ * key group is kept for the record writer, which sends it with the record (the consumer's keyed
+ * operator uses it instead of hashing the key again); with one consumer, string and number keys
+ * are not hashed at all (the consumer hashes them anyway).
+ */
+class HashChannelSelector implements ChannelSelector<unknown> {
+  readonly carriesKeyGroup: boolean;
+  keyGroup = -1;
+  private readonly single: boolean;
+
+  constructor(
+    private readonly keyOf: KeySelector<any, unknown>,
+    private readonly numChannels: number,
+    private readonly maxParallelism: number,
+    private readonly describeEdge: () => string,
+  ) {
+    this.single = numChannels === 1;
+    this.carriesKeyGroup = !this.single;
+  }
+
+  selectChannel(record: unknown): number {
+    const key = this.keyOf(record);
+    if (this.single && (typeof key === "string" || typeof key === "number")) return 0;
+    let kg: number;
+    try {
+      kg = assignToKeyGroup(key, this.maxParallelism);
+    } catch (e) {
+      throw new WeirError(
+        "INVALID_ARGUMENT",
+        `the key selector of edge ${this.describeEdge()} returned an unusable key: ${(e as Error).message}`,
+      );
+    }
+    this.keyGroup = kg;
+    return operatorIndexForKeyGroup(this.maxParallelism, this.numChannels, kg);
   }
 }

@@ -589,8 +589,10 @@ export class StreamTask implements ElementHandler {
     return read > 0;
   }
 
-  processRecord(value: unknown, timestamp: number, inputIndex: number): void {
-    this.setup.element.timestamp = timestamp;
+  processRecord(value: unknown, timestamp: number, inputIndex: number, keyGroup = -1): void {
+    const element = this.setup.element;
+    element.timestamp = timestamp;
+    element.keyGroup = keyGroup;
     this.recordsRead++;
     const head = this.setup.chain[0]!;
     const op = head.operator!;

@@ -176,6 +176,10 @@ export const CLUSTER_PATHS: Record<string, Schema> = {
             "attempt-failures": arr(
               obj({ attempt: int, error: obj({}), restartDelayMs: { type: "integer", nullable: true } }),
             ),
+            "attempt-failures-dropped": {
+              type: "integer",
+              description: "failures no longer kept, before the list (the last 100 are)",
+            },
           }),
         ),
         ...notFound,
@@ -367,9 +371,24 @@ function localDescription(version: string): Schema {
       },
       "/jobs/{jobid}/exceptions": {
         get: {
-          summary: "Root exception and exception history",
-          parameters: [jobId],
-          responses: { "200": json(obj({ "root-exception": str, exceptionHistory: obj({}) })), ...notFound },
+          summary: "Root exception and exception history, newest first",
+          parameters: [
+            jobId,
+            {
+              name: "maxExceptions",
+              in: "query",
+              required: false,
+              schema: int,
+              description: "entries in the answer (default 20; the job keeps its last 100)",
+            },
+          ],
+          responses: {
+            "200": json(
+              obj({ "root-exception": str, truncated: { type: "boolean" }, exceptionHistory: obj({}) }),
+            ),
+            "400": json(obj({ errors: { type: "array", items: str } })),
+            ...notFound,
+          },
         },
       },
       "/jobs/{jobid}/watermarks/doctor": {

@@ -49,7 +49,7 @@ export function answer(
       if (parts.length === 4 && parts[3] === "config") return checkpointConfig(job);
       return parts[3] === "details" ? checkpointDetailsRoute(job, parts.slice(4)) : undefined;
     case "exceptions":
-      return parts.length === 3 ? { status: 200, body: exceptions(job) } : undefined;
+      return parts.length === 3 ? exceptions(job, query) : undefined;
     case "accumulators":
       return parts.length === 3 ? { status: 200, body: accumulators(job) } : undefined;
     case "vertices":
@@ -263,8 +263,19 @@ function backPressureLevel(msPerSecond: number): "ok" | "low" | "high" {
   return msPerSecond > 500 ? "high" : msPerSecond > 100 ? "low" : "ok";
 }
 
-function exceptions(job: JobMetrics) {
-  const entries = [...job.exceptions].reverse().map((e) => ({
+/** Flink's default number of exceptions in one answer (`?maxExceptions=N` asks for another). */
+const DEFAULT_MAX_EXCEPTIONS = 20;
+
+/** `GET /jobs/:jid/exceptions[?maxExceptions=N]`: the newest failures first; `truncated` when some are left out. */
+function exceptions(job: JobMetrics, query: URLSearchParams): RestAnswer {
+  const given = query.get("maxExceptions");
+  const max = given === null ? DEFAULT_MAX_EXCEPTIONS : Number(given);
+  if (!Number.isInteger(max) || max < 0) {
+    return { status: 400, body: { errors: [`maxExceptions must be a whole number >= 0, got '${given}'`] } };
+  }
+  const all = [...job.exceptions].reverse();
+  const truncated = job.exceptionsDropped > 0 || all.length > max;
+  const entries = all.slice(0, max).map((e) => ({
     exceptionName: e.name,
     stacktrace: e.stack ?? `${e.name}: ${e.message}`,
     message: e.message,
@@ -272,16 +283,19 @@ function exceptions(job: JobMetrics) {
     taskName: e.location ?? null,
     attempt: e.attempt,
   }));
-  const root = entries[0];
+  const root = all[0];
   return {
-    "root-exception": root?.stacktrace ?? null,
-    timestamp: root?.timestamp ?? null,
-    "all-exceptions": entries.map((e) => ({
-      exception: e.stacktrace,
-      task: e.taskName,
-      timestamp: e.timestamp,
-    })),
-    truncated: false,
-    exceptionHistory: { entries, truncated: false },
+    status: 200,
+    body: {
+      "root-exception": root === undefined ? null : (root.stack ?? `${root.name}: ${root.message}`),
+      timestamp: root?.timestamp ?? null,
+      "all-exceptions": entries.map((e) => ({
+        exception: e.stacktrace,
+        task: e.taskName,
+        timestamp: e.timestamp,
+      })),
+      truncated,
+      exceptionHistory: { entries, truncated },
+    },
   };
 }

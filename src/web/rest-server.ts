@@ -4,7 +4,7 @@
 // (`Authorization: Bearer <token>`), or it gets 401. Mutating requests (cancel, savepoints, stop:
 // src/web/job-operations.ts) act through the jobs' controls, when the server is given them. The
 // JobManager adds its own routes (/taskmanagers, /jars: src/cli/jobmanager-rest.ts) behind the same
-// token check.
+// token check, and a standby JobManager forwards what it is asked to the leader (`forward`).
 
 import { timingSafeEqual } from "node:crypto";
 import {
@@ -45,6 +45,11 @@ export interface RestServerOptions {
    * token check, with the body unread; undefined passes the request on.
    */
   routes?: (req: IncomingMessage, url: URL) => Promise<RouteAnswer | undefined>;
+  /**
+   * Called after the token check, before anything else answers (a standby JobManager forwards
+   * requests to the leader's REST API: src/web/rest-proxy.ts): true when it answered the request.
+   */
+  forward?: (req: IncomingMessage, res: ServerResponse) => Promise<boolean>;
   /** Serve CPU flame graphs of vertices (Flink's rest.flamegraph.enabled; default off). */
   flameGraph?: boolean;
   /** Serve https with this certificate and key. */
@@ -151,6 +156,7 @@ async function handle(
     send(res, 401, { errors: ["a token is required: send 'Authorization: Bearer <token>'"] });
     return;
   }
+  if ((await options.forward?.(req, res)) === true) return;
   const routed = await options.routes?.(req, url);
   if (routed !== undefined) {
     if ("text" in routed) {

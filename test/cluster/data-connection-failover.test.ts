@@ -14,8 +14,7 @@ import { ClusterClient } from "../../src/cluster/cluster-client.ts";
 import { JobManager } from "../../src/cluster/jobmanager/job-manager.ts";
 import type { FrameSocket } from "../../src/cluster/rpc/frame-socket.ts";
 import { TaskManager } from "../../src/cluster/taskmanager/task-manager.ts";
-import type { ChaosParams } from "../checkpoint/fixtures/chaos-job.ts";
-import { EVENTS, JOB, KEYS, checkpointCompleted, committed, expected, waitFor } from "./failover-job.ts";
+import { JOB, checkpointCompleted, committed, expected, waitFor, failoverParams } from "./failover-job.ts";
 
 /** The data connections a TaskManager holds, by peer (reached into for the test). */
 function dataSockets(tm: TaskManager): FrameSocket[] {
@@ -26,13 +25,7 @@ function dataSockets(tm: TaskManager): FrameSocket[] {
 describe("a data connection between TaskManagers that breaks", () => {
   it("fails the attempt at once; it restarts from the latest checkpoint, output exact", async () => {
     const dir = mkdtempSync(join(tmpdir(), "weir-data-failover-"));
-    const params: ChaosParams = {
-      out: join(dir, "out"),
-      checkpoints: join(dir, "checkpoints"),
-      events: EVENTS,
-      keys: KEYS,
-      rate: 4_000, // at least 10 s: still running when the connection breaks
-    };
+    const params = failoverParams(dir, 4_000); // at least 10 s: still running when the connection breaks
     const saved = process.env.WEIR_CHAOS_JOB;
     process.env.WEIR_CHAOS_JOB = JSON.stringify(params);
     const lines: string[] = [];

@@ -227,7 +227,8 @@ describe("the Kubernetes manifests (deploy/k8s) agree with the CLI", () => {
     assert.equal(containerPort(c, "rest", "rest"), rest, "the rest container port is --rest-port");
     const probe = (x: Container["readinessProbe"]) => x?.tcpSocket?.port ?? x?.httpGet?.port;
     assert.equal(containerPort(c, probe(c.readinessProbe), "readiness probe"), rest);
-    assert.equal(containerPort(c, probe(c.livenessProbe), "liveness probe"), rpc);
+    // A standby opens its RPC port only when it leads: a liveness probe there would restart it.
+    assert.equal(containerPort(c, probe(c.livenessProbe), "liveness probe"), rest);
     checkService(find(objects, "Service", "weir-jobmanager"), labels, c);
     assert.equal(p.values.get("address"), "$(POD_IP)", "listens on (and advertises) the pod's IP");
     assert.equal(

@@ -4,11 +4,16 @@
 import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { WINDOW_MS, event } from "../checkpoint/fixtures/chaos-job.ts";
+import { type ChaosParams, WINDOW_MS, event } from "../checkpoint/fixtures/chaos-job.ts";
 
 export const JOB = fileURLToPath(new URL("../checkpoint/fixtures/chaos-job.ts", import.meta.url));
 export const EVENTS = 40_000;
 export const KEYS = 13;
+
+/** The chaos job's settings for a run in `dir`: EVENTS events over KEYS keys at `rate` events/s. */
+export function failoverParams(dir: string, rate = 8_000): ChaosParams {
+  return { out: join(dir, "out"), checkpoints: join(dir, "checkpoints"), events: EVENTS, keys: KEYS, rate };
+}
 
 export function expected(): string[] {
   const m = new Map<string, { key: string; window: number; count: number; sum: number }>();

@@ -14,15 +14,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import type { ChaosParams } from "../checkpoint/fixtures/chaos-job.ts";
 import { corpus, countWords, finalWordCounts } from "../fixtures/helpers.ts";
 import {
-  EVENTS,
   JOB as CHAOS_JOB,
-  KEYS,
   checkpointCompleted,
   committed,
   expected,
+  failoverParams,
   waitFor,
 } from "./failover-job.ts";
 import { NETNS_CLIENT, makeHosts } from "./netns-hosts.ts";
@@ -136,13 +134,7 @@ function submitFromClientHost(
 // the one on host tm-1; a new one (tm-2) starts there for scenario 3, which cuts it off.
 const WORDS = 20_000;
 const dir = mkdtempSync(join(tmpdir(), "weir-netns-"));
-const params: ChaosParams = {
-  out: join(dir, "out"),
-  checkpoints: join(dir, "checkpoints"),
-  events: EVENTS,
-  keys: KEYS,
-  rate: 8_000,
-};
+const params = failoverParams(dir);
 const ENV = {
   WEIR_TEST_WC_WORDS: String(WORDS),
   WEIR_TEST_WC_VOCAB: "2000",

@@ -107,6 +107,8 @@ export interface ClusterSpec {
   heartbeatTimeoutMs?: number;
   /** More arguments of every process (e.g. the TLS files). */
   args?: string[];
+  /** More arguments of the JobManager only (e.g. --flamegraph). */
+  jobManagerArgs?: string[];
   /** The JobManager's --slot-placement (default: its own, pack). */
   slotPlacement?: "pack" | "spread";
 }
@@ -131,6 +133,7 @@ export async function startCluster(spec: ClusterSpec): Promise<TestCluster> {
         "--heartbeat-timeout",
         String(spec.heartbeatTimeoutMs ?? 3_000),
         ...(spec.args ?? []),
+        ...(spec.jobManagerArgs ?? []),
         ...(spec.slotPlacement === undefined ? [] : ["--slot-placement", spec.slotPlacement]),
       ],
       env,

@@ -10,21 +10,14 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ClusterClient } from "../../src/cluster/cluster-client.ts";
-import type { ChaosParams } from "../checkpoint/fixtures/chaos-job.ts";
-import { EVENTS, JOB, KEYS, checkpointCompleted, committed, expected, waitFor } from "./failover-job.ts";
+import { JOB, checkpointCompleted, committed, expected, waitFor, failoverParams } from "./failover-job.ts";
 import { startCluster } from "./process-cluster.ts";
 
 describe("a TaskManager lost while an exactly-once job runs", () => {
   for (const how of ["kill -9", "SIGSTOP (heartbeat timeout)"] as const) {
     it(`${how}: restarted from the latest checkpoint, committed output exact`, async () => {
       const dir = mkdtempSync(join(tmpdir(), "weir-tm-failover-"));
-      const params: ChaosParams = {
-        out: join(dir, "out"),
-        checkpoints: join(dir, "checkpoints"),
-        events: EVENTS,
-        keys: KEYS,
-        rate: 8_000,
-      };
+      const params = failoverParams(dir);
       const cluster = await startCluster({
         taskManagers: 2,
         slots: 2,

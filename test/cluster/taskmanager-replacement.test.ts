@@ -8,20 +8,13 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import { ClusterClient } from "../../src/cluster/cluster-client.ts";
-import type { ChaosParams } from "../checkpoint/fixtures/chaos-job.ts";
-import { EVENTS, JOB, KEYS, checkpointCompleted, committed, expected, waitFor } from "./failover-job.ts";
+import { JOB, checkpointCompleted, committed, expected, waitFor, failoverParams } from "./failover-job.ts";
 import { startCluster } from "./process-cluster.ts";
 
 describe("a TaskManager lost with no slot to spare", () => {
   it("kill -9 with no slot to spare: the job waits for a replacement TaskManager, output exact", async () => {
     const dir = mkdtempSync(join(tmpdir(), "weir-tm-replace-"));
-    const params: ChaosParams = {
-      out: join(dir, "out"),
-      checkpoints: join(dir, "checkpoints"),
-      events: EVENTS,
-      keys: KEYS,
-      rate: 8_000,
-    };
+    const params = failoverParams(dir);
     const env = { WEIR_CHAOS_JOB: JSON.stringify(params) };
     const cluster = await startCluster({ taskManagers: 2, slots: 1, env, heartbeatIntervalMs: 200 });
     const client = new ClusterClient(cluster.address, "");

@@ -36,11 +36,21 @@ async function diagnose(
   p: number,
   strategy: WatermarkStrategy<ScriptedRecord> | undefined,
   done: (f: WatermarkFinding) => boolean,
+  /** "assigner": the source has no strategy; assignTimestampsAndWatermarks(strategy) is chained after it. */
+  where: "source" | "assigner" = "source",
 ): Promise<{ finding: WatermarkFinding; all: WatermarkDiagnosis }> {
   const env = new StreamExecutionEnvironment({ parallelism: 1 });
   const source = new ScriptedSplitSource(splits);
   const stream =
-    strategy === undefined ? env.fromSource(source, "Events") : env.fromSource(source, strategy, "Events");
+    strategy === undefined
+      ? env.fromSource(source, "Events")
+      : where === "assigner"
+        ? env
+            .fromSource(source, "Events")
+            .setParallelism(p)
+            .assignTimestampsAndWatermarks(strategy)
+            .name("Stamps")
+        : env.fromSource(source, strategy, "Events");
   stream
     .setParallelism(p)
     .keyBy((r) => r.split)
@@ -189,6 +199,43 @@ describe("watermark doctor", () => {
     assert.equal(all.frontier, null);
     assert.equal(finding.cause, "no-watermark-strategy");
     assert.match(finding.message, /has no WatermarkStrategy/);
+  });
+
+  it("an assigner chained after a source without a strategy, one subtask without data", async () => {
+    // The source has no WatermarkStrategy, but it needs none: the chained assigner makes the
+    // watermark. Its subtask 1 reads a split with no data: that is what holds the window.
+    const { finding } = await diagnose(
+      "doctor-assigner-no-data",
+      [
+        { id: "p0", subtask: 0, rate: 500, start: T0, step: 10 },
+        { id: "p1", subtask: 1, rate: 0, start: T0, step: 10 },
+      ],
+      2,
+      monotonous(),
+      (f) => f.cause === "no-data-no-idleness",
+      "assigner",
+    );
+    assert.equal(finding.cause, "no-data-no-idleness", finding.message);
+    const channel = finding.path[0]!.input;
+    assert.equal(channel.kind === "channel" && channel.producerSubtask, 1);
+    assert.match(finding.message, /'Stamps' \(assignTimestampsAndWatermarks\) subtask 1 has had no records/);
+    assert.match(finding.message, /withIdleness/);
+  });
+
+  it("the same with idleness configured on the assigner's strategy: it will go idle", async () => {
+    const { finding } = await diagnose(
+      "doctor-assigner-idleness-pending",
+      [
+        { id: "p0", subtask: 0, rate: 500, start: T0, step: 10 },
+        { id: "p1", subtask: 1, rate: 0, start: T0, step: 10 },
+      ],
+      2,
+      monotonous().withIdleness(600_000),
+      (f) => f.cause === "no-data-idleness-pending",
+      "assigner",
+    );
+    assert.equal(finding.cause, "no-data-idleness-pending", finding.message);
+    assert.match(finding.message, /idle once it has had none for 10\.0 min/);
   });
 
   it("a healthy job has no findings", async () => {

@@ -43,7 +43,11 @@ export class StaticSplitEnumerator<Split> implements SplitEnumerator<Split> {
   close(): void {}
 }
 
-/** Records per poll of the in-memory readers: where it starts, and its bounds (see adaptPollSize). */
+/**
+ * Records per poll of the in-memory readers: where it starts, and its upper bound unless the task
+ * says otherwise (SourceReaderContext.maxRecordsPerPoll; see adaptPollSize). 32 records of 1000
+ * bytes are one 32 KiB network buffer: a poll overdraws a task's buffers by about one at most.
+ */
 const FIRST_RECORDS_PER_POLL = 32;
 const MAX_RECORDS_PER_POLL = 32;
 /** A poll faster than this may emit twice as many records next time; slower than the upper bound, half. */
@@ -71,7 +75,11 @@ export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Spli
    */
   protected recordsPerPoll = FIRST_RECORDS_PER_POLL;
 
-  constructor(protected readonly ctx: SourceReaderContext) {}
+  private readonly maxRecordsPerPoll: number;
+
+  constructor(protected readonly ctx: SourceReaderContext) {
+    this.maxRecordsPerPoll = Math.max(1, ctx.maxRecordsPerPoll ?? MAX_RECORDS_PER_POLL);
+  }
 
   start(): void {
     this.request();
@@ -148,7 +156,7 @@ export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Spli
   private adaptPollSize(ms: number): void {
     const n = this.recordsPerPoll;
     if (ms < FAST_POLL_MS) {
-      if (n < MAX_RECORDS_PER_POLL) this.recordsPerPoll = n * 2;
+      if (n < this.maxRecordsPerPoll) this.recordsPerPoll = Math.min(n * 2, this.maxRecordsPerPoll);
     } else if (ms > SLOW_POLL_MS && n > 1) this.recordsPerPoll = n >> 1;
   }
 

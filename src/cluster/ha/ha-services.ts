@@ -11,6 +11,7 @@
 
 import { clusterPrefix, connectEtcd, type Etcd3, type EtcdHaOptions } from "./etcd-connection.ts";
 import { LeaderElection, LeaderRetrieval } from "./leader-election.ts";
+import { CheckpointIdCounter } from "./checkpoint-id-counter.ts";
 import { CheckpointPointerStore, JobStore } from "./ha-stores.ts";
 
 const DEFAULT_TTL_SECONDS = 10;
@@ -60,6 +61,11 @@ export class EtcdHaServices {
   /** The latest-checkpoint pointers; writes fenced by `leader` when given. */
   checkpointPointers(leader?: LeaderElection): CheckpointPointerStore {
     return new CheckpointPointerStore(this.client, this.prefix, () => fenceOf(leader));
+  }
+
+  /** The checkpoint id counter of job `jobId`, shared by every JobManager that runs it. */
+  checkpointIdCounter(jobId: string): CheckpointIdCounter {
+    return new CheckpointIdCounter(this.client, this.prefix, jobId);
   }
 
   /** Resign every election started here, stop observing, close the connection. */

@@ -14,7 +14,8 @@ import type { EnvironmentConfig } from "../../api/environment.ts";
 import type { EtcdHaOptions } from "../ha/etcd-connection.ts";
 import { EtcdHaServices } from "../ha/ha-services.ts";
 import type { CheckpointPointerStore, JobRecord, JobStore } from "../ha/ha-stores.ts";
-import type { LeaderElection } from "../ha/leader-election.ts";
+import { decodeLeaderInfo, encodeLeaderInfo } from "../ha/leader-info.ts";
+import type { LeaderElection, LeaderRetrieval } from "../ha/leader-election.ts";
 import { JobManager, type JobManagerOptions, type SubmittedJobRecord } from "./job-manager.ts";
 
 type Log = (level: "INFO" | "WARN" | "ERROR", line: string) => void;
@@ -25,6 +26,11 @@ export interface HaJobManagerOptions {
   ha: EtcdHaOptions;
   /** A directory every JobManager sees: submitted artifacts are kept there for the next leader. */
   storageDir: string;
+  /**
+   * This process's REST API (it serves one whether it leads or not): published with the RPC
+   * address while it leads, so that standbys can forward clients to the leader.
+   */
+  restUrl?: string;
   /** The JobManager now leads and listens (start what serves it, e.g. the REST API). */
   onLeader?: (jm: JobManager) => Promise<void>;
   /** The JobManager lost leadership and stopped (stop what served it). */
@@ -42,6 +48,8 @@ interface StoredJob {
 
 export class HaJobManager {
   private jm: JobManager | undefined;
+  /** Who leads, as etcd says (for forwarding REST requests while standing by). */
+  private retrieval: LeaderRetrieval | undefined;
   /** Leadership changes, one at a time. */
   private transition: Promise<void> = Promise.resolve();
   private closed = false;
@@ -70,6 +78,7 @@ export class HaJobManager {
     }
     const services = await EtcdHaServices.connect(options.ha);
     const h = new HaJobManager(options, services);
+    await h.observeLeader();
     h.campaign(`${options.jobManager.address ?? "127.0.0.1"}:${port}`);
     return h;
   }
@@ -77,6 +86,29 @@ export class HaJobManager {
   /** The JobManager while this process leads. */
   get leader(): JobManager | undefined {
     return this.jm;
+  }
+
+  /** The REST URL the current leader published (undefined while none leads, or it published none). */
+  get leaderRestUrl(): string | undefined {
+    const value = this.retrieval?.leader;
+    return value === undefined ? undefined : decodeLeaderInfo(value).rest;
+  }
+
+  private async observeLeader(): Promise<void> {
+    if (this.closed) return;
+    const retrieval = await this.services.leaderRetrieval();
+    this.retrieval = retrieval;
+    retrieval.once("failed", (e) => {
+      this.log("WARN", `observing the leader in etcd failed: ${e.message}; observing again`);
+      this.retrieval = undefined;
+      setTimeout(
+        () =>
+          void this.observeLeader().catch((err: Error) =>
+            this.log("WARN", `cannot observe the leader in etcd: ${err.message}`),
+          ),
+        1_000,
+      );
+    });
   }
 
   /** Stop (keeping the jobs for the next leader) and resign: a standby takes over at once. */
@@ -94,7 +126,7 @@ export class HaJobManager {
     election.on("campaignFailed", (e) =>
       this.log("WARN", `campaigning for leadership failed: ${e.message}; trying again`),
     );
-    election.start(address);
+    election.start(encodeLeaderInfo({ rpc: address, rest: this.options.restUrl }));
     this.log("INFO", `JobManager standing by for leadership at ${address} (high availability on etcd)`);
   }
 

@@ -93,6 +93,9 @@ export interface JobEnd {
   error: WireError | undefined;
 }
 
+/** Failed attempts a job keeps for clients (a job restarting forever must not grow without bound). */
+const MAX_FAILURES_KEPT = 100;
+
 export interface DispatchedJob {
   client: ClusterJobClient;
   jobName: string;
@@ -100,8 +103,10 @@ export interface DispatchedJob {
   slots: number;
   /** The sha256 of the artifact it runs. */
   artifact: string;
-  /** Its failed attempts so far. */
+  /** Its last failed attempts (at most MAX_FAILURES_KEPT; older ones are dropped). */
   failures: AttemptFailureReport[];
+  /** Failures dropped from the front of `failures`. */
+  readonly failuresDropped: number;
   ended: JobEnd | undefined;
   /** Resolves when it ends. */
   end: Promise<JobEnd>;
@@ -321,6 +326,7 @@ export class JobManager {
     }
     const jobId = recoveredId ?? randomUUID();
     const failures: AttemptFailureReport[] = [];
+    let failuresDropped = 0;
     const artifact = { sha256: stored.id, name: stored.name };
     // Held from here: a TaskManager may fetch it as long as the job may deploy.
     this.artifacts.acquire(stored.id, jobId);
@@ -347,6 +353,10 @@ export class JobManager {
           onAttemptFailed: (f) => {
             const error = toWireError(f.error);
             failures.push({ attempt: f.attempt, error, restartDelayMs: f.restartDelayMs });
+            if (failures.length > MAX_FAILURES_KEPT) {
+              failures.shift();
+              failuresDropped++;
+            }
             this.log("WARN", `job ${jobId}: attempt ${f.attempt} failed: ${error.message}`);
           },
         },
@@ -380,6 +390,9 @@ export class JobManager {
       slots: client.job.executionGraph.numSlots,
       artifact: stored.id,
       failures,
+      get failuresDropped() {
+        return failuresDropped;
+      },
       ended: undefined,
       end: client.wait().then(
         (r): JobEnd => {

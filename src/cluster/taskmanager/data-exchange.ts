@@ -10,6 +10,7 @@
 // Frame: [u32 length][u8 type][u32 deployment][u16 from slot][u16 to slot][u32 channel] then
 //   DATA:   [u8 buffer kind][payload]
 //   EVENT:  [u8 buffer kind][f64 checkpoint id][u8 flags: 1 unaligned, 2 aligned-only]
+//           [f64 trigger time: ms since the epoch, 0 unknown (a barrier's checkpointStartDelayNanos)]
 //   CREDIT: nothing
 
 import { MessageChannel, type MessagePort } from "node:worker_threads";
@@ -33,6 +34,7 @@ interface PortMessage {
   u?: boolean;
   a?: boolean;
   r?: ArrayBuffer;
+  t?: number;
 }
 
 interface Link {
@@ -114,12 +116,13 @@ export class DataExchange {
       list.push(msg.m);
       link.returned.set(msg.c, list);
     } else {
-      frame = header(EVENT, deployment, from, to, msg.c, 1 + 8 + 1);
+      frame = header(EVENT, deployment, from, to, msg.c, 1 + 8 + 1 + 8);
       let o = 4 + HEADER;
       frame.writeUInt8(msg.k ?? 0, o++);
       frame.writeDoubleBE(msg.b ?? 0, o);
       o += 8;
-      frame.writeUInt8((msg.u === true ? 1 : 0) | (msg.a === true ? 2 : 0), o);
+      frame.writeUInt8((msg.u === true ? 1 : 0) | (msg.a === true ? 2 : 0), o++);
+      frame.writeDoubleBE(msg.t ?? 0, o);
     }
     this.sendTo(link.peer, frame);
   }
@@ -150,7 +153,8 @@ export class DataExchange {
       const k = frame.readUInt8(HEADER) as BufferKind;
       const b = frame.readDoubleBE(HEADER + 1);
       const flags = frame.readUInt8(HEADER + 9);
-      link.port.postMessage({ c, k, s: 0, m: undefined, b, u: (flags & 1) !== 0, a: (flags & 2) !== 0 });
+      const t = frame.readDoubleBE(HEADER + 10);
+      link.port.postMessage({ c, k, s: 0, m: undefined, b, u: (flags & 1) !== 0, a: (flags & 2) !== 0, t });
     }
   }
 

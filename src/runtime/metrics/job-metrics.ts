@@ -81,6 +81,8 @@ export class JobMetrics {
   readonly startTime = Date.now();
   endTime: number | undefined;
   readonly exceptions: JobExceptionEntry[] = [];
+  /** Failures recorded but no longer kept (only the last MAX_EXCEPTIONS are). */
+  exceptionsDropped = 0;
   /** The recent checkpoints, from the coordinator's events (the job master reports them). */
   readonly checkpoints = new CheckpointHistory();
   /** Latest snapshot per subtask of the current attempt. */
@@ -187,7 +189,10 @@ export class JobMetrics {
       location:
         loc?.operatorName === undefined ? undefined : `${loc.operatorName} (subtask ${loc.subtaskIndex})`,
     });
-    if (this.exceptions.length > MAX_EXCEPTIONS) this.exceptions.shift();
+    if (this.exceptions.length > MAX_EXCEPTIONS) {
+      this.exceptions.shift();
+      this.exceptionsDropped++;
+    }
   }
 
   /** The job ended: its last metrics stay readable. */

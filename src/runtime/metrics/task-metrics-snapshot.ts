@@ -42,12 +42,29 @@ export interface SplitWatermarkInfo {
   recordsPerSecond: number;
 }
 
+/** An assignTimestampsAndWatermarks operator's watermark, for the watermark doctor. */
+export interface AssignerWatermarkInfo {
+  uid: string;
+  name: string;
+  watermark: number;
+  idle: boolean;
+  idleTimeoutMs: number | null;
+  /** Records it assigned a timestamp to, and their rate. */
+  records: number;
+  recordsPerSecond: number;
+}
+
 /** What a task's watermark is the minimum of, and what waits for it (for the watermark doctor). */
 export interface TaskWatermarkInfo {
   /** A task reading from the network: its input channels. */
   channels?: ChannelWatermarkInfo[];
   /** A source task: whether its source has event time, its idle timeout, and its splits. */
   source?: { eventTime: boolean; idleTimeoutMs: number | null; splits: SplitWatermarkInfo[] };
+  /**
+   * The chain's last assignTimestampsAndWatermarks operator, if it has one: the task's output
+   * watermark is this operator's, whatever its inputs' or its source's are.
+   */
+  assigner?: AssignerWatermarkInfo;
   /** Operators of the chain with event-time timers (windows) waiting for the watermark. */
   pendingTimers: Array<{ uid: string; name: string; eventTimeTimers: number }>;
 }
@@ -186,6 +203,16 @@ function watermarkInfo(task: StreamTask, nowMs: number): TaskWatermarkInfo {
     if (n > 0) pendingTimers.push({ uid: member.info.uid, name: member.info.name, eventTimeTimers: n });
   }
   const info: TaskWatermarkInfo = { pendingTimers };
+  for (const member of setup.chain) {
+    const a = assignment(member.operator);
+    if (a === undefined) continue;
+    info.assigner = {
+      uid: member.info.uid,
+      name: member.info.name,
+      ...a,
+      recordsPerSecond: m.rate(`assigner:${member.info.uid}:records`, a.records, nowMs),
+    };
+  }
   const gate = setup.gate;
   if (gate !== undefined) {
     info.channels = gate.channels.map((c, i) => {
@@ -227,6 +254,14 @@ function stateEntries(op: unknown): { stateEntries?: number } {
   let n = 0;
   for (const name of backend.stateNames()) n += backend.size(name);
   return { stateEntries: n };
+}
+
+/** An assignTimestampsAndWatermarks operator's watermark state; undefined for any other operator. */
+function assignment(
+  op: unknown,
+): Omit<AssignerWatermarkInfo, "uid" | "name" | "recordsPerSecond"> | undefined {
+  const f = (op as { watermarkAssignment?: unknown } | undefined)?.watermarkAssignment;
+  return typeof f === "function" ? f.call(op) : undefined;
 }
 
 /** Event-time timers registered with an operator (windows, process functions); 0 without any. */

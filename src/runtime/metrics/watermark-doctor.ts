@@ -3,10 +3,17 @@
 // whose watermark lags behind the furthest watermark any source reached, follows the input holding
 // it back (the channel with the lowest watermark, to its producer, and so on) down to the source
 // split at the root, and says why that split holds it: no data and no idleness configured, no
-// split at all, a split slower than its siblings, or a split whose events are older.
+// split at all, a split slower than its siblings, or a split whose events are older. Where a chain
+// has an assignTimestampsAndWatermarks operator, the watermark starts there, not at the source: the
+// same questions are asked of that operator's subtask (no records, slower or older than its
+// siblings).
 
 import type { JobVertexInfo } from "./job-metrics.ts";
-import type { SplitWatermarkInfo, TaskMetricsSnapshot } from "./task-metrics-snapshot.ts";
+import type {
+  AssignerWatermarkInfo,
+  SplitWatermarkInfo,
+  TaskMetricsSnapshot,
+} from "./task-metrics-snapshot.ts";
 
 export type WatermarkCause =
   /** A split without data, and the strategy has no idle timeout: it holds the watermark forever. */
@@ -148,6 +155,8 @@ function trace(
     const info = t.watermarks;
     if (info === undefined) return undefined;
     const vertexName = names.get(t.vertexId) ?? t.taskName;
+    // An assigner in the chain makes the watermark itself: what comes before it does not count.
+    if (info.assigner !== undefined) return assignerCause(t, info.assigner, byId);
     if (info.source !== undefined) return sourceCause(t, vertexName, info.source, path);
     const active = (info.channels ?? []).filter((c) => !c.idle && !c.ended);
     if (active.length === 0) return undefined;
@@ -240,6 +249,61 @@ function sourceCause(
   return {
     cause: "old-timestamps",
     detail: `split '${low.splitId}' of ${where} reads as fast as the others but its events are${by} older (its watermark is ${formatTime(low.watermark)}): a partition with old timestamps (a backlog, or a producer with a late clock)`,
+  };
+}
+
+/**
+ * The chain's assignTimestampsAndWatermarks holds the watermark: it had no records (and no idle
+ * timeout), or it is slower or older than the same operator's other subtasks.
+ */
+function assignerCause(
+  t: TaskMetricsSnapshot,
+  a: AssignerWatermarkInfo,
+  byId: Map<string, TaskMetricsSnapshot>,
+): Cause {
+  const where = `'${a.name}' (assignTimestampsAndWatermarks) subtask ${t.subtask}`;
+  if (a.records === 0) {
+    if (a.idleTimeoutMs === null) {
+      return {
+        cause: "no-data-no-idleness",
+        detail: `${where} has had no records and its WatermarkStrategy has no idleness, so it holds the watermark back for good; add .withIdleness(ms) to the WatermarkStrategy, or give the operator no more subtasks than its input has partitions with data`,
+      };
+    }
+    return {
+      cause: "no-data-idleness-pending",
+      detail: `${where} has had no records; it counts as idle once it has had none for ${formatMs(a.idleTimeoutMs)} (withIdleness)`,
+    };
+  }
+  const others: AssignerWatermarkInfo[] = [];
+  for (let i = 0; ; i++) {
+    const sibling = byId.get(`${t.vertexId}/${i}`);
+    if (sibling === undefined) break;
+    const o = sibling.watermarks?.assigner;
+    if (i !== t.subtask && o !== undefined && !o.idle && o.uid === a.uid) others.push(o);
+  }
+  const hop = behind(
+    a.watermark,
+    others.map((o) => o.watermark),
+  );
+  // Not behind: no other subtask has a watermark, or none is ahead of this one.
+  if (hop.othersWatermark === null || (hop.behindMs !== null && hop.behindMs <= 0)) {
+    return {
+      cause: "source-behind",
+      detail: `${where} is not behind the operator's other subtasks; its watermark is at ${formatTime(a.watermark)}`,
+    };
+  }
+  const by = hop.behindMs === null ? "" : ` ${formatMs(hop.behindMs)}`;
+  const rates = others.map((o) => o.recordsPerSecond).sort((x, y) => x - y);
+  const median = rates[Math.floor(rates.length / 2)]!;
+  if (median > 0 && a.recordsPerSecond < SLOW_SHARE * median) {
+    return {
+      cause: "slow-split",
+      detail: `${where} is slow: it assigns ${Math.round(a.recordsPerSecond)} records/s against ${Math.round(median)} on the other subtasks, and is${by} behind them in event time`,
+    };
+  }
+  return {
+    cause: "old-timestamps",
+    detail: `${where} assigns as many records as the others but their events are${by} older (its watermark is ${formatTime(a.watermark)}): an input partition with old timestamps (a backlog, or a producer with a late clock)`,
   };
 }
 

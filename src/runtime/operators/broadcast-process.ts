@@ -4,7 +4,6 @@
 
 import { InvalidArgumentError, InvalidJobError } from "../../core/errors.ts";
 import type { Collector, OutputTag, RuntimeContext } from "../../core/functions.ts";
-import { assignToKeyGroup } from "../../core/key-groups.ts";
 import type {
   BroadcastProcessFunction,
   KeyedBroadcastContext,
@@ -130,7 +129,7 @@ export class BroadcastProcessOperator extends StreamOperator {
       const keyed = this.keyed[0];
       if (keyed !== undefined) {
         const key = keyed.keySelector(value);
-        keyed.backend.setCurrentKey(key, assignToKeyGroup(key, keyed.maxParallelism));
+        keyed.backend.setCurrentKey(key, this.keyGroupOf(keyed, key));
       }
       this.fn.processElement(value, this.readOnlyCtx, this.collector);
     } else {

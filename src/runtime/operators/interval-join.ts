@@ -7,7 +7,6 @@
 
 import { InvalidArgumentError } from "../../core/errors.ts";
 import type { Collector, Counter, OutputTag, RichFunction, RuntimeContext } from "../../core/functions.ts";
-import { assignToKeyGroup } from "../../core/key-groups.ts";
 import { type ValueState, ValueStateDescriptor } from "../../core/state.ts";
 import type { InternalTimer, InternalTimerService } from "../time/internal-timer-service.ts";
 import { type Output, StreamOperator } from "./stream-operator.ts";
@@ -101,7 +100,7 @@ export class IntervalJoinOperator extends StreamOperator {
     }
     const keyed = this.keyed[input]!;
     const key = keyed.keySelector(value);
-    keyed.backend.setCurrentKey(key, assignToKeyGroup(key, keyed.maxParallelism));
+    keyed.backend.setCurrentKey(key, this.keyGroupOf(keyed, key));
     // Late means behind the watermark (Flink's rule): an element at the watermark still joins.
     if (ts < this.currentWatermark) {
       const tag = input === LEFT ? this.spec.leftLateTag : this.spec.rightLateTag;

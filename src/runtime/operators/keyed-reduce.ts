@@ -2,7 +2,6 @@
 // it after every record (sum, min, max, minBy, maxBy are reduce functions).
 
 import type { ReduceFn, RichFunction } from "../../core/functions.ts";
-import { assignToKeyGroup } from "../../core/key-groups.ts";
 import { type ValueState, ValueStateDescriptor } from "../../core/state.ts";
 import { StreamOperator } from "./stream-operator.ts";
 
@@ -24,7 +23,7 @@ export class KeyedReduceOperator extends StreamOperator {
   processElement(value: unknown): void {
     const keyed = this.keyed[0]!;
     const key = keyed.keySelector(value);
-    keyed.backend.setCurrentKey(key, assignToKeyGroup(key, keyed.maxParallelism));
+    keyed.backend.setCurrentKey(key, this.keyGroupOf(keyed, key));
     const acc = this.state.value();
     const next = acc === undefined ? value : this.fn(acc, value);
     this.state.update(next);

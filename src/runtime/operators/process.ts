@@ -3,7 +3,6 @@
 
 import { InvalidJobError } from "../../core/errors.ts";
 import type { Collector, OutputTag, RuntimeContext } from "../../core/functions.ts";
-import { assignToKeyGroup } from "../../core/key-groups.ts";
 import type {
   CoProcessFunction,
   KeyedCoProcessFunction,
@@ -107,7 +106,7 @@ abstract class ProcessOperatorBase extends StreamOperator {
   protected selectKey(value: unknown, keyed: KeyedContext | undefined): void {
     if (keyed === undefined) return;
     const key = keyed.keySelector(value);
-    keyed.backend.setCurrentKey(key, assignToKeyGroup(key, keyed.maxParallelism));
+    keyed.backend.setCurrentKey(key, this.keyGroupOf(keyed, key));
   }
   private fire(timer: InternalTimer<number>, domain: TimeDomain): void {
     this.ctx.domain = domain;

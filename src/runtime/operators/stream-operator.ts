@@ -8,6 +8,7 @@ import {
 } from "../../core/checkpointed-function.ts";
 import { InvalidJobError } from "../../core/errors.ts";
 import type { RichFunction } from "../../core/functions.ts";
+import { assignToKeyGroup } from "../../core/key-groups.ts";
 import { ListStateDescriptor, MapStateDescriptor } from "../../core/state.ts";
 import type { LatencyMarker } from "../../network/buffer.ts";
 import type { KeyedStateBackend } from "../../state/keyed-state-backend.ts";
@@ -23,9 +24,15 @@ import type {
   TimerSnapshot,
 } from "../snapshot.ts";
 
-/** The timestamp of the record being processed, shared by the operators of one task (NaN = none). */
+/** The record being processed, shared by the operators of one task. */
 export interface ElementContext {
+  /** Its timestamp (NaN = none). */
   timestamp: number;
+  /**
+   * Its key group as the hash edge into the task computed it (-1: not sent). Only a chain head
+   * whose KeyedContext has keyGroupFromRecord may use it (see keyGroupOf). Absent: never sent.
+   */
+  keyGroup?: number;
 }
 
 export interface Output {
@@ -41,6 +48,12 @@ export interface KeyedContext {
   keySelector: (value: any) => unknown;
   backend: KeyedStateBackend;
   maxParallelism: number;
+  /**
+   * This input's records all arrive over hash edges with this very key selector and max
+   * parallelism, straight into this operator (the chain head): a key group sent with a record
+   * (ElementContext.keyGroup) is the key's.
+   */
+  keyGroupFromRecord?: boolean;
 }
 
 export interface OperatorSetup {
@@ -123,6 +136,17 @@ export abstract class StreamOperator {
     this.latency ??= new LatencyStats();
     this.latency.record(marker);
     this.output.emitLatencyMarker?.(marker);
+  }
+
+  /**
+   * The key group of `key`, the key of the record being processed on the keyed input `keyed`: the
+   * one sent with the record when the input guarantees it is the key's, else hashed here.
+   */
+  protected keyGroupOf(keyed: KeyedContext, key: unknown): number {
+    const kg = this.element.keyGroup;
+    return kg !== undefined && kg >= 0 && keyed.keyGroupFromRecord === true
+      ? kg
+      : assignToKeyGroup(key, keyed.maxParallelism);
   }
 
   /** Keyed timers for this operator; only on a keyed input. */

@@ -15,6 +15,8 @@ export class TimestampsAndWatermarksOperator extends StreamOperator implements W
   private emitted = Number.NEGATIVE_INFINITY;
   private idle = false;
   private lastEventAt = 0;
+  /** Records assigned a timestamp (for the watermark doctor). */
+  private records = 0;
   private readonly tracksIdleness: boolean;
 
   constructor(private readonly strategy: WatermarkStrategy<unknown>) {
@@ -45,6 +47,7 @@ export class TimestampsAndWatermarksOperator extends StreamOperator implements W
       );
     }
     this.element.timestamp = ts;
+    this.records++;
     if (this.generator === undefined) {
       this.output.collect(value);
       return;
@@ -55,6 +58,16 @@ export class TimestampsAndWatermarksOperator extends StreamOperator implements W
     // The record goes first: a watermark its generator emits must not overtake it.
     this.output.collect(value);
     this.generator.onEvent(value, ts, this);
+  }
+
+  /** What the watermark doctor reads: this instance's watermark, whether it is idle, its records. */
+  watermarkAssignment(): { watermark: number; idle: boolean; records: number; idleTimeoutMs: number | null } {
+    return {
+      watermark: this.emitted,
+      idle: this.idle,
+      records: this.records,
+      idleTimeoutMs: this.strategy.idleTimeout ?? null,
+    };
   }
 
   override processWatermark(watermark: number): void {
