@@ -7,7 +7,6 @@
 
 import { InvalidArgumentError, InvalidJobError } from "../../../core/errors.ts";
 import type { Collector, Counter, OutputTag, RichFunction } from "../../../core/functions.ts";
-import { assignToKeyGroup } from "../../../core/key-groups.ts";
 import {
   type AppendingState,
   ListStateDescriptor,
@@ -17,7 +16,7 @@ import {
 import { type Namespace, VOID_NAMESPACE } from "../../../state/heap-keyed-state-backend.ts";
 import type { KeyedStateBackend } from "../../../state/keyed-state-backend.ts";
 import type { InternalTimer, InternalTimerService } from "../../time/internal-timer-service.ts";
-import { StreamOperator } from "../stream-operator.ts";
+import { type KeyedContext, StreamOperator } from "../stream-operator.ts";
 import { MergingWindowSet } from "./merging-window-set.ts";
 import {
   type Evictor,
@@ -64,7 +63,7 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
   backend!: KeyedStateBackend;
   timers!: InternalTimerService<Window>;
   private keySelector!: (value: unknown) => unknown;
-  private maxParallelism = 128;
+  private keyedInput!: KeyedContext;
   private contentsState!: AppendingState<unknown, unknown>;
   private listContents = false;
   private mergingSetState: ValueState<number[]> | undefined;
@@ -120,7 +119,7 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
     }
     this.backend = keyed.backend;
     this.keySelector = keyed.keySelector;
-    this.maxParallelism = keyed.maxParallelism;
+    this.keyedInput = keyed;
     this.timers = this.getInternalTimerService<Window>("window-timers", {
       onEventTime: (t) => this.onEventTime(t),
       onProcessingTime: (t) => this.onProcessingTime(t),
@@ -196,7 +195,7 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
 
   processElement(value: unknown): void {
     const key = this.keySelector(value);
-    this.backend.setCurrentKey(key, assignToKeyGroup(key, this.maxParallelism));
+    this.backend.setCurrentKey(key, this.keyGroupOf(this.keyedInput, key));
     const ts = this.element.timestamp;
     if (this.eventTime && Number.isNaN(ts)) throw this.missingTimestamp();
     const windows = this.assigner.assignWindows(value, ts, this.assignerCtx);
