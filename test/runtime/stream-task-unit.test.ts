@@ -266,10 +266,7 @@ function build(o: BuildOptions = {}): Built {
       output: output as unknown as RoutingOutput,
     };
   };
-  const chain = [
-    ...(o.source ? [member("src", undefined)] : []),
-    ...ops.map((op) => member(op.name, op)),
-  ];
+  const chain = [...(o.source ? [member("src", undefined)] : []), ...ops.map((op) => member(op.name, op))];
   const output = {
     numRecords: 0,
     log,
@@ -770,7 +767,14 @@ describe("stream task: checkpoints", () => {
     const b = await opened({ source: true });
     b.task.notifyCheckpointComplete(7);
     await b.task.abort("cancelled");
-    assert.deepEqual(take(b), ["reader.complete 7", "op.complete 7", "w0.release", "reader.close", "op.close", "dispose"]);
+    assert.deepEqual(take(b), [
+      "reader.complete 7",
+      "op.complete 7",
+      "w0.release",
+      "reader.close",
+      "op.close",
+      "dispose",
+    ]);
     assert.equal(b.task.state, "cancelled");
 
     const told = await opened({ source: true });
@@ -836,7 +840,9 @@ describe("stream task: open, restore, finish", () => {
 
   it("restored finished: restores and opens, reads nothing, and only ends the stream downstream", async () => {
     const restore = async (): Promise<TaskRestore> => ({
-      operators: new Map([["op-uid", { keyGroups: [], operatorState: {}, custom: ["staged"], checkpointId: 1 }]]),
+      operators: new Map([
+        ["op-uid", { keyGroups: [], operatorState: {}, custom: ["staged"], checkpointId: 1 }],
+      ]),
       finished: true,
     });
     const b = build({ source: true, restore, writers: 2 });
@@ -954,7 +960,9 @@ describe("stream task: restored in-flight records", () => {
       inFlight: {
         inputs: [],
         outputs: [],
-        records: [{ member: 0, inputIndex: 0, values: Array.from({ length: 100 }, (_, i) => i), timestamps: [] }],
+        records: [
+          { member: 0, inputIndex: 0, values: Array.from({ length: 100 }, (_, i) => i), timestamps: [] },
+        ],
       },
     });
     const b = build({ inputs: [0], restore: many });
@@ -968,7 +976,7 @@ describe("stream task: restored in-flight records", () => {
     b.task.step();
     assert.equal(b.log.length, 64, "the output filled up at 40: the slice ends at the next multiple of 32");
     b.writers[0]!.available = true;
-    b.ops[0]!.processElement = function (v) {
+    b.ops[0]!.processElement = (v) => {
       b.log.push(`e${String(v)}`);
       if (v === 70) b.ops[0]!.inputAvailable = false;
     };

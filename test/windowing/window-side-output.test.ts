@@ -103,7 +103,7 @@ class ShrinkingAssigner extends MergingWindowAssigner<Ev> {
   ) {
     super();
   }
-  assignWindows(e: Ev, timestamp: number, ctx: { getCurrentProcessingTime(): number }): TimeWindow[] {
+  assignWindows(_e: Ev, timestamp: number, ctx: { getCurrentProcessingTime(): number }): TimeWindow[] {
     const start = this.eventTime ? timestamp : ctx.getCurrentProcessingTime();
     return [new TimeWindow(start, start + 100)];
   }
