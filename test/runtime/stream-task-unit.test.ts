@@ -171,8 +171,13 @@ interface FakeChannel {
   watermark: number;
   idle: boolean;
   queue: string[];
-  announce?: unknown;
-  recorded?: unknown;
+  blocked: boolean;
+  recordingSpillNeed: number;
+  announce?: (id: number, channel: unknown, triggerTime: number) => void;
+  recorded?: (id: number, channel: unknown) => void;
+  partialElement(): undefined;
+  startRecording(id: number): void;
+  takeRecording(): Uint8Array[];
 }
 
 /** A gate over stand-in channels: a read hands the channel's next queued record to the task. */
@@ -191,6 +196,11 @@ class FakeGate {
       watermark: Number.NEGATIVE_INFINITY,
       idle: false,
       queue: [],
+      blocked: false,
+      recordingSpillNeed: 0,
+      partialElement: () => undefined,
+      startRecording: (id: number) => log.push(`ch${index}.record ${id}`),
+      takeRecording: () => [new Uint8Array([index])],
     }));
   }
   pollChannel(): FakeChannel | undefined {
@@ -809,6 +819,109 @@ describe("stream task: checkpoints", () => {
     b.ops[0]!.failOn = "close";
     await b.task.abort("failed");
     assert.deepEqual(take(b), ["w0.release", "gate.release", "op.close", "dispose"]);
+  });
+});
+
+describe("stream task: checkpoints of a task with input", () => {
+  const ch = (b: Built, i: number) => b.gate!.channels[i] as unknown as InputChannel;
+
+  it("forwards the trigger time its first barrier (or announcement) carried", async () => {
+    const b = await opened({ inputs: [0, 0] });
+    b.task.processBarrier(4, ch(b, 0), false, 555);
+    b.task.processBarrier(4, ch(b, 1), false, 0);
+    assert.ok(b.log.includes("w0.barrier 4 t=555"), b.log.join(", "));
+    assert.equal(b.acks[0]!.id, 4);
+    assert.equal(b.task.metrics.checkpoints.recent()[0]!.triggerTimestamp, 555);
+    take(b);
+    b.gate!.channels[1]!.announce!(5, ch(b, 1), 777);
+    b.task.processBarrier(5, ch(b, 0), false, 0);
+    b.task.processBarrier(5, ch(b, 1), false, 0);
+    assert.ok(b.log.includes("w0.barrier 5 t=777"), b.log.join(", "));
+  });
+
+  it("an announcement starts an unaligned checkpoint from the mailbox", async () => {
+    const b = await opened({ inputs: [0, 0], checkpointing: "unaligned" });
+    b.gate!.channels[1]!.announce!(3, ch(b, 1), 30);
+    assert.deepEqual(take(b), [], "a mailbox action");
+    assert.equal(b.wakeups, 1);
+    b.task.mailbox.drain();
+    assert.deepEqual(take(b), [
+      "op.snapshot 3",
+      "w0.priority-barrier 3 t=30",
+      "ch0.record 3",
+      "ch1.record 3",
+    ]);
+  });
+
+  it("unaligned: acknowledges once the in-flight input is recorded, with it", async () => {
+    const b = await opened({ inputs: [0, 0], checkpointing: "unaligned" });
+    b.ops[0]!.snapshot = { custom: "s" };
+    b.task.processBarrier(5, ch(b, 0), false, 50);
+    assert.deepEqual(take(b), ["op.snapshot 5", "w0.priority-barrier 5 t=50", "ch1.record 5"]);
+    assert.equal(b.acks.length, 0, "channel 1's in-flight data is not complete yet");
+    b.gate!.channels[1]!.recordingSpillNeed = 2;
+    b.gate!.channels[1]!.recorded!(5, ch(b, 1));
+    assert.equal(b.acks.length, 1);
+    assert.deepEqual(b.acks[0]!.snapshot.channels, {
+      inputs: [[1, 2, [new Uint8Array([1])]]],
+      outputs: [["w0 in flight"]],
+    });
+    assert.deepEqual(b.acks[0]!.snapshot.operators, { "op-uid": { custom: "s" } });
+    const stats = b.task.metrics.checkpoints.recent()[0]!;
+    assert.equal(stats.unaligned, true);
+    assert.equal(stats.triggerTimestamp, 50);
+  });
+
+  it("unaligned: an aborted checkpoint, or one a newer one replaces, releases its state and is never acknowledged", async () => {
+    const b = await opened({ inputs: [0, 0], checkpointing: "unaligned" });
+    let n = 0;
+    b.ops[0]!.snapshotState = (id) => {
+      b.log.push(`op.snapshot ${id}`);
+      return {
+        keyedState: { state: { release: () => b.log.push(`release ${id}`) } },
+      } as unknown as OperatorSnapshot;
+    };
+    b.task.processBarrier(5, ch(b, 0), false);
+    b.task.notifyCheckpointAborted(4);
+    b.task.mailbox.drain();
+    assert.ok(!b.log.includes("release 5"), "another checkpoint's abort leaves it pending");
+    b.task.processBarrier(6, ch(b, 0), false);
+    assert.ok(b.log.includes("release 5"), "replaced by checkpoint 6");
+    b.gate!.channels[1]!.recorded!(5, ch(b, 1));
+    assert.equal(b.acks.length, 0, "5 is no longer pending");
+    b.task.notifyCheckpointAborted(6);
+    b.task.mailbox.drain();
+    assert.ok(b.log.includes("release 6"));
+    b.gate!.channels[1]!.recorded!(6, ch(b, 1));
+    assert.equal(b.acks.length, 0);
+    n = b.log.filter((l) => l.startsWith("release")).length;
+    assert.equal(n, 2, "each released once");
+    b.task.processBarrier(7, ch(b, 0), false);
+    b.gate!.channels[1]!.recorded!(7, ch(b, 1));
+    assert.deepEqual(
+      b.acks.map((a) => a.id),
+      [7],
+    );
+  });
+
+  it("an input task's checkpoint without a gate's reader snapshot: only its operators", async () => {
+    const b = await opened({ inputs: [0] });
+    b.ops[0]!.snapshot = { custom: 1 };
+    b.task.processBarrier(2, ch(b, 0), true, 0);
+    assert.ok(b.log.includes("w0.barrier 2 aligned-only t=0"), b.log.join(", "));
+    assert.deepEqual(Object.keys(b.acks[0]!.snapshot.operators), ["op-uid"]);
+  });
+
+  it("a channel ending completes an alignment waiting for it", async () => {
+    const b = await opened({ inputs: [0, 0] });
+    b.task.processBarrier(3, ch(b, 0), false);
+    assert.equal(b.acks.length, 0);
+    b.gate!.channels[1]!.queue.push("EOP");
+    b.task.step();
+    assert.deepEqual(
+      b.acks.map((a) => a.id),
+      [3],
+    );
   });
 });
 
