@@ -677,6 +677,18 @@ describe("stream task: checkpoints", () => {
     assert.equal(un.acks.length, 1, "a source has no in-flight input to wait for");
     assert.deepEqual(un.acks[0]!.snapshot.channels, { inputs: [], outputs: [["w0 in flight"]] });
 
+    const byDefault = await opened({ source: true, checkpointing: "unaligned" });
+    byDefault.reader!.statuses = [InputStatus.NOTHING_AVAILABLE];
+    byDefault.reader!.available = new Promise(() => {});
+    byDefault.task.triggerCheckpoint(4);
+    byDefault.task.step();
+    assert.ok(
+      byDefault.log.some((l) => l.startsWith("w0.priority-barrier 4")),
+      "not a savepoint unless asked",
+    );
+    const t = Number(byDefault.log.find((l) => l.startsWith("w0.priority-barrier 4"))!.split("t=")[1]);
+    assert.ok(t > 1_600_000_000_000, `the trigger time defaults to the wall clock, not ${t}`);
+
     const timeout = await opened({ source: true, checkpointing: "unaligned-timeout" });
     timeout.reader!.statuses = [InputStatus.NOTHING_AVAILABLE];
     timeout.reader!.available = new Promise(() => {});
@@ -902,6 +914,38 @@ describe("stream task: checkpoints of a task with input", () => {
       b.acks.map((a) => a.id),
       [7],
     );
+  });
+
+  it("aligned for a while first: the timeout runs on the task's processing time, then goes unaligned", async () => {
+    const b = await opened({ inputs: [0, 0], checkpointing: "unaligned-timeout" });
+    b.task.processBarrier(8, ch(b, 0), false, 80);
+    assert.equal(b.gate!.channels[0]!.blocked, true, "aligned at first");
+    assert.equal(b.wakeups, 1, "the timeout's timer wakes the task");
+    assert.equal(b.task.nextTimerDue(), 1050);
+    b.clock.advance(49);
+    b.task.step();
+    assert.ok(!b.log.some((l) => l.includes("snapshot")), b.log.join(", "));
+    b.clock.advance(1);
+    b.task.step();
+    assert.deepEqual(take(b), ["op.snapshot 8", "w0.priority-barrier 8 t=80", "ch1.record 8"]);
+    assert.equal(b.gate!.channels[0]!.blocked, false);
+    b.gate!.channels[1]!.recorded!(8, ch(b, 1));
+    assert.deepEqual(
+      b.acks.map((a) => a.id),
+      [8],
+    );
+  });
+
+  it("an aborted aligned checkpoint unblocks its channels and is not taken when its last barrier comes", async () => {
+    const b = await opened({ inputs: [0, 0] });
+    b.task.processBarrier(3, ch(b, 0), false);
+    assert.equal(b.gate!.channels[0]!.blocked, true);
+    b.task.notifyCheckpointAborted(3);
+    b.task.mailbox.drain();
+    assert.equal(b.gate!.channels[0]!.blocked, false);
+    b.task.processBarrier(3, ch(b, 1), false);
+    assert.equal(b.acks.length, 0);
+    assert.ok(!b.log.some((l) => l.includes("snapshot")), b.log.join(", "));
   });
 
   it("an input task's checkpoint without a gate's reader snapshot: only its operators", async () => {
