@@ -1,0 +1,156 @@
+// StreamTask edges found by mutation testing of stream-task.ts, beside stream-task-unit.test.ts
+// (same approach: stand-ins that record what the task asks, no clock): restored records of a
+// chained operator followed by the head's, all processed before a checkpoint's barrier and in
+// one slice; a step's time budget at its exact boundary while restored records are processed.
+
+import assert from "node:assert/strict";
+import { after, before, describe, it } from "node:test";
+import type { Accumulator } from "../../src/core/functions.ts";
+import type { InputChannel, InputGate } from "../../src/network/input-gate.ts";
+import type { RecordWriter } from "../../src/network/record-writer.ts";
+import type { StreamOperator } from "../../src/runtime/operators/stream-operator.ts";
+import type { RoutingOutput } from "../../src/runtime/outputs.ts";
+import type { RestoredRecords, TaskRestore, TaskSnapshot } from "../../src/runtime/snapshot.ts";
+import { StreamTask } from "../../src/runtime/stream-task.ts";
+import { ManualClock } from "../../src/runtime/time/clock.ts";
+import { ProcessingTimeService } from "../../src/runtime/time/processing-time-service.ts";
+
+let perfNow = 0;
+const realPerformanceNow = performance.now.bind(performance);
+before(() => {
+  performance.now = () => perfNow;
+});
+after(() => {
+  performance.now = realPerformanceNow;
+});
+
+/** A task of two chained operators ("head", "tail") over two stand-in channels, restoring `records`. */
+async function restoredTask(records: RestoredRecords[]) {
+  const log: string[] = [];
+  const op = (name: string) =>
+    ({
+      numRecordsIn: 0,
+      processElement: (v: unknown) => log.push(`${name} ${String(v)}`),
+      processWatermark: () => {},
+      processWatermarkStatus: () => {},
+      snapshotState: (id: number) => {
+        log.push(`${name} snapshot ${id}`);
+        return undefined;
+      },
+      initializeState: () => {},
+      open: async () => {},
+      isInputAvailable: () => true,
+      notifyCheckpointComplete: () => {},
+      notifyCheckpointAborted: () => {},
+    }) as unknown as StreamOperator;
+  const channel = (index: number) => ({
+    index,
+    inputIndex: 0,
+    endOfPartition: false,
+    blocked: false,
+    partialElement: () => undefined,
+  });
+  const channels = [channel(0), channel(1)];
+  const writer = {
+    isAvailable: () => true,
+    broadcastBarrier: (id: number) => log.push(`barrier ${id}`),
+  };
+  const acks: Array<{ id: number; snapshot: TaskSnapshot }> = [];
+  const member = (name: string) => ({
+    info: { name, uid: name },
+    operator: op(name),
+    output: {} as RoutingOutput,
+  });
+  const restore = async (): Promise<TaskRestore> => ({
+    operators: new Map(),
+    inFlight: { inputs: [], outputs: [], records },
+  });
+  const task = new StreamTask(
+    {
+      name: "t",
+      vertexId: 1,
+      identity: {
+        jobId: "j",
+        jobName: "j",
+        subtaskIndex: 0,
+        parallelism: 1,
+        maxParallelism: 8,
+        attemptNumber: 0,
+        attemptTag: "j-0",
+      },
+      chain: [member("head"), member("tail")],
+      element: { timestamp: Number.NaN },
+      gate: { channels, pollChannel: () => undefined } as unknown as InputGate,
+      reader: undefined,
+      writers: [writer] as unknown as RecordWriter<unknown>[],
+      accumulators: new Map<string, Accumulator<unknown>>(),
+      numInputs: 1,
+      processingTime: new ProcessingTimeService(new ManualClock(0)),
+      sourceOutput: undefined,
+      autoWatermarkInterval: 200,
+      receivedSplitIds: new Set(),
+      restore,
+      disposables: [],
+      checkpointing: {
+        exactlyOnce: true,
+        unaligned: false,
+        alignedTimeout: 0,
+        responder: {
+          acknowledge: (id, snapshot) => acks.push({ id, snapshot }),
+          decline: () => assert.fail("declined"),
+          finished: () => {},
+        },
+      },
+    },
+    () => {},
+  );
+  await task.open();
+  const barrier = (id: number) => {
+    for (const c of channels) task.processBarrier(id, c as unknown as InputChannel, false, 0);
+  };
+  return { task, log, acks, barrier };
+}
+
+describe("stream task: restored records of a chained operator", () => {
+  const records = (): RestoredRecords[] => [
+    { member: 1, inputIndex: 0, values: ["t1"], timestamps: [1] },
+    { member: 0, inputIndex: 0, values: ["h1", "h2"], timestamps: [2, 3] },
+  ];
+
+  it("a chained operator's record does not end the slice: the head's next ones follow in the same step", async () => {
+    const t = await restoredTask(records());
+    t.task.step();
+    assert.deepEqual(t.log, ["tail t1", "head h1", "head h2"]);
+  });
+
+  it("every restored record, the chained operator's and then the head's, comes before the snapshot", async () => {
+    const t = await restoredTask(records());
+    t.barrier(1);
+    assert.deepEqual(t.log, [
+      "tail t1",
+      "head h1",
+      "head h2",
+      "head snapshot 1",
+      "tail snapshot 1",
+      "barrier 1",
+    ]);
+    assert.equal(t.acks.length, 1);
+  });
+});
+
+describe("stream task: the time budget of a step of restored records", () => {
+  it("exactly at the budget a slice goes on; only past it does it end (checked every 32 records)", async () => {
+    const values = Array.from({ length: 100 }, (_, i) => i);
+    const t = await restoredTask([{ member: 0, inputIndex: 0, values, timestamps: [] }]);
+    let first = true;
+    t.log.length = 0;
+    const head = t.task.setup.chain[0]!.operator as unknown as { processElement(v: unknown): void };
+    head.processElement = (v) => {
+      t.log.push(String(v));
+      if (first) perfNow += 2; // now = the deadline, not past it
+      first = false;
+    };
+    t.task.step();
+    assert.equal(t.log.length, 100, "at the deadline: not past the budget");
+  });
+});
