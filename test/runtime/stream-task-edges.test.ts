@@ -138,6 +138,24 @@ describe("stream task: restored records of a chained operator", () => {
   });
 });
 
+describe("stream task: checkpoint statistics", () => {
+  it("the synchronous part's duration is the time the snapshot took", async () => {
+    const t = await restoredTask([]);
+    const head = t.task.setup.chain[0]!.operator as unknown as { snapshotState(id: number): undefined };
+    head.snapshotState = () => {
+      perfNow += 5;
+      return undefined;
+    };
+    perfNow = 1000;
+    t.barrier(3);
+    const stats = t.task.metrics.checkpoints.recent();
+    assert.deepEqual(
+      stats.map((s) => [s.id, s.syncMs, s.unaligned]),
+      [[3, 5, false]],
+    );
+  });
+});
+
 describe("stream task: the time budget of a step of restored records", () => {
   it("exactly at the budget a slice goes on; only past it does it end (checked every 32 records)", async () => {
     const values = Array.from({ length: 100 }, (_, i) => i);
