@@ -6,11 +6,13 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Accumulator } from "../../src/core/functions.ts";
+import { InputStatus, type SourceReader } from "../../src/core/source.ts";
 import type { InputChannel, InputGate } from "../../src/network/input-gate.ts";
 import type { RecordWriter } from "../../src/network/record-writer.ts";
 import type { StreamOperator } from "../../src/runtime/operators/stream-operator.ts";
 import type { RoutingOutput } from "../../src/runtime/outputs.ts";
 import type { RestoredRecords, TaskRestore, TaskSnapshot } from "../../src/runtime/snapshot.ts";
+import type { SourceOutput } from "../../src/runtime/source-output.ts";
 import { StreamTask } from "../../src/runtime/stream-task.ts";
 import { ManualClock } from "../../src/runtime/time/clock.ts";
 import { ProcessingTimeService } from "../../src/runtime/time/processing-time-service.ts";
@@ -152,6 +154,76 @@ describe("stream task: checkpoint statistics", () => {
     assert.deepEqual(
       stats.map((s) => [s.id, s.syncMs, s.unaligned]),
       [[3, 5, false]],
+    );
+  });
+});
+
+/** A source task (no operator after the source node) with unaligned checkpoints from the start. */
+async function unalignedSource() {
+  const reader = {
+    start: () => {},
+    pollNext: () => InputStatus.NOTHING_AVAILABLE,
+    isAvailable: () => new Promise<void>(() => {}),
+    addSplits: () => {},
+    notifyNoMoreSplits: () => {},
+    snapshotState: () => ["split@1"],
+    close: () => {},
+  } satisfies SourceReader<unknown, unknown>;
+  const writer = { isAvailable: () => true, broadcastPriorityBarrier: () => [] };
+  const acks: number[] = [];
+  const task = new StreamTask(
+    {
+      name: "s",
+      vertexId: 1,
+      identity: {
+        jobId: "j",
+        jobName: "j",
+        subtaskIndex: 0,
+        parallelism: 1,
+        maxParallelism: 8,
+        attemptNumber: 0,
+        attemptTag: "j-0",
+      },
+      chain: [{ info: { name: "src", uid: "src" }, operator: undefined, output: {} as RoutingOutput }],
+      element: { timestamp: Number.NaN },
+      gate: undefined,
+      reader,
+      writers: [writer] as unknown as RecordWriter<unknown>[],
+      accumulators: new Map<string, Accumulator<unknown>>(),
+      numInputs: 0,
+      processingTime: new ProcessingTimeService(new ManualClock(0)),
+      sourceOutput: { start: () => {}, numRecords: 0 } as unknown as SourceOutput<unknown>,
+      autoWatermarkInterval: 200,
+      receivedSplitIds: new Set(),
+      restore: undefined,
+      disposables: [],
+      checkpointing: {
+        exactlyOnce: true,
+        unaligned: true,
+        alignedTimeout: 0,
+        responder: {
+          acknowledge: (id) => acks.push(id),
+          decline: () => assert.fail("declined"),
+          finished: () => {},
+        },
+      },
+    },
+    () => {},
+  );
+  await task.open();
+  return { task, acks };
+}
+
+describe("stream task: checkpoint statistics of a source", () => {
+  it("an unaligned checkpoint of a source is acknowledged at once and recorded as unaligned", async () => {
+    const s = await unalignedSource();
+    perfNow = 50;
+    s.task.triggerCheckpoint(2, false, 1234);
+    s.task.step();
+    assert.deepEqual(s.acks, [2]);
+    assert.deepEqual(
+      s.task.metrics.checkpoints.recent().map((r) => [r.id, r.unaligned, r.alignmentMs, r.triggerTimestamp]),
+      [[2, true, 0, 1234]],
     );
   });
 });
