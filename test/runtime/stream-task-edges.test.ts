@@ -214,6 +214,22 @@ async function unalignedSource() {
   return { task, acks };
 }
 
+describe("stream task: alignment time", () => {
+  it("an aligned checkpoint records how long its barriers took to align", async () => {
+    const t = await restoredTask([]);
+    const channels = (t.task.setup.gate as unknown as { channels: InputChannel[] }).channels;
+    perfNow = 100;
+    t.task.processBarrier(4, channels[0]!, false, 0);
+    perfNow = 130;
+    t.task.processBarrier(4, channels[1]!, false, 0);
+    assert.equal(t.task.lastAlignmentMs, 30);
+    assert.deepEqual(
+      t.task.metrics.checkpoints.recent().map((s) => [s.id, s.alignmentMs]),
+      [[4, 30]],
+    );
+  });
+});
+
 describe("stream task: checkpoint statistics of a source", () => {
   it("an unaligned checkpoint of a source is acknowledged at once and recorded as unaligned", async () => {
     const s = await unalignedSource();
