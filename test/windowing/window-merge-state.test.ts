@@ -7,6 +7,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   CountTrigger,
+  type DataStream,
   EventTimeSessionWindows,
   type ProcessWindowFunction,
   type TimeWindow,
@@ -34,9 +35,9 @@ for (const stateBackend of ["heap", "embedded"] as const) {
   describe(`merging windows carry their state (${stateBackend})`, () => {
     it("an element bridging two sessions: one window with the contents of both", async () => {
       const h = KeyedOneInputHarness.of(
-        (s) =>
+        (s: DataStream<Ev>) =>
           s
-            .keyBy((e: Ev) => e.k)
+            .keyBy((e) => e.k)
             .window(EventTimeSessionWindows.withGap(2500))
             .process(describeWindow),
         { stateBackend },
@@ -53,9 +54,9 @@ for (const stateBackend of ["heap", "embedded"] as const) {
 
     it("a count trigger counts the elements of every merged session (its onMerge)", async () => {
       const h = KeyedOneInputHarness.of(
-        (s) =>
+        (s: DataStream<Ev>) =>
           s
-            .keyBy((e: Ev) => e.k)
+            .keyBy((e) => e.k)
             .window(EventTimeSessionWindows.withGap(2500))
             .trigger(CountTrigger.of(3))
             .process(describeWindow),

@@ -7,6 +7,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  type DataStream,
   EventTimeTrigger,
   MergingWindowAssigner,
   OutputTag,
@@ -35,9 +36,9 @@ const countAndFlagBig: ProcessWindowFunction<Ev, string, string, TimeWindow> = {
 
 describe("window function side outputs", () => {
   it("reach the tag's output only, stamped with the window's max timestamp (harness)", async () => {
-    const h = KeyedOneInputHarness.of((s) =>
+    const h = KeyedOneInputHarness.of((s: DataStream<Ev>) =>
       s
-        .keyBy((e: Ev) => e.k)
+        .keyBy((e) => e.k)
         .window(TumblingEventTimeWindows.of(1000))
         .sideOutputLateData(LATE)
         .process(countAndFlagBig),
@@ -69,9 +70,9 @@ describe("window function side outputs", () => {
   });
 
   it("a window function's context tells the processing time and the watermark", async () => {
-    const h = KeyedOneInputHarness.of((s) =>
+    const h = KeyedOneInputHarness.of((s: DataStream<Ev>) =>
       s
-        .keyBy((e: Ev) => e.k)
+        .keyBy((e) => e.k)
         .window(TumblingEventTimeWindows.of(1000))
         .process<string>({
           process: (k, ctx, _els, out) =>
@@ -145,9 +146,9 @@ async function shrinkingHarness(
   lateness: number,
   shrinkTo: (w: TimeWindow[]) => TimeWindow,
 ) {
-  const h = KeyedOneInputHarness.of((s) =>
+  const h = KeyedOneInputHarness.of((s: DataStream<Ev>) =>
     s
-      .keyBy((e: Ev) => e.k)
+      .keyBy((e) => e.k)
       .window(new ShrinkingAssigner(eventTime, shrinkTo))
       .allowedLateness(lateness)
       .process<string>({
