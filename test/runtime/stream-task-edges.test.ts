@@ -33,7 +33,7 @@ async function restoredTask(records: RestoredRecords[]) {
     ({
       numRecordsIn: 0,
       processElement: (v: unknown) => log.push(`${name} ${String(v)}`),
-      processWatermark: () => {},
+      processWatermark: (w: number) => log.push(`${name} watermark ${w}`),
       processWatermarkStatus: () => {},
       snapshotState: (id: number) => {
         log.push(`${name} snapshot ${id}`);
@@ -213,6 +213,26 @@ async function unalignedSource() {
   await task.open();
   return { task, acks };
 }
+
+describe("stream task: a channel's watermark going backwards", () => {
+  it("is ignored: it does not hold back the task's watermark when the other channel advances", async () => {
+    const t = await restoredTask([]);
+    const [a, b] = (
+      t.task.setup.gate as unknown as { channels: Array<InputChannel & { watermark: number; idle: boolean }> }
+    ).channels;
+    a!.watermark = Number.NEGATIVE_INFINITY;
+    b!.watermark = Number.NEGATIVE_INFINITY;
+    a!.idle = false;
+    b!.idle = false;
+    t.task.processWatermark(10, a!);
+    t.task.processWatermark(20, b!);
+    assert.deepEqual(t.log, ["head watermark 10"]);
+    t.task.processWatermark(5, b!);
+    assert.equal(b!.watermark, 20);
+    t.task.processWatermark(30, a!);
+    assert.deepEqual(t.log, ["head watermark 10", "head watermark 20"]);
+  });
+});
 
 describe("stream task: alignment time", () => {
   it("an aligned checkpoint records how long its barriers took to align", async () => {
