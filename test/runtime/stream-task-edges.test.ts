@@ -234,6 +234,28 @@ describe("stream task: a channel's watermark going backwards", () => {
   });
 });
 
+describe("stream task: watermarks while every channel is idle", () => {
+  it("a watermark on an idle channel moves nothing while every channel is idle", async () => {
+    const t = await restoredTask([]);
+    const [a, b] = (
+      t.task.setup.gate as unknown as { channels: Array<InputChannel & { watermark: number; idle: boolean }> }
+    ).channels;
+    for (const c of [a!, b!]) {
+      c.watermark = Number.NEGATIVE_INFINITY;
+      c.idle = false;
+      c.endOfPartition = false;
+    }
+    t.task.processWatermark(10, a!);
+    t.task.processWatermark(10, b!);
+    t.task.processWatermarkStatus(true, a!);
+    t.task.processWatermarkStatus(true, b!);
+    t.log.length = 0;
+    t.task.processWatermark(50, a!);
+    assert.deepEqual(t.log, [], "no watermark from idle channels (in particular not +Infinity)");
+    assert.equal(t.task.inputWatermark, 10);
+  });
+});
+
 describe("stream task: alignment time", () => {
   it("an aligned checkpoint records how long its barriers took to align", async () => {
     const t = await restoredTask([]);
