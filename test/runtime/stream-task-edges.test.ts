@@ -53,9 +53,11 @@ async function restoredTask(records: RestoredRecords[]) {
     partialElement: () => undefined,
   });
   const channels = [channel(0), channel(1)];
+  const gate = { channels, pollChannel: () => undefined, release: () => {} };
   const writer = {
     isAvailable: () => true,
     broadcastBarrier: (id: number) => log.push(`barrier ${id}`),
+    release: () => {},
   };
   const acks: Array<{ id: number; snapshot: TaskSnapshot }> = [];
   const member = (name: string) => ({
@@ -82,7 +84,7 @@ async function restoredTask(records: RestoredRecords[]) {
       },
       chain: [member("head"), member("tail")],
       element: { timestamp: Number.NaN },
-      gate: { channels, pollChannel: () => undefined } as unknown as InputGate,
+      gate: gate as unknown as InputGate,
       reader: undefined,
       writers: [writer] as unknown as RecordWriter<unknown>[],
       accumulators: new Map<string, Accumulator<unknown>>(),
@@ -253,6 +255,27 @@ describe("stream task: watermarks while every channel is idle", () => {
     t.task.processWatermark(50, a!);
     assert.deepEqual(t.log, [], "no watermark from idle channels (in particular not +Infinity)");
     assert.equal(t.task.inputWatermark, 10);
+  });
+});
+
+describe("stream task: closed once", () => {
+  it("after an abort, completing the task neither commits nor closes again", async () => {
+    const t = await restoredTask([]);
+    const calls: string[] = [];
+    const head = t.task.setup.chain[0]!.operator as unknown as {
+      close(): Promise<void>;
+      notifyCheckpointComplete(id: number): void;
+    };
+    head.close = async () => {
+      calls.push("close");
+    };
+    head.notifyCheckpointComplete = () => {
+      calls.push("commit");
+    };
+    await t.task.abort("cancelled");
+    assert.deepEqual(calls, ["close"]);
+    await t.task.complete();
+    assert.deepEqual(calls, ["close"]);
   });
 });
 
