@@ -11,7 +11,7 @@
 import assert from "node:assert/strict";
 import { after, before, describe, it } from "node:test";
 import type { Accumulator } from "../../src/core/functions.ts";
-import { InputStatus, type SourceReader } from "../../src/core/source.ts";
+import { InputStatus, type ReaderOutput, type SourceReader } from "../../src/core/source.ts";
 import type { InputChannel, InputGate } from "../../src/network/input-gate.ts";
 import type { RecordWriter } from "../../src/network/record-writer.ts";
 import type { StreamOperator } from "../../src/runtime/operators/stream-operator.ts";
@@ -135,6 +135,11 @@ class FakeWriter {
   }
 }
 
+/** The task hands its SourceOutput (here the stand-in below) to pollNext: a record counted there. */
+function counted(output: ReaderOutput<unknown>): void {
+  (output as unknown as { numRecords: number }).numRecords++;
+}
+
 /** A reader that answers its polls from a script; a poll emits one record (counted by the output). */
 class FakeReader implements SourceReader<unknown, unknown> {
   polls = 0;
@@ -151,9 +156,9 @@ class FakeReader implements SourceReader<unknown, unknown> {
   start(): void {
     this.call("start");
   }
-  pollNext(output: { numRecords: number }): InputStatus {
+  pollNext(output: ReaderOutput<unknown>): InputStatus {
     this.polls++;
-    output.numRecords++;
+    counted(output);
     this.call("poll");
     return this.statuses.shift() ?? InputStatus.MORE_AVAILABLE;
   }
@@ -487,7 +492,7 @@ describe("stream task: reading input", () => {
     const s = await opened({ source: true });
     s.reader!.pollNext = (out) => {
       s.reader!.polls++;
-      out.numRecords++;
+      counted(out);
       perfNow += 1;
       return InputStatus.MORE_AVAILABLE;
     };
@@ -586,7 +591,7 @@ describe("stream task: a source", () => {
     const polls = b.reader!.polls;
     b.reader!.pollNext = (out) => {
       b.reader!.polls++;
-      out.numRecords++;
+      counted(out);
       b.writers[0]!.available = false;
       return InputStatus.MORE_AVAILABLE;
     };
@@ -595,7 +600,7 @@ describe("stream task: a source", () => {
     b.writers[0]!.available = true;
     b.reader!.pollNext = (out) => {
       b.reader!.polls++;
-      out.numRecords++;
+      counted(out);
       b.ops[0]!.inputAvailable = false;
       return InputStatus.MORE_AVAILABLE;
     };
