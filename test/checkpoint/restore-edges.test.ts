@@ -65,6 +65,7 @@ describe("restore edges", () => {
     const r = await loadTaskRestore(cp, ["op"], 2, 3, 8);
     assert.deepEqual(groupsOf(r), [6, 7]);
     assert.deepEqual(reads.sort(), ["kg6", "kg7"]);
+    assert.deepEqual(r.operators.get("op")!.custom, [], "no custom state: none handed over, not undefined");
   });
 
   it("an old range touching the new one in a single key group gives that group", async () => {
