@@ -34,6 +34,7 @@ const USAGE = `usage: npm run test:mutation -- [paths...] [--workers=N] [--max-t
                     a lower bound, cheaper on a shared machine; default: every deterministic file)
   --budget-minutes  stop starting new mutants after M minutes; the rest are reported "not run"
   --sample=P        only the P percent of mutants picked by a hash of their file and id (an estimate)
+  --lines=A-B       only the mutants on lines A to B (of every file named; e.g. a run stopped by its budget)
   --fresh           ignore cached results (coverage and mutants)
   --list            only list the mutants`;
 
@@ -50,7 +51,14 @@ function parseArgs(argv) {
     else if (k === "--max-tests") a.maxTests = Number(v);
     else if (k === "--budget-minutes") a.budgetMs = Number(v) * 60_000;
     else if (k === "--sample") a.sample = Number(v);
-    else if (k === "--tests") a.tests = v.split(",").filter((t) => t.length > 0);
+    else if (k === "--lines") {
+      const [from, to = from] = v.split("-").map(Number);
+      if (!Number.isInteger(from) || !Number.isInteger(to)) {
+        console.error(`--lines takes A-B (line numbers), not ${v}\n${USAGE}`);
+        process.exit(2);
+      }
+      a.lines = { from, to };
+    } else if (k === "--tests") a.tests = v.split(",").filter((t) => t.length > 0);
     else if (k === "--fresh") a.fresh = true;
     else if (k === "--list") a.list = true;
     else if (k === "--help" || k === "-h") {
@@ -170,6 +178,12 @@ async function main() {
   const mutants = targets.flatMap((file) =>
     generateMutants(file, readFileSync(join(root, file), "utf8")).map((m) => ({ file, mutant: m })),
   );
+  if (args.lines !== undefined) {
+    const { from, to } = args.lines;
+    const keep = mutants.filter(({ mutant }) => mutant.line >= from && mutant.line <= to);
+    console.log(`mutation: lines ${from}-${to}: ${keep.length} of ${mutants.length} mutants`);
+    mutants.splice(0, mutants.length, ...keep);
+  }
   if (args.sample !== undefined) {
     const all = mutants.length;
     const keep = mutants.filter(

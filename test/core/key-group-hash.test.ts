@@ -36,10 +36,15 @@ const PINNED: Array<[unknown, number, number]> = [
   [[], 2449446778, 122],
   [{ b: 1, a: [true, "x"] }, 186957592, 24],
   [{}, 3869663868, 124],
+  [[1n, "a"], 3511067429, 37],
+  [{ n: -5n }, 1587320727, 23],
+  [[[0n]], 1629611840, 64],
 ];
 
 function show(key: unknown): string {
-  return typeof key === "bigint" ? `${key}n` : JSON.stringify(key);
+  return typeof key === "bigint"
+    ? `${key}n`
+    : JSON.stringify(key, (_k, v) => (typeof v === "bigint" ? `${v}n` : v));
 }
 
 describe("the key → key group mapping never changes", () => {
@@ -73,6 +78,10 @@ describe("the key → key group mapping never changes", () => {
     for (const key of bad) {
       assert.throws(() => hashKey(key), InvalidArgumentError, `key ${String(key)}`);
     }
+  });
+
+  it("a null key is named as what the key selector returned", () => {
+    assert.throws(() => hashKey(null), /cannot hash key null \(null\); a key selector must return/);
   });
 });
 

@@ -1,0 +1,17 @@
+// StateTable edges found by mutation testing, beside state-table-unit.test.ts: a namespace Map
+// created but left empty holds no entries (a key group with only such Maps is empty).
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { type KeyContext, StateTable, VOID_NAMESPACE } from "../../src/state/state-table.ts";
+
+describe("state table edges", () => {
+  it("an empty namespace Map does not make its key group hold entries", () => {
+    const ctx: KeyContext = { key: "k", mapKey: "k", keyGroupIndex: 1, namespace: VOID_NAMESPACE };
+    const t = new StateTable("s", 4, ctx);
+    t.mapOrCreate(1, "w");
+    assert.equal(t.hasEntries(1), false);
+    t.mapOrCreate(1, "w").set("k", 1);
+    assert.equal(t.hasEntries(1), true);
+  });
+});

@@ -1,0 +1,292 @@
+// The heap state table alone, call by call: user keys as Map keys and back (strings that look
+// like escapes, composite keys with every kind of part), namespaces, the current key's Map, deletes
+// that drop emptied namespaces, sizes, and copy-on-write captures: a snapshot reads each key group
+// once, as it was at the capture, whatever changed since (changed, added, deleted entries and
+// whole namespaces; values changed in place), while the live table sees every change.
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { InvalidArgumentError } from "../../src/core/errors.ts";
+import {
+  type KeyContext,
+  type Namespace,
+  StateTable,
+  VOID_NAMESPACE,
+  checkNamespace,
+  keyOfMapKey,
+  mapKeyOf,
+} from "../../src/state/state-table.ts";
+
+describe("state table: keys", () => {
+  it("primitives are their own Map keys; a string starting with NUL is escaped", () => {
+    assert.equal(mapKeyOf("a"), "a");
+    assert.equal(mapKeyOf(""), "");
+    assert.equal(mapKeyOf(7), 7);
+    assert.equal(mapKeyOf(true), true);
+    assert.equal(mapKeyOf(5n), 5n);
+    assert.equal(mapKeyOf("\u0000x"), "\u0000s\u0000x");
+    assert.equal(mapKeyOf("x\u0000"), "x\u0000", "only a leading NUL");
+  });
+
+  it("every key comes back from its Map key, composite keys rebuilt", () => {
+    const keys: unknown[] = [
+      "",
+      "plain",
+      "\u0000s",
+      "\u0000c[1]",
+      0,
+      -3.5,
+      false,
+      true,
+      12n,
+      -7n,
+      [],
+      {},
+      [1, "two", [3, [4]], { a: "x" }],
+      { b: [true, false], a: { c: 'q"uo\\te,]}' }, d: "" },
+      [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 99n, -1e-7],
+      ["", [], {}],
+    ];
+    for (const k of keys) {
+      const mk = mapKeyOf(k);
+      assert.deepEqual(keyOfMapKey(mk), k, `key ${String(mk)}`);
+    }
+    assert.notEqual(mapKeyOf("[1]"), mapKeyOf([1]), "a string never collides with a composite key");
+    assert.equal(mapKeyOf({ a: 1, b: 2 }), mapKeyOf({ b: 2, a: 1 }));
+  });
+
+  it("namespaces are strings, numbers or VOID_NAMESPACE", () => {
+    assert.equal(checkNamespace("w"), "w");
+    assert.equal(checkNamespace(3), 3);
+    assert.equal(checkNamespace(VOID_NAMESPACE), VOID_NAMESPACE);
+    for (const bad of [null, undefined, {}, [1], true])
+      assert.throws(() => checkNamespace(bad), InvalidArgumentError);
+    assert.throws(() => checkNamespace(null), /got null/);
+    assert.throws(() => checkNamespace({}), /got object/);
+  });
+});
+
+/** A table of 4 key groups and the context its handles would move. */
+function table() {
+  const ctx: KeyContext = { key: undefined, mapKey: "", keyGroupIndex: 0, namespace: VOID_NAMESPACE };
+  const t = new StateTable("s", 4, ctx);
+  const at = (group: number, key: string, ns: Namespace = VOID_NAMESPACE) => {
+    ctx.key = key;
+    ctx.mapKey = mapKeyOf(key);
+    ctx.keyGroupIndex = group;
+    ctx.namespace = ns;
+  };
+  const put = (group: number, key: string, value: unknown, ns: Namespace = VOID_NAMESPACE) => {
+    at(group, key, ns);
+    t.currentOrCreate().set(ctx.mapKey, value);
+  };
+  const get = (group: number, key: string, ns: Namespace = VOID_NAMESPACE) => {
+    at(group, key, ns);
+    return t.current()?.get(ctx.mapKey);
+  };
+  const del = (group: number, key: string, ns: Namespace = VOID_NAMESPACE) => {
+    at(group, key, ns);
+    return t.delete(group, ns, ctx.mapKey);
+  };
+  return { t, ctx, at, put, get, del };
+}
+
+function readGroup(c: ReturnType<StateTable["capture"]>, i: number): string[] {
+  const out: string[] = [];
+  c.read(i, (ns, k, v) =>
+    out.push(`${ns === VOID_NAMESPACE ? "-" : String(ns)}/${String(k)}=${JSON.stringify(v)}`),
+  );
+  return out.sort();
+}
+
+describe("state table: live state", () => {
+  it("keeps each key group and namespace apart, creating Maps only when written", () => {
+    const { t, put, get, at } = table();
+    at(1, "k");
+    assert.equal(t.current(), undefined);
+    at(1, "k", "w1");
+    assert.equal(t.current(), undefined);
+    assert.equal(t.nsGroups, undefined, "no namespace Maps until a namespace is used");
+    put(1, "k", "void");
+    put(1, "k", "in w1", "w1");
+    put(2, "k", "group 2");
+    put(1, "k", "in 5", 5);
+    assert.equal(get(1, "k"), "void");
+    assert.equal(get(1, "k", "w1"), "in w1");
+    assert.equal(get(1, "k", 5), "in 5");
+    assert.equal(get(2, "k"), "group 2");
+    assert.equal(get(2, "k", "w1"), undefined);
+    assert.equal(get(3, "k"), undefined);
+    assert.equal(t.size(), 4);
+    assert.equal(t.hasEntries(1), true);
+    assert.equal(t.hasEntries(2), true);
+    assert.equal(t.hasEntries(0), false);
+    assert.equal(t.mapOf(1, "w1")?.get("k"), "in w1");
+    assert.equal(t.mapOf(1, VOID_NAMESPACE)?.get("k"), "void");
+    assert.equal(t.peek(1, 5, "k"), "in 5");
+    assert.equal(t.peek(0, 5, "k"), undefined);
+    assert.deepEqual(
+      [...t.entries()].map(
+        ([i, ns, m, k]) =>
+          `${i} ${String(ns === VOID_NAMESPACE ? "-" : ns)} ${String(k)}=${String(m.get(k))}`,
+      ),
+      ["1 - k=void", "1 w1 k=in w1", "1 5 k=in 5", "2 - k=group 2"],
+    );
+  });
+
+  it("a namespace's Map goes when its last entry is deleted; the key group's void Map stays", () => {
+    const { t, put, del } = table();
+    put(0, "a", 1, "w");
+    put(0, "b", 2, "w");
+    put(0, "a", 3);
+    assert.equal(del(0, "a", "w"), true);
+    assert.ok(t.mapOf(0, "w") !== undefined);
+    assert.equal(del(0, "b", "w"), true);
+    assert.equal(t.mapOf(0, "w"), undefined);
+    assert.equal(del(0, "b", "w"), false, "nothing left to delete");
+    assert.equal(del(0, "zz"), false);
+    assert.equal(del(3, "zz", "other"), false);
+    assert.equal(del(0, "a"), true);
+    assert.ok(t.mapOf(0, VOID_NAMESPACE) !== undefined);
+    assert.equal(t.hasEntries(0), false, "an empty void Map holds no entries");
+    assert.equal(t.size(), 0);
+  });
+
+  it("dropIfEmpty drops an empty namespace Map only", () => {
+    const { t, put } = table();
+    put(2, "a", 1, "w");
+    const m = t.mapOf(2, "w")!;
+    t.dropIfEmpty(2, "w", m);
+    assert.equal(t.mapOf(2, "w"), m, "not empty");
+    m.clear();
+    t.dropIfEmpty(2, "w", m);
+    assert.equal(t.mapOf(2, "w"), undefined);
+    put(2, "a", 1);
+    const v = t.mapOf(2, VOID_NAMESPACE)!;
+    v.clear();
+    t.dropIfEmpty(2, VOID_NAMESPACE, v);
+    assert.equal(t.mapOf(2, VOID_NAMESPACE), v);
+  });
+
+  it("mapOrCreate creates one Map per key group and namespace", () => {
+    const { t } = table();
+    const a = t.mapOrCreate(1, "w");
+    assert.equal(t.mapOrCreate(1, "w"), a);
+    assert.notEqual(t.mapOrCreate(2, "w"), a);
+    assert.notEqual(t.mapOrCreate(1, "v"), a);
+    const v = t.mapOrCreate(1, VOID_NAMESPACE);
+    assert.equal(t.mapOrCreate(1, VOID_NAMESPACE), v);
+    assert.equal(t.mapOf(1, VOID_NAMESPACE), v);
+  });
+});
+
+describe("state table: copy-on-write captures", () => {
+  it("a capture reads each key group as it was, whatever changed after it", () => {
+    const { t, put, del, get, at } = table();
+    put(0, "a", 1);
+    put(0, "b", 2);
+    put(0, "c", 3, "w");
+    put(1, "x", 10);
+    const c = t.capture([0, 1]);
+    put(0, "a", 100); // changed
+    del(0, "b"); // deleted
+    put(0, "new", 5); // added after
+    del(0, "c", "w"); // the whole namespace goes
+    put(0, "d", 4, "w2"); // a namespace that did not exist
+    at(1, "x");
+    t.current(); // only read: nothing to keep
+    assert.equal(get(0, "a"), 100, "the live table sees the change");
+    assert.equal(c.isPending(0), true);
+    assert.deepEqual(readGroup(c, 0), ["-/a=1", "-/b=2", "w/c=3"]);
+    assert.equal(c.isPending(0), false);
+    put(1, "x", 11);
+    assert.deepEqual(readGroup(c, 1), ["-/x=10"]);
+    assert.throws(() => c.read(0, () => {}), /not pending/);
+  });
+
+  it("key groups not captured, or already read, keep nothing", () => {
+    const { t, put } = table();
+    put(0, "a", 1);
+    put(3, "z", 1);
+    const c = t.capture([0]);
+    assert.equal(c.isPending(3), false);
+    assert.deepEqual(readGroup(c, 0), ["-/a=1"]);
+    put(0, "a", 2);
+    const d = t.capture([0, 3]);
+    put(3, "z", 9);
+    put(0, "a", 3);
+    assert.deepEqual(readGroup(d, 0), ["-/a=2"]);
+    assert.deepEqual(readGroup(d, 3), ["-/z=1"]);
+  });
+
+  it("values changed in place are copied on first access; primitives are kept as they are", () => {
+    const { t, put, get } = table();
+    const copies: unknown[] = [];
+    t.copyValue = (v) => {
+      copies.push(v);
+      return structuredClone(v);
+    };
+    put(0, "o", { n: 1 });
+    put(0, "p", 5);
+    put(0, "nil", null);
+    const c = t.capture([0]);
+    (get(0, "o") as { n: number }).n = 2;
+    (get(0, "o") as { n: number }).n = 3; // the second access keeps the first copy
+    put(0, "p", 6);
+    put(0, "nil", "set");
+    assert.equal(copies.length, 1, "only the object is copied, once");
+    assert.deepEqual(readGroup(c, 0), ["-/nil=null", '-/o={"n":1}', "-/p=5"]);
+  });
+
+  it("touch() keeps an entry that is not the current key's before it changes", () => {
+    const { t, put } = table();
+    put(2, "a", 1, "w");
+    const c = t.capture([2]);
+    t.touch(2, "w", "a");
+    t.mapOf(2, "w")!.set("a", 2);
+    t.touch(2, "w", "b");
+    t.mapOf(2, "w")!.set("b", 7);
+    assert.deepEqual(readGroup(c, 2), ["w/a=1"]);
+  });
+
+  it("overlapping captures each read their own moment", () => {
+    const { t, put } = table();
+    put(1, "k", "v1");
+    const first = t.capture([1]);
+    put(1, "k", "v2");
+    const second = t.capture([1]);
+    put(1, "k", "v3");
+    assert.deepEqual(readGroup(second, 1), ['-/k="v2"']);
+    put(1, "k", "v4");
+    assert.deepEqual(readGroup(first, 1), ['-/k="v1"']);
+  });
+
+  it("a released capture stops holding; the others go on", () => {
+    const { t, put } = table();
+    put(0, "a", 1);
+    put(1, "b", 1);
+    const dropped = t.capture([0, 1]);
+    const kept = t.capture([0, 1]);
+    dropped.release();
+    assert.equal(dropped.isPending(0), false);
+    assert.equal(dropped.remaining, 0);
+    put(0, "a", 2);
+    put(1, "b", 2);
+    assert.deepEqual(readGroup(kept, 0), ["-/a=1"]);
+    assert.deepEqual(readGroup(kept, 1), ["-/b=1"]);
+    assert.throws(() => dropped.read(0, () => {}), /not pending/);
+  });
+
+  it("a capture reads a namespace deleted entirely from its log, and skips entries absent at the capture", () => {
+    const { t, put, del } = table();
+    put(3, "a", 1, "gone");
+    put(3, "b", 2, "gone");
+    const c = t.capture([3]);
+    del(3, "a", "gone");
+    del(3, "b", "gone");
+    put(3, "c", 3, "fresh");
+    del(3, "c", "fresh");
+    assert.equal(t.mapOf(3, "gone"), undefined);
+    assert.deepEqual(readGroup(c, 3), ["gone/a=1", "gone/b=2"]);
+  });
+});
