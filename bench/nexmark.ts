@@ -8,8 +8,10 @@
 // Generator: rate=R events per second of event time (default 10000, the reference's; Flink's published
 // runs: 10M events/s of generation) and timelines=T|p (p: one event-time timeline per parallel instance, as
 // Flink's generator gives each of its instances; default 1).
+// State: state-backend=heap|embedded (also `--state-backend embedded`; default heap): the embedded
+// backend keeps keyed state in LMDB stores within the default managed memory (256 MiB).
 // Run: npm run bench:nexmark [-- events=1000000 queries=q0,q1 parallelism=1,2 checkpoint=1000 modes=none,eo
-//      rate=10000 timelines=1]
+//      rate=10000 timelines=1 state-backend=embedded]
 
 import { availableParallelism, cpus, loadavg } from "node:os";
 import { forEachEvent, nexmarkConfig } from "../src/connectors/nexmark/index.ts";
@@ -17,12 +19,21 @@ import { type NexmarkRunReport, runNexmark, runnableQueryNames } from "../src/ne
 import type { Bid } from "../src/connectors/nexmark/model.ts";
 import { dollarsToEuros } from "../src/nexmark/queries/index.ts";
 
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v = ""] = a.split("=");
-    return [k!, v];
-  }),
-);
+/** `name=value` arguments; `--name value` and `--name=value` are read as `name=value`. */
+function parseArgs(argv: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    if (a.startsWith("--") && !a.includes("=") && i + 1 < argv.length) {
+      out.set(a.slice(2), argv[++i]!);
+      continue;
+    }
+    const [k, v = ""] = a.replace(/^--/, "").split("=");
+    out.set(k!, v);
+  }
+  return out;
+}
+const args = parseArgs(process.argv.slice(2));
 const EVENTS = Number(args.get("events") ?? process.env.NEXMARK_EVENTS ?? 1_000_000);
 const QUERIES = (args.get("queries") ?? runnableQueryNames().join(",")).split(",");
 const PARALLELISM = (args.get("parallelism") ?? "1,2").split(",").map(Number);
@@ -32,6 +43,9 @@ const MODES = (args.get("modes") ?? "none,eo").split(",") as Array<"none" | "eo"
 const SEED = 0;
 const RATE = Number(args.get("rate") ?? 10_000);
 const TIMELINES = args.get("timelines") ?? "1";
+const STATE_BACKEND = args.get("state-backend") ?? "heap";
+if (STATE_BACKEND !== "heap" && STATE_BACKEND !== "embedded")
+  throw new Error(`state-backend= needs heap or embedded, got ${STATE_BACKEND}`);
 if (!(RATE > 0)) throw new Error(`rate= needs events per second > 0, got ${args.get("rate")}`);
 if (TIMELINES !== "p" && !(Number.isInteger(Number(TIMELINES)) && Number(TIMELINES) >= 1))
   throw new Error(`timelines= needs an integer >= 1 or p (one per parallel instance), got ${TIMELINES}`);
@@ -194,7 +208,7 @@ async function main(): Promise<void> {
   console.log(`machine: ${availableParallelism()} cores, ${cpu}, Node ${process.version}`);
   console.log(`load average before the run: ${loadavg()[0]!.toFixed(2)} (other processes share these cores)`);
   console.log(
-    `exactly-once checkpoints (eo): every ${CHECKPOINT_MS} ms into a temporary directory, heap state` +
+    `exactly-once checkpoints (eo): every ${CHECKPOINT_MS} ms into a temporary directory, ${STATE_BACKEND} state backend` +
       (CHECKPOINT_MS < 10_000
         ? ` (not every 10 s: these runs last a few seconds, a 10 s interval would never checkpoint)`
         : ""),
@@ -239,6 +253,7 @@ async function main(): Promise<void> {
             rate: RATE,
             timelines: timelinesAt(p),
             parallelism: p,
+            stateBackend: STATE_BACKEND,
             ...(mode === "eo" ? { checkpointInterval: CHECKPOINT_MS, restartAttempts: 0 } : {}),
           });
         } catch (e) {
@@ -282,6 +297,7 @@ async function main(): Promise<void> {
       events: EVENTS,
       rate: RATE,
       timelines: TIMELINES,
+      stateBackend: STATE_BACKEND,
       checkpointMs: CHECKPOINT_MS,
       rows,
     }),

@@ -55,6 +55,8 @@ const KEYS = parseCount(positional[0] ?? "1m");
 const BACKEND = (arg("--backend") ?? "embedded") as StateBackendKind;
 const MANAGED = parseMemorySize(arg("--managed-memory") ?? "256mb", "--managed-memory");
 const CHECKPOINT = !process.argv.includes("--no-checkpoint");
+/** A progress line every this many records (0: none). */
+const PROGRESS_EVERY = KEYS >= 2_000_000 ? 1_000_000 : 0;
 
 function status(): { hwmMb: number; anonMb: number; fileMb: number } {
   const s = readFileSync("/proc/self/status", "utf8");
@@ -99,10 +101,18 @@ try {
   for (let pass = 1; pass <= 2; pass++) {
     const t0 = performance.now();
     const c0 = process.cpuUsage();
+    let done = 0;
     for (const i of shuffledKeys(KEYS, pass)) {
       const key = `user-${i}`;
       b.setCurrentKey(key, assignToKeyGroup(key, MAX));
       count.update((count.value() ?? 0) + 1);
+      if (PROGRESS_EVERY > 0 && ++done % PROGRESS_EVERY === 0) {
+        // A line per million records: CPU per key as the store grows (and a figure if a run is cut short).
+        const st = status();
+        log(
+          `  pass ${pass}: ${done / 1e6}M records, CPU ${cpuS(c0)} s, ${((performance.now() - t0) / 1000).toFixed(0)} s; RSS anon ${st.anonMb.toFixed(0)} MB, file ${st.fileMb.toFixed(0)} MB, peak ${st.hwmMb.toFixed(0)} MB`,
+        );
+      }
     }
     const s = (performance.now() - t0) / 1000;
     figures[`pass${pass}S`] = +s.toFixed(2);

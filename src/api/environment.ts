@@ -24,7 +24,12 @@ import { type ExecutionPlan, executionPlan } from "../graph/plan.ts";
 import { type StreamGraph, buildStreamGraph } from "../graph/stream-graph.ts";
 import type { NetworkOptions, StateBackendOptions, TimeOptions } from "../execution/task-deployment.ts";
 import { parseMemorySize, type StateBackendKind } from "../state/index.ts";
-import { DEFAULT_MANAGED_MEMORY, type MemoryModel, memoryModel } from "./memory-model.ts";
+import {
+  DEFAULT_MANAGED_MEMORY,
+  DEFAULT_TASK_HEAP_MEMORY,
+  type MemoryModel,
+  memoryModel,
+} from "./memory-model.ts";
 import { type Clock, systemClock } from "../runtime/time/clock.ts";
 import type { WatermarkStrategy } from "../core/watermark.ts";
 import type {
@@ -95,6 +100,12 @@ export interface EnvironmentConfig {
    * network buffers is refused before it starts (Flink's taskmanager.memory.network.*).
    */
   networkMemory?: number | string;
+  /**
+   * Task heap (bytes or a size such as "128mb"; default 128 MiB): with the embedded backend, each
+   * worker thread's V8 heap is limited to its slot's managed memory plus this, the heap left for
+   * the job's own objects (Flink's taskmanager.memory.task.heap.size).
+   */
+  taskHeapMemory?: number | string;
   /** The job's arguments (`weir run job.ts -- --name value`): the build function gets them parsed. */
   jobArguments?: readonly string[];
 }
@@ -133,6 +144,7 @@ export class StreamExecutionEnvironment {
   private stateBackend: StateBackendOptions = { kind: "heap" };
   private managedMemory = DEFAULT_MANAGED_MEMORY;
   private networkMemory: number | undefined;
+  private taskHeapMemory = DEFAULT_TASK_HEAP_MEMORY;
   private jobParameters = ParameterTool.fromArgs([]);
   private nextId = 1;
   /** @internal */ readonly transformations: Transformation[] = [];
@@ -187,6 +199,7 @@ export class StreamExecutionEnvironment {
     }
     if (config.managedMemory !== undefined) this.setManagedMemory(config.managedMemory);
     if (config.networkMemory !== undefined) this.setNetworkMemory(config.networkMemory);
+    if (config.taskHeapMemory !== undefined) this.setTaskHeapMemory(config.taskHeapMemory);
     if (config.restorePath !== undefined) this.restoreFrom(config.restorePath, config.allowNonRestoredState);
     else if (config.allowNonRestoredState !== undefined)
       this.allowNonRestoredState = config.allowNonRestoredState;
@@ -289,6 +302,15 @@ export class StreamExecutionEnvironment {
   /** Network memory (bytes or "64mb"): the most the job's network buffers may take together. */
   setNetworkMemory(size: number | string): this {
     this.networkMemory = parseMemorySize(size, "network memory");
+    return this;
+  }
+
+  /**
+   * Task heap (bytes or "128mb"): with the embedded backend, a worker thread's V8 heap is limited
+   * to its slot's managed memory plus this.
+   */
+  setTaskHeapMemory(size: number | string): this {
+    this.taskHeapMemory = parseMemorySize(size, "task heap memory");
     return this;
   }
 
@@ -449,6 +471,7 @@ export class StreamExecutionEnvironment {
       this.stateBackend.kind,
       this.managedMemory,
       this.networkMemory,
+      this.taskHeapMemory,
     );
     return {
       jobName,

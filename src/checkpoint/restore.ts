@@ -8,6 +8,7 @@ import type {
   KeyGroupSnapshot,
   OperatorRestore,
   OperatorSnapshot,
+  RestoredKeyGroup,
   TaskRestore,
   TaskSnapshot,
 } from "../runtime/snapshot.ts";
@@ -70,7 +71,9 @@ export async function loadTaskRestore(
     const uids = task.operators.filter((u) => wanted.has(u));
     if (uids.length === 0) continue;
     const oldP = task.parallelism;
-    const pieces = new Map<string, OperatorSnapshot[]>();
+    const pieces = new Map<string, RestorePiece[]>();
+    /** The shared file of each key group read from one (incremental checkpoints), for errors. */
+    const sharedFile = new WeakMap<object, string>();
     for (const h of task.subtasks) {
       if (h.file === undefined && h.keyGroups === undefined) continue;
       const theirs = keyGroupRangeFor(task.maxParallelism, oldP, h.subtask);
@@ -84,7 +87,8 @@ export async function loadTaskRestore(
           if (g < mine.start || g > mine.end) continue;
           const data = (await cp.read(file)) as { uid: string; group: KeyGroupSnapshot | Uint8Array };
           const op = (snap.operators[data.uid] ??= {});
-          (op.keyGroups ??= []).push([g, decodeKeyGroup(data.group, file)]);
+          sharedFile.set(data.group, file);
+          (op.keyGroups ??= []).push([g, data.group]);
         }
       }
       for (const uid of uids) {
@@ -93,7 +97,9 @@ export async function loadTaskRestore(
         const list = pieces.get(uid) ?? [];
         list.push({
           ...op,
-          keyGroups: overlaps ? decodeOwn(op.keyGroups, mine, h.file ?? cp.path) : undefined,
+          keyGroups: overlaps
+            ? ownKeyGroups(op.keyGroups, mine, (g) => sharedFile.get(g) ?? h.file ?? cp.path)
+            : undefined,
         });
         pieces.set(uid, list);
       }
@@ -105,21 +111,29 @@ export async function loadTaskRestore(
   return { operators: out };
 }
 
-/** The key groups of `mine`, decoded (each key group of a state file is encoded on its own). */
-function decodeOwn(
+/**
+ * The key groups of `mine`, each decoded when its operator restores it (each key group of a state
+ * file is encoded on its own): a task never holds every key group decoded at once.
+ */
+function ownKeyGroups(
   groups: OperatorSnapshot["keyGroups"],
   mine: KeyGroupRange,
-  path: string,
-): Array<[number, KeyGroupSnapshot]> | undefined {
+  pathOf: (group: object) => string,
+): Array<[number, RestoredKeyGroup]> | undefined {
   if (groups === undefined) return undefined;
-  const out: Array<[number, KeyGroupSnapshot]> = [];
+  const out: Array<[number, RestoredKeyGroup]> = [];
   for (const [kg, g] of groups)
-    if (kg >= mine.start && kg <= mine.end) out.push([kg, decodeKeyGroup(g, path)]);
+    if (kg >= mine.start && kg <= mine.end) out.push([kg, () => decodeKeyGroup(g, pathOf(g))]);
   return out;
 }
 
+/** One old subtask's part of an operator's state, its key groups to be decoded on restore. */
+type RestorePiece = Omit<OperatorSnapshot, "keyGroups"> & {
+  keyGroups: Array<[number, RestoredKeyGroup]> | undefined;
+};
+
 function merge(
-  parts: OperatorSnapshot[],
+  parts: RestorePiece[],
   subtask: number,
   parallelism: number,
   mine: KeyGroupRange,
@@ -128,7 +142,7 @@ function merge(
   const r: OperatorRestore = { keyGroups: [], operatorState: {}, custom: [], checkpointId };
   for (const p of parts) {
     for (const [kg, g] of p.keyGroups ?? [])
-      if (kg >= mine.start && kg <= mine.end) r.keyGroups.push([kg, g as KeyGroupSnapshot]);
+      if (kg >= mine.start && kg <= mine.end) r.keyGroups.push([kg, g]);
     if (p.custom !== undefined) r.custom.push(p.custom);
     for (const [name, s] of Object.entries(p.operatorState ?? {})) {
       const acc = (r.operatorState[name] ??= { mode: s.mode, values: [] });

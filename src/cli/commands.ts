@@ -14,7 +14,7 @@ import {
   SAVEPOINT,
   STOP,
 } from "./cluster-options.ts";
-import { MANAGED_MEMORY, NETWORK_MEMORY } from "./memory-options.ts";
+import { MANAGED_MEMORY, NETWORK_MEMORY, TASK_HEAP_MEMORY } from "./memory-options.ts";
 import { OBSERVABILITY_OPTIONS } from "./rest-options.ts";
 
 export const PARALLELISM: OptionSpec = {
@@ -138,6 +138,7 @@ export const RUN: CommandSpec = {
     STATE_DIR,
     MANAGED_MEMORY,
     NETWORK_MEMORY,
+    TASK_HEAP_MEMORY,
     SAVEPOINT_DIR,
     FROM_SAVEPOINT,
     ALLOW_NON_RESTORED_STATE,

@@ -1,6 +1,8 @@
 // The memory options of `weir run`, named after Flink's taskmanager.memory.managed.size and
-// taskmanager.memory.network.*: --managed-memory (the embedded state backend's budget) and
-// --network-memory (the bound of the network buffers). Sizes as "256mb", "1g" or bytes.
+// taskmanager.memory.network.* and taskmanager.memory.task.heap.size: --managed-memory (the
+// embedded state backend's budget), --network-memory (the bound of the network buffers) and
+// --task-heap-memory (with the embedded backend, a worker thread's heap limit is its managed memory
+// plus this). Sizes as "256mb", "1g" or bytes.
 
 import type { CompiledJob, EnvironmentConfig } from "../api/environment.ts";
 import { describeMemoryModel } from "../api/memory-model.ts";
@@ -21,13 +23,22 @@ export const NETWORK_MEMORY: OptionSpec = {
   help: "the most the network buffers may take; a job needing more is refused (default: as needed)",
 };
 
-/** --managed-memory and --network-memory as engine settings (those given). */
+export const TASK_HEAP_MEMORY: OptionSpec = {
+  name: "task-heap-memory",
+  value: "size",
+  example: "128mb",
+  help: "embedded state backend: heap of a worker thread besides its managed memory, for the job's objects (default 128mb)",
+};
+
+/** --managed-memory, --network-memory and --task-heap-memory as engine settings (those given). */
 export function memoryOptions(command: string, values: Map<string, string>): EnvironmentConfig {
   const config: EnvironmentConfig = {};
   const managed = size(command, MANAGED_MEMORY, values.get(MANAGED_MEMORY.name));
   if (managed !== undefined) config.managedMemory = managed;
   const network = size(command, NETWORK_MEMORY, values.get(NETWORK_MEMORY.name));
   if (network !== undefined) config.networkMemory = network;
+  const taskHeap = size(command, TASK_HEAP_MEMORY, values.get(TASK_HEAP_MEMORY.name));
+  if (taskHeap !== undefined) config.taskHeapMemory = taskHeap;
   return config;
 }
 

@@ -258,6 +258,7 @@ export async function launchAttempt(spec: AttemptSpec): Promise<ClusterAttempt> 
       slot,
       attempt: ctx.attempt,
       planFingerprint,
+      heapLimitMb: job.memory.workerHeapLimitMb,
       restorePath: ctx.restore?.path,
       checkpointing:
         ctx.checkpointing === undefined

@@ -8,7 +8,7 @@ import type { JobResult } from "../api/job-result.ts";
 import type { SlotLauncher, SlotRunner, WorkerKillReport } from "./attempt-coordinator.ts";
 import { type JobRunOptions, submitJobOnSlots } from "./job-run.ts";
 import type { ToCoordinator } from "./protocol.ts";
-import { startWorker } from "./worker-threads.ts";
+import { heapLimits, startWorker } from "./worker-threads.ts";
 
 export type RunJobOptions = Omit<JobRunOptions, "jobId">;
 
@@ -64,6 +64,7 @@ const workerThreadSlots: SlotLauncher = {
       const w = startWorker(WORKER_URL, {
         workerData: { ...d, ports: slotPorts },
         transferList: slotPorts.filter((p): p is MessagePort => p !== null),
+        ...heapLimits(d.heapLimitMb),
       });
       const on = listeners[slot]!;
       const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));

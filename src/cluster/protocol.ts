@@ -18,6 +18,8 @@ export interface WorkerData {
   attempt: number;
   /** The coordinator's plan; a worker that builds another refuses to run. */
   planFingerprint: string;
+  /** The worker thread's V8 heap limit (old generation, MiB) from the memory model; undefined: Node's. */
+  heapLimitMb?: number | undefined;
   /** Restore every task of this slot from this checkpoint. */
   restorePath: string | undefined;
   checkpointing:

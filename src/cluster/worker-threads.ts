@@ -29,6 +29,15 @@ export function startWorker(url: URL, options: WorkerOptions = {}): Worker {
   return worker;
 }
 
+/**
+ * Worker options that limit the thread's V8 heap (old generation) to `heapLimitMb` (the memory
+ * model's worker heap limit); none when undefined. A worker that needs more fails with
+ * ERR_WORKER_OUT_OF_MEMORY.
+ */
+export function heapLimits(heapLimitMb: number | undefined): Pick<WorkerOptions, "resourceLimits"> {
+  return heapLimitMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: heapLimitMb } };
+}
+
 /** Worker threads started by Weir in this process that have not exited yet. */
 export function liveWorkerCount(): number {
   return alive;

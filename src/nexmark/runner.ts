@@ -46,7 +46,7 @@ export interface NexmarkRunOptions {
   checkpointInterval?: number;
   /** Checkpoint storage directory (default: a temporary directory, removed after the run). */
   checkpointDir?: string;
-  /** State backend: "heap" (the only one so far; see NEXMARK_STATE_BACKENDS). */
+  /** State backend: "heap" (default) or "embedded" (see NEXMARK_STATE_BACKENDS). */
   stateBackend?: string;
   /** q13's side input file (CSV key,value lines). */
   sideInput?: string;

@@ -136,9 +136,16 @@ export interface TaskRestore {
   finished?: boolean;
 }
 
+/**
+ * A key group to restore: decoded, or a function that decodes it when called. The restore of a
+ * checkpoint gives functions, so that an operator decodes one key group at a time into its backend
+ * (a task with millions of keys never holds all of them decoded as JS objects at once).
+ */
+export type RestoredKeyGroup = KeyGroupSnapshot | (() => KeyGroupSnapshot);
+
 /** The state one operator of one new subtask restores from, after redistribution. */
 export interface OperatorRestore {
-  keyGroups: Array<[number, KeyGroupSnapshot]>;
+  keyGroups: Array<[number, RestoredKeyGroup]>;
   operatorState: Record<string, { mode: OperatorStateMode; values: unknown[] }>;
   /** custom data of every old subtask (a restored operator decides what to keep). */
   custom: unknown[];

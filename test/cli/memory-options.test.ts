@@ -1,6 +1,7 @@
-// `weir run --managed-memory / --network-memory`: the sizes reach the engine and `--verbose` shows
-// the memory model; a job needing more network memory than given is refused before it starts;
-// a size that is not one is a one-line usage error.
+// `weir run --managed-memory / --network-memory / --task-heap-memory`: the sizes reach the engine
+// and `--verbose` shows the memory model; with the embedded backend the worker threads' V8 heap is
+// limited to their managed memory plus the task heap; a job needing more network memory than
+// given is refused before it starts; a size that is not one is a one-line usage error.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { FIXTURES, assertOneLineError, weir } from "./cli-harness.ts";
@@ -28,6 +29,36 @@ describe("weir run: memory options", () => {
       /managed memory: 64 MiB, the embedded state backend: 2 keyed subtask\(s\), 32 MiB each/,
     );
     assert.match(r.stderr, /network memory: 32 MiB, the job needs [\d.]+ [KM]iB \(\d+ buffers of 32 KiB\)/);
+    assert.match(
+      r.stderr,
+      /worker heap: limited to 160 MiB per worker thread \(managed memory of its slot 32 MiB \+ task heap 128 MiB\)/,
+    );
+  });
+
+  it("embedded backend: each worker thread runs with the heap limit the memory model gives", async () => {
+    const r = await weir([
+      "run",
+      `${FIXTURES}/heap-limit-job.ts`,
+      "--state-backend",
+      "embedded",
+      "--managed-memory",
+      "64mb",
+      "--task-heap-memory",
+      "96mb",
+      "--verbose",
+    ]);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stderr, /worker heap: limited to 128 MiB per worker thread/);
+    const limit = Number(/worker heap limit: (\d+) MiB/.exec(r.stdout)?.[1]);
+    // V8's limit adds the young generation to the old generation's 128 MiB.
+    assert.ok(limit >= 128 && limit < 224, `worker heap limit ${limit} MiB:\n${r.stdout}`);
+  });
+
+  it("heap backend: the worker threads keep Node's heap limit", async () => {
+    const r = await weir(["run", `${FIXTURES}/heap-limit-job.ts`, "--managed-memory", "64mb"]);
+    assert.equal(r.code, 0, r.stderr);
+    const limit = Number(/worker heap limit: (\d+) MiB/.exec(r.stdout)?.[1]);
+    assert.ok(limit > 512, `worker heap limit ${limit} MiB:\n${r.stdout}`);
   });
 
   it("the heap backend: managed memory is shown as unused", async () => {
@@ -35,6 +66,7 @@ describe("weir run: memory options", () => {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stderr, /managed memory: 256 MiB, unused: the heap state backend/);
     assert.match(r.stderr, /network memory: as needed: /);
+    assert.match(r.stderr, /worker heap: Node's default limit/);
   });
 
   it("refuses a job that needs more network memory than given", async () => {

@@ -20,7 +20,7 @@ import {
 } from "../rpc/frame-socket.ts";
 import type { JobManagerToTaskManager, TaskManagerToJobManager } from "../rpc/messages.ts";
 import { isStdioMessage } from "../worker-stdio.ts";
-import { startWorker } from "../worker-threads.ts";
+import { heapLimits, startWorker } from "../worker-threads.ts";
 import { ArtifactCache } from "./artifact-cache.ts";
 import { DataExchange } from "./data-exchange.ts";
 import { OutputTail, fileTail } from "./output-tail.ts";
@@ -320,6 +320,7 @@ export class TaskManager {
       const worker = startWorker(WORKER_URL, {
         workerData: { ...data, modulePath: modulePath ?? data.modulePath, ports: slotPorts },
         transferList: slotPorts.filter((p): p is MessagePort => p !== null),
+        ...heapLimits(data.heapLimitMb),
       });
       const key = `${deployment}/${data.slot}`;
       this.workers.set(key, { worker, deployment, slot: data.slot });

@@ -334,8 +334,10 @@ export abstract class StreamOperator {
     const backend = this.keyedBackend();
     if (backend !== undefined) {
       this.restoredTimers = new Map();
-      for (const [kg, g] of restore.keyGroups) {
+      for (const [kg, restored] of restore.keyGroups) {
         if (kg < backend.keyGroupRange.start || kg > backend.keyGroupRange.end) continue;
+        // Decoded here, one key group at a time: only this one's entries are on the heap.
+        const g = typeof restored === "function" ? restored() : restored;
         backend.restoreKeyGroup(kg, g.entries);
         for (const t of g.timers) {
           const list = this.restoredTimers.get(t.service) ?? [];

@@ -5,8 +5,10 @@
 // entries are written in key order in small LMDB transactions and the cache drops entries (least
 // recently read first, by a second-chance sweep) down to half its budget. LMDB's pages are mapped
 // from the file: they are the OS page cache, which the kernel reclaims, not part of the budget
-// (they count in RSS as file-backed pages). Range scans write the dirty entries first and then read LMDB alone. Durability is off (noSync):
-// a crash loses the store, and state comes back from the last checkpoint.
+// (they count in RSS as file-backed pages). A Bloom filter of the keys written to LMDB (key-filter.ts)
+// answers reads of keys never written without a lookup. Range scans write the dirty entries first
+// and then read LMDB alone. Durability is off (noSync): a crash loses the store, and state comes
+// back from the last checkpoint.
 
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -14,6 +16,7 @@ import { join } from "node:path";
 import { open, type RootDatabase } from "lmdb";
 import { DataInputDeserializer, DataOutputSerializer } from "../../core/data-io.ts";
 import { WeirError } from "../../core/errors.ts";
+import { KeyFilter } from "./key-filter.ts";
 import { cacheKeyOf, ScratchReader } from "./store-keys.ts";
 import type { ValueCodec } from "./value-codecs.ts";
 
@@ -33,8 +36,9 @@ export interface EmbeddedStoreOptions {
   localDirectory?: string;
   /**
    * The store's share of managed memory in bytes (default 64 MiB): half bounds the write-back
-   * cache on the heap; the other half is headroom for what the cache's estimate does not see
-   * (evicted entries not yet collected by V8, the sort of a flush, LMDB's transaction pages).
+   * cache on the heap, an eighth is the Bloom filter of the written keys; the rest is headroom for
+   * what the cache's estimate does not see (evicted entries not yet collected by V8, the sort of a
+   * flush, LMDB's transaction pages).
    */
   managedMemoryBytes?: number;
   /** An extra bound on the number of cached entries (tests use a small one to exercise eviction). */
@@ -98,7 +102,10 @@ export class EmbeddedStore {
   private readonly cache = new Map<string, CacheEntry>();
   private readonly cacheBytesLimit: number;
   private readonly cacheEntriesLimit: number;
+  /** The keys written to LMDB: a read of a key not in it skips the lookup. */
+  private readonly filter: KeyFilter;
   private misses = 0;
+  private filtered = 0;
   private cacheBytes = 0;
   private dirty = 0;
   private disposed = false;
@@ -115,6 +122,7 @@ export class EmbeddedStore {
     );
     this.cacheBytesLimit = Math.floor(managed / 2);
     this.cacheEntriesLimit = Math.max(1, options.cacheEntries ?? Number.MAX_SAFE_INTEGER);
+    this.filter = new KeyFilter(Math.floor(managed / 8));
     try {
       mkdirSync(parent, { recursive: true });
       this.directory = mkdtempSync(join(parent, "weir-state-"));
@@ -134,8 +142,10 @@ export class EmbeddedStore {
       e.hot = true;
       return e.value;
     }
-    const raw = this.db.getBinaryFast(key);
     this.misses++;
+    let raw: Buffer | undefined;
+    if (this.filter.mayContain(ck)) raw = this.db.getBinaryFast(key);
+    else this.filtered++;
     let value: unknown;
     let size = ENTRY_OVERHEAD + ck.length;
     if (raw !== undefined) {
@@ -207,6 +217,7 @@ export class EmbeddedStore {
       out.clear();
       e.codec.encode(e.value, out);
       db.putSync(key, out.buffer.subarray(0, out.position));
+      this.filter.add(ck);
       const size = ENTRY_OVERHEAD + ck.length + valueBytes(out.position);
       this.cacheBytes += size - e.size;
       e.size = size;
@@ -301,10 +312,12 @@ export class EmbeddedStore {
     const out = this.out;
     db.transactionSync(() => {
       for (const [key, value, codec] of entries) {
-        this.drop(cacheKeyOf(key));
+        const ck = cacheKeyOf(key);
+        this.drop(ck);
         out.clear();
         codec.encode(value, out);
         db.putSync(key, out.buffer.subarray(0, out.position));
+        this.filter.add(ck);
       }
     });
   }
@@ -342,6 +355,11 @@ export class EmbeddedStore {
   /** Reads that missed the cache and went to LMDB (tests, benchmarks). */
   cacheMisses(): number {
     return this.misses;
+  }
+
+  /** Cache misses answered by the key filter without an LMDB lookup (tests, benchmarks). */
+  filteredReads(): number {
+    return this.filtered;
   }
 
   /** Entries currently cached on the heap. */
