@@ -138,7 +138,7 @@ function twoToThree() {
 const groupsOf = (r: Awaited<ReturnType<typeof loadTaskRestore>>, uid: string) =>
   r.operators
     .get(uid)!
-    .keyGroups.map(([g, s]) => [g, s.entries[0]![3]])
+    .keyGroups.map(([g, s]) => [g, (typeof s === "function" ? s() : s).entries[0]![3]])
     .sort((x, y) => (x[0] as number) - (y[0] as number));
 
 describe("restore at another parallelism", () => {
