@@ -8,7 +8,7 @@ import type { JobResult } from "../api/job-result.ts";
 import type { SlotLauncher, SlotRunner, WorkerKillReport } from "./attempt-coordinator.ts";
 import { type JobRunOptions, submitJobOnSlots } from "./job-run.ts";
 import type { ToCoordinator } from "./protocol.ts";
-import { heapLimits, startWorker } from "./worker-threads.ts";
+import { explainWorkerError, heapLimits, startWorker } from "./worker-threads.ts";
 
 export type RunJobOptions = Omit<JobRunOptions, "jobId">;
 
@@ -68,7 +68,7 @@ const workerThreadSlots: SlotLauncher = {
       });
       const on = listeners[slot]!;
       const exited = new Promise<void>((resolve) => w.once("exit", () => resolve()));
-      w.on("error", (e) => on.crashed(e));
+      w.on("error", (e) => on.crashed(explainWorkerError(e, slot, d.heapLimitMb)));
       w.on("exit", (code) => on.exited(code));
       w.on("message", (m: ToCoordinator) => on.message(m));
       return { post: (m) => w.postMessage(m), terminate: () => void w.terminate(), exited };

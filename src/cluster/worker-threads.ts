@@ -38,6 +38,25 @@ export function heapLimits(heapLimitMb: number | undefined): Pick<WorkerOptions,
   return heapLimitMb === undefined ? {} : { resourceLimits: { maxOldGenerationSizeMb: heapLimitMb } };
 }
 
+/**
+ * A worker's error as the user should read it: a worker that ran out of its heap limit says which
+ * limit, where it comes from and what to raise; any other error is returned as it is.
+ */
+export function explainWorkerError(e: Error, slot: number, heapLimitMb: number | undefined): Error {
+  if ((e as { code?: string }).code !== "ERR_WORKER_OUT_OF_MEMORY") return e;
+  const limit =
+    heapLimitMb === undefined
+      ? "Node's default heap limit"
+      : `its heap limit of ${heapLimitMb} MiB (the slot's managed memory + the task heap, with the embedded state backend)`;
+  const raise =
+    heapLimitMb === undefined
+      ? "give the process more heap (node --max-old-space-size), or keep large state in the embedded backend"
+      : "raise --task-heap-memory (env.setTaskHeapMemory) if user code holds large objects, or --managed-memory for the state cache";
+  const out = new Error(`slot ${slot}'s worker thread ran out of ${limit}: ${e.message}; ${raise}`);
+  (out as { code?: string }).code = "ERR_WORKER_OUT_OF_MEMORY";
+  return out;
+}
+
 /** Worker threads started by Weir in this process that have not exited yet. */
 export function liveWorkerCount(): number {
   return alive;

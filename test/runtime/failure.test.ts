@@ -56,6 +56,21 @@ describe("a user function that throws", () => {
     await waitFor(() => liveWorkerCount() === 0, "every worker thread to exit");
   });
 
+  it("threaded: a worker out of its heap limit fails the job with one line saying what to raise", async () => {
+    process.env.WEIR_TEST_FAIL_MODE = "oom";
+    try {
+      await assert.rejects(runJob({ job: JOB, parallelism: 1 }), (e: unknown) => {
+        assert.ok(e instanceof JobExecutionError, `expected a JobExecutionError, got ${e}`);
+        assert.match(e.message, /slot 0.s worker thread ran out of its heap limit of 32 MiB/);
+        assert.match(e.message, /raise --task-heap-memory/);
+        return true;
+      });
+    } finally {
+      process.env.WEIR_TEST_FAIL_MODE = "throw";
+    }
+    await waitFor(() => liveWorkerCount() === 0, "every worker thread to exit");
+  });
+
   it("close() of the user function runs when the job fails", async () => {
     const env = new StreamExecutionEnvironment({ parallelism: 2 });
     let opened = 0;

@@ -20,7 +20,7 @@ import {
 } from "../rpc/frame-socket.ts";
 import type { JobManagerToTaskManager, TaskManagerToJobManager } from "../rpc/messages.ts";
 import { isStdioMessage } from "../worker-stdio.ts";
-import { heapLimits, startWorker } from "../worker-threads.ts";
+import { explainWorkerError, heapLimits, startWorker } from "../worker-threads.ts";
 import { ArtifactCache } from "./artifact-cache.ts";
 import { DataExchange } from "./data-exchange.ts";
 import { OutputTail, fileTail } from "./output-tail.ts";
@@ -332,9 +332,10 @@ export class TaskManager {
         }
         this.send({ t: "worker", deployment, slot: data.slot, m });
       });
-      worker.on("error", (e) =>
-        this.send({ t: "worker-error", deployment, slot: data.slot, message: e.message, stack: e.stack }),
-      );
+      worker.on("error", (error) => {
+        const e = explainWorkerError(error, data.slot, data.heapLimitMb);
+        this.send({ t: "worker-error", deployment, slot: data.slot, message: e.message, stack: e.stack });
+      });
       worker.once("exit", (code) => {
         this.workers.delete(key);
         if (![...this.workers.values()].some((w) => w.deployment === deployment))
