@@ -9,25 +9,16 @@ import { describe, it } from "node:test";
 import { SerializationError } from "../../src/core/errors.ts";
 import { Types } from "../../src/index.ts";
 import { NetworkBufferPool } from "../../src/network/buffer-pool.ts";
-import { type ElementHandler, InputChannel } from "../../src/network/input-gate.ts";
+import type { ElementHandler } from "../../src/network/input-gate.ts";
 import { RecordWriter } from "../../src/network/record-writer.ts";
-import { ResultSubpartition } from "../../src/network/result-subpartition.ts";
+import { wiredChannels } from "./wired-channels.ts";
 
 const BUFFER_SIZE = 64;
 
 /** `n` channels from one writer; `select` picks a channel per record (-1: all). */
 function edge(n: number, select: (r: string) => number, bufferTimeout = -1) {
   const pool = new NetworkBufferPool(BUFFER_SIZE, 64);
-  const subpartitions: ResultSubpartition[] = [];
-  const channels: InputChannel[] = [];
-  for (let i = 0; i < n; i++) {
-    const sp = new ResultSubpartition(pool, 100, () => {});
-    const ch = new InputChannel(i, 0, Types.STRING.createSerializer(), "edge", () => {});
-    sp.receiver = ch;
-    ch.returner = sp;
-    subpartitions.push(sp);
-    channels.push(ch);
-  }
+  const { subpartitions, channels } = wiredChannels(pool, n);
   const writer = new RecordWriter(
     subpartitions,
     { selectChannel: select },

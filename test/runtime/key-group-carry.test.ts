@@ -10,27 +10,18 @@ import { assignToKeyGroup } from "../../src/core/key-groups.ts";
 import { StreamExecutionEnvironment, Types } from "../../src/index.ts";
 import { NetworkBufferPool } from "../../src/network/buffer-pool.ts";
 import { readInFlightRecords } from "../../src/network/in-flight-records.ts";
-import { type ElementHandler, InputChannel } from "../../src/network/input-gate.ts";
+import type { ElementHandler } from "../../src/network/input-gate.ts";
 import { RecordWriter } from "../../src/network/record-writer.ts";
-import { ResultSubpartition } from "../../src/network/result-subpartition.ts";
 import { StreamOperator } from "../../src/runtime/operators/stream-operator.ts";
 import { createChannelSelector } from "../../src/runtime/partitioners.ts";
+import { wiredChannels } from "../network/wired-channels.ts";
 
 const MAX = 128;
 
 /** A hash edge from one writer to `n` consumers; returns what each channel handed to its task. */
 function hashEdge(n: number) {
   const pool = new NetworkBufferPool(256, 64);
-  const subpartitions: ResultSubpartition[] = [];
-  const channels: InputChannel[] = [];
-  for (let i = 0; i < n; i++) {
-    const sp = new ResultSubpartition(pool, 100, () => {});
-    const ch = new InputChannel(i, 0, Types.STRING.createSerializer(), "edge", () => {});
-    sp.receiver = ch;
-    ch.returner = sp;
-    subpartitions.push(sp);
-    channels.push(ch);
-  }
+  const { subpartitions, channels } = wiredChannels(pool, n);
   const selector = createChannelSelector(
     { kind: "hash", keySelector: (w: string) => w },
     n,
