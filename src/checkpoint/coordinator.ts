@@ -9,6 +9,7 @@
 
 import { WeirError } from "../core/errors.ts";
 import type { CheckpointSettings } from "./checkpoint-config.ts";
+import { type CheckpointIdSource, CheckpointIds } from "./checkpoint-ids.ts";
 import type { CheckpointStorage } from "./checkpoint-storage.ts";
 import {
   CHECKPOINT_FORMAT,
@@ -73,7 +74,7 @@ export interface CheckpointStats {
 const key = (vertexId: number, subtask: number) => `${vertexId}/${subtask}`;
 
 export class CheckpointCoordinator {
-  private nextId: number;
+  private readonly ids: CheckpointIds;
   private readonly pending = new Map<number, Pending>();
   private readonly completed: CompletedCheckpoint[] = [];
   private readonly finished = new Map<string, SubtaskStateHandle>();
@@ -103,8 +104,10 @@ export class CheckpointCoordinator {
      * files stay (a new leader may be writing a checkpoint of the same id).
      */
     private readonly publishCompleted?: (c: { id: number; path: string; timestamp: number }) => Promise<void>,
+    /** Ids shared with every other JobManager that may run the job (default: counted here). */
+    idSource?: CheckpointIdSource,
   ) {
-    this.nextId = firstId;
+    this.ids = new CheckpointIds(firstId, idSource);
   }
 
   /** Checkpoints triggered and not completed or aborted yet (the numberOfInProgressCheckpoints metric). */
@@ -173,6 +176,22 @@ export class CheckpointCoordinator {
       this.schedule(this.settings.minPauseBetweenCheckpoints - sincePrevious);
       return;
     }
+    if (!this.ids.available) {
+      // The id source has not reserved the next ids yet; a source that failed fails the trigger.
+      const error = this.ids.error;
+      if (error !== undefined) {
+        this.stats.failed++;
+        this.tolerate(
+          new WeirError(
+            "JOB_FAILED",
+            `cannot trigger a checkpoint of job '${this.job.name}': no checkpoint id: ${error.message}`,
+          ),
+        );
+      }
+      void this.ids.ready().catch(() => {});
+      this.schedule(Math.max(10, this.settings.interval / 4));
+      return;
+    }
     this.trigger(undefined);
     this.schedule(this.settings.interval);
   }
@@ -198,6 +217,17 @@ export class CheckpointCoordinator {
       savepoint?.reject(new WeirError("JOB_FAILED", "cannot take a checkpoint: every source has finished"));
       return undefined;
     }
+    if (!this.ids.available) {
+      // Only with a shared id source, between two reservations: trigger once one is there.
+      this.ids.ready().then(
+        () => this.trigger(savepoint),
+        (e: Error) =>
+          savepoint?.reject(
+            new WeirError("JOB_FAILED", `cannot take a checkpoint: no checkpoint id: ${e.message}`),
+          ),
+      );
+      return undefined;
+    }
     const p = this.begin(live, savepoint, false);
     if (p === undefined) return undefined;
     // Savepoints are always aligned: no in-flight data, so they can be restored at any parallelism.
@@ -215,6 +245,7 @@ export class CheckpointCoordinator {
    * then fails and restarts from the previous checkpoint, before anything of it was committed.
    */
   finalCheckpoint(): Promise<string> {
+    if (!this.ids.available) return this.ids.ready().then(() => this.finalCheckpoint());
     return new Promise<string>((resolve, reject) => {
       const live = this.tasks.filter((t) => !this.finished.has(key(t.vertexId, t.subtask)));
       const p = this.begin(live, { resolve, reject }, true);
@@ -224,7 +255,7 @@ export class CheckpointCoordinator {
 
   /** Register a new pending checkpoint that waits for `live`; finished tasks' final states stand in for the others. */
   private begin(live: TaskRef[], waiter: Pending["savepoint"], final: boolean): Pending | undefined {
-    const id = this.nextId++;
+    const id = this.ids.take()!;
     const p: Pending = {
       id,
       waiting: new Set(live.map((t) => key(t.vertexId, t.subtask))),
@@ -432,7 +463,11 @@ export class CheckpointCoordinator {
     const what = p.final ? "the final checkpoint" : "checkpoint";
     const err = new WeirError("JOB_FAILED", `${what} ${p.id} of job '${this.job.name}' failed: ${reason}`);
     p.savepoint?.reject(err);
-    if (p.savepoint !== undefined) return;
+    if (p.savepoint === undefined) this.tolerate(err);
+  }
+
+  /** A checkpoint failed: fail the job when more have failed in a row than are tolerated. */
+  private tolerate(err: WeirError): void {
     this.consecutiveFailures++;
     if (this.consecutiveFailures > this.settings.tolerableFailedCheckpoints) {
       this.failJob(

@@ -29,6 +29,8 @@ export interface JobRunOptions extends EnvironmentConfig {
   onAttemptFailed?: JobMasterOptions["onAttemptFailed"];
   /** Publishes each completed checkpoint before it is committed (high availability). */
   publishCheckpoint?: JobMasterOptions["publishCheckpoint"];
+  /** Checkpoint ids shared with every other JobManager that may run the job (high availability). */
+  checkpointIds?: JobMasterOptions["checkpointIds"];
 }
 
 /** Build the job from its module and start it on the slots `slotsFor` gives each attempt. */
@@ -45,6 +47,7 @@ export async function submitJobOnSlots(
     moduleName,
     onAttemptFailed,
     publishCheckpoint,
+    checkpointIds,
     ...config
   } = options;
   if (config.clock !== undefined) {
@@ -107,6 +110,7 @@ export async function submitJobOnSlots(
       allowNonRestoredState: job.allowNonRestoredState,
       onAttemptFailed,
       publishCheckpoint,
+      checkpointIds,
     },
     launcher,
   );

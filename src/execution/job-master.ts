@@ -5,6 +5,7 @@
 // checkpointing job has finished, it has the final checkpoint taken before the final commits run.
 
 import type { CheckpointSettings } from "../checkpoint/checkpoint-config.ts";
+import type { CheckpointIdSource } from "../checkpoint/checkpoint-ids.ts";
 import { CheckpointCoordinator, type CheckpointStats, type TaskRef } from "../checkpoint/coordinator.ts";
 import { type CheckpointStorage, createCheckpointStorage } from "../checkpoint/checkpoint-storage.ts";
 import { type LoadedCheckpoint, loadCheckpoint } from "../checkpoint/fs-storage.ts";
@@ -82,6 +83,8 @@ export interface JobMasterOptions {
    * the latest checkpoint's pointer); a rejection leaves the checkpoint incomplete.
    */
   publishCheckpoint?: (c: { id: number; path: string; timestamp: number }) => Promise<void>;
+  /** Checkpoint ids shared by every JobManager that may run the job (high availability). */
+  checkpointIds?: CheckpointIdSource;
 }
 
 /** A failed attempt: what failed, and whether and when the job restarts. */
@@ -225,6 +228,7 @@ export class JobMaster {
         (e) => this.current?.fail(e),
         (restore?.metadata.checkpointId ?? 0) + 1,
         o.publishCheckpoint,
+        o.checkpointIds,
       );
     }
     const coordinator = this.coordinator;

@@ -59,6 +59,23 @@ describe("the checkpoint id counter in etcd", () => {
     assert.equal(await c.get(), 1);
   });
 
+  it("reserves blocks that never overlap, across JobManagers, at or above what each asks for", async () => {
+    const [a, b] = [await connect(), await connect()];
+    const ca = a.checkpointIdCounter("job-5");
+    const cb = b.checkpointIdCounter("job-5");
+    const firsts = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? ca : cb).reserve(8, i < 5 ? 1 : 30)),
+    );
+    const ids = firsts.flatMap((f) => Array.from({ length: 8 }, (_, k) => f + k));
+    assert.equal(new Set(ids).size, 80, `blocks overlap: ${firsts}`);
+    assert.ok(
+      firsts.slice(5).every((f) => f >= 30),
+      `asked for 30 or more: ${firsts}`,
+    );
+    assert.equal(await ca.get(), Math.max(...firsts) + 8);
+    await assert.rejects(ca.reserve(0, 1), RangeError);
+  });
+
   it("refuses a value that is not an id, saying which key to fix", async () => {
     const ha = await connect();
     const raw = new Etcd3({ hosts: parseEtcdEndpoints(etcd.endpoints) });

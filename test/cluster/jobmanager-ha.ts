@@ -110,11 +110,17 @@ export function leaderLossTest(how: LeaderLoss): void {
         const client = new ClusterClient(rest, "");
         const job = await client.submit(JOB, { parallelism: 2 }, { follow: false });
         client.close();
-        // Every pointer the leaders publish: it only moves forward.
+        // Every pointer the leaders publish: it only moves forward. The job's id counter in etcd
+        // is always past it (both leaders take their ids there, so theirs never collide).
         const seen: number[] = [];
+        const counter = services.checkpointIdCounter(job.jobId);
+        const counterBehind: string[] = [];
         const watch = setInterval(() => {
-          void pointers.get(job.jobId).then((p) => {
-            if (p !== undefined && seen.at(-1) !== p.checkpointId) seen.push(p.checkpointId);
+          void pointers.get(job.jobId).then(async (p) => {
+            if (p === undefined) return;
+            if (seen.at(-1) !== p.checkpointId) seen.push(p.checkpointId);
+            const next = await counter.get();
+            if (next <= p.checkpointId) counterBehind.push(`pointer ${p.checkpointId}, counter ${next}`);
           });
         }, 50);
         try {
@@ -149,12 +155,17 @@ export function leaderLossTest(how: LeaderLoss): void {
         }
         assert.deepEqual(committed(params.out), expected());
         for (let i = 1; i < seen.length; i++) assert.ok(seen[i]! > seen[i - 1]!, `pointers ${seen}`);
+        assert.deepEqual(counterBehind, [], "checkpoint ids not taken from the counter in etcd");
         // The finished job is gone from the job store.
         const store = services.jobStore();
         const until = Date.now() + 120_000;
         while ((await store.list()).length > 0 && Date.now() < until)
           await new Promise((r) => setTimeout(r, 100));
         assert.deepEqual(await store.list(), []);
+        // So are its checkpoint pointer and id counter (a job that ran is never resubmitted by id).
+        while ((await counter.get()) !== 1 && Date.now() < until)
+          await new Promise((r) => setTimeout(r, 100));
+        assert.equal(await counter.get(), 1, "the finished job's id counter is removed");
         // Both TaskManagers found the new leader.
         for (const tm of tms)
           assert.match(tm.err(), new RegExp(`registered with the JobManager at 127.0.0.1:${ports[1]}`));

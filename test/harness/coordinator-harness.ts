@@ -10,6 +10,7 @@ import {
   type CheckpointSettings,
   DEFAULT_CHECKPOINT_SETTINGS,
 } from "../../src/checkpoint/checkpoint-config.ts";
+import type { CheckpointIdSource } from "../../src/checkpoint/checkpoint-ids.ts";
 import { CheckpointCoordinator, type TaskRef } from "../../src/checkpoint/coordinator.ts";
 import {
   type DurableFs,
@@ -63,6 +64,8 @@ export function harness(
   baseFs: DurableFs = nodeDurableFs,
   /** Where completed checkpoints are published before the tasks are told (high availability). */
   publish?: (c: { id: number; path: string; timestamp: number }) => Promise<void>,
+  /** Checkpoint ids shared with other JobManagers (high availability), and the first to ask for. */
+  ids?: { source: CheckpointIdSource; first?: number },
 ): Harness {
   if (!mockedTimers.has(t)) {
     t.mock.timers.enable({ apis: ["setTimeout", "Date"], now: 1_000_000 });
@@ -125,8 +128,9 @@ export function harness(
       h.failures.push(e);
       h.onFailure?.();
     },
-    1,
+    ids?.first ?? 1,
     publish,
+    ids?.source,
   );
   t.after(() => h.coordinator.stop(false));
   return h;

@@ -5,10 +5,11 @@
 // is moved up past a restored checkpoint, never down. Not fenced (an id a deposed leader takes is
 // unique all the same, and simply never completes).
 
+import type { CheckpointIdSource } from "../../checkpoint/checkpoint-ids.ts";
 import { WeirError } from "../../core/errors.ts";
 import type { Etcd3 } from "./etcd-connection.ts";
 
-export class CheckpointIdCounter {
+export class CheckpointIdCounter implements CheckpointIdSource {
   /** @internal use EtcdHaServices.checkpointIdCounter */
   constructor(
     private readonly client: Etcd3,
@@ -28,6 +29,17 @@ export class CheckpointIdCounter {
   /** Take the next id: no other caller, in this process or another, ever gets the same one. */
   async getAndIncrement(): Promise<number> {
     return this.update((next) => ({ value: next + 1, result: next }));
+  }
+
+  /** Reserve `count` consecutive ids, the first at least `atLeast` (a CheckpointIdSource); resolves with the first. */
+  async reserve(count: number, atLeast: number): Promise<number> {
+    if (!Number.isSafeInteger(count) || count < 1) {
+      throw new RangeError(`reserve at least one checkpoint id, not ${count}`);
+    }
+    return this.update((next) => {
+      const first = Math.max(next, atLeast);
+      return { value: first + count, result: first };
+    });
   }
 
   /** Make the next id at least `next` (after a restore from checkpoint `next - 1`); resolves with the next id. */

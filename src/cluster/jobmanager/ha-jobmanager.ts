@@ -251,10 +251,12 @@ export class HaJobManager {
           throw e;
         }
       },
+      checkpointIds: (jobId) => this.services.checkpointIdCounter(jobId),
       ended: (jobId, status) => {
         void jobs
           .remove(jobId)
           .then(() => pointers.remove(jobId))
+          .then(() => this.services.checkpointIdCounter(jobId).remove())
           .catch((e: Error) =>
             this.log("WARN", `job ${jobId} ended ${status}, but its record stays in etcd: ${e.message}`),
           );

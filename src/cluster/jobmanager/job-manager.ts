@@ -6,6 +6,7 @@
 import { randomUUID } from "node:crypto";
 import { resolve } from "node:path";
 import type { EnvironmentConfig } from "../../api/environment.ts";
+import type { CheckpointIdSource } from "../../checkpoint/checkpoint-ids.ts";
 import { JobCancelledError } from "../../core/errors.ts";
 import { submitJobOnSlots } from "../job-run.ts";
 import type { ClusterJobClient } from "../mini-cluster.ts";
@@ -73,6 +74,8 @@ export interface JobManagerHaHooks {
   submitted(job: SubmittedJobRecord): Promise<void>;
   /** Publish a job's completed checkpoint before it is committed (a rejection leaves it incomplete). */
   checkpointCompleted(jobId: string, c: { id: number; path: string; timestamp: number }): Promise<void>;
+  /** Where the job's checkpoint ids come from: one counter for every JobManager that runs it. */
+  checkpointIds(jobId: string): CheckpointIdSource;
   /** The job reached a terminal status (not a JobManager stopping). */
   ended(jobId: string, status: string): void;
 }
@@ -350,6 +353,7 @@ export class JobManager {
           moduleName: stored.name,
           ...config,
           publishCheckpoint: ha === undefined ? undefined : (c) => ha.checkpointCompleted(jobId, c),
+          checkpointIds: ha?.checkpointIds(jobId),
           onAttemptFailed: (f) => {
             const error = toWireError(f.error);
             failures.push({ attempt: f.attempt, error, restartDelayMs: f.restartDelayMs });
