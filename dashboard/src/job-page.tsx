@@ -148,6 +148,7 @@ export function JobPage({ jid, onTokenRequired }: { jid: string; onTokenRequired
           name={vertex.name}
           subtasks={data.subtasks.list}
           metrics={data.metrics.get(vertex.id) ?? []}
+          checkpointed={(data.checkpoints?.counts.total ?? 0) > 0}
         />
       )}
       {vertex !== undefined && <FlameGraph key={vertex.id} jid={jid} vid={vertex.id} running={running} />}

@@ -3,8 +3,16 @@
 import type { Checkpoints, Exceptions, SubtaskInfo, SubtaskMetrics } from "./api.ts";
 import { bytes, count, dateTime, duration, percent, rate, time, watermark } from "./format.ts";
 
-export function SubtaskTable(props: { name: string; subtasks: SubtaskInfo[]; metrics: SubtaskMetrics[] }) {
-  const { name, subtasks, metrics } = props;
+export function SubtaskTable(props: {
+  name: string;
+  subtasks: SubtaskInfo[];
+  metrics: SubtaskMetrics[];
+  /** Whether the job has triggered a checkpoint: before, the checkpoint gauges read 0 and show "–". */
+  checkpointed: boolean;
+}) {
+  const { name, subtasks, metrics, checkpointed } = props;
+  const sinceCheckpoint = (nanos: number | undefined) =>
+    duration(checkpointed ? (nanos ?? Number.NaN) / 1e6 : Number.NaN);
   return (
     <section class="panel" data-testid="subtasks">
       <h2>
@@ -50,8 +58,8 @@ export function SubtaskTable(props: { name: string; subtasks: SubtaskInfo[]; met
                 </td>
                 <td>{watermark(m?.currentInputWatermark ?? Number.NaN)}</td>
                 <td>{watermark(m?.currentOutputWatermark ?? Number.NaN)}</td>
-                <td>{duration((m?.checkpointAlignmentTime ?? Number.NaN) / 1e6)}</td>
-                <td>{duration((m?.checkpointStartDelayNanos ?? Number.NaN) / 1e6)}</td>
+                <td data-testid="last-alignment">{sinceCheckpoint(m?.checkpointAlignmentTime)}</td>
+                <td data-testid="start-delay">{sinceCheckpoint(m?.checkpointStartDelayNanos)}</td>
               </tr>
             );
           })}

@@ -229,6 +229,9 @@ describe("web dashboard", { concurrency: false }, () => {
       await page.locator(".uplot canvas").waitFor({ timeout: WAIT });
       await page.locator('g.vertex[data-vertex-name="Count"]').click();
       await waitForCount(page, '[data-testid="subtasks"] tbody tr', 2);
+      // The subtask table's 15 columns scroll inside their card: the page itself is not wider.
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      assert.ok(overflow <= 0, `the page is ${overflow}px wider than the window`);
       await shot(page, "job-running.png");
     } finally {
       await page.close();
@@ -290,6 +293,15 @@ describe("web dashboard", { concurrency: false }, () => {
         .slice(1)
         .map(Number);
       assert.ok(r! > 200 && g! < 200, `a red fill: ${fill}`);
+      // No checkpointing: the checkpoint columns say "–", not a 0 ms that was never measured.
+      await page.locator('g.vertex[data-vertex-name="slow sink"]').click();
+      const delay = page.locator('[data-testid="subtasks"] [data-testid="start-delay"]').first();
+      await delay.waitFor({ timeout: WAIT });
+      assert.equal(await delay.textContent(), "–");
+      assert.equal(
+        await page.locator('[data-testid="subtasks"] [data-testid="last-alignment"]').first().textContent(),
+        "–",
+      );
       await shot(page, "job-backpressured.png");
     } finally {
       await page.close();
