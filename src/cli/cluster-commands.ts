@@ -381,6 +381,7 @@ export async function clusterCommand(args: string[], io: CliIO): Promise<number>
         logLevel,
         ...tls,
         ...(placement === undefined ? [] : ["--slot-placement", placement]),
+        ...(p.flags.has("flamegraph") ? ["--flamegraph"] : []),
       ]);
       const n = integerOption("cluster", TASKMANAGERS, p.values.get("taskmanagers"), 1, 64) ?? 1;
       const slots = p.values.get("slots") ?? "1";

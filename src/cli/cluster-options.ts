@@ -249,6 +249,7 @@ export const CLUSTER: CommandSpec = {
     SLOT_PLACEMENT,
     PORT,
     REST_PORT,
+    JM_FLAMEGRAPH,
     TOKEN,
     PID_DIR,
     LOG_LEVEL,

@@ -67,6 +67,7 @@ describe("weir cluster start | stop", () => {
           String(port),
           "--rest-port",
           String(restPort),
+          "--flamegraph",
           "--pid-dir",
           dir,
         ],
@@ -78,6 +79,9 @@ describe("weir cluster start | stop", () => {
         taskmanagers: number[];
       };
       pids = [file.jobmanager.pid, ...file.taskmanagers];
+      // --flamegraph reaches the JobManager (which serves flame graphs: cluster-observability.test.ts).
+      const jmArgv = readFileSync(`/proc/${file.jobmanager.pid}/cmdline`, "utf8").split("\0");
+      assert.ok(jmArgv.includes("--flamegraph"), jmArgv.join(" "));
       // Both TaskManagers register: the REST API lists them.
       const until = Date.now() + 30_000;
       let ids: string[] = [];

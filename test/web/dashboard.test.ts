@@ -230,7 +230,9 @@ describe("web dashboard", { concurrency: false }, () => {
       await page.locator('g.vertex[data-vertex-name="Count"]').click();
       await waitForCount(page, '[data-testid="subtasks"] tbody tr', 2);
       // The subtask table's 15 columns scroll inside their card: the page itself is not wider.
-      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      const overflow = (await page.evaluate(
+        "document.documentElement.scrollWidth - window.innerWidth",
+      )) as number;
       assert.ok(overflow <= 0, `the page is ${overflow}px wider than the window`);
       await shot(page, "job-running.png");
     } finally {
