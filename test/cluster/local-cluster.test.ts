@@ -13,6 +13,7 @@ import { startProcess, waitForOutput } from "./process-cluster.ts";
 
 const WORDCOUNT = fileURLToPath(new URL("../fixtures/wordcount-job.ts", import.meta.url));
 const ENV = { WEIR_TEST_WC_WORDS: "20000", WEIR_TEST_WC_VOCAB: "500", WEIR_TEST_WC_SEED: "3" };
+const STDERR_JOB = fileURLToPath(new URL("../cli/fixtures/print-stderr.ts", import.meta.url));
 
 function freePort(): Promise<number> {
   return new Promise((resolve) => {
@@ -107,6 +108,31 @@ describe("weir cluster start | stop", () => {
       );
       assert.ok(entries.every((e) => e.name === "taskmanager tm-1"));
       assert.equal(logs, readFileSync(join(dir, "taskmanager-1.log"), "utf8"));
+      // What a task writes to stderr goes into its TaskManager's log file (served as /logs).
+      const run = startProcess(
+        ["run", "-m", `127.0.0.1:${restPort}`, STDERR_JOB, "-p", "2", "--", "--count", "4"],
+        {},
+      );
+      assert.equal(await run.exited, 0, run.err());
+      // (The log file is written asynchronously: ask until all four are there.)
+      let complaints: string[] = [];
+      const logged = Date.now() + 20_000;
+      while (complaints.length < 4 && Date.now() < logged) {
+        complaints = [];
+        for (const id of ["tm-0", "tm-1"]) {
+          const text = await (await fetch(`http://127.0.0.1:${restPort}/taskmanagers/${id}/logs`)).text();
+          for (const line of text.trim().split("\n")) {
+            const e = JSON.parse(line) as { level: string; msg: string };
+            const m = /^slot \d+ stderr: (stderr line \d)$/.exec(e.msg);
+            if (m !== null && e.level === "WARN") complaints.push(m[1]!);
+          }
+        }
+        if (complaints.length < 4) await new Promise((r) => setTimeout(r, 200));
+      }
+      assert.deepEqual(
+        complaints.sort(),
+        [1, 2, 3, 4].map((n) => `stderr line ${n}`),
+      );
       const jmLog = await (await fetch(`http://127.0.0.1:${restPort}/jobmanager/log`)).text();
       assert.match(jmLog, /"msg":"TaskManager tm-0 registered: 1 slot\(s\)/);
       assert.ok(existsSync(join(dir, "jobmanager.err")) && existsSync(join(dir, "taskmanager-0.out")));

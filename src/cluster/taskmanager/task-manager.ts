@@ -327,7 +327,14 @@ export class TaskManager {
       worker.on("message", (m: ToCoordinator) => {
         // What the worker prints goes to this process's stdout (startWorker writes it).
         if (isStdioMessage(m)) {
-          (m.fd === 1 ? this.stdoutTail : this.logTail).append(m.text);
+          if (m.fd === 1) this.stdoutTail.append(m.text);
+          else if (this.options.logFile === undefined) this.logTail.append(m.text);
+          else {
+            // The REST API serves the log file then: what a task wrote to stderr goes into it too.
+            for (const line of m.text.split("\n")) {
+              if (line !== "") this.log("WARN", `slot ${data.slot} stderr: ${line}`);
+            }
+          }
           return;
         }
         this.send({ t: "worker", deployment, slot: data.slot, m });
