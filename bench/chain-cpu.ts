@@ -1,6 +1,8 @@
 // Process CPU time per record of the chain section's two pipelines (fromSequence -> map -> filter
 // -> counting sink, in-thread p=1), the minimum of N runs: a figure that load on the machine moves
-// far less than wall-clock rates, for A/B runs of two trees on a busy machine.
+// far less than wall-clock rates, for A/B runs of two trees on a busy machine. Each pipeline is
+// followed by its plain loop (the same functions, as in bench/foundation.ts) measured the same
+// way, for a CPU-time ratio at the same load.
 // `node --import tsx --expose-gc bench/chain-cpu.ts [tree] [runs]` (tree: a checkout or export of
 // the repository to measure, default this one; alternate two trees to compare them).
 
@@ -34,9 +36,57 @@ async function cpuNsPerRecord(kind: "objects" | "numbers"): Promise<number> {
   return ((used.user + used.system) * 1000) / RECORDS;
 }
 
+// The plain loops, one function per pipeline (a shared one would see both shapes), run in slices.
+function eventLoop(from: number, to: number, acc: Float64Array): void {
+  let count = acc[0]!;
+  let sum = acc[1]!;
+  for (let i = from; i < to; i++) {
+    const e = toEvent(i);
+    if (keepEvent(e)) {
+      count++;
+      sum += eventValue(e);
+    }
+  }
+  acc[0] = count;
+  acc[1] = sum;
+}
+
+function numberLoop(from: number, to: number, acc: Float64Array): void {
+  let count = acc[0]!;
+  let sum = acc[1]!;
+  for (let i = from; i < to; i++) {
+    const x = triple(i);
+    if (keepNumber(x)) {
+      count++;
+      sum += numberValue(x);
+    }
+  }
+  acc[0] = count;
+  acc[1] = sum;
+}
+
+function loopCpuNsPerRecord(kind: "objects" | "numbers"): number {
+  const chunk = kind === "objects" ? eventLoop : numberLoop;
+  (globalThis as { gc?: () => void }).gc?.();
+  const before = process.cpuUsage();
+  const acc = new Float64Array(2);
+  for (let from = 0; from < RECORDS; from += 1 << 16) chunk(from, Math.min(RECORDS, from + (1 << 16)), acc);
+  const used = process.cpuUsage(before);
+  return ((used.user + used.system) * 1000) / RECORDS;
+}
+
+function report(what: string, xs: number[]): number {
+  const all = xs.map((x) => x.toFixed(1)).join(" ");
+  console.log(`${what}: min ${Math.min(...xs).toFixed(1)} CPU ns per record; runs: ${all}`);
+  return Math.min(...xs);
+}
+
 for (const kind of ["objects", "numbers"] as const) {
   const xs: number[] = [];
   for (let i = 0; i < runs; i++) xs.push(await cpuNsPerRecord(kind));
-  const all = xs.map((x) => x.toFixed(1)).join(" ");
-  console.log(`chain (${kind}): min ${Math.min(...xs).toFixed(1)} CPU ns per record; runs: ${all}`);
+  const engine = report(`chain (${kind})`, xs);
+  const ys: number[] = [];
+  for (let i = 0; i < runs; i++) ys.push(loopCpuNsPerRecord(kind));
+  const loop = report(`  plain loop (${kind})`, ys);
+  console.log(`  loop / chain: ${(loop / engine).toFixed(2)}`);
 }

@@ -36,9 +36,9 @@ function compile(params: string[], body: string, args: unknown[]): Collect {
 
 export class ChainedTarget implements RecordTarget {
   constructor(
-    private readonly op: StreamOperator,
+    readonly op: StreamOperator,
     private readonly inputIndex: number,
-    private readonly info: OperatorInfo,
+    readonly info: OperatorInfo,
   ) {}
 
   compileCollect(out: RoutingOutput): Collect {
@@ -136,6 +136,12 @@ export class RoutingOutput implements Output {
         for (const t of main) t.push(value);
       };
     }
+  }
+
+  /** The chained operator every record goes to, when that is all this output does (fused-source-loop.ts). */
+  soleChainedTarget(): ChainedTarget | undefined {
+    const single = this.main.length === 1 ? this.main[0] : undefined;
+    return single instanceof ChainedTarget ? single : undefined;
   }
 
   collectSide(tagId: string, value: unknown): void {

@@ -4,6 +4,12 @@
 import { InvalidArgumentError } from "../core/errors.ts";
 import type { ReaderOutput } from "../core/source.ts";
 import type { WatermarkGenerator, WatermarkOutput, WatermarkStrategy } from "../core/watermark.ts";
+import {
+  type FusableReaderOutput,
+  type IndexedLoop,
+  type IndexedRecords,
+  compileIndexedLoop,
+} from "./fused-source-loop.ts";
 import type { ElementContext, Output } from "./operators/stream-operator.ts";
 import type { ProcessingTimeService } from "./time/processing-time-service.ts";
 
@@ -18,6 +24,7 @@ export interface SplitWatermarkState {
   lastTimestamp: number;
 }
 
+/** A split's output; the loop of fused-source-loop.ts does what collect does, keep them in step. */
 class SplitOutput<T> implements ReaderOutput<T>, WatermarkOutput {
   watermark = Number.NEGATIVE_INFINITY;
   idle = false;
@@ -71,7 +78,7 @@ class SplitOutput<T> implements ReaderOutput<T>, WatermarkOutput {
   }
 }
 
-export class SourceOutput<T> implements ReaderOutput<T> {
+export class SourceOutput<T> implements ReaderOutput<T>, FusableReaderOutput {
   private readonly splits = new Map<string, SplitOutput<T>>();
   /** Records collected without a split (readers that do not use split outputs). */
   private readonly direct: SplitOutput<T>;
@@ -115,15 +122,40 @@ export class SourceOutput<T> implements ReaderOutput<T> {
   timestampOf(value: T, recordTimestamp: number | undefined): number {
     const assigner = this.assigner;
     const ts = assigner !== undefined ? assigner(value, recordTimestamp) : recordTimestamp;
-    if (typeof ts !== "number" || Number.isNaN(ts)) {
-      if (this.eventTime) {
-        throw new InvalidArgumentError(
-          `source '${this.sourceName}' produced a record without a usable timestamp (${String(ts)}): ${preview(value)}; give the WatermarkStrategy a timestamp assigner (withTimestampAssigner((event) => event.time)) that returns epoch milliseconds`,
-        );
-      }
-      return Number.NaN;
-    }
+    if (typeof ts !== "number" || Number.isNaN(ts)) return this.unusableTimestamp(ts, value);
     return ts;
+  }
+
+  /** The timestamp of a record whose own is not a number (NaN): none, or an error with event time. */
+  unusableTimestamp(ts: unknown, value: unknown): number {
+    if (this.eventTime) {
+      throw new InvalidArgumentError(
+        `source '${this.sourceName}' produced a record without a usable timestamp (${String(ts)}): ${preview(value)}; give the WatermarkStrategy a timestamp assigner (withTimestampAssigner((event) => event.time)) that returns epoch milliseconds`,
+      );
+    }
+    return Number.NaN;
+  }
+
+  /**
+   * A loop generated for this task that emits a reader's records by index through the whole
+   * chain (fused-source-loop.ts), or undefined when the chain is not one it can run. It does what
+   * collect on a split output does: keep the two in step.
+   */
+  fuseIndexedLoop(records: IndexedRecords<unknown>): IndexedLoop | undefined {
+    return compileIndexedLoop(
+      {
+        counter: this,
+        unusableTimestamp: (ts, value) => this.unusableTimestamp(ts, value),
+        now: () => this.now(),
+        element: this.element,
+        assigner: this.assigner as ((value: unknown, ts: number | undefined) => number) | undefined,
+        eventTime: this.eventTime,
+        generators: this.strategy?.createGenerator !== undefined,
+        tracksIdleness: this.tracksIdleness,
+        head: this.downstream,
+      },
+      records,
+    );
   }
 
   emit(value: T, timestamp: number): void {

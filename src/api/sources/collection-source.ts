@@ -3,6 +3,7 @@
 
 import type { ReaderOutput, Source, SourceReaderContext, SplitEnumeratorContext } from "../../core/source.ts";
 import type { TypeInformation } from "../../core/types/type-info.ts";
+import type { IndexedLoop, IndexedRecords } from "../../runtime/fused-source-loop.ts";
 import { SplitQueueReader, StaticSplitEnumerator } from "./split-queue.ts";
 
 type Range = { from: number; to: number };
@@ -50,6 +51,15 @@ class CollectionReader<T> extends SplitQueueReader<T, Range> {
     const elements = this.elements;
     const stop = Math.min(this.end, this.pos + this.recordsPerPoll);
     for (; this.pos < stop; this.pos++) output.collect(elements[this.pos]!);
+    return this.pos >= this.end;
+  }
+  protected override indexedRecords(): IndexedRecords<T> {
+    return { kind: "element", elements: this.elements };
+  }
+  protected override readSplitFused(loop: IndexedLoop, output: ReaderOutput<T>): boolean {
+    const count = Math.min(this.recordsPerPoll, this.end - this.pos);
+    loop(output, this.pos, 1, count);
+    this.pos += count;
     return this.pos >= this.end;
   }
 }

@@ -4,6 +4,7 @@
 import { InvalidArgumentError } from "../../core/errors.ts";
 import type { ReaderOutput, Source, SourceReaderContext, SplitEnumeratorContext } from "../../core/source.ts";
 import type { TypeInformation } from "../../core/types/type-info.ts";
+import type { IndexedLoop, IndexedRecords } from "../../runtime/fused-source-loop.ts";
 import { SplitQueueReader, StaticSplitEnumerator } from "./split-queue.ts";
 
 /** Indices start, start + stride, start + 2·stride, ... below `end`. */
@@ -92,19 +93,33 @@ class DataGeneratorReader<T> extends SplitQueueReader<T, Split> {
     const elapsed = performance.now() - this.startedAt;
     return due > elapsed ? Math.max(1, Math.ceil(due - elapsed)) : 0;
   }
-  protected readSplit(output: ReaderOutput<T>): boolean {
+  /** Records this poll may emit: the poll size, less under a rate limit. */
+  private pollSize(): number {
     const rate = this.ratePerReader;
+    const n = this.recordsPerPoll;
+    if (rate === Number.POSITIVE_INFINITY) return n;
+    const allowed = Math.floor(((performance.now() - this.startedAt) / 1000) * rate) - this.emitted;
+    return Math.max(1, Math.min(n, allowed));
+  }
+  protected readSplit(output: ReaderOutput<T>): boolean {
     const generator = this.generator;
-    let n = this.recordsPerPoll;
-    if (rate !== Number.POSITIVE_INFINITY) {
-      const allowed = Math.floor(((performance.now() - this.startedAt) / 1000) * rate) - this.emitted;
-      n = Math.max(1, Math.min(n, allowed));
-    }
+    const n = this.pollSize();
     for (let i = 0; i < n && this.next < this.end; i++) {
       output.collect(generator(this.next));
       this.next += this.stride;
       this.emitted++;
     }
+    return this.next >= this.end;
+  }
+  protected override indexedRecords(): IndexedRecords<T> {
+    return { kind: "generated", generator: this.generator };
+  }
+  protected override readSplitFused(loop: IndexedLoop, output: ReaderOutput<T>): boolean {
+    const left = Math.ceil((this.end - this.next) / this.stride);
+    const count = Math.max(0, Math.min(this.pollSize(), left));
+    loop(output, this.next, this.stride, count);
+    this.next += count * this.stride;
+    this.emitted += count;
     return this.next >= this.end;
   }
 }

@@ -3,6 +3,7 @@
 import { InvalidArgumentError } from "../../core/errors.ts";
 import type { ReaderOutput, Source, SourceReaderContext, SplitEnumeratorContext } from "../../core/source.ts";
 import { Types } from "../../core/types/types.ts";
+import type { IndexedLoop, IndexedRecords } from "../../runtime/fused-source-loop.ts";
 import { SplitQueueReader, StaticSplitEnumerator } from "./split-queue.ts";
 
 type Range = { from: number; to: number };
@@ -44,6 +45,8 @@ export class NumberSequenceSource implements Source<number, Range> {
   }
 }
 
+const INDEX: IndexedRecords<number> = { kind: "index" };
+
 /** One class for every job (not one per createReader call): its call sites stay monomorphic. */
 class NumberSequenceReader extends SplitQueueReader<number, Range> {
   private next = 0;
@@ -58,6 +61,15 @@ class NumberSequenceReader extends SplitQueueReader<number, Range> {
   protected readSplit(output: ReaderOutput<number>): boolean {
     const stop = Math.min(this.last, this.next + this.recordsPerPoll - 1);
     for (; this.next <= stop; this.next++) output.collect(this.next);
+    return this.next > this.last;
+  }
+  protected override indexedRecords(): IndexedRecords<number> {
+    return INDEX;
+  }
+  protected override readSplitFused(loop: IndexedLoop, output: ReaderOutput<number>): boolean {
+    const count = Math.min(this.recordsPerPoll, this.last - this.next + 1);
+    loop(output, this.next, 1, count);
+    this.next += count;
     return this.next > this.last;
   }
 }

@@ -9,6 +9,7 @@ import {
   type SplitEnumerator,
   type SplitEnumeratorContext,
 } from "../../core/source.ts";
+import type { FusableReaderOutput, IndexedLoop, IndexedRecords } from "../../runtime/fused-source-loop.ts";
 
 /** Hands out splits from a list, first come first served; then tells readers there are no more. */
 export class StaticSplitEnumerator<Split> implements SplitEnumerator<Split> {
@@ -76,6 +77,8 @@ export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Spli
   protected recordsPerPoll = FIRST_RECORDS_PER_POLL;
 
   private readonly maxRecordsPerPoll: number;
+  /** The task's generated loop (see indexedRecords); null: none; undefined: not asked yet. */
+  private fusedLoop: IndexedLoop | null | undefined;
 
   constructor(protected readonly ctx: SourceReaderContext) {
     this.maxRecordsPerPoll = Math.max(1, ctx.maxRecordsPerPoll ?? MAX_RECORDS_PER_POLL);
@@ -123,6 +126,35 @@ export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Spli
   /** Emit up to a bounded number of records; return true when the current split is exhausted. */
   protected abstract readSplit(output: ReaderOutput<T>): boolean;
 
+  /**
+   * @internal For the built-in readers whose splits are index ranges: how the record of an index
+   * is made. The task may then run the chain after the reader as one generated loop
+   * (runtime/fused-source-loop.ts), and polls go through readSplitFused instead of readSplit.
+   * Undefined (the default): every poll goes through readSplit.
+   */
+  protected indexedRecords(): IndexedRecords<T> | undefined {
+    return undefined;
+  }
+
+  /**
+   * @internal readSplit through the task's loop: `loop(output, from, stride, count)` emits the
+   * records of those indexes as `output.collect` would. Readers that define indexedRecords
+   * implement it (same records, same position afterwards as readSplit).
+   */
+  protected readSplitFused(_loop: IndexedLoop, _output: ReaderOutput<T>): boolean {
+    throw new Error(
+      `source reader ${this.constructor.name} defines indexedRecords() but not readSplitFused()`,
+    );
+  }
+
+  /** The loop the task's output generates for this reader's records, if it does (null if not). */
+  private fuse(output: ReaderOutput<T>): IndexedLoop | null {
+    const records = this.indexedRecords();
+    const fusable = output as Partial<FusableReaderOutput>;
+    if (records === undefined || typeof fusable.fuseIndexedLoop !== "function") return null;
+    return fusable.fuseIndexedLoop(records as IndexedRecords<unknown>) ?? null;
+  }
+
   pollNext(output: ReaderOutput<T>): InputStatus {
     if (this.current === undefined) {
       const next = this.splits.shift();
@@ -141,8 +173,13 @@ export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Spli
       this.throttleMs = wait;
       return InputStatus.NOTHING_AVAILABLE;
     }
+    // Asked at the first read, once the task's operators are open (a sink's writer exists).
+    if (this.fusedLoop === undefined) this.fusedLoop = this.fuse(output);
     const started = performance.now();
-    const done = this.readSplit(this.currentOutput!);
+    const done =
+      this.fusedLoop !== null
+        ? this.readSplitFused(this.fusedLoop, this.currentOutput!)
+        : this.readSplit(this.currentOutput!);
     this.adaptPollSize(performance.now() - started);
     if (done) {
       output.releaseOutputForSplit(this.currentId);

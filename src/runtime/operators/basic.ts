@@ -1,6 +1,13 @@
 // Record-at-a-time operators: map, flatMap, filter, and the sink operator.
 
-import type { Collector, FilterFn, FlatMapFn, MapFn, RichFunction } from "../../core/functions.ts";
+import type {
+  Collector,
+  FilterFn,
+  FlatMapFn,
+  MapFn,
+  RichFunction,
+  RuntimeContext,
+} from "../../core/functions.ts";
 import {
   type Committer,
   isTwoPhaseCommittingSink,
@@ -11,9 +18,19 @@ import {
   type TwoPhaseCommittingSink,
 } from "../../core/sink.ts";
 import { FINAL_CHECKPOINT_ID } from "../snapshot.ts";
-import { StreamOperator } from "./stream-operator.ts";
+import { type Output, StreamOperator } from "./stream-operator.ts";
 
-/** A chained map is fused into its upstream output (outputs.ts): keep processElement in step with it. */
+/** What a generated loop calls in place of a map's or filter's processElement. */
+export interface FusedStep {
+  readonly fn: (value: unknown, runtime: RuntimeContext) => unknown;
+  readonly runtime: RuntimeContext;
+  readonly output: Output;
+}
+
+/**
+ * A chained map is fused into its upstream output (outputs.ts) and into a source's generated loop
+ * (fused-source-loop.ts): keep processElement in step with them.
+ */
 export class MapOperator extends StreamOperator {
   constructor(
     readonly fn: MapFn<unknown, unknown>,
@@ -24,9 +41,12 @@ export class MapOperator extends StreamOperator {
   processElement(value: unknown): void {
     this.output.collect(this.fn(value, this.runtime));
   }
+  fusedStep(): FusedStep {
+    return { fn: this.fn, runtime: this.runtime, output: this.output };
+  }
 }
 
-/** A chained filter is fused into its upstream output (outputs.ts): keep processElement in step with it. */
+/** A chained filter is fused like a map (see MapOperator): keep processElement in step. */
 export class FilterOperator extends StreamOperator {
   constructor(
     readonly fn: FilterFn<unknown>,
@@ -36,6 +56,9 @@ export class FilterOperator extends StreamOperator {
   }
   processElement(value: unknown): void {
     if (this.fn(value, this.runtime)) this.output.collect(value);
+  }
+  fusedStep(): FusedStep {
+    return { fn: this.fn, runtime: this.runtime, output: this.output };
   }
 }
 
@@ -143,8 +166,14 @@ export class SinkOperator extends StreamOperator {
     this.writer = await this.sink.createWriter(this.context());
   }
 
+  /** A source's generated loop (fused-source-loop.ts) calls write itself: keep this in step. */
   processElement(value: unknown): void {
     this.writer.write(value);
+  }
+
+  /** The writer records go to (created in open(), never replaced). */
+  fusedWriter(): SinkWriter<unknown> {
+    return this.writer;
   }
 
   /** Hand one staged entry to the committer: at once when no asynchronous commit runs, else after it. */
