@@ -34,7 +34,6 @@ import {
   HeapListState,
   HeapReducingState,
   type HeapState,
-  HeapTtlValueState,
   HeapValueState,
 } from "./heap-states.ts";
 import {
@@ -64,20 +63,17 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     namespace: VOID_NAMESPACE,
   };
   private readonly numKeyGroups: number;
-  /** keyGroupRange.start, read on every setCurrentKey. */
-  private readonly rangeStart: number;
   private timeProvider: () => number = Date.now;
   private readonly clock = { now: (): number => this.timeProvider() };
 
   constructor(readonly keyGroupRange: KeyGroupRange) {
     super();
     this.numKeyGroups = Math.max(0, keyGroupRange.end - keyGroupRange.start + 1);
-    this.rangeStart = keyGroupRange.start;
   }
 
   /** Makes `key` (of key group `keyGroup`, which must be in this backend's range) current. */
   setCurrentKey(key: unknown, keyGroup: number): void {
-    const i = keyGroup - this.rangeStart;
+    const i = keyGroup - this.keyGroupRange.start;
     if (!(i >= 0 && i < this.numKeyGroups)) {
       throw new InvalidArgumentError(
         `key ${String(key)} is in key group ${keyGroup}, outside this subtask's key groups ${this.keyGroupRange.start}..${this.keyGroupRange.end}; records were sent to the wrong subtask (key selector not deterministic?)`,
@@ -340,9 +336,7 @@ function createState(
 ): HeapState {
   switch (d.kind) {
     case "value":
-      return ttl === undefined
-        ? new HeapValueState(d, table, ctx, ttl)
-        : new HeapTtlValueState(d, table, ctx, ttl);
+      return new HeapValueState(d, table, ctx, ttl);
     case "list":
       return new HeapListState(d, table, ctx, ttl);
     case "map":

@@ -145,9 +145,8 @@ abstract class SingleValueState<T> extends HeapState {
   }
 }
 
-/** Value state without TTL: the stored value is the user's (no branch on TTL on this path). */
 export class HeapValueState<T> extends SingleValueState<T> implements ValueState<T> {
-  protected readonly defaultValue: T | undefined;
+  private readonly defaultValue: T | undefined;
 
   constructor(
     descriptor: StateDescriptor<unknown> & { defaultValue?: unknown },
@@ -160,26 +159,24 @@ export class HeapValueState<T> extends SingleValueState<T> implements ValueState
   }
 
   value(): T | undefined {
-    const v = this.table.current()?.get(this.ctx.mapKey) as T | undefined;
-    return v === undefined ? this.defaultValue : v;
-  }
-
-  update(value: T): void {
-    if (value === undefined) this.clear();
-    else this.table.currentOrCreate().set(this.ctx.mapKey, value);
-  }
-}
-
-/** Value state with TTL: stored values are TtlValues; accesses run the incremental cleanup. */
-export class HeapTtlValueState<T> extends HeapValueState<T> {
-  override value(): T | undefined {
+    if (this.ttl === undefined) {
+      const v = this.table.current()?.get(this.ctx.mapKey) as T | undefined;
+      return v === undefined ? this.defaultValue : v;
+    }
     const v = this.read(this.accessed());
     return v === undefined ? this.defaultValue : v;
   }
 
-  override update(value: T): void {
-    if (value === undefined) this.clear();
-    else this.write(this.table.currentOrCreate(), value, this.accessed());
+  update(value: T): void {
+    if (value === undefined) {
+      this.clear();
+      return;
+    }
+    if (this.ttl === undefined) {
+      this.table.currentOrCreate().set(this.ctx.mapKey, value);
+      return;
+    }
+    this.write(this.table.currentOrCreate(), value, this.accessed());
   }
 }
 

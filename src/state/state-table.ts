@@ -35,12 +35,17 @@ export interface KeyContext {
 // So a string key never collides with a composite key's text, and both can be decoded.
 const ESC = "\u0000";
 
-// On every setCurrentKey: `typeof key === "..."` tests compile to inline type checks, where a
-// `switch (typeof key)` makes TurboFan call the Typeof builtin for the string first.
 export function mapKeyOf(key: unknown): MapKey {
-  if (typeof key === "string") return key.length > 0 && key.charCodeAt(0) === 0 ? `${ESC}s${key}` : key;
-  if (typeof key === "number" || typeof key === "boolean" || typeof key === "bigint") return key;
-  return `${ESC}c${canonicalKey(key)}`;
+  switch (typeof key) {
+    case "string":
+      return key.length > 0 && key.charCodeAt(0) === 0 ? `${ESC}s${key}` : key;
+    case "number":
+    case "boolean":
+    case "bigint":
+      return key;
+    default:
+      return `${ESC}c${canonicalKey(key)}`;
+  }
 }
 
 /** The user key back from its Map key (composite keys are rebuilt from their canonical text). */
@@ -119,8 +124,6 @@ export class StateTable {
   nsGroups: Array<Map<Namespace, KeyMap> | undefined> | undefined = undefined;
   /** Per key group: how many live snapshots have yet to read it (their logs keep old values). */
   private readonly shared: Int32Array;
-  /** The sum of `shared`: 0 when no snapshot holds any key group (the fast path of current()). */
-  private holds = 0;
   private captures: TableCapture[] = [];
   /** Copies one stored value (set by the state handle: its kind knows what is mutable). */
   copyValue: (stored: unknown) => unknown = (v) => v;
@@ -137,26 +140,22 @@ export class StateTable {
   /** The Map of the current key group and namespace, if it exists. */
   current(): KeyMap | undefined {
     const ctx = this.ctx;
-    if (this.holds === 0 && ctx.namespace === VOID_NAMESPACE) return this.voidGroups[ctx.keyGroupIndex];
-    return this.currentHeld(false);
+    const i = ctx.keyGroupIndex;
+    if (this.shared[i] !== 0) this.preserve(i, ctx.namespace, ctx.mapKey);
+    return ctx.namespace === VOID_NAMESPACE ? this.voidGroups[i] : this.nsGroups?.[i]?.get(ctx.namespace);
   }
 
   /** The Map of the current key group and namespace, created when missing. */
   currentOrCreate(): KeyMap {
     const ctx = this.ctx;
-    if (this.holds === 0 && ctx.namespace === VOID_NAMESPACE) {
-      const m = this.voidGroups[ctx.keyGroupIndex];
-      if (m !== undefined) return m;
-    }
-    return this.currentHeld(true)!;
-  }
-
-  /** current() or currentOrCreate() off the fast path: a namespace, a snapshot's hold, a new Map. */
-  private currentHeld(create: boolean): KeyMap | undefined {
-    const ctx = this.ctx;
     const i = ctx.keyGroupIndex;
     if (this.shared[i] !== 0) this.preserve(i, ctx.namespace, ctx.mapKey);
-    return create ? this.mapOrCreate(i, ctx.namespace) : this.mapOf(i, ctx.namespace);
+    if (ctx.namespace === VOID_NAMESPACE) {
+      const m = this.voidGroups[i];
+      if (m !== undefined) return m;
+      return (this.voidGroups[i] = new Map());
+    }
+    return this.mapOrCreate(i, ctx.namespace);
   }
 
   /**
@@ -220,7 +219,6 @@ export class StateTable {
   capture(indices: readonly number[]): TableCapture {
     const c = new TableCapture(this, this.numKeyGroups, indices);
     for (const i of indices) this.shared[i]!++;
-    this.holds += indices.length;
     this.captures.push(c);
     return c;
   }
@@ -228,7 +226,6 @@ export class StateTable {
   /** A capture has read key group `i` (or was released). */
   done(c: TableCapture, i: number): void {
     this.shared[i]!--;
-    this.holds--;
     if (c.remaining === 0) this.captures = this.captures.filter((x) => x !== c);
   }
 
