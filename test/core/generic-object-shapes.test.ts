@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { setFlagsFromString } from "node:v8";
 import { DataInputDeserializer, DataOutputSerializer } from "../../src/core/data-io.ts";
 import { GENERIC } from "../../src/core/types/generic.ts";
 
@@ -60,5 +61,21 @@ describe("GENERIC small objects", () => {
     const decoded = ser.read(input) as Record<string, number>;
     assert.deepEqual(Object.keys(decoded), ["a", "b"]);
     assert.equal(decoded.a, 3);
+  });
+
+  it("decodes small integers as small integers, whatever the writer's literals held", () => {
+    // V8 gives all object literals with the same keys one hidden class; once one of them held a
+    // fraction in a field, a decoded object of that class would box every value of the field (a
+    // key selector then allocates per record). Decoded objects have their own hidden class.
+    setFlagsFromString("--allow-natives-syntax");
+    const isSmallInteger = new Function("x", "return %IsSmi(x)") as (x: unknown) => boolean;
+    // A literal of the decoded keys holding a fraction (never written: the decoder sees integers).
+    const literal = { slotKey: 0.5, slotAt: 1 };
+    assert.equal(literal.slotKey, 0.5);
+    for (let k = 0; k < 100; k++) {
+      const decoded = roundTrip({ slotKey: k, slotAt: k * 2 }) as { slotKey: number; slotAt: number };
+      assert.equal(decoded.slotKey, k);
+      assert.ok(isSmallInteger(decoded.slotKey), `slotKey ${k} decoded as a boxed number`);
+    }
   });
 });

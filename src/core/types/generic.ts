@@ -243,8 +243,12 @@ function checkCount(input: DataInputDeserializer, n: number, what: string): void
 }
 
 // Small plain objects are decoded into scratch arrays (one pair per nesting depth) and built by a
-// function compiled per key list (an object literal): the same object as assigning the keys in
-// order, without a keyed store per field, and every record of a shape gets the same hidden class.
+// constructor compiled per key list, whose prototype is Object.prototype: the same object as
+// assigning the keys in order, without a keyed store per field. Every record of a shape gets the
+// same hidden class, and not the one of the writer's object literals: V8 shares one hidden class
+// among all literals with the same keys, and a field the writer once filled with a non-small number
+// (e.g. `(i * 7919) % 1000` past 2^30) would make every decoded value of that field a boxed
+// double, allocated again on each read (a key selector's `e.key`: 12% of a window job's CPU).
 const MAX_SHAPE_FIELDS = 8;
 const MAX_SHAPES = 64;
 
@@ -252,7 +256,7 @@ interface ObjectShape {
   readonly keys: readonly string[];
   /** Each key as written (a length byte, then ASCII), or undefined when it is not short ASCII. */
   readonly encodedKeys: ReadonlyArray<Uint8Array | undefined>;
-  readonly build: (values: unknown[]) => Record<string, unknown>;
+  readonly Build: new (values: unknown[]) => Record<string, unknown>;
 }
 
 /** Per number of fields: the shape last decoded (its keys are tried first, byte for byte). */
@@ -301,11 +305,11 @@ function readSmallObject(input: DataInputDeserializer, n: number, depth: number)
     }
     values[i] = readAny(input, depth);
   }
-  if (same) return last!.build(values);
+  if (same) return new last!.Build(values);
   const shape = findShape(keys, n);
   if (shape !== undefined) {
     lastShapes[n] = shape;
-    return shape.build(values);
+    return new shape.Build(values);
   }
   const o: Record<string, unknown> = {};
   for (let i = 0; i < n; i++) setProperty(o, keys[i]!, values[i]);
@@ -326,12 +330,10 @@ function findShape(keys: string[], n: number): ObjectShape | undefined {
   // A literal defines "__proto__" differently from an own property; repeated keys keep the first
   // position with the last value when assigned: both take the assignment path.
   if (own.includes("__proto__") || new Set(own).size !== n) return undefined;
-  const fields = own.map((k, i) => `${JSON.stringify(k)}: v[${i}]`).join(", ");
-  const shape: ObjectShape = {
-    keys: own,
-    encodedKeys: own.map(encodeKey),
-    build: new Function("v", `"use strict"; return { ${fields} };`) as ObjectShape["build"],
-  };
+  const stores = own.map((k, i) => `this[${JSON.stringify(k)}] = v[${i}];`).join(" ");
+  const Build = new Function("v", `"use strict"; ${stores}`) as ObjectShape["Build"];
+  Build.prototype = Object.prototype;
+  const shape: ObjectShape = { keys: own, encodedKeys: own.map(encodeKey), Build };
   list.push(shape);
   shapeCount++;
   return shape;
