@@ -4,6 +4,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { setFlagsFromString } from "node:v8";
 import { DataInputDeserializer, DataOutputSerializer } from "../../src/core/data-io.ts";
 import { GENERIC } from "../../src/core/types/generic.ts";
 
@@ -60,5 +61,64 @@ describe("GENERIC small objects", () => {
     const decoded = ser.read(input) as Record<string, number>;
     assert.deepEqual(Object.keys(decoded), ["a", "b"]);
     assert.equal(decoded.a, 3);
+  });
+
+  it("decodes small integers as small integers, whatever the writer's literals held", () => {
+    // V8 gives all object literals with the same keys one hidden class; once one of them held a
+    // fraction in a field, a decoded object of that class would box every value of the field (a
+    // key selector then allocates per record). Decoded objects have their own hidden class.
+    setFlagsFromString("--allow-natives-syntax");
+    const isSmallInteger = new Function("x", "return %IsSmi(x)") as (x: unknown) => boolean;
+    // A literal of the decoded keys holding a fraction (never written: the decoder sees integers).
+    const literal = { slotKey: 0.5, slotAt: 1 };
+    assert.equal(literal.slotKey, 0.5);
+    for (let k = 0; k < 100; k++) {
+      const decoded = roundTrip({ slotKey: k, slotAt: k * 2 }) as { slotKey: number; slotAt: number };
+      assert.equal(decoded.slotKey, k);
+      assert.ok(isSmallInteger(decoded.slotKey), `slotKey ${k} decoded as a boxed number`);
+    }
+  });
+
+  it("writes the bytes of the key-by-key format, whatever shapes were written before", () => {
+    const bytes = (v: unknown) => {
+      const out = new DataOutputSerializer(64);
+      GENERIC.createSerializer().write(v, out);
+      return [...out.buffer.subarray(0, out.position)];
+    };
+    const ch = (s: string) => [...s].map((c) => c.charCodeAt(0));
+    // T_OBJECT (8), count, then per field: key (length, ASCII), value (T_INT 4 + zigzag; T_STRING 6).
+    const ab = [8, 2, 1, ...ch("a"), 4, 2, 1, ...ch("b"), 6, 1, ...ch("x")];
+    for (let round = 0; round < 3; round++) {
+      assert.deepEqual(bytes({ a: 1, b: "x" }), ab);
+      assert.deepEqual(bytes({ a: 1, c: "x" }), [8, 2, 1, ...ch("a"), 4, 2, 1, ...ch("c"), 6, 1, ...ch("x")]);
+      assert.deepEqual(bytes({ a: 1 }), [8, 1, 1, ...ch("a"), 4, 2]);
+      assert.deepEqual(bytes({ a: 1, b: "x", c: 0 }), [...[8, 3], ...ab.slice(2), 1, ...ch("c"), 4, 0]);
+    }
+    // 130 fields: the count is the two-byte varuint 130 (0x82 0x01), the fields follow it.
+    const wide: Record<string, number> = {};
+    for (let i = 0; i < 130; i++) wide[`k${i}`] = i;
+    const w = bytes(wide);
+    assert.deepEqual(w.slice(0, 3), [8, 0x82, 0x01]);
+    assert.deepEqual(w.slice(3, 7), [2, ...ch("k0"), 4]);
+    assertSame(roundTrip(wide), wide);
+  });
+
+  it("writes own keys only, in Object.keys order, also when shapes alternate", () => {
+    const mixed: unknown[] = [
+      { p: { x: 1, y: 2 }, q: { z: 3 } },
+      { p: { z: 3 }, q: { x: 1, y: 2 } },
+      { p: { x: 1 }, q: { x: 1, y: 2, w: 4 } },
+      { "10": 1, "2": 2, s: 3 },
+    ];
+    for (let round = 0; round < 4; round++) for (const v of mixed) assertSame(roundTrip(v), v);
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.inheritedEnumerable = 1;
+    try {
+      const decoded = roundTrip({ own: 1 }) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(decoded), ["own"]);
+      assert.equal(Object.hasOwn(decoded, "inheritedEnumerable"), false);
+    } finally {
+      delete proto.inheritedEnumerable;
+    }
   });
 });

@@ -2,7 +2,13 @@
 // Set, undefined, -0 and NaN). The fallback for streams without a declared type; slower than OBJECT.
 
 import { MAX_INTERNED_BYTES, readInternedAscii } from "./string-intern.ts";
-import type { DataInputDeserializer, DataOutputSerializer } from "../data-io.ts";
+import {
+  type DataInputDeserializer,
+  type DataOutputSerializer,
+  varUintSize,
+  writeVarUintAt,
+} from "../data-io.ts";
+import { atKey, findShape, MAX_SHAPE_FIELDS, type ObjectShape, writeEncodedKey } from "./generic-shapes.ts";
 import { readBigIntValue, writeBigIntValue } from "./primitives.ts";
 import {
   className,
@@ -109,21 +115,7 @@ function writeObject(v: object, out: DataOutputSerializer, depth: number): void 
   }
   const proto = Object.getPrototypeOf(v);
   if (proto === Object.prototype || proto === null) {
-    const o = v as Record<string, unknown>;
-    const keys = Object.keys(o);
-    const n = keys.length;
-    tag(out, proto === null ? T_OBJECT_NULL_PROTO : T_OBJECT);
-    out.writeVarUint(n);
-    let i = 0;
-    try {
-      for (; i < n; i++) {
-        const k = keys[i];
-        out.writeString(k);
-        writeAny(o[k], out, d);
-      }
-    } catch (e) {
-      throw withinField(e, propertySegment(keys[i]), NAME);
-    }
+    writePlainObject(v as Record<string, unknown>, out, d, proto === null);
     return;
   }
   if (proto === Date.prototype) {
@@ -178,6 +170,72 @@ function writeObject(v: object, out: DataOutputSerializer, depth: number): void 
     );
   }
   throw cannot(`an instance of class ${className(v)}`, CLASS_HINT);
+}
+
+const hasOwn = Object.prototype.hasOwnProperty;
+/** Per nesting depth: the shapes of the last two objects written there (keys compared first). */
+const writtenShapes: Array<ObjectShape | undefined> = [];
+const otherWrittenShapes: Array<ObjectShape | undefined> = [];
+
+/**
+ * Tag, count, then (key, value) pairs in Object.keys order. Walked with for-in (own keys first, in
+ * that order; no array per object); the count is patched in when known. While the keys are those
+ * of a shape written before at this depth, its encoded keys are copied instead of encoding each.
+ */
+function writePlainObject(
+  o: Record<string, unknown>,
+  out: DataOutputSerializer,
+  depth: number,
+  nullProto: boolean,
+): void {
+  tag(out, nullProto ? T_OBJECT_NULL_PROTO : T_OBJECT);
+  const countAt = out.position;
+  tag(out, 0); // one byte while the count is below 128
+  let shape = writtenShapes[depth];
+  let matched = shape !== undefined;
+  let n = 0;
+  let key = "";
+  try {
+    for (const k in o) {
+      if (!hasOwn.call(o, k)) continue;
+      key = k;
+      if (n === 0 && matched && shape!.keys[0] !== k) {
+        const other = otherWrittenShapes[depth];
+        otherWrittenShapes[depth] = shape;
+        shape = other;
+        writtenShapes[depth] = shape;
+        matched = shape !== undefined && shape.keys[0] === k;
+      }
+      const encoded = matched && shape!.keys[n] === k ? shape!.encodedKeys[n] : undefined;
+      if (encoded !== undefined) writeEncodedKey(out, encoded);
+      else {
+        matched = false;
+        out.writeString(k);
+      }
+      writeAny(o[k], out, depth);
+      n++;
+    }
+  } catch (e) {
+    throw withinField(e, propertySegment(key), NAME);
+  }
+  if (n < 128) out.buffer[countAt] = n;
+  else patchCount(out, countAt, n);
+  if (matched && n === shape!.keys.length) return;
+  if (n <= MAX_SHAPE_FIELDS) {
+    // A key list not seen here last: remember it (the miss path; objects of one shape skip it).
+    if (writtenShapes[depth] !== undefined) otherWrittenShapes[depth] = writtenShapes[depth];
+    writtenShapes[depth] = findShape(Object.keys(o), n);
+  }
+}
+
+/** Widens the one-byte count at `at` to the varuint of n, moving the fields after it. */
+function patchCount(out: DataOutputSerializer, at: number, n: number): void {
+  const size = varUintSize(n);
+  const end = out.position;
+  out.ensure(size - 1);
+  out.buffer.copyWithin(at + size, at + 1, end);
+  writeVarUintAt(out.buffer, at, n);
+  out.position = end + size - 1;
 }
 
 function setProperty(o: Record<string, unknown>, k: string, x: unknown): void {
@@ -242,48 +300,10 @@ function checkCount(input: DataInputDeserializer, n: number, what: string): void
   if (n > input.remaining()) input.truncated(input.position, n, `GENERIC ${what} of ${n} entries`);
 }
 
-// Small plain objects are decoded into scratch arrays (one pair per nesting depth) and built by a
-// function compiled per key list (an object literal): the same object as assigning the keys in
-// order, without a keyed store per field, and every record of a shape gets the same hidden class.
-const MAX_SHAPE_FIELDS = 8;
-const MAX_SHAPES = 64;
-
-interface ObjectShape {
-  readonly keys: readonly string[];
-  /** Each key as written (a length byte, then ASCII), or undefined when it is not short ASCII. */
-  readonly encodedKeys: ReadonlyArray<Uint8Array | undefined>;
-  readonly build: (values: unknown[]) => Record<string, unknown>;
-}
-
+// Small plain objects are decoded into scratch arrays (one pair per nesting depth) and built by
+// their shape's constructor (generic-shapes.ts).
 /** Per number of fields: the shape last decoded (its keys are tried first, byte for byte). */
 const lastShapes: Array<ObjectShape | undefined> = new Array(MAX_SHAPE_FIELDS + 1).fill(undefined);
-
-/** Whether the bytes at the input's position are `encoded` (a key of the expected shape). */
-function atKey(input: DataInputDeserializer, encoded: Uint8Array | undefined): boolean {
-  if (encoded === undefined) return false;
-  const buf = input.buf;
-  const p = input.position;
-  const n = encoded.length;
-  if (p + n > input.end) return false;
-  for (let j = 0; j < n; j++) if (buf[p + j] !== encoded[j]) return false;
-  input.position = p + n;
-  return true;
-}
-
-function encodeKey(k: string): Uint8Array | undefined {
-  if (k.length > 127) return undefined;
-  const e = new Uint8Array(k.length + 1);
-  e[0] = k.length;
-  for (let i = 0; i < k.length; i++) {
-    const c = k.charCodeAt(i);
-    if (c > 127) return undefined;
-    e[i + 1] = c;
-  }
-  return e;
-}
-
-const shapesBySize: ObjectShape[][] = Array.from({ length: MAX_SHAPE_FIELDS + 1 }, () => []);
-let shapeCount = 0;
 const scratchKeys: string[][] = [];
 const scratchValues: unknown[][] = [];
 
@@ -301,40 +321,15 @@ function readSmallObject(input: DataInputDeserializer, n: number, depth: number)
     }
     values[i] = readAny(input, depth);
   }
-  if (same) return last!.build(values);
+  if (same) return new last!.Build(values);
   const shape = findShape(keys, n);
   if (shape !== undefined) {
     lastShapes[n] = shape;
-    return shape.build(values);
+    return new shape.Build(values);
   }
   const o: Record<string, unknown> = {};
   for (let i = 0; i < n; i++) setProperty(o, keys[i]!, values[i]);
   return o;
-}
-
-/** The compiled shape of these n keys (added when new and literal-safe), or undefined. */
-function findShape(keys: string[], n: number): ObjectShape | undefined {
-  const list = shapesBySize[n]!;
-  for (let s = 0; s < list.length; s++) {
-    const shapeKeys = list[s]!.keys;
-    let i = 0;
-    while (i < n && shapeKeys[i] === keys[i]) i++;
-    if (i === n) return list[s];
-  }
-  if (shapeCount >= MAX_SHAPES) return undefined;
-  const own = keys.slice(0, n);
-  // A literal defines "__proto__" differently from an own property; repeated keys keep the first
-  // position with the last value when assigned: both take the assignment path.
-  if (own.includes("__proto__") || new Set(own).size !== n) return undefined;
-  const fields = own.map((k, i) => `${JSON.stringify(k)}: v[${i}]`).join(", ");
-  const shape: ObjectShape = {
-    keys: own,
-    encodedKeys: own.map(encodeKey),
-    build: new Function("v", `"use strict"; return { ${fields} };`) as ObjectShape["build"],
-  };
-  list.push(shape);
-  shapeCount++;
-  return shape;
 }
 
 function readAny(input: DataInputDeserializer, depth: number): unknown {
