@@ -1,15 +1,18 @@
 // Small metric pieces at their edges, without a job: a meter's rate with two samples at the same
 // time and once its ring of samples is full, flame graphs of several threads merged, and the
-// JSON-lines reporter's timer not keeping the process alive.
+// JSON-lines reporter's timer not keeping the process alive; a subtask's account of a checkpoint
+// the history no longer holds is dropped; a step without work is idle time unless back-pressured.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { CheckpointHistory } from "../../src/runtime/metrics/checkpoint-history.ts";
 import { type FlameGraphNode, mergeFlameGraphs } from "../../src/runtime/metrics/cpu-profiler.ts";
 import { startJsonLinesReporter } from "../../src/runtime/metrics/json-lines-reporter.ts";
 import { MeterView } from "../../src/runtime/metrics/meter-view.ts";
+import { TaskMetricGroup } from "../../src/runtime/metrics/task-metric-group.ts";
 
 const timeouts = () => process.getActiveResourcesInfo().filter((r) => r === "Timeout").length;
 
@@ -57,5 +60,40 @@ describe("metrics edges", () => {
       r.stop();
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+
+  it("the checkpoint history keeps subtask accounts only of checkpoints it holds", () => {
+    const h = new CheckpointHistory(2);
+    h.triggered(1, false, 1000);
+    const stats = (id: number) => ({
+      id,
+      triggerTimestamp: 1000,
+      startDelayNanos: 0,
+      alignmentMs: 0,
+      syncMs: 1,
+      ackTimestamp: 1005,
+      unaligned: false,
+    });
+    h.recordSubtask("1/0", [stats(1), stats(7)]);
+    assert.equal(h.subtasksOf(1).size, 1);
+    assert.equal(h.subtasksOf(7).size, 0, "checkpoint 7 is not in the history");
+  });
+
+  it("a step without work counts as idle, or as back-pressured when the output was full", () => {
+    const g = new TaskMetricGroup({
+      jobId: "j",
+      jobName: "j",
+      taskName: "t",
+      vertexId: 1,
+      subtaskIndex: 0,
+      attempt: 0,
+    });
+    g.account(0, 10, false);
+    assert.deepEqual([g.idleMs, g.backPressuredMs, g.busyMs], [10, 0, 0]);
+    g.backPressured = true;
+    g.account(10, 14, false);
+    assert.deepEqual([g.idleMs, g.backPressuredMs, g.busyMs], [10, 4, 0]);
+    g.account(14, 20, true);
+    assert.deepEqual([g.idleMs, g.backPressuredMs, g.busyMs], [10, 4, 6]);
   });
 });
