@@ -1,7 +1,8 @@
 // loadInFlight on checkpoints held in memory (no job): a task with two network inputs gets each
 // edge's input buffers back at that edge's own channels (and no empty ones); a rescaled keyed edge
 // reads only the old consumers whose key groups overlap the new subtask's; and a checkpoint of an
-// older version (no edge names) still gives its in-flight data back at the same parallelism.
+// older version (no edge names) still gives its in-flight data back at the same parallelism, and is
+// refused only at another; unreadable data names the old consumer's file.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -14,6 +15,7 @@ import {
   type InFlightInput,
   type InFlightLayout,
   loadInFlight,
+  validateInFlight,
 } from "../../src/checkpoint/in-flight-restore.ts";
 import type { PartitionerKind, PartitionerSpec } from "../../src/runtime/partitioners.ts";
 import type { ChannelState, TaskSnapshot } from "../../src/runtime/snapshot.ts";
@@ -186,5 +188,42 @@ describe("loadInFlight edges", () => {
     assert.equal(await loadInFlight(cp, layout, 0), undefined);
     // At another parallelism nothing is restored (validateInFlight refuses such a restore first).
     assert.equal(await loadInFlight(cp, { ...layout, parallelism: 3 }, 1), undefined);
+  });
+
+  it("validateInFlight refuses a checkpoint without edge names only at another parallelism", async () => {
+    const cp = checkpoint(
+      { t: task("t", 2, undefined) },
+      { "chk-1/t-0.state": none, "chk-1/t-1.state": snapshot({ inputs: [[0, 0, [bytes(1)]]], outputs: [] }) },
+    );
+    await validateInFlight(cp, new Map(), new Map([["t", 2]]));
+    await validateInFlight(cp, new Map(), new Map());
+    await assert.rejects(validateInFlight(cp, new Map(), new Map([["t", 3]])), /same parallelism \(2\)/);
+  });
+
+  it("names the old consumer's file whose in-flight data cannot be read", async () => {
+    // src (p=1) -> rebalance -> k (p=2), restored with k at p=3: new subtask 1 takes old channel
+    // 1, which k-1 holds: a length header of 5 bytes with nothing after it.
+    const cp = checkpoint(
+      {
+        src: task("src", 1, { outputs: [["s->k", "rebalance"]] }),
+        k: task("k", 2, { inputs: [["s->k", "rebalance"]] }),
+      },
+      {
+        "chk-1/src-0.state": none,
+        "chk-1/k-0.state": none,
+        "chk-1/k-1.state": snapshot({ inputs: [[0, 0, [bytes(5, 0, 0, 0)]]], outputs: [] }),
+      },
+    );
+    const layout: InFlightLayout = {
+      operators: ["k"],
+      parallelism: 3,
+      inputs: [input("s->k", { kind: "rebalance" }, 1, 3, 0)],
+      outputs: [],
+    };
+    await assert.rejects(loadInFlight(cp, layout, 1), (e: Error) => {
+      assert.match(e.message, /\/mem\/chk-1\/k-1\.state/);
+      assert.match(e.message, /\/mem\/chk-1\/src-0\.state/);
+      return true;
+    });
   });
 });
