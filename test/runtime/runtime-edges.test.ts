@@ -1,11 +1,12 @@
 // Small runtime pieces without a job: a trigger result's isFire(), the failure description of an
 // operator's error (its class name kept), and a source output's processing time and the record it
-// shows when a timestamp assigner returns nothing usable.
+// shows when a timestamp assigner returns nothing usable; a new watermark assigner is not idle.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { WatermarkStrategy } from "../../src/core/watermark.ts";
 import { OperatorFailure, describeFailure } from "../../src/runtime/operator-failure.ts";
+import { TimestampsAndWatermarksOperator } from "../../src/runtime/operators/timestamps-and-watermarks.ts";
 import { TriggerResult } from "../../src/runtime/operators/window/window-contracts.ts";
 import { SourceOutput } from "../../src/runtime/source-output.ts";
 import { ManualClock } from "../../src/runtime/time/clock.ts";
@@ -44,5 +45,15 @@ describe("runtime edges", () => {
     const out = new SourceOutput(strategy, undefined as never, undefined as never, pts, "events");
     assert.equal(out.now(), 1234);
     assert.throws(() => out.timestampOf({ id: 7 }, undefined), /source 'events'.*\{"id":7\}/);
+  });
+
+  it("a new timestamp and watermark assigner is not idle and has emitted nothing", () => {
+    const op = new TimestampsAndWatermarksOperator(WatermarkStrategy.forMonotonousTimestamps());
+    assert.deepEqual(op.watermarkAssignment(), {
+      watermark: Number.NEGATIVE_INFINITY,
+      idle: false,
+      records: 0,
+      idleTimeoutMs: null,
+    });
   });
 });
