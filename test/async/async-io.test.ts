@@ -335,6 +335,16 @@ describe("Async I/O: timeouts and retries", () => {
     ).collect();
     await assert.rejects(env.execute("bad-complete"), /complete\(\) needs an array of results/);
   });
+
+  it("complete(null) fails the job saying it got null", async () => {
+    const env = new StreamExecutionEnvironment({ parallelism: 1 });
+    AsyncDataStream.orderedWait(
+      env.fromCollection([1]),
+      (_x: number, rf: ResultFuture<number>) => rf.complete(null as never),
+      0,
+    ).collect();
+    await assert.rejects(env.execute("null-complete"), /needs an array of results .*got null/);
+  });
 });
 
 describe("Async I/O: event time", () => {

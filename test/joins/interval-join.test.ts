@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
+  OutputTag,
   type ProcessFunction,
   type ProcessJoinFunction,
   StreamExecutionEnvironment,
@@ -117,5 +118,33 @@ describe("interval join", () => {
       env.execute("no-timestamps"),
       /has no timestamp; the interval join works in event time/,
     );
+  });
+
+  it("a ProcessJoinFunction's side output reaches getSideOutput", async () => {
+    const env = new StreamExecutionEnvironment({ parallelism: 1 });
+    const ts = WatermarkStrategy.forMonotonousTimestamps<{ k: number; t: number }>().withTimestampAssigner(
+      (e) => e.t,
+    );
+    const a = env
+      .fromCollection([{ k: 1, t: 10 }])
+      .assignTimestampsAndWatermarks(ts)
+      .keyBy((e) => e.k);
+    const b = env
+      .fromCollection([{ k: 1, t: 12 }])
+      .assignTimestampsAndWatermarks(ts)
+      .keyBy((e) => e.k);
+    const GAP = new OutputTag<number>("gap");
+    const joined = a
+      .intervalJoin(b)
+      .between(0, 5)
+      .process<string>((x, y, ctx, out) => {
+        out.collect(`${x.t}|${y.t}`);
+        ctx.output(GAP, y.t - x.t);
+      });
+    const main = joined.collect();
+    const gaps = joined.getSideOutput(GAP).collect();
+    await env.execute("join-side-output");
+    assert.deepEqual(main.values, ["10|12"]);
+    assert.deepEqual(gaps.values, [2]);
   });
 });

@@ -347,6 +347,20 @@ describe("InternalTimerService, namespace identity", () => {
   });
 });
 
+describe("InternalTimerService, namespace identity: order", () => {
+  it("re-identifying keeps the registration order of timers due at the same time", () => {
+    const t = timerService<Win>();
+    // Registered a/[0,10), a/[1,10), b/[0,10): the index holds them by namespace, then key.
+    t.service.registerEventTimeTimer(new Win(0, 10), 10);
+    t.service.registerEventTimeTimer(new Win(1, 10), 10);
+    t.setKey("b");
+    t.service.registerEventTimeTimer(new Win(0, 10), 10);
+    t.service.useNamespaceIdentity((w) => `${w.start}/${w.end}`);
+    t.service.advanceWatermark(10);
+    assert.deepEqual(t.fired, ["event a/[0,10)@10", "event a/[1,10)@10", "event b/[0,10)@10"]);
+  });
+});
+
 describe("InternalTimerService, restore and capture", () => {
   it("captures the live timers of each domain with their key groups", () => {
     const t = timerService<string>();

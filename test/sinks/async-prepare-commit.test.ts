@@ -1,7 +1,8 @@
 // A two-phase-commit sink whose prepareCommit returns a Promise (staging in an external system is
 // asynchronous, as PostgresXaSink's PREPARE TRANSACTION): the checkpoint must not complete before
 // it resolved, a rejection must decline the checkpoint and fail the task, records keep flowing
-// after the barrier, and every record is committed exactly once, also through a restart.
+// after the barrier, and every record is committed exactly once, also through a restart. A commit
+// that rejects asynchronously fails the running job.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -200,5 +201,36 @@ describe("asynchronous prepareCommit", () => {
     const values = probe.committed.flatMap((c) => c.values).sort((a, b) => a - b);
     assert.deepEqual(values, range(count));
     assert.ok(overlapped, "no barrier arrived while a staging was pending");
+  });
+
+  it("an asynchronous commit that rejects fails the running job", async () => {
+    const probe = new Probe();
+    class RejectingCommitSink extends AsyncStagingSink {
+      override createCommitter(): Committer<Staged> {
+        return { commit: () => Promise.reject(new Error("the commit service said no")) };
+      }
+    }
+    await withEnv(async (env) => {
+      env.enableCheckpointing(3_600_000);
+      env.setRestartStrategy(RestartStrategies.noRestart());
+      env
+        .fromGenerator((i) => i, { count: 10_000_000, recordsPerSecond: 4000 })
+        .uid("numbers")
+        .sinkTo(new RejectingCommitSink(probe))
+        .uid("rejecting-sink");
+      const client = await env.executeAsync("async-commit-rejects");
+      let failure: Error | undefined;
+      client.wait().catch((e: Error) => {
+        failure = e;
+      });
+      try {
+        await waitFor(() => probe.written >= 50, "records reaching the sink");
+        await client.triggerCheckpoint(); // completes; its commit then rejects
+        await waitFor(() => failure !== undefined, "the job failing with the rejected commit", 30_000);
+        assert.match(failure!.message, /the commit service said no/);
+      } finally {
+        await client.cancel();
+      }
+    });
   });
 });

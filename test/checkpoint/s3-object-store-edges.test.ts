@@ -1,0 +1,63 @@
+// S3 locations and listings without an S3 server: a location with a query or fragment in its key
+// is refused, an explicit endpoint wins over the environment, and list() follows continuation
+// tokens through every page (a local HTTP server answers ListObjectsV2 in two pages).
+
+import assert from "node:assert/strict";
+import { type Server, createServer } from "node:http";
+import type { AddressInfo } from "node:net";
+import { describe, it } from "node:test";
+import { parseS3Location, resolveS3Options } from "../../src/checkpoint/s3-location.ts";
+import { S3ObjectStore } from "../../src/checkpoint/s3-object-store.ts";
+
+function listPage(keys: string[], next: string | undefined): string {
+  const contents = keys.map((k) => `<Contents><Key>${k}</Key><Size>1</Size></Contents>`).join("");
+  return `<?xml version="1.0" encoding="UTF-8"?><ListBucketResult xmlns="http://s3.amazonaws.com/doc/2006-03-01/"><Name>bkt</Name><Prefix>p/</Prefix><KeyCount>${keys.length}</KeyCount><MaxKeys>2</MaxKeys><IsTruncated>${next !== undefined}</IsTruncated>${next === undefined ? "" : `<NextContinuationToken>${next}</NextContinuationToken>`}${contents}</ListBucketResult>`;
+}
+
+describe("S3 locations and listings: edges", () => {
+  it("refuses a query or a fragment after the bucket", () => {
+    assert.throws(() => parseS3Location("s3://bucket/some/prefix?versionId=1"), /query or fragment/);
+    assert.throws(() => parseS3Location("s3://bucket/some/prefix#top"), /query or fragment/);
+    assert.deepEqual(parseS3Location("s3://bucket/some/prefix"), { bucket: "bucket", key: "some/prefix" });
+  });
+
+  it("an explicit endpoint wins over the environment's, which is the fallback", () => {
+    const env = { AWS_ENDPOINT_URL: "http://env:9000" };
+    assert.equal(resolveS3Options({ endpoint: "http://explicit:9000" }, {}).endpoint, "http://explicit:9000");
+    assert.equal(
+      resolveS3Options({ endpoint: "http://explicit:9000" }, env).endpoint,
+      "http://explicit:9000",
+    );
+    assert.equal(resolveS3Options({}, env).endpoint, "http://env:9000");
+    assert.equal(
+      resolveS3Options({}, { AWS_ENDPOINT_URL_S3: "http://s3:1", ...env }).endpoint,
+      "http://s3:1",
+    );
+  });
+
+  it("list() reads every page of a truncated listing", async () => {
+    const tokens: Array<string | null> = [];
+    const server: Server = createServer((req, res) => {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      const token = url.searchParams.get("continuation-token");
+      tokens.push(token);
+      res.writeHead(200, { "content-type": "application/xml" });
+      res.end(token === null ? listPage(["p/a", "p/b"], "page-2") : listPage(["p/c"], undefined));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const store = new S3ObjectStore("bkt", {
+        endpoint: `http://127.0.0.1:${port}`,
+        region: "us-east-1",
+        forcePathStyle: true,
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      });
+      assert.deepEqual(await store.list("p/"), ["p/a", "p/b", "p/c"]);
+      assert.deepEqual(tokens, [null, "page-2"]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+});
