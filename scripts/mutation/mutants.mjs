@@ -10,6 +10,17 @@ const ARITHMETIC = { "+": "-", "-": "+", "*": "/", "/": "*", "%": "*" };
 const UPDATE = { "++": "--", "--": "++" };
 const COMPOUND = { "+=": "-=", "-=": "+=" };
 
+/** A binary `??`, `&&` or `||` (a ParenthesizedExpression around it is another node). */
+function isLogicalChain(n) {
+  if (n === undefined || !ts.isBinaryExpression(n)) return false;
+  const k = n.operatorToken.kind;
+  return (
+    k === ts.SyntaxKind.QuestionQuestionToken ||
+    k === ts.SyntaxKind.AmpersandAmpersandToken ||
+    k === ts.SyntaxKind.BarBarToken
+  );
+}
+
 /** Calls whose removal only changes logging: not worth a mutant. */
 const NOISE_CALL = /^(console\.|debug\(|log\()/;
 
@@ -115,7 +126,11 @@ export function generateMutants(fileName, text) {
     const opEnd = node.operatorToken.end;
     if (op in RELATIONAL) add(node, "EqualityOperator", opStart, opEnd, RELATIONAL[op]);
     else if (op in EQUALITY) add(node, "EqualityOperator", opStart, opEnd, EQUALITY[op]);
-    else if (op in LOGICAL) add(node, "LogicalOperator", opStart, opEnd, LOGICAL[op]);
+    else if (op in LOGICAL) {
+      // `a ?? b ?? c` → `a && b ?? c` does not parse (?? cannot mix with && or || unparenthesised).
+      if (op === "??" && [node.left, node.right, node.parent].some(isLogicalChain)) return;
+      add(node, "LogicalOperator", opStart, opEnd, LOGICAL[op]);
+    }
     else if (op in ARITHMETIC) {
       if (op === "+" && (isStringy(node.left) || isStringy(node.right))) return;
       add(node, "ArithmeticOperator", opStart, opEnd, ARITHMETIC[op]);
