@@ -6,6 +6,7 @@ import type { CheckpointMetadata } from "./fs-storage.ts";
 import { FsCheckpointStorage } from "./fs-storage.ts";
 import { isS3Location } from "./s3-location.ts";
 import { S3CheckpointStorage } from "./s3-storage.ts";
+import type { StreamedStateFile } from "./state-file.ts";
 
 /** A job's checkpoint storage. Paths returned are relative to `root` (`chk-N/x.state`, `shared/x.kg`). */
 export interface CheckpointStorage {
@@ -13,6 +14,12 @@ export interface CheckpointStorage {
   readonly root: string;
   /** Write a task's state file for checkpoint `id`. */
   writeTaskState(id: number, name: string, value: unknown): Promise<{ path: string; size: number }>;
+  /** writeTaskState, the file written as it is produced (storages that can: a local directory). */
+  writeTaskStateStreamed?(
+    id: number,
+    name: string,
+    file: StreamedStateFile,
+  ): Promise<{ path: string; size: number }>;
   /** Write a shared (incremental) file. */
   writeShared(name: string, value: unknown): Promise<{ path: string; size: number }>;
   /** Write already encoded key-group bytes to shared/. */

@@ -18,7 +18,7 @@ import { WeirError } from "../core/errors.ts";
 import type { PartitionerKind } from "../runtime/partitioners.ts";
 import type { CheckpointStorage } from "./checkpoint-storage.ts";
 import { isS3Location } from "./s3-location.ts";
-import { CorruptStateError, decodeStateFile, encodeStateFile } from "./state-file.ts";
+import { CorruptStateError, decodeStateFile, encodeStateFile, type StreamedStateFile } from "./state-file.ts";
 
 export const METADATA_FILE = "_metadata";
 export const CHECKPOINT_FORMAT = "weir-checkpoint";
@@ -34,6 +34,11 @@ export interface DurableFs {
   mkdir(dir: string): Promise<string | undefined>;
   /** Write `bytes` to `path` (created or truncated), then fsync the file. */
   writeFileSynced(path: string, bytes: Uint8Array | string): Promise<void>;
+  /**
+   * Write a state file to `path` piece by piece as it is produced, then its header over its start,
+   * then fsync it; resolves with its size. Without it, the pieces are gathered and written whole.
+   */
+  writeStreamSynced?(path: string, file: StreamedStateFile): Promise<number>;
   /** Copy the file `from` to `to`, then fsync the copy. */
   copyFileSynced(from: string, to: string): Promise<void>;
   rename(from: string, to: string): Promise<void>;
@@ -65,6 +70,27 @@ export const nodeDurableFs: DurableFs = {
         at += (await writeAsync(fd, data, at, data.length - at)).bytesWritten;
       }
       await fsyncAsync(fd);
+    } finally {
+      closeSync(fd);
+    }
+  },
+  async writeStreamSynced(path, file) {
+    const fd = openSync(path, "w");
+    try {
+      let size = 0;
+      const put = async (data: Uint8Array, position: number | null) => {
+        for (let at = 0; at < data.length; ) {
+          const p = position === null ? null : position + at;
+          at += (await writeAsync(fd, data, at, data.length - at, p)).bytesWritten;
+        }
+      };
+      const header = await file.write(async (data) => {
+        await put(data, null);
+        size += data.length;
+      });
+      await put(header, 0);
+      await fsyncAsync(fd);
+      return size;
     } finally {
       closeSync(fd);
     }
@@ -121,6 +147,25 @@ export async function writeAtomically(
   await fs.syncDirectory(dirname(path));
 }
 
+/** writeAtomically for a state file produced in pieces; resolves with its size. */
+async function writeStreamAtomically(fs: DurableFs, path: string, file: StreamedStateFile): Promise<number> {
+  await makeDirectoryDurable(fs, dirname(path));
+  const tmp = `${path}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
+  let size: number;
+  if (fs.writeStreamSynced !== undefined) size = await fs.writeStreamSynced(tmp, file);
+  else {
+    const pieces: Uint8Array[] = [];
+    const header = await file.write(async (bytes) => void pieces.push(bytes));
+    const bytes = Buffer.concat(pieces);
+    bytes.set(header, 0);
+    await fs.writeFileSynced(tmp, bytes);
+    size = bytes.length;
+  }
+  await fs.rename(tmp, path);
+  await fs.syncDirectory(dirname(path));
+  return size;
+}
+
 export class FsCheckpointStorage implements CheckpointStorage {
   readonly root: string;
 
@@ -147,6 +192,13 @@ export class FsCheckpointStorage implements CheckpointStorage {
     const path = join(this.checkpointDir(id), `${name}.state`);
     await writeAtomically(this.fs, path, bytes);
     return { path: relative(this.root, path), size: bytes.length };
+  }
+
+  /** writeTaskState for a snapshot streamed into its file (see streamTaskSnapshot). */
+  async writeTaskStateStreamed(id: number, name: string, file: StreamedStateFile) {
+    const path = join(this.checkpointDir(id), `${name}.state`);
+    const size = await writeStreamAtomically(this.fs, path, file);
+    return { path: relative(this.root, path), size };
   }
 
   /** Write a shared (incremental) file; returns its path relative to the job root. */

@@ -20,6 +20,39 @@ export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number 
   return zlibCrc32(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
 }
 
+/** The CRC-32 of the bytes before (`crc`) followed by `bytes`: a CRC computed piece by piece. */
+export function crc32Continue(crc: number, bytes: Uint8Array): number {
+  return zlibCrc32(bytes, crc);
+}
+
+/** Bytes of a state file before its payload (magic, version, payload length, payload CRC-32). */
+export const STATE_FILE_HEADER_BYTES = HEADER;
+
+/**
+ * A state file produced in pieces (a task's snapshot encoded key group by key group): `write`
+ * hands them to `put` in order, awaiting each, and resolves with the file's header, to be written
+ * over its first STATE_FILE_HEADER_BYTES bytes (a placeholder: the length and CRC-32 of the payload
+ * are known only at the end).
+ */
+export interface StreamedStateFile {
+  write(put: (bytes: Uint8Array) => Promise<void>): Promise<Uint8Array>;
+}
+
+/** The header of a state file whose payload has `length` bytes with CRC-32 `crc`. */
+export function stateFileHeader(length: number, crc: number): Uint8Array {
+  const bytes = new Uint8Array(HEADER);
+  writeHeader(bytes, length, crc);
+  return bytes;
+}
+
+function writeHeader(bytes: Uint8Array, length: number, crc: number): void {
+  for (let i = 0; i < MAGIC.length; i++) bytes[i] = MAGIC[i]!;
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  dv.setUint32(MAGIC.length, STATE_FORMAT_VERSION, true);
+  dv.setUint32(MAGIC.length + 4, length, true);
+  dv.setUint32(MAGIC.length + 8, crc, true);
+}
+
 export class CorruptStateError extends WeirError {
   constructor(path: string, what: string) {
     super("IO", `checkpoint file '${path}' ${what}; restore from another checkpoint or savepoint`);
@@ -33,12 +66,7 @@ export function encodeStateFile(value: unknown, sizeHint = 4096): Uint8Array {
   out.position = HEADER;
   generic.write(value, out);
   const bytes = out.view();
-  const length = bytes.length - HEADER;
-  for (let i = 0; i < MAGIC.length; i++) bytes[i] = MAGIC[i]!;
-  const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  dv.setUint32(MAGIC.length, STATE_FORMAT_VERSION, true);
-  dv.setUint32(MAGIC.length + 4, length, true);
-  dv.setUint32(MAGIC.length + 8, crc32(bytes, HEADER), true);
+  writeHeader(bytes, bytes.length - HEADER, crc32(bytes, HEADER));
   return bytes;
 }
 
@@ -68,6 +96,42 @@ export function decodeStateFile(bytes: Uint8Array, path: string): unknown {
     throw new CorruptStateError(path, `cannot be decoded: ${(e as Error).message}`);
   }
 }
+
+/**
+ * The GENERIC encoding in parts, for a payload written piece by piece (streamTaskSnapshot in
+ * snapshot-writer.ts): the start of an object of n properties, of an array of n elements, of n
+ * bytes, then the properties' names and the elements. The tags are read from GENERIC's own
+ * output, so the parts decode as one GENERIC value, the one encodeStateFile would have written.
+ */
+export const genericParts = (() => {
+  const probe = new DataOutputSerializer(16);
+  const tagOf = (v: unknown): number => {
+    probe.clear();
+    generic.write(v, probe);
+    return probe.buffer[0]!;
+  };
+  const tags = { object: tagOf({}), array: tagOf([]), bytes: tagOf(new Uint8Array(0)) };
+  return {
+    objectStart(out: DataOutputSerializer, properties: number): void {
+      out.writeU8(tags.object);
+      out.writeVarUint(properties);
+    },
+    propertyName(out: DataOutputSerializer, name: string): void {
+      out.writeString(name);
+    },
+    arrayStart(out: DataOutputSerializer, elements: number): void {
+      out.writeU8(tags.array);
+      out.writeVarUint(elements);
+    },
+    bytesStart(out: DataOutputSerializer, length: number): void {
+      out.writeU8(tags.bytes);
+      out.writeVarUint(length);
+    },
+    value(out: DataOutputSerializer, v: unknown): void {
+      generic.write(v, out);
+    },
+  };
+})();
 
 const groupOut = new DataOutputSerializer(64 * 1024);
 

@@ -20,9 +20,9 @@ import type { CheckpointStorage } from "../checkpoint/checkpoint-storage.ts";
 import type { LoadedCheckpoint, SubtaskStateHandle } from "../checkpoint/fs-storage.ts";
 import { isFinishedOnRestore, loadTaskRestore } from "../checkpoint/restore.ts";
 import { type InFlightLayout, loadInFlight, readingOnce } from "../checkpoint/in-flight-restore.ts";
-import { encodeKeyedState, yieldEvery } from "../checkpoint/snapshot-writer.ts";
+import { encodeKeyedState, streamTaskSnapshot, yieldEvery } from "../checkpoint/snapshot-writer.ts";
 import { crc32, encodeStateFile } from "../checkpoint/state-file.ts";
-import type { CheckpointResponder, TaskSnapshot } from "../runtime/snapshot.ts";
+import { type CheckpointResponder, releaseKeyedState, type TaskSnapshot } from "../runtime/snapshot.ts";
 import { SourceOutput } from "../runtime/source-output.ts";
 import type { TaskExecutor } from "../runtime/task-executor.ts";
 import type { Clock } from "../runtime/time/clock.ts";
@@ -464,6 +464,16 @@ function checkpointResponder(
     const keyGroups: Record<string, string> = {};
     const pendingShared: Array<Promise<unknown>> = [];
     let size = 0;
+    const streamed = cp.storage.writeTaskStateStreamed;
+    if (!cp.incremental && !final && streamed !== undefined) {
+      // One key group in memory at a time, not the whole file (see streamTaskSnapshot).
+      try {
+        const written = await streamed.call(cp.storage, id, name, streamTaskSnapshot(snapshot));
+        return { subtask, file: written.path, keyGroups: undefined, size: written.size, finished: false };
+      } finally {
+        releaseKeyedState(snapshot); // when the file could not even be opened
+      }
+    }
     await encodeKeyedState(snapshot);
     if (cp.incremental) {
       const slice = yieldEvery();
