@@ -16,6 +16,10 @@ const RECORDS = 5_000_000;
 const { StreamExecutionEnvironment } = await import(`${root}/src/index.ts`);
 const { CountingSink } = await import(`${root}/bench/lib/counting-sink.ts`);
 
+// The user functions and plain loops are bench/foundation.ts's, repeated on purpose: imported from
+// a shared module, the objects loop ran 7-15x slower (2026-12-07, `bench/run.ts chain`: 31-60
+// against 108-660 M rec/s, the records apparently no longer scalar-replaced), which would flatter
+// every ratio to it.
 const NAMES = Array.from({ length: 1024 }, (_, i) => `name-${i.toString(36)}`);
 const toEvent = (i: number) => ({ id: i, name: NAMES[i & 1023]!, value: i % 1000 });
 const keepEvent = (e: { value: number }) => e.value < 900;

@@ -6,32 +6,8 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import {
-  CHECKPOINT_ID_BLOCK,
-  type CheckpointIdSource,
-  CheckpointIds,
-} from "../../src/checkpoint/checkpoint-ids.ts";
-
-/** A shared counter like etcd's, recording every reservation. */
-function sharedCounter(): CheckpointIdSource & {
-  next: number;
-  calls: Array<[number, number]>;
-  fail?: Error;
-} {
-  const c = {
-    next: 1,
-    calls: [] as Array<[number, number]>,
-    fail: undefined as Error | undefined,
-    async reserve(count: number, atLeast: number): Promise<number> {
-      c.calls.push([count, atLeast]);
-      if (c.fail !== undefined) throw c.fail;
-      const first = Math.max(c.next, atLeast);
-      c.next = first + count;
-      return first;
-    },
-  };
-  return c;
-}
+import { CHECKPOINT_ID_BLOCK, CheckpointIds } from "../../src/checkpoint/checkpoint-ids.ts";
+import { testIdSource } from "../harness/coordinator-harness.ts";
 
 const turns = async () => {
   for (let i = 0; i < 5; i++) await new Promise((r) => setImmediate(r));
@@ -45,7 +21,7 @@ describe("checkpoint ids", () => {
   });
 
   it("with a source: none before the first block is reserved, then consecutive ids across blocks", async () => {
-    const source = sharedCounter();
+    const source = testIdSource();
     const ids = new CheckpointIds(1, source);
     assert.equal(ids.available, false);
     assert.equal(ids.take(), undefined);
@@ -66,7 +42,7 @@ describe("checkpoint ids", () => {
   });
 
   it("a restored job asks for ids above its restored checkpoint", async () => {
-    const source = sharedCounter();
+    const source = testIdSource();
     const ids = new CheckpointIds(42, source);
     await ids.ready();
     assert.equal(ids.take(), 42);
@@ -74,7 +50,7 @@ describe("checkpoint ids", () => {
   });
 
   it("a deposed leader and the new one, sharing the source, never take the same id", async () => {
-    const source = sharedCounter();
+    const source = testIdSource();
     const old = new CheckpointIds(1, source);
     await old.ready();
     const oldIds = [old.take()!, old.take()!];
@@ -93,7 +69,7 @@ describe("checkpoint ids", () => {
   });
 
   it("a failing source: no id, ready() rejects with its error; it recovers when the source does", async () => {
-    const source = sharedCounter();
+    const source = testIdSource();
     source.fail = new Error("etcd unavailable");
     const ids = new CheckpointIds(1, source);
     await assert.rejects(ids.ready(), /etcd unavailable/);

@@ -6,24 +6,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { CheckpointIdSource } from "../../src/checkpoint/checkpoint-ids.ts";
-import { harness, SINK, SOURCE, until } from "../harness/coordinator-harness.ts";
-
-function counter(): CheckpointIdSource & { next: number; fail?: Error; hold?: Promise<void> } {
-  const c = {
-    next: 1,
-    fail: undefined as Error | undefined,
-    hold: undefined as Promise<void> | undefined,
-    async reserve(count: number, atLeast: number): Promise<number> {
-      await c.hold;
-      if (c.fail !== undefined) throw c.fail;
-      const first = Math.max(c.next, atLeast);
-      c.next = first + count;
-      return first;
-    },
-  };
-  return c;
-}
+import { harness, SINK, SOURCE, testIdSource, until } from "../harness/coordinator-harness.ts";
 
 const turns = async () => {
   for (let i = 0; i < 10; i++) await new Promise((r) => setImmediate(r));
@@ -31,7 +14,7 @@ const turns = async () => {
 
 describe("checkpoint coordinator with a shared id source", () => {
   it("a deposed leader and the new leader never trigger checkpoints of the same id", async (t) => {
-    const source = counter();
+    const source = testIdSource();
     const old = harness(t, { interval: 100, maxConcurrentCheckpoints: 10 }, undefined, undefined, undefined, {
       source,
     });
@@ -69,7 +52,7 @@ describe("checkpoint coordinator with a shared id source", () => {
   });
 
   it("a savepoint asked for before any id is reserved is triggered once one is", async (t) => {
-    const source = counter();
+    const source = testIdSource();
     let release = () => {};
     source.hold = new Promise<void>((r) => {
       release = r;
@@ -85,7 +68,7 @@ describe("checkpoint coordinator with a shared id source", () => {
   });
 
   it("ids that cannot be reserved fail periodic triggers, counted against the tolerable failures", async (t) => {
-    const source = counter();
+    const source = testIdSource();
     source.fail = new Error("etcd: connection refused");
     const h = harness(t, { interval: 100, tolerableFailedCheckpoints: 1 }, undefined, undefined, undefined, {
       source,
@@ -107,7 +90,7 @@ describe("checkpoint coordinator with a shared id source", () => {
   });
 
   it("a savepoint fails with the source's error when no id can be reserved", async (t) => {
-    const source = counter();
+    const source = testIdSource();
     source.fail = new Error("etcd: connection refused");
     const h = harness(t, {}, undefined, undefined, undefined, { source });
     await assert.rejects(

@@ -148,3 +148,30 @@ export async function until(cond: () => boolean, what: string): Promise<void> {
 let savepoints = 0;
 /** A fresh directory name under the harness root for a savepoint. */
 export const savepointDir = (name: string): string => join(root, `${name}-${++savepoints}`);
+
+/** An in-memory checkpoint id source like the etcd counter: every reservation recorded; `fail`
+ * makes reservations reject, `hold` delays them until it resolves. */
+export interface TestIdSource extends CheckpointIdSource {
+  next: number;
+  calls: Array<[number, number]>;
+  fail: Error | undefined;
+  hold: Promise<void> | undefined;
+}
+
+export function testIdSource(): TestIdSource {
+  const c: TestIdSource = {
+    next: 1,
+    calls: [],
+    fail: undefined,
+    hold: undefined,
+    async reserve(count, atLeast) {
+      c.calls.push([count, atLeast]);
+      await c.hold;
+      if (c.fail !== undefined) throw c.fail;
+      const first = Math.max(c.next, atLeast);
+      c.next = first + count;
+      return first;
+    },
+  };
+  return c;
+}
