@@ -1,6 +1,7 @@
 // The embedded keyed state backend at its edges: getKeys() of one state among several, size() of a
 // backend whose key-group range does not start at 0, and the cache's estimate of a large value's
-// heap bytes once it is written (the estimate is what keeps the cache within its budget).
+// heap bytes once it is written (the estimate is what keeps the cache within its budget); a snapshot
+// read after its backend was disposed (a task that failed while its checkpoint was being written).
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -74,5 +75,25 @@ describe("embedded keyed state backend: edges", () => {
     } finally {
       b.dispose();
     }
+  });
+  it("a snapshot read after the backend was disposed throws a clear error, not a native crash", () => {
+    // The checkpoint writer reads key groups asynchronously; a failing task disposes its backend
+    // meanwhile. LMDB aborted the whole process ("No current read transaction available",
+    // napi_throw: FATAL) when its closed environment was read (seen in the chaos test).
+    const b = new EmbeddedKeyedStateBackend({ start: 0, end: MAX - 1 });
+    const s = b.getState(new ValueStateDescriptor<number>("n", Types.NUMBER));
+    at(b, "x");
+    s.update(1);
+    const snapshot = b.snapshot();
+    const kg = assignToKeyGroup("x", MAX);
+    const before: unknown[] = [];
+    snapshot.read(kg, (e) => before.push(e));
+    assert.equal(before.length, 1);
+    b.dispose();
+    assert.throws(
+      () => snapshot.read(kg, () => {}),
+      /the embedded state store '.*' was disposed while a snapshot of it was read/,
+    );
+    snapshot.release();
   });
 });

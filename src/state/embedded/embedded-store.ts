@@ -284,9 +284,17 @@ export class EmbeddedStore {
     const db = this.db;
     let open = true;
     return {
-      *scan(start, end) {
+      scan: (start, end) => {
         if (!open) throw new StateStoreError("the store snapshot was already released");
-        for (const { key, value } of db.getRange({ start, end, transaction: txn })) yield [key, value];
+        // A snapshot is read asynchronously (the checkpoint writer); a failing task disposes its
+        // store meanwhile. LMDB must not be touched then: reading a closing environment aborts
+        // the whole process from native code ("No current read transaction available").
+        if (this.disposed) {
+          throw new StateStoreError(
+            `the embedded state store '${this.directory}' was disposed while a snapshot of it was read (its task closed); the checkpoint it was for cannot complete`,
+          );
+        }
+        return scanTransaction(db, txn, start, end);
       },
       done: () => {
         if (!open) return;
@@ -387,6 +395,15 @@ export class EmbeddedStore {
       );
     }
   }
+}
+
+function* scanTransaction(
+  db: RootDatabase<Buffer, Buffer>,
+  txn: ReturnType<RootDatabase<Buffer, Buffer>["useReadTransaction"]>,
+  start: Buffer,
+  end: Buffer,
+): Generator<[Buffer, Buffer]> {
+  for (const { key, value } of db.getRange({ start, end, transaction: txn })) yield [key, value];
 }
 
 /** Heap bytes of a decoded value whose encoding takes `encoded` bytes (a rough, generous estimate). */
