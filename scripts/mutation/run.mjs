@@ -34,6 +34,8 @@ const USAGE = `usage: npm run test:mutation -- [paths...] [--workers=N] [--max-t
                     a lower bound, cheaper on a shared machine; default: every deterministic file)
   --budget-minutes  stop starting new mutants after M minutes; the rest are reported "not run"
   --sample=P        only the P percent of mutants picked by a hash of their file and id (an estimate)
+  --sample-salt=S   pick another sample of the same size (a fresh estimate after tests were
+                    written for the survivors of the first)
   --lines=A-B       only the mutants on lines A to B (of every file named; e.g. a run stopped by its budget)
   --fresh           ignore cached results (coverage and mutants)
   --list            only list the mutants`;
@@ -51,6 +53,7 @@ function parseArgs(argv) {
     else if (k === "--max-tests") a.maxTests = Number(v);
     else if (k === "--budget-minutes") a.budgetMs = Number(v) * 60_000;
     else if (k === "--sample") a.sample = Number(v);
+    else if (k === "--sample-salt") a.sampleSalt = v;
     else if (k === "--lines") {
       const [from, to = from] = v.split("-").map(Number);
       if (!Number.isInteger(from) || !Number.isInteger(to)) {
@@ -187,10 +190,14 @@ async function main() {
   if (args.sample !== undefined) {
     const all = mutants.length;
     const keep = mutants.filter(
-      ({ file, mutant }) => Number.parseInt(sha(file, mutant.id).slice(0, 8), 16) % 100 < args.sample,
+      ({ file, mutant }) =>
+        Number.parseInt((args.sampleSalt ? sha(args.sampleSalt, file, mutant.id) : sha(file, mutant.id)).slice(0, 8), 16) %
+          100 <
+        args.sample,
     );
     mutants.splice(0, mutants.length, ...keep);
-    console.log(`mutation: a ${args.sample}% sample: ${keep.length} of ${all} mutants`);
+    const salt = args.sampleSalt ? ` (salt ${args.sampleSalt})` : "";
+    console.log(`mutation: a ${args.sample}% sample${salt}: ${keep.length} of ${all} mutants`);
   }
   console.log(`mutation: ${mutants.length} mutants in ${targets.length} files`);
   if (args.list) {
