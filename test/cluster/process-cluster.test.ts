@@ -97,12 +97,12 @@ describe("a JobManager and two TaskManagers as processes", () => {
       {},
     );
     assert.equal(await run.exited, 0, run.err());
+    // Splits go to whichever reader asks first: a fast subtask may print them all, so only the
+    // union over both TaskManagers is fixed.
     const printed: number[] = [];
     for (const id of ["tm-0", "tm-1"]) {
       const text = await (await get(`/taskmanagers/${id}/stdout`)).text();
-      const mine = [...text.matchAll(/^\d+> (\d+)$/gm)].map((m) => Number(m[1]));
-      assert.ok(mine.length > 0, `${id} printed some of them:\n${text.slice(0, 500)}`);
-      printed.push(...mine);
+      printed.push(...[...text.matchAll(/^\d+> (\d+)$/gm)].map((m) => Number(m[1])));
     }
     assert.deepEqual(
       printed.sort((a, b) => a - b),
