@@ -34,6 +34,31 @@ function parseArgs(argv: readonly string[]): Map<string, string> {
   return out;
 }
 const args = parseArgs(process.argv.slice(2));
+const USAGE = `npm run bench:nexmark [-- events=N queries=q0,q1,... parallelism=1,2 checkpoint=MS modes=none,eo
+       rate=EVENTS_PER_S timelines=T|p state-backend=heap|embedded]
+(also --name value; defaults: events=1000000, every runnable query, parallelism=1,2, checkpoint=1000,
+modes=none,eo, rate=10000, timelines=1, state-backend=heap)`;
+const KNOWN = [
+  "events",
+  "queries",
+  "parallelism",
+  "checkpoint",
+  "modes",
+  "rate",
+  "timelines",
+  "state-backend",
+];
+if (args.has("help") || args.has("h")) {
+  console.log(USAGE);
+  process.exit(0);
+}
+// A misspelt option would otherwise run the defaults for many minutes without a word.
+for (const k of args.keys()) {
+  if (!KNOWN.includes(k)) {
+    console.error(`bench:nexmark: unknown option '${k}'\n${USAGE}`);
+    process.exit(2);
+  }
+}
 const EVENTS = Number(args.get("events") ?? process.env.NEXMARK_EVENTS ?? 1_000_000);
 const QUERIES = (args.get("queries") ?? runnableQueryNames().join(",")).split(",");
 const PARALLELISM = (args.get("parallelism") ?? "1,2").split(",").map(Number);
