@@ -70,7 +70,9 @@ describe("flame graphs", () => {
     const env = new StreamExecutionEnvironment({ parallelism: 1 });
     env
       .fromGenerator((i) => i, { type: Types.NUMBER })
-      .map((x) => burnForFlameGraph(x))
+      .map(function hotMap(x: number) {
+        return burnForFlameGraph(x);
+      })
       .sinkTo({ createWriter: () => ({ write(): void {} }) }, "drop");
     const client = await env.executeAsync("flamegraph-in-thread");
     try {
@@ -93,9 +95,11 @@ describe("flame graphs", () => {
       assert.equal(body.data.name, "root");
       assert.ok(body.data.value > 0, "samples were taken");
       assertConsistent(body.data);
+      // The map's function, or what it calls: V8 may inline burnForFlameGraph into it (Node 24
+      // does, in the source's generated loop), and then its samples are the map's.
       assert.ok(
-        names(body.data).some((n) => n.startsWith("burnForFlameGraph")),
-        "the map's hot function is in the graph",
+        names(body.data).some((n) => n.startsWith("burnForFlameGraph") || n.startsWith("hotMap")),
+        `the map's hot function is in the graph: ${[...new Set(names(body.data))].slice(0, 40).join(", ")}`,
       );
     } finally {
       await client.cancel();
