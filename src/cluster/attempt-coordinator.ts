@@ -375,6 +375,12 @@ export async function launchAttempt(spec: AttemptSpec): Promise<ClusterAttempt> 
       const phase: AttemptPhase =
         state === "done" ? "finishing" : state !== "running" ? state : ready < n ? "deploying" : "running";
       workers[slot]?.terminate();
+      // A crash at this moment: the attempt fails now, not when the worker's exit is seen. A
+      // "completed" the worker had posted just before would otherwise complete the attempt first,
+      // and a kill reported as ending its attempt would have ended nothing.
+      if (state === "running" || state === "done") {
+        fail(new JobExecutionError(`job '${jobName}' failed: ${spec.slots.describe(slot)} was killed`));
+      }
       return { attempt: ctx.attempt, phase };
     },
   };
