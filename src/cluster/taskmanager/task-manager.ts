@@ -142,6 +142,7 @@ export class TaskManager {
     this.stopped = true;
     clearInterval(this.heartbeat);
     await this.endWorkers();
+    this.artifacts.clear();
     this.rpc?.destroy();
     this.exchange?.shutdown();
     await this.data?.close();
@@ -324,6 +325,7 @@ export class TaskManager {
       });
       const key = `${deployment}/${data.slot}`;
       this.workers.set(key, { worker, deployment, slot: data.slot });
+      if (artifact !== undefined) this.artifacts.acquire(artifact.sha256);
       worker.on("message", (m: ToCoordinator) => {
         // What the worker prints goes to this process's stdout (startWorker writes it).
         if (isStdioMessage(m)) {
@@ -345,6 +347,7 @@ export class TaskManager {
       });
       worker.once("exit", (code) => {
         this.workers.delete(key);
+        if (artifact !== undefined) this.artifacts.release(artifact.sha256);
         if (![...this.workers.values()].some((w) => w.deployment === deployment))
           this.exchange.close(deployment);
         this.send({ t: "worker-exit", deployment, slot: data.slot, code });
