@@ -6,7 +6,11 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type SlotLauncher, type SlotListener, launchAttempt } from "../../src/cluster/attempt-coordinator.ts";
+import {
+  type SlotLauncher,
+  type SlotListener,
+  launchAttempt,
+} from "../../src/cluster/attempt-coordinator.ts";
 import type { ToWorker } from "../../src/cluster/protocol.ts";
 import { StreamExecutionEnvironment } from "../../src/index.ts";
 import { JobMetrics } from "../../src/runtime/metrics/job-metrics.ts";
@@ -46,7 +50,10 @@ function scriptedSlots(n: number) {
 
 async function finishingAttempt() {
   const env = new StreamExecutionEnvironment({ parallelism: 2 });
-  env.fromSequence(1, 10).map((x) => x * 2).sinkTo({ createWriter: () => ({ write() {} }) });
+  env
+    .fromSequence(1, 10)
+    .map((x) => x * 2)
+    .sinkTo({ createWriter: () => ({ write() {} }) });
   const job = env.compile("kill race");
   const n = job.executionGraph.numSlots;
   const slots = scriptedSlots(n);
@@ -55,7 +62,12 @@ async function finishingAttempt() {
     jobId: "kill-race",
     modulePath: "unused.ts",
     config: {} as never,
-    ctx: { attempt: 0, metrics: new JobMetrics("kill-race", "kill race", []), restore: undefined, checkpointing: undefined },
+    ctx: {
+      attempt: 0,
+      metrics: new JobMetrics("kill-race", "kill race", []),
+      restore: undefined,
+      checkpointing: undefined,
+    },
     onCollect: () => {},
     onCancelled: () => {},
     slots: slots.launcher,
