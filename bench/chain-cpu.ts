@@ -11,15 +11,14 @@ import { fileURLToPath } from "node:url";
 
 const root = resolve(process.argv[2] ?? fileURLToPath(new URL("..", import.meta.url)));
 const runs = Number(process.argv[3] ?? 6);
-const RECORDS = 5_000_000;
+const RECORDS = Number(process.env.CHAIN_RECORDS ?? 5_000_000);
 
 const { StreamExecutionEnvironment } = await import(`${root}/src/index.ts`);
-const { CountingSink } = await import(`${root}/bench/lib/counting-sink.ts`);
 
-// The user functions and plain loops are bench/foundation.ts's, repeated on purpose: imported from
-// a shared module, the objects loop ran 7-15x slower (2026-12-07, `bench/run.ts chain`: 31-60
-// against 108-660 M rec/s, the records apparently no longer scalar-replaced), which would flatter
-// every ratio to it.
+// The user functions, sink writers and plain loops are bench/foundation.ts's, repeated on purpose:
+// imported from a shared module, the objects loop ran 7-15x slower (2026-12-07, `bench/run.ts
+// chain`: 31-60 against 108-660 M rec/s, the records apparently no longer scalar-replaced), which
+// would flatter every ratio to it.
 const NAMES = Array.from({ length: 1024 }, (_, i) => `name-${i.toString(36)}`);
 const toEvent = (i: number) => ({ id: i, name: NAMES[i & 1023]!, value: i % 1000 });
 const keepEvent = (e: { value: number }) => e.value < 900;
@@ -28,15 +27,45 @@ const triple = (i: number) => i * 3;
 const keepNumber = (x: number) => x % 5 !== 0;
 const numberValue = (x: number) => x;
 
+// The sink writers, one class per pipeline (bench/foundation.ts says why), defined here so that both
+// trees of an A/B run the same ones. They keep what the bench's counting writer keeps.
+class EventWriter {
+  count = 0;
+  sum = 0;
+  firstAt = 0;
+  write(e: { value: number }): void {
+    if (this.count === 0) this.firstAt = Date.now();
+    this.count++;
+    this.sum += eventValue(e);
+  }
+}
+
+class NumberWriter {
+  count = 0;
+  sum = 0;
+  firstAt = 0;
+  write(x: number): void {
+    if (this.count === 0) this.firstAt = Date.now();
+    this.count++;
+    this.sum += numberValue(x);
+  }
+}
+
+/** The count and sum of the last pipeline run, checked against its plain loop's. */
+let lastSinkResult = "";
+
 async function cpuNsPerRecord(kind: "objects" | "numbers"): Promise<number> {
   const env = new StreamExecutionEnvironment({ parallelism: 1 });
   const seq = env.fromSequence(0, RECORDS - 1);
-  if (kind === "objects") seq.map(toEvent).filter(keepEvent).sinkTo(new CountingSink(eventValue), "Count");
-  else seq.map(triple).filter(keepNumber).sinkTo(new CountingSink(numberValue), "Count");
+  const writer = kind === "objects" ? new EventWriter() : new NumberWriter();
+  const sink = { createWriter: () => writer };
+  if (kind === "objects") seq.map(toEvent).filter(keepEvent).sinkTo(sink, "Count");
+  else seq.map(triple).filter(keepNumber).sinkTo(sink, "Count");
   (globalThis as { gc?: () => void }).gc?.();
   const before = process.cpuUsage();
   await env.execute(`chain-${kind}`);
   const used = process.cpuUsage(before);
+  lastSinkResult = `${writer.count}/${writer.sum}`;
   return ((used.user + used.system) * 1000) / RECORDS;
 }
 
@@ -76,6 +105,9 @@ function loopCpuNsPerRecord(kind: "objects" | "numbers"): number {
   const acc = new Float64Array(2);
   for (let from = 0; from < RECORDS; from += 1 << 16) chunk(from, Math.min(RECORDS, from + (1 << 16)), acc);
   const used = process.cpuUsage(before);
+  const result = `${acc[0]}/${acc[1]}`;
+  if (result !== lastSinkResult)
+    throw new Error(`${kind}: the pipeline made ${lastSinkResult}, the loop ${result}`);
   return ((used.user + used.system) * 1000) / RECORDS;
 }
 

@@ -11,20 +11,23 @@ export const CHECKSUM = "bench.checksum";
 export const FIRST_AT = "bench.firstAtNeg";
 export const LAST_AT = "bench.lastAt";
 
-class CountingWriter<T> implements SinkWriter<T> {
-  private count = 0;
-  private sum = 0;
+/**
+ * A counting writer without its write: what every counting writer keeps and reports. A pipeline
+ * compared with a plain loop of its own (bench/foundation.ts's chain sections) subclasses it with
+ * its own write, so that no other pipeline's records reach that method's type feedback.
+ */
+export abstract class CountingWriterBase<T> implements SinkWriter<T> {
+  protected count = 0;
+  protected sum = 0;
   private firstAt = 0;
 
-  constructor(
-    private readonly runtime: RuntimeContext,
-    private readonly checksumOf: (value: T) => number,
-  ) {}
+  constructor(private readonly runtime: RuntimeContext) {}
 
-  write(value: T): void {
-    if (this.count === 0) this.firstAt = epochMs();
-    this.count++;
-    this.sum += this.checksumOf(value);
+  abstract write(value: T): void;
+
+  /** Called by write for the first record. */
+  protected firstRecord(): void {
+    this.firstAt = epochMs();
   }
 
   finish(): void {
@@ -35,6 +38,21 @@ class CountingWriter<T> implements SinkWriter<T> {
       r.addAccumulator(FIRST_AT, new MaxAccumulator()).add(-this.firstAt);
       r.addAccumulator(LAST_AT, new MaxAccumulator()).add(epochMs());
     }
+  }
+}
+
+class CountingWriter<T> extends CountingWriterBase<T> {
+  constructor(
+    runtime: RuntimeContext,
+    private readonly checksumOf: (value: T) => number,
+  ) {
+    super(runtime);
+  }
+
+  write(value: T): void {
+    if (this.count === 0) this.firstRecord();
+    this.count++;
+    this.sum += this.checksumOf(value);
   }
 }
 

@@ -1,10 +1,8 @@
 // Exact output after a savepoint mid-stream through a source's generated record loop
 // (runtime/fused-source-loop.ts): the loop emits a whole poll at once and the reader moves its
 // position after it, so a savepoint between polls must hold exactly the position after the last
-// record the sink got. PausableSource (source-restore.test.ts) cannot be used here: it wraps the
-// reader's output, and a wrapped output gets no generated loop. This source pauses its reader
-// between polls once the job's first map has seen `pauseAfter` records, passing the task's own
-// output through.
+// record the sink got. PausableSource pauses the readers between polls once the job's first map
+// has seen `pauseAfter` records, passing the task's own output through (so the loop still runs).
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -13,16 +11,12 @@ import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
 import {
   DataGeneratorSource,
-  InputStatus,
   NumberSequenceSource,
   type Source,
-  type SourceReader,
-  type SourceReaderContext,
-  type SplitEnumeratorContext,
   StreamExecutionEnvironment,
 } from "../../src/index.ts";
 import { SinkOperator } from "../../src/runtime/operators/basic.ts";
-import { stopWithSavepoint, waitFor } from "./pausable-source.ts";
+import { PausableSource, stopWithSavepoint, waitFor } from "./pausable-source.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "weir-fused-restore-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,62 +33,6 @@ before(() => {
 after(() => {
   SinkOperator.prototype.processElement = original;
 });
-
-/** Pauses every reader (between polls) once `seen()` >= pauseAfter, until release(). */
-class PausingSource<T, S> implements Source<T, S> {
-  paused = 0;
-  private released = false;
-  private readonly waiters: Array<() => void> = [];
-  constructor(
-    readonly inner: Source<T, S>,
-    private readonly seen: () => number,
-    private readonly pauseAfter: number,
-  ) {}
-  get boundedness() {
-    return this.inner.boundedness;
-  }
-  get type() {
-    return this.inner.type;
-  }
-  release(): void {
-    this.released = true;
-    for (const w of this.waiters.splice(0)) w();
-  }
-  createEnumerator(ctx: SplitEnumeratorContext<S>) {
-    return this.inner.createEnumerator(ctx);
-  }
-  restoreEnumerator(ctx: SplitEnumeratorContext<S>, splits: S[]) {
-    return this.inner.restoreEnumerator!(ctx, splits);
-  }
-  createReader(ctx: SourceReaderContext): SourceReader<T, S> {
-    const reader = this.inner.createReader(ctx);
-    let pausedHere = false;
-    let gated = false;
-    return {
-      start: () => reader.start(),
-      pollNext: (output) => {
-        if (!this.released && this.seen() >= this.pauseAfter) {
-          if (!pausedHere) {
-            pausedHere = true;
-            this.paused++;
-          }
-          gated = true;
-          return InputStatus.NOTHING_AVAILABLE;
-        }
-        gated = false;
-        return reader.pollNext(output);
-      },
-      isAvailable: () => {
-        if (!gated) return reader.isAvailable();
-        return this.released ? Promise.resolve() : new Promise<void>((r) => this.waiters.push(r));
-      },
-      addSplits: (splits) => reader.addSplits(splits),
-      notifyNoMoreSplits: () => reader.notifyNoMoreSplits(),
-      snapshotState: (id) => reader.snapshotState!(id),
-      close: () => reader.close(),
-    };
-  }
-}
 
 /** source -> map -> filter -> collect; `seen` counts what the map got (all subtasks). */
 function build(env: StreamExecutionEnvironment, source: Source<number, unknown>, seen: { n: number }) {
@@ -123,7 +61,7 @@ async function straightAndRestored(
 
   const base = join(dir, name);
   const seen1 = { n: 0 };
-  const first = new PausingSource(make(), () => seen1.n, pauseAfter);
+  const first = new PausableSource(make(), pauseAfter, () => seen1.n);
   const env1 = new StreamExecutionEnvironment({
     parallelism,
     checkpointInterval: 3_600_000, // no periodic checkpoint: only the savepoint

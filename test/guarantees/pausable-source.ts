@@ -1,7 +1,13 @@
-// A source that wraps any other (a built-in one) and pauses each of its readers once it has
-// emitted `pauseAfter` records, until the test releases it: a savepoint taken meanwhile falls at
-// a known place mid-stream, without timing. Everything else (splits, progress, restore) is the
-// wrapped source's own, so a restore exercises the wrapped reader's checkpointed position.
+// A source that wraps any other (a built-in one) and pauses each of its readers between polls once
+// `pauseAfter` records have been counted, until the test releases it: a savepoint taken meanwhile
+// falls at a known place mid-stream, without timing. Everything else (splits, progress, restore)
+// is the wrapped source's own, so a restore exercises the wrapped reader's checkpointed position.
+//
+// What counts: given `seen`, a count the job keeps at its sink's input (its last map before it: see
+// countingMap), all readers together; the readers' outputs then pass through untouched, so a
+// chain of maps and filters into a sink still runs as the task's generated record loop
+// (runtime/fused-source-loop.ts). Without it, each reader counts what it emits by wrapping its
+// output, which turns that loop off (a keyed job, whose sink sees no record per input, needs this).
 
 import assert from "node:assert/strict";
 import {
@@ -23,8 +29,10 @@ export class PausableSource<T, S> implements Source<T, S> {
 
   constructor(
     readonly inner: Source<T, S>,
-    /** Records per reader before it pauses (Infinity: never). */
+    /** Records counted before the readers pause (Infinity: never). */
     readonly pauseAfter: number,
+    /** The job's own count (see countingMap); undefined: each reader counts what it emits. */
+    private readonly seen?: () => number,
   ) {}
 
   get boundedness() {
@@ -52,6 +60,7 @@ export class PausableSource<T, S> implements Source<T, S> {
 
   createReader(ctx: SourceReaderContext): SourceReader<T, S> {
     const reader = this.inner.createReader(ctx);
+    const seen = this.seen;
     let emitted = 0;
     let pausedHere = false;
     /** The last poll returned NOTHING_AVAILABLE because of the pause (not the wrapped reader). */
@@ -68,7 +77,7 @@ export class PausableSource<T, S> implements Source<T, S> {
     return {
       start: () => reader.start(),
       pollNext: (output) => {
-        if (!this.released && emitted >= this.pauseAfter) {
+        if (!this.released && (seen !== undefined ? seen() : emitted) >= this.pauseAfter) {
           if (!pausedHere) {
             pausedHere = true;
             this.paused++;
@@ -77,6 +86,7 @@ export class PausableSource<T, S> implements Source<T, S> {
           return InputStatus.NOTHING_AVAILABLE;
         }
         gated = false;
+        if (seen !== undefined) return reader.pollNext(output);
         let wrapped = outputs.get(output);
         if (wrapped === undefined) outputs.set(output, (wrapped = counting(output)));
         return reader.pollNext(wrapped);
@@ -91,6 +101,23 @@ export class PausableSource<T, S> implements Source<T, S> {
       close: () => reader.close(),
     };
   }
+}
+
+/**
+ * A count for PausableSource's `seen`, kept by a map function: `fn` that also counts its calls.
+ * Used as the job's last map before its sink, it counts what the sink gets.
+ */
+export function countingMap<T, R>(
+  fn: (value: T) => R,
+): { readonly seen: () => number; readonly map: (value: T) => R } {
+  let n = 0;
+  return {
+    seen: () => n,
+    map: (value: T) => {
+      n++;
+      return fn(value);
+    },
+  };
 }
 
 export async function waitFor(cond: () => boolean, what: string, ms = 60_000): Promise<void> {

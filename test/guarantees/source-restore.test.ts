@@ -18,7 +18,7 @@ import {
   StreamExecutionEnvironment,
   TextFileSource,
 } from "../../src/index.ts";
-import { PausableSource, stopWithSavepoint, waitFor } from "./pausable-source.ts";
+import { PausableSource, countingMap, stopWithSavepoint, waitFor } from "./pausable-source.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "weir-source-restore-"));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -26,8 +26,9 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 /** Text of a record, whatever its type (Nexmark events hold bigints). */
 const text = (v: unknown) => JSON.stringify(v, (_k, x) => (typeof x === "bigint" ? `${x}n` : x));
 
-function build(env: StreamExecutionEnvironment, source: Source<unknown, unknown>) {
-  return env.fromSource(source, "source").uid("source").map(text).uid("text").collect();
+/** `toText`: text, or text counted for PausableSource (the same job either way). */
+function build(env: StreamExecutionEnvironment, source: Source<unknown, unknown>, toText = text) {
+  return env.fromSource(source, "source").uid("source").map(toText).uid("text").collect();
 }
 
 /**
@@ -45,13 +46,16 @@ async function straightAndRestored(
   await straightEnv.execute(`${name} straight`);
 
   const base = join(dir, name);
-  const first = new PausableSource(make(), pauseAfter);
+  // Counted at the sink's input, so that the readers' outputs stay the task's own (the in-memory
+  // sources then run their generated record loop, as in a job without the pause).
+  const counted = countingMap(text);
+  const first = new PausableSource(make(), pauseAfter, counted.seen);
   const env1 = new StreamExecutionEnvironment({
     parallelism,
     checkpointInterval: 3_600_000, // no periodic checkpoint: only the savepoint
     checkpointDirectory: join(base, "cp1"),
   });
-  const h1 = build(env1, first);
+  const h1 = build(env1, first, counted.map);
   const client = await env1.executeAsync(`${name} first`);
   await waitFor(() => first.paused === parallelism, "every reader paused mid-stream");
   const savepoint = await stopWithSavepoint(client, join(base, "savepoints"));
@@ -62,7 +66,7 @@ async function straightAndRestored(
     checkpointDirectory: join(base, "cp2"),
     restorePath: savepoint,
   });
-  const h2 = build(env2, new PausableSource(make(), Number.POSITIVE_INFINITY));
+  const h2 = build(env2, make());
   await env2.execute(`${name} restored`);
   return { straight: straight.values, before: h1.values, after: h2.values };
 }

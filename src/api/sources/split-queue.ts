@@ -51,6 +51,15 @@ export class StaticSplitEnumerator<Split> implements SplitEnumerator<Split> {
  */
 const FIRST_RECORDS_PER_POLL = 32;
 const MAX_RECORDS_PER_POLL = 32;
+/**
+ * The upper bound when the task runs the reader's records through a generated loop (see
+ * indexedRecords) and its chain ends in sinks (the task gave a bound): such a loop makes a record
+ * in a few ns, so at 1024 records a poll the shared per-poll code (pollNext, readSplitFused, the
+ * task's stepSource) was called often enough for V8 to optimise it, inlining this job's loop into
+ * it: tens of ms of compiling per job, deoptimised again when the next job's loop came
+ * (BENCHMARKS.md, chain round two). Polls still grow only while they take under FAST_POLL_MS.
+ */
+const FUSED_MAX_RECORDS_PER_POLL = 16384;
 /** A poll faster than this may emit twice as many records next time; slower than the upper bound, half. */
 const FAST_POLL_MS = 0.25;
 const SLOW_POLL_MS = 1;
@@ -76,12 +85,15 @@ export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Spli
    */
   protected recordsPerPoll = FIRST_RECORDS_PER_POLL;
 
-  private readonly maxRecordsPerPoll: number;
+  private maxRecordsPerPoll: number;
+  /** Whether the task gave the bound (its chain ends in sinks). */
+  private readonly taskBound: boolean;
   /** The task's generated loop (see indexedRecords); null: none; undefined: not asked yet. */
   private fusedLoop: IndexedLoop | null | undefined;
 
   constructor(protected readonly ctx: SourceReaderContext) {
     this.maxRecordsPerPoll = Math.max(1, ctx.maxRecordsPerPoll ?? MAX_RECORDS_PER_POLL);
+    this.taskBound = ctx.maxRecordsPerPoll !== undefined;
   }
 
   start(): void {
@@ -174,7 +186,11 @@ export abstract class SplitQueueReader<T, Split> implements SourceReader<T, Spli
       return InputStatus.NOTHING_AVAILABLE;
     }
     // Asked at the first read, once the task's operators are open (a sink's writer exists).
-    if (this.fusedLoop === undefined) this.fusedLoop = this.fuse(output);
+    if (this.fusedLoop === undefined) {
+      this.fusedLoop = this.fuse(output);
+      if (this.fusedLoop !== null && this.taskBound)
+        this.maxRecordsPerPoll = Math.max(this.maxRecordsPerPoll, FUSED_MAX_RECORDS_PER_POLL);
+    }
     const started = performance.now();
     const done =
       this.fusedLoop !== null
