@@ -1,7 +1,8 @@
 // Keyed timers of one operator: event-time timers fire when the watermark passes them,
 // processing-time timers when the clock does (by time, those of one time in registration order).
-// At most one timer per (key, namespace, time) and domain; deleting is lazy. Each timer remembers its key group, so that timers can be
-// snapshotted and restored per key-group range with the keyed state.
+// At most one timer per (key, namespace, time) and domain; deleting is lazy. Each timer remembers
+// its key group, so that timers can be snapshotted and restored per key-group range with the keyed
+// state. The queue of each domain is in timer-queue.ts.
 
 import { assignToKeyGroup } from "../../core/key-groups.ts";
 import { mapKeyOf } from "../../state/state-table.ts";
@@ -104,7 +105,7 @@ export class InternalTimerService<N> {
       current && key !== undefined && this.keyContext.getCurrentKeyGroup !== undefined
         ? this.keyContext.getCurrentKeyGroup()
         : assignToKeyGroup(key, this.maxParallelism);
-    queue.add(new QueuedTimer(time, key, keyGroup, namespace, nsId, keyId), slot);
+    queue.add(new QueuedTimer(time, key, keyGroup, namespace), keyId, slot);
     return true;
   }
 

@@ -2,7 +2,7 @@
 // id -> timer) and a heap of the slots by time, so that registering and firing a timer touch no
 // heap while many keys' timers share a time (the windows of one end).
 
-import type { MapKey } from "../../state/state-table.ts";
+import { type MapKey, mapKeyOf } from "../../state/state-table.ts";
 import type { InternalTimer } from "./internal-timer-service.ts";
 import { type HeapEntry, TimerHeap } from "./timer-heap.ts";
 
@@ -10,8 +10,9 @@ import { type HeapEntry, TimerHeap } from "./timer-heap.ts";
 const RECENT_SLOTS = 8;
 
 /**
- * A timer with its identity parts: at most one per (time, namespace id, key id) and domain. A
- * class, not a literal: its objects are smaller (no allocation memento) and all of one shape.
+ * A queued timer: at most one per (time, namespace id, key id) and domain. A class, not a literal:
+ * its objects are smaller (no allocation memento) and all of one shape. Its namespace id and key
+ * id are not kept (the index is reached with them, and reindex() derives them again).
  */
 export class QueuedTimer<N> implements InternalTimer<N> {
   seq = 0;
@@ -21,9 +22,7 @@ export class QueuedTimer<N> implements InternalTimer<N> {
     readonly time: number,
     readonly key: unknown,
     readonly keyGroup: number,
-    public namespace: N,
-    public nsId: unknown,
-    readonly keyId: MapKey,
+    readonly namespace: N,
   ) {}
 }
 
@@ -147,10 +146,10 @@ export class TimerQueue<N> {
     return byKey;
   }
 
-  /** Adds `t` to `byKey`, which `slot()` just returned and which has no live timer for its key. */
-  add(t: QueuedTimer<N>, byKey: Map<MapKey, QueuedTimer<N>>): void {
+  /** Adds `t` under `keyId` to `byKey`, which `slot()` just returned (no live timer for that key). */
+  add(t: QueuedTimer<N>, keyId: MapKey, byKey: Map<MapKey, QueuedTimer<N>>): void {
     const slot = this.foundSlot!;
-    byKey.set(t.keyId, t);
+    byKey.set(keyId, t);
     t.seq = this.nextSeq++;
     slot.order.push(t);
     slot.live++;
@@ -168,19 +167,16 @@ export class TimerQueue<N> {
     const byKey = slot?.get(nsId);
     const t = byKey?.get(keyId);
     if (t === undefined || !t.live) return;
-    this.unindex(slot!, byKey!, t);
-    slot!.compact();
-  }
-
-  /** Removes a live timer from the index (and its slot, when it was the slot's last). */
-  private unindex(slot: TimeSlot<N>, byKey: Map<MapKey, QueuedTimer<N>>, t: QueuedTimer<N>): void {
-    byKey.delete(t.keyId);
+    byKey!.delete(keyId);
     t.live = false;
     this.size--;
-    if (--slot.live === 0) this.removeSlot(slot);
-    else if (byKey.size === 0) {
-      slot.delete(t.nsId);
-      this.forgetRecent();
+    if (--slot!.live === 0) this.removeSlot(slot!);
+    else {
+      if (byKey!.size === 0) {
+        slot!.delete(nsId);
+        this.forgetRecent();
+      }
+      slot!.compact();
     }
   }
 
@@ -248,10 +244,10 @@ export class TimerQueue<N> {
     this.forgetRecent();
     this.size = 0;
     for (const t of live) {
-      t.nsId = nsIdOf(t.namespace);
-      const byKey = this.slot(t.time, t.nsId);
-      if (byKey.get(t.keyId)?.live === true) t.live = false;
-      else this.add(t, byKey);
+      const keyId = mapKeyOf(t.key);
+      const byKey = this.slot(t.time, nsIdOf(t.namespace));
+      if (byKey.get(keyId)?.live === true) t.live = false;
+      else this.add(t, keyId, byKey);
     }
   }
 }
