@@ -2,7 +2,9 @@
 // order), not one per timer. It must fire exactly as a heap of single timers ordered by (time,
 // registration) would: a timer registered while others fire, at an earlier time than theirs,
 // fires before the rest of them; one at the same time fires after them; many deletions in one
-// time leave the others firing in order; re-identifying namespaces keeps the order.
+// time leave the others firing in order; re-identifying namespaces keeps the order. A fired timer
+// stays in its slot's per-key Map until the slot drains: it must count as gone (registered again,
+// it fires again; deleted, nothing happens; a snapshot leaves it out).
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -75,6 +77,34 @@ describe("InternalTimerService, timers grouped by time", () => {
     expected.push("1000/w@50", "4/w@50");
     assert.deepEqual(t.fired, expected);
     assert.equal(t.s.numEventTimeTimers(), 0);
+  });
+
+  it("a timer that fired, while the rest of its time has yet to fire, counts as gone", () => {
+    let snapshot: string[] = [];
+    let once = true;
+    const t = service((timer, s) => {
+      if (timer.time !== 20 || !once) return;
+      once = false;
+      // Key "a" is current: its timer at 20 has just fired; "b" and "c" wait in the same slot.
+      s.deleteEventTimeTimer("w", 20); // gone already: a no-op, not a delete of another timer
+      snapshot = s.capture().flatMap(([, ts]) => ts.map((x) => `${String(x.key)}/${x.namespace}@${x.time}`));
+      s.registerEventTimeTimer("w", 20); // registered again: fires again, after the others
+    });
+    for (const k of ["a", "b", "c"]) {
+      t.setKey(k);
+      t.s.registerEventTimeTimer("w", 20);
+    }
+    assert.equal(t.s.numEventTimeTimers(), 3);
+    t.s.advanceWatermark(20);
+    assert.deepEqual(snapshot, ["b/w@20", "c/w@20"]);
+    assert.deepEqual(t.fired, ["a/w@20", "b/w@20", "c/w@20", "a/w@20"]);
+    assert.equal(t.s.numEventTimeTimers(), 0);
+    // The drained slot is gone: the same timer registered later is new and fires.
+    t.setKey("a");
+    t.s.registerEventTimeTimer("w", 20);
+    assert.equal(t.s.numEventTimeTimers(), 1);
+    t.s.advanceWatermark(25);
+    assert.deepEqual(t.fired.at(-1), "a/w@20");
   });
 
   it("re-identifying namespaces keeps the firing order; timers that become equal merge", () => {

@@ -201,21 +201,18 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
     const windows = this.assigner.assignWindows(value, ts, this.assignerCtx);
     let skipped = true;
     if (this.merging) {
-      const set = this.mergingSet();
-      for (const w of windows as TimeWindow[]) {
-        const actual = set.addWindow(w, (result, merged, stateResult, mergedState) =>
-          this.mergeWindows(result, merged, stateResult, mergedState),
-        );
-        if (this.isWindowLate(actual)) {
-          set.retireWindow(actual);
-          continue;
-        }
+      skipped = this.addToMergingWindows(windows as TimeWindow[], value, ts);
+    } else if (this.inlineTrigger) {
+      const watermark = this.timers.currentWatermark();
+      for (let i = 0; i < windows.length; i++) {
+        const w = windows[i]!;
+        const end = w.maxTimestamp();
+        const cleanup = this.cleanupTimeOfEnd(end);
+        if (cleanup <= watermark) continue;
         skipped = false;
-        const stateWindow = set.getStateWindow(actual)!;
-        this.addToWindow(this.namespaceOf(stateWindow), value, ts);
-        this.onElementTrigger(value, ts, actual, this.namespaceOf(actual), stateWindow);
+        this.addToWindow(this.namespaceOf(w), value, ts);
+        this.onElementAtWindowEnd(w, end, cleanup, watermark);
       }
-      set.persist();
     } else {
       for (let i = 0; i < windows.length; i++) {
         const w = windows[i]!;
@@ -223,8 +220,7 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
         skipped = false;
         const ns = this.namespaceOf(w);
         this.addToWindow(ns, value, ts);
-        if (this.inlineTrigger) this.onElementAtWindowEnd(w);
-        else this.onElementTrigger(value, ts, w, ns, w);
+        this.onElementTrigger(value, ts, w, ns, w);
       }
     }
     if (skipped && this.isElementLate(ts)) {
@@ -233,6 +229,30 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
         this.output.collectSide(this.lateTag.id, value);
       } else this.lateDropped.add(1);
     }
+  }
+
+  /**
+   * Adds an element to its merging windows; false when they were all late. (Apart from
+   * processElement: a closure there would make every call allocate a context for `this`.)
+   */
+  private addToMergingWindows(windows: TimeWindow[], value: unknown, ts: number): boolean {
+    let skipped = true;
+    const set = this.mergingSet();
+    for (const w of windows) {
+      const actual = set.addWindow(w, (result, merged, stateResult, mergedState) =>
+        this.mergeWindows(result, merged, stateResult, mergedState),
+      );
+      if (this.isWindowLate(actual)) {
+        set.retireWindow(actual);
+        continue;
+      }
+      skipped = false;
+      const stateWindow = set.getStateWindow(actual)!;
+      this.addToWindow(this.namespaceOf(stateWindow), value, ts);
+      this.onElementTrigger(value, ts, actual, this.namespaceOf(actual), stateWindow);
+    }
+    set.persist();
+    return skipped;
   }
 
   private addToWindow(stateNamespace: Namespace, value: unknown, ts: number): void {
@@ -263,19 +283,18 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
    * watermark passed the window's end (an element within the allowed lateness), else a timer at the
    * end. Without allowed lateness that timer is also the cleanup timer (one timer per window).
    */
-  private onElementAtWindowEnd(window: Window): void {
-    const end = window.maxTimestamp();
+  private onElementAtWindowEnd(window: Window, end: number, cleanup: number, watermark: number): void {
     // Contents that were there got their timers with their first element (and keep them: the
     // cleanup timer removes the contents, the end timer fires before any element sees the window
     // end passed); the other contents have just been created.
     const timersExist = this.contentsProbe?.existed === true && end > this.restoredTimersUntil;
-    if (end <= this.timers.currentWatermark()) this.fire(window, window);
+    if (end <= watermark) this.fire(window, window);
     else {
       if (timersExist) return;
       this.timers.registerEventTimeTimer(window, end);
-      if (this.lateness === 0) return;
+      if (cleanup === end) return;
     }
-    if (!timersExist) this.registerCleanupTimer(window);
+    if (!timersExist && cleanup < MAX_WINDOW_TIMESTAMP) this.timers.registerEventTimeTimer(window, cleanup);
   }
 
   // ---- timers --------------------------------------------------------------------------------
@@ -294,8 +313,9 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
   private onTimerAtWindowEnd(timer: InternalTimer<Window>): void {
     const window = timer.namespace;
     const time = timer.time;
-    if (time === window.maxTimestamp()) this.fire(window, window);
-    if (time === this.cleanupTime(window)) {
+    const end = window.maxTimestamp();
+    if (time === end) this.fire(window, window);
+    if (time === this.cleanupTimeOfEnd(end)) {
       this.purge(window);
       this.clearWindowFunctionState(window);
     }
@@ -378,7 +398,11 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
   /** When a window's state goes: maxTimestamp (+ allowed lateness in event time); MAX = never. */
   private cleanupTime(window: Window): number {
     const max = window.maxTimestamp();
-    if (!this.eventTime) return max;
+    return this.eventTime ? this.cleanupTimeOfEnd(max) : max;
+  }
+
+  /** The cleanup time of an event-time window whose maxTimestamp is `max`. */
+  private cleanupTimeOfEnd(max: number): number {
     const t = max + this.lateness;
     return t >= max && t < MAX_WINDOW_TIMESTAMP ? t : MAX_WINDOW_TIMESTAMP;
   }
