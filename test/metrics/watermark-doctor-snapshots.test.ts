@@ -318,6 +318,8 @@ describe("watermark doctor on synthetic snapshots", () => {
       /: source 'Events' subtask 1 reads one split \('only'\), whose event time is at 2000$/,
     );
     assert.deepEqual(one.path[1]!.input, { kind: "split", splitId: "only" });
+    const done = behindSource([split("done", Number.POSITIVE_INFINITY)]);
+    assert.match(done.message, /reads one split \('done'\), whose event time is at the end of time$/);
   });
 
   it("names the split with the lowest watermark, on a tie the one with fewer records", () => {
