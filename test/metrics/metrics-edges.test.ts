@@ -229,6 +229,26 @@ describe("metrics edges", () => {
     assert.equal(m.getRate(), 38);
   });
 
+  it("a meter sampled more often than every 250 ms still measures over its window", () => {
+    // A REST client or the dashboard polling an in-thread job samples every meter on each read.
+    let count = 0;
+    const m = new MeterView(() => count, 1000);
+    const rates = new Map<number, number>();
+    for (let t = 0; t <= 5000; t += 100) {
+      if (t <= 2500) count = t; // 1000 events/s, then none
+      m.update(t);
+      rates.set(t, m.getRate());
+    }
+    assert.equal(rates.get(2500), 1000);
+    assert.equal(rates.get(5000), 0, "no event for 2.5 s: the samples before the window are gone");
+    const frequent = new MeterView(() => count, 60_000);
+    for (let t = 0; t <= 120_000; t += 10) {
+      count = t < 60_000 ? 0 : (t - 60_000) / 10; // none for a minute, then 100/s
+      frequent.update(t);
+    }
+    assert.equal(Math.round(frequent.getRate()), 100, "the window's minute, not the average since the start");
+  });
+
   it("the report interval is a whole number of ms >= 0 from the environment, else 1 s", () => {
     const saved = process.env[METRICS_INTERVAL_ENV];
     const read = (v: string | undefined) => {
