@@ -166,10 +166,10 @@ describe("metrics edges", () => {
     h.triggered(7, false, 7000);
     h.completed(6, 250, 10, 6500);
     assert.deepEqual(
-      h.entries.map((e) => [e.id, e.status, e.trigger_timestamp]),
+      h.entries.map((e) => [e.id, e.status, e.is_savepoint, e.trigger_timestamp]),
       [
-        [6, "COMPLETED", 6250],
-        [7, "IN_PROGRESS", 7000],
+        [6, "COMPLETED", false, 6250],
+        [7, "IN_PROGRESS", false, 7000],
       ],
     );
     assert.equal(h.lastCompleted()?.id, 6, "the oldest entry counts too");
