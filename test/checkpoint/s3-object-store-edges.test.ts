@@ -2,7 +2,7 @@
 // ones refused, credentials never shown), path style and region resolved, a location with a query
 // or fragment in its key is refused, an explicit endpoint wins over the environment, and list()
 // follows continuation tokens through every page (a local HTTP server answers ListObjectsV2 in two
-// pages).
+// pages), and deletePrefix() deletes every object listed, in several batches.
 
 import assert from "node:assert/strict";
 import { type Server, createServer } from "node:http";
@@ -103,6 +103,37 @@ describe("S3 locations and listings: edges", () => {
       });
       assert.deepEqual(await store.list("p/"), ["p/a", "p/b", "p/c"]);
       assert.deepEqual(tokens, [null, "page-2"]);
+    } finally {
+      server.closeAllConnections();
+      await new Promise((r) => server.close(r));
+    }
+  });
+
+  it("deletePrefix() deletes every listed object, more than one batch of them", async () => {
+    const keys = Array.from({ length: 19 }, (_, i) => `p/k${String(i).padStart(2, "0")}`);
+    const deleted: string[] = [];
+    const server: Server = createServer((req, res) => {
+      const url = new URL(req.url ?? "/", "http://localhost");
+      if (req.method === "DELETE") {
+        deleted.push(decodeURIComponent(url.pathname.replace(/^\/bkt\//, "")));
+        res.writeHead(204);
+        res.end();
+        return;
+      }
+      res.writeHead(200, { "content-type": "application/xml" });
+      res.end(listPage(keys, undefined));
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", r));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const store = new S3ObjectStore("bkt", {
+        endpoint: `http://127.0.0.1:${port}`,
+        region: "us-east-1",
+        forcePathStyle: true,
+        credentials: { accessKeyId: "test", secretAccessKey: "test" },
+      });
+      await store.deletePrefix("p/");
+      assert.deepEqual(deleted.sort(), keys);
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
