@@ -229,6 +229,28 @@ describe("metrics edges", () => {
     assert.equal(m.getRate(), 38);
   });
 
+  it("a meter's full ring drops its oldest sample, and a sample 250 ms on is kept", () => {
+    let count = 0;
+    const ring = new MeterView(() => count, 10_000_000);
+    for (let i = 0; i < 300; i++) {
+      count = i * i; // not linear: the rate says which samples are kept
+      ring.update(1000 * i);
+    }
+    // The ring holds the last 256 samples: 44..299.
+    assert.equal(ring.getRate(), ((299 * 299 - 44 * 44) * 1000) / (1000 * (299 - 44)));
+    const spaced = new MeterView(() => count, 1000);
+    for (const [t, c] of [
+      [0, 0],
+      [100, 50],
+      [250, 250], // 250 ms after the sample at 0: kept beside the one at 100, not replacing it
+      [1100, 1100],
+    ] as const) {
+      count = c;
+      spaced.update(t);
+    }
+    assert.equal(spaced.getRate(), 1050, "from the sample at 100 (the one at 0 left the window)");
+  });
+
   it("a meter sampled more often than every 250 ms still measures over its window", () => {
     // A REST client or the dashboard polling an in-thread job samples every meter on each read.
     let count = 0;

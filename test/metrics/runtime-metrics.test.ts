@@ -160,6 +160,13 @@ describe("runtime metrics", () => {
       assert.ok(seen!.metrics.outPoolUsage! > 0, "its output buffers are in use");
       await waitFor(
         () =>
+          client.metrics
+            .tasks()
+            .some((t) => t.vertexId === sink.id && t.metrics.inPoolUsage! > 0 && t.metrics.inPoolUsage! <= 1),
+        "a sink subtask whose input buffers are in use",
+      );
+      await waitFor(
+        () =>
           client.metrics.tasks().some((t) => t.vertexId === sink.id && t.metrics.busyTimeMsPerSecond! > 0),
         "a busy sink subtask",
       );
