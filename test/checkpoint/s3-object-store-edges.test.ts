@@ -8,7 +8,12 @@ import assert from "node:assert/strict";
 import { type Server, createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, it } from "node:test";
-import { formatS3Location, parseS3Location, resolveS3Options } from "../../src/checkpoint/s3-location.ts";
+import {
+  formatS3Location,
+  parseS3Location,
+  redactSecrets,
+  resolveS3Options,
+} from "../../src/checkpoint/s3-location.ts";
 import { S3ObjectStore } from "../../src/checkpoint/s3-object-store.ts";
 
 function listPage(keys: string[], next: string | undefined): string {
@@ -47,6 +52,27 @@ describe("S3 locations and listings: edges", () => {
         e.message.includes("s3://***@bucket/x"),
     );
     assert.throws(() => parseS3Location("s3://AKIA:secret@bucket"), /holds credentials/);
+  });
+
+  it("a message never shows a secret key or session token, explicit or from the environment", () => {
+    const options = {
+      credentials: { accessKeyId: "AKIA1", secretAccessKey: "s3cr3t-key", sessionToken: "tok1" },
+    };
+    const env = { AWS_SECRET_ACCESS_KEY: "env-secret", AWS_SESSION_TOKEN: "env-token" };
+    assert.equal(
+      redactSecrets("a s3cr3t-key b tok1 c env-secret d env-token e s3cr3t-key", options, env),
+      "a *** b *** c *** d *** e ***",
+    );
+    assert.equal(redactSecrets("key AKIA1 stays", options, {}), "key AKIA1 stays", "the key id is no secret");
+    // Shorter than 4 characters: too likely to match ordinary text, left alone.
+    assert.equal(
+      redactSecrets("abc abcd", { credentials: { accessKeyId: "x", secretAccessKey: "abc" } }, {}),
+      "abc abcd",
+    );
+    assert.equal(
+      redactSecrets("abc abcd", { credentials: { accessKeyId: "x", secretAccessKey: "abcd" } }, {}),
+      "abc ***",
+    );
   });
 
   it("path style and region: explicit, then the environment, then the defaults", () => {
