@@ -200,6 +200,36 @@ describe("loadInFlight edges", () => {
     await assert.rejects(validateInFlight(cp, new Map(), new Map([["t", 3]])), /same parallelism \(2\)/);
   });
 
+  it("validateInFlight lets an edge go whose in-flight entries are all empty", async () => {
+    const at = (chunk: Uint8Array) =>
+      checkpoint(
+        {
+          src: task("src", 1, { outputs: [["s->k", "forward"]] }),
+          k: task("k", 1, { inputs: [["s->k", "forward"]] }),
+        },
+        {
+          "chk-1/src-0.state": none,
+          "chk-1/k-0.state": snapshot({ inputs: [[0, 0, [chunk]]], outputs: [] }),
+        },
+      );
+    await validateInFlight(at(bytes()), new Map(), new Map());
+    await assert.rejects(
+      validateInFlight(at(bytes(1)), new Map(), new Map()),
+      /on edge 's->k', which this job no longer has/,
+    );
+    // A checkpoint without edge names, at another parallelism: an entry without chunks is no data.
+    const old = (chunks: Uint8Array[]) =>
+      checkpoint(
+        { t: task("t", 1, undefined) },
+        { "chk-1/t-0.state": snapshot({ inputs: [[0, 0, chunks]], outputs: [[[]]] }) },
+      );
+    await validateInFlight(old([]), new Map(), new Map([["t", 2]]));
+    await assert.rejects(
+      validateInFlight(old([bytes(1)]), new Map(), new Map([["t", 2]])),
+      /same parallelism \(1\)/,
+    );
+  });
+
   it("names the old consumer's file whose in-flight data cannot be read", async () => {
     // src (p=1) -> rebalance -> k (p=2), restored with k at p=3: new subtask 1 takes old channel
     // 1, which k-1 holds: a length header of 5 bytes with nothing after it.

@@ -160,6 +160,13 @@ describe("runtime metrics", () => {
       assert.ok(seen!.metrics.outPoolUsage! > 0, "its output buffers are in use");
       await waitFor(
         () =>
+          client.metrics
+            .tasks()
+            .some((t) => t.vertexId === sink.id && t.metrics.inPoolUsage! > 0 && t.metrics.inPoolUsage! <= 1),
+        "a sink subtask whose input buffers are in use",
+      );
+      await waitFor(
+        () =>
           client.metrics.tasks().some((t) => t.vertexId === sink.id && t.metrics.busyTimeMsPerSecond! > 0),
         "a busy sink subtask",
       );
@@ -198,6 +205,54 @@ describe("runtime metrics", () => {
       assert.ok(line !== undefined, "the split watermark series");
       assert.match(line, /split_id="[^"]/);
       assert.ok(Number(line.split(" ").pop()) > 0, line);
+    } finally {
+      await client.cancel();
+    }
+  });
+
+  it("an assigner chained behind a channel: its watermark, and the operators' input watermarks", async () => {
+    // The source has no WatermarkStrategy; rebalance() puts the assigner in a task of its own
+    // that reads a channel without watermarks. The assigner makes the chain's watermark: the
+    // operator after it sees that one, while the task's input has none.
+    const env = new StreamExecutionEnvironment({ parallelism: 1 });
+    env
+      .fromSource(
+        new DataGeneratorSource((i) => 1_000 + i * 10, { type: Types.NUMBER, recordsPerSecond: 5000 }),
+        "events",
+      )
+      .rebalance()
+      .assignTimestampsAndWatermarks(
+        WatermarkStrategy.forMonotonousTimestamps<number>().withTimestampAssigner((x) => x),
+      )
+      .name("stamps")
+      .map((x) => x)
+      .name("after")
+      .sinkTo({ createWriter: () => ({ write() {} }) }, "discard");
+    const client = await env.executeAsync("metrics-chained-assigner");
+    try {
+      let task: TaskMetricsSnapshot | undefined;
+      await waitFor(() => {
+        task = client.metrics.tasks().find((t) => t.operators.some((o) => o.name === "stamps"));
+        const after = task?.operators.find((o) => o.name === "after");
+        return (after?.metrics.currentInputWatermark ?? 0) > 1_000;
+      }, "a watermark after the assigner");
+      const t = task!;
+      assert.equal(t.metrics.currentInputWatermark, Number.NEGATIVE_INFINITY, "the channel has none");
+      const after = t.operators.find((o) => o.name === "after")!;
+      assert.ok(after.metrics.currentInputWatermark! > 1_000);
+      const info = t.watermarks!;
+      assert.equal(info.assigner?.name, "stamps");
+      assert.equal(info.assigner?.idleTimeoutMs, null);
+      assert.ok(info.assigner!.records > 0 && info.assigner!.watermark > 1_000, JSON.stringify(info));
+      assert.deepEqual(info.pendingTimers, [], "no operator of the chain has event-time timers");
+      assert.equal(info.source, undefined, "not a source task");
+      assert.deepEqual(
+        info.channels?.map((c) => [c.watermark, c.idle, c.ended]),
+        [[Number.NEGATIVE_INFINITY, false, false]],
+      );
+      const source = client.metrics.tasks().find((x) => x.vertexId === info.channels![0]!.producerVertexId);
+      assert.equal(source?.watermarks?.assigner, undefined, "the source's chain has no assigner");
+      assert.equal(source?.watermarks?.source?.eventTime, false);
     } finally {
       await client.cancel();
     }

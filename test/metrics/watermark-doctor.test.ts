@@ -204,7 +204,7 @@ describe("watermark doctor", () => {
   it("an assigner chained after a source without a strategy, one subtask without data", async () => {
     // The source has no WatermarkStrategy, but it needs none: the chained assigner makes the
     // watermark. Its subtask 1 reads a split with no data: that is what holds the window.
-    const { finding } = await diagnose(
+    const { finding, all } = await diagnose(
       "doctor-assigner-no-data",
       [
         { id: "p0", subtask: 0, rate: 500, start: T0, step: 10 },
@@ -220,6 +220,15 @@ describe("watermark doctor", () => {
     assert.equal(channel.kind === "channel" && channel.producerSubtask, 1);
     assert.match(finding.message, /'Stamps' \(assignTimestampsAndWatermarks\) subtask 1 has had no records/);
     assert.match(finding.message, /withIdleness/);
+    // The chain's own rows show the watermark the diagnosis judges, the assigner's, not the
+    // source's (which has none): subtask 0 assigns at the frontier, so it is no finding at all;
+    // subtask 1 has none.
+    const chain = all.findings.filter((f) => f.vertexName.includes("Stamps"));
+    assert.deepEqual(
+      chain.map((f) => ({ subtask: f.subtask, watermark: f.watermark, lagMs: f.lagMs, cause: f.cause })),
+      [{ subtask: 1, watermark: null, lagMs: null, cause: "no-data-no-idleness" }],
+      JSON.stringify(all, null, 1),
+    );
   });
 
   it("the same with idleness configured on the assigner's strategy: it will go idle", async () => {

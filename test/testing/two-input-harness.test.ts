@@ -264,4 +264,38 @@ describe("KeyedBroadcastHarness", () => {
     restored.processElement("b");
     assert.deepEqual(restored.values().sort(), ["again:a:2", "again:b:1", "b:1:again"]);
   });
+
+  it("sets and deletes timers of both domains per key; onTimer sees the key, the domain and the time", async () => {
+    // "<key>:<domain>:<time>" sets a timer, "<key>:-<domain>:<time>" deletes it.
+    const timers: KeyedBroadcastProcessFunction<string, string, string, string> = {
+      processElement(v, ctx) {
+        const [, what, at] = v.split(":");
+        const t = ctx.timerService();
+        if (what === "event") t.registerEventTimeTimer(Number(at));
+        else if (what === "proc") t.registerProcessingTimeTimer(Number(at));
+        else if (what === "-event") t.deleteEventTimeTimer(Number(at));
+        else t.deleteProcessingTimeTimer(Number(at));
+      },
+      processBroadcastElement() {},
+      onTimer(time, ctx, out) {
+        out.collect(`${ctx.getCurrentKey()}:${ctx.timeDomain()}:${time}:${ctx.timestamp()}`);
+      },
+    };
+    const h = KeyedBroadcastHarness.forKeyedBroadcastProcessFunction(
+      timers,
+      (v: string) => v.split(":")[0]!,
+      [new MapStateDescriptor<string, string>("unused")],
+    );
+    await h.open();
+    for (const v of ["a:event:100", "a:event:200", "a:-event:200", "b:proc:50", "b:proc:60", "b:-proc:60"])
+      h.processElement(v);
+    h.setProcessingTime(100);
+    assert.deepEqual(
+      h.values(),
+      ["b:PROCESSING_TIME:50:undefined"],
+      "the deleted processing-time timer never fires",
+    );
+    h.processWatermark(300);
+    assert.deepEqual(h.values(), ["b:PROCESSING_TIME:50:undefined", "a:EVENT_TIME:100:100"]);
+  });
 });

@@ -6,7 +6,7 @@ import type { Meter } from "../../core/metrics.ts";
 
 /** Flink's default MeterView time span. */
 export const DEFAULT_METER_WINDOW_MS = 60_000;
-/** Samples closer together than this replace the newest one (frequent updates keep the ring small). */
+/** A sample closer than this to the one before the newest replaces the newest (frequent updates keep the ring small). */
 const MIN_SAMPLE_SPACING_MS = 250;
 const MAX_SAMPLES = 256;
 
@@ -44,9 +44,13 @@ export class MeterView implements Meter {
 
   /** Take a sample of a count kept elsewhere (the runtime's record counters) at `nowMs`. */
   sample(count: number, nowMs: number): void {
-    if (this.size > 0) {
+    if (this.size > 1) {
+      // The newest sample moves to now while the one before it is less than the spacing old, so
+      // the kept samples stay that far apart (the ring spans the window) and old ones still leave
+      // the window (comparing with the newest instead kept only two samples, the first one for good).
       const last = (this.first + this.size - 1) % MAX_SAMPLES;
-      if (nowMs - this.times[last]! < MIN_SAMPLE_SPACING_MS && this.size > 1) {
+      const before = (this.first + this.size - 2) % MAX_SAMPLES;
+      if (nowMs - this.times[before]! < MIN_SAMPLE_SPACING_MS) {
         this.times[last] = nowMs;
         this.counts[last] = count;
         this.recompute(nowMs);

@@ -94,7 +94,9 @@ export function diagnoseWatermarks(
   for (const t of tasks) {
     const info = t.watermarks;
     if (info === undefined || t.state === "finished") continue;
-    const w = t.metrics.currentInputWatermark ?? Number.NEGATIVE_INFINITY;
+    // An assigner in the chain makes the task's watermark, whatever its input's or its source's:
+    // that is the watermark the diagnosis (trace) judges, so it is the one shown and measured.
+    const w = info.assigner?.watermark ?? t.metrics.currentInputWatermark ?? Number.NEGATIVE_INFINITY;
     if (w === Number.POSITIVE_INFINITY) continue;
     const timers = info.pendingTimers.reduce((s, p) => s + p.eventTimeTimers, 0);
     const noFrontier = frontier === Number.NEGATIVE_INFINITY;
