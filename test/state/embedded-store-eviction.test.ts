@@ -168,3 +168,116 @@ describe("embedded store: cache eviction, counted", () => {
     }
   });
 });
+
+describe("embedded store: writes survive eviction", () => {
+  it("a value changed after it was written to LMDB is written again before it leaves the cache", () => {
+    const s = new EmbeddedStore({ cacheEntries: 2 });
+    try {
+      put(s, "a", 1);
+      [...s.scan(Buffer.from("a"), Buffer.from("b"))]; // written; "a" stays cached, clean
+      assert.equal(get(s, "a"), 1);
+      put(s, "a", 2); // clean → dirty
+      put(s, "b", 1); // a new entry, dirty too
+      put(s, "c", 1); // sweep: both written, then dropped
+      put(s, "d", 1);
+      put(s, "e", 1);
+      assert.equal(s.isCached(key("a").ck), false);
+      assert.equal(get(s, "a"), 2);
+      assert.equal(get(s, "b"), 1);
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("a value written to a key first read as absent is not lost", () => {
+    const s = new EmbeddedStore({ cacheEntries: 2 });
+    try {
+      assert.equal(get(s, "a"), undefined); // cached as absent, clean
+      put(s, "a", 5);
+      put(s, "b", 1);
+      put(s, "c", 1); // sweep
+      put(s, "d", 1);
+      assert.equal(s.isCached(key("a").ck), false);
+      assert.equal(get(s, "a"), 5);
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("entries read back from LMDB after a sweep get no second chance until read again", () => {
+    const s = new EmbeddedStore({ cacheEntries: 4 });
+    try {
+      for (const n of names(5)) put(s, n, n); // sweep at k4: k2, k3, k4 kept
+      assert.equal(get(s, "k0"), "k0"); // a miss: read from LMDB
+      assert.equal(get(s, "k1"), "k1"); // sweep first (k2, k3 go), then k1 comes in
+      assert.deepEqual(cached(s, names(5)), ["k0", "k1", "k4"]);
+      put(s, "k5", "k5");
+      put(s, "k6", "k6"); // sweep: oldest first; k0 was not read since it came in
+      assert.deepEqual(cached(s, names(7)), ["k1", "k5", "k6"]);
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("a deleted key is removed from LMDB: scans no longer see it", () => {
+    const s = new EmbeddedStore({ cacheEntries: 100 });
+    try {
+      put(s, "a", 1);
+      put(s, "b", 2);
+      assert.equal([...s.scan(Buffer.from("a"), Buffer.from("c"))].length, 2);
+      put(s, "a", undefined);
+      const left = [...s.scan(Buffer.from("a"), Buffer.from("c"))].map(([k]) => k.toString("latin1"));
+      assert.deepEqual(left, ["b"]);
+      assert.equal(get(s, "a"), undefined);
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("keys longer than the scratch buffer are written whole", () => {
+    const s = new EmbeddedStore({ cacheEntries: 2 });
+    try {
+      const long = (c: string, n: number) => c.repeat(n);
+      for (const n of [255, 256, 257, 600, 1500]) put(s, long("k", n), n);
+      for (const n of [255, 256, 257, 600, 1500]) assert.equal(get(s, long("k", n)), n, `${n}-byte key`);
+      const keys = [...s.scan(Buffer.from("k"), Buffer.from("l"))].map(([k]) => k.length);
+      assert.deepEqual(keys, [255, 256, 257, 600, 1500]);
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("a sweep counts the values' sizes: large values keep few entries cached, read back too", () => {
+    const s = new EmbeddedStore({ managedMemoryBytes: MIN_MANAGED_MEMORY_BYTES });
+    const limit = MIN_MANAGED_MEMORY_BYTES / 2;
+    const perEntry = 2000; // a 1000-byte string is estimated at more than twice that on the heap
+    try {
+      const value = "v".repeat(1000);
+      // New entries are estimated without their values until written: the first sweep comes late,
+      // and then knows the sizes.
+      let n = 0;
+      while (s.cachedEntries() === n) put(s, `key-${n++}`, value);
+      assert.ok(n > 1000, `a sweep after ${n} entries`);
+      assert.ok(s.cachedEntries() <= limit / perEntry, `${s.cachedEntries()} entries cached after a sweep`);
+      for (let i = 0; i < n; i++) {
+        assert.equal(get(s, `key-${i}`), value);
+        assert.ok(
+          s.cachedEntries() <= limit / perEntry + 1,
+          `${s.cachedEntries()} entries cached at read ${i}`,
+        );
+      }
+      assert.ok(s.cachedEntries() >= limit / 2 / 2200, `${s.cachedEntries()} entries cached after reads`);
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("a disposed store refuses to be used, with the reason", () => {
+    const s = new EmbeddedStore({ cacheEntries: 4 });
+    put(s, "a", 1);
+    s.dispose();
+    s.dispose();
+    assert.throws(() => s.flush(), /embedded state store .* was disposed/);
+    assert.throws(() => [...s.scan(Buffer.from("a"), Buffer.from("b"))], /was disposed/);
+  });
+});

@@ -43,8 +43,11 @@ describe("embedded backend: incremental TTL cleanup, access by access", () => {
     const { b, clock, at, state } = setup(4);
     try {
       const s = state("s");
-      const keys = keysWhere(22, () => true);
-      assert.ok(new Set(keys.map((k) => assignToKeyGroup(k, MAX))).size > 8, "spread over the range");
+      // Two keys in each of the first 6 key groups, one in each of the others up to the range's end.
+      const keys: string[] = [];
+      for (let kg = RANGE.start; kg <= RANGE.end; kg++) {
+        keys.push(...keysWhere(kg < RANGE.start + 6 ? 2 : 1, (g) => g === kg));
+      }
       for (const [i, k] of keys.entries()) {
         at(k);
         s.update(i);
@@ -81,6 +84,35 @@ describe("embedded backend: incremental TTL cleanup, access by access", () => {
         left.push(b.size("s"));
       }
       assert.deepEqual(left, [7, 4, 1, 0]);
+    } finally {
+      b.dispose();
+    }
+  });
+
+  it("gets past live entries at the start of the range's first key group", () => {
+    const { b, clock, at, state } = setup(3);
+    try {
+      const s = state("s");
+      const keys = keysWhere(10, (kg) => kg === RANGE.start);
+      for (const [i, k] of keys.entries()) {
+        at(k);
+        s.update(i);
+      }
+      // The first three in the store's order stay live; the other seven expire.
+      const live = b.getKeys("s").slice(0, 3) as string[];
+      clock.t += TTL - 1;
+      for (const k of live) {
+        at(k);
+        s.update(-1);
+      }
+      clock.t += 1;
+      // Four accesses of three visits cover all ten entries, wherever the cursor stood.
+      for (let i = 0; i < 4; i++) {
+        at(ABSENT);
+        s.value();
+      }
+      assert.equal(b.size("s"), 3);
+      assert.deepEqual((b.getKeys("s") as string[]).sort(), [...live].sort());
     } finally {
       b.dispose();
     }

@@ -42,6 +42,9 @@ describe("parseMemorySize", () => {
     assert.equal(parseMemorySize(0, "x"), 0);
     assert.equal(parseMemorySize(4096, "x"), 4096);
     assert.equal(parseMemorySize(10.7, "x"), 10);
+    // numbers whose text is in exponent form are still numbers of bytes
+    assert.equal(parseMemorySize(1e-7, "x"), 0);
+    assert.equal(parseMemorySize(2 ** 70, "x"), 2 ** 70);
   });
 
   it("refuses negative, non-finite and unreadable sizes, naming the setting", () => {
