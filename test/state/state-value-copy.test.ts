@@ -95,4 +95,13 @@ describe("copyStateValue: the copy shares nothing mutable", () => {
   it("primitives, null and undefined come back as they are", () => {
     for (const p of [0, -1.5, "s", true, null, undefined, 5n]) assert.equal(copyStateValue(p), p);
   });
+
+  it("functions are shared as they are, also inside objects", () => {
+    const fn = (x: number) => x + 1;
+    assert.equal(copyStateValue(fn), fn);
+    const c = copyStateValue({ fn, list: [fn] });
+    assert.equal(c.fn, fn);
+    assert.equal(c.list[0], fn);
+    assert.equal(c.fn(1), 2);
+  });
 });
