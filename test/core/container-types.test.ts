@@ -123,6 +123,9 @@ describe("container types", () => {
     assert.throws(() => read(Types.MAP(Types.STRING, Types.INT), [2, 1, 97]), truncated);
     assert.throws(() => read(Types.MAP(Types.STRING, Types.INT), [100]), /MAP\(STRING, INT\) of size 100/);
     assert.throws(() => read(Types.NULLABLE(Types.INT), [3]), /corrupt input at position 0: NULLABLE tag 3/);
+    // empty containers at the very end of the input
+    assert.deepEqual(read(Types.ARRAY(Types.INT), [0]), []);
+    assert.deepEqual(read(Types.MAP(Types.STRING, Types.INT), [0]), new Map());
     // exactly as many bytes as elements is enough for one-byte elements
     assert.deepEqual(read(Types.ARRAY(Types.BOOLEAN), [2, 1, 0]), [true, false]);
     assert.deepEqual(read(Types.MAP(Types.BOOLEAN, Types.BOOLEAN), [1, 1, 0]), new Map([[true, false]]));

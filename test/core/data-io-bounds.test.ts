@@ -14,6 +14,7 @@ type Write = [name: string, size: number, write: (o: DataOutputSerializer) => vo
 const WRITES: Write[] = [
   ["writeU8", 1, (o) => o.writeU8(200), [200]],
   ["writeBoolean", 1, (o) => o.writeBoolean(true), [1]],
+  ["writeBoolean false", 1, (o) => o.writeBoolean(false), [0]],
   ["writeI32", 4, (o) => o.writeI32(-2), [254, 255, 255, 255]],
   ["writeU32", 4, (o) => o.writeU32(0x01020304), [4, 3, 2, 1]],
   ["writeF64", 8, (o) => o.writeF64(1), [0, 0, 0, 0, 0, 0, 240, 63]],

@@ -71,6 +71,34 @@ describe("GENERIC: exact bytes", () => {
     }
   });
 
+  it("an object whose widened count needs the buffer's last byte and one more", () => {
+    const o: Record<string, string> = {};
+    for (let i = 0; i < 200; i++) o[`f${i}`] = "v"; // strings: the writer reserves exactly their bytes
+    const bytes = encode(o);
+    // Everything but the count's second byte fits the buffer exactly: the widening must grow it.
+    const out = new DataOutputSerializer(bytes.length - 1);
+    ser.write(o, out);
+    assert.deepEqual([...out.view()], [...bytes]);
+    assert.deepEqual(decode(out.view()), o);
+  });
+
+  it('a "__proto__" key decodes to an ordinary own property', () => {
+    const v = decode(encode(JSON.parse('{"__proto__": 1, "x": 2}'))) as Record<string, unknown>;
+    assert.equal(Object.getPrototypeOf(v), Object.prototype);
+    assert.deepEqual(Object.getOwnPropertyDescriptor(v, "__proto__"), {
+      value: 1,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+    assert.deepEqual(Object.getOwnPropertyDescriptor(v, "x"), {
+      value: 2,
+      writable: true,
+      enumerable: true,
+      configurable: true,
+    });
+  });
+
   it("the same object gives the same bytes whatever objects were written before it", () => {
     const eight = { a: 1, b: 2, c: 3, d: 4, e: 5, f: 6, g: 7, h: 8 };
     const nine = { ...eight, i: 9 };
