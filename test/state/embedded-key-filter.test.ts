@@ -27,6 +27,26 @@ describe("embedded store: filter of written keys", () => {
     assert.ok(positives < 2_000, `${positives} false positives in 100k`);
   });
 
+  it("KeyFilter: the largest power of two bytes within the budget, at least 64", () => {
+    const sizes = [0, 63, 64, 127, 128, 129, 255, 256, 1000, 4096].map((b) => new KeyFilter(b).byteLength);
+    assert.deepEqual(sizes, [64, 64, 64, 64, 128, 128, 128, 256, 512, 4096]);
+  });
+
+  it("KeyFilter: even the smallest filter uses all its bits (a key sets 7 of 512)", () => {
+    const f = new KeyFilter(64);
+    f.add("only");
+    assert.ok(f.mayContain("only"));
+    let positives = 0;
+    for (let i = 0; i < 10_000; i++) if (f.mayContain(`other-${i}`)) positives++;
+    assert.ok(positives < 10, `${positives} false positives in 10k with one key in 512 bits`);
+    const g = new KeyFilter(1024);
+    for (let i = 0; i < 50; i++) g.add(`key-${i}`);
+    for (let i = 0; i < 50; i++) assert.ok(g.mayContain(`key-${i}`));
+    positives = 0;
+    for (let i = 0; i < 10_000; i++) if (g.mayContain(`other-${i}`)) positives++;
+    assert.ok(positives < 10, `${positives} false positives in 10k with 50 keys in 8192 bits`);
+  });
+
   it("values flushed and evicted read back; new keys skip the LMDB lookup", () => {
     const b = new EmbeddedKeyedStateBackend(ALL, { managedMemoryBytes: 2 * MIB, cacheEntries: 1_000 });
     try {
