@@ -1,7 +1,7 @@
 // Word count over a keyed exchange, as a job module (threaded runs) and as a builder (in-thread
 // runs): generated lines -> flatMap to {word, count: 1} -> keyBy(word) -> sum("count") -> a
-// counting sink. The edge into the keyed sum is serialized, by the codegen OBJECT serializer
-// (typed) or the self-describing GENERIC one.
+// counting sink. At p > 1 the edge into the keyed sum is serialized, by the codegen OBJECT
+// serializer (typed) or the self-describing GENERIC one; at p=1 it is chained (job-graph.ts).
 // Threaded runs read their settings from WEIR_BENCH_WORDCOUNT = {"lines": n, "typed": bool}.
 
 import { type FlatMapFn, type StreamExecutionEnvironment, Types, defineJob } from "../../src/index.ts";

@@ -215,10 +215,12 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
         const target: RecordTarget =
           writer !== undefined
             ? new WriterTarget(writer, element)
-            : new ChainedTarget(operators.get(e.target)!, e.inputIndex, {
-                name: e.target.name,
-                uid: e.target.uid,
-              });
+            : new ChainedTarget(
+                operators.get(e.target)!,
+                e.inputIndex,
+                { name: e.target.name, uid: e.target.uid },
+                element,
+              );
         if (e.tagId === undefined) main.push(target);
         else {
           const list = sides.get(e.tagId) ?? [];

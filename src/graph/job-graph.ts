@@ -1,7 +1,12 @@
 // JobGraph: stream nodes fused into chains. A chain runs as one task per parallel subtask, its
 // operators calling each other directly. An edge is chained when it is a forward edge between
 // nodes of equal parallelism and slot sharing group, the target has no other input, and neither
-// side opted out (disableChaining / startNewChain / chaining off for the job).
+// side opted out (disableChaining / startNewChain / chaining off for the job). A hash (keyBy)
+// edge between two nodes of parallelism 1 is chained too: its one consumer owns every key group,
+// so the edge would only serialize each record and hand it to the next task of the same slot.
+// Keyed state stays by key group (a keyed operator that is not a chain head hashes its keys), so
+// a checkpoint of the chained job restores at any parallelism, and back; in-flight data of the
+// edge (unaligned checkpoints at p > 1) is restored into the chain as records.
 
 import type { StreamEdge, StreamGraph, StreamNode } from "./stream-graph.ts";
 
@@ -36,7 +41,7 @@ export function isChainable(edge: StreamEdge, chainingEnabled: boolean): boolean
   return (
     chainingEnabled &&
     target.inEdges.length === 1 &&
-    edge.partitioner.kind === "forward" &&
+    (edge.partitioner.kind === "forward" || (edge.partitioner.kind === "hash" && target.parallelism === 1)) &&
     source.parallelism === target.parallelism &&
     source.slotSharingGroup === target.slotSharingGroup &&
     target.chaining === "default" &&

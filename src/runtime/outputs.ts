@@ -34,11 +34,20 @@ function compile(params: string[], body: string, args: unknown[]): Collect {
   return factory(...args) as Collect;
 }
 
+/**
+ * The next operator of a chain. The record's timestamp is the task's ElementContext, shared by the
+ * chain: an operator that emits with a timestamp of its own while it processes a record (a window
+ * fired by a count trigger, a timestamp assigner, a completed async result) sets it, so after any
+ * operator other than a map or filter the timestamp is put back: the caller's next record (a
+ * flatMap's) or next target (a sibling operator) sees the record's own timestamp, as over a
+ * network edge, where each record carries its own.
+ */
 export class ChainedTarget implements RecordTarget {
   constructor(
     readonly op: StreamOperator,
     private readonly inputIndex: number,
     readonly info: OperatorInfo,
+    private readonly element: ElementContext,
   ) {}
 
   compileCollect(out: RoutingOutput): Collect {
@@ -46,7 +55,7 @@ export class ChainedTarget implements RecordTarget {
     // Map and filter (exactly those classes, whose processElement is known) are fused: the
     // compiled function calls the user function and the next output itself.
     // These bodies are MapOperator's and FilterOperator's processElement.
-    let call = `op.processElement(value, ${this.inputIndex | 0});`;
+    let call = `const ts = element.timestamp;\ntry {\nop.processElement(value, ${this.inputIndex | 0});\n} finally {\nelement.timestamp = ts;\n}`;
     let fn: unknown;
     if (op.constructor === MapOperator) {
       fn = (op as MapOperator).fn;
@@ -56,18 +65,22 @@ export class ChainedTarget implements RecordTarget {
       call = "if (fn(value, op.runtime)) op.output.collect(value);";
     }
     return compile(
-      ["out", "op", "info", "attribute", "fn"],
+      ["out", "op", "info", "attribute", "fn", "element"],
       `out.numRecordsOut++;\nop.numRecordsIn++;\ntry {\n${call}\n} catch (e) {\nthrow attribute(e, info);\n}`,
-      [out, op, this.info, attribute, fn],
+      [out, op, this.info, attribute, fn, this.element],
     );
   }
   push(value: unknown): void {
     const op = this.op;
     op.numRecordsIn++;
+    const element = this.element;
+    const ts = element.timestamp;
     try {
       op.processElement(value, this.inputIndex);
     } catch (e) {
       throw attribute(e, this.info);
+    } finally {
+      element.timestamp = ts;
     }
   }
   pushWatermark(watermark: number): void {

@@ -53,6 +53,64 @@ describe("chaining", () => {
     assert.deepStrictEqual(plan.vertices[1]!.inputs, [{ vertex: 1, partitioner: "HASH", inputIndex: 0 }]);
   });
 
+  it("at parallelism 1 a keyBy edge is chained: one subtask owns every key group", () => {
+    const env = new StreamExecutionEnvironment({ parallelism: 1 });
+    pipeline(env)
+      .keyBy((x) => x % 5)
+      .reduce((a, b) => a + b)
+      .name("reduce")
+      .print()
+      .name("sink");
+    assert.deepStrictEqual(chains(env), [["src", "map", "filter", "reduce", "sink"]]);
+  });
+
+  it("a keyBy edge at parallelism 1 still breaks the chain where chaining is off on either side", () => {
+    const build = (env: StreamExecutionEnvironment, cut: "start" | "disable" | "none") => {
+      const reduce = pipeline(env)
+        .keyBy((x) => x % 5)
+        .reduce((a, b) => a + b)
+        .name("reduce");
+      if (cut === "start") reduce.startNewChain();
+      if (cut === "disable") reduce.disableChaining();
+      reduce.print().name("sink");
+      return chains(env);
+    };
+    assert.deepStrictEqual(build(new StreamExecutionEnvironment({ parallelism: 1 }), "start"), [
+      ["src", "map", "filter"],
+      ["reduce", "sink"],
+    ]);
+    assert.deepStrictEqual(build(new StreamExecutionEnvironment({ parallelism: 1 }), "disable"), [
+      ["src", "map", "filter"],
+      ["reduce"],
+      ["sink"],
+    ]);
+    assert.deepStrictEqual(
+      build(new StreamExecutionEnvironment({ parallelism: 1, chaining: false }), "none"),
+      [["src"], ["map"], ["filter"], ["reduce"], ["sink"]],
+    );
+  });
+
+  it("keyed results are the same with the keyBy edge chained (p=1) and over the network (p=2)", async () => {
+    const run = async (parallelism: number) => {
+      const env = new StreamExecutionEnvironment({ parallelism });
+      const out = pipeline(env)
+        .map((x) => ({ k: x % 5, v: x }))
+        .keyBy((r) => r.k)
+        .reduce((a, b) => ({ k: a.k, v: a.v + b.v }))
+        .collect();
+      await env.execute();
+      // The rolling sums of a key arrive in another order at p=2: compare each key's total.
+      const totals = new Map<number, number>();
+      for (const r of out.values) totals.set(r.k, Math.max(totals.get(r.k) ?? 0, r.v));
+      return { count: out.values.length, totals: [...totals].sort((x, y) => x[0] - y[0]) };
+    };
+    const totals = new Map<number, number>();
+    for (let x = 2; x <= 101; x += 2) totals.set(x % 5, (totals.get(x % 5) ?? 0) + x);
+    const expected = { count: 50, totals: [...totals].sort((x, y) => x[0] - y[0]) };
+    assert.deepStrictEqual(await run(1), expected);
+    assert.deepStrictEqual(await run(2), expected);
+  });
+
   it("disableChaining isolates an operator on both sides", () => {
     const env = new StreamExecutionEnvironment({ parallelism: 2 });
     env

@@ -38,7 +38,7 @@ describe("outputs: edges", () => {
       processWatermarkStatus: (idle: boolean) => void seen.push(idle),
     } as unknown as StreamOperator;
     const out = new RoutingOutput(
-      [new ChainedTarget(op, 0, { name: "next", uid: "next" } as never)],
+      [new ChainedTarget(op, 0, { name: "next", uid: "next" } as never, { timestamp: Number.NaN })],
       new Map(),
     );
     out.emitWatermarkStatus(true);
