@@ -5,15 +5,21 @@
 //              then the task's state file encoded whole and written (FsCheckpointStorage)
 //   streamed   the engine's path now: the state file written as its key groups are encoded
 // The engine restores a state file as loadCheckpoint does (the file read whole and decoded, then
-// each key group decoded when its backend restores it).
+// each key group restored as the operator does: undecoded into the embedded backend).
 
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FsCheckpointStorage } from "../../src/checkpoint/fs-storage.ts";
 import { encodeKeyedState, streamTaskSnapshot } from "../../src/checkpoint/snapshot-writer.ts";
-import { decodeKeyGroup, decodeStateFile, encodeKeyGroupFrom } from "../../src/checkpoint/state-file.ts";
-import type { TaskSnapshot } from "../../src/runtime/snapshot.ts";
+import {
+  decodeKeyGroup,
+  decodeStateFile,
+  encodeKeyGroupFrom,
+  isRunEncoded,
+  visitKeyGroup,
+} from "../../src/checkpoint/state-file.ts";
+import type { KeyGroupSnapshot, TaskSnapshot } from "../../src/runtime/snapshot.ts";
 import type { KeyedStateBackend, KeyedStateSnapshot } from "../../src/state/keyed-state-backend.ts";
 
 export const WRITERS = ["per-group", "buffered", "streamed"] as const;
@@ -44,8 +50,7 @@ export async function writeCheckpoint(
     path,
     async restore(backend) {
       const loaded = decodeStateFile(await readFile(path), path) as TaskSnapshot;
-      for (const [kg, g] of loaded.operators.op?.keyGroups ?? [])
-        backend.restoreKeyGroup(kg, decodeKeyGroup(g, path).entries);
+      for (const [kg, g] of loaded.operators.op?.keyGroups ?? []) restoreGroup(backend, kg, g, path);
     },
   };
 }
@@ -74,11 +79,23 @@ function writePerGroup(snap: KeyedStateSnapshot, path: string): WrittenCheckpoin
           const bytes = Buffer.allocUnsafe(len);
           let got = 0;
           while (got < len) got += readSync(fdr, bytes, got, len - got, at + got);
-          backend.restoreKeyGroup(kg, decodeKeyGroup(bytes, path).entries);
+          restoreGroup(backend, kg, bytes, path);
         }
       } finally {
         closeSync(fdr);
       }
     },
   };
+}
+
+/** As the engine restores a key group (stream-operator.ts): undecoded when the backend takes it so. */
+function restoreGroup(
+  backend: KeyedStateBackend,
+  kg: number,
+  g: KeyGroupSnapshot | Uint8Array,
+  path: string,
+): void {
+  if (isRunEncoded(g) && backend.restoreEncodedKeyGroup !== undefined) {
+    backend.restoreEncodedKeyGroup(kg, (visit) => void visitKeyGroup(g, path, visit));
+  } else backend.restoreKeyGroup(kg, decodeKeyGroup(g, path).entries);
 }

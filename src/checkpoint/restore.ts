@@ -13,7 +13,7 @@ import type {
   TaskSnapshot,
 } from "../runtime/snapshot.ts";
 import type { LoadedCheckpoint } from "./fs-storage.ts";
-import { decodeKeyGroup } from "./state-file.ts";
+import { decodeKeyGroup, isRunEncoded, visitKeyGroup } from "./state-file.ts";
 
 /** An operator of the new job: its uid, name, and parallelism. */
 export interface RestoreTarget {
@@ -123,8 +123,14 @@ function ownKeyGroups(
   if (groups === undefined) return undefined;
   const out: Array<[number, RestoredKeyGroup]> = [];
   for (const [kg, g] of groups)
-    if (kg >= mine.start && kg <= mine.end) out.push([kg, () => decodeKeyGroup(g, pathOf(g))]);
+    if (kg >= mine.start && kg <= mine.end) out.push([kg, restoredKeyGroup(g, pathOf(g))]);
   return out;
+}
+
+/** A key group as its operator restores it: decoded when it does, or read with its values undecoded. */
+function restoredKeyGroup(g: KeyGroupSnapshot | Uint8Array, path: string): RestoredKeyGroup {
+  if (!isRunEncoded(g)) return () => decodeKeyGroup(g, path);
+  return { decode: () => decodeKeyGroup(g, path), visit: (visit) => visitKeyGroup(g, path, visit) };
 }
 
 /** One old subtask's part of an operator's state, its key groups to be decoded on restore. */

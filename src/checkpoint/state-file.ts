@@ -7,6 +7,7 @@ import { DataInputDeserializer, DataOutputSerializer } from "../core/data-io.ts"
 import { WeirError } from "../core/errors.ts";
 import { Types } from "../core/types/types.ts";
 import type { KeyGroupSnapshot } from "../runtime/snapshot.ts";
+import type { EncodedEntryVisitor } from "../state/keyed-state-backend.ts";
 
 const MAGIC = [0x57, 0x45, 0x49, 0x52, 0x53]; // "WEIRS"
 // 1: key groups as objects; 2: each key group encoded on its own (bytes inside the file). 2 reads both.
@@ -189,6 +190,39 @@ export function encodeKeyGroup(group: KeyGroupSnapshot): Uint8Array {
   return encodeKeyGroupFrom((emit) => {
     for (const e of group.entries) emit(e[0], e[1], e[2], e[3]);
   }, group.timers);
+}
+
+/** Whether a key group read from a state file is in the run encoding (visitKeyGroup reads it). */
+export function isRunEncoded(group: KeyGroupSnapshot | Uint8Array): group is Uint8Array {
+  return group instanceof Uint8Array && group[0] === GROUP_RUNS;
+}
+
+/**
+ * Reads a run-encoded key group without decoding its values: `visit` gets each entry with its
+ * value as the GENERIC bytes in the file (a view); returns the timers. `path` names the file in errors.
+ */
+export function visitKeyGroup(
+  group: Uint8Array,
+  path: string,
+  visit: EncodedEntryVisitor,
+): KeyGroupSnapshot["timers"] {
+  try {
+    const input = new DataInputDeserializer(group, 1, group.length);
+    for (let n = input.readU32(); n > 0; n = input.readU32()) {
+      const state = generic.read(input) as string;
+      const ns = generic.read(input);
+      for (let k = 0; k < n; k++) {
+        const mapKey = generic.read(input);
+        const start = input.position;
+        generic.read(input);
+        visit(state, ns, mapKey, group.subarray(start, input.position));
+      }
+    }
+    return generic.read(input) as KeyGroupSnapshot["timers"];
+  } catch (e) {
+    if (e instanceof CorruptStateError) throw e;
+    throw new CorruptStateError(path, `has a key group that cannot be decoded: ${(e as Error).message}`);
+  }
 }
 
 /** A key group read back from a state file (`path` names the file in errors); format 1 held objects. */

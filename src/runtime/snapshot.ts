@@ -5,7 +5,7 @@
 // writer encodes it key group by key group, asynchronously, into `keyGroups`; and operator data
 // that is known only later (`pendingCustom`, e.g. a sink's PREPARE): the writer awaits it first.
 
-import type { KeyedStateSnapshot } from "../state/keyed-state-backend.ts";
+import type { EncodedEntryVisitor, KeyedStateSnapshot } from "../state/keyed-state-backend.ts";
 
 export interface TimerSnapshot {
   service: string;
@@ -141,7 +141,22 @@ export interface TaskRestore {
  * checkpoint gives functions, so that an operator decodes one key group at a time into its backend
  * (a task with millions of keys never holds all of them decoded as JS objects at once).
  */
-export type RestoredKeyGroup = KeyGroupSnapshot | (() => KeyGroupSnapshot);
+export type RestoredKeyGroup = KeyGroupSnapshot | (() => KeyGroupSnapshot) | EncodedKeyGroup;
+
+/** A restored key group decoded, whichever form it came in. */
+export function decodeRestoredKeyGroup(g: RestoredKeyGroup): KeyGroupSnapshot {
+  return typeof g === "function" ? g() : "visit" in g ? g.decode() : g;
+}
+
+/**
+ * A key group still encoded as in its checkpoint: decoded whole, or read entry by entry with the
+ * values undecoded, for a backend that stores them as they are (restoreEncodedKeyGroup).
+ */
+export interface EncodedKeyGroup {
+  decode(): KeyGroupSnapshot;
+  /** Hands every entry to `visit`, its value as GENERIC bytes; returns the timers. */
+  visit(visit: EncodedEntryVisitor): TimerSnapshot[];
+}
 
 /** The state one operator of one new subtask restores from, after redistribution. */
 export interface OperatorRestore {

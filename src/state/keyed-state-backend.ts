@@ -35,6 +35,17 @@ export interface KeyGroupEntry {
  */
 export type KeyGroupSnapshotEntry = [string, unknown, unknown, unknown];
 
+/**
+ * Receives one restored entry whose value is still the GENERIC encoding of its heap form (`value`
+ * is a view valid during the call).
+ */
+export type EncodedEntryVisitor = (
+  state: string,
+  namespace: unknown,
+  mapKey: unknown,
+  value: Uint8Array,
+) => void;
+
 /** Receives a snapshot's entries one by one: no array per entry. */
 export type SnapshotEntryVisitor = (
   state: string,
@@ -126,6 +137,11 @@ export interface KeyedStateBackend extends KeyedStateStore {
   snapshot(): KeyedStateSnapshot;
   /** Puts back a key group's entries from a checkpoint (states not registered yet get theirs on registration). */
   restoreKeyGroup(keyGroup: number, entries: KeyGroupSnapshotEntry[]): void;
+  /**
+   * restoreKeyGroup from a key group still encoded: `read` hands every entry to the visitor with
+   * its value undecoded. Implemented by backends that store encoded values (the embedded one).
+   */
+  restoreEncodedKeyGroup?(keyGroup: number, read: (visit: EncodedEntryVisitor) => void): void;
 
   /** Releases what the backend holds outside the JS heap (the embedded store and its directory). */
   dispose(): void;

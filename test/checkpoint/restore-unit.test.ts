@@ -19,7 +19,11 @@ import {
   validateRestore,
 } from "../../src/checkpoint/restore.ts";
 import { encodeKeyGroup } from "../../src/checkpoint/state-file.ts";
-import type { KeyGroupSnapshot, TaskSnapshot } from "../../src/runtime/snapshot.ts";
+import {
+  decodeRestoredKeyGroup,
+  type KeyGroupSnapshot,
+  type TaskSnapshot,
+} from "../../src/runtime/snapshot.ts";
 
 /** Key group `g`'s snapshot: one entry naming it, so a test sees which groups arrived. */
 const group = (g: number): KeyGroupSnapshot => ({ entries: [["count", null, `key-of-${g}`, g]], timers: [] });
@@ -138,7 +142,7 @@ function twoToThree() {
 const groupsOf = (r: Awaited<ReturnType<typeof loadTaskRestore>>, uid: string) =>
   r.operators
     .get(uid)!
-    .keyGroups.map(([g, s]) => [g, (typeof s === "function" ? s() : s).entries[0]![3]])
+    .keyGroups.map(([g, s]) => [g, decodeRestoredKeyGroup(s).entries[0]![3]])
     .sort((x, y) => (x[0] as number) - (y[0] as number));
 
 describe("restore at another parallelism", () => {

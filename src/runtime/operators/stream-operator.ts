@@ -21,8 +21,10 @@ import type {
   OperatorSnapshot,
   OperatorStateMode,
   TimerCapture,
+  RestoredKeyGroup,
   TimerSnapshot,
 } from "../snapshot.ts";
+import { decodeRestoredKeyGroup } from "../snapshot.ts";
 
 /** The record being processed, shared by the operators of one task. */
 export interface ElementContext {
@@ -337,9 +339,7 @@ export abstract class StreamOperator {
       for (const [kg, restored] of restore.keyGroups) {
         if (kg < backend.keyGroupRange.start || kg > backend.keyGroupRange.end) continue;
         // Decoded here, one key group at a time: only this one's entries are on the heap.
-        const g = typeof restored === "function" ? restored() : restored;
-        backend.restoreKeyGroup(kg, g.entries);
-        for (const t of g.timers) {
+        for (const t of restoreKeyGroupInto(backend, kg, restored)) {
           const list = this.restoredTimers.get(t.service) ?? [];
           list.push(t);
           this.restoredTimers.set(t.service, list);
@@ -374,4 +374,25 @@ export abstract class StreamOperator {
   async close(): Promise<void> {
     await this.userFunction?.close?.();
   }
+}
+
+/** Restores one key group into `backend` (undecoded when both allow it); returns its timers. */
+function restoreKeyGroupInto(
+  backend: KeyedStateBackend,
+  keyGroup: number,
+  restored: RestoredKeyGroup,
+): TimerSnapshot[] {
+  if (typeof restored !== "function" && "visit" in restored) {
+    const encoded = restored;
+    if (backend.restoreEncodedKeyGroup !== undefined) {
+      let timers: TimerSnapshot[] = [];
+      backend.restoreEncodedKeyGroup(keyGroup, (visit) => {
+        timers = encoded.visit(visit);
+      });
+      return timers;
+    }
+  }
+  const g = decodeRestoredKeyGroup(restored);
+  backend.restoreKeyGroup(keyGroup, g.entries);
+  return g.timers;
 }

@@ -17,6 +17,7 @@ import type {
 import { checkCompatible } from "../heap-keyed-state-backend.ts";
 import {
   collectEntries,
+  type EncodedEntryVisitor,
   type KeyedStateBackend,
   type KeyGroupEntry,
   type KeyGroupSnapshotEntry,
@@ -49,11 +50,12 @@ import {
   composeKey,
   decodeKey,
   groupStart,
+  ScratchReader,
   prefixEnd,
   writeNamespaceAndKey,
   writeUserKey,
 } from "./store-keys.ts";
-import { RAW_CODEC } from "./value-codecs.ts";
+import { RAW_CODEC, restoredCodecFor } from "./value-codecs.ts";
 import { TtlCursor } from "./ttl-cursor.ts";
 
 export type EmbeddedKeyedStateBackendOptions = EmbeddedStoreOptions;
@@ -88,6 +90,7 @@ export class EmbeddedKeyedStateBackend
   private readonly suffixOut = new DataOutputSerializer(256);
   private suffixVersion = -1;
   private suffixBytes: Uint8Array = new Uint8Array(0);
+  private readonly restoreReader = new ScratchReader();
 
   constructor(
     readonly keyGroupRange: KeyGroupRange,
@@ -417,6 +420,41 @@ export class EmbeddedKeyedStateBackend
     this.store.putAll(writes);
   }
 
+  /**
+   * restoreKeyGroup without decoding the values of states not registered yet: their raw form is
+   * the GENERIC encoding the checkpoint holds, so its bytes go to the store as they are (written
+   * once; see restoredCodecFor for the registration). Entries of registered states are decoded.
+   */
+  restoreEncodedKeyGroup(keyGroup: number, read: (visit: EncodedEntryVisitor) => void): void {
+    if (!this.inRange(keyGroup)) return;
+    const out = this.suffixOut;
+    this.suffixVersion = -1;
+    const decoded: KeyGroupSnapshotEntry[] = [];
+    const reader = this.restoreReader;
+    let key = Buffer.allocUnsafe(256);
+    this.store.putEncoded((put) =>
+      read((state, ns, mapKey, value) => {
+        if (this.states.has(state)) {
+          decoded.push([state, ns, mapKey, RAW_CODEC.decode(reader.load(value))]);
+          return;
+        }
+        this.pending.add(state);
+        const id = this.idOf(state);
+        out.clear();
+        writeNamespaceAndKey(out, checkNamespace(ns === null ? VOID_NAMESPACE : ns), mapKey as MapKey);
+        const n = 4 + out.position;
+        if (n > key.length) key = Buffer.allocUnsafe(n * 2);
+        key[0] = keyGroup >>> 8;
+        key[1] = keyGroup & 255;
+        key[2] = id >>> 8;
+        key[3] = id & 255;
+        key.set(out.buffer.subarray(0, out.position), 4);
+        put(key.subarray(0, n), value);
+      }),
+    );
+    if (decoded.length > 0) this.restoreKeyGroup(keyGroup, decoded);
+  }
+
   /** Closes the store and removes its directory. */
   dispose(): void {
     this.store.dispose();
@@ -453,11 +491,20 @@ export class EmbeddedKeyedStateBackend
       descriptor.ttlConfig === undefined ? undefined : new TtlPolicy(descriptor.ttlConfig, this.clock);
     const state = createState(descriptor, id, this, ttl);
     this.states.set(descriptor.name, state);
-    if (this.pending.delete(descriptor.name)) this.convertRestored(state);
+    if (this.pending.delete(descriptor.name)) {
+      // Entries restored before the state registered are in raw form: kept as they are when the
+      // state can read them so, else rewritten in its own encoding.
+      const kept = restoredCodecFor(descriptor, ttl !== undefined);
+      if (kept !== undefined) state.codec = kept;
+      else this.convertRestored(state);
+    }
     return state;
   }
 
-  /** Rewrites the raw entries restored for `state` in its own encoding (map state: one entry per user key). */
+  /**
+   * Rewrites the raw entries restored for `state` in its own encoding: each in place (same store
+   * key), map state as one entry per user key (the raw entry, one Map per key, is removed).
+   */
   private convertRestored(state: EmbeddedState): void {
     for (let i = 0; i < this.numKeyGroups; i++) {
       const kg = i + this.keyGroupRange.start;
@@ -465,8 +512,8 @@ export class EmbeddedKeyedStateBackend
       const writes: Array<[Buffer, unknown, EmbeddedState["codec"]]> = [];
       for (const [k, raw] of this.store.scan(groupStart(kg, state.id), groupStart(kg, state.id + 1))) {
         const value = this.store.decode(raw, RAW_CODEC);
-        rawKeys.push(k);
         if (state.perUserKey) {
+          rawKeys.push(k);
           for (const [uk, v] of value as Map<unknown, unknown>)
             writes.push([userEntryKey(k, uk), v, state.codec]);
         } else writes.push([k, value, state.codec]);

@@ -32,7 +32,8 @@ export interface EmbeddedContext {
 }
 
 export abstract class EmbeddedState {
-  readonly codec: ValueCodec;
+  /** How its values are stored: its own (codecFor), or what its restored entries use (restoredCodecFor). */
+  codec: ValueCodec;
   private keyVersion = -1;
   private key: Buffer = Buffer.alloc(0);
   private ck = "";

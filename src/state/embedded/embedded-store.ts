@@ -330,6 +330,27 @@ export class EmbeddedStore {
     });
   }
 
+  /**
+   * Writes entries already encoded straight to LMDB in one transaction (a restore that copies a
+   * checkpoint's bytes): `fill` calls `put` per entry; key and value are copied during the call.
+   * Cached entries under these keys are dropped.
+   */
+  putEncoded(fill: (put: (key: Buffer, value: Uint8Array) => void) => void): void {
+    this.flush();
+    const db = this.db;
+    const filter = this.filter;
+    db.transactionSync(() =>
+      fill((key, value) => {
+        if (this.cache.size > 0) this.drop(cacheKeyOf(key));
+        db.putSync(
+          key,
+          Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length),
+        );
+        filter.addBytes(key);
+      }),
+    );
+  }
+
   /** Deletes keys straight from LMDB (after a scan); cached entries under these keys are dropped. */
   removeAll(keys: readonly Buffer[]): void {
     if (keys.length === 0) return;

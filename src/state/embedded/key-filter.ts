@@ -38,6 +38,19 @@ export class KeyFilter {
     }
   }
 
+  /** add() for the key's bytes (the same bits as its latin1 text: one char per byte). */
+  addBytes(key: Uint8Array): void {
+    const bits = this.bits;
+    const mask = this.mask;
+    let h1 = hash1Bytes(key);
+    const h2 = hash2Bytes(key) | 1;
+    for (let i = 0; i < PROBES; i++) {
+      const b = h1 & mask;
+      bits[b >>> 5]! |= 1 << (b & 31);
+      h1 = (h1 + h2) | 0;
+    }
+  }
+
   /** False when the key was certainly never added; true when it may have been. */
   mayContain(ck: string): boolean {
     const bits = this.bits;
@@ -68,6 +81,29 @@ function hash2(s: string): number {
   let h = 0x9747b28c ^ s.length;
   for (let i = 0; i < s.length; i++) {
     h = Math.imul(h ^ s.charCodeAt(i), 0x5bd1e995);
+    h ^= h >>> 15;
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
+/** hash1 over bytes (equal to hash1 of their latin1 text). */
+function hash1Bytes(b: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < b.length; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  return h >>> 0;
+}
+
+/** hash2 over bytes (equal to hash2 of their latin1 text). */
+function hash2Bytes(b: Uint8Array): number {
+  let h = 0x9747b28c ^ b.length;
+  for (let i = 0; i < b.length; i++) {
+    h = Math.imul(h ^ b[i]!, 0x5bd1e995);
     h ^= h >>> 15;
   }
   h ^= h >>> 16;

@@ -4,9 +4,10 @@
 // user key (the snapshot regroups them into a JS Map). The value type is the descriptor's type,
 // GENERIC when it gives none. Layout: [ts: f64 under TTL][value]; lists: [count: varuint][elements].
 
-import type { DataInputDeserializer, DataOutputSerializer } from "../../core/data-io.ts";
+import { type DataInputDeserializer, DataOutputSerializer } from "../../core/data-io.ts";
 import type { StateDescriptor } from "../../core/state.ts";
 import { GENERIC } from "../../core/types/generic.ts";
+import { PrimitiveType } from "../../core/types/primitives.ts";
 import type { TypeSerializer } from "../../core/types/type-info.ts";
 import type { TtlValue } from "../ttl.ts";
 
@@ -62,3 +63,41 @@ export function codecFor(descriptor: StateDescriptor<unknown>, ttl: boolean): Va
 
 /** For entries restored before their state registered: the heap form as one GENERIC value. */
 export const RAW_CODEC: ValueCodec = new PlainCodec(GENERIC.createSerializer());
+
+/** Primitive kinds whose values GENERIC decodes to exactly what their own serializer would. */
+const GENERIC_EXACT_KINDS: ReadonlySet<string> = new Set(["string", "number", "boolean", "bigint"]);
+
+/**
+ * Writes values in the raw form (RAW_CODEC) after checking them with the state's own codec, so a
+ * value of the wrong type fails as it would in the state's own encoding.
+ */
+class CheckedRawCodec implements ValueCodec {
+  private readonly scratch = new DataOutputSerializer(64);
+  constructor(private readonly own: ValueCodec) {}
+  encode(value: unknown, out: DataOutputSerializer): void {
+    this.scratch.clear();
+    this.own.encode(value, this.scratch);
+    RAW_CODEC.encode(value, out);
+  }
+  decode(input: DataInputDeserializer): unknown {
+    return RAW_CODEC.decode(input);
+  }
+}
+
+/**
+ * The codec a state keeps when it registers after entries were restored for it in raw form, so
+ * that they stay as written (each restored entry is written to the store once): entries in raw
+ * form decode to the same heap values as in the state's own encoding when its type is GENERIC
+ * (or none) or a primitive GENERIC round-trips exactly (string, number, boolean, bigint). Undefined
+ * when the raw entries must be rewritten: map state (one raw entry per key holds every user key),
+ * other types (a POJO or a Date type decodes to other objects than GENERIC does).
+ */
+export function restoredCodecFor(descriptor: StateDescriptor<unknown>, ttl: boolean): ValueCodec | undefined {
+  if (descriptor.kind === "map") return undefined;
+  const type = descriptor.type;
+  if (type === undefined || type === GENERIC) return RAW_CODEC;
+  if (type instanceof PrimitiveType && GENERIC_EXACT_KINDS.has(type.kind)) {
+    return new CheckedRawCodec(codecFor(descriptor, ttl));
+  }
+  return undefined;
+}
