@@ -168,9 +168,16 @@ export class EmbeddedStore {
         e.dirty = true;
         this.dirty++;
       }
+      // The value may have grown (a list appended to in place): estimate it again, so that the
+      // cache's bytes follow what it holds between flushes, not only at them.
+      const size = ENTRY_OVERHEAD + ck.length + roughValueBytes(value, 0);
+      this.cacheBytes += size - e.size;
+      e.size = size;
+      if (this.cacheBytes > this.cacheBytesLimit) this.evict();
       return;
     }
-    this.add(ck, { value, codec, size: ENTRY_OVERHEAD + ck.length + 16, dirty: true, hot: false });
+    const size = ENTRY_OVERHEAD + ck.length + roughValueBytes(value, 0);
+    this.add(ck, { value, codec, size, dirty: true, hot: false });
     this.dirty++;
   }
 
@@ -430,4 +437,45 @@ function* scanTransaction(
 /** Heap bytes of a decoded value whose encoding takes `encoded` bytes (a rough, generous estimate). */
 function valueBytes(encoded: number): number {
   return 16 + 2 * encoded;
+}
+
+/** Elements or fields of a container looked at by roughValueBytes; the rest are extrapolated. */
+const SAMPLED_ITEMS = 8;
+
+/**
+ * Heap bytes of a value just written, in the scale of valueBytes, without encoding it (its
+ * encoding is known only at the next flush): strings by their length, containers by a sample of
+ * their first items times their size, so a write costs O(1) whatever the value holds.
+ */
+function roughValueBytes(v: unknown, depth: number): number {
+  if (typeof v === "string") return 16 + 2 * v.length;
+  if (typeof v !== "object" || v === null) return 16;
+  if (depth >= 3) return 64;
+  if (Array.isArray(v)) {
+    const n = v.length;
+    const k = Math.min(n, SAMPLED_ITEMS);
+    let sum = 0;
+    for (let i = 0; i < k; i++) sum += roughValueBytes(v[i], depth + 1);
+    return 32 + (k === 0 ? 0 : (sum / k) * n);
+  }
+  if (ArrayBuffer.isView(v)) return 32 + v.byteLength;
+  if (v instanceof Map || v instanceof Set) {
+    const isMap = v instanceof Map;
+    let k = 0;
+    let sum = 0;
+    for (const [a, b] of v.entries()) {
+      sum += roughValueBytes(a, depth + 1) + (isMap ? roughValueBytes(b, depth + 1) : 0);
+      if (++k === SAMPLED_ITEMS) break;
+    }
+    return 32 + (k === 0 ? 0 : (sum / k) * v.size);
+  }
+  // A plain object (or a class instance): its enumerable fields, counted all, sampled first few.
+  let n = 0;
+  let sum = 0;
+  for (const key in v) {
+    if (n++ < SAMPLED_ITEMS)
+      sum += 2 * key.length + roughValueBytes((v as Record<string, unknown>)[key], depth + 1);
+  }
+  const k = Math.min(n, SAMPLED_ITEMS);
+  return 32 + (k === 0 ? 0 : (sum / k) * n);
 }
