@@ -105,4 +105,56 @@ describe("merging window set", () => {
     );
     assert.deepEqual(merges, ["0-40 0-12,30-40 0-10 30-40"]);
   });
+
+  it("a custom assigner may merge windows of the set without the new one, which stays apart", () => {
+    // Windows that merge only once a later window starts 100 or more past them (a custom
+    // assigner closing out old sessions): the merge leaves the new window alone.
+    const closeOut = {
+      mergeWindows(windows: readonly TimeWindow[], callback: (m: TimeWindow[], r: TimeWindow) => void) {
+        const latest = Math.max(...windows.map((x) => x.start));
+        const old = windows.filter((x) => x.end + 100 <= latest);
+        if (old.length > 1) {
+          callback(
+            old,
+            new TimeWindow(Math.min(...old.map((x) => x.start)), Math.max(...old.map((x) => x.end))),
+          );
+        }
+      },
+    } as unknown as ConstructorParameters<typeof MergingWindowSet>[0];
+    const state = memoryState();
+    const set = new MergingWindowSet(closeOut, state);
+    const merges: string[] = [];
+    const merge = (r: TimeWindow, m: TimeWindow[], sw: TimeWindow, ms: TimeWindow[]) =>
+      merges.push(`${show(r)} <- [${m.map(show)}] state ${show(sw)} <- [${ms.map(show)}]`);
+    assert.equal(show(set.addWindow(w(0, 5), merge)), "0-5");
+    assert.equal(show(set.addWindow(w(10, 15), merge)), "10-15");
+    assert.equal(set.size, 2);
+    assert.deepEqual(merges, []);
+
+    assert.equal(show(set.addWindow(w(200, 205), merge)), "200-205", "the new window is its own");
+    assert.deepEqual(merges, ["0-15 <- [0-5,10-15] state 0-5 <- [10-15]"]);
+    assert.equal(set.size, 2, "0-15 and 200-205");
+    assert.equal(show(set.getStateWindow(w(0, 15))), "0-5", "the merged contents stay in 0-5's namespace");
+    assert.equal(show(set.getStateWindow(w(200, 205))), "200-205");
+    assert.equal(set.getStateWindow(w(10, 15)), undefined);
+    set.persist();
+    assert.deepEqual(state.value(), [0, 15, 0, 5, 200, 205, 200, 205]);
+  });
+
+  it("a merge that only re-produces a window of the set asks for no state merge", () => {
+    // An assigner that reports each old window as merged into itself, as some custom ones do.
+    const echo = {
+      mergeWindows(windows: readonly TimeWindow[], callback: (m: TimeWindow[], r: TimeWindow) => void) {
+        for (const x of windows.slice(0, -1)) callback([x], x);
+      },
+    } as unknown as ConstructorParameters<typeof MergingWindowSet>[0];
+    const set = new MergingWindowSet(echo, memoryState());
+    const merges: string[] = [];
+    const merge = (r: TimeWindow) => merges.push(show(r));
+    set.addWindow(w(0, 5), merge);
+    assert.equal(show(set.addWindow(w(10, 15), merge)), "10-15");
+    assert.deepEqual(merges, [], "no state to merge");
+    assert.equal(set.size, 2);
+    assert.equal(show(set.getStateWindow(w(0, 5))), "0-5");
+  });
 });
