@@ -181,6 +181,23 @@ describe("Async I/O: timeouts and retries", () => {
     );
   });
 
+  it("a timeout's error shows a long record shortened to 80 characters", async () => {
+    const env = new StreamExecutionEnvironment({ parallelism: 1 });
+    const long = "r".repeat(200);
+    AsyncDataStream.unorderedWait(
+      env.fromCollection([long]),
+      (_x: string, _rf: ResultFuture<string>) => {},
+      10,
+    )
+      .uid("slow")
+      .collect();
+    await assert.rejects(env.execute("long-record"), (e: Error) => {
+      const shown = /async request for record (\S+) did not complete/.exec(e.message)?.[1];
+      assert.equal(shown, `"${"r".repeat(76)}...`, e.message);
+      return true;
+    });
+  });
+
   it("without a timeout handler, a timeout fails the job with a clear error", async () => {
     const env = new StreamExecutionEnvironment({ parallelism: 1 });
     AsyncDataStream.unorderedWait(

@@ -72,4 +72,19 @@ describe("metric types", () => {
     assert.equal(byName.get("sizes")?.stats?.max, 4);
     assert.equal(g.getMetricIdentifier("seen"), "weir.taskmanager.job.task.operator.seen");
   });
+
+  it("a subgroup asked for twice is the same group: its metrics are not registered twice", () => {
+    const g = new MetricGroupImpl(OPERATOR_SCOPE, { operator_name: "map", subtask_index: "0" });
+    const a = g.addGroup("cache");
+    a.counter("hits").inc(2);
+    const b = g.addGroup("cache");
+    assert.equal(b, a);
+    assert.equal(b.counter("hits").getCount(), 2);
+    const out: MetricValue[] = [];
+    g.collect(out, 0);
+    assert.deepEqual(
+      out.filter((v) => v.name === "cache.hits").map((v) => v.value),
+      [2],
+    );
+  });
 });

@@ -18,6 +18,7 @@ import {
   toFlameGraph,
 } from "../../src/runtime/metrics/cpu-profiler.ts";
 import { startJsonLinesReporter } from "../../src/runtime/metrics/json-lines-reporter.ts";
+import { JobMetrics } from "../../src/runtime/metrics/job-metrics.ts";
 import { MeterView } from "../../src/runtime/metrics/meter-view.ts";
 import {
   METRICS_INTERVAL_ENV,
@@ -350,5 +351,13 @@ describe("metrics edges", () => {
     });
     assert.deepEqual(toFlameGraph({ nodes: profile.nodes }), { name: "root", value: 0, children: [] });
     assert.deepEqual(toFlameGraph({ nodes: [] }), { name: "root", value: 0, children: [] });
+  });
+
+  it("a job keeps its last 100 failures and counts the ones it dropped", () => {
+    const job = new JobMetrics("j", "flaky", []);
+    for (let i = 0; i < 103; i++) job.recordFailure(i, new Error(`failure ${i}`));
+    assert.equal(job.exceptions.length, 100);
+    assert.equal(job.exceptionsDropped, 3);
+    assert.equal(job.exceptions[0]?.message, "failure 3");
   });
 });

@@ -76,4 +76,15 @@ describe("InternalTimerService restore", () => {
     t.pts.fireDue();
     assert.deepEqual(fired, [50]);
   });
+
+  it("a manual clock refuses to go backwards and keeps its time", () => {
+    const clock = new ManualClock(100);
+    let ticks = 0;
+    clock.onAdvance(() => ticks++);
+    assert.throws(() => clock.setTime(99), /a clock does not go backwards \(99 < 100\)/);
+    assert.equal(clock.now(), 100);
+    assert.equal(ticks, 0, "no listener told of a refused time");
+    clock.setTime(100);
+    assert.equal(ticks, 1, "the same time again is allowed");
+  });
 });

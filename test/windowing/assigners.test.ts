@@ -180,6 +180,20 @@ describe("bad window input is refused", () => {
           .trigger({} as never),
       /needs a Trigger/,
     );
+    // Each of the four methods is needed: one missing is refused at once, not when first called.
+    const full = { onElement() {}, onEventTime() {}, onProcessingTime() {}, clear() {} };
+    for (const missing of Object.keys(full)) {
+      const partial = { ...full } as Record<string, unknown>;
+      delete partial[missing];
+      assert.throws(
+        () =>
+          keyed()
+            .window(TumblingEventTimeWindows.of(5))
+            .trigger(partial as never),
+        /needs a Trigger: an object with onElement, onEventTime, onProcessingTime and clear/,
+        `a trigger without ${missing}`,
+      );
+    }
     const noMerge = {
       createAccumulator: () => 0,
       add: (_e: Ev, a: number) => a + 1,
