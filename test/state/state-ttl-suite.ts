@@ -238,6 +238,22 @@ export function stateTtlSuite(label: string, create: (range: KeyGroupRange) => K
       }
     });
 
+    it("MapState with OnCreateAndWrite: get does not extend an entry's lifetime", () => {
+      const { b, clock, at } = setup();
+      const s = b.getMapState(
+        new MapStateDescriptor<string, number>("m").enableTimeToLive(
+          ttl(OnCreateAndWrite, NeverReturnExpired),
+        ),
+      );
+      at("k");
+      s.put("a", 1);
+      clock.t += 60;
+      assert.equal(s.get("a"), 1);
+      clock.t += 60;
+      assert.equal(s.get("a"), undefined, "the read at +60 did not refresh the entry");
+      assert.equal(s.contains("a"), false);
+    });
+
     it("MapState with OnReadAndWrite: get refreshes only the entry read", () => {
       const { b, clock, at } = setup();
       const s = b.getMapState(
