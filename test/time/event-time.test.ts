@@ -199,7 +199,7 @@ function oneActiveReader(): Source<number, number> {
   };
 }
 
-test("an idle input holds the watermark back until it is marked idle", async () => {
+test("an idle input holds the watermark back until it is marked idle, also through a chained map", async () => {
   async function run(idleness: boolean) {
     const clock = new ManualClock(0);
     const env = new StreamExecutionEnvironment({ parallelism: 2, clock, autoWatermarkInterval: 10 });
@@ -219,6 +219,8 @@ test("an idle input holds the watermark back until it is marked idle", async () 
     if (idleness) strategy = strategy.withIdleness(100);
     env
       .fromSource(oneActiveReader(), strategy, "one active reader")
+      // Chained to the source: the idleness has to pass through it to reach the keyed exchange.
+      .map((n) => n)
       .keyBy(() => "all")
       .process<number>({
         processElement(_n, ctx) {
