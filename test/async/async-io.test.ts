@@ -266,6 +266,30 @@ describe("Async I/O: timeouts and retries", () => {
     for (const x of range(40)) assert.equal(attempts.get(x), (x % 4) + 1, `attempts of ${x}`);
   });
 
+  it("a failed request fails the job naming the record, the reason and the attempts made", async () => {
+    const failing: AsyncFunction<number, number> = {
+      async asyncInvoke(x) {
+        throw new Error(`the lookup service refused ${x}`);
+      },
+    };
+    const once = new StreamExecutionEnvironment({ parallelism: 1 });
+    AsyncDataStream.orderedWait(once.fromCollection([7]), failing, 0).collect();
+    await assert.rejects(once.execute("no-retry"), (e: Error) => {
+      assert.match(e.message, /async request for record 7 failed: .*the lookup service refused 7/);
+      assert.doesNotMatch(e.message, /after \d+ attempts/, "one attempt: no count");
+      return true;
+    });
+    const retried = new StreamExecutionEnvironment({ parallelism: 1 });
+    const strategy = AsyncRetryStrategies.fixedDelay<number>(2, 1)
+      .ifException(RetryPredicates.HAS_EXCEPTION_PREDICATE)
+      .build();
+    AsyncDataStream.orderedWaitWithRetry(retried.fromCollection([8]), failing, 0, 1, strategy).collect();
+    await assert.rejects(retried.execute("retried"), (e: Error) => {
+      assert.match(e.message, /async request for record 8 failed after 3 attempts: .*refused 8/);
+      return true;
+    });
+  });
+
   it("retries empty results per the result predicate, with exponential backoff", async () => {
     const attempts = new Map<number, number>();
     const fn: AsyncFunction<number, string> = {
