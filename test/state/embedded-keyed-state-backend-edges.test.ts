@@ -96,4 +96,26 @@ describe("embedded keyed state backend: edges", () => {
     );
     snapshot.release();
   });
+
+  it("after applyToAllKeys a handle read inside it reads the restored current key again", () => {
+    const b = new EmbeddedKeyedStateBackend({ start: 0, end: MAX - 1 });
+    try {
+      const descriptor = new ValueStateDescriptor<string>("v", Types.STRING);
+      const s = b.getState(descriptor);
+      at(b, "one");
+      s.update("value of one");
+      at(b, "two");
+      s.update("value of two");
+      // The handle reads the first key visited (and only that one): it remembers that key's
+      // store key for the context's version of that moment.
+      let read = false;
+      b.applyToAllKeys(descriptor, () => {
+        if (!read) s.value();
+        read = true;
+      });
+      assert.equal(s.value(), "value of two", "the current key is 'two' again");
+    } finally {
+      b.dispose();
+    }
+  });
 });

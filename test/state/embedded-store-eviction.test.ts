@@ -186,6 +186,18 @@ describe("embedded store: cache eviction, counted", () => {
     }
   });
 
+  it("without a managed memory given, the cache holds 32 MiB (half of 64 MiB)", () => {
+    const s = new EmbeddedStore();
+    try {
+      const value = "d".repeat(200); // ~550 estimated bytes an entry: 20k entries are ~11 MB
+      for (let i = 0; i < 20_000; i++) put(s, `key-${i}`, value);
+      assert.equal(s.cachedEntries(), 20_000, "no sweep below the default budget");
+      assert.ok(s.cachedBytes() > 8 * 2 ** 20 && s.cachedBytes() < 32 * 2 ** 20, `${s.cachedBytes()}`);
+    } finally {
+      s.dispose();
+    }
+  });
+
   it("a managed memory below the minimum is raised to it", () => {
     const small = new EmbeddedStore({ managedMemoryBytes: 1024 });
     const min = new EmbeddedStore({ managedMemoryBytes: MIN_MANAGED_MEMORY_BYTES });
