@@ -164,6 +164,23 @@ describe("embedded store: cache eviction, counted", () => {
     }
   });
 
+  it("counts an object written by its fields, also past the sampled first few", () => {
+    const s = new EmbeddedStore({ managedMemoryBytes: 64 * 2 ** 20 });
+    try {
+      const wide: Record<string, string> = {};
+      for (let i = 0; i < 100; i++) wide[`field${i}`] = "w".repeat(100);
+      const before = s.cachedBytes();
+      put(s, "wide", wide);
+      const bytes = s.cachedBytes() - before;
+      // 100 fields of ~200 bytes of text each: about 20 KB, not the 8 fields sampled.
+      assert.ok(bytes > 100 * 200 && bytes < 100 * 300, `${bytes} bytes estimated`);
+      s.flush();
+      assert.deepEqual(get(s, "wide"), wide);
+    } finally {
+      s.dispose();
+    }
+  });
+
   it("follows a value growing in place (a list appended to) between flushes", () => {
     const s = new EmbeddedStore({ managedMemoryBytes: MIN_MANAGED_MEMORY_BYTES });
     const limit = MIN_MANAGED_MEMORY_BYTES / 2;
