@@ -55,18 +55,23 @@ export class ChainedTarget implements RecordTarget {
     // Map and filter (exactly those classes, whose processElement is known) are fused: the
     // compiled function calls the user function and the next output itself.
     // These bodies are MapOperator's and FilterOperator's processElement.
-    let call = `const ts = element.timestamp;\ntry {\nop.processElement(value, ${this.inputIndex | 0});\n} finally {\nelement.timestamp = ts;\n}`;
+    let call = `op.processElement(value, ${this.inputIndex | 0});`;
+    // Any other operator may stamp its own output: the timestamp is put back in the same try.
+    let save = "const ts = element.timestamp;\n";
+    let restore = " finally {\nelement.timestamp = ts;\n}";
     let fn: unknown;
     if (op.constructor === MapOperator) {
       fn = (op as MapOperator).fn;
       call = "op.output.collect(fn(value, op.runtime));";
+      save = restore = "";
     } else if (op.constructor === FilterOperator) {
       fn = (op as FilterOperator).fn;
       call = "if (fn(value, op.runtime)) op.output.collect(value);";
+      save = restore = "";
     }
     return compile(
       ["out", "op", "info", "attribute", "fn", "element"],
-      `out.numRecordsOut++;\nop.numRecordsIn++;\ntry {\n${call}\n} catch (e) {\nthrow attribute(e, info);\n}`,
+      `out.numRecordsOut++;\nop.numRecordsIn++;\n${save}try {\n${call}\n} catch (e) {\nthrow attribute(e, info);\n}${restore}`,
       [out, op, this.info, attribute, fn, this.element],
     );
   }
