@@ -155,6 +155,41 @@ describe("primitive types", () => {
       () => Types.BIGINT.createSerializer().read(new DataInputDeserializer(new Uint8Array([9]))),
       /unknown bigint tag 9/,
     );
+    // Tag 1 (a positive bigint in hex) followed by the string "zz": not hexadecimal.
+    const out = new DataOutputSerializer(8);
+    out.writeU8(1);
+    out.writeString("zz");
+    assert.throws(
+      () => Types.BIGINT.createSerializer().read(new DataInputDeserializer(out.view(), 0, out.position)),
+      (e: unknown) => e instanceof SerializationError && /bigint digits are not hexadecimal/.test(e.message),
+    );
+  });
+
+  it("BIGINT keeps the compact form through ±MAX_SAFE_INTEGER, hex beyond (savepoint bytes are a format)", () => {
+    const bytes = (v: bigint): number[] => {
+      const out = new DataOutputSerializer(4);
+      Types.BIGINT.createSerializer().write(v, out);
+      return [...out.view().subarray(0, out.position)];
+    };
+    // Tag 0 then the zigzag varint of the number, the same bytes the NUMBER varint writes.
+    const compact = (n: number): number[] => {
+      const out = new DataOutputSerializer(4);
+      out.writeU8(0);
+      out.writeVarInt(n);
+      return [...out.view().subarray(0, out.position)];
+    };
+    assert.deepStrictEqual(bytes(BigInt(MAX)), compact(MAX));
+    assert.deepStrictEqual(bytes(-BigInt(MAX)), compact(-MAX));
+    assert.deepStrictEqual(bytes(0n), [0, 0]);
+    // One past the bounds: tag 1 (positive) or 2 (negative), then the magnitude in hex.
+    const hexOf = (tag: number, hex: string): number[] => {
+      const out = new DataOutputSerializer(4);
+      out.writeU8(tag);
+      out.writeString(hex);
+      return [...out.view().subarray(0, out.position)];
+    };
+    assert.deepStrictEqual(bytes(BigInt(MAX) + 1n), hexOf(1, "20000000000000"));
+    assert.deepStrictEqual(bytes(-BigInt(MAX) - 1n), hexOf(2, "20000000000000"));
   });
 });
 
