@@ -77,6 +77,30 @@ export abstract class HeapState {
     this.table.delete(ctx.keyGroupIndex, ctx.namespace, ctx.mapKey);
   }
 
+  /**
+   * get() then clear(), with one lookup without TTL (a window's contents as it fires for the last
+   * time): what get() returned.
+   */
+  getAndClear(): unknown {
+    if (this.ttl !== undefined) {
+      const v = this.getForClear();
+      this.clear();
+      return v;
+    }
+    const ctx = this.ctx;
+    return this.resultOf(this.table.take(ctx.keyGroupIndex, ctx.namespace, ctx.mapKey));
+  }
+
+  /** What get() returns (with TTL); value-like and list states have one. */
+  protected getForClear(): unknown {
+    throw new InvalidArgumentError(`${this.descriptor.kind} state '${this.descriptor.name}' has no get()`);
+  }
+
+  /** What get() returns for a stored value without TTL (undefined: no entry). */
+  protected resultOf(stored: unknown): unknown {
+    return stored;
+  }
+
   /** Removes the current key's entry from the current namespace's Map `m`. */
   protected removeCurrent(m: KeyMap): void {
     m.delete(this.ctx.mapKey);
@@ -158,6 +182,10 @@ export class HeapValueState<T> extends SingleValueState<T> implements ValueState
     this.defaultValue = descriptor.defaultValue as T | undefined;
   }
 
+  protected override getForClear(): unknown {
+    return this.value();
+  }
+
   value(): T | undefined {
     if (this.ttl === undefined) {
       const v = this.table.current()?.get(this.ctx.mapKey) as T | undefined;
@@ -195,6 +223,10 @@ export class HeapReducingState<T> extends SingleValueState<T> implements Reducin
     return this.read(this.accessed());
   }
 
+  protected override getForClear(): unknown {
+    return this.get();
+  }
+
   add(value: T): void {
     if (value === undefined) {
       throw new InvalidArgumentError(`reducing state '${this.descriptor.name}': cannot add undefined`);
@@ -229,6 +261,14 @@ export class HeapAggregatingState<IN, ACC, OUT>
     return acc === undefined ? undefined : this.fn.getResult(acc);
   }
 
+  protected override getForClear(): unknown {
+    return this.get();
+  }
+
+  protected override resultOf(stored: unknown): unknown {
+    return stored === undefined ? undefined : this.fn.getResult(stored as ACC);
+  }
+
   add(value: IN): void {
     const now = this.accessed();
     const m = this.table.currentOrCreate();
@@ -250,6 +290,14 @@ export class HeapAggregatingState<IN, ACC, OUT>
 const EMPTY: readonly never[] = Object.freeze([]);
 
 export class HeapListState<T> extends HeapState implements ListState<T> {
+  protected override getForClear(): unknown {
+    return this.get();
+  }
+
+  protected override resultOf(stored: unknown): unknown {
+    return stored ?? EMPTY;
+  }
+
   get(): readonly T[] {
     if (this.ttl === undefined)
       return (this.table.current()?.get(this.ctx.mapKey) as T[] | undefined) ?? EMPTY;

@@ -40,6 +40,10 @@ export function mapKeyOf(key: unknown): MapKey {
     case "string":
       return key.length > 0 && key.charCodeAt(0) === 0 ? `${ESC}s${key}` : key;
     case "number":
+      // An integral number as a small integer: a record field that once held a double keeps its
+      // integers boxed, and a boxed Map key is hashed and compared on a slower path (same key:
+      // Maps compare numbers by SameValueZero).
+      return (key | 0) === key ? key | 0 : key;
     case "boolean":
     case "bigint":
       return key;
@@ -181,13 +185,33 @@ export class StateTable {
     if (this.shared[keyGroupIndex] !== 0) this.preserve(keyGroupIndex, ns, mapKey);
   }
 
-  /** Removes the current key's entry in namespace `ns` (dropping the namespace's Map when empty). */
+  /**
+   * Removes one entry (dropping the namespace's Map when empty). A namespace Map whose last entry
+   * goes is dropped whole, the entry with it: V8 shrinks a Map as it empties, and the windows of a
+   * key group empty theirs one key after another as they fire.
+   */
   delete(keyGroupIndex: number, ns: Namespace, mapKey: MapKey): boolean {
     if (this.shared[keyGroupIndex] !== 0) this.preserve(keyGroupIndex, ns, mapKey);
-    const m = this.mapOf(keyGroupIndex, ns);
-    if (m === undefined || !m.delete(mapKey)) return false;
-    if (m.size === 0 && ns !== VOID_NAMESPACE) this.nsGroups![keyGroupIndex]!.delete(ns);
+    if (ns === VOID_NAMESPACE) return this.voidGroups[keyGroupIndex]?.delete(mapKey) ?? false;
+    const byNs = this.nsGroups?.[keyGroupIndex];
+    const m = byNs?.get(ns);
+    if (m === undefined) return false;
+    if (m.size !== 1) return m.delete(mapKey);
+    if (!m.has(mapKey)) return false;
+    byNs!.delete(ns);
     return true;
+  }
+
+  /** Removes one entry as delete() does and returns its stored value (undefined when none). */
+  take(keyGroupIndex: number, ns: Namespace, mapKey: MapKey): unknown {
+    if (this.shared[keyGroupIndex] !== 0) this.preserve(keyGroupIndex, ns, mapKey);
+    const byNs = ns === VOID_NAMESPACE ? undefined : this.nsGroups?.[keyGroupIndex];
+    const m = ns === VOID_NAMESPACE ? this.voidGroups[keyGroupIndex] : byNs?.get(ns);
+    if (m === undefined) return undefined;
+    const s = m.get(mapKey);
+    if (byNs !== undefined && m.size === 1 && (s !== undefined || m.has(mapKey))) byNs.delete(ns);
+    else m.delete(mapKey);
+    return s;
   }
 
   /** Drops a namespace Map that became empty (void-namespace Maps stay: one per key group). */

@@ -4,7 +4,8 @@
 // fires before the rest of them; one at the same time fires after them; many deletions in one
 // time leave the others firing in order; re-identifying namespaces keeps the order. A fired timer
 // stays in its slot's per-key Map until the slot drains: it must count as gone (registered again,
-// it fires again; deleted, nothing happens; a snapshot leaves it out).
+// it fires again; deleted, nothing happens; a snapshot leaves it out). Timers registered as known
+// to be new skip the per-key Maps until something looks into their slot: then they are found.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -120,5 +121,33 @@ describe("InternalTimerService, timers grouped by time", () => {
     assert.equal(t.s.numEventTimeTimers(), 3);
     t.s.advanceWatermark(10);
     assert.deepEqual(t.fired, ["x/w1@5", "x/w2@10", "y/v1@10"]);
+  });
+
+  it("timers registered as new are found by later registrations, deletes and snapshots", () => {
+    const t = service();
+    for (const k of ["a", "b", "c", "d"]) {
+      t.setKey(k);
+      t.s.registerNewEventTimeTimer("w", 20);
+    }
+    t.setKey("e");
+    t.s.registerNewEventTimeTimer("v", 20);
+    t.setKey("b");
+    t.s.registerEventTimeTimer("w", 20); // there already: not a second timer
+    t.setKey("c");
+    t.s.deleteEventTimeTimer("w", 20);
+    t.setKey("f");
+    t.s.registerNewEventTimeTimer("w", 20); // after the slot was indexed
+    t.setKey("d");
+    t.s.registerEventTimeTimer("w", 20);
+    t.s.registerEventTimeTimer("w", 30);
+    const snapshot = t.s
+      .capture()
+      .flatMap(([, ts]) => ts.map((x) => `${String(x.key)}/${x.namespace}@${x.time}`))
+      .sort();
+    assert.deepEqual(snapshot, ["a/w@20", "b/w@20", "d/w@20", "d/w@30", "e/v@20", "f/w@20"]);
+    assert.equal(t.s.numEventTimeTimers(), 6);
+    t.s.advanceWatermark(30);
+    assert.deepEqual(t.fired, ["a/w@20", "b/w@20", "d/w@20", "e/v@20", "f/w@20", "d/w@30"]);
+    assert.equal(t.s.numEventTimeTimers(), 0);
   });
 });

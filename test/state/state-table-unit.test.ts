@@ -6,6 +6,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
+import { setFlagsFromString } from "node:v8";
 import { InvalidArgumentError } from "../../src/core/errors.ts";
 import {
   type KeyContext,
@@ -26,6 +27,22 @@ describe("state table: keys", () => {
     assert.equal(mapKeyOf(5n), 5n);
     assert.equal(mapKeyOf("\u0000x"), "\u0000s\u0000x");
     assert.equal(mapKeyOf("x\u0000"), "x\u0000", "only a leading NUL");
+  });
+
+  it("an integral number is a small integer as a Map key, even when it came boxed", () => {
+    setFlagsFromString("--allow-natives-syntax");
+    const isSmallInteger = new Function("x", "return %IsSmi(x)") as (x: unknown) => boolean;
+    // A field that once held a fraction keeps its integers boxed (a double field).
+    const records = [{ key: 0.5 }, ...Array.from({ length: 10 }, (_, i) => ({ key: i * 3 }))];
+    for (const r of records.slice(1)) {
+      assert.equal(isSmallInteger(r.key), false, "the record's integer is boxed");
+      const k = mapKeyOf(r.key);
+      assert.equal(k, r.key);
+      assert.ok(isSmallInteger(k), `${r.key} as a Map key is boxed`);
+    }
+    assert.equal(mapKeyOf(-0), 0);
+    assert.equal(mapKeyOf(2 ** 40), 2 ** 40);
+    assert.equal(mapKeyOf(-1.5), -1.5);
   });
 
   it("every key comes back from its Map key, composite keys rebuilt", () => {
@@ -150,6 +167,37 @@ describe("state table: live state", () => {
     assert.ok(t.mapOf(0, VOID_NAMESPACE) !== undefined);
     assert.equal(t.hasEntries(0), false, "an empty void Map holds no entries");
     assert.equal(t.size(), 0);
+  });
+
+  it("take() removes an entry and returns its value, dropping a namespace Map with its last entry", () => {
+    const { t, put, at } = table();
+    put(1, "a", "A", "w");
+    put(1, "b", "B", "w");
+    put(1, "a", "void A");
+    put(1, "u", undefined, "w2"); // a stored undefined is an entry too
+    at(1, "a", "w");
+    assert.equal(t.take(1, "w", "a"), "A");
+    assert.equal(t.take(1, "w", "a"), undefined, "gone");
+    assert.equal(t.mapOf(1, "w")?.size, 1);
+    assert.equal(t.take(1, "w", "b"), "B");
+    assert.equal(t.mapOf(1, "w"), undefined, "the emptied namespace goes");
+    assert.equal(t.take(1, "w2", "zz"), undefined);
+    assert.ok(t.mapOf(1, "w2") !== undefined, "another key's entry stays");
+    assert.equal(t.delete(1, "w2", "u"), true);
+    assert.equal(t.mapOf(1, "w2"), undefined);
+    assert.equal(t.take(1, VOID_NAMESPACE, "a"), "void A");
+    assert.ok(t.mapOf(1, VOID_NAMESPACE) !== undefined, "the void Map stays");
+    assert.equal(t.size(), 0);
+    assert.equal(t.take(3, "w", "a"), undefined, "a key group never written");
+  });
+
+  it("take() keeps the value for a capture that has yet to read the key group", () => {
+    const { t, put } = table();
+    put(2, "a", 1, "w");
+    const c = t.capture([2]);
+    assert.equal(t.take(2, "w", "a"), 1);
+    assert.equal(t.mapOf(2, "w"), undefined);
+    assert.deepEqual(readGroup(c, 2), ["w/a=1"]);
   });
 
   it("dropIfEmpty drops an empty namespace Map only", () => {

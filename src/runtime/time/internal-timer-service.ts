@@ -70,6 +70,20 @@ export class InternalTimerService<N> {
     this.register(this.eventTimers, this.keyContext.getCurrentKey(), namespace, time, true);
   }
 
+  /**
+   * registerEventTimeTimer for a timer the caller knows is not registered (nor is any other of the
+   * current key, `namespace` and `time`): no lookup, and no per-key index entry until one is needed.
+   */
+  registerNewEventTimeTimer(namespace: N, time: number): void {
+    const ctx = this.keyContext;
+    const key = ctx.getCurrentKey();
+    const keyGroup =
+      key !== undefined && ctx.getCurrentKeyGroup !== undefined
+        ? ctx.getCurrentKeyGroup()
+        : assignToKeyGroup(key, this.maxParallelism);
+    this.eventTimers.addNew(new QueuedTimer(time, key, keyGroup, namespace));
+  }
+
   deleteEventTimeTimer(namespace: N, time: number): void {
     this.eventTimers.delete(time, this.nsIdOf(namespace), mapKeyOf(this.keyContext.getCurrentKey()));
   }

@@ -1,6 +1,8 @@
 // The timers of one domain of an InternalTimerService: an index time -> slot (namespace id -> key
 // id -> timer) and a heap of the slots by time, so that registering and firing a timer touch no
-// heap while many keys' timers share a time (the windows of one end).
+// heap while many keys' timers share a time (the windows of one end). Timers registered as known
+// to be new (addNew) join their slot's order only; the slot indexes them when it is first looked
+// into (catchUp), which a window operator's own timers often never are.
 
 import { type MapKey, mapKeyOf } from "../../state/state-table.ts";
 import type { InternalTimer } from "./internal-timer-service.ts";
@@ -39,8 +41,24 @@ class TimeSlot<N> extends Map<unknown, Map<MapKey, QueuedTimer<N>>> implements H
   live = 0;
   /** Out of the index (nothing live left); the heap drops it when it surfaces. */
   removed = false;
+  /** `order[0, indexed)` is in the per-key Maps (live timers); later timers wait for catchUp(). */
+  indexed = 0;
   constructor(readonly time: number) {
     super();
+  }
+
+  /** Puts the live timers registered by addNew since the last catch-up into the per-key Maps. */
+  catchUp(nsIdOf: (namespace: N) => unknown): void {
+    const order = this.order;
+    for (let i = this.indexed; i < order.length; i++) {
+      const t = order[i]!;
+      if (!t.live) continue;
+      const nsId = nsIdOf(t.namespace);
+      let byKey = this.get(nsId);
+      if (byKey === undefined) this.set(nsId, (byKey = new Map()));
+      byKey.set(mapKeyOf(t.key), t);
+    }
+    this.indexed = order.length;
   }
 
   /** The next live timer in registration order, or undefined when none is left. */
@@ -60,6 +78,7 @@ class TimeSlot<N> extends Map<unknown, Map<MapKey, QueuedTimer<N>>> implements H
     if (dead > 32 && dead > 2 * this.live) {
       this.order = this.order.filter((t, i) => i >= this.next && t.live);
       this.next = 0;
+      this.indexed = this.order.length; // called after catchUp
     }
   }
 }
@@ -88,6 +107,10 @@ export class TimerQueue<N> {
   private lastKeyId: MapKey = "";
   /** The slot of the per-key Map `slot()` returned last (where `add` puts a timer). */
   private foundSlot: TimeSlot<N> | undefined;
+  /** The slot addNew used last (dropped with it). */
+  private newSlot: TimeSlot<N> | undefined;
+  /** How catchUp identifies a timer's namespace (set by reindex). */
+  private nsIdOf: (namespace: N) => unknown = defaultNamespaceId;
 
   /** Whether (time, nsId, keyId) is the last timer registered, still live. */
   isLast(time: number, nsId: unknown, keyId: MapKey): boolean {
@@ -124,16 +147,14 @@ export class TimerQueue<N> {
     const times = this.recentTimes;
     for (let i = 0; i < RECENT_SLOTS; i++) {
       if (times[i] === time && this.recentNsIds[i] === nsId) {
-        this.foundSlot = this.recentSlots[i];
+        const found = this.recentSlots[i]!;
+        if (found.indexed !== found.order.length) found.catchUp(this.nsIdOf);
+        this.foundSlot = found;
         return this.recentByKey[i]!;
       }
     }
-    let slot = this.index.get(time);
-    if (slot === undefined) {
-      slot = new TimeSlot<N>(time);
-      this.index.set(time, slot);
-      this.heap.push(slot);
-    }
+    const slot = this.slotAt(time);
+    slot.catchUp(this.nsIdOf);
     let byKey = slot.get(nsId);
     if (byKey === undefined) slot.set(nsId, (byKey = new Map()));
     const r = this.nextRecent;
@@ -146,24 +167,54 @@ export class TimerQueue<N> {
     return byKey;
   }
 
-  /** Adds `t` under `keyId` to `byKey`, which `slot()` just returned (no live timer for that key). */
-  add(t: QueuedTimer<N>, keyId: MapKey, byKey: Map<MapKey, QueuedTimer<N>>): void {
-    const slot = this.foundSlot!;
-    byKey.set(keyId, t);
+  /** The slot of `time`, created when missing (its per-key Maps may lag: see catchUp). */
+  private slotAt(time: number): TimeSlot<N> {
+    let slot = this.index.get(time);
+    if (slot === undefined) {
+      slot = new TimeSlot<N>(time);
+      this.index.set(time, slot);
+      this.heap.push(slot);
+    }
+    return slot;
+  }
+
+  /**
+   * Adds `t`, which the caller knows has no live timer of the same (time, namespace, key) here,
+   * without looking: it joins its slot's order, and the slot's per-key Maps when they are next
+   * read. A duplicate would fire twice.
+   */
+  addNew(t: QueuedTimer<N>): void {
+    let slot = this.newSlot;
+    if (slot === undefined || slot.time !== t.time || slot.removed) this.newSlot = slot = this.slotAt(t.time);
     t.seq = this.nextSeq++;
     slot.order.push(t);
     slot.live++;
     this.size++;
   }
 
+  /** Adds `t` under `keyId` to `byKey`, which `slot()` just returned (no live timer for that key). */
+  add(t: QueuedTimer<N>, keyId: MapKey, byKey: Map<MapKey, QueuedTimer<N>>): void {
+    const slot = this.foundSlot!;
+    byKey.set(keyId, t);
+    t.seq = this.nextSeq++;
+    slot.order.push(t);
+    if (slot.indexed === slot.order.length - 1) slot.indexed++;
+    slot.live++;
+    this.size++;
+  }
+
   get(time: number, nsId: unknown, keyId: MapKey): QueuedTimer<N> | undefined {
-    const t = this.index.get(time)?.get(nsId)?.get(keyId);
+    const slot = this.index.get(time);
+    if (slot === undefined) return undefined;
+    slot.catchUp(this.nsIdOf);
+    const t = slot.get(nsId)?.get(keyId);
     return t?.live === true ? t : undefined;
   }
 
   delete(time: number, nsId: unknown, keyId: MapKey): void {
     this.lastTime = Number.NaN;
     const slot = this.index.get(time);
+    slot?.catchUp(this.nsIdOf);
     const byKey = slot?.get(nsId);
     const t = byKey?.get(keyId);
     if (t === undefined || !t.live) return;
@@ -184,6 +235,7 @@ export class TimerQueue<N> {
   private removeSlot(slot: TimeSlot<N>): void {
     this.index.delete(slot.time);
     slot.removed = true;
+    if (this.newSlot === slot) this.newSlot = undefined;
     this.forgetRecent();
   }
 
@@ -231,6 +283,7 @@ export class TimerQueue<N> {
 
   *values(): Generator<QueuedTimer<N>> {
     for (const slot of this.index.values()) {
+      slot.catchUp(this.nsIdOf);
       for (const byKey of slot.values()) for (const t of byKey.values()) if (t.live) yield t;
     }
   }
@@ -239,8 +292,10 @@ export class TimerQueue<N> {
   reindex(nsIdOf: (namespace: N) => unknown): void {
     this.lastTime = Number.NaN;
     const live = [...this.values()].sort((a, b) => a.time - b.time || a.seq - b.seq);
+    this.nsIdOf = nsIdOf;
     this.index = new Map();
     this.heap = new TimerHeap<TimeSlot<N>>();
+    this.newSlot = undefined;
     this.forgetRecent();
     this.size = 0;
     for (const t of live) {

@@ -5,7 +5,9 @@
 // array [start, end, stateStart, stateEnd, ...].
 
 import { InvalidArgumentError } from "../../../core/errors.ts";
-import type { ValueState } from "../../../core/state.ts";
+import { type ValueState, ValueStateDescriptor } from "../../../core/state.ts";
+import { VOID_NAMESPACE } from "../../../state/heap-keyed-state-backend.ts";
+import type { KeyedStateBackend } from "../../../state/keyed-state-backend.ts";
 import { type MergingWindowAssigner, TimeWindow } from "./window-contracts.ts";
 
 /** Called when windows merged: the merged windows' state windows must merge into `stateWindowResult`. */
@@ -17,6 +19,30 @@ export type MergeFunction = (
 ) => void;
 
 const id = (w: TimeWindow): string => `${w.start}:${w.end}`;
+
+const MERGING_SET_STATE = "__window-merging-set";
+
+/**
+ * Where a window operator keeps its keys' merging window sets: per key, not per window, so read
+ * and written in the void namespace whatever window is current.
+ */
+export function mergingSetState(backend: KeyedStateBackend): ValueState<number[]> {
+  const raw = backend.getState(new ValueStateDescriptor<number[]>(MERGING_SET_STATE));
+  return {
+    value: () => {
+      backend.setCurrentNamespace(VOID_NAMESPACE);
+      return raw.value();
+    },
+    update: (v) => {
+      backend.setCurrentNamespace(VOID_NAMESPACE);
+      raw.update(v);
+    },
+    clear: () => {
+      backend.setCurrentNamespace(VOID_NAMESPACE);
+      raw.clear();
+    },
+  };
+}
 
 interface Entry {
   window: TimeWindow;

@@ -137,3 +137,16 @@ export function aggregateOverElements(
     richFunctions: [...rich(agg), ...then.richFunctions],
   };
 }
+
+/** One RichFunction opening and closing all of `fns` in order (undefined when there are none). */
+export function compositeRich(fns: RichFunction[]): RichFunction | undefined {
+  if (fns.length === 0) return undefined;
+  return {
+    open: async (ctx) => {
+      for (const f of fns) await f.open?.(ctx);
+    },
+    close: async () => {
+      for (const f of fns) await f.close?.();
+    },
+  };
+}

@@ -6,18 +6,13 @@
 // later than that go to the late-data side output, or are counted in numLateRecordsDropped.
 
 import { InvalidArgumentError, InvalidJobError } from "../../../core/errors.ts";
-import type { Collector, Counter, OutputTag, RichFunction } from "../../../core/functions.ts";
-import {
-  type AppendingState,
-  ListStateDescriptor,
-  type ValueState,
-  ValueStateDescriptor,
-} from "../../../core/state.ts";
-import { type Namespace, VOID_NAMESPACE } from "../../../state/heap-keyed-state-backend.ts";
+import type { Collector, Counter, OutputTag } from "../../../core/functions.ts";
+import type { ValueState } from "../../../core/state.ts";
+import type { Namespace } from "../../../state/heap-keyed-state-backend.ts";
 import type { KeyedStateBackend } from "../../../state/keyed-state-backend.ts";
 import type { InternalTimer, InternalTimerService } from "../../time/internal-timer-service.ts";
 import { type KeyedContext, StreamOperator } from "../stream-operator.ts";
-import { MergingWindowSet } from "./merging-window-set.ts";
+import { MergingWindowSet, mergingSetState } from "./merging-window-set.ts";
 import {
   type Evictor,
   isEventTimeEndTrigger,
@@ -38,10 +33,11 @@ import {
   WindowProcessContext,
   WindowTriggerContext,
 } from "./window-contexts.ts";
-import { ContentsProbe, probedContentsDescriptor, type WindowContentsDescriptor } from "./window-contents.ts";
-import type { InternalWindowFunction } from "./window-functions.ts";
+import { WindowContents, type WindowContentsDescriptor } from "./window-contents.ts";
+import { cleanupTimeOfEnd, WindowEndTrigger, type WindowFiring } from "./window-end-trigger.ts";
+import { compositeRich, type InternalWindowFunction } from "./window-functions.ts";
 
-export type { WindowContentsDescriptor } from "./window-contents.ts";
+export { CONTENTS_STATE, type WindowContentsDescriptor } from "./window-contents.ts";
 
 export interface WindowOperatorSpec {
   assigner: WindowAssigner<unknown, Window>;
@@ -55,17 +51,14 @@ export interface WindowOperatorSpec {
   fn: InternalWindowFunction<any, unknown, unknown, Window>;
 }
 
-export const CONTENTS_STATE = "__window-contents";
-const MERGING_SET_STATE = "__window-merging-set";
 export const LATE_RECORDS_DROPPED = "numLateRecordsDropped";
 
-export class WindowOperator extends StreamOperator implements WindowOperatorAccess {
+export class WindowOperator extends StreamOperator implements WindowOperatorAccess, WindowFiring {
   backend!: KeyedStateBackend;
   timers!: InternalTimerService<Window>;
   private keySelector!: (value: unknown) => unknown;
   private keyedInput!: KeyedContext;
-  private contentsState!: AppendingState<unknown, unknown>;
-  private listContents = false;
+  private contents!: WindowContents;
   private mergingSetState: ValueState<number[]> | undefined;
   private lateDropped!: Counter;
   private collector!: Collector<unknown>;
@@ -79,18 +72,10 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
   private readonly lateTag: OutputTag<unknown> | undefined;
   /**
    * The trigger is the default event-time one and windows do not merge: the operator does the
-   * trigger's work itself (see onElementAtWindowEnd, onTimerAtWindowEnd), which also tells it
-   * which of its timers exist.
+   * trigger's work itself (endTrigger), which also tells it which of its timers exist.
    */
   private readonly inlineTrigger: boolean;
-  /** With the inlined trigger: whether the last add found the window's contents there. */
-  private contentsProbe: ContentsProbe | undefined;
-  /**
-   * With the inlined trigger: the latest event-time timer restored. A window whose contents
-   * existed has its timers when it ends after this (created since the restore, by this operator's
-   * rules); windows from a checkpoint may come from another trigger or allowed lateness.
-   */
-  private restoredTimersUntil = Number.NEGATIVE_INFINITY;
+  private endTrigger: WindowEndTrigger | undefined;
   private readonly triggerCtx = new WindowTriggerContext(this);
   private readonly evictorCtx = new WindowEvictorContext(this);
   private readonly processCtx: WindowProcessContext;
@@ -127,39 +112,17 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
     // A window's state namespace identifies it for this assigner: timers use it, not its text.
     const assigner = this.assigner;
     this.timers.useNamespaceIdentity((w) => assigner.stateNamespace(w));
-    let descriptor: WindowContentsDescriptor =
-      this.evictor !== undefined ? new ListStateDescriptor<unknown>(CONTENTS_STATE) : this.spec.contents;
-    this.listContents = descriptor.kind === "list";
-    if (this.inlineTrigger && !this.listContents) {
-      this.contentsProbe = new ContentsProbe(descriptor.kind);
-      descriptor = probedContentsDescriptor(descriptor, this.contentsProbe);
-      for (const [domain, timers] of this.timers.capture()) {
-        if (domain !== "event") continue;
-        for (const t of timers) if (t.time > this.restoredTimersUntil) this.restoredTimersUntil = t.time;
-      }
+    this.contents = new WindowContents(
+      this.backend,
+      this.spec.contents,
+      this.evictor !== undefined,
+      this.inlineTrigger,
+    );
+    if (this.inlineTrigger) {
+      const take = this.evictor === undefined;
+      this.endTrigger = new WindowEndTrigger(this, this.timers, this.contents, this.lateness, take);
     }
-    this.contentsState = this.backend.getPartitionedState(
-      descriptor as ListStateDescriptor<unknown>,
-    ) as AppendingState<unknown, unknown>;
-    if (this.merging) {
-      // Per key, not per window: read and written in the void namespace whatever window is current.
-      const raw = this.backend.getState(new ValueStateDescriptor<number[]>(MERGING_SET_STATE));
-      const b = this.backend;
-      this.mergingSetState = {
-        value: () => {
-          b.setCurrentNamespace(VOID_NAMESPACE);
-          return raw.value();
-        },
-        update: (v) => {
-          b.setCurrentNamespace(VOID_NAMESPACE);
-          raw.update(v);
-        },
-        clear: () => {
-          b.setCurrentNamespace(VOID_NAMESPACE);
-          raw.clear();
-        },
-      };
-    }
+    if (this.merging) this.mergingSetState = mergingSetState(this.backend);
     this.lateDropped = this.runtime.getCounter(LATE_RECORDS_DROPPED);
     const output = this.output;
     this.collector = { collect: (v) => output.collect(v) };
@@ -207,11 +170,11 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
       for (let i = 0; i < windows.length; i++) {
         const w = windows[i]!;
         const end = w.maxTimestamp();
-        const cleanup = this.cleanupTimeOfEnd(end);
+        const cleanup = cleanupTimeOfEnd(end, this.lateness);
         if (cleanup <= watermark) continue;
         skipped = false;
         this.addToWindow(this.namespaceOf(w), value, ts);
-        this.onElementAtWindowEnd(w, end, cleanup, watermark);
+        this.endTrigger!.onElement(w, end, cleanup, watermark);
       }
     } else {
       for (let i = 0; i < windows.length; i++) {
@@ -256,11 +219,7 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
   }
 
   private addToWindow(stateNamespace: Namespace, value: unknown, ts: number): void {
-    this.backend.setCurrentNamespace(stateNamespace);
-    this.contentsProbe?.reset();
-    if (this.evictor !== undefined) {
-      this.contentsState.add({ value, timestamp: ts } satisfies TimestampedValue<unknown>);
-    } else this.contentsState.add(value);
+    this.contents.add(stateNamespace, value, ts);
   }
 
   private onElementTrigger(
@@ -278,47 +237,11 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
     this.registerCleanupTimer(window);
   }
 
-  /**
-   * EventTimeTrigger.onElement and the cleanup timer, for a window that is not late: FIRE when the
-   * watermark passed the window's end (an element within the allowed lateness), else a timer at the
-   * end. Without allowed lateness that timer is also the cleanup timer (one timer per window).
-   */
-  private onElementAtWindowEnd(window: Window, end: number, cleanup: number, watermark: number): void {
-    // Contents that were there got their timers with their first element (and keep them: the
-    // cleanup timer removes the contents, the end timer fires before any element sees the window
-    // end passed); the other contents have just been created.
-    const timersExist = this.contentsProbe?.existed === true && end > this.restoredTimersUntil;
-    if (end <= watermark) this.fire(window, window);
-    else {
-      if (timersExist) return;
-      this.timers.registerEventTimeTimer(window, end);
-      if (cleanup === end) return;
-    }
-    if (!timersExist && cleanup < MAX_WINDOW_TIMESTAMP) this.timers.registerEventTimeTimer(window, cleanup);
-  }
-
   // ---- timers --------------------------------------------------------------------------------
 
   private onEventTime(timer: InternalTimer<Window>): void {
-    if (this.inlineTrigger) this.onTimerAtWindowEnd(timer);
+    if (this.endTrigger !== undefined) this.endTrigger.onTimer(timer);
     else this.onTimer(timer, true);
-  }
-
-  /**
-   * An event-time timer with the inlined EventTimeTrigger: FIRE at the window's end; at the cleanup
-   * time, the window's state goes. The trigger's clear() would delete the timer at the window's
-   * end, which by then has fired (it is due no later than the cleanup timer, and is registered only
-   * while the watermark is before it): skipped.
-   */
-  private onTimerAtWindowEnd(timer: InternalTimer<Window>): void {
-    const window = timer.namespace;
-    const time = timer.time;
-    const end = window.maxTimestamp();
-    if (time === end) this.fire(window, window);
-    if (time === this.cleanupTimeOfEnd(end)) {
-      this.purge(window);
-      this.clearWindowFunctionState(window);
-    }
   }
 
   private onProcessingTime(timer: InternalTimer<Window>): void {
@@ -351,31 +274,36 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
 
   // ---- firing, purging, cleanup ----------------------------------------------------------------
 
-  private fire(window: Window, stateWindow: Window): void {
-    this.backend.setCurrentNamespace(this.namespaceOf(stateWindow));
-    const contents = this.contentsState.get();
-    if (contents === undefined || (this.listContents && (contents as unknown[]).length === 0)) return;
+  fire(window: Window, stateWindow: Window): void {
+    const contents = this.contents.get(this.namespaceOf(stateWindow));
+    const evictor = this.evictor;
+    if (evictor === undefined) {
+      this.emitWindow(window, contents);
+      return;
+    }
+    if (contents === undefined || (contents as unknown[]).length === 0) return;
     const key = this.backend.getCurrentKey();
     this.element.timestamp = window.maxTimestamp();
     this.processCtx.window = window;
-    const evictor = this.evictor;
-    if (evictor === undefined) {
-      this.fn.process(key, window, this.processCtx, contents, this.collector);
-      return;
-    }
     const elements = (contents as TimestampedValue<unknown>[]).slice();
     const size = elements.length;
     evictor.evictBefore(elements, size, window, this.evictorCtx);
     const values = elements.map((e) => e.value);
     this.fn.process(key, window, this.processCtx, values, this.collector);
     evictor.evictAfter(elements, size, window, this.evictorCtx);
-    this.backend.setCurrentNamespace(this.namespaceOf(stateWindow));
-    (this.contentsState as unknown as { update(v: unknown[]): void }).update(elements);
+    this.contents.updateElements(this.namespaceOf(stateWindow), elements);
   }
 
-  private purge(stateWindow: Window): void {
-    this.backend.setCurrentNamespace(this.namespaceOf(stateWindow));
-    this.contentsState.clear();
+  /** Calls the window function with the contents of `window` (without an evictor), if any. */
+  emitWindow(window: Window, contents: unknown): void {
+    if (contents === undefined || (this.contents.list && (contents as unknown[]).length === 0)) return;
+    this.element.timestamp = window.maxTimestamp();
+    this.processCtx.window = window;
+    this.fn.process(this.backend.getCurrentKey(), window, this.processCtx, contents, this.collector);
+  }
+
+  purge(stateWindow: Window): void {
+    this.contents.clear(this.namespaceOf(stateWindow));
   }
 
   private clearAllState(window: Window, stateWindow: Window, set: MergingWindowSet | undefined): void {
@@ -388,7 +316,7 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
   }
 
   /** The window function's clear() and the per-window state it kept. */
-  private clearWindowFunctionState(window: Window): void {
+  clearWindowFunctionState(window: Window): void {
     this.backend.setCurrentNamespace(this.namespaceOf(window));
     this.processCtx.window = window;
     this.fn.clear(window, this.processCtx);
@@ -398,13 +326,7 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
   /** When a window's state goes: maxTimestamp (+ allowed lateness in event time); MAX = never. */
   private cleanupTime(window: Window): number {
     const max = window.maxTimestamp();
-    return this.eventTime ? this.cleanupTimeOfEnd(max) : max;
-  }
-
-  /** The cleanup time of an event-time window whose maxTimestamp is `max`. */
-  private cleanupTimeOfEnd(max: number): number {
-    const t = max + this.lateness;
-    return t >= max && t < MAX_WINDOW_TIMESTAMP ? t : MAX_WINDOW_TIMESTAMP;
+    return this.eventTime ? cleanupTimeOfEnd(max, this.lateness) : max;
   }
 
   private registerCleanupTimer(window: Window): void {
@@ -464,8 +386,7 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
       this.deleteCleanupTimer(m);
     }
     if (mergedStateWindows.length > 0) {
-      this.backend.mergeNamespaces(
-        CONTENTS_STATE,
+      this.contents.merge(
         this.namespaceOf(stateResult),
         mergedStateWindows.map((w) => this.namespaceOf(w)),
       );
@@ -477,16 +398,4 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
       `${this.describe()} got a record without a timestamp, but its assigner ${this.assigner} makes event-time windows: give records timestamps with WatermarkStrategy....withTimestampAssigner((e) => e.time) in fromSource(...) or assignTimestampsAndWatermarks(...) before keyBy/window, or use a processing-time assigner (e.g. TumblingProcessingTimeWindows)`,
     );
   }
-}
-
-function compositeRich(fns: RichFunction[]): RichFunction | undefined {
-  if (fns.length === 0) return undefined;
-  return {
-    open: async (ctx) => {
-      for (const f of fns) await f.open?.(ctx);
-    },
-    close: async () => {
-      for (const f of fns) await f.close?.();
-    },
-  };
 }
