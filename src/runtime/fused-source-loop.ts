@@ -1,10 +1,14 @@
 // The record loop of a source task generated end to end: when the reader makes records from an
-// index (fromSequence, fromGenerator, fromCollection) and the chain after it is only maps and
-// filters ending in a sink, one function compiled for this task (`new Function`, its own type
-// feedback) makes a poll's records, assigns their timestamps, calls every user function and the
-// sink writer's write. V8 then sees one monomorphic loop: it inlines the chain, keeps the counts
-// in registers and usually scalar-replaces the records a map makes (feasibility.md §3; the
-// record-at-a-time path crosses the reader and SourceOutput, code shared by every job).
+// index (fromSequence, fromGenerator, fromCollection) and the chain after it is only maps,
+// filters, flatMaps and keyed reduces ending in a sink, one function compiled for this task
+// (`new Function`, its own type feedback) makes a poll's records, assigns their timestamps, calls
+// every user function and the sink writer's write. V8 then sees one monomorphic loop: it inlines
+// the chain, keeps the counts in registers and usually scalar-replaces the records a map makes
+// (feasibility.md §3; the record-at-a-time path crosses the reader and SourceOutput, code shared
+// by every job). A flatMap gets a collector generated with the loop, running the operators after
+// it (their counts in the counters themselves, per record): the function calls it per element.
+// A keyed reduce (its keyBy edge chained, at p=1) does what its processElement does through the
+// keyed backend's API: key, key group, value, reduce, update.
 //
 // Same semantics as that path: each record runs through the whole chain before the next (a
 // watermark a generator emits on an event follows the event); a failure names the operator
@@ -15,7 +19,9 @@
 
 import type { TimestampAssigner } from "../core/watermark.ts";
 import { type OperatorInfo, attribute } from "./operator-failure.ts";
-import { FilterOperator, MapOperator, SinkOperator } from "./operators/basic.ts";
+import { assignToKeyGroup } from "../core/key-groups.ts";
+import { FilterOperator, FlatMapOperator, MapOperator, SinkOperator } from "./operators/basic.ts";
+import { type FusedReduceStep, KeyedReduceOperator } from "./operators/keyed-reduce.ts";
 import type { ElementContext, StreamOperator } from "./operators/stream-operator.ts";
 import { RoutingOutput } from "./outputs.ts";
 
@@ -58,17 +64,22 @@ export interface FusedSource {
 }
 
 interface Stage {
-  kind: "map" | "filter" | "sink";
-  /** The user function (map, filter) or the sink writer. */
+  kind: "map" | "filter" | "flatMap" | "reduce" | "sink";
+  /** The user function (map, filter, flatMap, reduce) or the sink writer. */
   callee: unknown;
   runtime: unknown;
+  /** flatMap: what it returned as elements; reduce: the rest of its processElement. */
+  extra: unknown;
   info: OperatorInfo;
   op: StreamOperator;
   /** The output whose only target this stage is (it counts the records sent to it). */
   from: RoutingOutput;
 }
 
-/** The stages of a chain of maps and filters ending in a sink, from `head`; undefined otherwise. */
+/**
+ * The stages of a chain of maps, filters, flatMaps and keyed reduces ending in a sink, from
+ * `head`; undefined otherwise.
+ */
 function stagesFrom(head: RoutingOutput): Stage[] | undefined {
   const stages: Stage[] = [];
   for (let from = head; ; ) {
@@ -78,17 +89,37 @@ function stagesFrom(head: RoutingOutput): Stage[] | undefined {
     const info = target.info;
     // Exactly these classes: their processElement is known (subclasses may change it).
     const type: unknown = op.constructor;
+    let output: unknown;
     if (type === SinkOperator) {
       const writer = (op as SinkOperator).fusedWriter();
-      stages.push({ kind: "sink", callee: writer, runtime: undefined, info, op, from });
+      stages.push({ kind: "sink", callee: writer, runtime: undefined, extra: undefined, info, op, from });
       return stages;
     }
-    if (type !== MapOperator && type !== FilterOperator) return undefined;
-    const step = (op as MapOperator | FilterOperator).fusedStep();
-    if (!(step.output instanceof RoutingOutput)) return undefined;
-    const kind = type === MapOperator ? "map" : "filter";
-    stages.push({ kind, callee: step.fn, runtime: step.runtime, info, op, from });
-    from = step.output;
+    if (type === MapOperator || type === FilterOperator) {
+      const step = (op as MapOperator | FilterOperator).fusedStep();
+      const kind = type === MapOperator ? "map" : "filter";
+      stages.push({ kind, callee: step.fn, runtime: step.runtime, extra: undefined, info, op, from });
+      output = step.output;
+    } else if (type === FlatMapOperator) {
+      const step = (op as FlatMapOperator).fusedStep();
+      stages.push({
+        kind: "flatMap",
+        callee: step.fn,
+        runtime: step.runtime,
+        extra: step.returned,
+        info,
+        op,
+        from,
+      });
+      output = step.output;
+    } else if (type === KeyedReduceOperator) {
+      const step = (op as KeyedReduceOperator).fusedStep();
+      if (step === undefined) return undefined;
+      stages.push({ kind: "reduce", callee: step.fn, runtime: undefined, extra: step, info, op, from });
+      output = step.output;
+    } else return undefined;
+    if (!(output instanceof RoutingOutput)) return undefined;
+    from = output;
   }
 }
 
@@ -138,34 +169,68 @@ export function compileIndexedLoop(
     : "";
   const after = source.generators ? "split.generator.onEvent(v0, ts, split);" : "";
 
-  // Stage j (1-based) takes v{j-1}; c{j} counts the records sent to it.
-  let body = "";
-  let close = "";
+  // Stage j (1-based) takes v{j-1}. Stages up to the first flatMap run in the loop and count in
+  // locals (c{j}, added to the counters when the poll ends); a flatMap gets a collector of its
+  // own (col{j}, made once for the task) running the stages after it, which count in the fields.
+  const collectors: string[] = [];
   const flush: string[] = ["counter.numRecords += c1;"];
-  for (let j = 1; j <= stages.length; j++) {
+  const locals: string[] = [];
+  const stageCode = (j: number, inLoop: boolean): string => {
     const s = stages[j - 1]!;
     const f = bind(`f${j}`, s.callee);
     const info = bind(`info${j}`, s.info);
-    flush.push(
-      `${bind(`out${j}`, s.from)}.numRecordsOut += c${j};`,
-      `${bind(`op${j}`, s.op)}.numRecordsIn += c${j};`,
-    );
+    const out = bind(`out${j}`, s.from);
+    const op = bind(`op${j}`, s.op);
+    let code: string;
+    if (inLoop) {
+      locals.push(`c${j} = 0`);
+      flush.push(`${out}.numRecordsOut += c${j};`, `${op}.numRecordsIn += c${j};`);
+      code = `c${j}++;\n`;
+    } else code = `${out}.numRecordsOut++;\n${op}.numRecordsIn++;\n`;
     const guard = (call: string) => `try {\n${call}\n} catch (e) {\nthrow attribute(e, ${info});\n}\n`;
-    body += `c${j}++;\n`;
-    if (s.kind === "sink") body += guard(`${f}.write(v${j - 1});`);
-    else if (s.kind === "map") {
-      const r = bind(`runtime${j}`, s.runtime);
-      body += `let v${j};\n${guard(`v${j} = ${f}(v${j - 1}, ${r});`)}`;
-    } else {
-      const r = bind(`runtime${j}`, s.runtime);
-      body += `let keep${j};\n${guard(`keep${j} = ${f}(v${j - 1}, ${r});`)}if (keep${j}) {\nconst v${j} = v${j - 1};\n`;
-      close += "}\n";
+    const rest = () => stageCode(j + 1, inLoop);
+    const input = `v${j - 1}`;
+    switch (s.kind) {
+      case "sink":
+        return `${code}${guard(`${f}.write(${input});`)}`;
+      case "map": {
+        const r = bind(`runtime${j}`, s.runtime);
+        return `${code}let v${j};\n${guard(`v${j} = ${f}(${input}, ${r});`)}${rest()}`;
+      }
+      case "filter": {
+        const r = bind(`runtime${j}`, s.runtime);
+        return `${code}let keep${j};\n${guard(`keep${j} = ${f}(${input}, ${r});`)}if (keep${j}) {\nconst v${j} = ${input};\n${rest()}}\n`;
+      }
+      case "flatMap": {
+        // FlatMapOperator.processElement, with col{j} for its collector.
+        const r = bind(`runtime${j}`, s.runtime);
+        const returned = bind(`returned${j}`, s.extra);
+        collectors.push(`const col${j} = { collect: (v${j}) => {\n${stageCode(j + 1, false)}} };`);
+        return `${code}${guard(`const r${j} = ${f}(${input}, col${j}, ${r});\nif (r${j} !== undefined) for (const x of ${returned}(r${j})) col${j}.collect(x);`)}`;
+      }
+      case "reduce": {
+        // KeyedReduceOperator.processElement (its key group always hashed: see fusedStep).
+        const step = s.extra as FusedReduceStep;
+        const key = bind(`key${j}`, step.keySelector);
+        const backend = bind(`backend${j}`, step.backend);
+        const state = bind(`state${j}`, step.state);
+        const call = [
+          `const k${j} = ${key}(${input});`,
+          `${backend}.setCurrentKey(k${j}, assignToKeyGroup(k${j}, ${step.maxParallelism | 0}));`,
+          `const acc${j} = ${state}.value();`,
+          `v${j} = acc${j} === undefined ? ${input} : ${f}(acc${j}, ${input});`,
+          `${state}.update(v${j});`,
+        ].join("\n");
+        return `${code}let v${j};\n${guard(call)}${rest()}`;
+      }
     }
-  }
-  const counters = stages.map((_, j) => `c${j + 1} = 0`).join(", ");
+  };
+  bind("assignToKeyGroup", assignToKeyGroup);
+  const body = stageCode(1, true);
   const code = `"use strict";
+${collectors.join("\n")}
 return function fusedSourceLoop(split, from, stride, count) {
-let ${counters};
+let ${locals.join(", ")};
 ${setTimestampOnce}
 try {
 for (let n = 0, i = from; n < count; n++, i += stride) {
@@ -173,7 +238,7 @@ const v0 = ${record};
 ${timestamp}
 ${before}
 ${setTimestamp}
-${body}${close}${after}
+${body}${after}
 }
 } finally {
 ${flush.join("\n")}

@@ -211,12 +211,12 @@ describe("a source's generated record loop", () => {
     });
   });
 
-  it("leaves other chains to the record-at-a-time path (a flatMap)", async () => {
+  it("leaves other chains to the record-at-a-time path (a process function)", async () => {
     const env = new StreamExecutionEnvironment({ parallelism: 1 });
     const out: number[] = [];
     env
       .fromSequence(1, 50)
-      .flatMap<number>((x, c) => c.collect(x))
+      .process<number>({ processElement: (x: number, _ctx, c) => c.collect(x) })
       .sinkTo(listSink(out), "sink");
     perRecordSinkCalls = 0;
     await env.execute("not-fused");

@@ -62,6 +62,19 @@ export class FilterOperator extends StreamOperator {
   }
 }
 
+/** What a generated loop calls in place of a flatMap's processElement. */
+export interface FusedFlatMapStep {
+  readonly fn: FlatMapFn<unknown, unknown>;
+  readonly runtime: RuntimeContext;
+  readonly output: Output;
+  /** What the function returned (not undefined) as elements to emit; throws as processElement does. */
+  readonly returned: (returned: unknown) => Iterable<unknown>;
+}
+
+/**
+ * A chained flatMap is fused into a source's generated loop (fused-source-loop.ts), which gives
+ * the function a collector of its own running the rest of the chain: keep processElement in step.
+ */
 export class FlatMapOperator extends StreamOperator {
   private collector!: Collector<unknown>;
   constructor(
@@ -77,10 +90,19 @@ export class FlatMapOperator extends StreamOperator {
   }
   processElement(value: unknown): void {
     const returned = this.fn(value, this.collector, this.runtime);
-    if (returned !== undefined) this.emitReturned(returned);
+    if (returned !== undefined) for (const v of this.iterableOf(returned)) this.output.collect(v);
   }
 
-  private emitReturned(returned: unknown): void {
+  fusedStep(): FusedFlatMapStep {
+    return {
+      fn: this.fn,
+      runtime: this.runtime,
+      output: this.output,
+      returned: (returned) => this.iterableOf(returned),
+    };
+  }
+
+  private iterableOf(returned: unknown): Iterable<unknown> {
     if (
       typeof returned === "string" ||
       typeof (returned as Iterable<unknown>)?.[Symbol.iterator] !== "function"
@@ -89,7 +111,7 @@ export class FlatMapOperator extends StreamOperator {
         `the flatMap() function of operator '${this.runtime.operatorName}' (uid ${this.runtime.operatorUid}) returned ${typeof returned === "string" ? "a string" : String(returned)}; return an array (or other iterable) of elements, or emit them with out.collect() and return nothing`,
       );
     }
-    for (const v of returned as Iterable<unknown>) this.output.collect(v);
+    return returned as Iterable<unknown>;
   }
 }
 

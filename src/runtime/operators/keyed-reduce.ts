@@ -3,8 +3,23 @@
 
 import type { ReduceFn, RichFunction } from "../../core/functions.ts";
 import { type ValueState, ValueStateDescriptor } from "../../core/state.ts";
-import { StreamOperator } from "./stream-operator.ts";
+import type { KeyedStateBackend } from "../../state/keyed-state-backend.ts";
+import { type Output, StreamOperator } from "./stream-operator.ts";
 
+/** What a generated loop does in place of a keyed reduce's processElement (see fusedStep). */
+export interface FusedReduceStep {
+  readonly fn: ReduceFn<unknown>;
+  readonly keySelector: (value: unknown) => unknown;
+  readonly backend: KeyedStateBackend;
+  readonly maxParallelism: number;
+  readonly state: ValueState<unknown>;
+  readonly output: Output;
+}
+
+/**
+ * A chained keyed reduce is fused into a source's generated loop (fused-source-loop.ts) when the
+ * key group is always hashed here: keep processElement in step with it.
+ */
 export class KeyedReduceOperator extends StreamOperator {
   private state!: ValueState<unknown>;
 
@@ -28,5 +43,23 @@ export class KeyedReduceOperator extends StreamOperator {
     const next = acc === undefined ? value : this.fn(acc, value);
     this.state.update(next);
     this.output.collect(next);
+  }
+
+  /**
+   * The parts of processElement for a generated loop (after open), or undefined when a record
+   * may bring its key group (a chain head behind hash edges: keyGroupOf would use it).
+   */
+  fusedStep(): FusedReduceStep | undefined {
+    const keyed = this.keyed[0];
+    if (keyed === undefined || keyed.keyGroupFromRecord === true || this.state === undefined)
+      return undefined;
+    return {
+      fn: this.fn,
+      keySelector: keyed.keySelector,
+      backend: keyed.backend,
+      maxParallelism: keyed.maxParallelism,
+      state: this.state,
+      output: this.output,
+    };
   }
 }
