@@ -4,22 +4,24 @@
 //   buffered   the engine's path before streaming: every key group encoded (encodeKeyedState),
 //              then the task's state file encoded whole and written (FsCheckpointStorage)
 //   streamed   the engine's path now: the state file written as its key groups are encoded
-// The engine restores a state file as loadCheckpoint does (the file read whole and decoded, then
-// each key group restored as the operator does: undecoded into the embedded backend).
+// The engine restores a state file as loadCheckpoint does (readStateFileAt: formats 1 and 2 read
+// whole and decoded; format 3, the streamed writer's, its snapshot and index, each key group read
+// from the file when restored), each key group as the operator does: undecoded into the embedded
+// backend.
 
 import { closeSync, openSync, readSync, writeSync } from "node:fs";
-import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FsCheckpointStorage } from "../../src/checkpoint/fs-storage.ts";
 import { encodeKeyedState, streamTaskSnapshot } from "../../src/checkpoint/snapshot-writer.ts";
+import { readStateFileAt } from "../../src/checkpoint/indexed-state-file.ts";
 import {
   decodeKeyGroup,
-  decodeStateFile,
   encodeKeyGroupFrom,
   isRunEncoded,
+  isStoredKeyGroup,
   visitKeyGroup,
 } from "../../src/checkpoint/state-file.ts";
-import type { KeyGroupSnapshot, TaskSnapshot } from "../../src/runtime/snapshot.ts";
+import type { KeyGroupSnapshot, StoredKeyGroup, TaskSnapshot } from "../../src/runtime/snapshot.ts";
 import type { KeyedStateBackend, KeyedStateSnapshot } from "../../src/state/keyed-state-backend.ts";
 
 export const WRITERS = ["per-group", "buffered", "streamed"] as const;
@@ -49,7 +51,7 @@ export async function writeCheckpoint(
   return {
     path,
     async restore(backend) {
-      const loaded = decodeStateFile(await readFile(path), path) as TaskSnapshot;
+      const loaded = (await readStateFileAt(path, "is missing")) as TaskSnapshot;
       for (const [kg, g] of loaded.operators.op?.keyGroups ?? []) restoreGroup(backend, kg, g, path);
     },
   };
@@ -92,9 +94,10 @@ function writePerGroup(snap: KeyedStateSnapshot, path: string): WrittenCheckpoin
 function restoreGroup(
   backend: KeyedStateBackend,
   kg: number,
-  g: KeyGroupSnapshot | Uint8Array,
+  stored: KeyGroupSnapshot | Uint8Array | StoredKeyGroup,
   path: string,
 ): void {
+  const g = isStoredKeyGroup(stored) ? stored.read() : stored;
   if (isRunEncoded(g) && backend.restoreEncodedKeyGroup !== undefined) {
     backend.restoreEncodedKeyGroup(kg, (visit) => void visitKeyGroup(g, path, visit));
   } else backend.restoreKeyGroup(kg, decodeKeyGroup(g, path).entries);

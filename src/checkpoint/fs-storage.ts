@@ -18,7 +18,8 @@ import { WeirError } from "../core/errors.ts";
 import type { PartitionerKind } from "../runtime/partitioners.ts";
 import type { CheckpointStorage } from "./checkpoint-storage.ts";
 import { isS3Location } from "./s3-location.ts";
-import { CorruptStateError, decodeStateFile, encodeStateFile, type StreamedStateFile } from "./state-file.ts";
+import { readStateFileAt, writeStreamedFileSynced } from "./indexed-state-file.ts";
+import { encodeStateFile, type StreamedStateFile } from "./state-file.ts";
 
 export const METADATA_FILE = "_metadata";
 export const CHECKPOINT_FORMAT = "weir-checkpoint";
@@ -74,27 +75,7 @@ export const nodeDurableFs: DurableFs = {
       closeSync(fd);
     }
   },
-  async writeStreamSynced(path, file) {
-    const fd = openSync(path, "w");
-    try {
-      let size = 0;
-      const put = async (data: Uint8Array, position: number | null) => {
-        for (let at = 0; at < data.length; ) {
-          const p = position === null ? null : position + at;
-          at += (await writeAsync(fd, data, at, data.length - at, p)).bytesWritten;
-        }
-      };
-      const header = await file.write(async (data) => {
-        await put(data, null);
-        size += data.length;
-      });
-      await put(header, 0);
-      await fsyncAsync(fd);
-      return size;
-    } finally {
-      closeSync(fd);
-    }
-  },
+  writeStreamSynced: writeStreamedFileSynced,
   async copyFileSynced(from, to) {
     await copyFile(from, to);
     const fh = await open(to, "r+");
@@ -439,14 +420,8 @@ export async function loadCheckpoint(path: string): Promise<LoadedCheckpoint> {
     location: (relPath) => join(root, relPath),
     exists: async (relPath) => existsSync(join(root, relPath)),
     async read(relPath: string): Promise<unknown> {
-      const p = join(root, relPath);
-      let bytes: Buffer;
-      try {
-        bytes = await readFile(p);
-      } catch {
-        throw new CorruptStateError(p, `is missing; the checkpoint at '${checkpointDir}' cannot be restored`);
-      }
-      return decodeStateFile(bytes, p);
+      const missing = `is missing; the checkpoint at '${checkpointDir}' cannot be restored`;
+      return readStateFileAt(join(root, relPath), missing);
     },
   };
 }

@@ -9,11 +9,18 @@ import type {
   OperatorRestore,
   OperatorSnapshot,
   RestoredKeyGroup,
+  StoredKeyGroup,
   TaskRestore,
   TaskSnapshot,
 } from "../runtime/snapshot.ts";
 import type { LoadedCheckpoint } from "./fs-storage.ts";
-import { decodeKeyGroup, isRunEncoded, visitKeyGroup } from "./state-file.ts";
+import {
+  CorruptStateError,
+  decodeKeyGroup,
+  isRunEncoded,
+  isStoredKeyGroup,
+  visitKeyGroup,
+} from "./state-file.ts";
 
 /** An operator of the new job: its uid, name, and parallelism. */
 export interface RestoreTarget {
@@ -127,8 +134,21 @@ function ownKeyGroups(
   return out;
 }
 
-/** A key group as its operator restores it: decoded when it does, or read with its values undecoded. */
-function restoredKeyGroup(g: KeyGroupSnapshot | Uint8Array, path: string): RestoredKeyGroup {
+/**
+ * A key group as its operator restores it: decoded when it does, or read with its values undecoded;
+ * one still in its file (format 3) is read from it then.
+ */
+function restoredKeyGroup(g: KeyGroupSnapshot | Uint8Array | StoredKeyGroup, path: string): RestoredKeyGroup {
+  if (isStoredKeyGroup(g)) {
+    return {
+      decode: () => decodeKeyGroup(g, path),
+      visit(visit) {
+        const bytes = g.read();
+        if (!isRunEncoded(bytes)) throw new CorruptStateError(path, "has a key group in an unknown encoding");
+        return visitKeyGroup(bytes, path, visit);
+      },
+    };
+  }
   if (!isRunEncoded(g)) return () => decodeKeyGroup(g, path);
   return { decode: () => decodeKeyGroup(g, path), visit: (visit) => visitKeyGroup(g, path, visit) };
 }

@@ -28,7 +28,8 @@ import {
 } from "./s3-location.ts";
 import { S3ObjectStore } from "./s3-object-store.ts";
 import { savepointDirectory } from "./savepoint.ts";
-import { CorruptStateError, decodeStateFile, encodeStateFile } from "./state-file.ts";
+import { decodeStateBytes } from "./indexed-state-file.ts";
+import { CorruptStateError, encodeStateFile } from "./state-file.ts";
 
 export class S3CheckpointStorage implements CheckpointStorage {
   readonly root: string;
@@ -240,7 +241,7 @@ export async function loadS3Checkpoint(
           `is missing; the checkpoint at '${checkpointDir}' cannot be restored`,
         );
       }
-      return decodeStateFile(bytes, where);
+      return decodeStateBytes(bytes, where);
     },
   };
 }

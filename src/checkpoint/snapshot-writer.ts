@@ -3,11 +3,11 @@
 // barrier (copy-on-write, see StateTable) is encoded key group by key group, and between slices of
 // a few milliseconds the event loop, and so the task, gets a turn. A task with a million keys keeps
 // processing records while its snapshot is encoded and written. Into a state file on a local
-// directory the snapshot is streamed (streamTaskSnapshot): each key group is written as soon as it
-// is encoded, so memory holds one key group, not the task's whole state file.
+// directory the snapshot is streamed (streamTaskSnapshot, format 3 with a key-group index): each
+// key group is written as soon as it is encoded, so memory holds one key group, not the task's
+// whole state file; a restore reads the key groups back one at a time.
 
 import { setImmediate as yieldToEventLoop } from "node:timers/promises";
-import { DataOutputSerializer } from "../core/data-io.ts";
 import type {
   OperatorSnapshot,
   PendingKeyedState,
@@ -15,13 +15,12 @@ import type {
   TimerSnapshot,
 } from "../runtime/snapshot.ts";
 import {
-  crc32Continue,
-  encodeKeyGroupFrom,
-  genericParts,
-  STATE_FILE_HEADER_BYTES,
-  type StreamedStateFile,
-  stateFileHeader,
-} from "./state-file.ts";
+  encodeIndexAndTrailer,
+  encodeSnapshotPart,
+  type IndexEntry,
+  indexedStateFileHeader,
+} from "./indexed-state-file.ts";
+import { crc32, encodeKeyGroupFrom, STATE_FILE_HEADER_BYTES, type StreamedStateFile } from "./state-file.ts";
 
 /** How long one slice of encoding may hold the thread. */
 const SLICE_MS = 5;
@@ -52,84 +51,45 @@ export async function encodeKeyedState(snapshot: TaskSnapshot, sliceMs = SLICE_M
 }
 
 /**
- * The task's state file written as it is encoded: the same GENERIC payload as encodeKeyedState then
- * encodeStateFile give, but each key group goes to `put` once encoded and is not kept, so a task
- * holds one encoded key group at a time instead of all of them and the whole file. Every key group
- * of the snapshot is written, the empty ones too (their number comes first in the file, before
- * they are read). Releases the captured state whatever happens.
+ * The task's state file (format 3, indexed-state-file.ts) written as it is encoded: the snapshot
+ * without its keyed operators' key groups, then each key group as soon as it is encoded (not kept:
+ * a task holds one encoded key group at a time, not all of them and the whole file), then the index
+ * of their offsets. Empty key groups are left out. Releases the captured state whatever happens.
  */
 export function streamTaskSnapshot(snapshot: TaskSnapshot, sliceMs = SLICE_MS): StreamedStateFile {
   return {
     async write(put) {
-      const ops = Object.values(snapshot.operators).filter((op) => op.keyedState !== undefined);
+      const ops = Object.entries(snapshot.operators).filter(([, op]) => op.keyedState !== undefined);
       try {
         await resolvePendingCustom(snapshot);
         const slice = yieldEvery(sliceMs);
-        const out = new DataOutputSerializer(PIECE_BYTES);
-        let length = 0;
-        let crc = 0;
+        let offset = 0;
         const emit = async (bytes: Uint8Array) => {
-          length += bytes.length;
-          crc = crc32Continue(crc, bytes);
+          offset += bytes.length;
           await put(bytes);
         };
-        const flush = async () => {
-          if (out.position === 0) return;
-          const bytes = new Uint8Array(out.position); // a copy: Buffer's slice() is a view
-          bytes.set(out.view());
-          out.clear();
-          await emit(bytes);
-        };
-        await put(new Uint8Array(STATE_FILE_HEADER_BYTES)); // replaced by the header at the end
-        const top = Object.keys(snapshot) as Array<keyof TaskSnapshot>;
-        genericParts.objectStart(out, top.length);
-        for (const name of top) {
-          genericParts.propertyName(out, name);
-          if (name !== "operators") {
-            genericParts.value(out, snapshot[name]);
-            continue;
-          }
-          const uids = Object.keys(snapshot.operators);
-          genericParts.objectStart(out, uids.length);
-          for (const uid of uids) {
-            genericParts.propertyName(out, uid);
-            const op = snapshot.operators[uid]!;
-            const pending = op.keyedState;
-            const plain = Object.keys(op).filter(
-              (k) => k !== "keyedState" && (pending === undefined || k !== "keyGroups"),
-            ) as Array<keyof OperatorSnapshot>;
-            genericParts.objectStart(out, plain.length + (pending === undefined ? 0 : 1));
-            for (const k of plain) {
-              genericParts.propertyName(out, k);
-              genericParts.value(out, op[k]);
-            }
-            if (pending === undefined) continue;
-            genericParts.propertyName(out, "keyGroups");
-            const { groups, encode } = await keyGroupEncoder(pending, slice);
-            genericParts.arrayStart(out, groups.length);
-            for (const kg of groups) {
-              await slice();
-              const bytes = encode(kg) ?? EMPTY_GROUP;
-              genericParts.arrayStart(out, 2);
-              genericParts.value(out, kg);
-              genericParts.bytesStart(out, bytes.length);
-              await flush();
-              await emit(bytes);
-            }
+        await emit(new Uint8Array(STATE_FILE_HEADER_BYTES)); // replaced by the header at the end
+        const part = encodeSnapshotPart(snapshot, new Set(ops.map(([uid]) => uid)));
+        await emit(part);
+        const index: IndexEntry[] = [];
+        for (const [uid, op] of ops) {
+          const { groups, encode } = await keyGroupEncoder(op.keyedState!, slice);
+          for (const kg of groups) {
+            await slice();
+            const bytes = encode(kg);
+            if (bytes === undefined) continue;
+            index.push([uid, kg, offset, bytes.length, crc32(bytes)]);
+            await emit(bytes);
           }
         }
-        await flush();
-        return stateFileHeader(length, crc);
+        await emit(encodeIndexAndTrailer(index, offset));
+        return indexedStateFileHeader(part.length, crc32(part));
       } finally {
-        releaseKeyedStates(ops);
+        releaseKeyedStates(ops.map(([, op]) => op));
       }
     },
   };
 }
-
-/** Bytes gathered before they are handed over (structure and small values between key groups). */
-const PIECE_BYTES = 64 * 1024;
-const EMPTY_GROUP = encodeKeyGroupFrom(() => {}, []);
 
 /**
  * The key groups of one operator's captured keyed state (those with entries or timers, ascending)

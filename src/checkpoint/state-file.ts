@@ -1,17 +1,21 @@
 // The binary format of a state file: a header that says what it is and which version wrote it,
 // a CRC-32 of the payload, and the payload (a GENERIC-encoded snapshot object). A file that is
-// truncated, corrupt or from a newer format is refused with its path named.
+// truncated, corrupt or from a newer format is refused with its path named. Format 3 (a task's
+// key groups after its snapshot, with an index) is read and written by indexed-state-file.ts.
 
 import { crc32 as zlibCrc32 } from "node:zlib";
 import { DataInputDeserializer, DataOutputSerializer } from "../core/data-io.ts";
 import { WeirError } from "../core/errors.ts";
 import { Types } from "../core/types/types.ts";
-import type { KeyGroupSnapshot } from "../runtime/snapshot.ts";
+import type { KeyGroupSnapshot, StoredKeyGroup } from "../runtime/snapshot.ts";
 import type { EncodedEntryVisitor } from "../state/keyed-state-backend.ts";
 
 const MAGIC = [0x57, 0x45, 0x49, 0x52, 0x53]; // "WEIRS"
-// 1: key groups as objects; 2: each key group encoded on its own (bytes inside the file). 2 reads both.
-export const STATE_FORMAT_VERSION = 2;
+// 1: key groups as objects; 2: each key group encoded on its own (bytes inside the file); 3: the
+// key groups after the snapshot, with an index at the end (indexed-state-file.ts). Each reads the
+// older ones; encodeStateFile writes 2.
+export const STATE_FORMAT_VERSION = 3;
+const PAYLOAD_FORMAT_VERSION = 2;
 const HEADER = MAGIC.length + 4 + 4 + 4;
 
 const generic = Types.GENERIC.createSerializer();
@@ -19,11 +23,6 @@ const generic = Types.GENERIC.createSerializer();
 /** CRC-32 (IEEE, as zlib and PNG) of bytes[start, end), computed natively. */
 export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number {
   return zlibCrc32(start === 0 && end === bytes.length ? bytes : bytes.subarray(start, end));
-}
-
-/** The CRC-32 of the bytes before (`crc`) followed by `bytes`: a CRC computed piece by piece. */
-export function crc32Continue(crc: number, bytes: Uint8Array): number {
-  return zlibCrc32(bytes, crc);
 }
 
 /** Bytes of a state file before its payload (magic, version, payload length, payload CRC-32). */
@@ -39,17 +38,17 @@ export interface StreamedStateFile {
   write(put: (bytes: Uint8Array) => Promise<void>): Promise<Uint8Array>;
 }
 
-/** The header of a state file whose payload has `length` bytes with CRC-32 `crc`. */
-export function stateFileHeader(length: number, crc: number): Uint8Array {
+/** The header of a state file of `version` whose payload has `length` bytes with CRC-32 `crc`. */
+export function stateFileHeader(length: number, crc: number, version = PAYLOAD_FORMAT_VERSION): Uint8Array {
   const bytes = new Uint8Array(HEADER);
-  writeHeader(bytes, length, crc);
+  writeHeader(bytes, length, crc, version);
   return bytes;
 }
 
-function writeHeader(bytes: Uint8Array, length: number, crc: number): void {
+function writeHeader(bytes: Uint8Array, length: number, crc: number, version = PAYLOAD_FORMAT_VERSION): void {
   for (let i = 0; i < MAGIC.length; i++) bytes[i] = MAGIC[i]!;
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  dv.setUint32(MAGIC.length, STATE_FORMAT_VERSION, true);
+  dv.setUint32(MAGIC.length, version, true);
   dv.setUint32(MAGIC.length + 4, length, true);
   dv.setUint32(MAGIC.length + 8, crc, true);
 }
@@ -71,7 +70,15 @@ export function encodeStateFile(value: unknown, sizeHint = 4096): Uint8Array {
   return bytes;
 }
 
-export function decodeStateFile(bytes: Uint8Array, path: string): unknown {
+/** A state file's header: its format and its payload's length and CRC-32 (format 3: the snapshot's). */
+export interface StateFileHeader {
+  version: number;
+  length: number;
+  crc: number;
+}
+
+/** Reads the header at the start of `bytes`: refuses a short, foreign or newer file. */
+export function readStateFileHeader(bytes: Uint8Array, path: string): StateFileHeader {
   if (bytes.length < HEADER) throw new CorruptStateError(path, "is truncated (shorter than its header)");
   for (let i = 0; i < MAGIC.length; i++) {
     if (bytes[i] !== MAGIC[i])
@@ -85,54 +92,35 @@ export function decodeStateFile(bytes: Uint8Array, path: string): unknown {
       `was written by a newer Weir (state format ${version}; this one reads up to ${STATE_FORMAT_VERSION})`,
     );
   }
-  const length = dv.getUint32(MAGIC.length + 4, true);
-  if (bytes.length !== HEADER + length)
-    throw new CorruptStateError(path, `is truncated or has trailing bytes`);
-  if (crc32(bytes, HEADER) !== dv.getUint32(MAGIC.length + 8, true)) {
-    throw new CorruptStateError(path, "is corrupt (checksum mismatch)");
-  }
+  return { version, length: dv.getUint32(MAGIC.length + 4, true), crc: dv.getUint32(MAGIC.length + 8, true) };
+}
+
+/** Decodes a GENERIC value of bytes[start, end) whose CRC-32 must be `crc`; `what` names it in errors. */
+export function decodeChecked(
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  crc: number,
+  path: string,
+): unknown {
+  if (crc32(bytes, start, end) !== crc) throw new CorruptStateError(path, "is corrupt (checksum mismatch)");
   try {
-    return generic.read(new DataInputDeserializer(bytes, HEADER, bytes.length));
+    return generic.read(new DataInputDeserializer(bytes, start, end));
   } catch (e) {
     throw new CorruptStateError(path, `cannot be decoded: ${(e as Error).message}`);
   }
 }
 
-/**
- * The GENERIC encoding in parts, for a payload written piece by piece (streamTaskSnapshot in
- * snapshot-writer.ts): the start of an object of n properties, of an array of n elements, of n
- * bytes, then the properties' names and the elements. The tags are read from GENERIC's own
- * output, so the parts decode as one GENERIC value, the one encodeStateFile would have written.
- */
-export const genericParts = (() => {
-  const probe = new DataOutputSerializer(16);
-  const tagOf = (v: unknown): number => {
-    probe.clear();
-    generic.write(v, probe);
-    return probe.buffer[0]!;
-  };
-  const tags = { object: tagOf({}), array: tagOf([]), bytes: tagOf(new Uint8Array(0)) };
-  return {
-    objectStart(out: DataOutputSerializer, properties: number): void {
-      out.writeU8(tags.object);
-      out.writeVarUint(properties);
-    },
-    propertyName(out: DataOutputSerializer, name: string): void {
-      out.writeString(name);
-    },
-    arrayStart(out: DataOutputSerializer, elements: number): void {
-      out.writeU8(tags.array);
-      out.writeVarUint(elements);
-    },
-    bytesStart(out: DataOutputSerializer, length: number): void {
-      out.writeU8(tags.bytes);
-      out.writeVarUint(length);
-    },
-    value(out: DataOutputSerializer, v: unknown): void {
-      generic.write(v, out);
-    },
-  };
-})();
+/** Decodes a state file of format 1 or 2 (format 3: decodeStateBytes in indexed-state-file.ts). */
+export function decodeStateFile(bytes: Uint8Array, path: string): unknown {
+  const { version, length, crc } = readStateFileHeader(bytes, path);
+  if (version > PAYLOAD_FORMAT_VERSION) {
+    throw new CorruptStateError(path, `is in state format ${version}, which this reader does not take`);
+  }
+  if (bytes.length !== HEADER + length)
+    throw new CorruptStateError(path, `is truncated or has trailing bytes`);
+  return decodeChecked(bytes, HEADER, bytes.length, crc, path);
+}
 
 const groupOut = new DataOutputSerializer(64 * 1024);
 
@@ -192,8 +180,15 @@ export function encodeKeyGroup(group: KeyGroupSnapshot): Uint8Array {
   }, group.timers);
 }
 
+/** Whether a key group read from a state file is still in its file (format 3). */
+export function isStoredKeyGroup(
+  group: KeyGroupSnapshot | Uint8Array | StoredKeyGroup,
+): group is StoredKeyGroup {
+  return (group as StoredKeyGroup).stored === true;
+}
+
 /** Whether a key group read from a state file is in the run encoding (visitKeyGroup reads it). */
-export function isRunEncoded(group: KeyGroupSnapshot | Uint8Array): group is Uint8Array {
+export function isRunEncoded(group: KeyGroupSnapshot | Uint8Array | StoredKeyGroup): group is Uint8Array {
   return group instanceof Uint8Array && group[0] === GROUP_RUNS;
 }
 
@@ -225,8 +220,15 @@ export function visitKeyGroup(
   }
 }
 
-/** A key group read back from a state file (`path` names the file in errors); format 1 held objects. */
-export function decodeKeyGroup(group: KeyGroupSnapshot | Uint8Array, path: string): KeyGroupSnapshot {
+/**
+ * A key group read back from a state file (`path` names the file in errors); format 1 held objects,
+ * format 3 leaves them in the file (read now).
+ */
+export function decodeKeyGroup(
+  stored: KeyGroupSnapshot | Uint8Array | StoredKeyGroup,
+  path: string,
+): KeyGroupSnapshot {
+  const group = isStoredKeyGroup(stored) ? stored.read() : stored;
   if (!(group instanceof Uint8Array)) return group;
   try {
     const input = new DataInputDeserializer(group, 0, group.length);

@@ -21,6 +21,13 @@ export interface KeyGroupSnapshot {
   timers: TimerSnapshot[];
 }
 
+/** A key group left in its state file (format 3, indexed-state-file.ts): read when restored. */
+export interface StoredKeyGroup {
+  readonly stored: true;
+  /** Its bytes, read from the file and checked against their CRC-32 (throws CorruptStateError). */
+  read(): Uint8Array;
+}
+
 export type OperatorStateMode = "split" | "union" | "broadcast";
 
 /** Keyed state and timers as taken at the barrier, before they are encoded. */
@@ -41,8 +48,11 @@ export interface TimerCapture {
 export interface OperatorSnapshot {
   /** Keyed state taken at the barrier; the checkpoint writer turns it into `keyGroups`. */
   keyedState?: PendingKeyedState;
-  /** Keyed state and timers by key group, each group encoded on its own (see encodeKeyGroup). */
-  keyGroups?: Array<[number, KeyGroupSnapshot | Uint8Array]>;
+  /**
+   * Keyed state and timers by key group, each group encoded on its own (see encodeKeyGroup); read
+   * from a state file of format 3, each is left in the file until it is restored (StoredKeyGroup).
+   */
+  keyGroups?: Array<[number, KeyGroupSnapshot | Uint8Array | StoredKeyGroup]>;
   /** Operator (non-keyed) state by name. */
   operatorState?: Record<string, { mode: OperatorStateMode; values: unknown[] }>;
   /** A source's unfinished splits (with their progress). */

@@ -13,7 +13,8 @@ import {
 } from "../checkpoint/fs-storage.ts";
 import { loadTaskRestore, validateRestore } from "../checkpoint/restore.ts";
 import { encodeKeyedState } from "../checkpoint/snapshot-writer.ts";
-import { decodeStateFile, encodeStateFile } from "../checkpoint/state-file.ts";
+import { decodeStateBytes } from "../checkpoint/indexed-state-file.ts";
+import { encodeStateFile } from "../checkpoint/state-file.ts";
 import type { StreamOperator } from "../runtime/operators/stream-operator.ts";
 import type { OperatorRestore, TaskSnapshot } from "../runtime/snapshot.ts";
 import { HarnessError } from "./harness-error.ts";
@@ -114,7 +115,7 @@ export async function restoreFrom(
     async read(relPath: string): Promise<unknown> {
       const bytes = files.get(relPath);
       if (bytes === undefined) throw new HarnessError(`${where} has no file '${relPath}'`);
-      return decodeStateFile(bytes, `${where}: ${relPath}`);
+      return decodeStateBytes(bytes, `${where}: ${relPath}`);
     },
   };
   return restoreOperator(checkpoint, target, false);

@@ -6,10 +6,11 @@
 // known record, so the moment of each cut is exact.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
+import { readStateFileHeader } from "../../src/checkpoint/state-file.ts";
 import { JobCancelledError, StreamExecutionEnvironment, WatermarkStrategy } from "../../src/index.ts";
 import { GatedSource, until } from "../checkpoint/fixtures/gated-source.ts";
 
@@ -69,6 +70,12 @@ describe("restored lazily registered state through a quiet stretch (issue #14, d
         await until(() => (s1.emitted.get(0) ?? 0) === A, "run 1 to emit [0, A)");
         const sp1 = await client1.stopWithSavepoint(join(dir, "sp1"));
         await assert.rejects(client1.wait(), JobCancelledError);
+        // Its task files are in the streamed, indexed format (key groups read one at a time on restore).
+        const files = readdirSync(sp1, { recursive: true, encoding: "utf8" }).filter((f) =>
+          f.endsWith(".state"),
+        );
+        assert.ok(files.length > 0);
+        for (const f of files) assert.equal(readStateFileHeader(readFileSync(join(sp1, f)), f).version, 3);
 
         // Run 2: restored; only the quiet stretch [A, B) (filtered out), then a savepoint.
         const s2 = heldSource(B);
