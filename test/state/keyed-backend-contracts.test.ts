@@ -124,5 +124,44 @@ for (const [label, create] of backends) {
         assert.equal(b.size("never-registered"), 0);
       });
     });
+    it("a snapshot lists every key group holding entries, ascending, within the range; the others read empty", () => {
+      withBackend(RANGE, (b) => {
+        const v = b.getState(new ValueStateDescriptor<number>("v", Types.NUMBER));
+        const held = [RANGE.start, RANGE.start + 3, RANGE.end];
+        for (const kg of held) {
+          at(b, keyIn(kg));
+          b.setCurrentNamespace(VOID_NAMESPACE);
+          v.update(kg);
+        }
+        at(b, keyIn(RANGE.start + 5));
+        v.update(1);
+        v.clear(); // written, then emptied: holds nothing at the snapshot
+        const snap = b.snapshot();
+        try {
+          const listed = [...snap.keyGroups];
+          assert.deepEqual(
+            listed,
+            [...listed].sort((x, y) => x - y),
+            "ascending",
+          );
+          assert.equal(new Set(listed).size, listed.length, "each once");
+          assert.ok(
+            listed.every((kg) => kg >= RANGE.start && kg <= RANGE.end),
+            listed.join(","),
+          );
+          for (const kg of held) assert.ok(listed.includes(kg), `key group ${kg} is listed`);
+          for (const kg of listed) {
+            const entries = snap.entries(kg);
+            assert.deepEqual(
+              entries,
+              held.includes(kg) ? [["v", null, keyIn(kg), kg]] : [],
+              `key group ${kg}`,
+            );
+          }
+        } finally {
+          snap.release();
+        }
+      });
+    });
   });
 }
