@@ -5,13 +5,13 @@
 // in front of s3rver refuses the requests a test names).
 
 import assert from "node:assert/strict";
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage, request, type Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, before, describe, it } from "node:test";
-import type { CheckpointMetadata } from "../../src/checkpoint/fs-storage.ts";
+import { type CheckpointMetadata, FsCheckpointStorage } from "../../src/checkpoint/fs-storage.ts";
 import type { S3ConnectionOptions } from "../../src/checkpoint/s3-location.ts";
 import { S3ObjectStore } from "../../src/checkpoint/s3-object-store.ts";
 import {
@@ -298,6 +298,51 @@ describe("S3 checkpoint storage, object by object (s3rver)", () => {
       assert.equal(existsSync(sp), false);
       assert.equal(existsSync(dir), true);
       await discardSavepointAt(sp);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  it("a local checkpoint saved to S3 (FsCheckpointStorage.writeSavepoint) holds its files and _metadata", async () => {
+    const { location, key } = prefix("from-local");
+    const dir = mkdtempSync(join(tmpdir(), "weir-s3-from-local-"));
+    const saved = new Map<string, string | undefined>();
+    // The local storage reaches S3 through the environment, as a job's does.
+    for (const [k, v] of Object.entries(s3.env)) {
+      saved.set(k, process.env[k]);
+      process.env[k] = v;
+    }
+    try {
+      const local = new FsCheckpointStorage(dir, "job-f-0123456789");
+      const t = await local.writeTaskState(2, "1-0", { local: true });
+      const meta = metadata("job-f-0123456789", 2, [t.path]);
+      await local.writeMetadata(2, meta);
+      const sp = await local.writeSavepoint(meta, location);
+      assert.equal(sp, `${location}/savepoint-job-f-01-2`);
+      assert.deepEqual(await keysUnder(`${key}/savepoint-job-f-01-2`), ["_metadata", "chk-2/1-0.state"]);
+      assert.deepEqual(await (await loadS3Checkpoint(sp, options)).read(t.path), { local: true });
+    } finally {
+      for (const [k, v] of saved) {
+        if (v === undefined) delete process.env[k];
+        else process.env[k] = v;
+      }
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a savepoint to a directory that cannot be completed leaves no directory behind", async () => {
+    const { location } = prefix("to-dir");
+    const dir = mkdtempSync(join(tmpdir(), "weir-s3-to-dir-"));
+    try {
+      const storage = new S3CheckpointStorage(location, "job-d-0123456789", options);
+      const t = await storage.writeTaskState(1, "1-0", { v: 0 });
+      const meta = metadata("job-d-0123456789", 1, [t.path, "chk-1/1-1.state"]);
+      await assert.rejects(
+        storage.writeSavepoint(meta, dir),
+        /cannot write the savepoint to '.*': .*is missing/,
+      );
+      assert.deepEqual(readdirSync(dir), [], "the partly written savepoint was removed");
+      const ok = await storage.writeSavepoint(metadata("job-d-0123456789", 1, [t.path]), dir);
+      assert.deepEqual(readdirSync(ok).sort(), ["_metadata", "chk-1"]);
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
