@@ -163,5 +163,75 @@ for (const [label, create] of backends) {
         }
       });
     });
+    it("a map state of a key without entries: absent, empty, nothing listed; with and without TTL", () => {
+      withBackend(RANGE, (b) => {
+        b.setTimeProvider(() => 1000);
+        const plain = b.getMapState(
+          new MapStateDescriptor<string, number>("plain", Types.STRING, Types.NUMBER),
+        );
+        const ttl = b.getMapState(
+          new MapStateDescriptor<string, number>("ttl", Types.STRING, Types.NUMBER).enableTimeToLive(
+            StateTtlConfig.newBuilder(100).build(),
+          ),
+        );
+        at(b, keyIn(RANGE.end));
+        b.setCurrentNamespace(VOID_NAMESPACE);
+        for (const m of [plain, ttl]) {
+          assert.equal(m.contains("a"), false);
+          assert.equal(m.isEmpty(), true);
+          assert.deepEqual([...m.entries()], []);
+          assert.deepEqual([...m.keys()], []);
+          assert.deepEqual([...m.values()], []);
+          m.remove("a"); // nothing to remove: no error, nothing created
+          assert.equal(m.isEmpty(), true);
+        }
+        assert.equal(b.size("plain") + b.size("ttl"), 0);
+      });
+    });
+
+    it("a map state's key leaves the state with its last user key", () => {
+      withBackend(RANGE, (b) => {
+        const m = b.getMapState(new MapStateDescriptor<string, number>("m", Types.STRING, Types.NUMBER));
+        at(b, keyIn(RANGE.start));
+        b.setCurrentNamespace(VOID_NAMESPACE);
+        m.putAll([
+          ["a", 1],
+          ["b", 2],
+        ]);
+        assert.equal(b.size("m"), 1);
+        m.remove("a");
+        assert.equal(b.size("m"), 1);
+        assert.equal(m.isEmpty(), false);
+        m.remove("b");
+        assert.equal(m.isEmpty(), true);
+        assert.equal(b.size("m"), 0);
+        assert.deepEqual(b.getKeys("m"), []);
+      });
+    });
+
+    it("a map state refuses user keys that are not strings, numbers, booleans or bigints", () => {
+      withBackend(RANGE, (b) => {
+        const m = b.getMapState(new MapStateDescriptor<unknown, number>("m"));
+        at(b, keyIn(RANGE.start));
+        b.setCurrentNamespace(VOID_NAMESPACE);
+        for (const [k, what] of [
+          [undefined, "undefined"],
+          [null, "null"],
+          [{}, "object"],
+          [() => 0, "function"],
+        ] as const) {
+          assert.throws(
+            () => m.put(k, 1),
+            (e: unknown) =>
+              e instanceof InvalidArgumentError &&
+              e.message.startsWith(
+                `map state 'm': user keys must be strings, numbers, booleans or bigints, got ${what};`,
+              ),
+          );
+        }
+        for (const k of ["s", 1, true, 5n]) m.put(k, 1);
+        assert.equal([...m.keys()].length, 4);
+      });
+    });
   });
 }
