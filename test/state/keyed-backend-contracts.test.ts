@@ -233,5 +233,47 @@ for (const [label, create] of backends) {
         assert.equal([...m.keys()].length, 4);
       });
     });
+    it("a map state under TTL: an expired entry is returned once by contains (if so configured), then gone", () => {
+      withBackend(RANGE, (b) => {
+        const clock = { t: 1000 };
+        b.setTimeProvider(() => clock.t);
+        const config = StateTtlConfig.newBuilder(100)
+          .returnExpiredIfNotCleanedUp()
+          .cleanupFullSnapshot()
+          .build();
+        const m = b.getMapState(
+          new MapStateDescriptor<string, number>("m", Types.STRING, Types.NUMBER).enableTimeToLive(config),
+        );
+        at(b, keyIn(RANGE.start));
+        b.setCurrentNamespace(VOID_NAMESPACE);
+        m.put("a", 1);
+        clock.t = 1200;
+        assert.equal(b.size("m"), 1, "expired, not cleaned up yet");
+        assert.equal(m.contains("a"), true, "returned once");
+        assert.equal(m.contains("a"), false);
+        assert.equal(b.size("m"), 0, "the key left with its last entry");
+      });
+    });
+
+    it("a map state's remove is an access: it advances the incremental TTL cleanup", () => {
+      withBackend(RANGE, (b) => {
+        const clock = { t: 1000 };
+        b.setTimeProvider(() => clock.t);
+        const config = StateTtlConfig.newBuilder(100).cleanupIncrementally(100).build();
+        const m = b.getMapState(
+          new MapStateDescriptor<string, number>("m", Types.STRING, Types.NUMBER).enableTimeToLive(config),
+        );
+        for (let i = 0; i < 5; i++) {
+          at(b, keyIn(RANGE.start + 1, i));
+          b.setCurrentNamespace(VOID_NAMESPACE);
+          m.put("a", i);
+        }
+        assert.equal(b.size("m"), 5);
+        clock.t = 1200;
+        at(b, keyIn(RANGE.end));
+        for (let i = 0; i < 3; i++) m.remove("nothing");
+        assert.equal(b.size("m"), 0, "the expired entries of the other keys were cleaned up");
+      });
+    });
   });
 }
