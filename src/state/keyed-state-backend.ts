@@ -73,7 +73,12 @@ export function visitSnapshotEntries(entries: Iterable<KeyGroupEntry>, emit: Sna
  * reading it is the asynchronous part. Release it when done (also on failure).
  */
 export interface KeyedStateSnapshot {
-  /** The key groups that hold entries, ascending. */
+  /**
+   * The key groups to read, ascending, each once: every key group of the range that holds entries,
+   * and possibly others (the embedded backend lists its whole range: finding the ones with entries
+   * would read the store in the synchronous part). Reading a key group without entries emits
+   * nothing.
+   */
   readonly keyGroups: readonly number[];
   /**
    * Calls `emit` for each entry of one key group as of the snapshot, state by state and namespace

@@ -200,6 +200,16 @@ describe("loadInFlight edges", () => {
     await assert.rejects(validateInFlight(cp, new Map(), new Map([["t", 3]])), /same parallelism \(2\)/);
   });
 
+  it("validateInFlight at another parallelism passes old subtasks without a file or without channels", async () => {
+    // A checkpoint without edge names: subtask 0 finished (no state file), subtask 1 snapshotted
+    // no channel state (an aligned checkpoint's task): neither holds in-flight data.
+    const t = task("t", 2, undefined);
+    t.subtasks[0] = { ...t.subtasks[0]!, file: undefined, finished: true };
+    const cp = checkpoint({ t }, { "chk-1/t-1.state": { operators: {} } as TaskSnapshot });
+    await validateInFlight(cp, new Map(), new Map([["t", 3]]));
+    assert.deepEqual(cp.reads, ["chk-1/t-1.state"]);
+  });
+
   it("validateInFlight lets an edge go whose in-flight entries are all empty", async () => {
     const at = (chunk: Uint8Array) =>
       checkpoint(

@@ -37,6 +37,27 @@ describe("data-io bounds: writers", () => {
     }
   });
 
+  it("a string of more than 2^20 characters: fitting exactly stays in the caller's buffer, one byte short grows", () => {
+    for (const s of [`${"h".repeat(1 << 20)}!`, `${"é".repeat((1 << 20) + 5)}`]) {
+      const n = Buffer.byteLength(s, "utf8");
+      const need = varUintSize(n) + n;
+      const exact = new Uint8Array(3 + need);
+      const out = new DataOutputSerializer(1);
+      out.setBuffer(exact, 3);
+      out.writeString(s);
+      assert.equal(out.position, 3 + need);
+      assert.equal(out.buffer.buffer, exact.buffer, "still the caller's buffer");
+      const short = new Uint8Array(3 + need - 1).fill(7);
+      out.setBuffer(short, 3);
+      out.writeString(s);
+      assert.notEqual(out.buffer.buffer, short.buffer, "grown");
+      assert.deepEqual([...out.buffer.subarray(0, 3)], [7, 7, 7], "the bytes before are kept");
+      const input = new DataInputDeserializer(out.buffer, 3, out.position);
+      assert.equal(input.readString(), s);
+      assert.equal(input.remaining(), 0);
+    }
+  });
+
   it("one byte short: the buffer grows and keeps the bytes before", () => {
     for (const [name, size, write, expected] of WRITES) {
       const mine = new Uint8Array(1 + size).fill(0xee);

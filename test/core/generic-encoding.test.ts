@@ -26,7 +26,15 @@ function decode(bytes: Uint8Array | number[], end = bytes.length, tail: number[]
   return v;
 }
 
-const truncated = (e: unknown) => e instanceof SerializationError && /^truncated input/.test(e.message);
+/**
+ * The "truncated input" error, naming a position inside the input (a reader that went past the
+ * input's end before noticing would name one beyond it).
+ */
+const truncated = (e: unknown) => {
+  if (!(e instanceof SerializationError)) return false;
+  const m = /^truncated input: .* at position (\d+), but the input ends at (\d+)/.exec(e.message);
+  return m !== null && Number(m[1]) <= Number(m[2]);
+};
 const corrupt = (e: unknown) => e instanceof SerializationError && /^corrupt input/.test(e.message);
 
 describe("GENERIC: exact bytes", () => {

@@ -121,4 +121,35 @@ describe("GENERIC small objects", () => {
       delete proto.inheritedEnumerable;
     }
   });
+  it("keys of 127 and more characters are written with their varuint length, shape after shape", () => {
+    const bytes = (v: unknown) => {
+      const out = new DataOutputSerializer(64);
+      GENERIC.createSerializer().write(v, out);
+      return [...out.buffer.subarray(0, out.position)];
+    };
+    for (const len of [127, 128, 200, 300]) {
+      const k = "k".repeat(len);
+      const v = { [k]: 1, b: 2 };
+      const lengthBytes = len < 128 ? [len] : [(len & 0x7f) | 0x80, len >> 7];
+      const expected = [8, 2, ...lengthBytes, ...Array(len).fill(107), 4, 2, 1, 98, 4, 4];
+      for (let round = 0; round < 3; round++) {
+        assert.deepEqual(bytes(v), expected, `a ${len}-character key, round ${round}`);
+        assertSame(roundTrip(v), v);
+      }
+    }
+  });
+
+  it("a key is taken for the last shape's only when its own bytes are that key's", () => {
+    // Each record's bytes around its keys hold the last shape's key bytes: before {z: 1}'s key
+    // stands its count 1, the bytes of the key "\u0001" are [1, 1]; in {"\u0002": 49, c: 5}
+    // after {"\u0002": 1, b: 2}, the byte before "c" is 98 (zigzag 49), the bytes of "b" [1, 98].
+    // Bytes compared anywhere but at the key's own place would take "z" or "c" for the other key.
+    const ser = GENERIC.createSerializer();
+    const out = new DataOutputSerializer(64);
+    const records = [{ "\u0001": 1 }, { z: 1 }, { "\u0002": 1, b: 2 }, { "\u0002": 49, c: 5 }];
+    for (const r of records) ser.write(r, out);
+    const input = new DataInputDeserializer(out.buffer.subarray(0, out.position), 0, out.position);
+    for (const r of records) assertSame(ser.read(input), r);
+    assert.equal(input.remaining(), 0);
+  });
 });

@@ -25,8 +25,29 @@ describe("interned strings", () => {
     assert.equal(readInternedAscii(ascii(""), 0, 0), "");
   });
 
-  it("non-ASCII bytes are not interned", () => {
+  it("non-ASCII bytes are not interned; every ASCII byte, 0x7f included, is", () => {
     assert.equal(readInternedAscii(Uint8Array.from([0x61, 0xc3, 0xa9]), 0, 3), undefined);
+    assert.equal(readInternedAscii(Uint8Array.from([0x61, 0x80]), 0, 2), undefined);
+    assert.equal(readInternedAscii(Uint8Array.from([0x7f, 0x00, 0x61]), 0, 3), "\x7f\x00a");
+  });
+
+  it("a cached string is returned only for its own bytes, never for others of its cache set", () => {
+    // Before each read of "x"+abc stands the fixed string "xzyw" in the cache, and the bytes before
+    // the read are "wyz": a lookup comparing the wrong bytes of a same-set neighbour would answer
+    // "xzyw" for every one of the 64^3 words that falls in its set (about 16 of them).
+    const alphabet = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_";
+    const buf = ascii("wyzx___");
+    const fixed = ascii("xzyw");
+    for (const a of alphabet)
+      for (const b of alphabet)
+        for (const c of alphabet) {
+          assert.equal(readInternedAscii(fixed, 0, 4), "xzyw");
+          buf[4] = a.charCodeAt(0);
+          buf[5] = b.charCodeAt(0);
+          buf[6] = c.charCodeAt(0);
+          const s = readInternedAscii(buf, 3, 4);
+          if (s !== `x${a}${b}${c}`) assert.fail(`x${a}${b}${c} read as ${s}`);
+        }
   });
 
   it("OBJECT records decode their strings (short, long, non-ASCII, empty) unchanged", () => {
