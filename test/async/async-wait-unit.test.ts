@@ -201,6 +201,18 @@ describe("Async I/O operator: capacity and buffered input", () => {
     ]);
   });
 
+  it("a watermark that arrives while the queue is full waits for the requests before it, not for input after it", async () => {
+    const fn = new Pending();
+    const h = harness("ordered", fn, { capacity: 1 });
+    await h.open();
+    h.processElement(1, 1);
+    h.processWatermark(50); // behind 1 in the queue
+    h.processElement(2, 2); // buffered: the queue is full
+    fn.complete(1);
+    assert.deepEqual(h.watermarks(), [50], "emitted while 2 is still pending");
+    assert.deepEqual(fn.invoked, [1, 2]);
+  });
+
   it("unordered: completed results leave in completion order, each with its own timestamp", async () => {
     const fn = new Pending();
     const h = harness("unordered", fn);
@@ -314,6 +326,23 @@ describe("Async I/O operator: timeouts", () => {
     fn.complete(1); // the first attempt, too late
     h.runMailbox();
     assert.deepEqual(h.values(), ["fallback 1"]);
+  });
+
+  it("after a timeout, a late result of the first attempt is ignored even before the handler completes", async () => {
+    let fallback: ResultFuture<string> | undefined;
+    const fn = new Pending() as Pending & { timeout(x: number, rf: ResultFuture<string>): void };
+    fn.timeout = (_x, rf) => {
+      fallback = rf;
+    };
+    const h = harness("unordered", fn, { timeoutMs: 10 });
+    await h.open();
+    h.processElement(1, 1);
+    h.advanceProcessingTime(10);
+    fn.complete(1, ["stale"]);
+    assert.deepEqual(h.values(), []);
+    fallback!.complete(["fallback"]);
+    h.runMailbox();
+    assert.deepEqual(h.values(), ["fallback"]);
   });
 
   it("a completed request does not time out; without a timeout (0) nothing ever does", async () => {
@@ -575,14 +604,19 @@ describe("Async I/O operator: finish and close", () => {
     assert.deepEqual(h.values(), ["r1", "r2"]);
   });
 
-  it("close() closes the function; completions after it are ignored", async () => {
+  it("open() opens the function; close() closes it, and completions after it are ignored", async () => {
+    let opened = 0;
     let closed = 0;
-    const fn = new Pending() as Pending & { close(): void };
+    const fn = new Pending() as Pending & { open(): void; close(): void };
+    fn.open = () => {
+      opened++;
+    };
     fn.close = () => {
       closed++;
     };
     const h = harness("ordered", fn, { timeoutMs: 10 });
     await h.open();
+    assert.equal(opened, 1);
     h.processElement(1, 1);
     await h.close();
     assert.equal(closed, 1);
