@@ -213,6 +213,37 @@ describe("Async I/O operator: capacity and buffered input", () => {
     assert.deepEqual(fn.invoked, [1, 2]);
   });
 
+  it("ordered: a long queue stays in order while emitted slots are dropped from its front", async () => {
+    const fn = new Pending();
+    const h = harness("ordered", fn, { capacity: 3000 });
+    await h.open();
+    const n = 2000;
+    for (let x = 0; x < n; x++) h.processElement(x, x);
+    for (let x = 0; x < 1500; x++) fn.complete(x);
+    for (let x = n - 1; x >= 1500; x--) fn.complete(x);
+    assert.deepEqual(h.watermarks(), []);
+    assert.deepEqual(
+      h.values(),
+      Array.from({ length: n }, (_, x) => `r${x}`),
+    );
+  });
+
+  for (const mode of ["ordered", "unordered"] as const) {
+    it(`${mode}: a checkpoint holds the watermarks between the queued requests`, async () => {
+      const fn = new Pending();
+      const h = harness(mode, fn);
+      await h.open();
+      h.processElement(1, 1);
+      h.processWatermark(5);
+      h.processElement(2, 6);
+      assert.deepEqual(queueSnapshot(h)?.elements, [
+        { value: 1, timestamp: 1 },
+        { watermark: 5 },
+        { value: 2, timestamp: 6 },
+      ]);
+    });
+  }
+
   it("unordered: completed results leave in completion order, each with its own timestamp", async () => {
     const fn = new Pending();
     const h = harness("unordered", fn);
