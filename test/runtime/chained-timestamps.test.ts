@@ -79,4 +79,36 @@ describe("timestamps in a chain", () => {
     assert.equal(stamps.values.length, 2 * EVENTS.length);
     assert.deepEqual(new Set(stamps.values), new Set([0]));
   });
+
+  it("an operator with one chained target (the compiled path) gives its caller back the record's timestamp", async () => {
+    const env = new StreamExecutionEnvironment({ parallelism: 1 });
+    // Each event goes twice into an assigner that stamps "the record's timestamp + 1": the
+    // emitting ProcessFunction's output has this one chained target, so its collect is compiled,
+    // and its second collect must carry the event's timestamp again, not the assigner's.
+    const stamps = env
+      .fromCollection(EVENTS)
+      .assignTimestampsAndWatermarks(
+        WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner((e) => e.i * 10),
+      )
+      .process<Ev>({
+        processElement(e, _ctx, out) {
+          out.collect(e);
+          out.collect(e);
+        },
+      })
+      .assignTimestampsAndWatermarks(
+        WatermarkStrategy.forMonotonousTimestamps<Ev>().withTimestampAssigner(
+          (_e, ts) => (ts ?? Number.NaN) + 1,
+        ),
+      )
+      .process<number>({
+        processElement(e, ctx, out) {
+          out.collect((ctx.timestamp() ?? Number.NaN) - e.i * 10);
+        },
+      })
+      .collect();
+    await env.execute("compiled chain timestamps");
+    assert.equal(stamps.values.length, 2 * EVENTS.length);
+    assert.deepEqual(new Set(stamps.values), new Set([1]));
+  });
 });

@@ -12,7 +12,7 @@ function target(name: string, log: string[]): RecordTarget {
     push: (v) => void log.push(`${name} ${String(v)}`),
     pushWatermark: (w) => void log.push(`${name} wm ${w}`),
     pushWatermarkStatus: (idle) => void log.push(`${name} idle ${idle}`),
-    pushLatencyMarker: () => {},
+    pushLatencyMarker: (m) => void log.push(`${name} latency ${m.sourceUid}`),
   };
 }
 
@@ -44,5 +44,48 @@ describe("outputs: edges", () => {
     out.emitWatermarkStatus(true);
     out.emitWatermarkStatus(false);
     assert.deepEqual(seen, [true, false]);
+  });
+
+  it("watermarks, idleness and latency markers reach the main and every side-output target", () => {
+    const log: string[] = [];
+    const out = new RoutingOutput(
+      [target("main", log)],
+      new Map([
+        ["late", [target("late1", log), target("late2", log)]],
+        ["odd", [target("odd", log)]],
+      ]),
+    );
+    out.emitWatermark(5);
+    out.emitWatermarkStatus(true);
+    out.emitLatencyMarker({ sourceUid: "src" } as never);
+    out.collectSide("odd", 3);
+    out.collectSide("nobody", 4);
+    assert.deepEqual(log, [
+      "main wm 5",
+      "late1 wm 5",
+      "late2 wm 5",
+      "odd wm 5",
+      "main idle true",
+      "late1 idle true",
+      "late2 idle true",
+      "odd idle true",
+      "main latency src",
+      "late1 latency src",
+      "late2 latency src",
+      "odd latency src",
+      "odd 3",
+    ]);
+    assert.equal(out.lastWatermark, 5);
+  });
+
+  it("soleChainedTarget: the one chained operator, never a writer nor one of several", () => {
+    const op = {} as StreamOperator;
+    const chained = () =>
+      new ChainedTarget(op, 0, { name: "n", uid: "n" } as never, { timestamp: Number.NaN });
+    const one = chained();
+    assert.equal(new RoutingOutput([one], new Map()).soleChainedTarget(), one);
+    assert.equal(new RoutingOutput([chained(), chained()], new Map()).soleChainedTarget(), undefined);
+    assert.equal(new RoutingOutput([target("w", [])], new Map()).soleChainedTarget(), undefined);
+    assert.equal(new RoutingOutput([], new Map()).soleChainedTarget(), undefined);
   });
 });

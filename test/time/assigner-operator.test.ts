@@ -48,4 +48,40 @@ describe("timestamps and watermarks operator", () => {
       [{ kind: "watermark", watermark: 19 }],
     );
   });
+
+  it("the assigner gets the record's own timestamp, or undefined when it has none", async () => {
+    const seen: Array<number | undefined> = [];
+    const strategy = WatermarkStrategy.forMonotonousTimestamps<number>().withTimestampAssigner((x, ts) => {
+      seen.push(ts);
+      return ts ?? x;
+    });
+    const h = OneInputHarness.of<number, number>((s) => s.assignTimestampsAndWatermarks(strategy));
+    await h.open();
+    h.processElement(5, 42);
+    h.processElement(7);
+    assert.deepEqual(seen, [42, undefined]);
+    assert.deepEqual(h.records(), [
+      { value: 5, timestamp: 42 },
+      { value: 7, timestamp: 7 },
+    ]);
+  });
+
+  it("records arriving more often than the idle timeout keep it active", async () => {
+    const strategy = WatermarkStrategy.forMonotonousTimestamps<number>()
+      .withTimestampAssigner((x) => x)
+      .withIdleness(400);
+    const h = OneInputHarness.of<number, number>((s) => s.assignTimestampsAndWatermarks(strategy));
+    await h.open();
+    for (let i = 1; i <= 5; i++) {
+      h.advanceProcessingTime(300);
+      h.processElement(i * 10);
+    }
+    h.advanceProcessingTime(300);
+    assert.ok(
+      h.events().every((e) => e.kind !== "watermarkStatus"),
+      "a record came within every 400 ms: never idle",
+    );
+    h.advanceProcessingTime(200);
+    assert.deepEqual(h.events().at(-1), { kind: "watermarkStatus", idle: true });
+  });
 });

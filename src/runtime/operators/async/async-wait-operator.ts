@@ -78,11 +78,6 @@ export class AsyncWaitOperator extends StreamOperator implements QueueOutput {
     this.queue = options.mode === "ordered" ? new OrderedQueue() : new UnorderedQueue();
   }
 
-  /** Requests started and not yet emitted (for tests and metrics). */
-  get numPending(): number {
-    return this.queue.size;
-  }
-
   override isInputAvailable(): boolean {
     return this.overflowHead === this.overflow.length && this.queue.size < this.options.capacity;
   }
