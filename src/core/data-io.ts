@@ -295,6 +295,15 @@ export class DataInputDeserializer {
     this._end = end;
   }
 
+  /**
+   * Reads `[start, end)` of the buffer set last, without checking the range: for a reader that
+   * framed the bytes itself (the network input channel, which knows each element's length).
+   */
+  setRange(start: number, end: number): void {
+    this.position = start;
+    this._end = end;
+  }
+
   remaining(): number {
     return this._end - this.position;
   }

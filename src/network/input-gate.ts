@@ -53,6 +53,8 @@ export class InputChannel implements BufferReceiver {
   private spillHave = 0;
   private spillNeed = 0;
   private readonly input = new DataInputDeserializer();
+  /** The memory `input` reads (set again only when another buffer comes). */
+  private inputMemory: Uint8Array | null = null;
   /** Highest watermark seen on this channel. */
   watermark = Number.NEGATIVE_INFINITY;
   /** The producer said it is idle: leave this channel out of the watermark minimum. */
@@ -243,8 +245,28 @@ export class InputChannel implements BufferReceiver {
 
   private decode(mem: Uint8Array, start: number, end: number, handler: ElementHandler): number {
     const input = this.input;
-    input.setBuffer(mem, start, end);
-    const tag = input.readU8();
+    if (start >= end) {
+      input.setBuffer(mem, start, end);
+      this.inputMemory = mem;
+      input.readU8(); // throws: an element has at least its tag
+    }
+    if (mem !== this.inputMemory) {
+      input.setBuffer(mem, start, end);
+      this.inputMemory = mem;
+    }
+    // An element is at least its tag; a record's key group is read from the bytes directly.
+    const tag = mem[start]!;
+    if (tag === ElementTag.RECORD_WITH_KEY_GROUP && start + 3 <= end) {
+      input.setRange(start + 3, end);
+      handler.processRecord(
+        this.read(input),
+        Number.NaN,
+        this.inputIndex,
+        mem[start + 1]! | (mem[start + 2]! << 8),
+      );
+      return 1;
+    }
+    input.setRange(start + 1, end);
     if (tag === ElementTag.RECORD) {
       handler.processRecord(this.read(input), Number.NaN, this.inputIndex, -1);
       return 1;

@@ -11,9 +11,10 @@
 // back from the last checkpoint.
 
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { open, type RootDatabase } from "lmdb";
+import type { RootDatabase } from "lmdb";
 import { DataInputDeserializer, DataOutputSerializer } from "../../core/data-io.ts";
 import { WeirError } from "../../core/errors.ts";
 import { KeyFilter } from "./key-filter.ts";
@@ -78,9 +79,21 @@ export class StateStoreError extends WeirError {
   }
 }
 
+type Lmdb = typeof import("lmdb");
+let lmdb: Lmdb | undefined;
+
+/**
+ * lmdb, loaded by the first store of a thread: loading it (a native addon) costs ~0.1 s of CPU per
+ * thread, which every slot's worker thread paid at start even when its job keeps state on the heap.
+ */
+function lmdbModule(): Lmdb {
+  lmdb ??= createRequire(import.meta.url)("lmdb") as Lmdb;
+  return lmdb;
+}
+
 /** LMDB settings of every environment: durability off (state comes back from checkpoints). */
 function openEnvironment(path: string, readOnly = false): RootDatabase<Buffer, Buffer> {
-  return open<Buffer, Buffer>({
+  return lmdbModule().open<Buffer, Buffer>({
     path,
     keyEncoding: "binary",
     encoding: "binary",
