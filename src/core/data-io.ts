@@ -89,7 +89,7 @@ export function writeVarIntAt(buf: Uint8Array, pos: number, v: number): number {
 }
 
 function describeNumberArg(v: unknown): string {
-  return typeof v === "number" ? String(v) : `${typeof v} ${String(v)}`;
+  return typeof v === "number" || v == null ? String(v) : `${typeof v} ${String(v)}`;
 }
 
 /** A growable byte output, reused across records: `clear()`, write a record, take `view()`. */

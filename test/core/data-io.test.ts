@@ -73,6 +73,20 @@ describe("DataOutputSerializer / DataInputDeserializer", () => {
     assert.equal(out.position, 0);
   });
 
+  it("names the value it refused, and its type when it is not a number", () => {
+    const out = new DataOutputSerializer();
+    assert.throws(() => out.writeVarInt(2 ** 53), {
+      message: "writeVarInt: 9007199254740992 is not a safe integer",
+    });
+    assert.throws(() => out.writeU8(256), { message: "writeU8: 256 is not in [0, 255]" });
+    assert.throws(() => out.writeU32("7" as unknown as number), {
+      message: "writeU32: string 7 is not in [0, 2^32)",
+    });
+    assert.throws(() => out.writeVarUint(undefined as unknown as number), {
+      message: "writeVarUint: undefined is not an integer in [0, 2^53)",
+    });
+  });
+
   it("round-trips fixed-width numbers and booleans", () => {
     const out = new DataOutputSerializer(1);
     out.writeU8(0);
