@@ -123,6 +123,24 @@ describe("InternalTimerService, timers grouped by time", () => {
     assert.deepEqual(t.fired, ["x/w1@5", "x/w2@10", "y/v1@10"]);
   });
 
+  it("a snapshot holds timers registered as new that nothing has looked up yet", () => {
+    // The window operator's usual case: its timers are registered as new and never looked up, so
+    // the slots are not indexed when a checkpoint captures them.
+    const t = service();
+    for (const [k, time] of [
+      ["a", 20],
+      ["b", 20],
+      ["a", 30],
+    ] as const) {
+      t.setKey(k);
+      t.s.registerNewEventTimeTimer("w", time);
+    }
+    const snapshot = t.s
+      .capture()
+      .flatMap(([, ts]) => ts.map((x) => `${String(x.key)}/${x.namespace}@${x.time}`));
+    assert.deepEqual(snapshot.sort(), ["a/w@20", "a/w@30", "b/w@20"]);
+  });
+
   it("timers registered as new are found by later registrations, deletes and snapshots", () => {
     const t = service();
     for (const k of ["a", "b", "c", "d"]) {
