@@ -93,7 +93,10 @@ export async function runWithWorkerKills(options: {
         await new Promise((r) => setTimeout(r, 10));
       }
       if (kill === undefined || endsNothing(kill)) {
-        console.log(`# kill of slot ${k.slot} at ${progress}: the job had completed, no kill counted`);
+        // Not RUNNING: FINISHED (a kill planned too late) or FAILED (the run's error follows).
+        console.log(
+          `# kill of slot ${k.slot} at ${progress}: the job was ${client.getStatus()}, no kill counted`,
+        );
         return;
       }
       console.log(`# killed slot ${k.slot} at ${progress}: attempt ${kill.attempt}, ${kill.phase}`);
