@@ -453,7 +453,7 @@ function inFlightLayout(eg: ExecutionGraph, v: JobVertex, index: number): InFlig
  * runs between slices; the state is copy-on-write), writes it, then acknowledges. Incremental: each
  * key group goes to a shared file, reused while its content is unchanged.
  */
-function checkpointResponder(
+export function checkpointResponder(
   cp: TaskCheckpointing,
   vertexId: number,
   subtask: number,
@@ -515,12 +515,20 @@ function checkpointResponder(
       finished: final,
     };
   };
+  // Acknowledgements still being written. The task's final state is reported only after them: the
+  // coordinator counts a final state in every checkpoint still waiting for the task, so a final
+  // state reported first would stand in for a checkpoint whose barrier the task had already
+  // passed, holding what came after it (a source's later position: records lost on restore).
+  const acknowledging = new Set<Promise<void>>();
   return {
     acknowledge(id, snapshot) {
-      write(id, snapshot, false).then(
+      const done = write(id, snapshot, false).then(
         (h) => cp.hooks.acknowledge(vertexId, subtask, id, h),
         (e: Error) => cp.hooks.decline(id, `task ${name} could not write its state: ${e.message}`),
       );
+      acknowledging.add(done);
+      const settled = () => void acknowledging.delete(done);
+      done.then(settled, settled);
     },
     decline(id, reason) {
       cp.hooks.decline(id, reason);
@@ -529,16 +537,19 @@ function checkpointResponder(
       // The final state is written under the attempt's own name: a completed checkpoint of an
       // earlier attempt may still refer to the previous one. If it cannot be written, no later
       // checkpoint can stand for this task (its sinks' end-of-input committables would be lost).
-      write(0, snapshot, true).then(
-        (h) => cp.hooks.finished(vertexId, subtask, h),
-        (e: Error) =>
-          cp.hooks.finished(
-            vertexId,
-            subtask,
-            { subtask, file: undefined, keyGroups: undefined, size: 0, finished: true },
-            `task ${name} could not write its final state: ${e.message}`,
-          ),
-      );
+      const written = write(0, snapshot, true);
+      Promise.allSettled([...acknowledging])
+        .then(() => written)
+        .then(
+          (h) => cp.hooks.finished(vertexId, subtask, h),
+          (e: Error) =>
+            cp.hooks.finished(
+              vertexId,
+              subtask,
+              { subtask, file: undefined, keyGroups: undefined, size: 0, finished: true },
+              `task ${name} could not write its final state: ${e.message}`,
+            ),
+        );
     },
   };
 }
