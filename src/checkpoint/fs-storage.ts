@@ -294,7 +294,10 @@ export interface SubtaskStateHandle {
   subtask: number;
   /** The task state file (relative to the checkpoint's job root), or undefined when the task had no state. */
   file: string | undefined;
-  /** Key-group files of incremental checkpoints: key group -> relative path. */
+  /**
+   * Key-group files of incremental checkpoints: "<key group>/<operator uid>" -> relative path (each
+   * file names its operator too). Checkpoints written before 2026-12-07 key them by key group alone.
+   */
   keyGroups: Record<string, string> | undefined;
   size: number;
   /** The task had finished before the checkpoint (no state to restore). */

@@ -89,8 +89,9 @@ export async function loadTaskRestore(
       const snap: TaskSnapshot =
         h.file !== undefined ? ((await cp.read(h.file)) as TaskSnapshot) : { operators: {} };
       if (h.keyGroups !== undefined && overlaps) {
-        for (const [kg, file] of Object.entries(h.keyGroups)) {
-          const g = Number(kg);
+        for (const [entry, file] of Object.entries(h.keyGroups)) {
+          // "<key group>/<operator uid>"; checkpoints before chained keyed operators: "<key group>".
+          const g = Number.parseInt(entry, 10);
           if (g < mine.start || g > mine.end) continue;
           const data = (await cp.read(file)) as { uid: string; group: KeyGroupSnapshot | Uint8Array };
           const op = (snap.operators[data.uid] ??= {});

@@ -460,7 +460,12 @@ export function checkpointResponder(
   uids: string[],
   attempt: number,
 ): CheckpointResponder {
-  const previous = new Map<string, { crc: number; path: string }>();
+  /**
+   * Incremental: the shared file last written for each operator's key group, with its content's
+   * CRC and its write. A later checkpoint that reuses the file waits for that write: if it failed,
+   * the later checkpoint is declined too (the file may not exist), and the entry is forgotten.
+   */
+  const previous = new Map<string, { crc: number; path: string; written: Promise<unknown> }>();
   const name = `${vertexId}-${subtask}`;
   const write = async (id: number, snapshot: TaskSnapshot, final: boolean): Promise<SubtaskStateHandle> => {
     const keyGroups: Record<string, string> = {};
@@ -487,18 +492,27 @@ export function checkpointResponder(
           const bytes = encodeStateFile({ uid, group });
           const crc = crc32(bytes);
           const k = `${uid}/${kg}`;
+          // By key group and operator: a chain may hold two keyed operators (a keyBy edge between
+          // two operators of parallelism 1 is chained), each with its own file for the group.
+          const entry = `${kg}/${uid}`;
           const prev = previous.get(k);
           if (prev !== undefined && prev.crc === crc) {
-            keyGroups[String(kg)] = prev.path;
+            keyGroups[entry] = prev.path;
+            pendingShared.push(prev.written);
             continue;
           }
           // Unique per write: a final state is written once per attempt, under the attempt's name.
           const file = `${name}-${safe(uid)}-kg${kg}-${final ? `final-${attempt}` : `chk${id}`}`;
           const path = `shared/${file}.kg`;
-          previous.set(k, { crc, path });
-          keyGroups[String(kg)] = path;
+          const written = cp.storage.writeSharedBytes(file, bytes);
+          const mine = { crc, path, written };
+          written.catch(() => {
+            if (previous.get(k) === mine) previous.delete(k);
+          });
+          previous.set(k, mine);
+          keyGroups[entry] = path;
           size += bytes.length;
-          pendingShared.push(cp.storage.writeSharedBytes(file, bytes));
+          pendingShared.push(written);
         }
         op.keyGroups = undefined;
       }

@@ -7,11 +7,16 @@
 // checkpoint's state file is held at its rename.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { after, describe, it } from "node:test";
-import { type DurableFs, FsCheckpointStorage, nodeDurableFs } from "../../src/checkpoint/fs-storage.ts";
+import {
+  type DurableFs,
+  FsCheckpointStorage,
+  nodeDurableFs,
+  type SubtaskStateHandle,
+} from "../../src/checkpoint/fs-storage.ts";
 import { type CheckpointHooks, checkpointResponder } from "../../src/execution/task-deployment.ts";
 
 const root = mkdtempSync(join(tmpdir(), "weir-responder-"));
@@ -91,5 +96,63 @@ describe("a task's checkpoint responder", () => {
     s.responder.finished({ operators: {} });
     await until(() => s.events.length === 1, "the report");
     assert.deepEqual(s.events, ["finished"]);
+  });
+
+  it("incremental: a key-group file whose write failed is never referenced by a later checkpoint", async () => {
+    // Checkpoint 8 starts while 7's key-group file is being written, and its key group did not
+    // change: it would reference 7's file. That write fails (7 is declined): 8 must not be
+    // acknowledged with a file that does not exist; 9, after both, writes the group again.
+    let failWrite: () => void = () => {};
+    const failing = new Promise<void>((r) => {
+      failWrite = r;
+    });
+    const fs: DurableFs = {
+      ...nodeDurableFs,
+      rename: async (from, to) => {
+        if (to.endsWith("-chk7.kg")) {
+          await failing;
+          throw new Error("disk full");
+        }
+        return nodeDurableFs.rename(from, to);
+      },
+    };
+    const handles = new Map<number, SubtaskStateHandle>();
+    const events: string[] = [];
+    const storage = new FsCheckpointStorage(root, "job-incremental-failed-write", fs);
+    const responder = checkpointResponder(
+      {
+        exactlyOnce: true,
+        unaligned: false,
+        alignedTimeout: 0,
+        incremental: true,
+        storage,
+        hooks: {
+          acknowledge: (_v, _s, id, h) => {
+            handles.set(id, h);
+            events.push(`ack ${id}`);
+          },
+          decline: (id) => void events.push(`decline ${id}`),
+          finished: () => void events.push("finished"),
+        },
+      },
+      1,
+      0,
+      ["op"],
+      0,
+    );
+    const snapshot = () => ({ operators: { op: { keyGroups: [[5, new Uint8Array([1, 2, 3])]] } } }) as never;
+    responder.acknowledge(7, snapshot());
+    responder.acknowledge(8, snapshot());
+    await new Promise((r) => setTimeout(r, 100));
+    failWrite();
+    await until(() => events.length === 2, "checkpoints 7 and 8 answered");
+    responder.acknowledge(9, snapshot());
+    await until(() => events.length === 3, "checkpoint 9 answered");
+    assert.ok(events.includes("decline 7"), events.join(", "));
+    assert.equal(events.at(-1), "ack 9");
+    for (const [id, h] of handles) {
+      for (const f of Object.values(h.keyGroups ?? {}))
+        assert.ok(existsSync(join(storage.root, f)), `checkpoint ${id} references ${f}, which exists`);
+    }
   });
 });
