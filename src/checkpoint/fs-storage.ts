@@ -203,6 +203,13 @@ export class FsCheckpointStorage implements CheckpointStorage {
     return { path: relative(this.root, path), size: bytes.length };
   }
 
+  /** writeTaskOwned for a snapshot streamed into its file (see streamTaskSnapshot). */
+  async writeTaskOwnedStreamed(name: string, file: StreamedStateFile) {
+    const path = join(this.root, "taskowned", `${name}.state`);
+    const size = await writeStreamAtomically(this.fs, path, file);
+    return { path: relative(this.root, path), size };
+  }
+
   async writeMetadata(id: number, metadata: CheckpointMetadata): Promise<string> {
     const path = join(this.checkpointDir(id), METADATA_FILE);
     await writeAtomically(this.fs, path, JSON.stringify(metadata, null, 1));

@@ -18,6 +18,9 @@ import {
   type SubtaskStateHandle,
 } from "../../src/checkpoint/fs-storage.ts";
 import { type CheckpointHooks, checkpointResponder } from "../../src/execution/task-deployment.ts";
+import { ValueStateDescriptor } from "../../src/index.ts";
+import type { TaskSnapshot } from "../../src/runtime/snapshot.ts";
+import { createKeyedStateBackend } from "../../src/state/index.ts";
 
 const root = mkdtempSync(join(tmpdir(), "weir-responder-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -51,7 +54,6 @@ function setup(incremental: boolean, failCheckpointWrite = false) {
     { exactlyOnce: true, unaligned: false, alignedTimeout: 0, incremental, storage, hooks },
     1,
     0,
-    ["op"],
     0,
   );
   return { responder, events, release, holding: () => holding };
@@ -137,10 +139,15 @@ describe("a task's checkpoint responder", () => {
       },
       1,
       0,
-      ["op"],
       0,
     );
-    const snapshot = () => ({ operators: { op: { keyGroups: [[5, new Uint8Array([1, 2, 3])]] } } }) as never;
+    const backend = createKeyedStateBackend("heap", { start: 0, end: 7 });
+    const n = backend.getState(new ValueStateDescriptor<number>("n"));
+    backend.setCurrentKey("k", 5);
+    n.update(1);
+    const snapshot = (): TaskSnapshot => ({
+      operators: { op: { keyedState: { state: backend.snapshot(), timers: [] } } },
+    });
     responder.acknowledge(7, snapshot());
     responder.acknowledge(8, snapshot());
     await new Promise((r) => setTimeout(r, 100));
@@ -150,6 +157,12 @@ describe("a task's checkpoint responder", () => {
     await until(() => events.length === 3, "checkpoint 9 answered");
     assert.ok(events.includes("decline 7"), events.join(", "));
     assert.equal(events.at(-1), "ack 9");
+    backend.dispose();
+    assert.equal(
+      Object.keys(handles.get(9)!.keyGroups ?? {}).length,
+      1,
+      "checkpoint 9 has the key group's file",
+    );
     for (const [id, h] of handles) {
       for (const f of Object.values(h.keyGroups ?? {}))
         assert.ok(existsSync(join(storage.root, f)), `checkpoint ${id} references ${f}, which exists`);
