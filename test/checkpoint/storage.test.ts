@@ -147,8 +147,8 @@ describe("checkpoint storage", () => {
     // state in the same key groups. The handle once mapped a key group to one file, so one
     // operator's state was lost on restore.
     const dir = mkdtempSync(join(tmpdir(), "weir-inc2-"));
-    const build = (source: FeedSource, out: string[], restore?: string) => {
-      const env = new StreamExecutionEnvironment({ parallelism: 1, checkpointDirectory: dir });
+    const build = (source: FeedSource, out: string[], restore?: string, parallelism = 1) => {
+      const env = new StreamExecutionEnvironment({ parallelism, checkpointDirectory: dir });
       env
         .enableCheckpointing(3_600_000)
         .getCheckpointConfig()
@@ -157,6 +157,7 @@ describe("checkpoint storage", () => {
       if (restore !== undefined) env.restoreFrom(restore);
       env
         .fromSource(source, "feed")
+        .setParallelism(1)
         .uid("feed")
         .keyBy((k) => k)
         .process<string>({
@@ -204,6 +205,15 @@ describe("checkpoint storage", () => {
       await waitFor(() => out2.length === 2, "two records after the restore");
       await client2.cancel();
       assert.deepEqual(out2.sort(), ["a:3|3", "b:2|2"], "both operators' counts go on");
+
+      // The same checkpoint at parallelism 2, where the two operators run in tasks of their own.
+      const out3: string[] = [];
+      const source3 = new FeedSource();
+      const client3 = await build(source3, out3, cp, 2).executeAsync("chained-keyed-p2");
+      source3.push("a", "b");
+      await waitFor(() => out3.length === 2, "two records after the restore at parallelism 2");
+      await client3.cancel();
+      assert.deepEqual(out3.sort(), ["a:3|3", "b:2|2"], "both operators' counts go on at parallelism 2");
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
