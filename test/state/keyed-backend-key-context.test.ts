@@ -1,0 +1,99 @@
+// The current key's context, alike on both keyed backends (heap, embedded) over a key-group range
+// that does not start at 0: a key group just outside the range is refused as current, the current
+// key group is the one given (not its index in the range), mergeNamespaces and clearNamespace leave
+// a state that was never registered alone, and mergeNamespaces checks the namespaces of one that
+// was, target and sources.
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import { InvalidArgumentError } from "../../src/core/errors.ts";
+import { assignToKeyGroup, type KeyGroupRange } from "../../src/core/key-groups.ts";
+import { ListStateDescriptor } from "../../src/core/state.ts";
+import { Types } from "../../src/core/types/types.ts";
+import { EmbeddedKeyedStateBackend } from "../../src/state/embedded/embedded-keyed-state-backend.ts";
+import { HeapKeyedStateBackend } from "../../src/state/heap-keyed-state-backend.ts";
+import type { KeyedStateBackend } from "../../src/state/keyed-state-backend.ts";
+
+const MAX = 128;
+const RANGE: KeyGroupRange = { start: 40, end: 47 };
+
+/** A key of key group `kg` (found by trying names). */
+function keyIn(kg: number): string {
+  for (let i = 0; ; i++) if (assignToKeyGroup(`k${i}`, MAX) === kg) return `k${i}`;
+}
+
+const backends: Array<[string, () => KeyedStateBackend]> = [
+  ["heap", () => new HeapKeyedStateBackend(RANGE)],
+  ["embedded", () => new EmbeddedKeyedStateBackend(RANGE, { cacheEntries: 4 })],
+];
+
+for (const [label, create] of backends) {
+  describe(`${label} backend: the current key over key groups ${RANGE.start}..${RANGE.end}`, () => {
+    function withBackend(fn: (b: KeyedStateBackend) => void): void {
+      const b = create();
+      try {
+        fn(b);
+      } finally {
+        (b as { dispose?: () => void }).dispose?.();
+      }
+    }
+
+    it("refuses a current key of a key group just outside the range, either side", () => {
+      withBackend((b) => {
+        for (const kg of [RANGE.start - 1, RANGE.end + 1]) {
+          assert.throws(() => b.setCurrentKey(keyIn(kg), kg), /key group|range/, `key group ${kg}`);
+        }
+        for (const kg of [RANGE.start, RANGE.end]) b.setCurrentKey(keyIn(kg), kg);
+      });
+    });
+
+    it("the current key group is the one given, at either end of the range", () => {
+      withBackend((b) => {
+        for (const kg of [RANGE.start, RANGE.start + 3, RANGE.end]) {
+          b.setCurrentKey(keyIn(kg), kg);
+          assert.equal(b.getCurrentKeyGroup(), kg);
+          assert.equal(b.getCurrentKey(), keyIn(kg));
+        }
+      });
+    });
+
+    it("mergeNamespaces of a state never registered does nothing, whatever the namespaces", () => {
+      withBackend((b) => {
+        b.setCurrentKey(keyIn(RANGE.start), RANGE.start);
+        b.mergeNamespaces("never-registered", "t", ["s1", "s2"]);
+        b.mergeNamespaces("never-registered", { w: 1 } as never, [null as never]);
+      });
+    });
+
+    it("clearNamespace of one state never registered nor restored does nothing", () => {
+      withBackend((b) => {
+        const l = b.getListState(new ListStateDescriptor<number>("l", Types.NUMBER));
+        b.setCurrentKey(keyIn(RANGE.end), RANGE.end);
+        b.setCurrentNamespace("w");
+        l.add(5);
+        b.clearNamespace("w", "never-registered");
+        assert.deepEqual([...l.get()], [5]);
+      });
+    });
+
+    it("mergeNamespaces checks the target and every source namespace of a registered state", () => {
+      withBackend((b) => {
+        const l = b.getListState(new ListStateDescriptor<number>("l", Types.NUMBER));
+        b.setCurrentKey(keyIn(RANGE.start), RANGE.start);
+        b.setCurrentNamespace("s1");
+        l.add(1);
+        const refused = (e: unknown) =>
+          e instanceof InvalidArgumentError && /a state namespace must be a string/.test(e.message);
+        assert.throws(() => b.mergeNamespaces("l", { start: 0, end: 1 } as never, ["s1"]), refused);
+        assert.throws(() => b.mergeNamespaces("l", "t", ["s1", { start: 0, end: 1 } as never]), refused);
+        assert.throws(() => b.mergeNamespaces("l", "t", [null as never]), refused);
+        // nothing was merged by the refused calls
+        b.setCurrentNamespace("s1");
+        assert.deepEqual([...l.get()], [1]);
+        b.mergeNamespaces("l", "t", ["s1"]);
+        b.setCurrentNamespace("t");
+        assert.deepEqual([...l.get()], [1]);
+      });
+    });
+  });
+}
