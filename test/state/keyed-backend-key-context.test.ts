@@ -2,13 +2,14 @@
 // that does not start at 0: a key group just outside the range is refused as current, the current
 // key group is the one given (not its index in the range), mergeNamespaces and clearNamespace leave
 // a state that was never registered alone, and mergeNamespaces checks the namespaces of one that
-// was, target and sources.
+// was, target and sources; a restored state not registered yet lists its keys; and after
+// applyToAllKeys a state handle reads the current key again, not the last one visited.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InvalidArgumentError } from "../../src/core/errors.ts";
 import { assignToKeyGroup, type KeyGroupRange } from "../../src/core/key-groups.ts";
-import { ListStateDescriptor } from "../../src/core/state.ts";
+import { ListStateDescriptor, ValueStateDescriptor } from "../../src/core/state.ts";
 import { Types } from "../../src/core/types/types.ts";
 import { EmbeddedKeyedStateBackend } from "../../src/state/embedded/embedded-keyed-state-backend.ts";
 import { HeapKeyedStateBackend } from "../../src/state/heap-keyed-state-backend.ts";
@@ -73,6 +74,53 @@ for (const [label, create] of backends) {
         l.add(5);
         b.clearNamespace("w", "never-registered");
         assert.deepEqual([...l.get()], [5]);
+      });
+    });
+
+    it("getKeys and size of a restored state not registered yet: its keys, in every namespace asked", () => {
+      withBackend((b) => {
+        b.restoreKeyGroup(RANGE.start, [
+          ["v", null, keyIn(RANGE.start), 1],
+          ["v", "w", keyIn(RANGE.start), 2],
+        ]);
+        b.restoreKeyGroup(RANGE.end, [["v", null, keyIn(RANGE.end), 3]]);
+        assert.deepEqual(b.getKeys("v").sort(), [keyIn(RANGE.start), keyIn(RANGE.end)].sort());
+        assert.deepEqual(b.getKeys("v", "w"), [keyIn(RANGE.start)]);
+        assert.equal(b.size("v"), 3);
+        assert.deepEqual(b.getKeys("never-registered"), []);
+        assert.equal(b.size("never-registered"), 0);
+      });
+    });
+
+    it("after applyToAllKeys read every key's state, the handle reads the current key's again", () => {
+      withBackend((b) => {
+        const descriptor = new ValueStateDescriptor<string>("v", Types.STRING);
+        const v = b.getState(descriptor);
+        const keys = [keyIn(RANGE.start), keyIn(RANGE.start + 2), keyIn(RANGE.end)];
+        const kgs = [RANGE.start, RANGE.start + 2, RANGE.end];
+        for (const [i, k] of keys.entries()) {
+          b.setCurrentKey(k, kgs[i]!);
+          v.update(`value of ${k}`);
+        }
+        b.setCurrentKey(keys[1]!, kgs[1]!);
+        const seen: string[] = [];
+        b.applyToAllKeys(descriptor, (key) => {
+          seen.push(`${String(key)}=${v.value()}`);
+        });
+        assert.deepEqual(seen.sort(), keys.map((k) => `${k}=value of ${k}`).sort());
+        assert.equal(b.getCurrentKey(), keys[1]);
+        assert.equal(v.value(), `value of ${keys[1]}`, "the current key's value, not the last visited");
+        v.update("changed");
+        b.setCurrentKey(keys[2]!, kgs[2]!);
+        assert.equal(v.value(), `value of ${keys[2]}`);
+        b.setCurrentKey(keys[1]!, kgs[1]!);
+        assert.equal(v.value(), "changed");
+        // read only at the key visited before the last one, from another current key
+        b.setCurrentKey(keys[0]!, kgs[0]!);
+        b.applyToAllKeys(descriptor, (key) => {
+          if (key === keys[1]) assert.equal(v.value(), "changed");
+        });
+        assert.equal(v.value(), `value of ${keys[0]}`);
       });
     });
 
