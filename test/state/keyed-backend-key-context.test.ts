@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InvalidArgumentError } from "../../src/core/errors.ts";
 import { assignToKeyGroup, type KeyGroupRange } from "../../src/core/key-groups.ts";
-import { ListStateDescriptor, ValueStateDescriptor } from "../../src/core/state.ts";
+import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from "../../src/core/state.ts";
 import { Types } from "../../src/core/types/types.ts";
 import { EmbeddedKeyedStateBackend } from "../../src/state/embedded/embedded-keyed-state-backend.ts";
 import { HeapKeyedStateBackend } from "../../src/state/heap-keyed-state-backend.ts";
@@ -121,6 +121,51 @@ for (const [label, create] of backends) {
           if (key === keys[1]) assert.equal(v.value(), "changed");
         });
         assert.equal(v.value(), `value of ${keys[0]}`);
+      });
+    });
+
+    it("a snapshot taken before restored states register reads them as restored, though they register before the read", () => {
+      withBackend((b) => {
+        const kg = RANGE.start + 1;
+        const key = keyIn(kg);
+        const restored: Array<[string, unknown, unknown, unknown]> = [
+          [
+            "m",
+            null,
+            key,
+            new Map<string, number>([
+              ["a", 1],
+              ["b", 2],
+            ]),
+          ],
+          ["v", "w", key, 7],
+        ];
+        b.restoreKeyGroup(kg, restored);
+        const snap = b.snapshot();
+        try {
+          b.getMapState(new MapStateDescriptor<string, number>("m", Types.STRING, Types.NUMBER));
+          b.getState(new ValueStateDescriptor<number>("v", Types.NUMBER));
+          const entries = snap
+            .entries(kg)
+            .map(([st, ns, k, v]) => [st, ns, k, v instanceof Map ? [...v].sort() : v]);
+          assert.deepEqual(
+            entries.sort((x, y) => String(x[0]).localeCompare(String(y[0]))),
+            [
+              [
+                "m",
+                null,
+                key,
+                [
+                  ["a", 1],
+                  ["b", 2],
+                ],
+              ],
+              ["v", "w", key, 7],
+            ],
+          );
+        } finally {
+          snap.release();
+        }
       });
     });
 
