@@ -9,7 +9,12 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InvalidArgumentError } from "../../src/core/errors.ts";
 import { assignToKeyGroup, type KeyGroupRange } from "../../src/core/key-groups.ts";
-import { ListStateDescriptor, MapStateDescriptor, ValueStateDescriptor } from "../../src/core/state.ts";
+import {
+  ListStateDescriptor,
+  MapStateDescriptor,
+  StateTtlConfig,
+  ValueStateDescriptor,
+} from "../../src/core/state.ts";
 import { Types } from "../../src/core/types/types.ts";
 import { EmbeddedKeyedStateBackend } from "../../src/state/embedded/embedded-keyed-state-backend.ts";
 import { HeapKeyedStateBackend } from "../../src/state/heap-keyed-state-backend.ts";
@@ -166,6 +171,28 @@ for (const [label, create] of backends) {
         } finally {
           snap.release();
         }
+      });
+    });
+
+    it("cleanupExpired removes the expired entries of every key group of the range, the last included", () => {
+      withBackend((b) => {
+        let now = 1000;
+        b.setTimeProvider(() => now);
+        const v = b.getState(
+          new ValueStateDescriptor<number>("v", Types.NUMBER).enableTimeToLive(
+            StateTtlConfig.newBuilder(100).cleanupFullSnapshot().build(),
+          ),
+        );
+        for (const kg of [RANGE.start, RANGE.start + 4, RANGE.end]) {
+          b.setCurrentKey(keyIn(kg), kg);
+          v.update(kg);
+        }
+        now += 100;
+        b.setCurrentKey(keyIn(RANGE.start + 1), RANGE.start + 1);
+        v.update(-1); // fresh
+        assert.equal(b.cleanupExpired(), 3);
+        assert.deepEqual(b.getKeys("v"), [keyIn(RANGE.start + 1)]);
+        assert.equal(b.cleanupExpired(), 0);
       });
     });
 
