@@ -19,6 +19,7 @@ import { Types } from "../../src/core/types/types.ts";
 import { EmbeddedKeyedStateBackend } from "../../src/state/embedded/embedded-keyed-state-backend.ts";
 import { HeapKeyedStateBackend } from "../../src/state/heap-keyed-state-backend.ts";
 import type { KeyedStateBackend } from "../../src/state/keyed-state-backend.ts";
+import { VOID_NAMESPACE } from "../../src/state/state-table.ts";
 
 const MAX = 128;
 const RANGE: KeyGroupRange = { start: 40, end: 47 };
@@ -193,6 +194,32 @@ for (const [label, create] of backends) {
         assert.equal(b.cleanupExpired(), 3);
         assert.deepEqual(b.getKeys("v"), [keyIn(RANGE.start + 1)]);
         assert.equal(b.cleanupExpired(), 0);
+      });
+    });
+
+    it("key groups restored after the states registered read back as restored; others of the range are ignored", () => {
+      withBackend((b) => {
+        const v = b.getState(new ValueStateDescriptor<number>("v", Types.NUMBER));
+        const m = b.getMapState(new MapStateDescriptor<string, number>("m", Types.STRING, Types.NUMBER));
+        const l = b.getListState(new ListStateDescriptor<string>("l", Types.STRING));
+        for (const kg of [RANGE.start - 1, RANGE.start, RANGE.end, RANGE.end + 1]) {
+          b.restoreKeyGroup(kg, [
+            ["v", null, keyIn(kg), kg],
+            ["m", null, keyIn(kg), new Map([["a", kg]])],
+            ["l", "w", keyIn(kg), [`x${kg}`, "y"]],
+          ]);
+        }
+        for (const kg of [RANGE.start, RANGE.end]) {
+          b.setCurrentKey(keyIn(kg), kg);
+          assert.equal(v.value(), kg);
+          assert.equal(m.get("a"), kg);
+          b.setCurrentNamespace("w");
+          assert.deepEqual([...l.get()], [`x${kg}`, "y"]);
+          b.setCurrentNamespace(VOID_NAMESPACE);
+        }
+        assert.equal(b.size("v"), 2);
+        assert.equal(b.size("m"), 2);
+        assert.deepEqual(b.getKeys("l", "w").sort(), [keyIn(RANGE.start), keyIn(RANGE.end)].sort());
       });
     });
 
