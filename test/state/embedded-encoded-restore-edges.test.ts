@@ -1,13 +1,19 @@
 // The embedded backend's restore from encoded key groups (restoreEncodedKeyGroup) at its edges: a
 // key group outside the backend's range is ignored, as by restoreKeyGroup, and entries of states
 // registered before the restore are decoded into their own encoding (read back as restored),
-// beside a state that registers only afterwards; keys longer than the restore's key buffer.
+// beside a state that registers only afterwards; keys longer than the restore's key buffer; typed
+// states, with and without TTL, registered after their raw restore take new writes.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { encodeKeyGroupFrom, visitKeyGroup } from "../../src/checkpoint/state-file.ts";
 import { assignToKeyGroup, type KeyGroupRange } from "../../src/core/key-groups.ts";
-import { MapStateDescriptor, ValueStateDescriptor } from "../../src/core/state.ts";
+import {
+  ListStateDescriptor,
+  MapStateDescriptor,
+  StateTtlConfig,
+  ValueStateDescriptor,
+} from "../../src/core/state.ts";
 import { Types } from "../../src/core/types/types.ts";
 import { EmbeddedKeyedStateBackend } from "../../src/state/embedded/embedded-keyed-state-backend.ts";
 
@@ -28,6 +34,50 @@ function encoded(kg: number): Uint8Array {
 }
 
 describe("embedded backend: restoreEncodedKeyGroup at its edges", () => {
+  it("a typed state registered after its raw restore takes new writes, with and without TTL", () => {
+    const b = new EmbeddedKeyedStateBackend(RANGE, { cacheEntries: 4 });
+    try {
+      b.setTimeProvider(() => 1000);
+      const kg = RANGE.start + 5;
+      const key = keyIn(kg);
+      // the heap form a checkpoint holds: a TTL state's values carry their timestamp
+      const source = new EmbeddedKeyedStateBackend(RANGE, { cacheEntries: 4 });
+      let bytes: Uint8Array;
+      try {
+        source.setTimeProvider(() => 1000);
+        const ttl = StateTtlConfig.newBuilder(60_000).build();
+        source.setCurrentKey(key, kg);
+        source.getState(new ValueStateDescriptor<number>("plain", Types.NUMBER)).update(1);
+        source
+          .getState(new ValueStateDescriptor<number>("timed", Types.NUMBER).enableTimeToLive(ttl))
+          .update(2);
+        source
+          .getListState(new ListStateDescriptor<string>("list", Types.STRING).enableTimeToLive(ttl))
+          .add("a");
+        const snap = source.snapshot();
+        bytes = encodeKeyGroupFrom((emit) => snap.read(kg, emit), []).slice();
+        snap.release();
+      } finally {
+        source.dispose();
+      }
+      b.restoreEncodedKeyGroup(kg, (visit) => void visitKeyGroup(bytes, "f", visit));
+      const ttl = StateTtlConfig.newBuilder(60_000).build();
+      const plain = b.getState(new ValueStateDescriptor<number>("plain", Types.NUMBER));
+      const timed = b.getState(new ValueStateDescriptor<number>("timed", Types.NUMBER).enableTimeToLive(ttl));
+      const list = b.getListState(
+        new ListStateDescriptor<string>("list", Types.STRING).enableTimeToLive(ttl),
+      );
+      b.setCurrentKey(key, kg);
+      assert.deepEqual([plain.value(), timed.value(), [...list.get()]], [1, 2, ["a"]]);
+      plain.update(10);
+      timed.update(20);
+      list.add("b");
+      assert.deepEqual([plain.value(), timed.value(), [...list.get()]], [10, 20, ["a", "b"]]);
+    } finally {
+      b.dispose();
+    }
+  });
+
   it("restores keys longer than its 256-byte key buffer, of a state registered afterwards", () => {
     const b = new EmbeddedKeyedStateBackend(RANGE, { cacheEntries: 4 });
     try {
