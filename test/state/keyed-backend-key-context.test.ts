@@ -223,6 +223,34 @@ for (const [label, create] of backends) {
       });
     });
 
+    it("clearNamespace clears restored entries of states not registered yet, one state or all", () => {
+      withBackend((b) => {
+        const kg = RANGE.start + 6;
+        const key = keyIn(kg);
+        b.restoreKeyGroup(kg, [
+          ["a", "w1", key, 1],
+          ["a", "w2", key, 2],
+          ["b", "w1", key, 3],
+          ["b", "w2", key, 4],
+        ]);
+        assert.deepEqual(b.stateNames(), []);
+        b.setCurrentKey(key, kg);
+        b.clearNamespace("w1", "a");
+        b.clearNamespace("w2");
+        const a = b.getState(new ValueStateDescriptor<number>("a", Types.NUMBER));
+        const c = b.getState(new ValueStateDescriptor<number>("b", Types.NUMBER));
+        assert.deepEqual(b.stateNames().sort(), ["a", "b"]);
+        const read = (s: typeof a, ns: string) => {
+          b.setCurrentNamespace(ns);
+          return s.value();
+        };
+        assert.deepEqual(
+          [read(a, "w1"), read(a, "w2"), read(c, "w1"), read(c, "w2")],
+          [undefined, undefined, 3, undefined],
+        );
+      });
+    });
+
     it("mergeNamespaces checks the target and every source namespace of a registered state", () => {
       withBackend((b) => {
         const l = b.getListState(new ListStateDescriptor<number>("l", Types.NUMBER));
