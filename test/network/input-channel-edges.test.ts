@@ -2,7 +2,9 @@
 // a new channel takes part in the watermark minimum (not idle, no watermark, not blocked); a
 // recording that starts with a barrier at the head of the queue ends at once and holds nothing;
 // a recording ended by a queued barrier whose data is taken right away (as the barrier aligner
-// does) leaves the buffers queued behind the barrier alone.
+// does) leaves the buffers queued behind the barrier alone. An empty element (a length of 0: no
+// writer makes one, every element has its tag) is corrupt input, reported as a truncated tag, not
+// decoded from the bytes after it.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -64,5 +66,27 @@ describe("input channel edges", () => {
     assert.equal(ch.recording, undefined, "not recording any more");
     ch.deliver(record("d"));
     assert.equal(ch.recording, undefined);
+  });
+
+  it("an empty element fails as a truncated tag, whatever bytes follow it in the buffer", () => {
+    for (const after of [0, ElementTag.WATERMARK_STATUS, 0xee]) {
+      const ch = channel();
+      // [u32 0] at the end of the data; the buffer's memory goes on with `after` bytes.
+      const mem = new Uint8Array(16).fill(after);
+      mem.fill(0, 0, 4);
+      ch.deliver(new NetworkBuffer(mem, 4, BufferKind.DATA));
+      const seen: string[] = [];
+      assert.throws(
+        () =>
+          ch.readBuffer({
+            processRecord: (v) => seen.push(`record ${String(v)}`),
+            processWatermark: (w) => seen.push(`watermark ${w}`),
+            processWatermarkStatus: (idle) => seen.push(`idle ${idle}`),
+            processBarrier: (id) => seen.push(`barrier ${id}`),
+          }),
+        /truncated input: reading a u8 needs 1 byte\(s\) at position 4/,
+      );
+      assert.deepEqual(seen, [], `nothing decoded (bytes after: ${after})`);
+    }
   });
 });

@@ -2,7 +2,8 @@
 // testing: the service keeps nothing for a timer that fired or was deleted (its index by time,
 // namespace and key drops the emptied levels, so a long-running job's memory does not grow with
 // every distinct timer time it ever used; checked on the private index, there is no other way to
-// see it; the heap drops deleted timers lazily and is not checked), and a restored processing-time
+// see it; the heap drops deleted timers lazily and is not checked; a time's firing order drops
+// its deleted timers once they outnumber the live ones), and a restored processing-time
 // timer later than the one already scheduled does not move the schedule back.
 
 import assert from "node:assert/strict";
@@ -55,6 +56,37 @@ describe("InternalTimerService memory", () => {
     t.pts.fireDue();
     assert.equal(t.s.numProcessingTimeTimers(), 0);
     assert.equal(t.index("processingTimers").size, 0);
+  });
+
+  it("a time whose timers are deleted and registered again over and over keeps its slot small", () => {
+    // The "reset the timeout" pattern on a time that is long in the future: each delete leaves a
+    // dead entry in the slot's firing order until the slot fires; they must be dropped as they
+    // pile up, or memory grows with every reset.
+    const t = service();
+    const fired: string[] = [];
+    let key: unknown = "keep";
+    const s = new InternalTimerService<string>(
+      "resets",
+      { getCurrentKey: () => key, setCurrentKey: (k) => void (key = k) },
+      128,
+      t.pts,
+      { onEventTime: (timer) => void fired.push(`${String(key)}@${timer.time}`), onProcessingTime: () => {} },
+    );
+    s.registerEventTimeTimer("w", 1_000);
+    key = "reset";
+    for (let i = 0; i < 1_000; i++) {
+      s.deleteEventTimeTimer("w", 1_000);
+      s.registerEventTimeTimer("w", 1_000);
+    }
+    // biome-ignore lint/complexity/useLiteralKeys: private fields, read on purpose
+    const slot = (s as any)["eventTimers"]["index"].get(1_000);
+    assert.ok(
+      slot.order.length <= 2 + 2 * 33,
+      `firing order of ${slot.order.length} entries for 2 live timers`,
+    );
+    assert.equal(s.numEventTimeTimers(), 2);
+    s.advanceWatermark(1_000);
+    assert.deepEqual(fired, ["keep@1000", "reset@1000"]);
   });
 });
 

@@ -168,4 +168,86 @@ describe("InternalTimerService, timers grouped by time", () => {
     assert.deepEqual(t.fired, ["a/w@20", "b/w@20", "d/w@20", "e/v@20", "f/w@20", "d/w@30"]);
     assert.equal(t.s.numEventTimeTimers(), 0);
   });
+
+  it("a timer registered as new joins a slot a recent lookup remembered: a later registration finds it", () => {
+    const t = service();
+    t.s.registerEventTimeTimer("w", 20); // key a: the queue remembers (20, w)
+    t.setKey("b");
+    t.s.registerNewEventTimeTimer("w", 20);
+    t.setKey("c");
+    t.s.registerEventTimeTimer("w", 20); // a lookup of (20, w): b's timer is indexed now
+    t.setKey("b");
+    t.s.registerEventTimeTimer("w", 20); // there already: not a second timer
+    assert.equal(t.s.numEventTimeTimers(), 3);
+    t.s.advanceWatermark(20);
+    assert.deepEqual(t.fired, ["a/w@20", "b/w@20", "c/w@20"]);
+  });
+
+  it("a timer registered as new and deleted before any lookup does not fire", () => {
+    const t = service();
+    t.s.registerNewEventTimeTimer("w", 20);
+    t.setKey("b");
+    t.s.registerNewEventTimeTimer("w", 20);
+    t.s.deleteEventTimeTimer("w", 20);
+    assert.equal(t.s.numEventTimeTimers(), 1);
+    t.s.advanceWatermark(20);
+    assert.deepEqual(t.fired, ["a/w@20"]);
+  });
+
+  it("timers registered as new keep their order when namespaces are re-identified", () => {
+    const t = service();
+    for (const k of ["a", "b", "c"]) {
+      t.setKey(k);
+      t.s.registerNewEventTimeTimer("w", 20);
+    }
+    t.setKey("d");
+    t.s.registerEventTimeTimer("w", 20);
+    t.s.useNamespaceIdentity((ns) => `id:${ns}`);
+    t.s.advanceWatermark(20);
+    assert.deepEqual(t.fired, ["a/w@20", "b/w@20", "c/w@20", "d/w@20"]);
+  });
+
+  it("a time whose timers registered as new all fired takes new timers, which fire", () => {
+    const t = service();
+    t.s.registerNewEventTimeTimer("w", 20);
+    t.setKey("b");
+    t.s.registerNewEventTimeTimer("w", 20);
+    t.s.advanceWatermark(20);
+    assert.equal(t.s.numEventTimeTimers(), 0);
+    t.setKey("c");
+    t.s.registerEventTimeTimer("w", 20); // behind the watermark: fires with the next one
+    t.setKey("d");
+    t.s.registerNewEventTimeTimer("w", 20);
+    assert.equal(t.s.numEventTimeTimers(), 2);
+    t.s.advanceWatermark(21);
+    assert.deepEqual(t.fired, ["a/w@20", "b/w@20", "c/w@20", "d/w@20"]);
+    assert.equal(t.s.numEventTimeTimers(), 0);
+  });
+
+  it("a namespace emptied by deletes, registered again, can be deleted again", () => {
+    const t = service();
+    t.s.registerEventTimeTimer("w", 20);
+    t.setKey("c");
+    t.s.registerEventTimeTimer("v", 20); // keeps time 20 in the index
+    t.setKey("a");
+    t.s.deleteEventTimeTimer("w", 20); // (20, w) has no key left
+    t.s.registerEventTimeTimer("w", 20);
+    t.s.deleteEventTimeTimer("w", 20);
+    assert.equal(t.s.numEventTimeTimers(), 1);
+    t.s.advanceWatermark(20);
+    assert.deepEqual(t.fired, ["c/v@20"]);
+  });
+
+  it("re-identifying namespaces with ids equal to the old ones keeps every timer", () => {
+    // The queue remembers the slots it looked up last; after re-identifying they are the old
+    // index's, and a timer put back must not land in them.
+    const t = service();
+    t.s.registerEventTimeTimer("w", 20);
+    t.setKey("b");
+    t.s.registerEventTimeTimer("w", 20);
+    t.s.useNamespaceIdentity((ns) => ns);
+    assert.equal(t.s.numEventTimeTimers(), 2);
+    t.s.advanceWatermark(20);
+    assert.deepEqual(t.fired, ["a/w@20", "b/w@20"]);
+  });
 });

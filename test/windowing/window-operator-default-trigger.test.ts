@@ -117,4 +117,58 @@ describe("window operator with the default event-time trigger", () => {
     assert.equal(h.numEventTimeTimers(), 1); // the cleanup timer only: this onElement sets none
     await h.close();
   });
+
+  it("windows restored with another lateness get its cleanup timer, whatever order the timers come in", async () => {
+    const build = (lateness: number) => (s: DataStream<Ev>) =>
+      s
+        .keyBy((e) => e.k)
+        .window(TumblingEventTimeWindows.of(1_000))
+        .allowedLateness(lateness)
+        .reduce(sum)
+        .uid("sum");
+    const h = KeyedOneInputHarness.of(build(0));
+    await h.open();
+    h.processElement({ k: "a", v: 1 }, 2_500); // the later window's timer first
+    h.processElement({ k: "a", v: 1 }, 500);
+    h.processElement({ k: "a", v: 1 }, 1_500);
+    assert.equal(h.numEventTimeTimers(), 3);
+    const snapshot = await h.snapshot();
+    await h.close();
+
+    const restored = KeyedOneInputHarness.of(build(400));
+    await restored.initializeState(snapshot);
+    await restored.open();
+    // Each window's contents existed (from the checkpoint), with the old lateness's timers only.
+    for (const ts of [2_600, 600, 1_600]) restored.processElement({ k: "a", v: 10 }, ts);
+    assert.equal(restored.numEventTimeTimers(), 6, "each window: its end and its new cleanup time");
+    restored.processWatermark(5_000);
+    assert.deepEqual(
+      restored.values().map((e) => e.v),
+      [11, 11, 11],
+    );
+    assert.equal(restored.numEventTimeTimers(), 0);
+    assert.equal(restored.numKeyedStateEntries(), 0, "every window's contents removed at its cleanup time");
+    await restored.close();
+  });
+
+  it("a window kept for good (lateness past the largest timestamp) has no cleanup timer", async () => {
+    const h = KeyedOneInputHarness.of((s: DataStream<Ev>) =>
+      s
+        .keyBy((e) => e.k)
+        .window(TumblingEventTimeWindows.of(1_000))
+        .allowedLateness(Number.MAX_SAFE_INTEGER)
+        .reduce(sum),
+    );
+    await h.open();
+    h.processElement({ k: "a", v: 1 }, 500);
+    assert.equal(h.numEventTimeTimers(), 1, "its end only");
+    h.processWatermark(5_000);
+    h.processElement({ k: "a", v: 2 }, 600); // within the lateness: fires at once
+    assert.deepEqual(
+      h.values().map((e) => e.v),
+      [1, 3],
+    );
+    assert.equal(h.numEventTimeTimers(), 0);
+    await h.close();
+  });
 });

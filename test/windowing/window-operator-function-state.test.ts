@@ -78,4 +78,26 @@ describe("window operator: per-window function state", () => {
     assert.equal(h.numKeyedStateEntries(), 0, "the window's contents and its function's state are gone");
     await h.close();
   });
+
+  it("without allowed lateness, a reduced window's function state goes when it fires", async () => {
+    const h = KeyedOneInputHarness.of((s: DataStream<Ev>) =>
+      s
+        .keyBy((e) => e.k)
+        .window(TumblingEventTimeWindows.of(1_000))
+        .reduce((a: Ev, b: Ev) => ({ k: a.k, v: a.v + b.v }), {
+          process(_key, ctx, elements, out) {
+            const firings = ctx.windowState.getState(new ValueStateDescriptor<number>("firings"));
+            firings.update((firings.value() ?? 0) + 1);
+            out.collect(`[${ctx.window.start}] ${elements[0]!.v}`);
+          },
+        } satisfies ProcessWindowFunction<Ev, string, string, TimeWindow>),
+    );
+    await h.open();
+    h.processElement({ k: "a", v: 1 }, 100);
+    h.processElement({ k: "a", v: 2 }, 200);
+    h.processWatermark(999); // the window's one timer: fire and remove at once
+    assert.deepEqual(h.values(), ["[0] 3"]);
+    assert.equal(h.numKeyedStateEntries(), 0, "the window's contents and its function's state are gone");
+    await h.close();
+  });
 });

@@ -203,14 +203,6 @@ export class TimerQueue<N> {
     this.size++;
   }
 
-  get(time: number, nsId: unknown, keyId: MapKey): QueuedTimer<N> | undefined {
-    const slot = this.index.get(time);
-    if (slot === undefined) return undefined;
-    slot.catchUp(this.nsIdOf);
-    const t = slot.get(nsId)?.get(keyId);
-    return t?.live === true ? t : undefined;
-  }
-
   delete(time: number, nsId: unknown, keyId: MapKey): void {
     this.lastTime = Number.NaN;
     const slot = this.index.get(time);
