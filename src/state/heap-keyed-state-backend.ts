@@ -48,6 +48,7 @@ import {
   mapKeyOf,
   type Namespace,
   StateTable,
+  UNKNOWN_KEY_GROUP,
   VOID_NAMESPACE,
 } from "./state-table.ts";
 import { TtlPolicy } from "./ttl.ts";
@@ -106,12 +107,32 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     ctx.keyGroupIndex = i;
   }
 
+  /**
+   * Makes `key` current without its key group, which is computed from the key (with this backend's
+   * max parallelism) only when something needs it: a snapshot still to read, namespaced state,
+   * timers. For a backend over every key group (parallelism 1), where no key can be outside the
+   * range: a keyed operator there need not hash each record's key.
+   */
+  setCurrentKeyLazily(key: unknown): void {
+    const ctx = this.ctx;
+    ctx.key = key;
+    ctx.mapKey = mapKeyOf(key);
+    ctx.keyGroupIndex = UNKNOWN_KEY_GROUP;
+  }
+
+  /** Whether this backend holds every key group of its max parallelism. */
+  ownsAllKeyGroups(): boolean {
+    return this.keyGroupRange.start === 0 && this.keyGroupRange.end === this.maxParallelism - 1;
+  }
+
   getCurrentKey(): unknown {
     return this.ctx.key;
   }
 
   getCurrentKeyGroup(): number {
-    return this.ctx.keyGroupIndex + this.keyGroupRange.start;
+    const i = this.ctx.keyGroupIndex;
+    if (i !== UNKNOWN_KEY_GROUP) return i + this.keyGroupRange.start;
+    return (this.ctx.keyGroupIndex = this.keyGroupIndexOf(this.ctx.mapKey)) + this.keyGroupRange.start;
   }
 
   /** Scopes state to a namespace (a window as a primitive); VOID_NAMESPACE for unscoped state. */
@@ -153,7 +174,8 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
   /** For the current key: removes the entries of `namespace` of one state, or of all states. */
   clearNamespace(namespace: Namespace, stateName?: string): void {
     checkNamespace(namespace);
-    const { keyGroupIndex, mapKey } = this.ctx;
+    const keyGroupIndex = this.getCurrentKeyGroup() - this.keyGroupRange.start;
+    const mapKey = this.ctx.mapKey;
     if (stateName !== undefined) {
       this.tableOf(stateName)?.delete(keyGroupIndex, namespace, mapKey);
       return;

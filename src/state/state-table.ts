@@ -30,7 +30,10 @@ export type MapKey = string | number | boolean | bigint;
 export interface KeyContext {
   key: unknown;
   mapKey: MapKey;
-  /** Key group minus the first key group of the backend's range. */
+  /**
+   * Key group minus the first key group of the backend's range; UNKNOWN_KEY_GROUP when the key was
+   * made current without it (StateTable.currentKeyGroupIndex() computes it).
+   */
   keyGroupIndex: number;
   namespace: Namespace;
 }
@@ -139,8 +142,11 @@ type KeyMap = Map<MapKey, unknown>;
 /** The key group index (key group minus the range's first) of a stored Map key. */
 export type KeyGroupIndexOf = (mapKey: MapKey) => number;
 
-/** A key group index not known to the caller (an entry found by iterating the void Map). */
-export const UNKNOWN_KEY_GROUP = -1;
+/**
+ * A key group index not known yet: an entry found by iterating the void Map, or a current key made
+ * current without its key group (setCurrentKeyLazily); computed from the key when needed.
+ */
+export const UNKNOWN_KEY_GROUP = -2;
 
 export class StateTable {
   /** Void-namespace state of every key group of the range. */
@@ -166,7 +172,7 @@ export class StateTable {
     if (this.captures.length !== 0) this.preserve(ctx.keyGroupIndex, ctx.namespace, ctx.mapKey);
     return ctx.namespace === VOID_NAMESPACE
       ? this.voidMap
-      : this.nsGroups?.[ctx.keyGroupIndex]?.get(ctx.namespace);
+      : this.nsGroups?.[this.currentKeyGroupIndex()]?.get(ctx.namespace);
   }
 
   /** The Map of the current key's namespace, created when missing. */
@@ -174,7 +180,14 @@ export class StateTable {
     const ctx = this.ctx;
     if (this.captures.length !== 0) this.preserve(ctx.keyGroupIndex, ctx.namespace, ctx.mapKey);
     if (ctx.namespace === VOID_NAMESPACE) return this.voidMap;
-    return this.mapOrCreate(ctx.keyGroupIndex, ctx.namespace);
+    return this.mapOrCreate(this.currentKeyGroupIndex(), ctx.namespace);
+  }
+
+  /** The current key's key group index, computed (and kept) when the key was made current without it. */
+  currentKeyGroupIndex(): number {
+    const ctx = this.ctx;
+    const i = ctx.keyGroupIndex;
+    return i !== UNKNOWN_KEY_GROUP ? i : (ctx.keyGroupIndex = this.keyGroupIndexOf(ctx.mapKey));
   }
 
   /**
@@ -198,7 +211,7 @@ export class StateTable {
 
   /**
    * Announces a change to (or a hand-out of) one entry that is not the current key's.
-   * `keyGroupIndex` may be UNKNOWN_KEY_GROUP for a void-namespace entry.
+   * `keyGroupIndex` may be UNKNOWN_KEY_GROUP (computed from the key when a capture needs it).
    */
   touch(keyGroupIndex: number, ns: Namespace, mapKey: MapKey): void {
     if (this.captures.length !== 0) this.preserve(keyGroupIndex, ns, mapKey);
@@ -284,7 +297,7 @@ export class StateTable {
   }
 
   private preserve(i: number, ns: Namespace, mapKey: MapKey): void {
-    if (i === UNKNOWN_KEY_GROUP && ns === VOID_NAMESPACE) i = this.keyGroupIndexOf(mapKey);
+    if (i === UNKNOWN_KEY_GROUP) i = this.keyGroupIndexOf(mapKey);
     for (const c of this.captures) c.preserve(i, ns, mapKey);
   }
 

@@ -153,7 +153,7 @@ describe("state table: live state", () => {
         ([i, ns, m, k]) =>
           `${i} ${String(ns === VOID_NAMESPACE ? "-" : ns)} ${String(k)}=${String(m.get(k))}`,
       ),
-      ["-1 - k=void", "-1 - j=group 2", "1 w1 k=in w1", "1 5 k=in 5"],
+      ["-2 - k=void", "-2 - j=group 2", "1 w1 k=in w1", "1 5 k=in 5"],
       "the void Map's entries first, their key group not looked up",
     );
     assert.deepEqual(
