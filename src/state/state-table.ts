@@ -347,8 +347,12 @@ const ABSENT: unique symbol = Symbol("ABSENT");
 export class TableCapture {
   private readonly pending: Uint8Array;
   private readonly logs: Array<Map<Namespace, Map<MapKey, unknown>> | undefined>;
-  /** The void Map's keys by key group, made at the first read. */
-  private voidKeys: Array<MapKey[] | undefined> | undefined = undefined;
+  /**
+   * The void Map's entries sorted by key group at the first read (a counting sort: entries of key
+   * group i at [from[i], from[i + 1]) of keys/values). A value taken then is the one at the capture
+   * unless the log has the key: any change since the capture logs the old value first.
+   */
+  private sorted: { keys: MapKey[]; values: unknown[]; from: Int32Array } | undefined = undefined;
   remaining: number;
 
   constructor(
@@ -389,22 +393,24 @@ export class TableCapture {
     if (this.pending[i] !== 1) throw new Error(`key group index ${i} is not pending in this capture`);
     const log = this.logs[i];
     const t = this.table;
-    const voidKeys = (this.voidKeys ??= t.voidKeysByKeyGroup())[i];
+    const sorted = (this.sorted ??= this.sortVoidEntries());
     const oldVoid = log?.get(VOID_NAMESPACE);
-    if (voidKeys !== undefined) {
-      const live = t.voidMap;
-      for (const k of voidKeys) {
-        if (oldVoid === undefined || !oldVoid.has(k)) emit(VOID_NAMESPACE, k, live.get(k));
-        else {
-          const o = oldVoid.get(k);
-          if (o !== ABSENT) emit(VOID_NAMESPACE, k, o);
-        }
+    const { keys, values } = sorted;
+    const from = sorted.from[i]!;
+    const to = sorted.from[i + 1]!;
+    for (let j = from; j < to; j++) {
+      const k = keys[j]!;
+      if (oldVoid === undefined || !oldVoid.has(k)) emit(VOID_NAMESPACE, k, values[j]);
+      else {
+        const o = oldVoid.get(k);
+        if (o !== ABSENT) emit(VOID_NAMESPACE, k, o);
       }
     }
     if (oldVoid !== undefined) {
       // Entries deleted before the keys were sorted (those sorted were emitted above).
-      const sorted = voidKeys === undefined ? undefined : new Set(voidKeys);
-      for (const [k, o] of oldVoid) if (o !== ABSENT && sorted?.has(k) !== true) emit(VOID_NAMESPACE, k, o);
+      const seen = new Set<unknown>();
+      for (let j = from; j < to; j++) seen.add(keys[j]);
+      for (const [k, o] of oldVoid) if (o !== ABSENT && !seen.has(k)) emit(VOID_NAMESPACE, k, o);
     }
     const overlay = (ns: Namespace, live: KeyMap | undefined) => {
       const old = log?.get(ns);
@@ -430,6 +436,33 @@ export class TableCapture {
     this.finish(i);
   }
 
+  /** The void Map's entries sorted by key group (those of key groups already read left out). */
+  private sortVoidEntries(): { keys: MapKey[]; values: unknown[]; from: Int32Array } {
+    const t = this.table;
+    const n = t.voidMap.size;
+    const groupOf = new Int32Array(n);
+    const from = new Int32Array(this.pending.length + 1);
+    let j = 0;
+    for (const k of t.voidMap.keys()) {
+      const i = t.checkedKeyGroupIndexOf(k);
+      groupOf[j++] = i;
+      if (this.pending[i] === 1) from[i + 1]!++;
+    }
+    for (let i = 0; i < this.pending.length; i++) from[i + 1]! += from[i]!;
+    const next = from.slice(0, this.pending.length);
+    const keys: MapKey[] = new Array(from[this.pending.length]!);
+    const values: unknown[] = new Array(keys.length);
+    j = 0;
+    for (const [k, v] of t.voidMap) {
+      const i = groupOf[j++]!;
+      if (this.pending[i] !== 1) continue;
+      const at = next[i]!++;
+      keys[at] = k;
+      values[at] = v;
+    }
+    return { keys, values, from };
+  }
+
   /** Stops holding every key group not read yet. */
   release(): void {
     for (let i = 0; i < this.pending.length; i++) if (this.pending[i] === 1) this.finish(i);
@@ -438,9 +471,8 @@ export class TableCapture {
   private finish(i: number): void {
     this.pending[i] = 0;
     this.logs[i] = undefined;
-    if (this.voidKeys !== undefined) this.voidKeys[i] = undefined;
     if (--this.remaining === 0) {
-      this.voidKeys = undefined;
+      this.sorted = undefined;
       this.table.done(this);
     }
   }
