@@ -169,7 +169,7 @@ export class StateTable {
   /** The Map of the current key's namespace (the void Map is always there), if it exists. */
   current(): KeyMap | undefined {
     const ctx = this.ctx;
-    if (this.captures.length !== 0) this.preserve(ctx.keyGroupIndex, ctx.namespace, ctx.mapKey);
+    if (this.captures.length !== 0) this.preserve(this.currentKeyGroupIndex(), ctx.namespace, ctx.mapKey);
     return ctx.namespace === VOID_NAMESPACE
       ? this.voidMap
       : this.nsGroups?.[this.currentKeyGroupIndex()]?.get(ctx.namespace);
@@ -178,7 +178,7 @@ export class StateTable {
   /** The Map of the current key's namespace, created when missing. */
   currentOrCreate(): KeyMap {
     const ctx = this.ctx;
-    if (this.captures.length !== 0) this.preserve(ctx.keyGroupIndex, ctx.namespace, ctx.mapKey);
+    if (this.captures.length !== 0) this.preserve(this.currentKeyGroupIndex(), ctx.namespace, ctx.mapKey);
     if (ctx.namespace === VOID_NAMESPACE) return this.voidMap;
     return this.mapOrCreate(this.currentKeyGroupIndex(), ctx.namespace);
   }
