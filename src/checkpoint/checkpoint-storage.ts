@@ -26,6 +26,8 @@ export interface CheckpointStorage {
   writeSharedBytes(name: string, bytes: Uint8Array): Promise<void>;
   /** State a task owns across checkpoints (a finished task's final state). */
   writeTaskOwned(name: string, value: unknown): Promise<{ path: string; size: number }>;
+  /** writeTaskOwned, the file written as it is produced (storages that can: a local directory). */
+  writeTaskOwnedStreamed?(name: string, file: StreamedStateFile): Promise<{ path: string; size: number }>;
   /** Publish checkpoint `id` (its files are all written): resolves with its location (chk-N). */
   writeMetadata(id: number, metadata: CheckpointMetadata): Promise<string>;
   /** Copy the checkpoint into a self-contained savepoint under `targetDir` (a directory or s3:// URL). */

@@ -293,8 +293,12 @@ export class CheckpointCoordinator {
       return;
     }
     const k = key(vertexId, subtask);
+    // Only the acknowledgement that removes the last task waited for completes the checkpoint: a
+    // second one (a duplicate, or the task's final state counted first) arriving while its
+    // metadata is written would complete it again, and that completion, finding it no longer
+    // pending, would remove it as aborted.
+    if (!p.waiting.delete(k)) return;
     p.handles.set(k, handle);
-    p.waiting.delete(k);
     if (p.waiting.size === 0) void this.complete(p);
   }
 

@@ -203,6 +203,13 @@ export class FsCheckpointStorage implements CheckpointStorage {
     return { path: relative(this.root, path), size: bytes.length };
   }
 
+  /** writeTaskOwned for a snapshot streamed into its file (see streamTaskSnapshot). */
+  async writeTaskOwnedStreamed(name: string, file: StreamedStateFile) {
+    const path = join(this.root, "taskowned", `${name}.state`);
+    const size = await writeStreamAtomically(this.fs, path, file);
+    return { path: relative(this.root, path), size };
+  }
+
   async writeMetadata(id: number, metadata: CheckpointMetadata): Promise<string> {
     const path = join(this.checkpointDir(id), METADATA_FILE);
     await writeAtomically(this.fs, path, JSON.stringify(metadata, null, 1));
@@ -294,7 +301,10 @@ export interface SubtaskStateHandle {
   subtask: number;
   /** The task state file (relative to the checkpoint's job root), or undefined when the task had no state. */
   file: string | undefined;
-  /** Key-group files of incremental checkpoints: key group -> relative path. */
+  /**
+   * Key-group files of incremental checkpoints: "<key group>/<operator uid>" -> relative path (each
+   * file names its operator too). Checkpoints written before 2026-12-07 key them by key group alone.
+   */
   keyGroups: Record<string, string> | undefined;
   size: number;
   /** The task had finished before the checkpoint (no state to restore). */

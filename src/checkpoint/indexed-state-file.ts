@@ -78,6 +78,25 @@ export function encodeIndexAndTrailer(index: IndexEntry[], offset: number): Uint
   return bytes;
 }
 
+/**
+ * A whole format-3 file holding one key group of operator `uid` (an incremental checkpoint's shared
+ * file): a restore reads its snapshot and index first and the key group when the operator restores it.
+ */
+export function encodeKeyGroupFile(uid: string, keyGroup: number, bytes: Uint8Array): Uint8Array {
+  const part = encodeSnapshotPart({ operators: { [uid]: {} } }, new Set([uid]));
+  const offset = HEADER + part.length;
+  const tail = encodeIndexAndTrailer(
+    [[uid, keyGroup, offset, bytes.length, crc32(bytes)]],
+    offset + bytes.length,
+  );
+  const file = new Uint8Array(offset + bytes.length + tail.length);
+  file.set(indexedStateFileHeader(part.length, crc32(part)), 0);
+  file.set(part, HEADER);
+  file.set(bytes, offset);
+  file.set(tail, offset + bytes.length);
+  return file;
+}
+
 /** Where a format-3 file's parts are, read from its trailer and index. */
 interface Layout {
   snapshotEnd: number;

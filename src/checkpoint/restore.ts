@@ -89,13 +89,28 @@ export async function loadTaskRestore(
       const snap: TaskSnapshot =
         h.file !== undefined ? ((await cp.read(h.file)) as TaskSnapshot) : { operators: {} };
       if (h.keyGroups !== undefined && overlaps) {
-        for (const [kg, file] of Object.entries(h.keyGroups)) {
-          const g = Number(kg);
+        for (const [entry, file] of Object.entries(h.keyGroups)) {
+          // "<key group>/<operator uid>"; checkpoints before chained keyed operators: "<key group>".
+          const g = Number.parseInt(entry, 10);
           if (g < mine.start || g > mine.end) continue;
-          const data = (await cp.read(file)) as { uid: string; group: KeyGroupSnapshot | Uint8Array };
-          const op = (snap.operators[data.uid] ??= {});
-          sharedFile.set(data.group, file);
-          (op.keyGroups ??= []).push([g, data.group]);
+          const data = (await cp.read(file)) as
+            | TaskSnapshot
+            | { uid: string; group: KeyGroupSnapshot | Uint8Array };
+          if (!("operators" in data)) {
+            // Format 1 or 2: the key group itself, read whole.
+            const op = (snap.operators[data.uid] ??= {});
+            sharedFile.set(data.group, file);
+            (op.keyGroups ??= []).push([g, data.group]);
+            continue;
+          }
+          // Format 3: the key group stays in its file until its operator restores it.
+          for (const [uid, one] of Object.entries(data.operators)) {
+            for (const [, group] of one.keyGroups ?? []) {
+              const op = (snap.operators[uid] ??= {});
+              sharedFile.set(group, file);
+              (op.keyGroups ??= []).push([g, group]);
+            }
+          }
         }
       }
       for (const uid of uids) {

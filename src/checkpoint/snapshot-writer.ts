@@ -51,6 +51,34 @@ export async function encodeKeyedState(snapshot: TaskSnapshot, sliceMs = SLICE_M
 }
 
 /**
+ * Encodes each operator's captured keyed state key group by key group and hands every key group
+ * that holds something to `each`, awaited before the next one is encoded: a task holds one encoded
+ * key group at a time (incremental checkpoints write each to its own file). Awaits every operator's
+ * `pendingCustom` first; yields between slices; releases the captured state whatever happens.
+ */
+export async function forEachKeyGroup(
+  snapshot: TaskSnapshot,
+  each: (uid: string, keyGroup: number, bytes: Uint8Array) => Promise<void> | undefined,
+  sliceMs = SLICE_MS,
+): Promise<void> {
+  const ops = Object.entries(snapshot.operators).filter(([, op]) => op.keyedState !== undefined);
+  try {
+    await resolvePendingCustom(snapshot);
+    const slice = yieldEvery(sliceMs);
+    for (const [uid, op] of ops) {
+      const { groups, encode } = await keyGroupEncoder(op.keyedState!, slice);
+      for (const kg of groups) {
+        await slice();
+        const bytes = encode(kg);
+        if (bytes !== undefined) await each(uid, kg, bytes);
+      }
+    }
+  } finally {
+    releaseKeyedStates(ops.map(([, op]) => op));
+  }
+}
+
+/**
  * The task's state file (format 3, indexed-state-file.ts) written as it is encoded: the snapshot
  * without its keyed operators' key groups, then each key group as soon as it is encoded (not kept:
  * a task holds one encoded key group at a time, not all of them and the whole file), then the index

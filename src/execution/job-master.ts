@@ -198,6 +198,8 @@ export class JobMaster {
       this.metrics.end("FINISHED");
       return result;
     } catch (e) {
+      // Whatever ended the job, its checkpoint timer must not outlive it (it would keep the process alive).
+      await this.coordinator?.stop(false).catch(() => {});
       this.metrics.end(e instanceof JobCancelledError ? "CANCELED" : "FAILED");
       throw e;
     } finally {
@@ -364,7 +366,18 @@ export class JobMaster {
     }
     coordinator?.resetForRestart();
     const latest = coordinator?.latest;
-    const next = latest === undefined ? restore : await loadCheckpoint(latest.path);
+    let next = restore;
+    if (latest !== undefined) {
+      try {
+        next = await loadCheckpoint(latest.path);
+      } catch (cause) {
+        await coordinator?.stop(false);
+        throw new WeirError(
+          "JOB_FAILED",
+          `job '${o.jobName}' cannot restart after a failure (${(e as Error).message ?? e}): its latest completed checkpoint ${latest.id} cannot be read: ${(cause as Error).message}`,
+        );
+      }
+    }
     await new Promise<void>((resolve) => {
       const timer = setTimeout(resolve, delay);
       this.wakeRestart = () => {

@@ -20,8 +20,9 @@ import type { CheckpointStorage } from "../checkpoint/checkpoint-storage.ts";
 import type { LoadedCheckpoint, SubtaskStateHandle } from "../checkpoint/fs-storage.ts";
 import { isFinishedOnRestore, loadTaskRestore } from "../checkpoint/restore.ts";
 import { type InFlightLayout, loadInFlight, readingOnce } from "../checkpoint/in-flight-restore.ts";
-import { encodeKeyedState, streamTaskSnapshot, yieldEvery } from "../checkpoint/snapshot-writer.ts";
-import { crc32, encodeStateFile } from "../checkpoint/state-file.ts";
+import { encodeKeyGroupFile } from "../checkpoint/indexed-state-file.ts";
+import { encodeKeyedState, forEachKeyGroup, streamTaskSnapshot } from "../checkpoint/snapshot-writer.ts";
+import { crc32, type StreamedStateFile } from "../checkpoint/state-file.ts";
 import { type CheckpointResponder, releaseKeyedState, type TaskSnapshot } from "../runtime/snapshot.ts";
 import { SourceOutput } from "../runtime/source-output.ts";
 import type { TaskExecutor } from "../runtime/task-executor.ts";
@@ -38,6 +39,8 @@ import { type StreamEdge, type StreamNode, edgeId } from "../graph/stream-graph.
  * shrinks when it takes longer than a millisecond (SplitQueueReader).
  */
 const CHAINED_MAX_RECORDS_PER_POLL = 1024;
+/** Shared files of an incremental checkpoint a task writes at once (each holds one key group). */
+const SHARED_WRITES_IN_FLIGHT = 4;
 
 export interface NetworkOptions {
   bufferSize: number;
@@ -359,13 +362,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
                 exactlyOnce: ctx.checkpointing.exactlyOnce,
                 unaligned: ctx.checkpointing.unaligned,
                 alignedTimeout: ctx.checkpointing.alignedTimeout,
-                responder: checkpointResponder(
-                  ctx.checkpointing,
-                  v.id,
-                  st.index,
-                  v.nodes.map((n) => n.uid),
-                  ctx.attempt,
-                ),
+                responder: checkpointResponder(ctx.checkpointing, v.id, st.index, ctx.attempt),
               },
         restore:
           ctx.restore === undefined
@@ -451,63 +448,94 @@ function inFlightLayout(eg: ExecutionGraph, v: JobVertex, index: number): InFlig
 
 /**
  * The responder of one task: encodes the snapshot's keyed state key group by key group (the task
- * runs between slices; the state is copy-on-write), writes it, then acknowledges. Incremental: each
- * key group goes to a shared file, reused while its content is unchanged.
+ * runs between slices; the state is copy-on-write), writes it, then acknowledges. Into a local
+ * directory the task's file is streamed (format 3, one key group in memory at a time), a finished
+ * task's final state too. Incremental: each key group goes to a shared file of its own (format 3,
+ * encodeKeyGroupFile), reused while its content is unchanged; it is written as soon as it is
+ * encoded, so the task holds a few encoded key groups at a time, not all of them.
  */
-function checkpointResponder(
+export function checkpointResponder(
   cp: TaskCheckpointing,
   vertexId: number,
   subtask: number,
-  uids: string[],
   attempt: number,
 ): CheckpointResponder {
-  const previous = new Map<string, { crc: number; path: string }>();
+  /**
+   * Incremental: the shared file last written for each operator's key group, with its content's
+   * CRC and its write. A later checkpoint that reuses the file waits for that write: if it failed,
+   * the later checkpoint is declined too (the file may not exist), and the entry is forgotten.
+   */
+  const previous = new Map<string, { crc: number; path: string; written: Promise<unknown> }>();
   const name = `${vertexId}-${subtask}`;
   const write = async (id: number, snapshot: TaskSnapshot, final: boolean): Promise<SubtaskStateHandle> => {
     const keyGroups: Record<string, string> = {};
-    const pendingShared: Array<Promise<unknown>> = [];
     let size = 0;
-    const streamed = cp.storage.writeTaskStateStreamed;
-    if (!cp.incremental && !final && streamed !== undefined) {
+    const storage = cp.storage;
+    const streamed = final
+      ? storage.writeTaskOwnedStreamed &&
+        ((file: StreamedStateFile) => storage.writeTaskOwnedStreamed!(`${name}-final-${attempt}`, file))
+      : storage.writeTaskStateStreamed &&
+        ((file: StreamedStateFile) => storage.writeTaskStateStreamed!(id, name, file));
+    if (!cp.incremental && streamed !== undefined) {
       // One key group in memory at a time, not the whole file (see streamTaskSnapshot).
       try {
-        const written = await streamed.call(cp.storage, id, name, streamTaskSnapshot(snapshot));
-        return { subtask, file: written.path, keyGroups: undefined, size: written.size, finished: false };
+        const written = await streamed(streamTaskSnapshot(snapshot));
+        return { subtask, file: written.path, keyGroups: undefined, size: written.size, finished: final };
       } finally {
         releaseKeyedState(snapshot); // when the file could not even be opened
       }
     }
-    await encodeKeyedState(snapshot);
     if (cp.incremental) {
-      const slice = yieldEvery();
-      for (const uid of uids) {
-        const op = snapshot.operators[uid];
-        if (op?.keyGroups === undefined) continue;
-        for (const [kg, group] of op.keyGroups) {
-          await slice();
-          const bytes = encodeStateFile({ uid, group });
-          const crc = crc32(bytes);
+      // A few writes in flight (each file is synced), each holding its key group until done.
+      const inFlight = new Set<Promise<void>>();
+      const reused: Array<Promise<unknown>> = [];
+      let failure: { error: unknown } | undefined;
+      try {
+        await forEachKeyGroup(snapshot, async (uid, kg, group) => {
+          if (failure !== undefined) throw failure.error;
+          const crc = crc32(group);
           const k = `${uid}/${kg}`;
+          // By key group and operator: a chain may hold two keyed operators (a keyBy edge between
+          // two operators of parallelism 1 is chained), each with its own file for the group.
+          const entry = `${kg}/${uid}`;
           const prev = previous.get(k);
           if (prev !== undefined && prev.crc === crc) {
-            keyGroups[String(kg)] = prev.path;
-            continue;
+            keyGroups[entry] = prev.path;
+            reused.push(prev.written);
+            return;
           }
           // Unique per write: a final state is written once per attempt, under the attempt's name.
           const file = `${name}-${safe(uid)}-kg${kg}-${final ? `final-${attempt}` : `chk${id}`}`;
           const path = `shared/${file}.kg`;
-          previous.set(k, { crc, path });
-          keyGroups[String(kg)] = path;
+          const bytes = encodeKeyGroupFile(uid, kg, group);
           size += bytes.length;
-          pendingShared.push(cp.storage.writeSharedBytes(file, bytes));
-        }
-        op.keyGroups = undefined;
+          const written = cp.storage.writeSharedBytes(file, bytes);
+          const mine = { crc, path, written };
+          previous.set(k, mine);
+          keyGroups[entry] = path;
+          const done: Promise<void> = written.then(
+            () => void inFlight.delete(done),
+            (error: unknown) => {
+              inFlight.delete(done);
+              if (previous.get(k) === mine) previous.delete(k);
+              failure ??= { error };
+            },
+          );
+          inFlight.add(done);
+          if (inFlight.size >= SHARED_WRITES_IN_FLIGHT) await Promise.race(inFlight);
+        });
+      } finally {
+        // Every write settles before the handle is returned or the failure reported.
+        await Promise.all(inFlight);
       }
-    }
+      if (failure !== undefined) throw (failure as { error: unknown }).error;
+      // Files reused from a checkpoint whose writes may still be in flight: if one failed, this
+      // checkpoint fails too (it would reference a file that does not exist).
+      await Promise.all(reused);
+    } else await encodeKeyedState(snapshot);
     const written = final
       ? await cp.storage.writeTaskOwned(`${name}-final-${attempt}`, snapshot)
       : await cp.storage.writeTaskState(id, name, snapshot);
-    await Promise.all(pendingShared);
     return {
       subtask,
       file: written.path,
@@ -516,12 +544,20 @@ function checkpointResponder(
       finished: final,
     };
   };
+  // Acknowledgements still being written. The task's final state is reported only after them: the
+  // coordinator counts a final state in every checkpoint still waiting for the task, so a final
+  // state reported first would stand in for a checkpoint whose barrier the task had already
+  // passed, holding what came after it (a source's later position: records lost on restore).
+  const acknowledging = new Set<Promise<void>>();
   return {
     acknowledge(id, snapshot) {
-      write(id, snapshot, false).then(
+      const done = write(id, snapshot, false).then(
         (h) => cp.hooks.acknowledge(vertexId, subtask, id, h),
         (e: Error) => cp.hooks.decline(id, `task ${name} could not write its state: ${e.message}`),
       );
+      acknowledging.add(done);
+      const settled = () => void acknowledging.delete(done);
+      done.then(settled, settled);
     },
     decline(id, reason) {
       cp.hooks.decline(id, reason);
@@ -530,16 +566,19 @@ function checkpointResponder(
       // The final state is written under the attempt's own name: a completed checkpoint of an
       // earlier attempt may still refer to the previous one. If it cannot be written, no later
       // checkpoint can stand for this task (its sinks' end-of-input committables would be lost).
-      write(0, snapshot, true).then(
-        (h) => cp.hooks.finished(vertexId, subtask, h),
-        (e: Error) =>
-          cp.hooks.finished(
-            vertexId,
-            subtask,
-            { subtask, file: undefined, keyGroups: undefined, size: 0, finished: true },
-            `task ${name} could not write its final state: ${e.message}`,
-          ),
-      );
+      const written = write(0, snapshot, true);
+      Promise.allSettled([...acknowledging])
+        .then(() => written)
+        .then(
+          (h) => cp.hooks.finished(vertexId, subtask, h),
+          (e: Error) =>
+            cp.hooks.finished(
+              vertexId,
+              subtask,
+              { subtask, file: undefined, keyGroups: undefined, size: 0, finished: true },
+              `task ${name} could not write its final state: ${e.message}`,
+            ),
+        );
     },
   };
 }

@@ -292,6 +292,88 @@ describe("in-flight data and failed publication", () => {
   });
 });
 
+/** Let real file work run for `ms` (the harness mocks setTimeout). */
+async function realTime(ms: number): Promise<void> {
+  const end = performance.now() + ms;
+  while (performance.now() < end) await new Promise((r) => setImmediate(r));
+}
+
+describe("an acknowledgement while its checkpoint is being published", () => {
+  // Seen in CI (Redis worker-kill chaos, Node 24): a task's final state arrived before its
+  // acknowledgement of a checkpoint it had already taken; the acknowledgement, arriving while the
+  // checkpoint's metadata was written, completed the checkpoint a second time, and that second
+  // completion found it no longer pending and removed it as aborted: the restart then chose a
+  // "latest" checkpoint whose directory was gone.
+  it("a second acknowledgement of the same task completes nothing twice: the checkpoint stays", async (t) => {
+    let releaseMetadata: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      releaseMetadata = r;
+    });
+    let renaming = false;
+    let metadataWrites = 0;
+    const fs: DurableFs = {
+      ...nodeDurableFs,
+      rename: async (from, to) => {
+        if (to.endsWith("_metadata")) {
+          metadataWrites++;
+          renaming = true;
+          await held;
+        }
+        return nodeDurableFs.rename(from, to);
+      },
+    };
+    const h = harness(t, {}, undefined, fs);
+    const id = h.coordinator.trigger(undefined)!;
+    const sourceHandle = await h.write(SOURCE, id);
+    h.coordinator.acknowledge(SOURCE.vertexId, SOURCE.subtask, id, sourceHandle);
+    await h.ack(SINK, id);
+    await until(() => renaming, "its metadata is being written");
+    h.coordinator.acknowledge(SOURCE.vertexId, SOURCE.subtask, id, sourceHandle); // again
+    releaseMetadata();
+    await until(() => h.completed.includes(id), "completion");
+    await realTime(300); // a second completion's file work would be done by then
+    assert.equal(metadataWrites, 1, "its metadata is written once");
+    assert.deepEqual(h.completed, [id], "told once");
+    assert.equal(h.coordinator.latest?.id, id);
+    assert.equal(h.coordinator.stats.completed, 1);
+    assert.ok(existsSync(join(h.storage.checkpointDir(id), "_metadata")), "the completed checkpoint is kept");
+    assert.ok(existsSync(join(h.storage.checkpointDir(id), "task-1.state")), "with its state");
+  });
+
+  it("an acknowledgement after the task's final state completes nothing twice", async (t) => {
+    let releaseMetadata: () => void = () => {};
+    const held = new Promise<void>((r) => {
+      releaseMetadata = r;
+    });
+    let renaming = false;
+    let metadataWrites = 0;
+    const fs: DurableFs = {
+      ...nodeDurableFs,
+      rename: async (from, to) => {
+        if (to.endsWith("_metadata")) {
+          metadataWrites++;
+          renaming = true;
+          await held;
+        }
+        return nodeDurableFs.rename(from, to);
+      },
+    };
+    const h = harness(t, {}, undefined, fs);
+    const id = h.coordinator.trigger(undefined)!;
+    await h.ack(SINK, id);
+    const sourceHandle = await h.write(SOURCE, id);
+    h.coordinator.taskFinished(SOURCE.vertexId, SOURCE.subtask, FINISHED); // its final state first
+    await until(() => renaming, "its metadata is being written");
+    h.coordinator.acknowledge(SOURCE.vertexId, SOURCE.subtask, id, sourceHandle); // then its ack
+    releaseMetadata();
+    await until(() => h.completed.includes(id), "completion");
+    await realTime(300);
+    assert.equal(metadataWrites, 1, "its metadata is written once");
+    assert.deepEqual(h.completed, [id]);
+    assert.ok(existsSync(join(h.storage.checkpointDir(id), "_metadata")), "the completed checkpoint is kept");
+  });
+});
+
 describe("completion order and stats", () => {
   it("an older checkpoint published after a newer one stays older: the newer is the latest, the older is pruned", async (t) => {
     let releaseOlder: () => void = () => {};

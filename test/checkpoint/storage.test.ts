@@ -142,6 +142,73 @@ describe("checkpoint storage", () => {
     }
   });
 
+  it("incremental: two keyed operators chained at parallelism 1 each keep their key groups", async () => {
+    // keyBy between two operators of parallelism 1 is chained: one task holds both operators'
+    // state in the same key groups. The handle once mapped a key group to one file, so one
+    // operator's state was lost on restore.
+    const dir = mkdtempSync(join(tmpdir(), "weir-inc2-"));
+    const build = (source: FeedSource, out: string[], restore?: string) => {
+      const env = new StreamExecutionEnvironment({ parallelism: 1, checkpointDirectory: dir });
+      env
+        .enableCheckpointing(3_600_000)
+        .getCheckpointConfig()
+        .enableIncrementalCheckpoints()
+        .setExternalizedCheckpointRetention("RETAIN_ON_CANCELLATION");
+      if (restore !== undefined) env.restoreFrom(restore);
+      env
+        .fromSource(source, "feed")
+        .uid("feed")
+        .keyBy((k) => k)
+        .process<string>({
+          processElement(k, ctx, o) {
+            const st = ctx.runtime.getState(new ValueStateDescriptor<number>("first"));
+            const n = (st.value() ?? 0) + 1;
+            st.update(n);
+            o.collect(`${k}:${n}`);
+          },
+        })
+        .uid("first")
+        .keyBy((v) => v.split(":")[0]!)
+        .process<string>({
+          processElement(v, ctx, o) {
+            const st = ctx.runtime.getState(new ValueStateDescriptor<number>("second"));
+            const n = (st.value() ?? 0) + 1;
+            st.update(n);
+            o.collect(`${v}|${n}`);
+          },
+        })
+        .uid("second")
+        .sinkTo({ createWriter: () => ({ write: (v: string) => void out.push(v) }) });
+      return env;
+    };
+    try {
+      const out1: string[] = [];
+      const source1 = new FeedSource();
+      const client1 = await build(source1, out1).executeAsync("chained-keyed");
+      source1.push("a", "b", "a");
+      await waitFor(() => out1.length === 3, "three records");
+      const cp = await client1.triggerCheckpoint();
+      await client1.cancel();
+      const meta = JSON.parse(readFileSync(join(cp, "_metadata"), "utf8"));
+      const files = Object.values(meta.tasks).flatMap((t) =>
+        (t as { subtasks: Array<{ keyGroups?: Record<string, string> }> }).subtasks.flatMap((st) =>
+          Object.values(st.keyGroups ?? {}),
+        ),
+      );
+      assert.equal(files.length, 4, "two key groups (a, b) for each of the two operators");
+
+      const out2: string[] = [];
+      const source2 = new FeedSource();
+      const client2 = await build(source2, out2, cp).executeAsync("chained-keyed");
+      source2.push("a", "b");
+      await waitFor(() => out2.length === 2, "two records after the restore");
+      await client2.cancel();
+      assert.deepEqual(out2.sort(), ["a:3|3", "b:2|2"], "both operators' counts go on");
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it("a crash during a checkpoint leaves the previous one usable; corrupt and missing files are named", async () => {
     const dir = mkdtempSync(join(tmpdir(), "weir-crash-"));
     try {

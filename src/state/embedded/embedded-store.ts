@@ -93,7 +93,7 @@ function lmdbModule(): Lmdb {
 
 /** LMDB settings of every environment: durability off (state comes back from checkpoints). */
 function openEnvironment(path: string, readOnly = false): RootDatabase<Buffer, Buffer> {
-  return lmdbModule().open<Buffer, Buffer>({
+  const options: Parameters<Lmdb["open"]>[0] & { noReadAhead: boolean } = {
     path,
     keyEncoding: "binary",
     encoding: "binary",
@@ -102,11 +102,15 @@ function openEnvironment(path: string, readOnly = false): RootDatabase<Buffer, B
     noSync: true,
     noMetaSync: true,
     noMemInit: true,
+    // MADV_RANDOM on the map: a read of one page does not read its neighbours in (an option of
+    // lmdb's open that its types do not declare).
+    noReadAhead: true,
     readOnly,
     // Address space only, the file grows as needed: no remap while the store grows to 16 GiB
     // (lmdb grows the map past it). Not more: many stores can be open in one process.
     mapSize: 2 ** 34,
-  });
+  };
+  return lmdbModule().open<Buffer, Buffer>(options);
 }
 
 export class EmbeddedStore {
