@@ -241,6 +241,7 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
               {
                 localDirectory: ctx.stateBackend?.directory,
                 managedMemoryBytes: ctx.stateBackend?.managedMemoryBytes,
+                maxParallelism: n.maxParallelism,
               },
             )
           : undefined;

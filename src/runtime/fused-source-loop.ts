@@ -8,7 +8,8 @@
 // by every job). A flatMap gets a collector generated with the loop, running the operators after
 // it (their counts in the counters themselves, per record): the function calls it per element.
 // A keyed reduce (its keyBy edge chained, at p=1) does what its processElement does through the
-// keyed backend's API: key, key group, value, reduce, update.
+// keyed backend's API: key, key group, value, reduce, update (on a backend over every key group
+// that can, the key group is left to the backend to compute when needed: setCurrentKeyLazily).
 //
 // Same semantics as that path: each record runs through the whole chain before the next (a
 // watermark a generator emits on an event follows the event); a failure names the operator
@@ -214,9 +215,15 @@ export function compileIndexedLoop(
         const key = bind(`key${j}`, step.keySelector);
         const backend = bind(`backend${j}`, step.backend);
         const state = bind(`state${j}`, step.state);
+        // A backend over every key group takes the key alone: its key group is computed only if a
+        // snapshot in progress needs it (no murmur3 per record at parallelism 1).
+        const lazy =
+          step.backend.setCurrentKeyLazily !== undefined && step.backend.ownsAllKeyGroups?.() === true;
         const call = [
           `const k${j} = ${key}(${input});`,
-          `${backend}.setCurrentKey(k${j}, assignToKeyGroup(k${j}, ${step.maxParallelism | 0}));`,
+          lazy
+            ? `${backend}.setCurrentKeyLazily(k${j});`
+            : `${backend}.setCurrentKey(k${j}, assignToKeyGroup(k${j}, ${step.maxParallelism | 0}));`,
           `const acc${j} = ${state}.value();`,
           `v${j} = acc${j} === undefined ? ${input} : ${f}(acc${j}, ${input});`,
           `${state}.update(v${j});`,

@@ -1,7 +1,9 @@
 // Heap keyed state of one operator subtask over its key-group range: registers states by name,
 // tracks the current key, key group and namespace that every state handle reads, and offers what
 // window operators (namespaces, merging), broadcast functions (all keys) and checkpoints (per key
-// group iteration, TTL cleanup) need. Storage per state: StateTable (one Map per key group).
+// group iteration, TTL cleanup) need. Storage per state: StateTable (one Map for the void
+// namespace; a stored key's key group is assignToKeyGroup of the key with this backend's max
+// parallelism, computed when snapshots and iterations by key group need it).
 //
 // Restored state belongs to every checkpoint whether or not the job has used it since (as in
 // Flink): entries restored for a state whose descriptor has not registered yet (a trigger's
@@ -12,7 +14,7 @@
 // descriptor's rules once it registers.
 
 import { InvalidArgumentError } from "../core/errors.ts";
-import type { KeyGroupRange } from "../core/key-groups.ts";
+import { DEFAULT_MAX_PARALLELISM, type KeyGroupRange } from "../core/key-groups.ts";
 import {
   type AggregatingStateDescriptor,
   type ReducingStateDescriptor,
@@ -39,11 +41,14 @@ import {
 import {
   checkNamespace,
   type KeyContext,
+  type KeyGroupIndexOf,
+  keyGroupOfMapKey,
   keyOfMapKey,
   type MapKey,
   mapKeyOf,
   type Namespace,
   StateTable,
+  UNKNOWN_KEY_GROUP,
   VOID_NAMESPACE,
 } from "./state-table.ts";
 import { TtlPolicy } from "./ttl.ts";
@@ -66,9 +71,26 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
   private timeProvider: () => number = Date.now;
   private readonly clock = { now: (): number => this.timeProvider() };
 
-  constructor(readonly keyGroupRange: KeyGroupRange) {
+  /** The key group index of a stored key (its key group minus the range's first). */
+  private readonly keyGroupIndexOf: KeyGroupIndexOf;
+
+  /**
+   * `maxParallelism`: the job's, which the key groups given to setCurrentKey and restoreKeyGroup
+   * are computed with (assignToKeyGroup); snapshots group stored keys by it.
+   */
+  constructor(
+    readonly keyGroupRange: KeyGroupRange,
+    readonly maxParallelism: number = DEFAULT_MAX_PARALLELISM,
+  ) {
     super();
+    if (keyGroupRange.end >= maxParallelism) {
+      throw new InvalidArgumentError(
+        `key groups ${keyGroupRange.start}..${keyGroupRange.end} exceed max parallelism ${maxParallelism} (key groups 0..${maxParallelism - 1}); give the backend the job's max parallelism`,
+      );
+    }
     this.numKeyGroups = Math.max(0, keyGroupRange.end - keyGroupRange.start + 1);
+    const start = keyGroupRange.start;
+    this.keyGroupIndexOf = (mapKey) => keyGroupOfMapKey(mapKey, maxParallelism) - start;
   }
 
   /** Makes `key` (of key group `keyGroup`, which must be in this backend's range) current. */
@@ -85,12 +107,32 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     ctx.keyGroupIndex = i;
   }
 
+  /**
+   * Makes `key` current without its key group, which is computed from the key (with this backend's
+   * max parallelism) only when something needs it: a snapshot still to read, namespaced state,
+   * timers. For a backend over every key group (parallelism 1), where no key can be outside the
+   * range: a keyed operator there need not hash each record's key.
+   */
+  setCurrentKeyLazily(key: unknown): void {
+    const ctx = this.ctx;
+    ctx.key = key;
+    ctx.mapKey = mapKeyOf(key);
+    ctx.keyGroupIndex = UNKNOWN_KEY_GROUP;
+  }
+
+  /** Whether this backend holds every key group of its max parallelism. */
+  ownsAllKeyGroups(): boolean {
+    return this.keyGroupRange.start === 0 && this.keyGroupRange.end === this.maxParallelism - 1;
+  }
+
   getCurrentKey(): unknown {
     return this.ctx.key;
   }
 
   getCurrentKeyGroup(): number {
-    return this.ctx.keyGroupIndex + this.keyGroupRange.start;
+    const i = this.ctx.keyGroupIndex;
+    if (i !== UNKNOWN_KEY_GROUP) return i + this.keyGroupRange.start;
+    return (this.ctx.keyGroupIndex = this.keyGroupIndexOf(this.ctx.mapKey)) + this.keyGroupRange.start;
   }
 
   /** Scopes state to a namespace (a window as a primitive); VOID_NAMESPACE for unscoped state. */
@@ -132,7 +174,8 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
   /** For the current key: removes the entries of `namespace` of one state, or of all states. */
   clearNamespace(namespace: Namespace, stateName?: string): void {
     checkNamespace(namespace);
-    const { keyGroupIndex, mapKey } = this.ctx;
+    const keyGroupIndex = this.getCurrentKeyGroup() - this.keyGroupRange.start;
+    const mapKey = this.ctx.mapKey;
     if (stateName !== undefined) {
       this.tableOf(stateName)?.delete(keyGroupIndex, namespace, mapKey);
       return;
@@ -159,9 +202,10 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     const table = this.tableOf(stateName);
     const out: unknown[] = [];
     if (table === undefined) return out;
+    const voidKeys = namespace === VOID_NAMESPACE ? table.voidKeysByKeyGroup() : undefined;
     for (let i = 0; i < this.numKeyGroups; i++) {
-      const m = table.mapOf(i, namespace);
-      if (m !== undefined) for (const k of m.keys()) out.push(keyOfMapKey(k));
+      const keys = voidKeys !== undefined ? voidKeys[i] : table.mapOf(i, namespace)?.keys();
+      if (keys !== undefined) for (const k of keys) out.push(keyOfMapKey(k));
     }
     return out;
   }
@@ -181,10 +225,11 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     const saved = { ...this.ctx };
     try {
       this.ctx.namespace = checkNamespace(namespace);
+      const voidKeys = namespace === VOID_NAMESPACE ? table.voidKeysByKeyGroup() : undefined;
       for (let i = 0; i < this.numKeyGroups; i++) {
-        const m = table.mapOf(i, namespace);
-        if (m === undefined) continue;
-        for (const mk of [...m.keys()]) {
+        const keys = voidKeys !== undefined ? voidKeys[i] : table.mapOf(i, namespace)?.keys();
+        if (keys === undefined) continue;
+        for (const mk of [...keys]) {
           this.ctx.key = keyOfMapKey(mk);
           this.ctx.mapKey = mk;
           this.ctx.keyGroupIndex = i;
@@ -246,17 +291,17 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
   }
 
   /**
-   * Copy-on-write per entry: captures nothing but the list of key groups with entries; until the
-   * snapshot has read a key group, the first access to an entry of it keeps the old value for the
-   * snapshot (StateTable.capture). Each key group is read once. Restored states not registered yet
-   * are in it too (a state that registers meanwhile adopts its table, captures and all).
+   * Copy-on-write per entry: captures nothing; until the snapshot has read a key group, the first
+   * access to an entry of it keeps the old value for the snapshot (StateTable.capture). Lists every
+   * key group of the range when any state holds entries (finding the ones with entries would hash
+   * every key in the synchronous part; the first read sorts the keys into key groups, and the
+   * writer leaves empty key groups out). Each key group is read once. Restored states not
+   * registered yet are in it too (a state that registers meanwhile adopts its table, captures and all).
    */
   snapshot(): KeyedStateSnapshot {
     const tables = this.tables();
     const indices: number[] = [];
-    for (let i = 0; i < this.numKeyGroups; i++) {
-      if (tables.some(([, t]) => t.hasEntries(i))) indices.push(i);
-    }
+    if (tables.some(([, t]) => t.size() > 0)) for (let i = 0; i < this.numKeyGroups; i++) indices.push(i);
     const captures = tables.map(([name, t]) => [name, t.capture(indices)] as const);
     const start = this.keyGroupRange.start;
     let released = false;
@@ -297,8 +342,13 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
       const namespace = (ns === null ? VOID_NAMESPACE : ns) as Namespace;
       let table = this.tableOf(state);
       if (table === undefined) {
-        table = new StateTable(state, this.numKeyGroups, this.ctx);
+        table = this.newTable(state);
         this.pendingRestore.set(state, table);
+      }
+      if (namespace === VOID_NAMESPACE && this.keyGroupIndexOf(mapKey as MapKey) !== i) {
+        throw new InvalidArgumentError(
+          `restored key ${String(keyOfMapKey(mapKey as MapKey))} of state '${state}' is stored in key group ${keyGroup}, but is in key group ${this.keyGroupIndexOf(mapKey as MapKey) + this.keyGroupRange.start} at max parallelism ${this.maxParallelism}; restore with the max parallelism the checkpoint was taken with`,
+        );
       }
       table.mapOrCreate(i, namespace).set(mapKey as MapKey, value);
     }
@@ -306,6 +356,10 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
 
   /** Nothing to release: the state lives in the JS heap. */
   dispose(): void {}
+
+  private newTable(name: string): StateTable {
+    return new StateTable(name, this.numKeyGroups, this.ctx, this.keyGroupIndexOf);
+  }
 
   /** Restored tables of states whose descriptor has not registered yet, by state name. */
   private readonly pendingRestore = new Map<string, StateTable>();
@@ -316,9 +370,7 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
       checkCompatible(existing.descriptor, descriptor);
       return existing;
     }
-    const table =
-      this.pendingRestore.get(descriptor.name) ??
-      new StateTable(descriptor.name, this.numKeyGroups, this.ctx);
+    const table = this.pendingRestore.get(descriptor.name) ?? this.newTable(descriptor.name);
     const ttl =
       descriptor.ttlConfig === undefined ? undefined : new TtlPolicy(descriptor.ttlConfig, this.clock);
     const state = createState(descriptor, table, this.ctx, ttl);

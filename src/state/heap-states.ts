@@ -13,7 +13,13 @@ import type {
   ValueState,
 } from "../core/state.ts";
 import { copyStateValue } from "./copy.ts";
-import type { KeyContext, MapKey, Namespace, StateTable } from "./state-table.ts";
+import {
+  type KeyContext,
+  type MapKey,
+  type Namespace,
+  type StateTable,
+  VOID_NAMESPACE,
+} from "./state-table.ts";
 import { IncrementalCleanup, type TtlPolicy, type TtlValue } from "./ttl.ts";
 
 type KeyMap = Map<MapKey, unknown>;
@@ -74,7 +80,7 @@ export abstract class HeapState {
   clear(): void {
     this.accessed();
     const ctx = this.ctx;
-    this.table.delete(ctx.keyGroupIndex, ctx.namespace, ctx.mapKey);
+    this.table.delete(this.table.currentKeyGroupIndex(), ctx.namespace, ctx.mapKey);
   }
 
   /**
@@ -88,7 +94,7 @@ export abstract class HeapState {
       return v;
     }
     const ctx = this.ctx;
-    return this.resultOf(this.table.take(ctx.keyGroupIndex, ctx.namespace, ctx.mapKey));
+    return this.resultOf(this.table.take(this.table.currentKeyGroupIndex(), ctx.namespace, ctx.mapKey));
   }
 
   /** What get() returns (with TTL); value-like and list states have one. */
@@ -104,7 +110,9 @@ export abstract class HeapState {
   /** Removes the current key's entry from the current namespace's Map `m`. */
   protected removeCurrent(m: KeyMap): void {
     m.delete(this.ctx.mapKey);
-    this.table.dropIfEmpty(this.ctx.keyGroupIndex, this.ctx.namespace, m);
+    if (this.ctx.namespace !== VOID_NAMESPACE) {
+      this.table.dropIfEmpty(this.table.currentKeyGroupIndex(), this.ctx.namespace, m);
+    }
   }
 }
 
@@ -143,7 +151,8 @@ abstract class SingleValueState<T> extends HeapState {
 
   /** Merges `sources` into `target` for the current key with `merge` (reducing/aggregating). */
   protected mergeWith(target: Namespace, sources: readonly Namespace[], merge: (a: T, b: T) => T): void {
-    const { keyGroupIndex: kgi, mapKey } = this.ctx;
+    const kgi = this.table.currentKeyGroupIndex();
+    const mapKey = this.ctx.mapKey;
     const now = this.accessed();
     let merged: T | undefined;
     for (const ns of sources) {
@@ -355,7 +364,8 @@ export class HeapListState<T> extends HeapState implements ListState<T> {
 
   /** Appends the lists of `sources` to that of `target` for the current key (session windows). */
   mergeNamespaces(target: Namespace, sources: readonly Namespace[]): void {
-    const { keyGroupIndex: kgi, mapKey } = this.ctx;
+    const kgi = this.table.currentKeyGroupIndex();
+    const mapKey = this.ctx.mapKey;
     let merged: unknown[] | undefined;
     for (const ns of sources) {
       if (ns === target) continue;

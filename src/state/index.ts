@@ -17,7 +17,10 @@ export type { KeyedStateBackend, KeyGroupEntry, KeyGroupSnapshotEntry } from "./
 
 export type StateBackendKind = "heap" | "embedded";
 
-export interface KeyedStateBackendOptions extends EmbeddedKeyedStateBackendOptions {}
+export interface KeyedStateBackendOptions extends EmbeddedKeyedStateBackendOptions {
+  /** The job's max parallelism, which key groups are computed with (default 128). */
+  maxParallelism?: number;
+}
 export { formatMemorySize, parseMemorySize } from "./embedded/memory-size.ts";
 
 /**
@@ -31,7 +34,7 @@ export function createKeyedStateBackend(
 ): KeyedStateBackend {
   switch (kind) {
     case "heap":
-      return new HeapKeyedStateBackend(keyGroupRange);
+      return new HeapKeyedStateBackend(keyGroupRange, options.maxParallelism);
     case "embedded":
       return new EmbeddedKeyedStateBackend(keyGroupRange, options);
     default:

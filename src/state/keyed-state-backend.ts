@@ -97,6 +97,13 @@ export interface KeyedStateBackend extends KeyedStateStore {
 
   /** Makes `key` (of key group `keyGroup`, which must be in this backend's range) current. */
   setCurrentKey(key: unknown, keyGroup: number): void;
+  /**
+   * Makes `key` current, its key group computed only when needed; only where ownsAllKeyGroups()
+   * (no key can be outside the range). Backends without it take setCurrentKey.
+   */
+  setCurrentKeyLazily?(key: unknown): void;
+  /** Whether the backend holds every key group of the job's max parallelism (parallelism 1). */
+  ownsAllKeyGroups?(): boolean;
   getCurrentKey(): unknown;
   getCurrentKeyGroup(): number;
   /** Scopes state to a namespace (a window as a primitive); VOID_NAMESPACE for unscoped state. */

@@ -1,8 +1,12 @@
-// The storage of one keyed state on the heap: per key group, a Map from key to value for the void
-// namespace and, only once other namespaces (windows) are used, a Map from namespace to such a Map.
-// Sharding per key group keeps every Map far below V8's 2^24-entry limit and lets a key-group
-// range be snapshotted or restored alone. Also owns the current key/namespace (KeyContext) and the
-// encoding of keys into Map keys.
+// The storage of one keyed state on the heap: the void namespace in one Map from key to value for
+// the whole key-group range, and, only once other namespaces (windows) are used, per key group a
+// Map from namespace to such a Map. One Map for unscoped state is what a plain loop would use:
+// sharding it by key group made every access load the key group's own small Map, ~15–30 ns per
+// access (BENCHMARKS.md, "keyed path, third round"). A stored key's key group is computed from its
+// Map key when a snapshot, an iteration by key group or a restore needs it (keyGroupIndexOf). A
+// Map holds at most 2^24 entries: one state of one subtask holds up to ~16.7M keys in the void
+// namespace (a task that needs more takes the embedded backend). Also owns the current
+// key/namespace (KeyContext) and the encoding of keys into Map keys.
 //
 // Snapshots are copy-on-write per entry: capture() copies nothing; until the snapshot has read a key
 // group, the first access to one of its entries keeps the entry's value as it was (copied with
@@ -11,7 +15,7 @@
 // and pays only for the entries it touches before the writer reaches their key group. Code that
 // changes an entry other than the current key's calls touch() first.
 
-import { canonicalKey } from "../core/key-groups.ts";
+import { canonicalKey, hashKey, murmur3String } from "../core/key-groups.ts";
 import { InvalidArgumentError } from "../core/errors.ts";
 
 /** The namespace of state that is not scoped to a window. */
@@ -26,7 +30,10 @@ export type MapKey = string | number | boolean | bigint;
 export interface KeyContext {
   key: unknown;
   mapKey: MapKey;
-  /** Key group minus the first key group of the backend's range. */
+  /**
+   * Key group minus the first key group of the backend's range; UNKNOWN_KEY_GROUP when the key was
+   * made current without it (StateTable.currentKeyGroupIndex() computes it).
+   */
   keyGroupIndex: number;
   namespace: Namespace;
 }
@@ -57,6 +64,17 @@ export function keyOfMapKey(mapKey: MapKey): unknown {
   if (typeof mapKey !== "string" || mapKey.length === 0 || mapKey.charCodeAt(0) !== 0) return mapKey;
   if (mapKey[1] === "s") return mapKey.slice(2);
   return new CanonicalKeyParser(mapKey, 2).parse();
+}
+
+/**
+ * The key group of a stored key: assignToKeyGroup(key, maxParallelism) of the user key, from its
+ * Map key (a composite key's Map key holds the canonical text hashKey hashes).
+ */
+export function keyGroupOfMapKey(mapKey: MapKey, maxParallelism: number): number {
+  if (typeof mapKey === "string" && mapKey.length > 0 && mapKey.charCodeAt(0) === 0) {
+    return murmur3String(mapKey.slice(2)) % maxParallelism;
+  }
+  return hashKey(mapKey) % maxParallelism;
 }
 
 /** Parses canonicalKey's text form: JSON plus NaN, Infinity and bigints ("12n"). */
@@ -121,58 +139,69 @@ export function checkNamespace(ns: unknown): Namespace {
 
 type KeyMap = Map<MapKey, unknown>;
 
+/** The key group index (key group minus the range's first) of a stored Map key. */
+export type KeyGroupIndexOf = (mapKey: MapKey) => number;
+
+/**
+ * A key group index not known yet: an entry found by iterating the void Map, or a current key made
+ * current without its key group (setCurrentKeyLazily); computed from the key when needed.
+ */
+export const UNKNOWN_KEY_GROUP = -2;
+
 export class StateTable {
-  /** Void-namespace state per key group (index = key group - range start). */
-  readonly voidGroups: Array<KeyMap | undefined>;
-  /** Namespaced state per key group; created on first use of a namespace. */
+  /** Void-namespace state of every key group of the range. */
+  readonly voidMap: KeyMap = new Map();
+  /** Namespaced state per key group (index = key group - range start); created on first use of a namespace. */
   nsGroups: Array<Map<Namespace, KeyMap> | undefined> | undefined = undefined;
-  /** Per key group: how many live snapshots have yet to read it (their logs keep old values). */
-  private readonly shared: Int32Array;
+  /** Live captures (snapshots with key groups yet to read). */
   private captures: TableCapture[] = [];
   /** Copies one stored value (set by the state handle: its kind knows what is mutable). */
   copyValue: (stored: unknown) => unknown = (v) => v;
 
   constructor(
     readonly name: string,
-    private readonly numKeyGroups: number,
+    readonly numKeyGroups: number,
     private readonly ctx: KeyContext,
-  ) {
-    this.voidGroups = new Array(numKeyGroups);
-    this.shared = new Int32Array(numKeyGroups);
-  }
+    /** The key group index of a stored key (the backend's key groups; snapshots group by it). */
+    readonly keyGroupIndexOf: KeyGroupIndexOf,
+  ) {}
 
-  /** The Map of the current key group and namespace, if it exists. */
+  /** The Map of the current key's namespace (the void Map is always there), if it exists. */
   current(): KeyMap | undefined {
     const ctx = this.ctx;
-    const i = ctx.keyGroupIndex;
-    if (this.shared[i] !== 0) this.preserve(i, ctx.namespace, ctx.mapKey);
-    return ctx.namespace === VOID_NAMESPACE ? this.voidGroups[i] : this.nsGroups?.[i]?.get(ctx.namespace);
+    if (this.captures.length !== 0) this.preserve(this.currentKeyGroupIndex(), ctx.namespace, ctx.mapKey);
+    return ctx.namespace === VOID_NAMESPACE
+      ? this.voidMap
+      : this.nsGroups?.[this.currentKeyGroupIndex()]?.get(ctx.namespace);
   }
 
-  /** The Map of the current key group and namespace, created when missing. */
+  /** The Map of the current key's namespace, created when missing. */
   currentOrCreate(): KeyMap {
     const ctx = this.ctx;
+    if (this.captures.length !== 0) this.preserve(this.currentKeyGroupIndex(), ctx.namespace, ctx.mapKey);
+    if (ctx.namespace === VOID_NAMESPACE) return this.voidMap;
+    return this.mapOrCreate(this.currentKeyGroupIndex(), ctx.namespace);
+  }
+
+  /** The current key's key group index, computed (and kept) when the key was made current without it. */
+  currentKeyGroupIndex(): number {
+    const ctx = this.ctx;
     const i = ctx.keyGroupIndex;
-    if (this.shared[i] !== 0) this.preserve(i, ctx.namespace, ctx.mapKey);
-    if (ctx.namespace === VOID_NAMESPACE) {
-      const m = this.voidGroups[i];
-      if (m !== undefined) return m;
-      return (this.voidGroups[i] = new Map());
-    }
-    return this.mapOrCreate(i, ctx.namespace);
+    return i !== UNKNOWN_KEY_GROUP ? i : (ctx.keyGroupIndex = this.keyGroupIndexOf(ctx.mapKey));
   }
 
   /**
-   * The Map of a key group and namespace. Before changing its entry under `mapKey` (or handing
-   * the value out), call touch(): a live snapshot may still need the old value.
+   * The Map of a key group and namespace (for the void namespace: the one Map of every key group).
+   * Before changing its entry under `mapKey` (or handing the value out), call touch(): a live
+   * snapshot may still need the old value.
    */
   mapOf(keyGroupIndex: number, ns: Namespace): KeyMap | undefined {
-    if (ns === VOID_NAMESPACE) return this.voidGroups[keyGroupIndex];
+    if (ns === VOID_NAMESPACE) return this.voidMap;
     return this.nsGroups?.[keyGroupIndex]?.get(ns);
   }
 
   mapOrCreate(keyGroupIndex: number, ns: Namespace): KeyMap {
-    if (ns === VOID_NAMESPACE) return (this.voidGroups[keyGroupIndex] ??= new Map());
+    if (ns === VOID_NAMESPACE) return this.voidMap;
     const groups = (this.nsGroups ??= new Array(this.numKeyGroups));
     const byNs = (groups[keyGroupIndex] ??= new Map());
     let m = byNs.get(ns);
@@ -180,9 +209,12 @@ export class StateTable {
     return m;
   }
 
-  /** Announces a change to (or a hand-out of) one entry that is not the current key's. */
+  /**
+   * Announces a change to (or a hand-out of) one entry that is not the current key's.
+   * `keyGroupIndex` may be UNKNOWN_KEY_GROUP (computed from the key when a capture needs it).
+   */
   touch(keyGroupIndex: number, ns: Namespace, mapKey: MapKey): void {
-    if (this.shared[keyGroupIndex] !== 0) this.preserve(keyGroupIndex, ns, mapKey);
+    if (this.captures.length !== 0) this.preserve(keyGroupIndex, ns, mapKey);
   }
 
   /**
@@ -191,8 +223,8 @@ export class StateTable {
    * key group empty theirs one key after another as they fire.
    */
   delete(keyGroupIndex: number, ns: Namespace, mapKey: MapKey): boolean {
-    if (this.shared[keyGroupIndex] !== 0) this.preserve(keyGroupIndex, ns, mapKey);
-    if (ns === VOID_NAMESPACE) return this.voidGroups[keyGroupIndex]?.delete(mapKey) ?? false;
+    if (this.captures.length !== 0) this.preserve(keyGroupIndex, ns, mapKey);
+    if (ns === VOID_NAMESPACE) return this.voidMap.delete(mapKey);
     const byNs = this.nsGroups?.[keyGroupIndex];
     const m = byNs?.get(ns);
     if (m === undefined) return false;
@@ -204,9 +236,9 @@ export class StateTable {
 
   /** Removes one entry as delete() does and returns its stored value (undefined when none). */
   take(keyGroupIndex: number, ns: Namespace, mapKey: MapKey): unknown {
-    if (this.shared[keyGroupIndex] !== 0) this.preserve(keyGroupIndex, ns, mapKey);
+    if (this.captures.length !== 0) this.preserve(keyGroupIndex, ns, mapKey);
     const byNs = ns === VOID_NAMESPACE ? undefined : this.nsGroups?.[keyGroupIndex];
-    const m = ns === VOID_NAMESPACE ? this.voidGroups[keyGroupIndex] : byNs?.get(ns);
+    const m = ns === VOID_NAMESPACE ? this.voidMap : byNs?.get(ns);
     if (m === undefined) return undefined;
     const s = m.get(mapKey);
     if (byNs !== undefined && m.size === 1 && (s !== undefined || m.has(mapKey))) byNs.delete(ns);
@@ -214,25 +246,38 @@ export class StateTable {
     return s;
   }
 
-  /** Drops a namespace Map that became empty (void-namespace Maps stay: one per key group). */
+  /** Drops a namespace Map that became empty (the void Map stays). */
   dropIfEmpty(keyGroupIndex: number, ns: Namespace, m: KeyMap): void {
     if (m.size === 0 && ns !== VOID_NAMESPACE) this.nsGroups?.[keyGroupIndex]?.delete(ns);
   }
 
   size(): number {
-    let n = 0;
-    for (const m of this.voidGroups) n += m?.size ?? 0;
+    let n = this.voidMap.size;
     for (const byNs of this.nsGroups ?? []) for (const m of byNs?.values() ?? []) n += m.size;
     return n;
   }
 
-  /** Whether key group `i` holds any entry. */
-  hasEntries(i: number): boolean {
-    const v = this.voidGroups[i];
-    if (v !== undefined && v.size > 0) return true;
-    const byNs = this.nsGroups?.[i];
-    if (byNs !== undefined) for (const m of byNs.values()) if (m.size > 0) return true;
-    return false;
+  /** The void-namespace keys of each key group, in the void Map's order (index = key group index). */
+  voidKeysByKeyGroup(): Array<MapKey[] | undefined> {
+    const out: Array<MapKey[] | undefined> = new Array(this.numKeyGroups);
+    for (const k of this.voidMap.keys()) {
+      const i = this.checkedKeyGroupIndexOf(k);
+      const keys = out[i];
+      if (keys === undefined) out[i] = [k];
+      else keys.push(k);
+    }
+    return out;
+  }
+
+  /** keyGroupIndexOf, failing for a key outside the range (state a wrong key group let in). */
+  checkedKeyGroupIndexOf(mapKey: MapKey): number {
+    const i = this.keyGroupIndexOf(mapKey);
+    if (!(i >= 0 && i < this.numKeyGroups)) {
+      throw new InvalidArgumentError(
+        `state '${this.name}' holds key ${String(keyOfMapKey(mapKey))}, whose key group is outside this backend's range; it was written with a key group that is not the key's (use assignToKeyGroup with the job's max parallelism)`,
+      );
+    }
+    return i;
   }
 
   /**
@@ -242,18 +287,17 @@ export class StateTable {
    */
   capture(indices: readonly number[]): TableCapture {
     const c = new TableCapture(this, this.numKeyGroups, indices);
-    for (const i of indices) this.shared[i]!++;
-    this.captures.push(c);
+    if (c.remaining > 0) this.captures.push(c);
     return c;
   }
 
-  /** A capture has read key group `i` (or was released). */
-  done(c: TableCapture, i: number): void {
-    this.shared[i]!--;
-    if (c.remaining === 0) this.captures = this.captures.filter((x) => x !== c);
+  /** A capture has read its last key group (or was released). */
+  done(c: TableCapture): void {
+    this.captures = this.captures.filter((x) => x !== c);
   }
 
   private preserve(i: number, ns: Namespace, mapKey: MapKey): void {
+    if (i === UNKNOWN_KEY_GROUP) i = this.keyGroupIndexOf(mapKey);
     for (const c of this.captures) c.preserve(i, ns, mapKey);
   }
 
@@ -262,18 +306,31 @@ export class StateTable {
     return this.mapOf(i, ns)?.get(mapKey);
   }
 
-  /** Every (namespace, Map) of one key group: the unit a snapshot writes and a restore reads. */
+  /**
+   * Every (namespace, Map) of one key group: what keyGroupEntries writes. The void namespace's
+   * entries of the key group come as a Map of their own (a copy: it takes a pass over the void
+   * Map, fine for one key group's listing, not for a loop over all of them).
+   */
   *namespacesOf(keyGroupIndex: number): Generator<[Namespace, KeyMap]> {
-    const v = this.voidGroups[keyGroupIndex];
-    if (v !== undefined && v.size > 0) yield [VOID_NAMESPACE, v];
+    if (this.voidMap.size > 0) {
+      const v: KeyMap = new Map();
+      for (const [k, x] of this.voidMap) if (this.keyGroupIndexOf(k) === keyGroupIndex) v.set(k, x);
+      if (v.size > 0) yield [VOID_NAMESPACE, v];
+    }
     const byNs = this.nsGroups?.[keyGroupIndex];
     if (byNs !== undefined) for (const e of byNs) yield e;
   }
 
-  /** Every stored entry, key group by key group (live: deleting the visited entry is safe). */
+  /**
+   * Every stored entry: the void Map's (key group UNKNOWN_KEY_GROUP), then the namespaced ones key
+   * group by key group (live: deleting the visited entry is safe).
+   */
   *entries(): Generator<[number, Namespace, KeyMap, MapKey]> {
+    const v = this.voidMap;
+    for (const k of v.keys()) yield [UNKNOWN_KEY_GROUP, VOID_NAMESPACE, v, k];
     for (let i = 0; i < this.numKeyGroups; i++) {
-      for (const [ns, m] of this.namespacesOf(i)) for (const k of m.keys()) yield [i, ns, m, k];
+      const byNs = this.nsGroups?.[i];
+      if (byNs !== undefined) for (const [ns, m] of byNs) for (const k of m.keys()) yield [i, ns, m, k];
     }
   }
 }
@@ -284,10 +341,18 @@ const ABSENT: unique symbol = Symbol("ABSENT");
 /**
  * One snapshot's hold on one table: the key groups it has yet to read and, per key group, the
  * values entries had at the snapshot, kept on their first access since (ABSENT: no entry then).
+ * The void Map's keys are sorted into key groups once, at the first read (the asynchronous part):
+ * a key added since the capture was logged ABSENT, a key deleted since is in the log.
  */
 export class TableCapture {
   private readonly pending: Uint8Array;
   private readonly logs: Array<Map<Namespace, Map<MapKey, unknown>> | undefined>;
+  /**
+   * The void Map's entries sorted by key group at the first read (a counting sort: entries of key
+   * group i at [from[i], from[i + 1]) of keys/values). A value taken then is the one at the capture
+   * unless the log has the key: any change since the capture logs the old value first.
+   */
+  private sorted: { keys: MapKey[]; values: unknown[]; from: Int32Array } | undefined = undefined;
   remaining: number;
 
   constructor(
@@ -302,7 +367,7 @@ export class TableCapture {
   }
 
   preserve(i: number, ns: Namespace, mapKey: MapKey): void {
-    if (this.pending[i] === 0) return;
+    if (this.pending[i] !== 1) return;
     let log = this.logs[i];
     if (log === undefined) this.logs[i] = log = new Map();
     let byKey = log.get(ns);
@@ -328,6 +393,25 @@ export class TableCapture {
     if (this.pending[i] !== 1) throw new Error(`key group index ${i} is not pending in this capture`);
     const log = this.logs[i];
     const t = this.table;
+    const sorted = (this.sorted ??= this.sortVoidEntries());
+    const oldVoid = log?.get(VOID_NAMESPACE);
+    const { keys, values } = sorted;
+    const from = sorted.from[i]!;
+    const to = sorted.from[i + 1]!;
+    for (let j = from; j < to; j++) {
+      const k = keys[j]!;
+      if (oldVoid === undefined || !oldVoid.has(k)) emit(VOID_NAMESPACE, k, values[j]);
+      else {
+        const o = oldVoid.get(k);
+        if (o !== ABSENT) emit(VOID_NAMESPACE, k, o);
+      }
+    }
+    if (oldVoid !== undefined) {
+      // Entries deleted before the keys were sorted (those sorted were emitted above).
+      const seen = new Set<unknown>();
+      for (let j = from; j < to; j++) seen.add(keys[j]);
+      for (const [k, o] of oldVoid) if (o !== ABSENT && !seen.has(k)) emit(VOID_NAMESPACE, k, o);
+    }
     const overlay = (ns: Namespace, live: KeyMap | undefined) => {
       const old = log?.get(ns);
       if (live !== undefined) {
@@ -343,7 +427,6 @@ export class TableCapture {
         for (const [k, o] of old) if (o !== ABSENT && (live === undefined || !live.has(k))) emit(ns, k, o);
       }
     };
-    overlay(VOID_NAMESPACE, t.voidGroups[i]);
     const byNs = t.nsGroups?.[i];
     if (byNs !== undefined) for (const [ns, m] of byNs) overlay(ns, m);
     if (log !== undefined) {
@@ -351,6 +434,33 @@ export class TableCapture {
         if (ns !== VOID_NAMESPACE && byNs?.has(ns) !== true) overlay(ns, undefined);
     }
     this.finish(i);
+  }
+
+  /** The void Map's entries sorted by key group (those of key groups already read left out). */
+  private sortVoidEntries(): { keys: MapKey[]; values: unknown[]; from: Int32Array } {
+    const t = this.table;
+    const n = t.voidMap.size;
+    const groupOf = new Int32Array(n);
+    const from = new Int32Array(this.pending.length + 1);
+    let j = 0;
+    for (const k of t.voidMap.keys()) {
+      const i = t.checkedKeyGroupIndexOf(k);
+      groupOf[j++] = i;
+      if (this.pending[i] === 1) from[i + 1]!++;
+    }
+    for (let i = 0; i < this.pending.length; i++) from[i + 1]! += from[i]!;
+    const next = from.slice(0, this.pending.length);
+    const keys: MapKey[] = new Array(from[this.pending.length]!);
+    const values: unknown[] = new Array(keys.length);
+    j = 0;
+    for (const [k, v] of t.voidMap) {
+      const i = groupOf[j++]!;
+      if (this.pending[i] !== 1) continue;
+      const at = next[i]!++;
+      keys[at] = k;
+      values[at] = v;
+    }
+    return { keys, values, from };
   }
 
   /** Stops holding every key group not read yet. */
@@ -361,7 +471,9 @@ export class TableCapture {
   private finish(i: number): void {
     this.pending[i] = 0;
     this.logs[i] = undefined;
-    this.remaining--;
-    this.table.done(this, i);
+    if (--this.remaining === 0) {
+      this.sorted = undefined;
+      this.table.done(this);
+    }
   }
 }

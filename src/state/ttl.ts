@@ -3,7 +3,13 @@
 // that advances a few entries on every access and removes the expired ones).
 
 import { StateVisibility, type StateTtlConfig, UpdateType } from "../core/state.ts";
-import { type MapKey, type Namespace, type StateTable, VOID_NAMESPACE } from "./state-table.ts";
+import {
+  type MapKey,
+  type Namespace,
+  type StateTable,
+  UNKNOWN_KEY_GROUP,
+  VOID_NAMESPACE,
+} from "./state-table.ts";
 
 /** A value under TTL: `ts` is the last access that refreshed it (processing time, ms). */
 export interface TtlValue<T> {
@@ -43,7 +49,10 @@ export class TtlPolicy {
   }
 }
 
-/** Cleans one stored entry: returns true when it was changed or removed. */
+/**
+ * Cleans one stored entry: returns true when it was changed or removed. `keyGroupIndex` is
+ * UNKNOWN_KEY_GROUP for the void Map's entries (StateTable.touch takes it as it is).
+ */
 export type EntryCleaner = (
   keyGroupIndex: number,
   ns: Namespace,
@@ -58,7 +67,9 @@ export type EntryCleaner = (
  * entries are added or deleted, so the state may change freely between steps.
  */
 export class IncrementalCleanup {
-  private keyGroupIndex = -1;
+  /** VOID_STAGE: the void Map is next; then the key group index whose namespaced Maps are visited. */
+  private stage = VOID_STAGE;
+  private keyGroupIndex = UNKNOWN_KEY_GROUP;
   private nsIterator: Iterator<[Namespace, Map<MapKey, unknown>]> | undefined = undefined;
   private ns: Namespace = VOID_NAMESPACE;
   private map: Map<MapKey, unknown> | undefined = undefined;
@@ -88,12 +99,15 @@ export class IncrementalCleanup {
       if (!this.nextMap()) {
         if (wrapped) return;
         wrapped = true;
-        this.keyGroupIndex = -1;
+        this.stage = VOID_STAGE;
       }
     }
   }
 
-  /** Moves to the next non-empty Map of the table; false at the end of the table. */
+  /**
+   * Moves to the next non-empty Map of the table (the void Map, then each key group's namespaced
+   * Maps); false at the end of the table.
+   */
   private nextMap(): boolean {
     const t = this.table;
     for (;;) {
@@ -108,15 +122,23 @@ export class IncrementalCleanup {
         }
         this.nsIterator = undefined;
       }
-      if (++this.keyGroupIndex >= t.voidGroups.length) return false;
-      this.nsIterator = t.nsGroups?.[this.keyGroupIndex]?.entries();
-      const v = t.voidGroups[this.keyGroupIndex];
-      if (v !== undefined && v.size > 0) {
-        this.ns = VOID_NAMESPACE;
-        this.map = v;
-        this.keyIterator = v.keys();
-        return true;
+      if (this.stage === VOID_STAGE) {
+        this.stage = -1;
+        const v = t.voidMap;
+        if (v.size > 0) {
+          this.keyGroupIndex = UNKNOWN_KEY_GROUP;
+          this.ns = VOID_NAMESPACE;
+          this.map = v;
+          this.keyIterator = v.keys();
+          return true;
+        }
+        continue;
       }
+      if (++this.stage >= t.numKeyGroups) return false;
+      this.keyGroupIndex = this.stage;
+      this.nsIterator = t.nsGroups?.[this.stage]?.entries();
     }
   }
 }
+
+const VOID_STAGE = -2;

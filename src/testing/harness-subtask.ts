@@ -89,6 +89,7 @@ export class HarnessSubtask {
     const backend = keyed
       ? createKeyedStateBackend(options.stateBackend ?? "heap", range, {
           localDirectory: options.stateDirectory,
+          maxParallelism: this.maxParallelism,
         })
       : undefined;
     this.backend = backend;

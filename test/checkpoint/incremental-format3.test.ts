@@ -32,6 +32,7 @@ import {
   type KeyGroupSnapshot,
   type TaskSnapshot,
 } from "../../src/runtime/snapshot.ts";
+import { assignToKeyGroup } from "../../src/core/key-groups.ts";
 import { createKeyedStateBackend } from "../../src/state/index.ts";
 import { GatedSource, until } from "./fixtures/gated-source.ts";
 
@@ -214,10 +215,10 @@ describe("incremental checkpoints in state file format 3", () => {
     const dir = mkdtempSync(join(tmpdir(), "weir-inc3-final-"));
     try {
       const storage = new FsCheckpointStorage(dir, "job");
-      const backend = createKeyedStateBackend("heap", { start: 0, end: 7 });
+      const backend = createKeyedStateBackend("heap", { start: 0, end: 7 }, { maxParallelism: 8 });
       const d = backend.getState(new ValueStateDescriptor<number>("n"));
       for (let i = 0; i < 20; i++) {
-        backend.setCurrentKey(`k${i}`, i % 8);
+        backend.setCurrentKey(`k${i}`, assignToKeyGroup(`k${i}`, 8));
         d.update(i);
       }
       const task: TaskSnapshot = {

@@ -244,7 +244,7 @@ describe("state file format 3 (indexed key groups)", () => {
       assert.deepEqual(r.custom, [{ note: "format-2" }]);
       const range = keyGroupRangeFor(MAX, p, s);
       for (const kind of ["heap", "embedded"] as const) {
-        const backend = createKeyedStateBackend(kind, range, {});
+        const backend = createKeyedStateBackend(kind, range, { maxParallelism: MAX });
         try {
           const timers = restoreInto(backend, r);
           const k1 = assignToKeyGroup("k1", MAX);

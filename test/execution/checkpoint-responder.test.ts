@@ -20,6 +20,7 @@ import {
 import { type CheckpointHooks, checkpointResponder } from "../../src/execution/task-deployment.ts";
 import { ValueStateDescriptor } from "../../src/index.ts";
 import type { TaskSnapshot } from "../../src/runtime/snapshot.ts";
+import { assignToKeyGroup } from "../../src/core/key-groups.ts";
 import { createKeyedStateBackend } from "../../src/state/index.ts";
 
 const root = mkdtempSync(join(tmpdir(), "weir-responder-"));
@@ -141,9 +142,9 @@ describe("a task's checkpoint responder", () => {
       0,
       0,
     );
-    const backend = createKeyedStateBackend("heap", { start: 0, end: 7 });
+    const backend = createKeyedStateBackend("heap", { start: 0, end: 7 }, { maxParallelism: 8 });
     const n = backend.getState(new ValueStateDescriptor<number>("n"));
-    backend.setCurrentKey("k", 5);
+    backend.setCurrentKey("k", assignToKeyGroup("k", 8));
     n.update(1);
     const snapshot = (): TaskSnapshot => ({
       operators: { op: { keyedState: { state: backend.snapshot(), timers: [] } } },

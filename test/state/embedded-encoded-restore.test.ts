@@ -145,7 +145,7 @@ function restoreDecoded(b: KeyedStateBackend, groups: Map<number, Uint8Array>): 
 
 describe("embedded backend: restore from encoded key groups", () => {
   for (const [name, source] of [
-    ["from the heap backend", () => new HeapKeyedStateBackend(FULL)],
+    ["from the heap backend", () => new HeapKeyedStateBackend(FULL, MAX)],
     ["from the embedded backend", () => embedded()],
   ] as const) {
     it(`gives every state back as the decoding restore does (${name})`, () => {
@@ -158,7 +158,7 @@ describe("embedded backend: restore from encoded key groups", () => {
       restoreEncoded(viaBytes, groups);
       const viaDecode = embedded();
       restoreDecoded(viaDecode, groups);
-      const heap = new HeapKeyedStateBackend(FULL);
+      const heap = new HeapKeyedStateBackend(FULL, MAX);
       restoreDecoded(heap, groups);
 
       assert.deepEqual(read(viaBytes), expected);

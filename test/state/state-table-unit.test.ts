@@ -10,6 +10,7 @@ import { setFlagsFromString } from "node:v8";
 import { InvalidArgumentError } from "../../src/core/errors.ts";
 import {
   type KeyContext,
+  type MapKey,
   type Namespace,
   StateTable,
   VOID_NAMESPACE,
@@ -83,11 +84,16 @@ describe("state table: keys", () => {
   });
 });
 
-/** A table of 4 key groups and the context its handles would move. */
+/**
+ * A table of 4 key groups and the context its handles would move. A key's key group is the one
+ * it was last made current with (a backend computes it from the key).
+ */
 function table() {
   const ctx: KeyContext = { key: undefined, mapKey: "", keyGroupIndex: 0, namespace: VOID_NAMESPACE };
-  const t = new StateTable("s", 4, ctx);
+  const groupOf = new Map<MapKey, number>();
+  const t = new StateTable("s", 4, ctx, (mk) => groupOf.get(mk) ?? -1);
   const at = (group: number, key: string, ns: Namespace = VOID_NAMESPACE) => {
+    groupOf.set(mapKeyOf(key), group);
     ctx.key = key;
     ctx.mapKey = mapKeyOf(key);
     ctx.keyGroupIndex = group;
@@ -117,29 +123,29 @@ function readGroup(c: ReturnType<StateTable["capture"]>, i: number): string[] {
 }
 
 describe("state table: live state", () => {
-  it("keeps each key group and namespace apart, creating Maps only when written", () => {
+  it("keeps namespaces apart per key group, one void Map for all, creating Maps only when written", () => {
     const { t, put, get, at } = table();
     at(1, "k");
-    assert.equal(t.current(), undefined);
+    assert.equal(t.current(), t.voidMap, "the void Map is always there");
+    assert.equal(t.voidMap.size, 0);
     at(1, "k", "w1");
     assert.equal(t.current(), undefined);
     assert.equal(t.nsGroups, undefined, "no namespace Maps until a namespace is used");
     put(1, "k", "void");
     put(1, "k", "in w1", "w1");
-    put(2, "k", "group 2");
+    put(2, "j", "group 2");
     put(1, "k", "in 5", 5);
     assert.equal(get(1, "k"), "void");
     assert.equal(get(1, "k", "w1"), "in w1");
     assert.equal(get(1, "k", 5), "in 5");
-    assert.equal(get(2, "k"), "group 2");
-    assert.equal(get(2, "k", "w1"), undefined);
-    assert.equal(get(3, "k"), undefined);
+    assert.equal(get(2, "j"), "group 2");
+    assert.equal(get(2, "j", "w1"), undefined);
+    assert.equal(get(3, "zz"), undefined);
     assert.equal(t.size(), 4);
-    assert.equal(t.hasEntries(1), true);
-    assert.equal(t.hasEntries(2), true);
-    assert.equal(t.hasEntries(0), false);
+    assert.deepEqual(Array.from(t.voidKeysByKeyGroup()), [undefined, ["k"], ["j"], undefined]);
     assert.equal(t.mapOf(1, "w1")?.get("k"), "in w1");
     assert.equal(t.mapOf(1, VOID_NAMESPACE)?.get("k"), "void");
+    assert.equal(t.mapOf(3, VOID_NAMESPACE), t.voidMap);
     assert.equal(t.peek(1, 5, "k"), "in 5");
     assert.equal(t.peek(0, 5, "k"), undefined);
     assert.deepEqual(
@@ -147,8 +153,25 @@ describe("state table: live state", () => {
         ([i, ns, m, k]) =>
           `${i} ${String(ns === VOID_NAMESPACE ? "-" : ns)} ${String(k)}=${String(m.get(k))}`,
       ),
-      ["1 - k=void", "1 w1 k=in w1", "1 5 k=in 5", "2 - k=group 2"],
+      ["-2 - k=void", "-2 - j=group 2", "1 w1 k=in w1", "1 5 k=in 5"],
+      "the void Map's entries first, their key group not looked up",
     );
+    assert.deepEqual(
+      [...t.namespacesOf(1)].map(([ns, m]) => [ns === VOID_NAMESPACE ? "-" : ns, [...m]]),
+      [
+        ["-", [["k", "void"]]],
+        ["w1", [["k", "in w1"]]],
+        [5, [["k", "in 5"]]],
+      ],
+    );
+    assert.deepEqual([...t.namespacesOf(0)], []);
+  });
+
+  it("a stored key whose key group is outside the range fails a listing by key group", () => {
+    const ctx: KeyContext = { key: "k", mapKey: "k", keyGroupIndex: 0, namespace: VOID_NAMESPACE };
+    const t = new StateTable("s", 4, ctx, () => 4);
+    t.currentOrCreate().set("k", 1);
+    assert.throws(() => t.voidKeysByKeyGroup(), /state 's' holds key k, whose key group is outside/);
   });
 
   it("a namespace's Map goes when its last entry is deleted; the key group's void Map stays", () => {
@@ -165,7 +188,7 @@ describe("state table: live state", () => {
     assert.equal(del(3, "zz", "other"), false);
     assert.equal(del(0, "a"), true);
     assert.ok(t.mapOf(0, VOID_NAMESPACE) !== undefined);
-    assert.equal(t.hasEntries(0), false, "an empty void Map holds no entries");
+    assert.equal(t.voidMap.size, 0);
     assert.equal(t.size(), 0);
   });
 
@@ -216,15 +239,16 @@ describe("state table: live state", () => {
     assert.equal(t.mapOf(2, VOID_NAMESPACE), v);
   });
 
-  it("mapOrCreate creates one Map per key group and namespace", () => {
+  it("mapOrCreate creates one Map per key group and namespace, the void Map is one for all", () => {
     const { t } = table();
     const a = t.mapOrCreate(1, "w");
     assert.equal(t.mapOrCreate(1, "w"), a);
     assert.notEqual(t.mapOrCreate(2, "w"), a);
     assert.notEqual(t.mapOrCreate(1, "v"), a);
     const v = t.mapOrCreate(1, VOID_NAMESPACE);
-    assert.equal(t.mapOrCreate(1, VOID_NAMESPACE), v);
+    assert.equal(t.mapOrCreate(2, VOID_NAMESPACE), v);
     assert.equal(t.mapOf(1, VOID_NAMESPACE), v);
+    assert.equal(v, t.voidMap);
   });
 });
 
@@ -336,5 +360,52 @@ describe("state table: copy-on-write captures", () => {
     del(3, "c", "fresh");
     assert.equal(t.mapOf(3, "gone"), undefined);
     assert.deepEqual(readGroup(c, 3), ["gone/a=1", "gone/b=2"]);
+  });
+
+  it("void keys sorted into key groups at the first read: changes before and after it", () => {
+    const { t, put, del, get } = table();
+    put(0, "a", 1);
+    put(1, "b", 2);
+    put(2, "c", 3);
+    put(2, "d", 4);
+    put(3, "e", 5);
+    const c = t.capture([0, 1, 2, 3]);
+    // Before the first read (the keys are not sorted yet).
+    del(2, "c");
+    put(2, "late", 9); // added after the capture
+    put(0, "a", 10);
+    assert.deepEqual(readGroup(c, 1), ["-/b=2"]);
+    // After it.
+    del(2, "d");
+    put(3, "e", 50);
+    put(3, "later", 1);
+    put(0, "a", 100);
+    assert.equal(get(0, "a"), 100);
+    assert.deepEqual(readGroup(c, 0), ["-/a=1"]);
+    assert.deepEqual(readGroup(c, 2), ["-/c=3", "-/d=4"]);
+    assert.deepEqual(readGroup(c, 3), ["-/e=5"]);
+    assert.equal(c.remaining, 0);
+    put(3, "e", 6); // nothing held any more
+    assert.deepEqual([...t.voidMap.keys()].sort(), ["a", "b", "e", "late", "later"]);
+  });
+
+  it("a capture reads void entries in the live Map's order, key group by key group", () => {
+    const { t, put } = table();
+    for (const [g, k] of [
+      [1, "x"],
+      [0, "p"],
+      [1, "a"],
+      [0, "b"],
+      [1, "m"],
+    ] as const)
+      put(g, k, k);
+    const c = t.capture([0, 1]);
+    const order = (i: number) => {
+      const out: unknown[] = [];
+      c.read(i, (_ns, k) => out.push(k));
+      return out;
+    };
+    assert.deepEqual(order(1), ["x", "a", "m"]);
+    assert.deepEqual(order(0), ["p", "b"]);
   });
 });
