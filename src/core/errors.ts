@@ -92,9 +92,18 @@ export function jobFailure(
   cause.name = f.errorName;
   if (f.stack !== undefined) cause.stack = f.stack;
   return new JobExecutionError(
-    `job '${jobName}' failed: operator '${f.operatorName}' (uid ${f.operatorUid}), subtask ${f.subtaskIndex + 1}/${f.parallelism}: ${f.errorName}: ${f.message}`,
+    `job '${jobName}' failed: operator '${f.operatorName}' (uid ${f.operatorUid}), subtask ${f.subtaskIndex + 1}/${f.parallelism}: ${f.errorName}: ${f.message}${adviceFor(f.errorName, f.message)}`,
     { jobName, jobId, ...f },
     f.stack,
     cause,
   );
+}
+
+/** What to do about an error whose own message does not say it. */
+function adviceFor(name: string, message: string): string {
+  // V8's limit on one Map (2^24 entries): the heap backend keeps a keyed state of a subtask in one.
+  if (name === "RangeError" && /Map maximum size exceeded/.test(message)) {
+    return " (a JavaScript Map holds at most 16,777,216 entries: with the heap state backend, one keyed state of one subtask holds at most that many keys; raise the parallelism, or use the embedded state backend, which keeps state on disk)";
+  }
+  return "";
 }
