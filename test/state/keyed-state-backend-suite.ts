@@ -373,6 +373,22 @@ export function keyedStateBackendSuite(
       assert.equal(r.get(), 5);
     });
 
+    it("mergeNamespaces skips the target among the sources: the target's value comes first", () => {
+      // As Flink's mergeNamespaces: a source equal to the target is not merged into itself. With a
+      // reduce function whose order matters, the target's own value is the first argument.
+      const b = backend();
+      const r = b.getReducingState(new ReducingStateDescriptor<string>("r", (x, y) => x + y));
+      at(b, "k", "s1");
+      r.add("a");
+      at(b, "k", "t");
+      r.add("T");
+      b.mergeNamespaces("r", "t", ["s1", "t"]);
+      at(b, "k", "t");
+      assert.equal(r.get(), "Ta");
+      at(b, "k", "s1");
+      assert.equal(r.get(), undefined);
+    });
+
     it("mergeNamespaces refuses value/map state and aggregate functions without merge", () => {
       const b = backend();
       b.getState(new ValueStateDescriptor<number>("v"));
