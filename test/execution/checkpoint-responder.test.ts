@@ -22,6 +22,7 @@ import { ValueStateDescriptor } from "../../src/index.ts";
 import type { TaskSnapshot } from "../../src/runtime/snapshot.ts";
 import { assignToKeyGroup } from "../../src/core/key-groups.ts";
 import { createKeyedStateBackend } from "../../src/state/index.ts";
+import { readStateFileAt } from "../../src/checkpoint/indexed-state-file.ts";
 
 const root = mkdtempSync(join(tmpdir(), "weir-responder-"));
 after(() => rmSync(root, { recursive: true, force: true }));
@@ -169,4 +170,51 @@ describe("a task's checkpoint responder", () => {
         assert.ok(existsSync(join(storage.root, f)), `checkpoint ${id} references ${f}, which exists`);
     }
   });
+
+  for (const incremental of [false, true]) {
+    it(`a sink's asynchronous pre-commit is in the task's state file (${incremental ? "incremental" : "full"})`, async () => {
+      // A two-phase-commit sink's prepareCommit resolves after the barrier (pendingCustom): the
+      // writer awaits it into the state, or a restore would lose the transaction to commit.
+      const storage = new FsCheckpointStorage(root, `job-pending-custom-${incremental}`);
+      const handles: SubtaskStateHandle[] = [];
+      const declines: string[] = [];
+      const responder = checkpointResponder(
+        {
+          exactlyOnce: true,
+          unaligned: false,
+          alignedTimeout: 0,
+          incremental,
+          storage,
+          hooks: {
+            acknowledge: (_v, _s, _id, h) => void handles.push(h),
+            decline: (id, reason) => void declines.push(`declined ${id}: ${reason}`),
+            finished: () => {},
+          },
+        },
+        1,
+        0,
+        0,
+      );
+      const backend = createKeyedStateBackend("heap", { start: 0, end: 7 }, { maxParallelism: 8 });
+      backend.getState(new ValueStateDescriptor<number>("n"));
+      backend.setCurrentKey("k", assignToKeyGroup("k", 8));
+      backend.getState(new ValueStateDescriptor<number>("n")).update(1);
+      const snapshot: TaskSnapshot = {
+        operators: {
+          op: { keyedState: { state: backend.snapshot(), timers: [] } },
+          sink: { pendingCustom: new Promise((r) => setTimeout(() => r({ txn: "t-3" }), 20)) },
+        },
+      };
+      responder.acknowledge(3, snapshot);
+      await until(() => handles.length + declines.length === 1, "the answer");
+      backend.dispose();
+      assert.deepEqual(declines, []);
+      const state = (await readStateFileAt(
+        join(storage.root, handles[0]!.file!),
+        "is missing",
+      )) as TaskSnapshot;
+      assert.deepEqual(state.operators.sink?.custom, { txn: "t-3" });
+      assert.equal(state.operators.sink?.pendingCustom, undefined);
+    });
+  }
 });
