@@ -298,6 +298,29 @@ async function realTime(ms: number): Promise<void> {
   while (performance.now() < end) await new Promise((r) => setImmediate(r));
 }
 
+/** A file system whose `_metadata` renames wait for release(); `writes` counts them. */
+function heldMetadata() {
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => {
+    release = r;
+  });
+  const m = {
+    writes: 0,
+    release: () => release(),
+    fs: {
+      ...nodeDurableFs,
+      rename: async (from: string, to: string) => {
+        if (to.endsWith("_metadata")) {
+          m.writes++;
+          await held;
+        }
+        return nodeDurableFs.rename(from, to);
+      },
+    } as DurableFs,
+  };
+  return m;
+}
+
 describe("an acknowledgement while its checkpoint is being published", () => {
   // Seen in CI (Redis worker-kill chaos, Node 24): a task's final state arrived before its
   // acknowledgement of a checkpoint it had already taken; the acknowledgement, arriving while the
@@ -305,34 +328,18 @@ describe("an acknowledgement while its checkpoint is being published", () => {
   // completion found it no longer pending and removed it as aborted: the restart then chose a
   // "latest" checkpoint whose directory was gone.
   it("a second acknowledgement of the same task completes nothing twice: the checkpoint stays", async (t) => {
-    let releaseMetadata: () => void = () => {};
-    const held = new Promise<void>((r) => {
-      releaseMetadata = r;
-    });
-    let renaming = false;
-    let metadataWrites = 0;
-    const fs: DurableFs = {
-      ...nodeDurableFs,
-      rename: async (from, to) => {
-        if (to.endsWith("_metadata")) {
-          metadataWrites++;
-          renaming = true;
-          await held;
-        }
-        return nodeDurableFs.rename(from, to);
-      },
-    };
-    const h = harness(t, {}, undefined, fs);
+    const m = heldMetadata();
+    const h = harness(t, {}, undefined, m.fs);
     const id = h.coordinator.trigger(undefined)!;
     const sourceHandle = await h.write(SOURCE, id);
     h.coordinator.acknowledge(SOURCE.vertexId, SOURCE.subtask, id, sourceHandle);
     await h.ack(SINK, id);
-    await until(() => renaming, "its metadata is being written");
+    await until(() => m.writes > 0, "its metadata is being written");
     h.coordinator.acknowledge(SOURCE.vertexId, SOURCE.subtask, id, sourceHandle); // again
-    releaseMetadata();
+    m.release();
     await until(() => h.completed.includes(id), "completion");
     await realTime(300); // a second completion's file work would be done by then
-    assert.equal(metadataWrites, 1, "its metadata is written once");
+    assert.equal(m.writes, 1, "its metadata is written once");
     assert.deepEqual(h.completed, [id], "told once");
     assert.equal(h.coordinator.latest?.id, id);
     assert.equal(h.coordinator.stats.completed, 1);
@@ -341,34 +348,18 @@ describe("an acknowledgement while its checkpoint is being published", () => {
   });
 
   it("an acknowledgement after the task's final state completes nothing twice", async (t) => {
-    let releaseMetadata: () => void = () => {};
-    const held = new Promise<void>((r) => {
-      releaseMetadata = r;
-    });
-    let renaming = false;
-    let metadataWrites = 0;
-    const fs: DurableFs = {
-      ...nodeDurableFs,
-      rename: async (from, to) => {
-        if (to.endsWith("_metadata")) {
-          metadataWrites++;
-          renaming = true;
-          await held;
-        }
-        return nodeDurableFs.rename(from, to);
-      },
-    };
-    const h = harness(t, {}, undefined, fs);
+    const m = heldMetadata();
+    const h = harness(t, {}, undefined, m.fs);
     const id = h.coordinator.trigger(undefined)!;
     await h.ack(SINK, id);
     const sourceHandle = await h.write(SOURCE, id);
     h.coordinator.taskFinished(SOURCE.vertexId, SOURCE.subtask, FINISHED); // its final state first
-    await until(() => renaming, "its metadata is being written");
+    await until(() => m.writes > 0, "its metadata is being written");
     h.coordinator.acknowledge(SOURCE.vertexId, SOURCE.subtask, id, sourceHandle); // then its ack
-    releaseMetadata();
+    m.release();
     await until(() => h.completed.includes(id), "completion");
     await realTime(300);
-    assert.equal(metadataWrites, 1, "its metadata is written once");
+    assert.equal(m.writes, 1, "its metadata is written once");
     assert.deepEqual(h.completed, [id]);
     assert.ok(existsSync(join(h.storage.checkpointDir(id), "_metadata")), "the completed checkpoint is kept");
   });
