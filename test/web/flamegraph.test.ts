@@ -117,10 +117,16 @@ describe("flame graphs", () => {
       const body = (await r.json()) as { data: FlameGraphNode };
       assert.ok(body.data.value > 0);
       assertConsistent(body.data);
-      // The slow sink burns CPU in the fixture's writer (its `burn` inlined there, or not).
+      // The slow sink burns CPU in the fixture's writer. V8 may inline the writer (and `burn`)
+      // into the engine's input loop, and the source's generator into its reader (a CI run on
+      // Node 20 showed no frame of the fixture at all), so the sink's own work shows either as
+      // the fixture's frames or as its input path, which only the sink has in this job.
+      const seen = [...new Set(names(body.data))];
       assert.ok(
-        names(body.data).some((n) => n.includes("(backpressure-job.ts:") || n.startsWith("burn ")),
-        names(body.data).slice(0, 30).join(" | "),
+        seen.some(
+          (n) => n.includes("(backpressure-job.ts:") || n.startsWith("burn ") || n.startsWith("stepInput "),
+        ),
+        seen.join(" | "),
       );
     } finally {
       await client.cancel();
