@@ -30,6 +30,13 @@ const arr = (items: Schema): Schema => ({ type: "array", items });
 
 const jobId = { name: "jobid", in: "path", required: true, schema: str, description: "the job's id" };
 const vertexId = { name: "vertexid", in: "path", required: true, schema: str, description: "a vertex id" };
+const subtaskIndex = {
+  name: "subtaskindex",
+  in: "path",
+  required: true,
+  schema: int,
+  description: "a subtask's index, from 0",
+};
 const triggerId = { name: "triggerid", in: "path", required: true, schema: str };
 const checkpointId = { name: "checkpointid", in: "path", required: true, schema: int };
 const getQuery = {
@@ -484,6 +491,80 @@ function localDescription(version: string): Schema {
           summary: "A vertex's task, operator, source split and user metrics",
           parameters: [jobId, vertexId, getQuery],
           responses: { "200": metricList, ...notFound },
+        },
+      },
+      "/jobs/{jobid}/vertices/{vertexid}/subtasks/metrics": {
+        get: {
+          summary:
+            "A vertex's metrics aggregated over its subtasks (Flink's on-demand aggregation; skew: mean absolute deviation in % of the average)",
+          parameters: [
+            jobId,
+            vertexId,
+            getQuery,
+            {
+              name: "agg",
+              in: "query",
+              required: false,
+              schema: str,
+              description: "comma-separated: min, max, avg, sum, skew (default all)",
+            },
+            {
+              name: "subtasks",
+              in: "query",
+              required: false,
+              schema: str,
+              description: "subtask indexes and ranges, e.g. 0,2-3 (default all)",
+            },
+          ],
+          responses: {
+            "200": json(
+              arr(obj({ id: str, min: num, max: num, avg: num, sum: num, skew: num })),
+              "metric ids, or [{id, min, max, avg, sum, skew}] with ?get=",
+            ),
+            ...badRequest,
+            ...notFound,
+          },
+        },
+      },
+      "/jobs/{jobid}/vertices/{vertexid}/subtasks/{subtaskindex}/metrics": {
+        get: {
+          summary: "One subtask's task, operator, source split and user metrics",
+          parameters: [jobId, vertexId, subtaskIndex, getQuery],
+          responses: { "200": metricList, ...notFound },
+        },
+      },
+      "/jobs/{jobid}/vertices/{vertexid}/watermarks": {
+        get: {
+          summary: "Each subtask's current input watermark (Long.MIN_VALUE when it has none)",
+          parameters: [jobId, vertexId],
+          responses: { "200": metricList, ...notFound },
+        },
+      },
+      "/jobs/{jobid}/vertices/{vertexid}/backpressure": {
+        get: {
+          summary:
+            "The vertex's backpressure by time: level (ok, low, high) and the last second's ratios per subtask",
+          parameters: [jobId, vertexId],
+          responses: {
+            "200": json(
+              obj({
+                status: str,
+                backpressureLevel: str,
+                "end-timestamp": int,
+                subtasks: arr(
+                  obj({
+                    subtask: int,
+                    "attempt-number": int,
+                    backpressureLevel: str,
+                    ratio: num,
+                    idleRatio: num,
+                    busyRatio: num,
+                  }),
+                ),
+              }),
+            ),
+            ...notFound,
+          },
         },
       },
       "/jobs/{jobid}/vertices/{vertexid}/flamegraph": {

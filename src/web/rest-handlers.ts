@@ -16,6 +16,7 @@ export interface RestAnswer {
 }
 
 const notFound = (what: string): RestAnswer => ({ status: 404, body: { errors: [what] } });
+const badRequest = (what: string): RestAnswer => ({ status: 400, body: { errors: [what] } });
 /** Flink reports "no watermark" as Long.MIN_VALUE; metric values are strings in its REST API. */
 const LONG_MIN = "-9223372036854775808";
 
@@ -96,26 +97,145 @@ function accumulators(job: JobMetrics): unknown {
 }
 
 function vertexRoute(job: JobMetrics, rest: string[], query: URLSearchParams): RestAnswer | undefined {
-  if (rest.length === 0 || rest.length > 2) return undefined;
+  if (rest.length === 0) return undefined;
   const vertex = job.vertices.find((v) => String(v.id) === rest[0]);
   if (vertex === undefined) return notFound(`Vertex ${rest[0]} of job ${job.jobId} not found`);
   const tasks = job.tasks().filter((t) => t.vertexId === vertex.id);
   if (rest.length === 1) return { status: 200, body: vertexDetails(job, vertex, tasks) };
-  if (rest[1] !== "metrics") return undefined;
-  const values: Record<string, number> = {};
-  for (const t of tasks) {
-    for (const [name, v] of Object.entries(t.metrics)) values[`${t.subtask}.${name}`] = v;
-    for (const o of t.operators) {
-      for (const [name, v] of Object.entries(o.metrics)) values[`${t.subtask}.${o.name}.${name}`] = v;
-      for (const u of o.user) values[`${t.subtask}.${o.name}.${u.name}`] = u.value;
-      for (const s of o.splits ?? []) {
-        for (const [name, v] of Object.entries(s.metrics)) {
-          values[`${t.subtask}.${o.name}.source.${s.splitId}.${name}`] = v;
+  if (rest.length === 2) {
+    switch (rest[1]) {
+      case "metrics": {
+        const values: Record<string, number> = {};
+        for (const t of tasks) {
+          for (const [name, v] of Object.entries(subtaskMetricValues(t))) values[`${t.subtask}.${name}`] = v;
         }
+        return { status: 200, body: metricList(values, query) };
       }
+      case "watermarks":
+        return {
+          status: 200,
+          body: tasks.map((t) => ({
+            id: `${t.subtask}.currentInputWatermark`,
+            value: watermarkString(t.metrics.currentInputWatermark),
+          })),
+        };
+      case "backpressure":
+        return { status: 200, body: backPressure(tasks) };
+      default:
+        return undefined;
     }
   }
-  return { status: 200, body: metricList(values, query) };
+  if (rest[1] !== "subtasks" || rest[rest.length - 1] !== "metrics") return undefined;
+  if (rest.length === 3) return aggregatedSubtaskMetrics(tasks, query);
+  if (rest.length !== 4) return undefined;
+  const task = tasks.find((t) => String(t.subtask) === rest[2]);
+  if (task === undefined)
+    return notFound(`Subtask ${rest[2]} of vertex ${vertex.id} of job ${job.jobId} not found`);
+  return { status: 200, body: metricList(subtaskMetricValues(task), query) };
+}
+
+/** A subtask's metrics under Flink's ids: the task's by name, its operators' as `<operator>.<name>`. */
+function subtaskMetricValues(t: TaskMetricsSnapshot): Record<string, number> {
+  const values: Record<string, number> = { ...t.metrics };
+  for (const o of t.operators) {
+    for (const [name, v] of Object.entries(o.metrics)) values[`${o.name}.${name}`] = v;
+    for (const u of o.user) values[`${o.name}.${u.name}`] = u.value;
+    for (const s of o.splits ?? []) {
+      for (const [name, v] of Object.entries(s.metrics)) values[`${o.name}.source.${s.splitId}.${name}`] = v;
+    }
+  }
+  return values;
+}
+
+const AGGREGATIONS = ["min", "max", "avg", "sum", "skew"] as const;
+type Aggregation = (typeof AGGREGATIONS)[number];
+
+/**
+ * `GET …/vertices/:vid/subtasks/metrics[?get=a,b&agg=min,max,avg,sum,skew&subtasks=0,2-3]`, Flink's
+ * on-demand aggregation over subtasks: without `get`, the ids any chosen subtask has; with it,
+ * `[{id, min, max, avg, sum, skew}]` (numbers; only the aggregations asked for, all by default).
+ * Skew is the mean absolute deviation from the average, in percent of the average (0 when the
+ * average is 0), as Flink's dashboard shows it. A metric no chosen subtask has is left out.
+ */
+function aggregatedSubtaskMetrics(tasks: TaskMetricsSnapshot[], query: URLSearchParams): RestAnswer {
+  const aggParam = query.get("agg");
+  const aggs = aggParam === null ? [...AGGREGATIONS] : aggParam.split(",").map((a) => a.trim().toLowerCase());
+  const unknown = aggs.filter((a) => !(AGGREGATIONS as readonly string[]).includes(a));
+  if (unknown.length > 0) {
+    return badRequest(`agg: unknown aggregation '${unknown[0]}'; use any of ${AGGREGATIONS.join(", ")}`);
+  }
+  const wanted = query.get("subtasks");
+  const chosen = wanted === null ? undefined : subtaskSet(wanted);
+  if (chosen instanceof Error) return badRequest(chosen.message);
+  const rows = tasks.filter((t) => chosen === undefined || chosen.has(t.subtask)).map(subtaskMetricValues);
+  const get = query.get("get");
+  if (get === null) {
+    return { status: 200, body: [...new Set(rows.flatMap((r) => Object.keys(r)))].map((id) => ({ id })) };
+  }
+  const out: Array<Record<string, string | number>> = [];
+  for (const id of get.split(",")) {
+    const values = rows.map((r) => r[id]).filter((v): v is number => v !== undefined && Number.isFinite(v));
+    if (values.length === 0) continue;
+    const sum = values.reduce((a, b) => a + b, 0);
+    const avg = sum / values.length;
+    const all: Record<Aggregation, number> = {
+      min: Math.min(...values),
+      max: Math.max(...values),
+      avg,
+      sum,
+      skew:
+        avg === 0
+          ? 0
+          : (values.reduce((a, v) => a + Math.abs(v - avg), 0) / values.length / Math.abs(avg)) * 100,
+    };
+    const row: Record<string, string | number> = { id };
+    for (const a of aggs as Aggregation[]) row[a] = all[a];
+    out.push(row);
+  }
+  return { status: 200, body: out };
+}
+
+/** Flink's `subtasks` parameter: indexes and ranges, `0,2-4`. */
+function subtaskSet(spec: string): Set<number> | Error {
+  const out = new Set<number>();
+  for (const part of spec.split(",")) {
+    const m = /^\s*(\d+)\s*(?:-\s*(\d+)\s*)?$/.exec(part);
+    if (m === null) return new Error(`subtasks: '${part}' is not an index or a range like 2-4`);
+    const from = Number(m[1]);
+    const to = m[2] === undefined ? from : Number(m[2]);
+    if (to < from) return new Error(`subtasks: the range '${part}' ends before it starts`);
+    for (let i = from; i <= to && i - from < 65_536; i++) out.add(i);
+  }
+  return out;
+}
+
+/**
+ * `GET …/vertices/:vid/backpressure`, Flink's shape since it measures backpressure by time (1.13):
+ * the vertex's level is its worst subtask's; ratios are of the last second.
+ */
+function backPressure(tasks: TaskMetricsSnapshot[]) {
+  const subtasks = tasks.map((t) => {
+    const ratio = (t.metrics.backPressuredTimeMsPerSecond ?? 0) / 1000;
+    return {
+      subtask: t.subtask,
+      "attempt-number": t.attempt,
+      backpressureLevel: backPressureLevel(ratio * 1000),
+      ratio,
+      idleRatio: (t.metrics.idleTimeMsPerSecond ?? 0) / 1000,
+      busyRatio: (t.metrics.busyTimeMsPerSecond ?? 0) / 1000,
+    };
+  });
+  const worst = Math.max(0, ...subtasks.map((s) => s.ratio));
+  return {
+    status: "ok",
+    backpressureLevel: backPressureLevel(worst * 1000),
+    "end-timestamp": Date.now(),
+    subtasks,
+  };
+}
+
+function watermarkString(w: number | undefined): string {
+  return w === undefined || w === Number.NEGATIVE_INFINITY ? LONG_MIN : String(w);
 }
 
 /** Flink's metric query: without `get`, the ids available; with it, `[{id, value}]` of those asked. */

@@ -39,6 +39,7 @@ describe("GET /openapi.json", () => {
     const ids: Record<string, string> = {
       jobid: job.jobId,
       vertexid: details.vertices[0].id,
+      subtaskindex: "0",
       triggerid: "none-yet",
       checkpointid: "1",
     };

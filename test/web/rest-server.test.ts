@@ -124,6 +124,64 @@ describe("REST server", () => {
     assert.deepEqual(restarts[0], { id: "numRestarts", value: "1" });
   });
 
+  it("GET a vertex's subtask metrics aggregated (?get, ?agg, ?subtasks), one subtask's, watermarks, backpressure", async () => {
+    const j = await getJson(server, `/jobs/${finished.jobId}`);
+    const vid = j.vertices.find((v: any) => v.operators.some((o: any) => o.name === "double")).id;
+    const base = `/jobs/${finished.jobId}/vertices/${vid}`;
+    const ids = (await getJson(server, `${base}/subtasks/metrics`)).map((m: any) => m.id);
+    assert.ok(ids.includes("numRecordsIn") && ids.includes("double.seen"), ids.join(","));
+    assert.equal(new Set(ids).size, ids.length, "each id once, not once per subtask");
+
+    const one = async (i: number) =>
+      Number((await getJson(server, `${base}/subtasks/${i}/metrics?get=numRecordsIn,nope`))[0].value);
+    const [a, b] = [await one(0), await one(1)];
+    assert.equal(a + b, RECORDS);
+    const all = await getJson(server, `${base}/subtasks/metrics?get=numRecordsIn,nope`);
+    assert.equal(all.length, 1, "a metric no subtask has is left out");
+    const avg = (a + b) / 2;
+    const skew = avg === 0 ? 0 : ((Math.abs(a - avg) + Math.abs(b - avg)) / 2 / avg) * 100;
+    assert.deepEqual(all[0], {
+      id: "numRecordsIn",
+      min: Math.min(a, b),
+      max: Math.max(a, b),
+      avg,
+      sum: RECORDS,
+      skew,
+    });
+    assert.deepEqual(await getJson(server, `${base}/subtasks/metrics?get=numRecordsIn&agg=max,sum`), [
+      { id: "numRecordsIn", max: Math.max(a, b), sum: RECORDS },
+    ]);
+    const second = await getJson(server, `${base}/subtasks/metrics?get=numRecordsIn&agg=sum&subtasks=1`);
+    assert.deepEqual(second, [{ id: "numRecordsIn", sum: b }]);
+    assert.deepEqual(
+      await getJson(server, `${base}/subtasks/metrics?get=numRecordsIn&agg=sum&subtasks=0-1`),
+      [{ id: "numRecordsIn", sum: RECORDS }],
+    );
+    const badAgg = await getJson(server, `${base}/subtasks/metrics?get=numRecordsIn&agg=median`, 400);
+    assert.match(badAgg.errors[0], /median.*min, max, avg, sum, skew/);
+    const badRange = await getJson(server, `${base}/subtasks/metrics?get=numRecordsIn&subtasks=2-1`, 400);
+    assert.match(badRange.errors[0], /2-1/);
+    await getJson(server, `${base}/subtasks/7/metrics`, 404);
+
+    const watermarks = await getJson(server, `${base}/watermarks`);
+    assert.deepEqual(
+      watermarks.map((w: any) => w.id),
+      ["0.currentInputWatermark", "1.currentInputWatermark"],
+    );
+    for (const w of watermarks) assert.equal(typeof w.value, "string");
+
+    const bp = await getJson(server, `${base}/backpressure`);
+    assert.equal(bp.status, "ok");
+    assert.ok(["ok", "low", "high"].includes(bp.backpressureLevel));
+    assert.deepEqual(
+      bp.subtasks.map((s: any) => s.subtask),
+      [0, 1],
+    );
+    for (const s of bp.subtasks) {
+      for (const r of [s.ratio, s.idleRatio, s.busyRatio]) assert.ok(r >= 0 && r <= 1, `${r} is a ratio`);
+    }
+  });
+
   it("GET /jobs/:id/exceptions and /checkpoints", async () => {
     const e = await getJson(server, `/jobs/${failedOnce.jobId}/exceptions`);
     assert.match(e["root-exception"], /777 in the first attempt/);
