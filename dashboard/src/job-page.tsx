@@ -18,7 +18,11 @@ import { WatermarkDoctor } from "./watermark-doctor.tsx";
 
 const CHART_POINTS = 300;
 
-/** One chart point per poll while the job runs: rates from the counts between two polls. */
+/**
+ * One chart point per poll while the job runs. The rates are the subtasks' own (records over their
+ * last report interval): a rate from the counts between two polls would read 0 or double whenever
+ * a poll fell between two of the workers' once-a-second reports.
+ */
 function useChartSamples(data: JobSnapshot | undefined, at: number): ChartPoint[] {
   const [points, setPoints] = useState<ChartPoint[]>([]);
   const previous = useRef<Totals | undefined>(undefined);
@@ -29,16 +33,9 @@ function useChartSamples(data: JobSnapshot | undefined, at: number): ChartPoint[
     const p = previous.current;
     previous.current = totals;
     if (p === undefined || isTerminal(data.details.state)) return;
-    const dt = (totals.at - p.at) / 1000;
-    const perSecond = (now: number, before: number) => (now >= before && dt > 0 ? (now - before) / dt : null);
     setPoints((ps) => [
       ...ps.slice(-CHART_POINTS + 1),
-      {
-        t: totals.at / 1000,
-        sourceOut: perSecond(totals.sourceIn, p.sourceIn),
-        sinkIn: perSecond(totals.sinkIn, p.sinkIn),
-        watermarkLag: lag,
-      },
+      { t: totals.at / 1000, sourceOut: totals.sourceRate, sinkIn: totals.sinkRate, watermarkLag: lag },
     ]);
   }, [at]);
   return points;

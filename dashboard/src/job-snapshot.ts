@@ -82,32 +82,4 @@ export function maxAlignment(metrics: Map<string, SubtaskMetrics[]>): number {
   return values.length === 0 ? Number.NaN : Math.max(...values) / 1e6;
 }
 
-export interface Totals {
-  at: number;
-  sourceIn: number;
-  sinkIn: number;
-}
-
-/** Records read by the sources and received by the sinks, and the largest watermark lag. */
-export function totalsOf(s: JobSnapshot): { totals: Totals; lag: number | null } {
-  const nodes = s.details.plan?.nodes ?? [];
-  const fed = new Set(nodes.flatMap((n) => (n.inputs ?? []).map((i) => i.id)));
-  let sourceIn = 0;
-  let sinkIn = 0;
-  let minWatermark = Number.POSITIVE_INFINITY;
-  for (const v of s.details.vertices) {
-    const rows = s.metrics.get(v.id) ?? [];
-    const isSource = (nodes.find((n) => n.id === v.id)?.inputs ?? []).length === 0;
-    const records = rows.reduce((sum, r) => sum + (Number.isFinite(r.numRecordsIn) ? r.numRecordsIn : 0), 0);
-    if (isSource) sourceIn += records;
-    if (!fed.has(v.id)) sinkIn += records;
-    if (!isSource) {
-      for (const r of rows)
-        if (hasWatermark(r.currentInputWatermark))
-          minWatermark = Math.min(minWatermark, r.currentInputWatermark);
-    }
-  }
-  const lag =
-    Number.isFinite(minWatermark) && minWatermark < 8.64e15 ? Math.max(0, Date.now() - minWatermark) : null;
-  return { totals: { at: Date.now(), sourceIn, sinkIn }, lag };
-}
+export { type Totals, totalsOf } from "./job-totals.ts";
