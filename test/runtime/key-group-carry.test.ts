@@ -145,4 +145,35 @@ describe("key group carried with the record", () => {
     assert.equal(out.values.length, WORDS.length);
     assert.ok(flags.length > 0 && flags.every((f) => f === false));
   });
+
+  it("behind a hash edge of another key, the operator hashes its own key, not the sent group", async () => {
+    const env = new StreamExecutionEnvironment({ parallelism: 3 });
+    const seen: Array<{ sent: number; kg: number; own: number }> = [];
+    class Probe extends StreamOperator {
+      constructor() {
+        super(undefined);
+      }
+      processElement(value: unknown): void {
+        const keyed = this.keyed[0]!;
+        const key = keyed.keySelector(value);
+        seen.push({
+          sent: this.element.keyGroup ?? -1,
+          kg: this.keyGroupOf(keyed, key),
+          own: assignToKeyGroup(key, keyed.maxParallelism),
+        });
+        this.output.collect(value);
+      }
+    }
+    const keyed = env.fromCollection(WORDS).keyBy((w) => w);
+    const out = keyed
+      .transform("probe", () => new Probe(), Types.STRING, [(w: string) => `${w.toUpperCase()}!`])
+      .collect();
+    await env.execute("another key");
+    assert.equal(out.values.length, WORDS.length);
+    assert.equal(seen.length, WORDS.length);
+    // The records were sent with their words' key groups, which differ from the probe key's for
+    // most words: the probe must take its own.
+    assert.ok(seen.filter((s) => s.sent >= 0 && s.sent !== s.own).length > WORDS.length / 2);
+    for (const s of seen) assert.equal(s.kg, s.own);
+  });
 });
