@@ -127,7 +127,7 @@ export async function loadTaskRestore(
       }
     }
     for (const uid of uids)
-      out.set(uid, merge(pieces.get(uid) ?? [], subtask, parallelism, mine, cp.metadata.checkpointId));
+      out.set(uid, merge(pieces.get(uid) ?? [], subtask, parallelism, cp.metadata.checkpointId));
   }
   // In-flight data (snap.channels) is restored by loadInFlight (in-flight-restore.ts).
   return { operators: out };
@@ -173,17 +173,16 @@ type RestorePiece = Omit<OperatorSnapshot, "keyGroups"> & {
   keyGroups: Array<[number, RestoredKeyGroup]> | undefined;
 };
 
+/** The pieces of one operator's restore; their key groups are already the subtask's own (ownKeyGroups). */
 function merge(
   parts: RestorePiece[],
   subtask: number,
   parallelism: number,
-  mine: KeyGroupRange,
   checkpointId: number,
 ): OperatorRestore {
   const r: OperatorRestore = { keyGroups: [], operatorState: {}, custom: [], checkpointId };
   for (const p of parts) {
-    for (const [kg, g] of p.keyGroups ?? [])
-      if (kg >= mine.start && kg <= mine.end) r.keyGroups.push([kg, g]);
+    for (const kg of p.keyGroups ?? []) r.keyGroups.push(kg);
     if (p.custom !== undefined) r.custom.push(p.custom);
     for (const [name, s] of Object.entries(p.operatorState ?? {})) {
       const acc = (r.operatorState[name] ??= { mode: s.mode, values: [] });
