@@ -70,8 +70,11 @@ export class JobCancelledError extends WeirError {
   }
 }
 
+/** What was thrown, as a message: an Error's, a thrown object's `message`, else the value as text. */
 export function errorMessage(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
+  if (e instanceof Error) return e.message;
+  const message = typeof e === "object" && e !== null ? (e as { message?: unknown }).message : undefined;
+  return typeof message === "string" ? message : String(e);
 }
 
 /** Builds the JobExecutionError of a failed task: names job, operator, uid and subtask; keeps the user's stack. */

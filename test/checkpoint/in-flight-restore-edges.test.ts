@@ -143,6 +143,37 @@ describe("loadInFlight edges", () => {
     });
   });
 
+  it("reads nothing from a savepoint or an aligned checkpoint: they hold no in-flight data", async () => {
+    const tasks = {
+      a: task("a", 1, { outputs: [["a->c", "forward"]] }),
+      c: task("c", 1, { inputs: [["a->c", "forward"]] }),
+    };
+    const files = {
+      "chk-1/a-0.state": none,
+      // Whatever a file held, neither kind of checkpoint is read for in-flight data.
+      "chk-1/c-0.state": snapshot({ inputs: [[0, 0, [bytes(9)]]], outputs: [] }),
+    };
+    const layout: InFlightLayout = {
+      operators: ["c"],
+      parallelism: 1,
+      inputs: [input("a->c", { kind: "forward" }, 1, 1, 0)],
+      outputs: [],
+    };
+    const savepoint = checkpoint(tasks, files);
+    savepoint.metadata.savepoint = true;
+    const aligned = checkpoint(tasks, files);
+    aligned.metadata.inFlightData = false;
+    for (const cp of [savepoint, aligned]) {
+      assert.equal(await loadInFlight(cp, layout, 0), undefined);
+      await validateInFlight(cp, new Map([["a->c", "forward"]]), new Map([["c", 2]]));
+      assert.deepEqual(cp.reads, [], "no state file read");
+    }
+    // The same files as an unaligned checkpoint: read, and the buffer given back.
+    const unaligned = checkpoint(tasks, files);
+    assert.deepEqual((await loadInFlight(unaligned, layout, 0))?.inputs, [[0, 0, [bytes(9)]]]);
+    assert.deepEqual(unaligned.reads, ["chk-1/c-0.state"]);
+  });
+
   it("a rescaled keyed edge reads only the old consumers whose key groups overlap", async () => {
     // src (p=1) -> hash -> k (p=2, max 128), restored with k at p=4: subtask 0 owns 0..31, only
     // in old consumer 0's groups (0..63).

@@ -255,6 +255,9 @@ describe("checkpoint storage", () => {
       writeFileSync(join(cp2, "2-0.state"), "half written");
       writeFileSync(join(cp2, "_metadata.tmp-1-x"), "{");
       assert.equal(await latestCheckpoint(root), cp1, "the newest complete checkpoint is still checkpoint 1");
+      // A job root no job has written to yet (a first run) has no checkpoint, and no error.
+      assert.equal(await latestCheckpoint(join(root, "no-such-job")), undefined);
+      assert.equal(await latestCheckpoint(cp2), undefined, "a root without chk-N directories");
       const loaded = await loadCheckpoint(cp1);
       assert.equal(loaded.metadata.checkpointId, 1);
       await assert.rejects(loadCheckpoint(cp2), /no checkpoint at .*chk-2.*_metadata' does not exist/s);

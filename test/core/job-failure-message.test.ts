@@ -4,7 +4,7 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { jobFailure } from "../../src/core/errors.ts";
+import { errorMessage, jobFailure } from "../../src/core/errors.ts";
 
 const failure = (errorName: string, message: string) =>
   jobFailure("orders", "job-1", {
@@ -40,5 +40,18 @@ describe("a failed task's message", () => {
     assert.ok(
       failure("RangeError", "Invalid array length").message.endsWith("RangeError: Invalid array length"),
     );
+  });
+});
+
+describe("errorMessage", () => {
+  it("is an Error's message, a thrown object's message, and anything else as a string", () => {
+    assert.equal(errorMessage(new RangeError("too far")), "too far");
+    assert.equal(errorMessage("a thrown string"), "a thrown string");
+    assert.equal(errorMessage(42), "42");
+    assert.equal(errorMessage(undefined), "undefined");
+    // Some libraries throw plain objects: their message, not "[object Object]".
+    assert.equal(errorMessage({ message: "an object with a message", code: 7 }), "an object with a message");
+    assert.equal(errorMessage({ code: 7 }), "[object Object]");
+    assert.equal(errorMessage(null), "null");
   });
 });
