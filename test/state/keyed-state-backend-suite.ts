@@ -104,6 +104,11 @@ export function keyedStateBackendSuite(
       at(b, 2);
       s.clear();
       assert.equal(b.size("l"), 0);
+      // Adding nothing to a key without a list stores nothing (Flink: the state is unchanged).
+      at(b, 3);
+      s.addAll([]);
+      assert.equal(b.size("l"), 0);
+      assert.deepEqual(b.getKeys("l"), []);
     });
 
     it("MapState: put/get/putAll/remove/contains/iterables/isEmpty/clear", () => {
