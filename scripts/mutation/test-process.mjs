@@ -21,9 +21,7 @@ function killGroup(child) {
  */
 export function runTestFile(root, testFile, timeoutMs, extraEnv = {}) {
   const started = Date.now();
-  // The golden restore tests draw their stop points from a seed that changes every run unless
-  // GOLDEN_SEED is set: fixed here, so that whether a mutant is killed does not depend on the day.
-  const env = { GOLDEN_SEED: "1", ...process.env, ...extraEnv };
+  const env = { ...process.env, ...extraEnv };
   if (!("NODE_V8_COVERAGE" in extraEnv)) delete env.NODE_V8_COVERAGE;
   const child = spawn(
     process.execPath,
