@@ -28,6 +28,8 @@ interface Shape {
   splits?: Array<{ splitId: string; lastTimestamp: number }>;
   state?: string;
   backPressured?: boolean;
+  /** A chained operator after the source: its own input count, watermark and latency. */
+  operator?: { numRecordsIn: number; inputWatermark: number; latency?: { snapshot(): unknown } };
 }
 
 function task(shape: Shape): StreamTask {
@@ -62,6 +64,15 @@ function task(shape: Shape): StreamTask {
           info: { uid: "src", name: "Source" },
           output: { numRecordsOut: 0, lastWatermark: Number.NEGATIVE_INFINITY },
         },
+        ...(shape.operator === undefined
+          ? []
+          : [
+              {
+                operator: shape.operator,
+                info: { uid: "sink", name: "Sink" },
+                output: { numRecordsOut: 0, lastWatermark: 7 },
+              },
+            ]),
       ],
       writers: shape.writers ?? [],
       gate,
@@ -71,7 +82,7 @@ function task(shape: Shape): StreamTask {
       identity: { subtaskIndex: 0, attemptNumber: 0 },
     },
     metrics,
-    numRecordsIn: 0,
+    numRecordsIn: 11,
     mailboxSize: 0,
     lastAlignmentMs: 2.5,
     inputWatermark: Number.NEGATIVE_INFINITY,
@@ -144,5 +155,24 @@ describe("a task's metrics snapshot, summed", () => {
     const lag = splits[1]!.metrics.currentEmitEventTimeLag!;
     assert.ok(lag >= 60_000 && lag <= Date.now() - before + 60_000, `lag ${lag}`);
     assert.equal(snapshotTask(task({}), 0).operators[0]!.splits, undefined);
+  });
+
+  it("each operator's input count and watermark are its own; latency only where the operator keeps it", () => {
+    const latency = [{ sourceUid: "src", p50: 1 }];
+    const s = snapshotTask(
+      task({ operator: { numRecordsIn: 3, inputWatermark: 5, latency: { snapshot: () => latency } } }),
+      0,
+    );
+    const [source, sink] = s.operators;
+    assert.deepEqual(
+      [source!.metrics.numRecordsIn, source!.metrics.currentInputWatermark],
+      [11, Number.NEGATIVE_INFINITY],
+      "the head without an operator object: the task's",
+    );
+    assert.deepEqual([sink!.metrics.numRecordsIn, sink!.metrics.currentInputWatermark], [3, 5]);
+    assert.equal(sink!.latency, latency);
+    assert.equal("latency" in source!, false);
+    const without = snapshotTask(task({ operator: { numRecordsIn: 3, inputWatermark: 5 } }), 0);
+    assert.equal("latency" in without.operators[1]!, false);
   });
 });
