@@ -79,6 +79,8 @@ describe("metric units", () => {
 
   it("a gauge is registered as a function or as an object; a group's name may not be empty", () => {
     const g = new MetricGroupImpl(OPERATOR_SCOPE, { operator_name: "parse", subtask_index: "2" });
+    assert.deepEqual(g.getAllVariables(), { operator_name: "parse", subtask_index: "2" });
+    assert.deepEqual((g.addGroup("io") as MetricGroupImpl).getScopeComponents(), [...OPERATOR_SCOPE, "io"]);
     g.gauge("fn", () => 3);
     const asObject = { getValue: () => 5 };
     assert.equal(g.gauge("object", asObject), asObject);

@@ -25,7 +25,7 @@ interface Shape {
     subpartitions: Array<{ outstanding: number; initialCredits: number }>;
   }>;
   channels?: Array<{ bytesIn: number; queued: number }>;
-  splits?: Array<{ splitId: string; lastTimestamp: number }>;
+  splits?: Array<{ splitId: string; lastTimestamp: number; idle?: boolean }>;
   state?: string;
   backPressured?: boolean;
   /** A chained operator after the source: its own input count, watermark and latency. */
@@ -35,7 +35,7 @@ interface Shape {
 function task(shape: Shape): StreamTask {
   const metrics = new TaskMetricGroup(scope, 4);
   metrics.backPressured = shape.backPressured ?? false;
-  const splits = (shape.splits ?? []).map((s) => ({ ...s, watermark: 0, idle: false, records: 1 }));
+  const splits = (shape.splits ?? []).map((s) => ({ watermark: 0, records: 1, ...s, idle: s.idle ?? false }));
   const sourceOutput =
     shape.splits === undefined
       ? undefined
@@ -141,7 +141,7 @@ describe("a task's metrics snapshot, summed", () => {
       task({
         splits: [
           { splitId: "fresh", lastTimestamp: Number.NaN },
-          { splitId: "old", lastTimestamp: before - 60_000 },
+          { splitId: "old", lastTimestamp: before - 60_000, idle: true },
         ],
       }),
       0,
@@ -152,6 +152,10 @@ describe("a task's metrics snapshot, summed", () => {
       ["fresh", "old"],
     );
     assert.equal("currentEmitEventTimeLag" in splits[0]!.metrics, false);
+    assert.deepEqual(
+      splits.map((x) => x.metrics.isIdle),
+      [0, 1],
+    );
     const lag = splits[1]!.metrics.currentEmitEventTimeLag!;
     assert.ok(lag >= 60_000 && lag <= Date.now() - before + 60_000, `lag ${lag}`);
     assert.equal(snapshotTask(task({}), 0).operators[0]!.splits, undefined);
