@@ -29,7 +29,12 @@ interface Shape {
   state?: string;
   backPressured?: boolean;
   /** A chained operator after the source: its own input count, watermark and latency. */
-  operator?: { numRecordsIn: number; inputWatermark: number; latency?: { snapshot(): unknown } };
+  operator?: {
+    numRecordsIn: number;
+    inputWatermark: number;
+    latency?: { snapshot(): unknown };
+    numTimers?: (domain: string) => number;
+  };
 }
 
 function task(shape: Shape): StreamTask {
@@ -178,5 +183,12 @@ describe("a task's metrics snapshot, summed", () => {
     assert.equal("latency" in source!, false);
     const without = snapshotTask(task({ operator: { numRecordsIn: 3, inputWatermark: 5 } }), 0);
     assert.equal("latency" in without.operators[1]!, false);
+    assert.deepEqual(without.watermarks!.pendingTimers, [], "an operator without timers is not listed");
+  });
+
+  it("the operators holding event-time timers are listed with their count", () => {
+    const op = { numRecordsIn: 0, inputWatermark: 0, numTimers: (d: string) => (d === "event" ? 4 : 9) };
+    const s = snapshotTask(task({ operator: op }), 0);
+    assert.deepEqual(s.watermarks!.pendingTimers, [{ uid: "sink", name: "Sink", eventTimeTimers: 4 }]);
   });
 });
