@@ -1,0 +1,139 @@
+// The sink operator with asynchronous commits and stagings, one operator in a harness: a commit
+// still running is not started again by a later notification (each staged checkpoint is committed
+// once), commits run one after another in checkpoint order, and a staging that rejects while an
+// earlier one is still pending (or failed) is reported through its snapshot, never as an unhandled
+// rejection.
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type { DataStream } from "../../src/index.ts";
+import type { Committer, PrecommittingSinkWriter, TwoPhaseCommittingSink } from "../../src/core/sink.ts";
+import { OneInputHarness } from "../../src/testing/index.ts";
+
+interface Deferred<T> {
+  promise: Promise<T>;
+  resolve: (v: T) => void;
+  reject: (e: unknown) => void;
+}
+
+function deferred<T>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Macrotask turns: every promise callback queued so far has run (and unhandled rejections fired). */
+async function settle(turns = 3): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise((r) => setImmediate(r));
+}
+
+/**
+ * Stages what was written since the last prepareCommit as one committable "id:a,b" (through
+ * `staging` when set: the test answers the staging); commits through `commitWith` when set.
+ */
+class ControlledSink implements TwoPhaseCommittingSink<string, string> {
+  readonly log: string[] = [];
+  staging: ((id: number, staged: string[]) => string[] | Promise<string[]>) | undefined;
+  commitWith: ((cs: string[]) => Promise<void>) | undefined;
+  createWriter(): PrecommittingSinkWriter<string, string> {
+    let buffered: string[] = [];
+    return {
+      write: (v) => {
+        buffered.push(v);
+      },
+      prepareCommit: (id) => {
+        const out = buffered.length === 0 ? [] : [`${id}:${buffered.join(",")}`];
+        buffered = [];
+        return this.staging === undefined ? out : this.staging(id, out);
+      },
+    };
+  }
+  createCommitter(): Committer<string> {
+    return {
+      commit: (cs) => {
+        this.log.push(`commit ${cs.join(" ")}`);
+        return this.commitWith?.(cs);
+      },
+    };
+  }
+}
+
+function sinkHarness(sink: ControlledSink) {
+  const build = (s: DataStream<string>) => s.sinkTo(sink).uid("sink") as unknown as DataStream<never>;
+  return OneInputHarness.of(build);
+}
+
+describe("sink operator: asynchronous commits and stagings", () => {
+  it("a commit still running is not started again; the next one waits for it", async () => {
+    const sink = new ControlledSink();
+    const running: Deferred<void>[] = [];
+    sink.commitWith = () => {
+      const d = deferred<void>();
+      running.push(d);
+      return d.promise;
+    };
+    const h = sinkHarness(sink);
+    await h.open();
+    h.processElement("a");
+    await h.snapshot(1);
+    h.notifyCheckpointComplete(1);
+    assert.deepEqual(sink.log, ["commit 1:a"]);
+    h.processElement("b");
+    await h.snapshot(2);
+    // 1's commit has not resolved: 2's notification starts 2's commit only, after 1's.
+    h.notifyCheckpointComplete(2);
+    h.notifyCheckpointComplete(2);
+    await settle();
+    assert.deepEqual(sink.log, ["commit 1:a"], "2's commit waits for 1's; 1's is not started again");
+    running[0]!.resolve();
+    await settle();
+    assert.deepEqual(sink.log, ["commit 1:a", "commit 2:b"]);
+    running[1]!.resolve();
+    await settle();
+    h.processElement("c");
+    const after = await h.snapshot(3);
+    assert.deepEqual(sink.log, ["commit 1:a", "commit 2:b"]);
+    // What the snapshot keeps: only 3's staged committable (1 and 2 are known to be committed).
+    const restoredSink = new ControlledSink();
+    const r = sinkHarness(restoredSink);
+    await r.initializeState(after);
+    await r.open();
+    assert.deepEqual(restoredSink.log, ["commit 3:c"]);
+    await r.close();
+    await h.close();
+  });
+
+  it("a staging that rejects behind a pending one is reported by its snapshot, not left unhandled", async () => {
+    const unhandled: unknown[] = [];
+    const onUnhandled = (e: unknown) => unhandled.push(e);
+    process.on("unhandledRejection", onUnhandled);
+    try {
+      const sink = new ControlledSink();
+      const first = deferred<string[]>();
+      sink.staging = (id, staged) =>
+        id === 1 ? first.promise : Promise.reject(new Error(`staging ${id} refused (${staged.join(" ")})`));
+      const h = sinkHarness(sink);
+      await h.open();
+      h.processElement("a");
+      const s1 = h.snapshot(1);
+      h.processElement("b");
+      const s2 = h.snapshot(2);
+      const r1 = assert.rejects(s1, /staging 1 failed/);
+      const r2 = assert.rejects(s2);
+      // 2's staging rejected while 1's is pending; then 1's fails too: 2's is never awaited.
+      await settle();
+      first.reject(new Error("staging 1 failed"));
+      await r1;
+      await r2;
+      await settle();
+      assert.deepEqual(unhandled, [], "an unhandled rejection");
+      assert.deepEqual(sink.log, [], "nothing committed");
+    } finally {
+      process.off("unhandledRejection", onUnhandled);
+    }
+  });
+});
