@@ -73,35 +73,47 @@ const sum: AggregateFunction<Ev, number, number> = {
 for (const stateBackend of ["heap", "embedded"] as const) {
   describe(`reduced and aggregated window contents (${stateBackend})`, () => {
     for (const contents of ["reduce", "aggregate"] as const) {
-      it(`${contents}: fires each window once at its end and removes its contents`, async () => {
-        const h = KeyedOneInputHarness.of(
-          (s: DataStream<Ev>) => {
-            const w = s.keyBy((e) => e.k).window(TumblingEventTimeWindows.of(1_000));
-            return contents === "reduce"
-              ? w.reduce((a: Ev, b: Ev) => ({ k: a.k, v: a.v + b.v }), listing)
-              : w.aggregate(sum, {
-                  process: (key, ctx, sums, out) =>
-                    out.collect(`${key}@${ctx.window.start}: ${sums.join(",")}`),
-                } satisfies ProcessWindowFunction<number, string, string, TimeWindow>);
-          },
-          { stateBackend },
-        );
-        await h.open();
-        h.processElement({ k: "a", v: 1 }, 100);
-        h.processElement({ k: "b", v: 2 }, 150);
-        h.processElement({ k: "a", v: 3 }, 1_100);
-        h.processElement({ k: "a", v: 4 }, 200);
-        assert.equal(h.numEventTimeTimers(), 3, "one timer per window");
-        h.processWatermark(999);
-        assert.deepEqual(h.values().sort(), ["a@0: 5", "b@0: 2"]);
-        assert.equal(h.numKeyedStateEntries(), 1, "only the contents of a's window [1000, 2000) are left");
-        h.processElement({ k: "a", v: 5 }, 1_200);
-        h.processWatermark(1_999);
-        assert.deepEqual(h.values().sort(), ["a@0: 5", "a@1000: 8", "b@0: 2"]);
-        assert.equal(h.numKeyedStateEntries(), 0);
-        assert.equal(h.numEventTimeTimers(), 0);
-        await h.close();
-      });
+      for (const lateness of [0, 500]) {
+        it(`${contents}: fires each window once at its end and removes its contents (allowed lateness ${lateness})`, async () => {
+          const h = KeyedOneInputHarness.of(
+            (s: DataStream<Ev>) => {
+              const w = s
+                .keyBy((e) => e.k)
+                .window(TumblingEventTimeWindows.of(1_000))
+                .allowedLateness(lateness);
+              return contents === "reduce"
+                ? w.reduce((a: Ev, b: Ev) => ({ k: a.k, v: a.v + b.v }), listing)
+                : w.aggregate(sum, {
+                    process: (key, ctx, sums, out) =>
+                      out.collect(`${key}@${ctx.window.start}: ${sums.join(",")}`),
+                  } satisfies ProcessWindowFunction<number, string, string, TimeWindow>);
+            },
+            { stateBackend },
+          );
+          await h.open();
+          h.processElement({ k: "a", v: 1 }, 100);
+          h.processElement({ k: "b", v: 2 }, 150);
+          h.processElement({ k: "a", v: 3 }, 1_100);
+          h.processElement({ k: "a", v: 4 }, 200);
+          assert.equal(
+            h.numEventTimeTimers(),
+            lateness === 0 ? 3 : 6,
+            "each window's end (and cleanup) timer, once",
+          );
+          h.processWatermark(999);
+          assert.deepEqual(h.values().sort(), ["a@0: 5", "b@0: 2"]);
+          // without lateness the window's contents go as it fires; with it, at its cleanup time
+          assert.equal(h.numKeyedStateEntries(), lateness === 0 ? 1 : 3);
+          h.processElement({ k: "a", v: 5 }, 1_200);
+          h.processWatermark(1_999);
+          assert.deepEqual(h.values().sort(), ["a@0: 5", "a@1000: 8", "b@0: 2"]);
+          h.processWatermark(3_000);
+          assert.equal(h.values().length, 3);
+          assert.equal(h.numKeyedStateEntries(), 0);
+          assert.equal(h.numEventTimeTimers(), 0);
+          await h.close();
+        });
+      }
     }
   });
 }
