@@ -2,7 +2,10 @@
 // per-window and global state stores refuse a state name reused with another kind of state (the
 // check also on the store's second request, whose handle is cached). Found by mutation testing of
 // window-contexts.ts. Map, reducing and aggregating state work per window and per key alike,
-// and the per-window ones go with the window. A trigger that moves its timer with each element ("fire 10 ms after the
+// and the per-window ones go with the window; with merging (session) windows per-window state
+// is refused, saying what to use instead. A merging trigger's state merges right after a
+// restore, before this operator instance asked for it (the trigger context registers it first:
+// a backend skips a merge of a state it does not know). A trigger that moves its timer with each element ("fire 10 ms after the
 // latest element", in event and processing time) deletes the one it registered before, so only
 // the latest fires; a trigger, an evictor and a window function read the operator's processing
 // time and watermark from their contexts.
@@ -11,7 +14,9 @@ import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import {
   AggregatingStateDescriptor,
+  CountTrigger,
   type DataStream,
+  EventTimeSessionWindows,
   type Evictor,
   type GlobalWindow,
   GlobalWindows,
@@ -218,5 +223,59 @@ describe("window function state stores: every kind of state", () => {
       assert.equal(h.numKeyedStateEntries(name), 1, `only the global ${name} is left (one per key)`);
     }
     await h.close();
+  });
+});
+
+for (const stateBackend of ["heap", "embedded"] as const) {
+  describe(`trigger context: merging trigger state after a restore (${stateBackend})`, () => {
+    it("a count trigger counts the elements of two restored sessions an element bridges", async () => {
+      const build = (s: DataStream<Ev>) =>
+        s
+          .keyBy((e) => e.k)
+          .window(EventTimeSessionWindows.withGap(2_500))
+          .trigger(CountTrigger.of(3))
+          .process({
+            process: (key, ctx, elements, out) =>
+              out.collect(
+                `${key} [${ctx.window.start},${ctx.window.end}) ${elements.map((e) => e.v).join(",")}`,
+              ),
+          } satisfies ProcessWindowFunction<Ev, string, string, TimeWindow>);
+      const h = KeyedOneInputHarness.of(build, { stateBackend });
+      await h.open();
+      h.processElement({ k: "a", v: 1 }, 1_000); // [1000, 3500), count 1
+      h.processElement({ k: "a", v: 2 }, 5_000); // [5000, 7500), count 1
+      const snapshot = await h.snapshot();
+      await h.close();
+
+      const restored = KeyedOneInputHarness.of(build, { stateBackend });
+      await restored.initializeState(snapshot);
+      await restored.open();
+      restored.processElement({ k: "a", v: 3 }, 3_000); // bridges both: one session of 3 elements
+      assert.deepEqual(restored.values(), ["a [1000,7500) 1,2,3"]);
+      await restored.close();
+    });
+  });
+}
+
+describe("window function state stores with merging windows", () => {
+  it("refuses per-window state, naming the stores to use instead", async () => {
+    const h = KeyedOneInputHarness.of((s: DataStream<Ev>) =>
+      s
+        .keyBy((e) => e.k)
+        .window(EventTimeSessionWindows.withGap(1_000))
+        .process({
+          process(key, ctx, elements, out) {
+            ctx.windowState.getState(new ValueStateDescriptor<number>("n")).update(elements.length);
+            out.collect(key);
+          },
+        } satisfies ProcessWindowFunction<Ev, string, string, TimeWindow>),
+    );
+    await h.open();
+    h.processElement({ k: "a", v: 1 }, 100);
+    assert.throws(
+      () => h.processWatermark(2_000),
+      /per-window state \(context\.windowState\) is not available with merging \(session\) windows.*globalState/,
+    );
+    assert.deepEqual(h.values(), []);
   });
 });
