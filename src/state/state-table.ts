@@ -44,20 +44,15 @@ export interface KeyContext {
 const ESC = "\u0000";
 
 export function mapKeyOf(key: unknown): MapKey {
-  switch (typeof key) {
-    case "string":
-      return key.length > 0 && key.charCodeAt(0) === 0 ? `${ESC}s${key}` : key;
-    case "number":
-      // An integral number as a small integer: a record field that once held a double keeps its
-      // integers boxed, and a boxed Map key is hashed and compared on a slower path (same key:
-      // Maps compare numbers by SameValueZero).
-      return (key | 0) === key ? key | 0 : key;
-    case "boolean":
-    case "bigint":
-      return key;
-    default:
-      return `${ESC}c${canonicalKey(key)}`;
-  }
+  // `typeof key === "..."` tests, not a switch on typeof: TurboFan compiles these to inline checks,
+  // the switch to a call of the Typeof builtin on every key made current.
+  if (typeof key === "string") return key.length > 0 && key.charCodeAt(0) === 0 ? `${ESC}s${key}` : key;
+  // An integral number as a small integer: a record field that once held a double keeps its
+  // integers boxed, and a boxed Map key is hashed and compared on a slower path (same key: Maps
+  // compare numbers by SameValueZero).
+  if (typeof key === "number") return (key | 0) === key ? key | 0 : key;
+  if (typeof key === "boolean" || typeof key === "bigint") return key;
+  return `${ESC}c${canonicalKey(key)}`;
 }
 
 /** The user key back from its Map key (composite keys are rebuilt from their canonical text). */
@@ -156,6 +151,11 @@ export class StateTable {
   nsGroups: Array<Map<Namespace, KeyMap> | undefined> | undefined = undefined;
   /** Live captures (snapshots with key groups yet to read). */
   private captures: TableCapture[] = [];
+  /**
+   * How many captures hold this table (captures.length, as a number field: the value state's
+   * void-namespace path tests it in place of calling current()).
+   */
+  holds = 0;
   /** Copies one stored value (set by the state handle: its kind knows what is mutable). */
   copyValue: (stored: unknown) => unknown = (v) => v;
 
@@ -337,13 +337,14 @@ export class StateTable {
    */
   capture(indices: readonly number[]): TableCapture {
     const c = new TableCapture(this, this.numKeyGroups, indices);
-    if (c.remaining > 0) this.captures.push(c);
+    if (c.remaining > 0) this.holds = this.captures.push(c);
     return c;
   }
 
   /** A capture has read its last key group (or was released). */
   done(c: TableCapture): void {
     this.captures = this.captures.filter((x) => x !== c);
+    this.holds = this.captures.length;
   }
 
   private preserve(i: number, ns: Namespace, mapKey: MapKey): void {
