@@ -36,6 +36,7 @@ import {
   HeapListState,
   HeapReducingState,
   type HeapState,
+  HeapTtlValueState,
   HeapValueState,
 } from "./heap-states.ts";
 import {
@@ -388,7 +389,9 @@ function createState(
 ): HeapState {
   switch (d.kind) {
     case "value":
-      return new HeapValueState(d, table, ctx, ttl);
+      return ttl === undefined
+        ? new HeapValueState(d, table, ctx, ttl)
+        : new HeapTtlValueState(d, table, ctx, ttl);
     case "list":
       return new HeapListState(d, table, ctx, ttl);
     case "map":

@@ -178,8 +178,14 @@ abstract class SingleValueState<T> extends HeapState {
   }
 }
 
+/**
+ * Value state without TTL: `value()` and `update()` are one Map lookup each on the void namespace
+ * while no snapshot holds the table (the read-modify-write a keyed count does per record). With
+ * TTL, HeapTtlValueState: its own methods, so this path carries neither its branches nor its
+ * inlined code (a job, or the bench's process, with both kinds of state).
+ */
 export class HeapValueState<T> extends SingleValueState<T> implements ValueState<T> {
-  private readonly defaultValue: T | undefined;
+  protected readonly defaultValue: T | undefined;
 
   constructor(
     descriptor: StateDescriptor<unknown> & { defaultValue?: unknown },
@@ -196,11 +202,10 @@ export class HeapValueState<T> extends SingleValueState<T> implements ValueState
   }
 
   value(): T | undefined {
-    if (this.ttl === undefined) {
-      const v = this.table.current()?.get(this.ctx.mapKey) as T | undefined;
-      return v === undefined ? this.defaultValue : v;
-    }
-    const v = this.read(this.accessed());
+    const t = this.table;
+    const ctx = this.ctx;
+    const m = ctx.namespace === VOID_NAMESPACE && t.holds === 0 ? t.voidMap : t.current();
+    const v = m?.get(ctx.mapKey) as T | undefined;
     return v === undefined ? this.defaultValue : v;
   }
 
@@ -209,8 +214,25 @@ export class HeapValueState<T> extends SingleValueState<T> implements ValueState
       this.clear();
       return;
     }
-    if (this.ttl === undefined) {
-      this.table.currentOrCreate().set(this.ctx.mapKey, value);
+    const t = this.table;
+    const ctx = this.ctx;
+    (ctx.namespace === VOID_NAMESPACE && t.holds === 0 ? t.voidMap : t.currentOrCreate()).set(
+      ctx.mapKey,
+      value,
+    );
+  }
+}
+
+/** Value state with TTL: stored values are TtlValues, read through the TTL policy. */
+export class HeapTtlValueState<T> extends HeapValueState<T> {
+  override value(): T | undefined {
+    const v = this.read(this.accessed());
+    return v === undefined ? this.defaultValue : v;
+  }
+
+  override update(value: T): void {
+    if (value === undefined) {
+      this.clear();
       return;
     }
     this.write(this.table.currentOrCreate(), value, this.accessed());

@@ -3,7 +3,8 @@
 // Map from namespace to such a Map. One Map for unscoped state is what a plain loop would use:
 // sharding it by key group made every access load the key group's own small Map, ~15–30 ns per
 // access (BENCHMARKS.md, "keyed path, third round"). A stored key's key group is computed from its
-// Map key when a snapshot, an iteration by key group or a restore needs it (keyGroupIndexOf). A
+// Map key when a snapshot, an iteration by key group or a restore needs it (keyGroupIndexOf), and
+// kept with the Map's order until the next one (voidKeyGroups: only keys added since are hashed). A
 // Map holds at most 2^24 entries: one state of one subtask holds up to ~16.7M keys in the void
 // namespace (a task that needs more takes the embedded backend). Also owns the current
 // key/namespace (KeyContext) and the encoding of keys into Map keys.
@@ -43,20 +44,15 @@ export interface KeyContext {
 const ESC = "\u0000";
 
 export function mapKeyOf(key: unknown): MapKey {
-  switch (typeof key) {
-    case "string":
-      return key.length > 0 && key.charCodeAt(0) === 0 ? `${ESC}s${key}` : key;
-    case "number":
-      // An integral number as a small integer: a record field that once held a double keeps its
-      // integers boxed, and a boxed Map key is hashed and compared on a slower path (same key:
-      // Maps compare numbers by SameValueZero).
-      return (key | 0) === key ? key | 0 : key;
-    case "boolean":
-    case "bigint":
-      return key;
-    default:
-      return `${ESC}c${canonicalKey(key)}`;
-  }
+  // `typeof key === "..."` tests, not a switch on typeof: TurboFan compiles these to inline checks,
+  // the switch to a call of the Typeof builtin on every key made current.
+  if (typeof key === "string") return key.length > 0 && key.charCodeAt(0) === 0 ? `${ESC}s${key}` : key;
+  // An integral number as a small integer: a record field that once held a double keeps its
+  // integers boxed, and a boxed Map key is hashed and compared on a slower path (same key: Maps
+  // compare numbers by SameValueZero).
+  if (typeof key === "number") return (key | 0) === key ? key | 0 : key;
+  if (typeof key === "boolean" || typeof key === "bigint") return key;
+  return `${ESC}c${canonicalKey(key)}`;
 }
 
 /** The user key back from its Map key (composite keys are rebuilt from their canonical text). */
@@ -155,6 +151,11 @@ export class StateTable {
   nsGroups: Array<Map<Namespace, KeyMap> | undefined> | undefined = undefined;
   /** Live captures (snapshots with key groups yet to read). */
   private captures: TableCapture[] = [];
+  /**
+   * How many captures hold this table (captures.length, as a number field: the value state's
+   * void-namespace path tests it in place of calling current()).
+   */
+  holds = 0;
   /** Copies one stored value (set by the state handle: its kind knows what is mutable). */
   copyValue: (stored: unknown) => unknown = (v) => v;
 
@@ -260,13 +261,62 @@ export class StateTable {
   /** The void-namespace keys of each key group, in the void Map's order (index = key group index). */
   voidKeysByKeyGroup(): Array<MapKey[] | undefined> {
     const out: Array<MapKey[] | undefined> = new Array(this.numKeyGroups);
+    const groups = this.voidKeyGroups();
+    let j = 0;
     for (const k of this.voidMap.keys()) {
-      const i = this.checkedKeyGroupIndexOf(k);
+      const i = groups[j++]!;
       const keys = out[i];
       if (keys === undefined) out[i] = [k];
       else keys.push(k);
     }
     return out;
+  }
+
+  /**
+   * The void Map's keys as they were at the last voidKeyGroups() (Map order) and their key group
+   * indices (groups[j] of keys[j]; a typed array that may be longer than keys): kept between
+   * snapshots so that a snapshot hashes only the keys added since the last one.
+   */
+  private keyGroupCache: { keys: MapKey[]; groups: Uint16Array | Int32Array } | undefined = undefined;
+
+  /**
+   * The key group index of every key of the void Map, in the Map's order (index j: the j-th key
+   * its iteration gives; valid until the Map changes). The keys met at the last call keep the key
+   * group found then; only keys added since are hashed. A Map iterates its surviving keys in
+   * insertion order, then those added since (a key deleted and set again counts as added), so one
+   * forward walk over the last call's keys finds each survivor: a key is taken from the cache only
+   * when it is that very key, whatever the order.
+   */
+  voidKeyGroups(): Uint16Array | Int32Array {
+    const n = this.voidMap.size;
+    let cache = this.keyGroupCache;
+    if (cache === undefined || cache.groups.length < n) {
+      const size = n + (n >> 2) + 16;
+      const groups = this.numKeyGroups <= 0x10000 ? new Uint16Array(size) : new Int32Array(size);
+      if (cache !== undefined) groups.set(cache.groups.subarray(0, cache.keys.length));
+      cache = this.keyGroupCache = { keys: cache?.keys ?? [], groups };
+    }
+    const { keys, groups } = cache;
+    const cached = keys.length;
+    // Reads at p never fall behind writes at j: each key found consumes at least one cached key.
+    let p = 0;
+    let j = 0;
+    for (const k of this.voidMap.keys()) {
+      let q = p;
+      while (q < cached && keys[q] !== k) q++;
+      if (q < cached) {
+        groups[j] = groups[q]!;
+        p = q + 1;
+      } else {
+        // Not among the cached keys after p: added since, as are all later ones (the cached keys
+        // left were deleted); no need to look again.
+        groups[j] = this.checkedKeyGroupIndexOf(k);
+        p = cached;
+      }
+      keys[j++] = k;
+    }
+    keys.length = j;
+    return groups;
   }
 
   /** keyGroupIndexOf, failing for a key outside the range (state a wrong key group let in). */
@@ -287,13 +337,14 @@ export class StateTable {
    */
   capture(indices: readonly number[]): TableCapture {
     const c = new TableCapture(this, this.numKeyGroups, indices);
-    if (c.remaining > 0) this.captures.push(c);
+    if (c.remaining > 0) this.holds = this.captures.push(c);
     return c;
   }
 
   /** A capture has read its last key group (or was released). */
   done(c: TableCapture): void {
     this.captures = this.captures.filter((x) => x !== c);
+    this.holds = this.captures.length;
   }
 
   private preserve(i: number, ns: Namespace, mapKey: MapKey): void {
@@ -314,7 +365,9 @@ export class StateTable {
   *namespacesOf(keyGroupIndex: number): Generator<[Namespace, KeyMap]> {
     if (this.voidMap.size > 0) {
       const v: KeyMap = new Map();
-      for (const [k, x] of this.voidMap) if (this.keyGroupIndexOf(k) === keyGroupIndex) v.set(k, x);
+      const groups = this.voidKeyGroups();
+      let j = 0;
+      for (const [k, x] of this.voidMap) if (groups[j++] === keyGroupIndex) v.set(k, x);
       if (v.size > 0) yield [VOID_NAMESPACE, v];
     }
     const byNs = this.nsGroups?.[keyGroupIndex];
@@ -440,26 +493,26 @@ export class TableCapture {
   private sortVoidEntries(): { keys: MapKey[]; values: unknown[]; from: Int32Array } {
     const t = this.table;
     const n = t.voidMap.size;
-    const groupOf = new Int32Array(n);
+    const groupOf = t.voidKeyGroups();
     const from = new Int32Array(this.pending.length + 1);
-    let j = 0;
-    for (const k of t.voidMap.keys()) {
-      const i = t.checkedKeyGroupIndexOf(k);
-      groupOf[j++] = i;
+    for (let j = 0; j < n; j++) {
+      const i = groupOf[j]!;
       if (this.pending[i] === 1) from[i + 1]!++;
     }
     for (let i = 0; i < this.pending.length; i++) from[i + 1]! += from[i]!;
     const next = from.slice(0, this.pending.length);
     const keys: MapKey[] = new Array(from[this.pending.length]!);
     const values: unknown[] = new Array(keys.length);
-    j = 0;
-    for (const [k, v] of t.voidMap) {
+    const pending = this.pending;
+    let j = 0;
+    // forEach: no [key, value] pair per entry (a third less time than for-of over 1M entries).
+    t.voidMap.forEach((v, k) => {
       const i = groupOf[j++]!;
-      if (this.pending[i] !== 1) continue;
+      if (pending[i] !== 1) return;
       const at = next[i]!++;
       keys[at] = k;
       values[at] = v;
-    }
+    });
     return { keys, values, from };
   }
 
