@@ -12,13 +12,13 @@
 //
 // LMDB reads its pages through a map of the data file, and lmdb unmaps it only when the
 // environment closes: every page a lookup or a write touched stays in the process's RSS (as
-// file-backed pages). So the store counts the bytes of the map it may have touched since it opened
-// the environment and, past a quarter of its managed memory, closes and reopens it at the next
-// point where no LMDB transaction or cursor of its own is open (between two write transactions of
-// a flush, before a lookup). A snapshot for a checkpoint reads a copy of the data file through an
+// file-backed pages). So the store closes and reopens the environment once the map may hold more
+// than a quarter of its managed memory (MappedEnvironment), at the next point where no LMDB
+// transaction or cursor of its own is open (between two write transactions of a flush, before a
+// lookup). A snapshot for a checkpoint reads a copy of the data file through an
 // environment of its own, which it reopens the same way between key groups.
 
-import { constants, copyFileSync, mkdirSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { constants, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -124,43 +124,81 @@ function openEnvironment(path: string, readOnly = false): RootDatabase<Buffer, B
 }
 
 /**
- * An LMDB environment reopened when the bytes of its map touched since it opened (an upper
- * estimate: a page per lookup or write, the bytes of each entry a scan passes) exceed `limit`, at
- * the points its owner calls `reopenIfMapped`; never more than the data file holds.
+ * An LMDB environment reopened (which unmaps its data file) once the file-backed memory of the
+ * process grew by more than `limit` since it last opened. Checked when `touched`, an upper estimate
+ * of the map bytes touched since the last check, passes the limit: Linux maps a 64 KiB block around
+ * each page fault of a file already in the page cache (fault-around), so an estimate per page
+ * would be 16 times short, and one per block is as many times too much when writes in key order
+ * share blocks. The check reads the process's file-backed pages (/proc/self/statm, ~40 µs); where
+ * there is none the estimate decides alone. Never more than the data file holds.
  */
 class MappedEnvironment {
   db: RootDatabase<Buffer, Buffer>;
-  /** Estimated bytes of the map touched since the environment was opened. */
+  /** Estimated bytes of the map touched since the last check (or reopen). */
   touched = 0;
   /** Open scans (their cursors would not survive a reopen): no reopen meanwhile. */
   scans = 0;
   reopens = 0;
+  /** The process's file-backed bytes when the environment was last opened (undefined: unknown). */
+  private base: number | undefined;
   constructor(
     readonly path: string,
-    private readonly limit: number,
+    readonly limit: number,
     private readonly readOnly = false,
   ) {
     this.db = openEnvironment(path, readOnly);
+    this.base = fileBackedBytes();
   }
 
-  reopenIfMapped(): void {
-    if (this.touched <= this.limit || this.scans > 0) return;
+  /** Whether the map may have passed the limit and can be unmapped now; sets `touched` otherwise. */
+  overLimit(): boolean {
+    if (this.touched <= this.limit || this.scans > 0) return false;
     // The pages touched are pages of the file: a file under the limit needs no reopen yet.
     const fileBytes = statSync(join(this.path, "data.mdb")).size;
     if (fileBytes <= this.limit) {
       this.touched = fileBytes;
-      return;
+      return false;
     }
+    const now = fileBackedBytes();
+    if (now === undefined || this.base === undefined) return true;
+    const grown = now - this.base;
+    if (grown > this.limit) return true;
+    this.touched = Math.max(0, grown);
+    return false;
+  }
+
+  reopenIfMapped(): void {
+    if (this.overLimit()) this.reopen();
+  }
+
+  private reopen(): void {
     // Synchronous: lmdb's close of a root database returns a settled promise when no write of its
     // own asynchronous API is pending (the store uses none), and unmaps the file.
     void this.db.close();
     this.db = openEnvironment(this.path, this.readOnly);
     this.touched = 0;
+    this.base = fileBackedBytes();
     this.reopens++;
   }
 
   close(): void {
     void this.db.close().catch(() => {});
+  }
+}
+
+/** Bytes of map per touch in the estimate: Linux's fault-around block. */
+const TOUCH_BYTES = 16 * PAGE_BYTES;
+let statmUnavailable = false;
+
+/** File-backed (and shared) resident bytes of the process, from /proc/self/statm; undefined off Linux. */
+function fileBackedBytes(): number | undefined {
+  if (statmUnavailable) return undefined;
+  try {
+    const fields = readFileSync("/proc/self/statm", "latin1").split(" ");
+    return Number(fields[2]) * PAGE_BYTES;
+  } catch {
+    statmUnavailable = true;
+    return undefined;
   }
 }
 
@@ -220,9 +258,10 @@ export class EmbeddedStore {
       const env = this.env;
       env.reopenIfMapped();
       raw = env.db.getBinaryFast(key);
-      // A lookup maps a leaf page (the branch pages above it are few and shared), and the value's
-      // overflow pages when it spans any.
-      env.touched += raw === undefined || raw.length < PAGE_BYTES / 2 ? PAGE_BYTES : PAGE_BYTES + raw.length;
+      // A lookup maps a leaf page and its block (the branch pages above it are few and shared),
+      // and the value's overflow pages when it spans any.
+      env.touched +=
+        raw === undefined || raw.length < PAGE_BYTES / 2 ? TOUCH_BYTES : TOUCH_BYTES + raw.length;
     } else this.filtered++;
     let value: unknown;
     let size = ENTRY_OVERHEAD + ck.length;
@@ -280,15 +319,18 @@ export class EmbeddedStore {
     keys.sort();
     const perTransaction = KEYS_PER_TRANSACTION;
     const env = this.env;
-    for (let from = 0; from < keys.length; from += perTransaction) {
+    let from = 0;
+    while (from < keys.length) {
       const to = Math.min(keys.length, from + perTransaction);
       env.reopenIfMapped();
-      env.db.transactionSync(() => this.writeEntries(keys, from, to));
+      // A transaction ends early when the map passed its limit: the next one starts after a reopen.
+      from = env.db.transactionSync(() => this.writeEntries(keys, from, to));
     }
     this.dirty = 0;
   }
 
-  private writeEntries(keys: readonly string[], from: number, to: number): void {
+  /** Writes keys[from, to) in the open transaction; returns where it stopped (early: map over its limit). */
+  private writeEntries(keys: readonly string[], from: number, to: number): number {
     const env = this.env;
     const db = env.db;
     const out = this.out;
@@ -298,20 +340,22 @@ export class EmbeddedStore {
       const e = cache.get(ck)!;
       e.dirty = false;
       const key = this.keyBytes(ck);
-      if (e.value === undefined) {
-        db.removeSync(key);
-        continue;
+      if (e.value === undefined) db.removeSync(key);
+      else {
+        out.clear();
+        e.codec.encode(e.value, out);
+        db.putSync(key, out.buffer.subarray(0, out.position));
+        this.filter.add(ck);
+        const size = ENTRY_OVERHEAD + ck.length + valueBytes(out.position);
+        this.cacheBytes += size - e.size;
+        e.size = size;
       }
-      out.clear();
-      e.codec.encode(e.value, out);
-      db.putSync(key, out.buffer.subarray(0, out.position));
       // A write reads the leaf it changes through the map (LMDB copies it into the transaction).
-      env.touched += out.position < PAGE_BYTES / 2 ? PAGE_BYTES : PAGE_BYTES + out.position;
-      this.filter.add(ck);
-      const size = ENTRY_OVERHEAD + ck.length + valueBytes(out.position);
-      this.cacheBytes += size - e.size;
-      e.size = size;
+      const bytes = e.value === undefined ? 0 : out.position;
+      env.touched += bytes < PAGE_BYTES / 2 ? TOUCH_BYTES : TOUCH_BYTES + bytes;
+      if (env.touched > env.limit && i + 1 < to && env.overLimit()) return i + 1;
     }
+    return to;
   }
 
   /** The bytes of a cache key (latin1 text) in a scratch buffer, valid until the next call. */
@@ -383,9 +427,12 @@ export class EmbeddedStore {
       env = new MappedEnvironment(path, this.mappedLimit, true);
     } catch (e) {
       rmSync(path, { recursive: true, force: true });
-      throw new StateStoreError(`cannot copy the embedded state store for a snapshot into '${path}': ${(e as Error).message}`, {
-        cause: e,
-      });
+      throw new StateStoreError(
+        `cannot copy the embedded state store for a snapshot into '${path}': ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
     }
     let open = true;
     return {
@@ -429,7 +476,7 @@ export class EmbeddedStore {
         out.clear();
         codec.encode(value, out);
         db.putSync(key, out.buffer.subarray(0, out.position));
-        env.touched += PAGE_BYTES + out.position;
+        env.touched += TOUCH_BYTES + out.position;
         this.filter.add(ck);
       }
     });
@@ -471,7 +518,7 @@ export class EmbeddedStore {
       for (const key of keys) {
         this.drop(cacheKeyOf(key));
         db.removeSync(key);
-        env.touched += PAGE_BYTES;
+        env.touched += TOUCH_BYTES;
       }
     });
   }
@@ -543,7 +590,7 @@ function* scanEnvironment(
   env.scans++;
   try {
     // The pages down to the first key, then the entries themselves (a page holds entries side by side).
-    env.touched += 4 * PAGE_BYTES;
+    env.touched += 4 * TOUCH_BYTES;
     for (const { key, value } of env.db.getRange(range)) {
       env.touched += key.length + value.length + 16;
       yield [key, value];
