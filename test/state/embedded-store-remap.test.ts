@@ -66,9 +66,13 @@ describe("embedded store: LMDB's map bounded by reopening", () => {
         assert.equal(get(s, i), i * 3, `key ${i}`);
         if (++n % 500 === 0) peak = Math.max(peak, mappedRss(file));
       }
-      // After the last check one lookup maps its pages, each with its 64 KiB block (fault-around).
+      // The map may pass the bound by an eighth between checks, and after the last check one lookup
+      // maps its pages, each with its 64 KiB block (fault-around).
       assert.ok(peak > 0, "the lookups mapped the file");
-      assert.ok(peak <= LIMIT + 256 * 1024, `${peak} bytes of the data file mapped, bound ${LIMIT}`);
+      assert.ok(
+        peak <= LIMIT + LIMIT / 8 + 256 * 1024,
+        `${peak} bytes of the data file mapped, bound ${LIMIT}`,
+      );
       assert.ok(reopensAfterWrites > 0, "the writes of 12,000 random keys reopened the environment");
       assert.ok(s.reopens() > reopensAfterWrites, "the lookups reopened the environment");
     } finally {

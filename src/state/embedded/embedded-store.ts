@@ -156,14 +156,16 @@ class MappedEnvironment {
     // The pages touched are pages of the file: a file under the limit needs no reopen yet.
     const fileBytes = statSync(join(this.path, "data.mdb")).size;
     if (fileBytes <= this.limit) {
-      this.touched = fileBytes;
+      this.touched = Math.min(fileBytes, this.limit - this.limit / 8);
       return false;
     }
     const now = fileBackedBytes();
     if (now === undefined || this.base === undefined) return true;
     const grown = now - this.base;
     if (grown > this.limit) return true;
-    this.touched = Math.max(0, grown);
+    // Check again after an eighth of the limit at least: with the map just under the limit, a
+    // check every few touches would cost more than the touches (the map may pass by an eighth).
+    this.touched = Math.min(Math.max(0, grown), this.limit - this.limit / 8);
     return false;
   }
 
