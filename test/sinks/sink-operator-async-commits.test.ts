@@ -107,6 +107,67 @@ describe("sink operator: asynchronous commits and stagings", () => {
     await h.close();
   });
 
+  it("a failed commit fails the task once, though the commits chained on it fail with it", async () => {
+    const sink = new ControlledSink();
+    const first = deferred<void>();
+    sink.commitWith = (cs) => (cs[0]!.startsWith("1:") ? first.promise : Promise.resolve());
+    const h = sinkHarness(sink);
+    await h.open();
+    h.processElement("a");
+    await h.snapshot(1);
+    h.notifyCheckpointComplete(1);
+    h.processElement("b");
+    await h.snapshot(2);
+    h.notifyCheckpointComplete(2); // chained after 1's commit: fails with it
+    first.reject(new Error("commit 1 refused"));
+    await settle();
+    assert.throws(() => h.runMailbox(), /commit 1 refused/);
+    // 2's commit failed with 1's: the same failure, not reported a second time.
+    assert.doesNotThrow(() => h.runMailbox());
+    assert.deepEqual(sink.log, ["commit 1:a"]);
+  });
+
+  it("open() after a restore waits for the restored commits; close() for the ones still running", async () => {
+    const sink = new ControlledSink();
+    const h = sinkHarness(sink);
+    await h.open();
+    h.processElement("a");
+    const snap = await h.snapshot(1);
+    await h.close();
+
+    const restored = new ControlledSink();
+    const commits: Deferred<void>[] = [];
+    restored.commitWith = () => {
+      const d = deferred<void>();
+      commits.push(d);
+      return d.promise;
+    };
+    const r = sinkHarness(restored);
+    await r.initializeState(snap);
+    let opened = false;
+    const opening = r.open().then(() => {
+      opened = true;
+    });
+    await settle();
+    assert.deepEqual(restored.log, ["commit 1:a"]);
+    assert.equal(opened, false, "no new input before the restored committables are committed");
+    commits[0]!.resolve();
+    await opening;
+
+    r.processElement("b");
+    await r.snapshot(2);
+    r.notifyCheckpointComplete(2);
+    let closed = false;
+    const closing = r.close().then(() => {
+      closed = true;
+    });
+    await settle();
+    assert.equal(closed, false, "close waits for the commit still running");
+    commits[1]!.resolve();
+    await closing;
+    assert.deepEqual(restored.log, ["commit 1:a", "commit 2:b"]);
+  });
+
   it("a staging that rejects behind a pending one is reported by its snapshot, not left unhandled", async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown) => unhandled.push(e);
