@@ -79,6 +79,7 @@ describe("checkpoint statistics", () => {
       { id: 1, delay: 250e6, ack: 11_000, align: 3 },
     );
     t.start(2, 0, 12_000); // trigger time unknown (a barrier from another machine)
+    assert.equal(t.lastStartDelayNanos, 250e6, "an unknown trigger time leaves the last delay as it was");
     t.acknowledged(2, 0, 1, false, 12_001);
     assert.equal(t.recent()[1]!.startDelayNanos, -1);
   });

@@ -18,6 +18,7 @@ import {
   toFlameGraph,
 } from "../../src/runtime/metrics/cpu-profiler.ts";
 import { startJsonLinesReporter } from "../../src/runtime/metrics/json-lines-reporter.ts";
+import type { TaskMetricsSnapshot } from "../../src/runtime/metrics/task-metrics-snapshot.ts";
 import { JobMetrics } from "../../src/runtime/metrics/job-metrics.ts";
 import { MeterView } from "../../src/runtime/metrics/meter-view.ts";
 import {
@@ -359,5 +360,30 @@ describe("metrics edges", () => {
     assert.equal(job.exceptions.length, 100);
     assert.equal(job.exceptionsDropped, 3);
     assert.equal(job.exceptions[0]?.message, "failure 3");
+  });
+
+  it("job totals: the same attempt made live again keeps its counts; a new attempt adds to them", () => {
+    const job = new JobMetrics("j", "restarts", []);
+    const snap = (attempt: number, numRecordsIn: number): TaskMetricsSnapshot => ({
+      vertexId: 1,
+      subtask: 0,
+      attempt,
+      taskName: "count",
+      state: "running",
+      timestamp: 0,
+      metrics: { numRecordsIn },
+      operators: [],
+    });
+    const total = () => job.totals()[0]!.metrics.numRecordsIn;
+    let live = [snap(0, 5)];
+    job.setLiveSource(0, () => live);
+    assert.equal(total(), 5);
+    // The job master hands attempt 0's source again (e.g. after a savepoint): nothing folds.
+    job.setLiveSource(0, () => live);
+    live = [snap(0, 7)];
+    assert.equal(total(), 7, "not 5 + 7: the same attempt's counts are not kept twice");
+    live = [snap(1, 2)];
+    job.setLiveSource(1, () => live);
+    assert.equal(total(), 9, "attempt 1's counts add to attempt 0's last ones");
   });
 });

@@ -47,6 +47,28 @@ describe("a source output's splits", () => {
     assert.deepEqual(events, ["record 1", "watermark 99"]);
   });
 
+  it("a split's watermark never goes back: a lower one is ignored, and the output follows the minimum", () => {
+    const { output, events } = sourceOutput(
+      WatermarkStrategy.forMonotonousTimestamps<number>(),
+      new ManualClock(0),
+    );
+    type Split = { emitWatermark(w: number): void };
+    const a = output.createOutputForSplit("a") as unknown as Split;
+    const b = output.createOutputForSplit("b") as unknown as Split;
+    a.emitWatermark(100);
+    a.emitWatermark(50); // behind what a already said: ignored
+    b.emitWatermark(80);
+    b.emitWatermark(120);
+    assert.deepEqual(
+      output.splitStates().map((s) => [s.splitId, s.watermark]),
+      [
+        ["a", 100],
+        ["b", 120],
+      ],
+    );
+    assert.deepEqual(events, ["watermark 80", "watermark 100"]);
+  });
+
   it("with an idle timeout, a split receiving records stays active; one that stops goes idle", () => {
     const clock = new ManualClock(0);
     const { output, events, pts } = sourceOutput(
