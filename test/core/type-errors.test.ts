@@ -126,3 +126,42 @@ describe("ValueSerializationError messages", () => {
     assert.equal(`${new Custom()}`, "Types.CUSTOM");
   });
 });
+
+describe("type constructors refuse what is not a type", () => {
+  // A misspelt Types.X is undefined: named where it is passed, not as a TypeError on first use.
+  const notAType = (f: () => unknown, message: string) =>
+    assert.throws(
+      f,
+      (e: unknown) => e instanceof Error && e.name === "InvalidArgumentError" && e.message === message,
+    );
+  it("OBJECT, TUPLE, ARRAY, MAP and NULLABLE each name the argument", () => {
+    notAType(
+      () => Types.OBJECT({ a: Types.STRING, b: "string" as never }),
+      'Types.OBJECT: field "b" is string "string", not a type; use Types.STRING, Types.NUMBER, ...',
+    );
+    notAType(
+      () => Types.TUPLE(Types.STRING, undefined as never),
+      "Types.TUPLE: element 1 is undefined, not a type",
+    );
+    notAType(
+      () => Types.ARRAY(undefined as never),
+      "Types.ARRAY: the element type is undefined, not a type; use Types.STRING, Types.NUMBER, ...",
+    );
+    notAType(
+      () => Types.MAP(5 as never, Types.STRING),
+      "Types.MAP: the key type is number 5, not a type; use Types.STRING, Types.NUMBER, ...",
+    );
+    notAType(
+      () => Types.MAP(Types.STRING, null as never),
+      "Types.MAP: the value type is null, not a type; use Types.STRING, Types.NUMBER, ...",
+    );
+    notAType(
+      () => Types.NULLABLE({} as never),
+      "Types.NULLABLE: the type is a plain object, not a type; use Types.STRING, Types.NUMBER, ...",
+    );
+    assert.equal(
+      Types.MAP(Types.STRING, Types.ARRAY(Types.NULLABLE(Types.NUMBER))).name,
+      "MAP(STRING, ARRAY(NULLABLE(NUMBER)))",
+    );
+  });
+});

@@ -660,6 +660,9 @@ describe("GENERIC", () => {
       'value["a b"]: cannot serialize a Float64Array',
       "Uint8Array",
     );
+    // A subclass of Uint8Array would come back a plain Uint8Array, its class lost: refused too.
+    class Bytes extends Uint8Array {}
+    assertWriteError(Types.GENERIC, { b: new Bytes(2) }, "value.b: cannot serialize a Bytes", "Uint8Array");
     assertWriteError(
       Types.GENERIC,
       new Map([["k", new WeakMap()]]),

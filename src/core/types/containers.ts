@@ -1,7 +1,8 @@
 // Container types: ARRAY (length + elements), MAP (size + key/value pairs), NULLABLE (tag + value).
 
 import type { DataInputDeserializer, DataOutputSerializer } from "../data-io.ts";
-import { mismatch, TypeInformation, type TypeSerializer, withinField } from "./type-info.ts";
+import { InvalidArgumentError } from "../errors.ts";
+import { describeValue, mismatch, TypeInformation, type TypeSerializer, withinField } from "./type-info.ts";
 
 export class ArrayType<E> extends TypeInformation<E[]> {
   readonly name: string;
@@ -9,6 +10,7 @@ export class ArrayType<E> extends TypeInformation<E[]> {
 
   constructor(readonly element: TypeInformation<E>) {
     super();
+    requireType(element, "Types.ARRAY: the element type");
     this.name = `ARRAY(${element.name})`;
   }
 
@@ -59,6 +61,8 @@ export class MapType<K, V> extends TypeInformation<Map<K, V>> {
     readonly value: TypeInformation<V>,
   ) {
     super();
+    requireType(key, "Types.MAP: the key type");
+    requireType(value, "Types.MAP: the value type");
     this.name = `MAP(${key.name}, ${value.name})`;
   }
 
@@ -115,6 +119,7 @@ export class NullableType<T> extends TypeInformation<T | null | undefined> {
 
   constructor(readonly inner: TypeInformation<T>) {
     super();
+    requireType(inner, "Types.NULLABLE: the type");
     this.name = `NULLABLE(${inner.name})`;
   }
 
@@ -148,5 +153,14 @@ export class NullableType<T> extends TypeInformation<T | null | undefined> {
     };
     this.serializer = s;
     return s;
+  }
+}
+
+/** A container's type argument must be a type (a misspelt `Types.X` is undefined). */
+function requireType(t: unknown, what: string): void {
+  if (!(t instanceof TypeInformation)) {
+    throw new InvalidArgumentError(
+      `${what} is ${describeValue(t)}, not a type; use Types.STRING, Types.NUMBER, ...`,
+    );
   }
 }
