@@ -104,9 +104,6 @@ export class HeapBroadcastState<K, V> implements BroadcastState<K, V> {
   clear(): void {
     this.map.clear();
   }
-  size(): number {
-    return this.map.size;
-  }
 }
 
 /** Reads through to the broadcast state; every write throws ReadOnlyStateError. */
