@@ -96,6 +96,25 @@ describe("embedded store: the cache's byte estimate", () => {
     });
   });
 
+  it("a Map or Set value counts by its entries before its first flush, as an array of them would", () => {
+    // Before a flush a value's size is the rough estimate (its encoding is not known yet): a Map of
+    // 200 long strings must count far more than an empty one, like the array of the same strings.
+    withStores(4, { managedMemoryBytes: 64 * MIN_MANAGED_MEMORY_BYTES }, ([empty, map, set, array]) => {
+      const long = Array.from({ length: 200 }, (_, i) => `${i}`.padStart(100, "x"));
+      put(empty!, "v", new Map());
+      put(map!, "v", new Map(long.map((s) => [s, s])));
+      put(set!, "v", new Set(long));
+      put(array!, "v", long);
+      const bytes = (s: EmbeddedStore) => s.cachedBytes() - empty!.cachedBytes();
+      assert.ok(bytes(array!) > 200 * 200, `array: ${bytes(array!)}`);
+      assert.ok(bytes(set!) > 0.9 * bytes(array!), `set ${bytes(set!)} against array ${bytes(array!)}`);
+      assert.ok(
+        bytes(map!) > 1.8 * bytes(array!),
+        `map ${bytes(map!)} (keys and values) against array ${bytes(array!)}`,
+      );
+    });
+  });
+
   it("the byte budget is inclusive: an entry reaching it exactly stays without a sweep; one byte more sweeps", () => {
     const options = { managedMemoryBytes: MIN_MANAGED_MEMORY_BYTES };
     const budget = MIN_MANAGED_MEMORY_BYTES / 2;
