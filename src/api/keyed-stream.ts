@@ -8,6 +8,7 @@ import type { Transformation } from "../graph/transformation.ts";
 import { KeyedReduceOperator } from "../runtime/operators/keyed-reduce.ts";
 import { KeyedProcessOperator } from "../runtime/operators/process.ts";
 import { DataStream, type SingleOutputStreamOperator } from "./data-stream.ts";
+import { type FieldRef, byReducer } from "./field-ref.ts";
 import { fieldReplacer } from "./field-replacer.ts";
 import type { StreamExecutionEnvironment } from "./environment.ts";
 import { instanceOf, normalize, requireMethods } from "./function-forms.ts";
@@ -18,8 +19,7 @@ import { CountTrigger, PurgingTrigger } from "./windowing/triggers.ts";
 import { WindowedStream } from "./windowing/windowed-stream.ts";
 import type { GlobalWindow, Window, WindowAssigner } from "../runtime/operators/window/window-contracts.ts";
 
-/** A field of T, or a function reading a number from T. */
-export type FieldRef<T> = (keyof T & string) | ((value: T) => number);
+export type { FieldRef };
 
 export class KeyedStream<T, K> extends DataStream<T> {
   constructor(
@@ -55,14 +55,12 @@ export class KeyedStream<T, K> extends DataStream<T> {
 
   /** The whole record with the smallest value of the field (the first one, on ties). */
   minBy(field: FieldRef<T>): SingleOutputStreamOperator<T> {
-    const get = fieldGetter(field, "minBy()");
-    return this.reduce((a, b) => (get(b) < get(a) ? b : a), "MinBy");
+    return this.reduce(byReducer(field, false, "minBy()"), "MinBy");
   }
 
   /** The whole record with the largest value of the field (the first one, on ties). */
   maxBy(field: FieldRef<T>): SingleOutputStreamOperator<T> {
-    const get = fieldGetter(field, "maxBy()");
-    return this.reduce((a, b) => (get(b) > get(a) ? b : a), "MaxBy");
+    return this.reduce(byReducer(field, true, "maxBy()"), "MaxBy");
   }
 
   /** Cut each key's records into windows: then trigger/evictor/allowedLateness, and a window function. */
@@ -131,10 +129,4 @@ export class KeyedStream<T, K> extends DataStream<T> {
       return replace(a as object, combine(x, y)) as T;
     }, name);
   }
-}
-
-function fieldGetter<T>(field: FieldRef<T>, what: string): (v: T) => number {
-  if (typeof field === "function") return field;
-  if (typeof field === "string") return (v) => (v as Record<string, number>)[field]!;
-  throw new InvalidArgumentError(`${what} needs a field name or a function`);
 }

@@ -42,6 +42,8 @@ export {
   ContinuousEventTimeTrigger,
   ContinuousProcessingTimeTrigger,
   PurgingTrigger,
+  DeltaTrigger,
+  ProcessingTimeoutTrigger,
   NeverTrigger,
 } from "./triggers.ts";
 export { CountEvictor, TimeEvictor, DeltaEvictor, type DeltaFunction } from "./evictors.ts";

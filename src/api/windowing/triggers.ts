@@ -1,8 +1,9 @@
 // Built-in triggers: event time, processing time, count, continuous event/processing time,
-// purging, and the never-firing default of GlobalWindows. Write your own by implementing Trigger.
+// delta, purging, a processing-time timeout around another trigger, and the never-firing default
+// of GlobalWindows. Write your own by implementing Trigger.
 
 import { InvalidArgumentError } from "../../core/errors.ts";
-import { ReducingStateDescriptor } from "../../core/state.ts";
+import { ReducingStateDescriptor, ValueStateDescriptor } from "../../core/state.ts";
 import {
   checkTrigger,
   declareEventTimeEndTrigger,
@@ -12,6 +13,7 @@ import {
   TriggerResult,
   type Window,
 } from "../../runtime/operators/window/window-contracts.ts";
+import type { DeltaFunction } from "./evictors.ts";
 import { checkDuration } from "./time.ts";
 
 const sum = (a: number, b: number): number => a + b;
@@ -263,6 +265,131 @@ export class PurgingTrigger<T, W extends Window> implements Trigger<T, W> {
   }
   toString(): string {
     return `PurgingTrigger(${String(this.nested)})`;
+  }
+}
+
+/**
+ * Fires when an element is more than `threshold` away from the element of the last firing (the
+ * window's first element before any firing), as `delta(last, element)` measures it; that element
+ * becomes the new reference. The window's first element only sets the reference. With
+ * GlobalWindows and an evictor it makes "every time the car has moved another 50 m, the top speed
+ * of the last 10 s".
+ */
+export class DeltaTrigger<T> implements Trigger<T, Window> {
+  private readonly state = new ValueStateDescriptor<T>("__delta-trigger-last");
+  private constructor(
+    readonly threshold: number,
+    private readonly delta: DeltaFunction<T>,
+  ) {}
+  static of<T>(threshold: number, delta: DeltaFunction<T>): DeltaTrigger<T> {
+    if (typeof threshold !== "number" || Number.isNaN(threshold)) {
+      throw new InvalidArgumentError(`DeltaTrigger.of() needs a numeric threshold, got ${String(threshold)}`);
+    }
+    if (typeof delta !== "function") {
+      throw new InvalidArgumentError(
+        "DeltaTrigger.of() needs a delta function (oldPoint, newPoint) => number as its second argument",
+      );
+    }
+    return new DeltaTrigger(threshold, delta);
+  }
+  onElement(element: T, _t: number, _w: Window, ctx: TriggerContext): TriggerResult {
+    const last = ctx.getPartitionedState(this.state);
+    const reference = last.value();
+    if (reference === undefined) {
+      last.update(element);
+      return TriggerResult.CONTINUE;
+    }
+    if (this.delta(reference, element) > this.threshold) {
+      last.update(element);
+      return TriggerResult.FIRE;
+    }
+    return TriggerResult.CONTINUE;
+  }
+  onEventTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  onProcessingTime(): TriggerResult {
+    return TriggerResult.CONTINUE;
+  }
+  clear(_w: Window, ctx: TriggerContext): void {
+    ctx.getPartitionedState(this.state).clear();
+  }
+  toString(): string {
+    return `DeltaTrigger(${this.threshold})`;
+  }
+}
+
+/**
+ * Wraps a trigger with a processing-time timeout: the first element of a window (every element,
+ * with `resetTimerOnNewRecord`) sets a timer `timeout` ms of processing time ahead; when it, or any
+ * other timer of the window, fires, the window fires (and purges if the nested trigger said to
+ * purge), and with `clearOnTimeout` (the default) the nested trigger is cleared and the timeout
+ * forgotten, so the next element starts a new one. A FIRE of the nested trigger on an element
+ * clears the timeout too. "Fire every 100 elements, or 5 s after the first of them":
+ * `ProcessingTimeoutTrigger.of(CountTrigger.of(100), 5_000)`.
+ */
+export class ProcessingTimeoutTrigger<T, W extends Window> implements Trigger<T, W> {
+  private readonly state = new ValueStateDescriptor<number>("__processing-timeout");
+  private constructor(
+    readonly nested: Trigger<T, W>,
+    readonly timeout: number,
+    readonly resetTimerOnNewRecord: boolean,
+    readonly clearOnTimeout: boolean,
+  ) {}
+  static of<T, W extends Window>(
+    nested: Trigger<T, W>,
+    timeout: number,
+    resetTimerOnNewRecord = false,
+    clearOnTimeout = true,
+  ): ProcessingTimeoutTrigger<T, W> {
+    checkTrigger(nested, "ProcessingTimeoutTrigger.of()");
+    return new ProcessingTimeoutTrigger(
+      nested,
+      checkDuration(timeout, "ProcessingTimeoutTrigger timeout"),
+      resetTimerOnNewRecord === true,
+      clearOnTimeout !== false,
+    );
+  }
+  onElement(e: T, t: number, w: W, ctx: TriggerContext): TriggerResult {
+    const result = this.nested.onElement(e, t, w, ctx);
+    if (result.fire) {
+      this.clear(w, ctx);
+      return result;
+    }
+    const deadline = ctx.getPartitionedState(this.state);
+    let current = deadline.value();
+    if (current !== undefined && this.resetTimerOnNewRecord) {
+      ctx.deleteProcessingTimeTimer(current);
+      current = undefined;
+    }
+    if (current === undefined) {
+      const at = ctx.getCurrentProcessingTime() + this.timeout;
+      deadline.update(at);
+      ctx.registerProcessingTimeTimer(at);
+    }
+    return result;
+  }
+  onEventTime(time: number, w: W, ctx: TriggerContext): TriggerResult {
+    return this.timedOut(this.nested.onEventTime(time, w, ctx), w, ctx);
+  }
+  onProcessingTime(time: number, w: W, ctx: TriggerContext): TriggerResult {
+    return this.timedOut(this.nested.onProcessingTime(time, w, ctx), w, ctx);
+  }
+  private timedOut(nested: TriggerResult, w: W, ctx: TriggerContext): TriggerResult {
+    if (this.clearOnTimeout) this.clear(w, ctx);
+    return nested.purge ? TriggerResult.FIRE_AND_PURGE : TriggerResult.FIRE;
+  }
+  clear(w: W, ctx: TriggerContext): void {
+    const deadline = ctx.getPartitionedState(this.state);
+    const at = deadline.value();
+    if (at !== undefined) {
+      ctx.deleteProcessingTimeTimer(at);
+      deadline.clear();
+    }
+    this.nested.clear(w, ctx);
+  }
+  toString(): string {
+    return `ProcessingTimeoutTrigger(${String(this.nested)}, ${this.timeout})`;
   }
 }
 

@@ -39,6 +39,7 @@ import {
   withRich,
 } from "../../runtime/operators/window/window-functions.ts";
 import type { DataStream, SingleOutputStreamOperator } from "../data-stream.ts";
+import { type FieldRef, byReducer } from "../field-ref.ts";
 import { checkDuration } from "./time.ts";
 
 type AnyFn = InternalWindowFunction<any, unknown, unknown, Window>;
@@ -324,6 +325,14 @@ export class WindowedStream<T, K, W extends Window> extends WindowSettings<T, W>
   max(field?: keyof T & string): SingleOutputStreamOperator<T> {
     return this.reduce(fieldReducer<T>("max", field, (a, b) => Math.max(a, b)));
   }
+  /** Per window: the whole element with the smallest value of the field (the first one, on ties). */
+  minBy(field: FieldRef<T>): SingleOutputStreamOperator<T> {
+    return this.reduce(byReducer(field, false, "window minBy()"));
+  }
+  /** Per window: the whole element with the largest value of the field (the first one, on ties). */
+  maxBy(field: FieldRef<T>): SingleOutputStreamOperator<T> {
+    return this.reduce(byReducer(field, true, "window maxBy()"));
+  }
 }
 
 /** A non-keyed stream cut into windows: `windowAll(assigner)`; runs with parallelism 1. */
@@ -387,6 +396,14 @@ export class AllWindowedStream<T, W extends Window> extends WindowSettings<T, W>
   }
   max(field?: keyof T & string): SingleOutputStreamOperator<T> {
     return this.reduce(fieldReducer<T>("max", field, (a, b) => Math.max(a, b)));
+  }
+  /** Per window: the whole element with the smallest value of the field (the first one, on ties). */
+  minBy(field: FieldRef<T>): SingleOutputStreamOperator<T> {
+    return this.reduce(byReducer(field, false, "window minBy()"));
+  }
+  /** Per window: the whole element with the largest value of the field (the first one, on ties). */
+  maxBy(field: FieldRef<T>): SingleOutputStreamOperator<T> {
+    return this.reduce(byReducer(field, true, "window maxBy()"));
   }
 }
 
