@@ -1,7 +1,7 @@
 // DataStream: the typed, fluent API over transformations. Every method records a transformation
 // in the environment; nothing runs until execute().
 
-import { InvalidArgumentError } from "../core/errors.ts";
+import { InvalidArgumentError, JobCancelledError } from "../core/errors.ts";
 import type {
   FilterFn,
   FilterFunction,
@@ -35,6 +35,7 @@ import { instanceOf, normalize, requireMethods } from "./function-forms.ts";
 import { TwoInputWindowBuilder } from "./joins/co-group.ts";
 import { CollectSink } from "./sinks/collect-sink.ts";
 import { FileSink } from "./sinks/file-sink.ts";
+import type { JobClient } from "./job-result.ts";
 import type { KeyedStream } from "./keyed-stream.ts";
 import { PrintSink } from "./sinks/print-sink.ts";
 import { GlobalWindows } from "./windowing/assigners.ts";
@@ -236,11 +237,54 @@ export class DataStream<T> {
 
   /** Bring the records back to the caller: read `.values` after execute(). */
   collect(name = "Collect"): CollectHandle<T> {
-    const sink = new CollectSink<T>();
+    return this.collectWith(new CollectSink<T>(), name);
+  }
+
+  private collectWith(sink: CollectSink<T>, name: string): CollectHandle<T> {
     const t = this.addSink(sink, name);
     const handle = new CollectHandle<T>(t);
     this.env.registerCollect(t, handle, sink);
     return handle;
+  }
+
+  /**
+   * Run the job in this thread and return the records that reach this point (Flink's
+   * executeAndCollect): every record of a bounded job, or, with `limit`, the first `limit` to
+   * arrive, after which the job is cancelled — the way to sample an unbounded stream. With
+   * checkpoints enabled, records arrive as the checkpoints covering them complete. Adds a collect
+   * sink to the environment's job.
+   */
+  executeAndCollect(limit?: number): Promise<T[]>;
+  executeAndCollect(jobName: string, limit?: number): Promise<T[]>;
+  async executeAndCollect(nameOrLimit?: string | number, maybeLimit?: number): Promise<T[]> {
+    const jobName = typeof nameOrLimit === "string" ? nameOrLimit : undefined;
+    const limit = typeof nameOrLimit === "string" ? maybeLimit : nameOrLimit;
+    if (limit === undefined) {
+      const handle = this.collect();
+      await this.env.execute(jobName);
+      return handle.values;
+    }
+    checkPositive(limit, "executeAndCollect() limit");
+    const handle = this.collectWith(new CollectSink<T>(1), "Collect");
+    const firsts: T[] = [];
+    let client: JobClient | undefined;
+    let reached = false;
+    const stop = () => client?.cancel().catch(() => {}); // wait() reports how the job ended
+    handle.onValues = (values) => {
+      for (const v of values) if (firsts.length < limit) firsts.push(v);
+      if (!reached && firsts.length >= limit) {
+        reached = true;
+        stop();
+      }
+    };
+    client = await this.env.executeAsync(jobName);
+    if (reached) stop();
+    try {
+      await client.wait();
+    } catch (e) {
+      if (!(reached && e instanceof JobCancelledError)) throw e;
+    }
+    return firsts;
   }
 
   writeAsText(directory: string): DataStreamSink<T> {
@@ -443,7 +487,11 @@ export class CollectHandle<T> extends DataStreamSink<T> {
     const list = this.parts.get(subtask);
     if (list === undefined) this.parts.set(subtask, [...values]);
     else for (const v of values) list.push(v);
+    this.onValues?.(values);
   }
+
+  /** @internal Told of each batch as it arrives (executeAndCollect with a limit). */
+  onValues: ((values: T[]) => void) | undefined;
 
   /** @internal */
   reset(): void {

@@ -26,10 +26,14 @@ export class CollectSink<T> implements TwoPhaseCommittingSink<T, CollectTransact
   /** Set by the API once the sink has its operator uid. */
   uid = "";
 
+  /** `batchSize`: values handed over at a time without checkpoints (1: each as it comes). */
+  constructor(private readonly batchSize = BATCH) {}
+
   createWriter(ctx: SinkWriterContext): PrecommittingSinkWriter<T, CollectTransaction> {
     let batch: unknown[] = [];
     const { jobId } = ctx.runtime;
     const uid = this.uid;
+    const batchSize = this.batchSize;
     const transactional = ctx.checkpointing === true;
     const publish = () => {
       if (batch.length === 0 || transactional) return;
@@ -39,7 +43,7 @@ export class CollectSink<T> implements TwoPhaseCommittingSink<T, CollectTransact
     return {
       write(value: T): void {
         batch.push(value);
-        if (batch.length >= BATCH) publish();
+        if (batch.length >= batchSize) publish();
       },
       prepareCommit(checkpointId: number): CollectTransaction[] {
         if (!transactional || batch.length === 0) return [];
