@@ -22,6 +22,12 @@ export { CollectionSource } from "./api/sources/collection-source.ts";
 export { NumberSequenceSource } from "./api/sources/number-sequence-source.ts";
 export { DataGeneratorSource, type DataGeneratorOptions } from "./api/sources/data-generator-source.ts";
 export { TextFileSource, type TextFileOptions, type FileSplit } from "./api/sources/text-file-source.ts";
+export {
+  SocketTextSource,
+  SocketSourceError,
+  type SocketTextOptions,
+  type SocketSplit,
+} from "./api/sources/socket-text-source.ts";
 export { StaticSplitEnumerator, SplitQueueReader } from "./api/sources/split-queue.ts";
 export {
   ContinuousFileSource,

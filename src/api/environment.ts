@@ -49,6 +49,7 @@ import { type CollectHandle, SingleOutputStreamOperator, checkPositive } from ".
 import type { JobResult } from "./job-result.ts";
 import type { CollectSink } from "./sinks/collect-sink.ts";
 import { CollectionSource } from "./sources/collection-source.ts";
+import { SocketTextSource } from "./sources/socket-text-source.ts";
 import { DataGeneratorSource, type DataGeneratorOptions } from "./sources/data-generator-source.ts";
 import { NumberSequenceSource } from "./sources/number-sequence-source.ts";
 import { TextFileSource, type TextFileOptions } from "./sources/text-file-source.ts";
@@ -422,6 +423,23 @@ export class StreamExecutionEnvironment {
     options: DataGeneratorOptions<T> = {},
   ): SingleOutputStreamOperator<T> {
     return this.fromSource(new DataGeneratorSource(generator, options), "Data generator");
+  }
+
+  /**
+   * The text a TCP server sends, cut at `delimiter` (default "\n"), as Flink's socketTextStream:
+   * one reader; when the server closes the connection the source ends, or reconnects `maxRetry`
+   * times (-1: for ever). No replay: a restored job reads what the server sends after reconnecting.
+   */
+  socketTextStream(
+    host: string,
+    port: number,
+    delimiter = "\n",
+    maxRetry = 0,
+  ): SingleOutputStreamOperator<string> {
+    return this.fromSource(
+      new SocketTextSource(host, port, { delimiter, maxRetry }),
+      `Socket Stream ${host}:${port}`,
+    );
   }
 
   /** The lines of a text file, or of every file in a directory, read in parallel splits. */
