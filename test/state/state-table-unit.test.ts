@@ -432,6 +432,40 @@ describe("state table: copy-on-write captures", () => {
     assert.deepEqual([...t.voidMap.keys()].sort(), ["a", "b", "e", "late", "later"]);
   });
 
+  it("namespaced keys sorted into key groups at the first read: changes before and after it", () => {
+    const { t, put, del, get, at } = table();
+    put(0, "a", 1, "w");
+    put(1, "b", 2, "w");
+    put(2, "c", 3, "w");
+    put(2, "d", 4, 7);
+    put(3, "e", 5, 7);
+    put(3, "e", 6, "gone");
+    put(2, "c", 30); // the void namespace, same key
+    const c = t.capture([0, 1, 2, 3]);
+    // Before the first read (the keys are not sorted yet).
+    del(2, "c", "w");
+    put(2, "late", 9, "w"); // added after the capture
+    put(0, "a", 10, "w");
+    del(3, "e", "gone"); // the whole namespace goes
+    assert.deepEqual(readGroup(c, 1), ["w/b=2"]);
+    // After it.
+    del(2, "d", 7);
+    put(3, "e", 50, 7);
+    put(3, "later", 1, 7);
+    put(0, "a", 100, "w");
+    at(0, "a", "w");
+    assert.equal(t.take(0, "w", "a"), 100);
+    put(1, "b", 20, "w"); // its key group was read: nothing kept
+    assert.equal(get(1, "b", "w"), 20);
+    assert.deepEqual(readGroup(c, 0), ["w/a=1"]);
+    assert.deepEqual(readGroup(c, 2), ["-/c=30", "7/d=4", "w/c=3"]);
+    assert.deepEqual(readGroup(c, 3), ["7/e=5", "gone/e=6"]);
+    assert.equal(c.remaining, 0);
+    assert.deepEqual([...t.mapOf("w")!.keys()].sort(), ["b", "late"]);
+    assert.deepEqual([...t.mapOf(7)!.keys()].sort(), ["e", "later"]);
+    assert.equal(t.mapOf("gone"), undefined);
+  });
+
   it("a capture reads void entries in the live Map's order, key group by key group", () => {
     const { t, put } = table();
     for (const [g, k] of [
