@@ -203,9 +203,9 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     const table = this.tableOf(stateName);
     const out: unknown[] = [];
     if (table === undefined) return out;
-    const voidKeys = namespace === VOID_NAMESPACE ? table.voidKeysByKeyGroup() : undefined;
+    const byKeyGroup = table.nsKeysByKeyGroup(namespace);
     for (let i = 0; i < this.numKeyGroups; i++) {
-      const keys = voidKeys !== undefined ? voidKeys[i] : table.mapOf(i, namespace)?.keys();
+      const keys = byKeyGroup[i];
       if (keys !== undefined) for (const k of keys) out.push(keyOfMapKey(k));
     }
     return out;
@@ -226,11 +226,11 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
     const saved = { ...this.ctx };
     try {
       this.ctx.namespace = checkNamespace(namespace);
-      const voidKeys = namespace === VOID_NAMESPACE ? table.voidKeysByKeyGroup() : undefined;
+      const byKeyGroup = table.nsKeysByKeyGroup(this.ctx.namespace);
       for (let i = 0; i < this.numKeyGroups; i++) {
-        const keys = voidKeys !== undefined ? voidKeys[i] : table.mapOf(i, namespace)?.keys();
+        const keys = byKeyGroup[i];
         if (keys === undefined) continue;
-        for (const mk of [...keys]) {
+        for (const mk of keys) {
           this.ctx.key = keyOfMapKey(mk);
           this.ctx.mapKey = mk;
           this.ctx.keyGroupIndex = i;
@@ -346,12 +346,12 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
         table = this.newTable(state);
         this.pendingRestore.set(state, table);
       }
-      if (namespace === VOID_NAMESPACE && this.keyGroupIndexOf(mapKey as MapKey) !== i) {
+      if (this.keyGroupIndexOf(mapKey as MapKey) !== i) {
         throw new InvalidArgumentError(
           `restored key ${String(keyOfMapKey(mapKey as MapKey))} of state '${state}' is stored in key group ${keyGroup}, but is in key group ${this.keyGroupIndexOf(mapKey as MapKey) + this.keyGroupRange.start} at max parallelism ${this.maxParallelism}; restore with the max parallelism the checkpoint was taken with`,
         );
       }
-      table.mapOrCreate(i, namespace).set(mapKey as MapKey, value);
+      table.mapOrCreate(namespace).set(mapKey as MapKey, value);
     }
   }
 

@@ -55,7 +55,7 @@ export abstract class HeapState {
    * again (an incremental cleanup holds its iterator across records).
    */
   cleanupEntry(kgi: number, ns: Namespace, _m: KeyMap, k: MapKey, now: number): boolean {
-    const m = this.table.mapOf(kgi, ns);
+    const m = this.table.mapOf(ns);
     if (m === undefined) return false;
     this.table.touch(kgi, ns, k);
     const s = m.get(k);
@@ -64,7 +64,7 @@ export abstract class HeapState {
     if (c === s) return false;
     if (c === undefined) {
       m.delete(k);
-      this.table.dropIfEmpty(kgi, ns, m);
+      this.table.dropIfEmpty(ns, m);
     } else m.set(k, c);
     return true;
   }
@@ -80,7 +80,8 @@ export abstract class HeapState {
   clear(): void {
     this.accessed();
     const ctx = this.ctx;
-    this.table.delete(this.table.currentKeyGroupIndex(), ctx.namespace, ctx.mapKey);
+    // The key group only for a live snapshot (the table computes it then).
+    this.table.delete(ctx.keyGroupIndex, ctx.namespace, ctx.mapKey);
   }
 
   /**
@@ -94,7 +95,7 @@ export abstract class HeapState {
       return v;
     }
     const ctx = this.ctx;
-    return this.resultOf(this.table.take(this.table.currentKeyGroupIndex(), ctx.namespace, ctx.mapKey));
+    return this.resultOf(this.table.take(ctx.keyGroupIndex, ctx.namespace, ctx.mapKey));
   }
 
   /** What get() returns (with TTL); value-like and list states have one. */
@@ -110,9 +111,7 @@ export abstract class HeapState {
   /** Removes the current key's entry from the current namespace's Map `m`. */
   protected removeCurrent(m: KeyMap): void {
     m.delete(this.ctx.mapKey);
-    if (this.ctx.namespace !== VOID_NAMESPACE) {
-      this.table.dropIfEmpty(this.table.currentKeyGroupIndex(), this.ctx.namespace, m);
-    }
+    if (this.ctx.namespace !== VOID_NAMESPACE) this.table.dropIfEmpty(this.ctx.namespace, m);
   }
 }
 
@@ -157,7 +156,7 @@ abstract class SingleValueState<T> extends HeapState {
     let merged: T | undefined;
     for (const ns of sources) {
       if (ns === target) continue;
-      const s = this.table.mapOf(kgi, ns)?.get(mapKey);
+      const s = this.table.mapOf(ns)?.get(mapKey);
       if (s === undefined) continue;
       this.table.delete(kgi, ns, mapKey);
       const v = this.live(s, now);
@@ -165,7 +164,7 @@ abstract class SingleValueState<T> extends HeapState {
     }
     if (merged === undefined) return;
     this.table.touch(kgi, target, mapKey);
-    const tm = this.table.mapOrCreate(kgi, target);
+    const tm = this.table.mapOrCreate(target);
     const t = tm.get(mapKey);
     const tv = t === undefined ? undefined : this.live(t, now);
     const result = tv === undefined ? merged : merge(tv, merged);
@@ -391,7 +390,7 @@ export class HeapListState<T> extends HeapState implements ListState<T> {
     let merged: unknown[] | undefined;
     for (const ns of sources) {
       if (ns === target) continue;
-      const s = this.table.mapOf(kgi, ns)?.get(mapKey) as unknown[] | undefined;
+      const s = this.table.mapOf(ns)?.get(mapKey) as unknown[] | undefined;
       if (s === undefined) continue;
       this.table.delete(kgi, ns, mapKey);
       if (merged === undefined) merged = s.slice();
@@ -399,7 +398,7 @@ export class HeapListState<T> extends HeapState implements ListState<T> {
     }
     if (merged === undefined) return;
     this.table.touch(kgi, target, mapKey);
-    const tm = this.table.mapOrCreate(kgi, target);
+    const tm = this.table.mapOrCreate(target);
     const t = tm.get(mapKey) as unknown[] | undefined;
     tm.set(mapKey, t === undefined ? merged : t.concat(merged));
   }

@@ -62,14 +62,13 @@ export type EntryCleaner = (
 ) => boolean;
 
 /**
- * A cursor over all entries of one state (key group by key group, void namespace first) that
+ * A cursor over all entries of one state (the void namespace, then namespace by namespace) that
  * survives between accesses; each step visits `size` entries. JS Map iterators stay valid when
  * entries are added or deleted, so the state may change freely between steps.
  */
 export class IncrementalCleanup {
-  /** VOID_STAGE: the void Map is next; then the key group index whose namespaced Maps are visited. */
+  /** VOID_STAGE: the void Map is next; NS_STAGE: the namespaced Maps; END_STAGE: done. */
   private stage = VOID_STAGE;
-  private keyGroupIndex = UNKNOWN_KEY_GROUP;
   private nsIterator: Iterator<[Namespace, Map<MapKey, unknown>]> | undefined = undefined;
   private ns: Namespace = VOID_NAMESPACE;
   private map: Map<MapKey, unknown> | undefined = undefined;
@@ -91,7 +90,7 @@ export class IncrementalCleanup {
         const r = it.next();
         if (!r.done) {
           visited++;
-          this.clean(this.keyGroupIndex, this.ns, this.map!, r.value, now);
+          this.clean(UNKNOWN_KEY_GROUP, this.ns, this.map!, r.value, now);
           continue;
         }
         this.keyIterator = undefined;
@@ -105,8 +104,8 @@ export class IncrementalCleanup {
   }
 
   /**
-   * Moves to the next non-empty Map of the table (the void Map, then each key group's namespaced
-   * Maps); false at the end of the table.
+   * Moves to the next non-empty Map of the table (the void Map, then each namespace's Map); false
+   * at the end of the table.
    */
   private nextMap(): boolean {
     const t = this.table;
@@ -123,10 +122,9 @@ export class IncrementalCleanup {
         this.nsIterator = undefined;
       }
       if (this.stage === VOID_STAGE) {
-        this.stage = -1;
+        this.stage = NS_STAGE;
         const v = t.voidMap;
         if (v.size > 0) {
-          this.keyGroupIndex = UNKNOWN_KEY_GROUP;
           this.ns = VOID_NAMESPACE;
           this.map = v;
           this.keyIterator = v.keys();
@@ -134,11 +132,13 @@ export class IncrementalCleanup {
         }
         continue;
       }
-      if (++this.stage >= t.numKeyGroups) return false;
-      this.keyGroupIndex = this.stage;
-      this.nsIterator = t.nsGroups?.[this.stage]?.entries();
+      if (this.stage !== NS_STAGE) return false;
+      this.stage = END_STAGE;
+      this.nsIterator = t.nsMaps?.entries();
     }
   }
 }
 
-const VOID_STAGE = -2;
+const VOID_STAGE = 0;
+const NS_STAGE = 1;
+const END_STAGE = 2;

@@ -9,7 +9,7 @@ describe("state table edges", () => {
   it("an empty namespace Map does not make its key group hold entries", () => {
     const ctx: KeyContext = { key: "k", mapKey: "k", keyGroupIndex: 1, namespace: VOID_NAMESPACE };
     const t = new StateTable("s", 4, ctx, () => 1);
-    t.mapOrCreate(1, "w");
+    t.mapOrCreate("w");
     assert.equal(t.size(), 0);
     const read = (c: ReturnType<StateTable["capture"]>) => {
       const out: unknown[] = [];
@@ -17,7 +17,7 @@ describe("state table edges", () => {
       return out;
     };
     assert.deepEqual(read(t.capture([1])), []);
-    t.mapOrCreate(1, "w").set("k", 1);
+    t.mapOrCreate("w").set("k", 1);
     assert.equal(t.size(), 1);
     assert.deepEqual(read(t.capture([1])), [["w", "k", 1]]);
   });

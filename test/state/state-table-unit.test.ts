@@ -123,14 +123,14 @@ function readGroup(c: ReturnType<StateTable["capture"]>, i: number): string[] {
 }
 
 describe("state table: live state", () => {
-  it("keeps namespaces apart per key group, one void Map for all, creating Maps only when written", () => {
+  it("keeps namespaces apart, one Map per namespace for all key groups, creating Maps only when written", () => {
     const { t, put, get, at } = table();
     at(1, "k");
     assert.equal(t.current(), t.voidMap, "the void Map is always there");
     assert.equal(t.voidMap.size, 0);
     at(1, "k", "w1");
     assert.equal(t.current(), undefined);
-    assert.equal(t.nsGroups, undefined, "no namespace Maps until a namespace is used");
+    assert.equal(t.nsMaps, undefined, "no namespace Maps until a namespace is used");
     put(1, "k", "void");
     put(1, "k", "in w1", "w1");
     put(2, "j", "group 2");
@@ -143,18 +143,20 @@ describe("state table: live state", () => {
     assert.equal(get(3, "zz"), undefined);
     assert.equal(t.size(), 4);
     assert.deepEqual(Array.from(t.voidKeysByKeyGroup()), [undefined, ["k"], ["j"], undefined]);
-    assert.equal(t.mapOf(1, "w1")?.get("k"), "in w1");
-    assert.equal(t.mapOf(1, VOID_NAMESPACE)?.get("k"), "void");
-    assert.equal(t.mapOf(3, VOID_NAMESPACE), t.voidMap);
-    assert.equal(t.peek(1, 5, "k"), "in 5");
-    assert.equal(t.peek(0, 5, "k"), undefined);
+    assert.equal(t.mapOf("w1")?.get("k"), "in w1");
+    assert.equal(t.mapOf(VOID_NAMESPACE)?.get("k"), "void");
+    assert.equal(t.mapOf(VOID_NAMESPACE), t.voidMap);
+    assert.equal((t.nsMaps as Map<Namespace, unknown> | undefined)?.size, 2, "one Map per namespace");
+    assert.equal(t.peek(5, "k"), "in 5");
+    assert.equal(t.peek(5, "j"), undefined);
+    assert.equal(t.peek(VOID_NAMESPACE, "j"), "group 2");
     assert.deepEqual(
       [...t.entries()].map(
         ([i, ns, m, k]) =>
           `${i} ${String(ns === VOID_NAMESPACE ? "-" : ns)} ${String(k)}=${String(m.get(k))}`,
       ),
-      ["-2 - k=void", "-2 - j=group 2", "1 w1 k=in w1", "1 5 k=in 5"],
-      "the void Map's entries first, their key group not looked up",
+      ["-2 - k=void", "-2 - j=group 2", "-2 w1 k=in w1", "-2 5 k=in 5"],
+      "the void Map's entries first, no key group looked up",
     );
     assert.deepEqual(
       [...t.namespacesOf(1)].map(([ns, m]) => [ns === VOID_NAMESPACE ? "-" : ns, [...m]]),
@@ -180,14 +182,14 @@ describe("state table: live state", () => {
     put(0, "b", 2, "w");
     put(0, "a", 3);
     assert.equal(del(0, "a", "w"), true);
-    assert.ok(t.mapOf(0, "w") !== undefined);
+    assert.ok(t.mapOf("w") !== undefined);
     assert.equal(del(0, "b", "w"), true);
-    assert.equal(t.mapOf(0, "w"), undefined);
+    assert.equal(t.mapOf("w"), undefined);
     assert.equal(del(0, "b", "w"), false, "nothing left to delete");
     assert.equal(del(0, "zz"), false);
     assert.equal(del(3, "zz", "other"), false);
     assert.equal(del(0, "a"), true);
-    assert.ok(t.mapOf(0, VOID_NAMESPACE) !== undefined);
+    assert.ok(t.mapOf(VOID_NAMESPACE) !== undefined);
     assert.equal(t.voidMap.size, 0);
     assert.equal(t.size(), 0);
   });
@@ -201,15 +203,15 @@ describe("state table: live state", () => {
     at(1, "a", "w");
     assert.equal(t.take(1, "w", "a"), "A");
     assert.equal(t.take(1, "w", "a"), undefined, "gone");
-    assert.equal(t.mapOf(1, "w")?.size, 1);
+    assert.equal(t.mapOf("w")?.size, 1);
     assert.equal(t.take(1, "w", "b"), "B");
-    assert.equal(t.mapOf(1, "w"), undefined, "the emptied namespace goes");
+    assert.equal(t.mapOf("w"), undefined, "the emptied namespace goes");
     assert.equal(t.take(1, "w2", "zz"), undefined);
-    assert.ok(t.mapOf(1, "w2") !== undefined, "another key's entry stays");
+    assert.ok(t.mapOf("w2") !== undefined, "another key's entry stays");
     assert.equal(t.delete(1, "w2", "u"), true);
-    assert.equal(t.mapOf(1, "w2"), undefined);
+    assert.equal(t.mapOf("w2"), undefined);
     assert.equal(t.take(1, VOID_NAMESPACE, "a"), "void A");
-    assert.ok(t.mapOf(1, VOID_NAMESPACE) !== undefined, "the void Map stays");
+    assert.ok(t.mapOf(VOID_NAMESPACE) !== undefined, "the void Map stays");
     assert.equal(t.size(), 0);
     assert.equal(t.take(3, "w", "a"), undefined, "a key group never written");
   });
@@ -219,36 +221,76 @@ describe("state table: live state", () => {
     put(2, "a", 1, "w");
     const c = t.capture([2]);
     assert.equal(t.take(2, "w", "a"), 1);
-    assert.equal(t.mapOf(2, "w"), undefined);
+    assert.equal(t.mapOf("w"), undefined);
     assert.deepEqual(readGroup(c, 2), ["w/a=1"]);
   });
 
   it("dropIfEmpty drops an empty namespace Map only", () => {
     const { t, put } = table();
     put(2, "a", 1, "w");
-    const m = t.mapOf(2, "w")!;
-    t.dropIfEmpty(2, "w", m);
-    assert.equal(t.mapOf(2, "w"), m, "not empty");
+    const m = t.mapOf("w")!;
+    t.dropIfEmpty("w", m);
+    assert.equal(t.mapOf("w"), m, "not empty");
     m.clear();
-    t.dropIfEmpty(2, "w", m);
-    assert.equal(t.mapOf(2, "w"), undefined);
+    t.dropIfEmpty("w", m);
+    assert.equal(t.mapOf("w"), undefined);
     put(2, "a", 1);
-    const v = t.mapOf(2, VOID_NAMESPACE)!;
+    const v = t.mapOf(VOID_NAMESPACE)!;
     v.clear();
-    t.dropIfEmpty(2, VOID_NAMESPACE, v);
-    assert.equal(t.mapOf(2, VOID_NAMESPACE), v);
+    t.dropIfEmpty(VOID_NAMESPACE, v);
+    assert.equal(t.mapOf(VOID_NAMESPACE), v);
   });
 
-  it("mapOrCreate creates one Map per key group and namespace, the void Map is one for all", () => {
+  it("mapOrCreate creates one Map per namespace for every key group, the void Map is the unscoped one", () => {
     const { t } = table();
-    const a = t.mapOrCreate(1, "w");
-    assert.equal(t.mapOrCreate(1, "w"), a);
-    assert.notEqual(t.mapOrCreate(2, "w"), a);
-    assert.notEqual(t.mapOrCreate(1, "v"), a);
-    const v = t.mapOrCreate(1, VOID_NAMESPACE);
-    assert.equal(t.mapOrCreate(2, VOID_NAMESPACE), v);
-    assert.equal(t.mapOf(1, VOID_NAMESPACE), v);
+    const a = t.mapOrCreate("w");
+    assert.equal(t.mapOrCreate("w"), a);
+    assert.notEqual(t.mapOrCreate("v"), a);
+    assert.equal(t.mapOrCreate("w"), a, "after another namespace");
+    const v = t.mapOrCreate(VOID_NAMESPACE);
+    assert.equal(t.mapOf(VOID_NAMESPACE), v);
     assert.equal(v, t.voidMap);
+  });
+
+  it("a namespace dropped with its last entry is not found again through the last one used", () => {
+    const { t, put, get, del, at } = table();
+    put(0, "a", 1, "w");
+    const first = t.mapOf("w");
+    assert.equal(del(0, "a", "w"), true);
+    assert.equal(t.mapOf("w"), undefined, "dropped");
+    assert.equal(get(0, "a", "w"), undefined);
+    at(1, "b", "w");
+    assert.equal(t.current(), undefined);
+    put(1, "b", 2, "w");
+    assert.notEqual(t.mapOf("w"), first, "a new Map");
+    assert.deepEqual([...t.mapOf("w")!], [["b", 2]]);
+    at(1, "b", "w");
+    assert.equal(t.take(1, "w", "b"), 2);
+    assert.equal(t.mapOf("w"), undefined);
+    put(2, "c", 3, "w");
+    assert.deepEqual([...t.nsMaps!.get("w")!], [["c", 3]], "the Map in the table is the one written");
+    const m = t.mapOf("w")!;
+    m.clear();
+    t.dropIfEmpty("w", m);
+    assert.equal(t.nsMaps!.has("w"), false);
+    assert.equal(t.mapOf("w"), undefined);
+    assert.equal(t.size(), 0);
+  });
+
+  it("a namespace's entries are listed by their keys' key groups", () => {
+    const { t, put } = table();
+    put(0, "a", 1, "w");
+    put(3, "z", 2, "w");
+    put(3, "y", 3, 7);
+    assert.deepEqual(Array.from(t.nsKeysByKeyGroup("w")), [["a"], undefined, undefined, ["z"]]);
+    assert.deepEqual(Array.from(t.nsKeysByKeyGroup("none")), [undefined, undefined, undefined, undefined]);
+    assert.deepEqual(
+      [...t.namespacesOf(3)].map(([ns, m]) => [ns, [...m]]),
+      [
+        ["w", [["z", 2]]],
+        [7, [["y", 3]]],
+      ],
+    );
   });
 });
 
@@ -311,13 +353,14 @@ describe("state table: copy-on-write captures", () => {
   });
 
   it("touch() keeps an entry that is not the current key's before it changes", () => {
-    const { t, put } = table();
+    const { t, put, at } = table();
     put(2, "a", 1, "w");
+    at(2, "b", "w"); // b's key group (the table computes it from the key)
     const c = t.capture([2]);
     t.touch(2, "w", "a");
-    t.mapOf(2, "w")!.set("a", 2);
+    t.mapOf("w")!.set("a", 2);
     t.touch(2, "w", "b");
-    t.mapOf(2, "w")!.set("b", 7);
+    t.mapOf("w")!.set("b", 7);
     assert.deepEqual(readGroup(c, 2), ["w/a=1"]);
   });
 
@@ -358,7 +401,7 @@ describe("state table: copy-on-write captures", () => {
     del(3, "b", "gone");
     put(3, "c", 3, "fresh");
     del(3, "c", "fresh");
-    assert.equal(t.mapOf(3, "gone"), undefined);
+    assert.equal(t.mapOf("gone"), undefined);
     assert.deepEqual(readGroup(c, 3), ["gone/a=1", "gone/b=2"]);
   });
 
@@ -387,6 +430,40 @@ describe("state table: copy-on-write captures", () => {
     assert.equal(c.remaining, 0);
     put(3, "e", 6); // nothing held any more
     assert.deepEqual([...t.voidMap.keys()].sort(), ["a", "b", "e", "late", "later"]);
+  });
+
+  it("namespaced keys sorted into key groups at the first read: changes before and after it", () => {
+    const { t, put, del, get, at } = table();
+    put(0, "a", 1, "w");
+    put(1, "b", 2, "w");
+    put(2, "c", 3, "w");
+    put(2, "d", 4, 7);
+    put(3, "e", 5, 7);
+    put(3, "e", 6, "gone");
+    put(2, "c", 30); // the void namespace, same key
+    const c = t.capture([0, 1, 2, 3]);
+    // Before the first read (the keys are not sorted yet).
+    del(2, "c", "w");
+    put(2, "late", 9, "w"); // added after the capture
+    put(0, "a", 10, "w");
+    del(3, "e", "gone"); // the whole namespace goes
+    assert.deepEqual(readGroup(c, 1), ["w/b=2"]);
+    // After it.
+    del(2, "d", 7);
+    put(3, "e", 50, 7);
+    put(3, "later", 1, 7);
+    put(0, "a", 100, "w");
+    at(0, "a", "w");
+    assert.equal(t.take(0, "w", "a"), 100);
+    put(1, "b", 20, "w"); // its key group was read: nothing kept
+    assert.equal(get(1, "b", "w"), 20);
+    assert.deepEqual(readGroup(c, 0), ["w/a=1"]);
+    assert.deepEqual(readGroup(c, 2), ["-/c=30", "7/d=4", "w/c=3"]);
+    assert.deepEqual(readGroup(c, 3), ["7/e=5", "gone/e=6"]);
+    assert.equal(c.remaining, 0);
+    assert.deepEqual([...t.mapOf("w")!.keys()].sort(), ["b", "late"]);
+    assert.deepEqual([...t.mapOf(7)!.keys()].sort(), ["e", "later"]);
+    assert.equal(t.mapOf("gone"), undefined);
   });
 
   it("a capture reads void entries in the live Map's order, key group by key group", () => {

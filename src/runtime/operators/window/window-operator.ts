@@ -58,6 +58,11 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
   timers!: InternalTimerService<Window>;
   private keySelector!: (value: unknown) => unknown;
   private keyedInput!: KeyedContext;
+  /**
+   * Keys are made current without their key group (a backend over every key group whose records
+   * bring none): no hash per element; the key group is computed when a timer or a snapshot needs it.
+   */
+  private lazyKeys = false;
   private contents!: WindowContents;
   private mergingSetState: ValueState<number[]> | undefined;
   private lateDropped!: Counter;
@@ -105,6 +110,10 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
     this.backend = keyed.backend;
     this.keySelector = keyed.keySelector;
     this.keyedInput = keyed;
+    this.lazyKeys =
+      keyed.keyGroupFromRecord !== true &&
+      this.backend.setCurrentKeyLazily !== undefined &&
+      this.backend.ownsAllKeyGroups?.() === true;
     this.timers = this.getInternalTimerService<Window>("window-timers", {
       onEventTime: (t) => this.onEventTime(t),
       onProcessingTime: (t) => this.onProcessingTime(t),
@@ -158,7 +167,8 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
 
   processElement(value: unknown): void {
     const key = this.keySelector(value);
-    this.backend.setCurrentKey(key, this.keyGroupOf(this.keyedInput, key));
+    if (this.lazyKeys) this.backend.setCurrentKeyLazily!(key);
+    else this.backend.setCurrentKey(key, this.keyGroupOf(this.keyedInput, key));
     const ts = this.element.timestamp;
     if (this.eventTime && Number.isNaN(ts)) throw this.missingTimestamp();
     const windows = this.assigner.assignWindows(value, ts, this.assignerCtx);
