@@ -124,6 +124,14 @@ export abstract class WindowAssigner<T, W extends Window> {
     if (window instanceof GlobalWindow) return 0;
     return String(window);
   }
+  /**
+   * Your own window class (not TimeWindow or GlobalWindow) as plain data (numbers, strings, arrays,
+   * plain objects) for checkpoints, and back: a window's timers are written with it. Without these
+   * an assigner of such windows cannot be checkpointed (the checkpoint fails, naming the assigner).
+   * The window read back must have the same stateNamespace (by default, the same toString()).
+   */
+  windowToData?(window: W): unknown;
+  windowFromData?(data: unknown): W;
   toString(): string {
     return this.constructor.name;
   }

@@ -141,11 +141,29 @@ export class WindowOperator extends StreamOperator implements WindowOperatorAcce
   // ---- checkpoints: windows as timer namespaces ----------------------------------------------
 
   protected override timerNamespaceToData(window: unknown): unknown {
-    return window instanceof TimeWindow ? [window.start, window.end] : "global";
+    if (window instanceof TimeWindow) return [window.start, window.end];
+    if (window instanceof GlobalWindow) return "global";
+    const assigner = this.assigner;
+    if (typeof assigner.windowToData !== "function" || typeof assigner.windowFromData !== "function") {
+      throw new InvalidJobError(
+        `${this.describe()}: cannot checkpoint the timers of window ${String(window)} of assigner ${String(assigner)}: it is neither a TimeWindow nor a GlobalWindow; give the assigner windowToData(window) and windowFromData(data) (plain data) so its windows survive a restore`,
+      );
+    }
+    return { window: assigner.windowToData(window as Window) };
   }
 
   protected override timerNamespaceFromData(data: unknown): unknown {
-    return Array.isArray(data) ? new TimeWindow(data[0] as number, data[1] as number) : GlobalWindow.get();
+    if (Array.isArray(data)) return new TimeWindow(data[0] as number, data[1] as number);
+    if (typeof data === "object" && data !== null && "window" in data) {
+      const assigner = this.assigner;
+      if (typeof assigner.windowFromData !== "function") {
+        throw new InvalidJobError(
+          `${this.describe()}: the checkpoint holds windows of assigner ${String(assigner)}'s own class, but the assigner has no windowFromData(data) to read them`,
+        );
+      }
+      return assigner.windowFromData((data as { window: unknown }).window);
+    }
+    return GlobalWindow.get();
   }
 
   // ---- WindowOperatorAccess ------------------------------------------------------------------
