@@ -392,6 +392,31 @@ describe("state table: copy-on-write captures", () => {
     assert.throws(() => dropped.read(0, () => {}), /not pending/);
   });
 
+  it("a table holds while a capture has key groups to read, and no longer once it read them all", () => {
+    const { t, put } = table();
+    put(0, "a", 1);
+    put(1, "b", 1);
+    assert.equal(t.holds, 0);
+    const c = t.capture([0, 1]);
+    const d = t.capture([1]);
+    assert.equal(t.holds, 2, "two captures hold the table (the value state's fast path is off)");
+    readGroup(c, 0);
+    assert.equal(t.holds, 2, "c has key group 1 left");
+    readGroup(d, 1);
+    assert.equal(t.holds, 1);
+    readGroup(c, 1);
+    assert.equal(t.holds, 0, "every capture read: the table is free again");
+    // A finished capture keeps nothing: values changed afterwards are not copied for it.
+    const copies: unknown[] = [];
+    t.copyValue = (v) => {
+      copies.push(v);
+      return v;
+    };
+    put(0, "a", { n: 2 });
+    put(0, "a", { n: 3 });
+    assert.deepEqual(copies, []);
+  });
+
   it("a capture reads a namespace deleted entirely from its log, and skips entries absent at the capture", () => {
     const { t, put, del } = table();
     put(3, "a", 1, "gone");
