@@ -9,8 +9,16 @@
 // answers reads of keys never written without a lookup. Range scans write the dirty entries first
 // and then read LMDB alone. Durability is off (noSync): a crash loses the store, and state comes
 // back from the last checkpoint.
+//
+// LMDB reads its pages through a map of the data file, and lmdb unmaps it only when the
+// environment closes: every page a lookup or a write touched stays in the process's RSS (as
+// file-backed pages). So the store closes and reopens the environment once the map may hold more
+// than a quarter of its managed memory (MappedEnvironment), at the next point where no LMDB
+// transaction or cursor of its own is open (between two write transactions of a flush, before a
+// lookup). A snapshot for a checkpoint reads a copy of the data file through an
+// environment of its own, which it reopens the same way between key groups.
 
-import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
+import { constants, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -64,6 +72,8 @@ const ENTRY_OVERHEAD = 112;
  * (malloc'd, off the JS heap) until it commits, at most this many 4 KiB pages (16 MiB).
  */
 const KEYS_PER_TRANSACTION = 4096;
+/** LMDB's page size (the OS page size on Linux and x64 macOS), the unit of what a lookup maps. */
+const PAGE_BYTES = 4096;
 
 /** A read-only view of the store at one moment (see EmbeddedStore.readSnapshot). */
 export interface StoreSnapshot {
@@ -113,9 +123,93 @@ function openEnvironment(path: string, readOnly = false): RootDatabase<Buffer, B
   return lmdbModule().open<Buffer, Buffer>(options);
 }
 
+/**
+ * An LMDB environment reopened (which unmaps its data file) once the file-backed memory of the
+ * process grew by more than `limit` since it last opened. Checked when `touched`, an upper estimate
+ * of the map bytes touched since the last check, passes the limit: Linux maps a 64 KiB block around
+ * each page fault of a file already in the page cache (fault-around), so an estimate per page
+ * would be 16 times short, and one per block is as many times too much when writes in key order
+ * share blocks. The check reads the process's file-backed pages (/proc/self/statm, ~40 µs); where
+ * there is none the estimate decides alone. Never more than the data file holds.
+ */
+class MappedEnvironment {
+  db: RootDatabase<Buffer, Buffer>;
+  /** Estimated bytes of the map touched since the last check (or reopen). */
+  touched = 0;
+  /** Open scans (their cursors would not survive a reopen): no reopen meanwhile. */
+  scans = 0;
+  reopens = 0;
+  /** The process's file-backed bytes when the environment was last opened (undefined: unknown). */
+  private base: number | undefined;
+  constructor(
+    readonly path: string,
+    readonly limit: number,
+    private readonly readOnly = false,
+  ) {
+    this.db = openEnvironment(path, readOnly);
+    this.base = fileBackedBytes();
+  }
+
+  /** Whether the map may have passed the limit and can be unmapped now; sets `touched` otherwise. */
+  overLimit(): boolean {
+    if (this.touched <= this.limit || this.scans > 0) return false;
+    // The pages touched are pages of the file: a file under the limit needs no reopen yet.
+    const fileBytes = statSync(join(this.path, "data.mdb")).size;
+    if (fileBytes <= this.limit) {
+      this.touched = Math.min(fileBytes, this.limit - this.limit / 8);
+      return false;
+    }
+    const now = fileBackedBytes();
+    if (now === undefined || this.base === undefined) return true;
+    const grown = now - this.base;
+    if (grown > this.limit) return true;
+    // Check again after an eighth of the limit at least: with the map just under the limit, a
+    // check every few touches would cost more than the touches (the map may pass by an eighth).
+    this.touched = Math.min(Math.max(0, grown), this.limit - this.limit / 8);
+    return false;
+  }
+
+  reopenIfMapped(): void {
+    if (this.overLimit()) this.reopen();
+  }
+
+  private reopen(): void {
+    // Synchronous: lmdb's close of a root database returns a settled promise when no write of its
+    // own asynchronous API is pending (the store uses none), and unmaps the file.
+    void this.db.close();
+    this.db = openEnvironment(this.path, this.readOnly);
+    this.touched = 0;
+    this.base = fileBackedBytes();
+    this.reopens++;
+  }
+
+  close(): void {
+    void this.db.close().catch(() => {});
+  }
+}
+
+/** Bytes of map per touch in the estimate: Linux's fault-around block. */
+const TOUCH_BYTES = 16 * PAGE_BYTES;
+let statmUnavailable = false;
+
+/** File-backed (and shared) resident bytes of the process, from /proc/self/statm; undefined off Linux. */
+function fileBackedBytes(): number | undefined {
+  if (statmUnavailable) return undefined;
+  try {
+    const fields = readFileSync("/proc/self/statm", "latin1").split(" ");
+    return Number(fields[2]) * PAGE_BYTES;
+  } catch {
+    statmUnavailable = true;
+    return undefined;
+  }
+}
+
 export class EmbeddedStore {
   readonly directory: string;
-  private db: RootDatabase<Buffer, Buffer>;
+  private env: MappedEnvironment;
+  /** Bytes of LMDB's map the store lets stay mapped before it reopens the environment. */
+  private readonly mappedLimit: number;
+  private snapshots = 0;
   private readonly cache = new Map<string, CacheEntry>();
   private readonly cacheBytesLimit: number;
   private readonly cacheEntriesLimit: number;
@@ -140,10 +234,11 @@ export class EmbeddedStore {
     this.cacheBytesLimit = Math.floor(managed / 2);
     this.cacheEntriesLimit = Math.max(1, options.cacheEntries ?? Number.MAX_SAFE_INTEGER);
     this.filter = new KeyFilter(Math.floor(managed / 8));
+    this.mappedLimit = Math.floor(managed / 4);
     try {
       mkdirSync(parent, { recursive: true });
       this.directory = mkdtempSync(join(parent, "weir-state-"));
-      this.db = openEnvironment(this.directory);
+      this.env = new MappedEnvironment(this.directory, this.mappedLimit);
     } catch (e) {
       throw new StateStoreError(
         `cannot create the embedded state store under '${parent}': ${(e as Error).message}; set the state backend's local directory to a writable local disk`,
@@ -161,8 +256,15 @@ export class EmbeddedStore {
     }
     this.misses++;
     let raw: Buffer | undefined;
-    if (this.filter.mayContain(ck)) raw = this.db.getBinaryFast(key);
-    else this.filtered++;
+    if (this.filter.mayContain(ck)) {
+      const env = this.env;
+      env.reopenIfMapped();
+      raw = env.db.getBinaryFast(key);
+      // A lookup maps a leaf page and its block (the branch pages above it are few and shared),
+      // and the value's overflow pages when it spans any.
+      env.touched +=
+        raw === undefined || raw.length < PAGE_BYTES / 2 ? TOUCH_BYTES : TOUCH_BYTES + raw.length;
+    } else this.filtered++;
     let value: unknown;
     let size = ENTRY_OVERHEAD + ck.length;
     if (raw !== undefined) {
@@ -218,15 +320,21 @@ export class EmbeddedStore {
     for (const [ck, e] of this.cache) if (e.dirty) keys.push(ck);
     keys.sort();
     const perTransaction = KEYS_PER_TRANSACTION;
-    for (let from = 0; from < keys.length; from += perTransaction) {
+    const env = this.env;
+    let from = 0;
+    while (from < keys.length) {
       const to = Math.min(keys.length, from + perTransaction);
-      this.db.transactionSync(() => this.writeEntries(keys, from, to));
+      env.reopenIfMapped();
+      // A transaction ends early when the map passed its limit: the next one starts after a reopen.
+      from = env.db.transactionSync(() => this.writeEntries(keys, from, to));
     }
     this.dirty = 0;
   }
 
-  private writeEntries(keys: readonly string[], from: number, to: number): void {
-    const db = this.db;
+  /** Writes keys[from, to) in the open transaction; returns where it stopped (early: map over its limit). */
+  private writeEntries(keys: readonly string[], from: number, to: number): number {
+    const env = this.env;
+    const db = env.db;
     const out = this.out;
     const cache = this.cache;
     for (let i = from; i < to; i++) {
@@ -234,18 +342,22 @@ export class EmbeddedStore {
       const e = cache.get(ck)!;
       e.dirty = false;
       const key = this.keyBytes(ck);
-      if (e.value === undefined) {
-        db.removeSync(key);
-        continue;
+      if (e.value === undefined) db.removeSync(key);
+      else {
+        out.clear();
+        e.codec.encode(e.value, out);
+        db.putSync(key, out.buffer.subarray(0, out.position));
+        this.filter.add(ck);
+        const size = ENTRY_OVERHEAD + ck.length + valueBytes(out.position);
+        this.cacheBytes += size - e.size;
+        e.size = size;
       }
-      out.clear();
-      e.codec.encode(e.value, out);
-      db.putSync(key, out.buffer.subarray(0, out.position));
-      this.filter.add(ck);
-      const size = ENTRY_OVERHEAD + ck.length + valueBytes(out.position);
-      this.cacheBytes += size - e.size;
-      e.size = size;
+      // A write reads the leaf it changes through the map (LMDB copies it into the transaction).
+      const bytes = e.value === undefined ? 0 : out.position;
+      env.touched += bytes < PAGE_BYTES / 2 ? TOUCH_BYTES : TOUCH_BYTES + bytes;
+      if (env.touched > env.limit && i + 1 < to && env.overLimit()) return i + 1;
     }
+    return to;
   }
 
   /** The bytes of a cache key (latin1 text) in a scratch buffer, valid until the next call. */
@@ -287,47 +399,62 @@ export class EmbeddedStore {
   *scan(start: Buffer, end: Buffer | undefined, options: ScanOptions = {}): Generator<[Buffer, Buffer]> {
     if (options.flush !== false) this.flush();
     else this.checkOpen();
-    const range = this.db.getRange({
+    const env = this.env;
+    env.reopenIfMapped();
+    yield* scanEnvironment(env, {
       start,
       end,
       limit: options.limit,
       exclusiveStart: options.exclusiveStart,
       snapshot: true,
     });
-    for (const { key, value } of range) yield [key, value];
   }
 
   /**
    * A consistent view of the store as of now, for a snapshot read while the task goes on: writes
-   * the dirty entries, then holds one LMDB read transaction until `done()` (LMDB keeps the pages
-   * it sees; the task's writes meanwhile go to new pages). Nothing is copied.
+   * the dirty entries, then copies LMDB's data file (a reflink where the file system has them; no
+   * write transaction is open, so the file holds the last commit) and opens the copy read-only.
+   * The copy is read through an environment of its own, reopened between scans as the store's is,
+   * so a full read of the snapshot does not leave the whole file mapped; `done()` deletes it. (A
+   * read transaction held on the store's own environment would keep its map, and every page the
+   * checkpoint reads, until the read ends.)
    */
   readSnapshot(): StoreSnapshot {
     this.flush();
-    const txn = this.db.useReadTransaction();
-    const db = this.db;
+    const path = join(this.directory, `snapshot-${this.snapshots++}`);
+    let env: MappedEnvironment;
+    try {
+      mkdirSync(path);
+      copyFileSync(join(this.directory, "data.mdb"), join(path, "data.mdb"), constants.COPYFILE_FICLONE);
+      env = new MappedEnvironment(path, this.mappedLimit, true);
+    } catch (e) {
+      rmSync(path, { recursive: true, force: true });
+      throw new StateStoreError(
+        `cannot copy the embedded state store for a snapshot into '${path}': ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
+    }
     let open = true;
     return {
       scan: (start, end) => {
         if (!open) throw new StateStoreError("the store snapshot was already released");
         // A snapshot is read asynchronously (the checkpoint writer); a failing task disposes its
-        // store meanwhile. LMDB must not be touched then: reading a closing environment aborts
-        // the whole process from native code ("No current read transaction available").
+        // store (and the copy with its directory) meanwhile: the checkpoint it was for cannot complete.
         if (this.disposed) {
           throw new StateStoreError(
             `the embedded state store '${this.directory}' was disposed while a snapshot of it was read (its task closed); the checkpoint it was for cannot complete`,
           );
         }
-        return scanTransaction(db, txn, start, end);
+        env.reopenIfMapped();
+        return scanEnvironment(env, { start, end, snapshot: true });
       },
       done: () => {
         if (!open) return;
         open = false;
-        try {
-          txn.done();
-        } catch {
-          // the store was closed meanwhile: its read transactions went with it
-        }
+        env.close();
+        rmSync(path, { recursive: true, force: true });
       },
     };
   }
@@ -340,7 +467,9 @@ export class EmbeddedStore {
   /** Writes encoded entries straight to LMDB (a restore); cached entries under these keys are dropped. */
   putAll(entries: Iterable<[Buffer, unknown, ValueCodec]>): void {
     this.flush();
-    const db = this.db;
+    const env = this.env;
+    env.reopenIfMapped();
+    const db = env.db;
     const out = this.out;
     db.transactionSync(() => {
       for (const [key, value, codec] of entries) {
@@ -349,6 +478,7 @@ export class EmbeddedStore {
         out.clear();
         codec.encode(value, out);
         db.putSync(key, out.buffer.subarray(0, out.position));
+        env.touched += TOUCH_BYTES + out.position;
         this.filter.add(ck);
       }
     });
@@ -361,7 +491,9 @@ export class EmbeddedStore {
    */
   putEncoded(fill: (put: (key: Buffer, value: Uint8Array) => void) => void): void {
     this.flush();
-    const db = this.db;
+    const env = this.env;
+    env.reopenIfMapped();
+    const db = env.db;
     const filter = this.filter;
     db.transactionSync(() =>
       fill((key, value) => {
@@ -370,6 +502,8 @@ export class EmbeddedStore {
           key,
           Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length),
         );
+        // A restore writes keys in order, appending to the tree: the bytes written, not a page each.
+        env.touched += key.length + value.length + 16;
         filter.addBytes(key);
       }),
     );
@@ -379,11 +513,14 @@ export class EmbeddedStore {
   removeAll(keys: readonly Buffer[]): void {
     if (keys.length === 0) return;
     this.flush();
-    const db = this.db;
+    const env = this.env;
+    env.reopenIfMapped();
+    const db = env.db;
     db.transactionSync(() => {
       for (const key of keys) {
         this.drop(cacheKeyOf(key));
         db.removeSync(key);
+        env.touched += TOUCH_BYTES;
       }
     });
   }
@@ -415,6 +552,11 @@ export class EmbeddedStore {
     return this.filtered;
   }
 
+  /** Times the store's LMDB environment was reopened to unmap the pages it touched (tests, benchmarks). */
+  reopens(): number {
+    return this.env.reopens;
+  }
+
   /** Entries currently cached on the heap. */
   cachedEntries(): number {
     return this.cache.size;
@@ -427,7 +569,7 @@ export class EmbeddedStore {
     this.cache.clear();
     this.cacheBytes = 0;
     try {
-      void this.db.close().catch(() => {});
+      this.env.close();
     } finally {
       rmSync(this.directory, { recursive: true, force: true });
     }
@@ -442,13 +584,22 @@ export class EmbeddedStore {
   }
 }
 
-function* scanTransaction(
-  db: RootDatabase<Buffer, Buffer>,
-  txn: ReturnType<RootDatabase<Buffer, Buffer>["useReadTransaction"]>,
-  start: Buffer,
-  end: Buffer,
+/** The entries of a range of `env`, counting the bytes passed; no reopen of `env` until it ends. */
+function* scanEnvironment(
+  env: MappedEnvironment,
+  range: Parameters<RootDatabase<Buffer, Buffer>["getRange"]>[0],
 ): Generator<[Buffer, Buffer]> {
-  for (const { key, value } of db.getRange({ start, end, transaction: txn })) yield [key, value];
+  env.scans++;
+  try {
+    // The pages down to the first key, then the entries themselves (a page holds entries side by side).
+    env.touched += 4 * TOUCH_BYTES;
+    for (const { key, value } of env.db.getRange(range)) {
+      env.touched += key.length + value.length + 16;
+      yield [key, value];
+    }
+  } finally {
+    env.scans--;
+  }
 }
 
 /** Heap bytes of a decoded value whose encoding takes `encoded` bytes (a rough, generous estimate). */

@@ -1,0 +1,149 @@
+// The embedded store bounds how much of LMDB's data file stays mapped (file-backed RSS): past a
+// quarter of its managed memory of touched map bytes it reopens the environment, which unmaps the
+// file. Checked on the mapping itself (/proc/self/smaps, Linux), and that nothing is lost: every
+// value reads back after reopens, a scan in progress keeps its environment, and a snapshot reads
+// the values of its moment while the store goes on writing and reopening.
+import assert from "node:assert/strict";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import { EmbeddedStore, MIN_MANAGED_MEMORY_BYTES } from "../../src/state/embedded/embedded-store.ts";
+import { cacheKeyOf } from "../../src/state/embedded/store-keys.ts";
+import { RAW_CODEC } from "../../src/state/embedded/value-codecs.ts";
+
+/** The store's bound on mapped bytes at the smallest managed memory: a quarter of it (256 KiB). */
+const LIMIT = MIN_MANAGED_MEMORY_BYTES / 4;
+const KEYS = 12_000;
+
+function key(i: number): { key: Buffer; ck: string } {
+  const key = Buffer.from(`key-${String(i).padStart(6, "0")}`, "latin1");
+  return { key, ck: cacheKeyOf(key) };
+}
+
+function put(s: EmbeddedStore, i: number, value: unknown): void {
+  const k = key(i);
+  s.set(k.key, k.ck, value, RAW_CODEC);
+}
+
+function get(s: EmbeddedStore, i: number): unknown {
+  const k = key(i);
+  return s.get(k.key, k.ck, RAW_CODEC);
+}
+
+/** A permutation of [0, n) (a fixed stride coprime with n): keys in no particular order. */
+const shuffled = (n: number): number[] => Array.from({ length: n }, (_, i) => (i * 7919) % n);
+
+/** Resident bytes of the mappings of `file` in this process (0 when not mapped). */
+function mappedRss(file: string): number {
+  const lines = readFileSync("/proc/self/smaps", "utf8").split("\n");
+  let total = 0;
+  let inFile = false;
+  for (const line of lines) {
+    if (/^[0-9a-f]+-[0-9a-f]+ /.test(line)) inFile = line.endsWith(` ${file}`);
+    else if (inFile && line.startsWith("Rss:")) total += Number(/(\d+) kB/.exec(line)![1]) * 1024;
+  }
+  return total;
+}
+
+function filled(values: (i: number) => unknown): EmbeddedStore {
+  const s = new EmbeddedStore({ managedMemoryBytes: MIN_MANAGED_MEMORY_BYTES, cacheEntries: 1000 });
+  for (const i of shuffled(KEYS)) put(s, i, values(i));
+  s.flush();
+  return s;
+}
+
+describe("embedded store: LMDB's map bounded by reopening", () => {
+  it("keeps the data file's mapped pages near a quarter of managed memory while reading every key", {
+    skip: process.platform !== "linux" && "reads /proc/self/smaps",
+  }, () => {
+    const s = filled((i) => i * 3);
+    try {
+      const file = join(s.directory, "data.mdb");
+      const reopensAfterWrites = s.reopens();
+      let peak = 0;
+      let n = 0;
+      for (const i of shuffled(KEYS)) {
+        assert.equal(get(s, i), i * 3, `key ${i}`);
+        if (++n % 500 === 0) peak = Math.max(peak, mappedRss(file));
+      }
+      // The map may pass the bound by an eighth between checks, and after the last check one lookup
+      // maps its pages, each with its 64 KiB block (fault-around).
+      assert.ok(peak > 0, "the lookups mapped the file");
+      assert.ok(
+        peak <= LIMIT + LIMIT / 8 + 256 * 1024,
+        `${peak} bytes of the data file mapped, bound ${LIMIT}`,
+      );
+      assert.ok(reopensAfterWrites > 0, "the writes of 12,000 random keys reopened the environment");
+      assert.ok(s.reopens() > reopensAfterWrites, "the lookups reopened the environment");
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("reads every value back across reopens, overwritten and deleted ones too", () => {
+    const s = filled((i) => `v${i}`);
+    try {
+      for (let i = 0; i < KEYS; i += 3) put(s, i, i % 2 === 0 ? undefined : `w${i}`);
+      s.flush();
+      const before = s.reopens();
+      for (const i of shuffled(KEYS)) {
+        const want = i % 3 !== 0 ? `v${i}` : i % 2 === 0 ? undefined : `w${i}`;
+        assert.equal(get(s, i), want, `key ${i}`);
+      }
+      assert.ok(s.reopens() > before);
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("does not reopen while a scan is open: the scan sees every entry, in order", () => {
+    const s = filled((i) => i);
+    try {
+      const before = s.reopens();
+      let seen = 0;
+      let probe = 0;
+      for (const [k, raw] of s.scan(key(0).key, undefined)) {
+        assert.equal(k.toString("latin1"), key(seen).key.toString("latin1"));
+        assert.equal(s.decode(raw, RAW_CODEC), seen);
+        seen++;
+        // Lookups of keys not cached meanwhile touch pages enough for several reopens.
+        for (let j = 0; j < 4; j++) get(s, (probe = (probe + 7919) % KEYS));
+      }
+      assert.equal(seen, KEYS);
+      assert.equal(s.reopens(), before, "no reopen during the scan");
+      for (let j = 0; j < 2000; j++) get(s, (probe = (probe + 7919) % KEYS));
+      assert.ok(s.reopens() > before, "the lookups after the scan reopened the environment");
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("a snapshot reads the values of its moment while the store writes and reopens, then goes", () => {
+    const s = filled((i) => i);
+    try {
+      const snap = s.readSnapshot();
+      const copies = readdirSync(s.directory).filter((f) => f.startsWith("snapshot-"));
+      assert.equal(copies.length, 1, "the snapshot's copy of the data file");
+      const before = s.reopens();
+      for (const i of shuffled(KEYS)) put(s, i, -i);
+      s.flush();
+      for (const i of shuffled(KEYS).slice(0, 5000)) assert.equal(get(s, i), -i);
+      assert.ok(s.reopens() > before, "the store reopened its environment meanwhile");
+      // Read in 100 ranges, as a checkpoint reads key groups: the copy's environment reopens between them.
+      let seen = 0;
+      for (let from = 0; from < KEYS; from += KEYS / 100) {
+        for (const [k, raw] of snap.scan(key(from).key, key(from + KEYS / 100).key)) {
+          assert.equal(k.toString("latin1"), key(seen).key.toString("latin1"));
+          assert.equal(s.decode(raw, RAW_CODEC), seen);
+          seen++;
+        }
+      }
+      assert.equal(seen, KEYS);
+      snap.done();
+      assert.equal(existsSync(join(s.directory, copies[0]!)), false, "done() deletes the copy");
+      assert.throws(() => snap.scan(key(0).key, key(1).key), /already released/);
+    } finally {
+      s.dispose();
+    }
+  });
+});
