@@ -10,22 +10,24 @@
 // and then read LMDB alone. Durability is off (noSync): a crash loses the store, and state comes
 // back from the last checkpoint.
 //
-// LMDB reads its pages through a map of the data file, and lmdb unmaps it only when the
-// environment closes: every page a lookup or a write touched stays in the process's RSS (as
-// file-backed pages). So the store closes and reopens the environment once the map may hold more
-// than a quarter of its managed memory (MappedEnvironment), at the next point where no LMDB
-// transaction or cursor of its own is open (between two write transactions of a flush, before a
-// lookup). A snapshot for a checkpoint reads a copy of the data file through an
-// environment of its own, which it reopens the same way between key groups.
+// LMDB's map of its data file is bounded by reopening the environment (mapped-environment.ts) at
+// points where no transaction or cursor of the store is open: between two write transactions of a
+// flush, before a lookup, between two scans. A snapshot for a checkpoint holds no transaction: the
+// barrier writes the dirty entries and nothing more, and from then until the snapshot is released
+// every write to LMDB of a key in a key group the snapshot has not read yet first keeps the key's
+// value at the barrier (or its absence) in an undo log, under keys of its own after every key group,
+// in the same write transaction. A key group of the snapshot is read in one read transaction, the
+// store's entries with the undo log's over them; the log goes when the snapshot is released.
 
-import { constants, copyFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from "node:fs";
-import { createRequire } from "node:module";
+import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RootDatabase } from "lmdb";
 import { DataInputDeserializer, DataOutputSerializer } from "../../core/data-io.ts";
 import { WeirError } from "../../core/errors.ts";
 import { KeyFilter } from "./key-filter.ts";
+import { MappedEnvironment, PAGE_BYTES, TOUCH_BYTES } from "./mapped-environment.ts";
+import { UNDO_START, UndoLog } from "./snapshot-undo-log.ts";
 import { cacheKeyOf, ScratchReader } from "./store-keys.ts";
 import type { ValueCodec } from "./value-codecs.ts";
 
@@ -72,8 +74,6 @@ const ENTRY_OVERHEAD = 112;
  * (malloc'd, off the JS heap) until it commits, at most this many 4 KiB pages (16 MiB).
  */
 const KEYS_PER_TRANSACTION = 4096;
-/** LMDB's page size (the OS page size on Linux and x64 macOS), the unit of what a lookup maps. */
-const PAGE_BYTES = 4096;
 
 /** A read-only view of the store at one moment (see EmbeddedStore.readSnapshot). */
 export interface StoreSnapshot {
@@ -89,127 +89,13 @@ export class StateStoreError extends WeirError {
   }
 }
 
-type Lmdb = typeof import("lmdb");
-let lmdb: Lmdb | undefined;
-
-/**
- * lmdb, loaded by the first store of a thread: loading it (a native addon) costs ~0.1 s of CPU per
- * thread, which every slot's worker thread paid at start even when its job keeps state on the heap.
- */
-function lmdbModule(): Lmdb {
-  lmdb ??= createRequire(import.meta.url)("lmdb") as Lmdb;
-  return lmdb;
-}
-
-/** LMDB settings of every environment: durability off (state comes back from checkpoints). */
-function openEnvironment(path: string, readOnly = false): RootDatabase<Buffer, Buffer> {
-  const options: Parameters<Lmdb["open"]>[0] & { noReadAhead: boolean } = {
-    path,
-    keyEncoding: "binary",
-    encoding: "binary",
-    compression: false,
-    cache: false,
-    noSync: true,
-    noMetaSync: true,
-    noMemInit: true,
-    // MADV_RANDOM on the map: a read of one page does not read its neighbours in (an option of
-    // lmdb's open that its types do not declare).
-    noReadAhead: true,
-    readOnly,
-    // Address space only, the file grows as needed: no remap while the store grows to 16 GiB
-    // (lmdb grows the map past it). Not more: many stores can be open in one process.
-    mapSize: 2 ** 34,
-  };
-  return lmdbModule().open<Buffer, Buffer>(options);
-}
-
-/**
- * An LMDB environment reopened (which unmaps its data file) once the file-backed memory of the
- * process grew by more than `limit` since it last opened. Checked when `touched`, an upper estimate
- * of the map bytes touched since the last check, passes the limit: Linux maps a 64 KiB block around
- * each page fault of a file already in the page cache (fault-around), so an estimate per page
- * would be 16 times short, and one per block is as many times too much when writes in key order
- * share blocks. The check reads the process's file-backed pages (/proc/self/statm, ~40 µs); where
- * there is none the estimate decides alone. Never more than the data file holds.
- */
-class MappedEnvironment {
-  db: RootDatabase<Buffer, Buffer>;
-  /** Estimated bytes of the map touched since the last check (or reopen). */
-  touched = 0;
-  /** Open scans (their cursors would not survive a reopen): no reopen meanwhile. */
-  scans = 0;
-  reopens = 0;
-  /** The process's file-backed bytes when the environment was last opened (undefined: unknown). */
-  private base: number | undefined;
-  constructor(
-    readonly path: string,
-    readonly limit: number,
-    private readonly readOnly = false,
-  ) {
-    this.db = openEnvironment(path, readOnly);
-    this.base = fileBackedBytes();
-  }
-
-  /** Whether the map may have passed the limit and can be unmapped now; sets `touched` otherwise. */
-  overLimit(): boolean {
-    if (this.touched <= this.limit || this.scans > 0) return false;
-    // The pages touched are pages of the file: a file under the limit needs no reopen yet.
-    const fileBytes = statSync(join(this.path, "data.mdb")).size;
-    if (fileBytes <= this.limit) {
-      this.touched = Math.min(fileBytes, this.limit - this.limit / 8);
-      return false;
-    }
-    const now = fileBackedBytes();
-    if (now === undefined || this.base === undefined) return true;
-    const grown = now - this.base;
-    if (grown > this.limit) return true;
-    // Check again after an eighth of the limit at least: with the map just under the limit, a
-    // check every few touches would cost more than the touches (the map may pass by an eighth).
-    this.touched = Math.min(Math.max(0, grown), this.limit - this.limit / 8);
-    return false;
-  }
-
-  reopenIfMapped(): void {
-    if (this.overLimit()) this.reopen();
-  }
-
-  private reopen(): void {
-    // Synchronous: lmdb's close of a root database returns a settled promise when no write of its
-    // own asynchronous API is pending (the store uses none), and unmaps the file.
-    void this.db.close();
-    this.db = openEnvironment(this.path, this.readOnly);
-    this.touched = 0;
-    this.base = fileBackedBytes();
-    this.reopens++;
-  }
-
-  close(): void {
-    void this.db.close().catch(() => {});
-  }
-}
-
-/** Bytes of map per touch in the estimate: Linux's fault-around block. */
-const TOUCH_BYTES = 16 * PAGE_BYTES;
-let statmUnavailable = false;
-
-/** File-backed (and shared) resident bytes of the process, from /proc/self/statm; undefined off Linux. */
-function fileBackedBytes(): number | undefined {
-  if (statmUnavailable) return undefined;
-  try {
-    const fields = readFileSync("/proc/self/statm", "latin1").split(" ");
-    return Number(fields[2]) * PAGE_BYTES;
-  } catch {
-    statmUnavailable = true;
-    return undefined;
-  }
-}
-
 export class EmbeddedStore {
   readonly directory: string;
   private env: MappedEnvironment;
   /** Bytes of LMDB's map the store lets stay mapped before it reopens the environment. */
   private readonly mappedLimit: number;
-  private snapshots = 0;
+  /** What open snapshots need of the values the store overwrites (snapshot-undo-log.ts). */
+  private readonly undo = new UndoLog();
   private readonly cache = new Map<string, CacheEntry>();
   private readonly cacheBytesLimit: number;
   private readonly cacheEntriesLimit: number;
@@ -337,11 +223,13 @@ export class EmbeddedStore {
     const db = env.db;
     const out = this.out;
     const cache = this.cache;
+    const undo = this.undo;
     for (let i = from; i < to; i++) {
       const ck = keys[i]!;
       const e = cache.get(ck)!;
       e.dirty = false;
       const key = this.keyBytes(ck);
+      if (undo.open.length > 0) undo.preserve(db, key, this.filter.mayContain(ck));
       if (e.value === undefined) db.removeSync(key);
       else {
         out.clear();
@@ -403,7 +291,8 @@ export class EmbeddedStore {
     env.reopenIfMapped();
     yield* scanEnvironment(env, {
       start,
-      end,
+      // Never into the undo log of the snapshots.
+      end: end === undefined || Buffer.compare(end, UNDO_START) > 0 ? UNDO_START : end,
       limit: options.limit,
       exclusiveStart: options.exclusiveStart,
       snapshot: true,
@@ -412,51 +301,49 @@ export class EmbeddedStore {
 
   /**
    * A consistent view of the store as of now, for a snapshot read while the task goes on: writes
-   * the dirty entries, then copies LMDB's data file (a reflink where the file system has them; no
-   * write transaction is open, so the file holds the last commit) and opens the copy read-only.
-   * The copy is read through an environment of its own, reopened between scans as the store's is,
-   * so a full read of the snapshot does not leave the whole file mapped; `done()` deletes it. (A
-   * read transaction held on the store's own environment would keep its map, and every page the
-   * checkpoint reads, until the read ends.)
+   * the dirty entries, and from then until `done()` keeps in the undo log (snapshot-undo-log.ts)
+   * the value as of now of every key the store writes to LMDB before the view has read its key
+   * group. Nothing is copied and no transaction is held, so the store reopens its environment while
+   * the view is read (between two ranges), as at any other time. Each whole key group can be read
+   * once after the store wrote to it (a checkpoint reads each once); other ranges any number of times.
    */
   readSnapshot(): StoreSnapshot {
     this.flush();
-    const path = join(this.directory, `snapshot-${this.snapshots++}`);
-    let env: MappedEnvironment;
-    try {
-      mkdirSync(path);
-      copyFileSync(join(this.directory, "data.mdb"), join(path, "data.mdb"), constants.COPYFILE_FICLONE);
-      env = new MappedEnvironment(path, this.mappedLimit, true);
-    } catch (e) {
-      rmSync(path, { recursive: true, force: true });
-      throw new StateStoreError(
-        `cannot copy the embedded state store for a snapshot into '${path}': ${(e as Error).message}`,
-        {
-          cause: e,
-        },
-      );
-    }
+    const undo = this.undo;
+    const log = undo.begin();
     let open = true;
     return {
       scan: (start, end) => {
         if (!open) throw new StateStoreError("the store snapshot was already released");
         // A snapshot is read asynchronously (the checkpoint writer); a failing task disposes its
-        // store (and the copy with its directory) meanwhile: the checkpoint it was for cannot complete.
+        // store meanwhile: the checkpoint it was for cannot complete.
         if (this.disposed) {
           throw new StateStoreError(
             `the embedded state store '${this.directory}' was disposed while a snapshot of it was read (its task closed); the checkpoint it was for cannot complete`,
           );
         }
-        env.reopenIfMapped();
-        return scanEnvironment(env, { start, end, snapshot: true });
+        if (!undo.readable(log, start, end)) {
+          throw new StateStoreError(
+            `key group ${(start[0]! << 8) | start[1]!} of a snapshot of the embedded state store '${this.directory}' was already read and written to since: a snapshot reads each key group once`,
+          );
+        }
+        this.env.reopenIfMapped();
+        return undo.read(this.env, log, start, end);
       },
       done: () => {
         if (!open) return;
         open = false;
-        env.close();
-        rmSync(path, { recursive: true, force: true });
+        if (this.disposed) return;
+        undo.release(this.env, log);
       },
     };
+  }
+
+  /** Entries the undo log holds for open snapshots (tests). */
+  undoEntries(): number {
+    let n = 0;
+    for (const log of this.undo.open) n += log.entries;
+    return n;
   }
 
   /** Decodes a value returned by scan(). */
@@ -471,10 +358,12 @@ export class EmbeddedStore {
     env.reopenIfMapped();
     const db = env.db;
     const out = this.out;
+    const undo = this.undo;
     db.transactionSync(() => {
       for (const [key, value, codec] of entries) {
         const ck = cacheKeyOf(key);
         this.drop(ck);
+        if (undo.open.length > 0) undo.preserve(db, key, true);
         out.clear();
         codec.encode(value, out);
         db.putSync(key, out.buffer.subarray(0, out.position));
@@ -495,9 +384,11 @@ export class EmbeddedStore {
     env.reopenIfMapped();
     const db = env.db;
     const filter = this.filter;
+    const undo = this.undo;
     db.transactionSync(() =>
       fill((key, value) => {
         if (this.cache.size > 0) this.drop(cacheKeyOf(key));
+        if (undo.open.length > 0) undo.preserve(db, key, true);
         db.putSync(
           key,
           Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length),
@@ -519,6 +410,7 @@ export class EmbeddedStore {
     db.transactionSync(() => {
       for (const key of keys) {
         this.drop(cacheKeyOf(key));
+        if (this.undo.open.length > 0) this.undo.preserve(db, key, true);
         db.removeSync(key);
         env.touched += TOUCH_BYTES;
       }
