@@ -13,7 +13,7 @@ import { EmbeddedStore, MIN_MANAGED_MEMORY_BYTES } from "../../src/state/embedde
 import { cacheKeyOf, composeKey, groupStart } from "../../src/state/embedded/store-keys.ts";
 import { RAW_CODEC } from "../../src/state/embedded/value-codecs.ts";
 
-/** The store's bound on mapped bytes at the smallest managed memory: a quarter of it (256 KiB). */
+/** The stores' bound on mapped bytes here (the default is at least 32 MiB): 256 KiB. */
 const LIMIT = MIN_MANAGED_MEMORY_BYTES / 4;
 const KEYS = 12_000;
 
@@ -53,7 +53,11 @@ function mappedRss(file: string): number {
 }
 
 function filled(values: (i: number) => unknown): EmbeddedStore {
-  const s = new EmbeddedStore({ managedMemoryBytes: MIN_MANAGED_MEMORY_BYTES, cacheEntries: 1000 });
+  const s = new EmbeddedStore({
+    managedMemoryBytes: MIN_MANAGED_MEMORY_BYTES,
+    cacheEntries: 1000,
+    mappedBytes: LIMIT,
+  });
   for (const i of shuffled(KEYS)) put(s, i, values(i));
   s.flush();
   return s;
@@ -205,7 +209,7 @@ describe("embedded store: LMDB's map bounded by reopening", () => {
   });
 
   it("a key group read by a snapshot is logged no more, and is not read again once written", () => {
-    const s = new EmbeddedStore({ managedMemoryBytes: MIN_MANAGED_MEMORY_BYTES });
+    const s = new EmbeddedStore({ managedMemoryBytes: MIN_MANAGED_MEMORY_BYTES, mappedBytes: LIMIT });
     const entry = (kg: number, i: number): Buffer => composeKey(kg, 1, Buffer.from(`k${i}`, "latin1"));
     const set = (k: Buffer, v: unknown): void => s.set(k, cacheKeyOf(k), v, RAW_CODEC);
     const read = (snap: ReturnType<EmbeddedStore["readSnapshot"]>, kg: number): unknown[] =>

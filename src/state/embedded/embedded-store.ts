@@ -54,6 +54,11 @@ export interface EmbeddedStoreOptions {
   managedMemoryBytes?: number;
   /** An extra bound on the number of cached entries (tests use a small one to exercise eviction). */
   cacheEntries?: number;
+  /**
+   * Bytes of LMDB's map the store lets stay mapped before it reopens the environment (default: a
+   * quarter of managed memory, at least MIN_MAPPED_BYTES; tests set a small one).
+   */
+  mappedBytes?: number;
 }
 
 export interface ScanOptions {
@@ -66,6 +71,13 @@ export interface ScanOptions {
 export const DEFAULT_MANAGED_MEMORY_BYTES = 64 * 2 ** 20;
 /** The smallest managed memory a store accepts (its cache and map would thrash below it). */
 export const MIN_MANAGED_MEMORY_BYTES = 2 ** 20;
+
+/**
+ * The least map bound by default: below it the reopens cost more CPU than the map saves (16 MiB
+ * of managed memory, a 4 MiB bound: a reopen every ~64 random lookups, 4-6 times the job's CPU in
+ * test/state/embedded-memory-budget's child).
+ */
+export const MIN_MAPPED_BYTES = 32 * 2 ** 20;
 
 /** Heap bytes of a cache entry besides its key text and value: Map slot, entry object, string header. */
 const ENTRY_OVERHEAD = 112;
@@ -120,7 +132,10 @@ export class EmbeddedStore {
     this.cacheBytesLimit = Math.floor(managed / 2);
     this.cacheEntriesLimit = Math.max(1, options.cacheEntries ?? Number.MAX_SAFE_INTEGER);
     this.filter = new KeyFilter(Math.floor(managed / 8));
-    this.mappedLimit = Math.floor(managed / 4);
+    this.mappedLimit = Math.max(
+      1,
+      options.mappedBytes ?? Math.max(Math.floor(managed / 4), MIN_MAPPED_BYTES),
+    );
     try {
       mkdirSync(parent, { recursive: true });
       this.directory = mkdtempSync(join(parent, "weir-state-"));
