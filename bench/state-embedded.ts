@@ -68,6 +68,8 @@ if (!WRITERS.includes(WRITER)) throw new Error(`--writer: one of ${WRITERS.join(
 const PASSES = Number(arg("--passes") ?? 2);
 /** A progress line every this many records (0: none). */
 const PROGRESS_EVERY = KEYS >= 2_000_000 ? 1_000_000 : 0;
+/** Records between two turns of the event loop in a pass (a task's executor turns it every ~10 ms). */
+const YIELD_EVERY = 5_000;
 
 function status(): { hwmMb: number; anonMb: number; fileMb: number } {
   const s = readFileSync("/proc/self/status", "utf8");
@@ -113,6 +115,12 @@ function digest(backend: ReturnType<typeof createKeyedStateBackend>): { entries:
   return { entries, sum };
 }
 
+/** Times the backend's store reopened its LMDB environment (embedded backend only). */
+function reopens(): number | undefined {
+  const store = (b as unknown as { store?: { reopens?: () => number } }).store;
+  return store?.reopens?.();
+}
+
 /** CPU seconds (user + system, all threads) since `from`: the machine is shared, wall time varies with load. */
 function cpuS(from: NodeJS.CpuUsage): number {
   const u = process.cpuUsage(from);
@@ -152,17 +160,21 @@ try {
       const key = `user-${i}`;
       b.setCurrentKey(key, assignToKeyGroup(key, MAX));
       count.update((count.value() ?? 0) + 1);
-      if (PROGRESS_EVERY > 0 && ++done % PROGRESS_EVERY === 0) {
+      // Let the event loop turn now and then, as a task's loop does between batches: lmdb ends its
+      // implicit read transaction on a timer, which holds a reopened environment's old objects.
+      if (++done % YIELD_EVERY === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+      if (PROGRESS_EVERY > 0 && done % PROGRESS_EVERY === 0) {
         // A line per million records: CPU per key as the store grows (and a figure if a run is cut short).
         const st = status();
         log(
-          `  pass ${pass}: ${done / 1e6}M records, CPU ${cpuS(c0)} s, ${((performance.now() - t0) / 1000).toFixed(0)} s; RSS anon ${st.anonMb.toFixed(0)} MB, file ${st.fileMb.toFixed(0)} MB, peak ${st.hwmMb.toFixed(0)} MB`,
+          `  pass ${pass}: ${done / 1e6}M records, CPU ${cpuS(c0)} s, ${((performance.now() - t0) / 1000).toFixed(0)} s; RSS anon ${st.anonMb.toFixed(0)} MB, file ${st.fileMb.toFixed(0)} MB, peak ${st.hwmMb.toFixed(0)} MB; ${reopens() ?? 0} reopens`,
         );
       }
     }
     const s = (performance.now() - t0) / 1000;
     figures[`pass${pass}S`] = +s.toFixed(2);
     figures[`pass${pass}CpuS`] = cpuS(c0);
+    figures[`pass${pass}Reopens`] = reopens();
     const st = status();
     log(
       `pass ${pass}: ${s.toFixed(1)} s (CPU ${cpuS(c0)} s), ${Math.round(KEYS / s).toLocaleString("en-US")} records/s; RSS anon ${st.anonMb.toFixed(0)} MB, file ${st.fileMb.toFixed(0)} MB; ${phasePeaks(`pass${pass}`)}`,
@@ -177,6 +189,7 @@ try {
     const c0 = process.cpuUsage();
     const snap = b.snapshot();
     const syncMs = performance.now() - t0;
+    const syncCpuS = cpuS(c0);
     let entries = 0;
     let sum = 0;
     const counted: KeyedStateSnapshot = {
@@ -196,10 +209,11 @@ try {
     figures.checkpointS = +ckptS.toFixed(2);
     figures.checkpointCpuS = cpuS(c0);
     figures.checkpointSyncMs = +syncMs.toFixed(0);
+    figures.checkpointSyncCpuS = syncCpuS;
     figures.checkpointMb = +sizeMb.toFixed(1);
     const st = status();
     log(
-      `checkpoint: ${ckptS.toFixed(1)} s (CPU ${cpuS(c0)} s, synchronous part ${syncMs.toFixed(0)} ms), ${sizeMb.toFixed(0)} MB, ${entries} entries; RSS anon at the start ${before.anonMb.toFixed(0)} MB, at the end ${st.anonMb.toFixed(0)} MB, file ${st.fileMb.toFixed(0)} MB; ${phasePeaks("checkpoint")}`,
+      `checkpoint: ${ckptS.toFixed(1)} s (CPU ${cpuS(c0)} s, synchronous part ${syncMs.toFixed(0)} ms, CPU ${syncCpuS} s), ${sizeMb.toFixed(0)} MB, ${entries} entries; RSS anon at the start ${before.anonMb.toFixed(0)} MB, at the end ${st.anonMb.toFixed(0)} MB, file ${st.fileMb.toFixed(0)} MB; ${phasePeaks("checkpoint")}`,
     );
 
     // Restore into a new backend, key group by key group. The first backend goes first, as in a

@@ -9,15 +9,25 @@
 // answers reads of keys never written without a lookup. Range scans write the dirty entries first
 // and then read LMDB alone. Durability is off (noSync): a crash loses the store, and state comes
 // back from the last checkpoint.
+//
+// LMDB's map of its data file is bounded by reopening the environment (mapped-environment.ts) at
+// points where no transaction or cursor of the store is open: between two write transactions of a
+// flush, before a lookup, between two scans. A snapshot for a checkpoint holds no transaction: the
+// barrier writes the dirty entries and nothing more, and from then until the snapshot is released
+// every write to LMDB of a key in a key group the snapshot has not read yet first keeps the key's
+// value at the barrier (or its absence) in an undo log, under keys of its own after every key group,
+// in the same write transaction. A key group of the snapshot is read in one read transaction, the
+// store's entries with the undo log's over them; the log goes when the snapshot is released.
 
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
-import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RootDatabase } from "lmdb";
 import { DataInputDeserializer, DataOutputSerializer } from "../../core/data-io.ts";
 import { WeirError } from "../../core/errors.ts";
 import { KeyFilter } from "./key-filter.ts";
+import { MappedEnvironment, PAGE_BYTES, TOUCH_BYTES } from "./mapped-environment.ts";
+import { UNDO_START, UndoLog } from "./snapshot-undo-log.ts";
 import { cacheKeyOf, ScratchReader } from "./store-keys.ts";
 import type { ValueCodec } from "./value-codecs.ts";
 
@@ -44,6 +54,11 @@ export interface EmbeddedStoreOptions {
   managedMemoryBytes?: number;
   /** An extra bound on the number of cached entries (tests use a small one to exercise eviction). */
   cacheEntries?: number;
+  /**
+   * Bytes of LMDB's map the store lets stay mapped before it reopens the environment (default: a
+   * quarter of managed memory, at least MIN_MAPPED_BYTES; tests set a small one).
+   */
+  mappedBytes?: number;
 }
 
 export interface ScanOptions {
@@ -56,6 +71,13 @@ export interface ScanOptions {
 export const DEFAULT_MANAGED_MEMORY_BYTES = 64 * 2 ** 20;
 /** The smallest managed memory a store accepts (its cache and map would thrash below it). */
 export const MIN_MANAGED_MEMORY_BYTES = 2 ** 20;
+
+/**
+ * The least map bound by default: below it the reopens cost more CPU than the map saves (16 MiB
+ * of managed memory, a 4 MiB bound: a reopen every ~64 random lookups, 4-6 times the job's CPU in
+ * test/state/embedded-memory-budget's child).
+ */
+export const MIN_MAPPED_BYTES = 32 * 2 ** 20;
 
 /** Heap bytes of a cache entry besides its key text and value: Map slot, entry object, string header. */
 const ENTRY_OVERHEAD = 112;
@@ -79,43 +101,13 @@ export class StateStoreError extends WeirError {
   }
 }
 
-type Lmdb = typeof import("lmdb");
-let lmdb: Lmdb | undefined;
-
-/**
- * lmdb, loaded by the first store of a thread: loading it (a native addon) costs ~0.1 s of CPU per
- * thread, which every slot's worker thread paid at start even when its job keeps state on the heap.
- */
-function lmdbModule(): Lmdb {
-  lmdb ??= createRequire(import.meta.url)("lmdb") as Lmdb;
-  return lmdb;
-}
-
-/** LMDB settings of every environment: durability off (state comes back from checkpoints). */
-function openEnvironment(path: string, readOnly = false): RootDatabase<Buffer, Buffer> {
-  const options: Parameters<Lmdb["open"]>[0] & { noReadAhead: boolean } = {
-    path,
-    keyEncoding: "binary",
-    encoding: "binary",
-    compression: false,
-    cache: false,
-    noSync: true,
-    noMetaSync: true,
-    noMemInit: true,
-    // MADV_RANDOM on the map: a read of one page does not read its neighbours in (an option of
-    // lmdb's open that its types do not declare).
-    noReadAhead: true,
-    readOnly,
-    // Address space only, the file grows as needed: no remap while the store grows to 16 GiB
-    // (lmdb grows the map past it). Not more: many stores can be open in one process.
-    mapSize: 2 ** 34,
-  };
-  return lmdbModule().open<Buffer, Buffer>(options);
-}
-
 export class EmbeddedStore {
   readonly directory: string;
-  private db: RootDatabase<Buffer, Buffer>;
+  private env: MappedEnvironment;
+  /** Bytes of LMDB's map the store lets stay mapped before it reopens the environment. */
+  private readonly mappedLimit: number;
+  /** What open snapshots need of the values the store overwrites (snapshot-undo-log.ts). */
+  private readonly undo = new UndoLog();
   private readonly cache = new Map<string, CacheEntry>();
   private readonly cacheBytesLimit: number;
   private readonly cacheEntriesLimit: number;
@@ -140,10 +132,14 @@ export class EmbeddedStore {
     this.cacheBytesLimit = Math.floor(managed / 2);
     this.cacheEntriesLimit = Math.max(1, options.cacheEntries ?? Number.MAX_SAFE_INTEGER);
     this.filter = new KeyFilter(Math.floor(managed / 8));
+    this.mappedLimit = Math.max(
+      1,
+      options.mappedBytes ?? Math.max(Math.floor(managed / 4), MIN_MAPPED_BYTES),
+    );
     try {
       mkdirSync(parent, { recursive: true });
       this.directory = mkdtempSync(join(parent, "weir-state-"));
-      this.db = openEnvironment(this.directory);
+      this.env = new MappedEnvironment(this.directory, this.mappedLimit);
     } catch (e) {
       throw new StateStoreError(
         `cannot create the embedded state store under '${parent}': ${(e as Error).message}; set the state backend's local directory to a writable local disk`,
@@ -161,8 +157,15 @@ export class EmbeddedStore {
     }
     this.misses++;
     let raw: Buffer | undefined;
-    if (this.filter.mayContain(ck)) raw = this.db.getBinaryFast(key);
-    else this.filtered++;
+    if (this.filter.mayContain(ck)) {
+      const env = this.env;
+      env.reopenIfMapped();
+      raw = env.db.getBinaryFast(key);
+      // A lookup maps a leaf page and its block (the branch pages above it are few and shared),
+      // and the value's overflow pages when it spans any.
+      env.touched +=
+        raw === undefined || raw.length < PAGE_BYTES / 2 ? TOUCH_BYTES : TOUCH_BYTES + raw.length;
+    } else this.filtered++;
     let value: unknown;
     let size = ENTRY_OVERHEAD + ck.length;
     if (raw !== undefined) {
@@ -218,34 +221,46 @@ export class EmbeddedStore {
     for (const [ck, e] of this.cache) if (e.dirty) keys.push(ck);
     keys.sort();
     const perTransaction = KEYS_PER_TRANSACTION;
-    for (let from = 0; from < keys.length; from += perTransaction) {
+    const env = this.env;
+    let from = 0;
+    while (from < keys.length) {
       const to = Math.min(keys.length, from + perTransaction);
-      this.db.transactionSync(() => this.writeEntries(keys, from, to));
+      env.reopenIfMapped();
+      // A transaction ends early when the map passed its limit: the next one starts after a reopen.
+      from = env.db.transactionSync(() => this.writeEntries(keys, from, to));
     }
     this.dirty = 0;
   }
 
-  private writeEntries(keys: readonly string[], from: number, to: number): void {
-    const db = this.db;
+  /** Writes keys[from, to) in the open transaction; returns where it stopped (early: map over its limit). */
+  private writeEntries(keys: readonly string[], from: number, to: number): number {
+    const env = this.env;
+    const db = env.db;
     const out = this.out;
     const cache = this.cache;
+    const undo = this.undo;
     for (let i = from; i < to; i++) {
       const ck = keys[i]!;
       const e = cache.get(ck)!;
       e.dirty = false;
       const key = this.keyBytes(ck);
-      if (e.value === undefined) {
-        db.removeSync(key);
-        continue;
+      if (undo.open.length > 0) undo.preserve(db, key, this.filter.mayContain(ck));
+      if (e.value === undefined) db.removeSync(key);
+      else {
+        out.clear();
+        e.codec.encode(e.value, out);
+        db.putSync(key, out.buffer.subarray(0, out.position));
+        this.filter.add(ck);
+        const size = ENTRY_OVERHEAD + ck.length + valueBytes(out.position);
+        this.cacheBytes += size - e.size;
+        e.size = size;
       }
-      out.clear();
-      e.codec.encode(e.value, out);
-      db.putSync(key, out.buffer.subarray(0, out.position));
-      this.filter.add(ck);
-      const size = ENTRY_OVERHEAD + ck.length + valueBytes(out.position);
-      this.cacheBytes += size - e.size;
-      e.size = size;
+      // A write reads the leaf it changes through the map (LMDB copies it into the transaction).
+      const bytes = e.value === undefined ? 0 : out.position;
+      env.touched += bytes < PAGE_BYTES / 2 ? TOUCH_BYTES : TOUCH_BYTES + bytes;
+      if (env.touched > env.limit && i + 1 < to && env.overLimit()) return i + 1;
     }
+    return to;
   }
 
   /** The bytes of a cache key (latin1 text) in a scratch buffer, valid until the next call. */
@@ -287,49 +302,63 @@ export class EmbeddedStore {
   *scan(start: Buffer, end: Buffer | undefined, options: ScanOptions = {}): Generator<[Buffer, Buffer]> {
     if (options.flush !== false) this.flush();
     else this.checkOpen();
-    const range = this.db.getRange({
+    const env = this.env;
+    env.reopenIfMapped();
+    yield* scanEnvironment(env, {
       start,
-      end,
+      // Never into the undo log of the snapshots.
+      end: end === undefined || Buffer.compare(end, UNDO_START) > 0 ? UNDO_START : end,
       limit: options.limit,
       exclusiveStart: options.exclusiveStart,
       snapshot: true,
     });
-    for (const { key, value } of range) yield [key, value];
   }
 
   /**
    * A consistent view of the store as of now, for a snapshot read while the task goes on: writes
-   * the dirty entries, then holds one LMDB read transaction until `done()` (LMDB keeps the pages
-   * it sees; the task's writes meanwhile go to new pages). Nothing is copied.
+   * the dirty entries, and from then until `done()` keeps in the undo log (snapshot-undo-log.ts)
+   * the value as of now of every key the store writes to LMDB before the view has read its key
+   * group. Nothing is copied and no transaction is held, so the store reopens its environment while
+   * the view is read (between two ranges), as at any other time. Each whole key group can be read
+   * once after the store wrote to it (a checkpoint reads each once); other ranges any number of times.
    */
   readSnapshot(): StoreSnapshot {
     this.flush();
-    const txn = this.db.useReadTransaction();
-    const db = this.db;
+    const undo = this.undo;
+    const log = undo.begin();
     let open = true;
     return {
       scan: (start, end) => {
         if (!open) throw new StateStoreError("the store snapshot was already released");
         // A snapshot is read asynchronously (the checkpoint writer); a failing task disposes its
-        // store meanwhile. LMDB must not be touched then: reading a closing environment aborts
-        // the whole process from native code ("No current read transaction available").
+        // store meanwhile: the checkpoint it was for cannot complete.
         if (this.disposed) {
           throw new StateStoreError(
             `the embedded state store '${this.directory}' was disposed while a snapshot of it was read (its task closed); the checkpoint it was for cannot complete`,
           );
         }
-        return scanTransaction(db, txn, start, end);
+        if (!undo.readable(log, start, end)) {
+          throw new StateStoreError(
+            `key group ${(start[0]! << 8) | start[1]!} of a snapshot of the embedded state store '${this.directory}' was already read and written to since: a snapshot reads each key group once`,
+          );
+        }
+        this.env.reopenIfMapped();
+        return undo.read(this.env, log, start, end);
       },
       done: () => {
         if (!open) return;
         open = false;
-        try {
-          txn.done();
-        } catch {
-          // the store was closed meanwhile: its read transactions went with it
-        }
+        if (this.disposed) return;
+        undo.release(this.env, log);
       },
     };
+  }
+
+  /** Entries the undo log holds for open snapshots (tests). */
+  undoEntries(): number {
+    let n = 0;
+    for (const log of this.undo.open) n += log.entries;
+    return n;
   }
 
   /** Decodes a value returned by scan(). */
@@ -340,15 +369,20 @@ export class EmbeddedStore {
   /** Writes encoded entries straight to LMDB (a restore); cached entries under these keys are dropped. */
   putAll(entries: Iterable<[Buffer, unknown, ValueCodec]>): void {
     this.flush();
-    const db = this.db;
+    const env = this.env;
+    env.reopenIfMapped();
+    const db = env.db;
     const out = this.out;
+    const undo = this.undo;
     db.transactionSync(() => {
       for (const [key, value, codec] of entries) {
         const ck = cacheKeyOf(key);
         this.drop(ck);
+        if (undo.open.length > 0) undo.preserve(db, key, true);
         out.clear();
         codec.encode(value, out);
         db.putSync(key, out.buffer.subarray(0, out.position));
+        env.touched += TOUCH_BYTES + out.position;
         this.filter.add(ck);
       }
     });
@@ -361,15 +395,21 @@ export class EmbeddedStore {
    */
   putEncoded(fill: (put: (key: Buffer, value: Uint8Array) => void) => void): void {
     this.flush();
-    const db = this.db;
+    const env = this.env;
+    env.reopenIfMapped();
+    const db = env.db;
     const filter = this.filter;
+    const undo = this.undo;
     db.transactionSync(() =>
       fill((key, value) => {
         if (this.cache.size > 0) this.drop(cacheKeyOf(key));
+        if (undo.open.length > 0) undo.preserve(db, key, true);
         db.putSync(
           key,
           Buffer.isBuffer(value) ? value : Buffer.from(value.buffer, value.byteOffset, value.length),
         );
+        // A restore writes keys in order, appending to the tree: the bytes written, not a page each.
+        env.touched += key.length + value.length + 16;
         filter.addBytes(key);
       }),
     );
@@ -379,11 +419,15 @@ export class EmbeddedStore {
   removeAll(keys: readonly Buffer[]): void {
     if (keys.length === 0) return;
     this.flush();
-    const db = this.db;
+    const env = this.env;
+    env.reopenIfMapped();
+    const db = env.db;
     db.transactionSync(() => {
       for (const key of keys) {
         this.drop(cacheKeyOf(key));
+        if (this.undo.open.length > 0) this.undo.preserve(db, key, true);
         db.removeSync(key);
+        env.touched += TOUCH_BYTES;
       }
     });
   }
@@ -415,6 +459,11 @@ export class EmbeddedStore {
     return this.filtered;
   }
 
+  /** Times the store's LMDB environment was reopened to unmap the pages it touched (tests, benchmarks). */
+  reopens(): number {
+    return this.env.reopens;
+  }
+
   /** Entries currently cached on the heap. */
   cachedEntries(): number {
     return this.cache.size;
@@ -427,7 +476,7 @@ export class EmbeddedStore {
     this.cache.clear();
     this.cacheBytes = 0;
     try {
-      void this.db.close().catch(() => {});
+      this.env.close();
     } finally {
       rmSync(this.directory, { recursive: true, force: true });
     }
@@ -442,13 +491,22 @@ export class EmbeddedStore {
   }
 }
 
-function* scanTransaction(
-  db: RootDatabase<Buffer, Buffer>,
-  txn: ReturnType<RootDatabase<Buffer, Buffer>["useReadTransaction"]>,
-  start: Buffer,
-  end: Buffer,
+/** The entries of a range of `env`, counting the bytes passed; no reopen of `env` until it ends. */
+function* scanEnvironment(
+  env: MappedEnvironment,
+  range: Parameters<RootDatabase<Buffer, Buffer>["getRange"]>[0],
 ): Generator<[Buffer, Buffer]> {
-  for (const { key, value } of db.getRange({ start, end, transaction: txn })) yield [key, value];
+  env.scans++;
+  try {
+    // The pages down to the first key, then the entries themselves (a page holds entries side by side).
+    env.touched += 4 * TOUCH_BYTES;
+    for (const { key, value } of env.db.getRange(range)) {
+      env.touched += key.length + value.length + 16;
+      yield [key, value];
+    }
+  } finally {
+    env.scans--;
+  }
 }
 
 /** Heap bytes of a decoded value whose encoding takes `encoded` bytes (a rough, generous estimate). */

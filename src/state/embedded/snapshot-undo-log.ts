@@ -1,0 +1,193 @@
+// The embedded store's snapshots without a long-lived read transaction: the undo log. From the
+// moment a snapshot is taken (its barrier) until it is released, every write to LMDB of a key the
+// snapshot has not read yet first keeps that key's value at the barrier, or its absence, under an
+// undo key of the snapshot — in the same write transaction, only the first time the key is written.
+// A range of the snapshot is then the store's entries as of now with the undo entries over them,
+// both read in one read transaction. Undo keys sort after every store key: [0xff 0xff][snapshot id:
+// u32 BE][store key] (store keys start with a key group, below 2^15). Whole key groups the snapshot
+// has read are not logged any more (a checkpoint reads each key group once).
+
+import type { RootDatabase } from "lmdb";
+import { type MappedEnvironment, TOUCH_BYTES } from "./mapped-environment.ts";
+
+/** The first key after every store key: where the undo log starts. */
+export const UNDO_START = Buffer.from([0xff, 0xff]);
+const UNDO_HEADER = 6;
+/** An undo entry's value: the key was absent at the barrier. */
+const ABSENT = Buffer.from([0]);
+const PRESENT = 1;
+/** Undo entries removed per write transaction when a snapshot is released. */
+const REMOVED_PER_TRANSACTION = 4096;
+
+const UNREAD = 0;
+const READ = 1;
+/** Read, then written: a second read would not see the barrier's values. */
+const READ_THEN_WRITTEN = 2;
+
+/** One open snapshot's part of the log. */
+export interface SnapshotLog {
+  readonly id: number;
+  /** Per key group (the key's first two bytes): UNREAD, READ or READ_THEN_WRITTEN. */
+  readonly groups: Uint8Array;
+  /** Undo entries it holds. */
+  entries: number;
+}
+
+export class UndoLog {
+  /** Open snapshots, oldest first. */
+  readonly open: SnapshotLog[] = [];
+  private nextId = 0;
+  private keyScratch = Buffer.allocUnsafe(256);
+  private valueScratch = Buffer.allocUnsafe(256);
+
+  begin(): SnapshotLog {
+    const log: SnapshotLog = { id: this.nextId++ >>> 0, groups: new Uint8Array(65536), entries: 0 };
+    this.open.push(log);
+    return log;
+  }
+
+  /**
+   * Keeps the value `key` has in `db` now (LMDB's, before this write: call in the write
+   * transaction, before the write) for every open snapshot that has not read its key group.
+   * `mayExist` false: the key is known absent (skips a lookup).
+   */
+  preserve(db: RootDatabase<Buffer, Buffer>, key: Buffer, mayExist: boolean): void {
+    const kg = key.length >= 2 ? (key[0]! << 8) | key[1]! : -1;
+    for (const log of this.open) {
+      if (kg >= 0) {
+        const state = log.groups[kg];
+        if (state === READ) log.groups[kg] = READ_THEN_WRITTEN;
+        if (state !== UNREAD) continue;
+      }
+      const undoKey = this.undoKey(log.id, key);
+      if (db.getBinaryFast(undoKey) !== undefined) continue; // kept at an earlier write
+      const old = mayExist ? db.getBinaryFast(key) : undefined;
+      let value = ABSENT;
+      if (old !== undefined) {
+        // `old` is lmdb's shared read buffer (its `length` set to the value's): copied before the
+        // next call into lmdb.
+        const n = old.length;
+        if (n + 1 > this.valueScratch.length) this.valueScratch = Buffer.allocUnsafe(2 * n + 1);
+        this.valueScratch[0] = PRESENT;
+        this.valueScratch.set(old.subarray(0, n), 1);
+        value = this.valueScratch.subarray(0, n + 1);
+      }
+      db.putSync(this.undoKey(log.id, key), value);
+      log.entries++;
+    }
+  }
+
+  /** Whether [start, end) can be read as of the snapshot (not a whole key group read and written since). */
+  readable(log: SnapshotLog, start: Buffer, end: Buffer | undefined): boolean {
+    const kg = wholeKeyGroup(start, end);
+    return kg < 0 || log.groups[kg] !== READ_THEN_WRITTEN;
+  }
+
+  /**
+   * The entries in [start, end) as of the snapshot, read in one read transaction of `env`; values
+   * are views valid until the next step. A whole key group read to its end is marked read.
+   */
+  *read(
+    env: MappedEnvironment,
+    log: SnapshotLog,
+    start: Buffer,
+    end: Buffer | undefined,
+  ): Generator<[Buffer, Buffer]> {
+    const stop = end === undefined || Buffer.compare(end, UNDO_START) > 0 ? UNDO_START : end;
+    const kg = wholeKeyGroup(start, end);
+    env.scans++;
+    const db = env.db;
+    const txn = db.useReadTransaction();
+    try {
+      env.touched += 4 * TOUCH_BYTES;
+      // The undo entries of the range first, copied (as many as the range's keys written since the
+      // barrier: at most a key group's entries when the checkpoint reads key groups).
+      const undoKeys: Buffer[] = [];
+      const undoValues: Array<Buffer | undefined> = [];
+      const undoEnd = Buffer.from(this.undoKey(log.id, stop));
+      for (const { key, value } of db.getRange({
+        start: Buffer.from(this.undoKey(log.id, start)),
+        end: undoEnd,
+        transaction: txn,
+      })) {
+        undoKeys.push(Buffer.from(key.subarray(UNDO_HEADER)));
+        undoValues.push(value[0] === PRESENT ? Buffer.from(value.subarray(1)) : undefined);
+        env.touched += key.length + value.length + 16;
+      }
+      let u = 0;
+      for (const { key, value } of db.getRange({ start, end: stop, transaction: txn })) {
+        env.touched += key.length + value.length + 16;
+        for (; u < undoKeys.length; u++) {
+          const c = Buffer.compare(undoKeys[u]!, key);
+          if (c > 0) break;
+          const old = undoValues[u];
+          if (c === 0) {
+            // Written since the barrier: its value then (none if it was absent).
+            if (old !== undefined) yield [undoKeys[u]!, old];
+            break;
+          }
+          if (old !== undefined) yield [undoKeys[u]!, old]; // deleted since the barrier
+        }
+        if (u < undoKeys.length && undoKeys[u]!.equals(key)) {
+          u++;
+          continue;
+        }
+        yield [key, value];
+      }
+      for (; u < undoKeys.length; u++) {
+        const old = undoValues[u];
+        if (old !== undefined) yield [undoKeys[u]!, old];
+      }
+      if (kg >= 0 && log.groups[kg] === UNREAD) log.groups[kg] = READ;
+    } finally {
+      txn.done();
+      env.scans--;
+    }
+  }
+
+  /** Removes a released snapshot's undo entries, in write transactions of bounded size. */
+  release(env: MappedEnvironment, log: SnapshotLog): void {
+    const i = this.open.indexOf(log);
+    if (i >= 0) this.open.splice(i, 1);
+    const start = Buffer.from(this.undoKey(log.id, Buffer.alloc(0)));
+    const end =
+      log.id === 0xffffffff
+        ? Buffer.alloc(UNDO_HEADER + 1, 0xff)
+        : Buffer.from(this.undoKey(log.id + 1, Buffer.alloc(0)));
+    while (log.entries > 0) {
+      env.reopenIfMapped();
+      const db = env.db;
+      const keys: Buffer[] = [];
+      for (const key of db.getKeys({ start, end, limit: REMOVED_PER_TRANSACTION })) {
+        keys.push(key);
+      }
+      if (keys.length === 0) break;
+      db.transactionSync(() => {
+        for (const key of keys) db.removeSync(key);
+      });
+      env.touched += keys.length * 64 + TOUCH_BYTES;
+      log.entries -= keys.length;
+    }
+    log.entries = 0;
+  }
+
+  /** [0xff 0xff][id][key] in a scratch buffer, valid until the next call. */
+  private undoKey(id: number, key: Buffer): Buffer {
+    const n = UNDO_HEADER + key.length;
+    if (n > this.keyScratch.length) this.keyScratch = Buffer.allocUnsafe(2 * n);
+    const b = this.keyScratch;
+    b[0] = 0xff;
+    b[1] = 0xff;
+    b.writeUInt32BE(id, 2);
+    key.copy(b, UNDO_HEADER);
+    return b.subarray(0, n);
+  }
+}
+
+/** The key group [start, end) is exactly (groupStart(kg), groupStart(kg + 1)); -1 when none. */
+function wholeKeyGroup(start: Buffer, end: Buffer | undefined): number {
+  if (end === undefined || start.length !== 4 || end.length !== 4) return -1;
+  if (start[2] !== 0 || start[3] !== 0 || end[2] !== 0 || end[3] !== 0) return -1;
+  const kg = (start[0]! << 8) | start[1]!;
+  return ((end[0]! << 8) | end[1]!) === kg + 1 ? kg : -1;
+}
