@@ -19,6 +19,7 @@ import {
   type SplitEnumeratorContext,
 } from "../../core/source.ts";
 import { Types } from "../../core/types/types.ts";
+import { StaticSplitEnumerator } from "./split-queue.ts";
 
 /** The one split: where to connect. Plain data (it goes into checkpoints). */
 export interface SocketSplit {
@@ -79,39 +80,22 @@ export class SocketTextSource implements Source<string, SocketSplit> {
   }
 
   createEnumerator(ctx: SplitEnumeratorContext<SocketSplit>): SplitEnumerator<SocketSplit> {
-    return new OneSplitEnumerator(ctx, [{ host: this.host, port: this.port }]);
+    return new StaticSplitEnumerator(ctx, [{ host: this.host, port: this.port }]);
   }
 
   restoreEnumerator(
     ctx: SplitEnumeratorContext<SocketSplit>,
     splits: SocketSplit[],
   ): SplitEnumerator<SocketSplit> {
-    return new OneSplitEnumerator(ctx, splits.length > 0 ? splits : [{ host: this.host, port: this.port }]);
+    return new StaticSplitEnumerator(
+      ctx,
+      splits.length > 0 ? splits : [{ host: this.host, port: this.port }],
+    );
   }
 
   createReader(ctx: SourceReaderContext): SourceReader<string, SocketSplit> {
     return new SocketTextReader(ctx, this);
   }
-}
-
-class OneSplitEnumerator implements SplitEnumerator<SocketSplit> {
-  constructor(
-    private readonly ctx: SplitEnumeratorContext<SocketSplit>,
-    private pending: SocketSplit[],
-  ) {}
-  start(): void {}
-  handleSplitRequest(subtask: number): void {
-    for (const s of this.pending.splice(0)) this.ctx.assignSplit(s, subtask);
-    this.ctx.signalNoMoreSplits(subtask);
-  }
-  addSplitsBack(splits: SocketSplit[]): void {
-    this.pending.push(...splits);
-  }
-  snapshotState(): SocketSplit[] {
-    return [...this.pending];
-  }
-  addReader(): void {}
-  close(): void {}
 }
 
 class SocketTextReader implements SourceReader<string, SocketSplit> {
