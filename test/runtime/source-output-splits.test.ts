@@ -99,4 +99,23 @@ describe("a source output's splits", () => {
     );
     assert.equal(events.at(-1), "idle");
   });
+
+  it("a released split no longer holds the watermark back", () => {
+    const { output, events } = sourceOutput(
+      WatermarkStrategy.forMonotonousTimestamps<number>(),
+      new ManualClock(0),
+    );
+    type Split = { emitWatermark(w: number): void };
+    const done = output.createOutputForSplit("done") as unknown as Split;
+    const live = output.createOutputForSplit("live") as unknown as Split;
+    done.emitWatermark(100);
+    live.emitWatermark(500);
+    output.releaseOutputForSplit("done"); // its file is read to the end
+    live.emitWatermark(1_000);
+    assert.deepEqual(
+      output.splitStates().map((s) => s.splitId),
+      ["live"],
+    );
+    assert.equal(events.filter((e) => e.startsWith("watermark")).at(-1), "watermark 1000");
+  });
 });
