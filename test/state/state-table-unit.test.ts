@@ -392,6 +392,19 @@ describe("state table: copy-on-write captures", () => {
     assert.throws(() => dropped.read(0, () => {}), /not pending/);
   });
 
+  it("a capture of some key groups reads only theirs, whatever the others hold", () => {
+    const { t, put } = table();
+    put(2, "a2", 4); // first in the Map's order: entries of other key groups come after it
+    put(0, "a0", 1);
+    put(0, "b0", 2);
+    put(1, "a1", 3);
+    put(3, "a3", 5);
+    put(0, "w0", 6, "w");
+    put(2, "w2", 7, "w");
+    const c = t.capture([2]); // key groups 0, 1 and 3 are not part of it
+    assert.deepEqual(readGroup(c, 2), ["-/a2=4", "w/w2=7"]);
+  });
+
   it("a table holds while a capture has key groups to read, and no longer once it read them all", () => {
     const { t, put } = table();
     put(0, "a", 1);
