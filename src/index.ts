@@ -143,6 +143,7 @@ export {
   UpdateType,
   StateVisibility,
   StateDescriptorConflictError,
+  StateMigrationError,
   ReadOnlyStateError,
   type ValueState,
   type ListState,

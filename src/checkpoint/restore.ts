@@ -183,6 +183,7 @@ function merge(
   const r: OperatorRestore = { keyGroups: [], operatorState: {}, custom: [], checkpointId };
   for (const p of parts) {
     for (const kg of p.keyGroups ?? []) r.keyGroups.push(kg);
+    if (p.keyedStateMeta !== undefined) (r.keyedStateMeta ??= []).push(...p.keyedStateMeta);
     if (p.custom !== undefined) r.custom.push(p.custom);
     for (const [name, s] of Object.entries(p.operatorState ?? {})) {
       const acc = (r.operatorState[name] ??= { mode: s.mode, values: [] });

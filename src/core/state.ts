@@ -1,7 +1,7 @@
 // State as user code sees it: typed descriptors, the keyed and operator state handles they yield,
 // and state time-to-live (StateTtlConfig). Backends (src/state) implement these interfaces.
 
-import { InvalidArgumentError } from "./errors.ts";
+import { InvalidArgumentError, InvalidJobError } from "./errors.ts";
 import type { ReduceFn, ReduceFunction } from "./functions.ts";
 import type { TypeInformation } from "./types/type-info.ts";
 
@@ -327,6 +327,13 @@ export class AggregatingStateDescriptor<IN, ACC, OUT> extends StateDescriptor<AC
 
 /** A descriptor registered under a name already used by a state of another kind or type. */
 export class StateDescriptorConflictError extends InvalidArgumentError {}
+
+/**
+ * Restored keyed state that the job's state declaration cannot read: another kind, or a type no
+ * migration rule reaches (docs/checkpoints.md, "Changing state between runs"). Restarting would
+ * read the same checkpoint again, so the job fails at once.
+ */
+export class StateMigrationError extends InvalidJobError {}
 
 /** A write to read-only state (broadcast state on the keyed side of a broadcast connection). */
 export class ReadOnlyStateError extends InvalidArgumentError {}

@@ -13,6 +13,7 @@ import { type RestartStrategyConfig, RestartBackoff } from "../checkpoint/restar
 import { validateInFlight } from "../checkpoint/in-flight-restore.ts";
 import { validateRestore } from "../checkpoint/restore.ts";
 import { CorruptStateError } from "../checkpoint/state-file.ts";
+import { StateMigrationError } from "../core/state.ts";
 import { JobCancelledError, WeirError } from "../core/errors.ts";
 import type { BufferPoolStats } from "../network/buffer-pool.ts";
 import type { FlameGraphNode } from "../runtime/metrics/cpu-profiler.ts";
@@ -393,9 +394,9 @@ export class JobMaster {
 
 /** A task could not read its checkpoint state (missing or corrupt file): not worth a restart. */
 function isRestoreFailure(e: unknown): boolean {
-  if (e instanceof CorruptStateError) return true;
+  if (e instanceof CorruptStateError || e instanceof StateMigrationError) return true;
   const loc = (e as { location?: { errorName?: string } }).location;
-  return loc?.errorName === "CorruptStateError";
+  return loc?.errorName === "CorruptStateError" || loc?.errorName === "StateMigrationError";
 }
 
 export function taskRefs(jobGraph: JobGraph): TaskRef[] {

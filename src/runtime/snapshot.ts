@@ -6,6 +6,7 @@
 // that is known only later (`pendingCustom`, e.g. a sink's PREPARE): the writer awaits it first.
 
 import type { EncodedEntryVisitor, KeyedStateSnapshot } from "../state/keyed-state-backend.ts";
+import type { StateMetaRanges } from "../state/state-meta.ts";
 
 export interface TimerSnapshot {
   service: string;
@@ -53,6 +54,8 @@ export interface OperatorSnapshot {
    * from a state file of format 3, each is left in the file until it is restored (StoredKeyGroup).
    */
   keyGroups?: Array<[number, KeyGroupSnapshot | Uint8Array | StoredKeyGroup]>;
+  /** Each keyed state's kind, declared types and TTL, by key-group range (state-meta.ts). */
+  keyedStateMeta?: StateMetaRanges;
   /** Operator (non-keyed) state by name. */
   operatorState?: Record<string, { mode: OperatorStateMode; values: unknown[] }>;
   /** A source's unfinished splits (with their progress). */
@@ -171,6 +174,8 @@ export interface EncodedKeyGroup {
 /** The state one operator of one new subtask restores from, after redistribution. */
 export interface OperatorRestore {
   keyGroups: Array<[number, RestoredKeyGroup]>;
+  /** What every old subtask recorded of its keyed states (empty for checkpoints from before it was kept). */
+  keyedStateMeta?: StateMetaRanges;
   operatorState: Record<string, { mode: OperatorStateMode; values: unknown[] }>;
   /** custom data of every old subtask (a restored operator decides what to keep). */
   custom: unknown[];

@@ -52,6 +52,7 @@ import {
   UNKNOWN_KEY_GROUP,
   VOID_NAMESPACE,
 } from "./state-table.ts";
+import { metaOf, RestoredStateMeta, type StateMetaInfo, type StateMetaRanges } from "./state-meta.ts";
 import { TtlPolicy } from "./ttl.ts";
 
 export { VOID_NAMESPACE, type Namespace } from "./state-table.ts";
@@ -90,6 +91,7 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
       );
     }
     this.numKeyGroups = Math.max(0, keyGroupRange.end - keyGroupRange.start + 1);
+    this.restoredMeta = new RestoredStateMeta(keyGroupRange.start, keyGroupRange.end);
     const start = keyGroupRange.start;
     this.keyGroupIndexOf = (mapKey) => keyGroupOfMapKey(mapKey, maxParallelism) - start;
   }
@@ -346,13 +348,33 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
         table = this.newTable(state);
         this.pendingRestore.set(state, table);
       }
+      const registered = this.states.get(state);
+      // A state registered before its key groups were restored reads them in its own form now.
+      const migrate = registered === undefined ? null : this.restorePlanOf(registered.descriptor)?.(i);
       if (this.keyGroupIndexOf(mapKey as MapKey) !== i) {
         throw new InvalidArgumentError(
           `restored key ${String(keyOfMapKey(mapKey as MapKey))} of state '${state}' is stored in key group ${keyGroup}, but is in key group ${this.keyGroupIndexOf(mapKey as MapKey) + this.keyGroupRange.start} at max parallelism ${this.maxParallelism}; restore with the max parallelism the checkpoint was taken with`,
         );
       }
-      table.mapOrCreate(namespace).set(mapKey as MapKey, value);
+      table.mapOrCreate(namespace).set(mapKey as MapKey, migrate ? migrate(value) : value);
     }
+  }
+
+  private restorePlanOf(d: AnyDescriptor): ReturnType<RestoredStateMeta["plansFor"]> {
+    return this.restoredMeta.plansFor(d, this.clock.now);
+  }
+
+  /** What a checkpoint records of each state (kind, types, TTL), by key-group range. */
+  stateMetaInfo(): StateMetaRanges {
+    const registered: Record<string, StateMetaInfo> = {};
+    for (const [name, st] of this.states) registered[name] = metaOf(st.descriptor);
+    return this.restoredMeta.snapshot(registered);
+  }
+
+  /** The checkpoint's records of its states: before its key groups; registrations are checked against them. */
+  restoreStateMetaInfo(parts: StateMetaRanges): void {
+    this.restoredMeta.restore(parts);
+    for (const st of this.states.values()) this.restorePlanOf(st.descriptor);
   }
 
   /** Nothing to release: the state lives in the JS heap. */
@@ -364,6 +386,8 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
 
   /** Restored tables of states whose descriptor has not registered yet, by state name. */
   private readonly pendingRestore = new Map<string, StateTable>();
+  /** What the restored checkpoint recorded of its states, by key group. */
+  private readonly restoredMeta: RestoredStateMeta;
 
   protected register(descriptor: AnyDescriptor): HeapState {
     const existing = this.states.get(descriptor.name);
@@ -371,13 +395,31 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
       checkCompatible(existing.descriptor, descriptor);
       return existing;
     }
-    const table = this.pendingRestore.get(descriptor.name) ?? this.newTable(descriptor.name);
+    // Checked before anything changes: an incompatible declaration throws StateMigrationError.
+    const migrate = this.restorePlanOf(descriptor);
+    const restored = this.pendingRestore.get(descriptor.name);
+    if (restored !== undefined && migrate !== null) migrateTable(restored, migrate);
+    const table = restored ?? this.newTable(descriptor.name);
     const ttl =
       descriptor.ttlConfig === undefined ? undefined : new TtlPolicy(descriptor.ttlConfig, this.clock);
     const state = createState(descriptor, table, this.ctx, ttl);
     this.pendingRestore.delete(descriptor.name);
     this.states.set(descriptor.name, state);
     return state;
+  }
+}
+
+/** Rewrites every entry of a restored table by its key group's plan (a live snapshot keeps the old values). */
+function migrateTable(
+  table: StateTable,
+  planOf: (keyGroupIndex: number) => ((v: unknown) => unknown) | null,
+): void {
+  for (const [, ns, map, key] of table.entries()) {
+    const i = table.checkedKeyGroupIndexOf(key);
+    const migrate = planOf(i);
+    if (migrate === null) continue;
+    table.touch(i, ns, key);
+    map.set(key, migrate(map.get(key)));
   }
 }
 

@@ -18,6 +18,7 @@ import type {
   ValueState,
   ValueStateDescriptor,
 } from "../core/state.ts";
+import type { StateMetaRanges } from "./state-meta.ts";
 import { type MapKey, type Namespace, VOID_NAMESPACE } from "./state-table.ts";
 
 /** One stored entry, as a snapshot writes it: the key in Map form (see keyOfMapKey) and the stored value. */
@@ -147,6 +148,17 @@ export interface KeyedStateBackend extends KeyedStateStore {
   snapshotKeyGroup(keyGroup: number): KeyGroupSnapshotEntry[];
   /** The whole keyed state as of now, read later (see KeyedStateSnapshot). */
   snapshot(): KeyedStateSnapshot;
+  /**
+   * What a checkpoint records of each state beside its entries (kind, declared types, TTL), by
+   * key-group range: registered states, and restored ones not registered yet as they were restored.
+   */
+  stateMetaInfo(): StateMetaRanges;
+  /**
+   * Those records from the checkpoint restored, before its key groups: a state registering later
+   * is checked against them and its restored entries migrated (state-meta.ts); an incompatible
+   * declaration throws StateMigrationError.
+   */
+  restoreStateMetaInfo(parts: StateMetaRanges): void;
   /** Puts back a key group's entries from a checkpoint (states not registered yet get theirs on registration). */
   restoreKeyGroup(keyGroup: number, entries: KeyGroupSnapshotEntry[]): void;
   /**

@@ -225,6 +225,8 @@ export abstract class StreamOperator {
         }
       }
       snap.keyedState = { state: backend.snapshot(), timers };
+      const meta = backend.stateMetaInfo();
+      if (meta.length > 0) snap.keyedStateMeta = meta;
     }
     const operatorState = this.snapshotOperatorState();
     if (operatorState !== undefined) snap.operatorState = operatorState;
@@ -336,6 +338,7 @@ export abstract class StreamOperator {
     const backend = this.keyedBackend();
     if (backend !== undefined) {
       this.restoredTimers = new Map();
+      if (restore.keyedStateMeta !== undefined) backend.restoreStateMetaInfo(restore.keyedStateMeta);
       for (const [kg, restored] of restore.keyGroups) {
         if (kg < backend.keyGroupRange.start || kg > backend.keyGroupRange.end) continue;
         // Decoded here, one key group at a time: only this one's entries are on the heap.

@@ -34,6 +34,7 @@ import {
   type Namespace,
   VOID_NAMESPACE,
 } from "../state-table.ts";
+import { metaOf, RestoredStateMeta, type StateMetaInfo, type StateMetaRanges } from "../state-meta.ts";
 import { TtlPolicy } from "../ttl.ts";
 import { EmbeddedMapState } from "./embedded-map-state.ts";
 import {
@@ -91,6 +92,8 @@ export class EmbeddedKeyedStateBackend
   private suffixVersion = -1;
   private suffixBytes: Uint8Array = new Uint8Array(0);
   private readonly restoreReader = new ScratchReader();
+  /** What the restored checkpoint recorded of its states, by key group. */
+  private readonly restoredMeta: RestoredStateMeta;
 
   constructor(
     readonly keyGroupRange: KeyGroupRange,
@@ -98,6 +101,7 @@ export class EmbeddedKeyedStateBackend
   ) {
     super();
     this.numKeyGroups = Math.max(0, keyGroupRange.end - keyGroupRange.start + 1);
+    this.restoredMeta = new RestoredStateMeta(keyGroupRange.start, keyGroupRange.end);
     this.store = new EmbeddedStore(options);
   }
 
@@ -397,6 +401,19 @@ export class EmbeddedKeyedStateBackend
     };
   }
 
+  /** What a checkpoint records of each state (kind, types, TTL), by key-group range. */
+  stateMetaInfo(): StateMetaRanges {
+    const registered: Record<string, StateMetaInfo> = {};
+    for (const [name, st] of this.states) registered[name] = metaOf(st.descriptor);
+    return this.restoredMeta.snapshot(registered);
+  }
+
+  /** The checkpoint's records of its states: before its key groups; registrations are checked against them. */
+  restoreStateMetaInfo(parts: StateMetaRanges): void {
+    this.restoredMeta.restore(parts);
+    for (const st of this.states.values()) this.restoredMeta.plansFor(st.descriptor, this.clock.now);
+  }
+
   restoreKeyGroup(keyGroup: number, entries: KeyGroupSnapshotEntry[]): void {
     if (!this.inRange(keyGroup)) return;
     const out = this.suffixOut;
@@ -412,10 +429,18 @@ export class EmbeddedKeyedStateBackend
       if (s === undefined) {
         this.pending.add(state);
         writes.push([key, value, RAW_CODEC]);
-      } else if (s instanceof EmbeddedMapState) {
-        for (const [uk, v] of value as Map<unknown, unknown>)
+        continue;
+      }
+      // A state registered before its key groups were restored reads them in its own form now.
+      const migrate = this.restoredMeta.plansFor(
+        s.descriptor,
+        this.clock.now,
+      )?.(keyGroup - this.keyGroupRange.start);
+      const stored = migrate ? migrate(value) : value;
+      if (s instanceof EmbeddedMapState) {
+        for (const [uk, v] of stored as Map<unknown, unknown>)
           writes.push([userEntryKey(key, uk), v, s.codec]);
-      } else writes.push([key, value, s.codec]);
+      } else writes.push([key, stored, s.codec]);
     }
     this.store.putAll(writes);
   }
@@ -486,6 +511,8 @@ export class EmbeddedKeyedStateBackend
       checkCompatible(existing.descriptor, descriptor);
       return existing;
     }
+    // Checked before anything changes: an incompatible declaration throws StateMigrationError.
+    const migrate = this.restoredMeta.plansFor(descriptor, this.clock.now);
     const id = this.idOf(descriptor.name);
     const ttl =
       descriptor.ttlConfig === undefined ? undefined : new TtlPolicy(descriptor.ttlConfig, this.clock);
@@ -493,10 +520,10 @@ export class EmbeddedKeyedStateBackend
     this.states.set(descriptor.name, state);
     if (this.pending.delete(descriptor.name)) {
       // Entries restored before the state registered are in raw form: kept as they are when the
-      // state can read them so, else rewritten in its own encoding.
-      const kept = restoredCodecFor(descriptor, ttl !== undefined);
+      // state can read them so, else rewritten in its own encoding (migrated first if they must be).
+      const kept = migrate === null ? restoredCodecFor(descriptor, ttl !== undefined) : undefined;
       if (kept !== undefined) state.codec = kept;
-      else this.convertRestored(state);
+      else this.convertRestored(state, migrate);
     }
     return state;
   }
@@ -505,13 +532,18 @@ export class EmbeddedKeyedStateBackend
    * Rewrites the raw entries restored for `state` in its own encoding: each in place (same store
    * key), map state as one entry per user key (the raw entry, one Map per key, is removed).
    */
-  private convertRestored(state: EmbeddedState): void {
+  private convertRestored(
+    state: EmbeddedState,
+    planOf: ((keyGroupIndex: number) => ((v: unknown) => unknown) | null) | null,
+  ): void {
     for (let i = 0; i < this.numKeyGroups; i++) {
       const kg = i + this.keyGroupRange.start;
       const rawKeys: Buffer[] = [];
       const writes: Array<[Buffer, unknown, EmbeddedState["codec"]]> = [];
+      const migrate = planOf?.(i) ?? null;
       for (const [k, raw] of this.store.scan(groupStart(kg, state.id), groupStart(kg, state.id + 1))) {
-        const value = this.store.decode(raw, RAW_CODEC);
+        const decoded = this.store.decode(raw, RAW_CODEC);
+        const value = migrate === null ? decoded : migrate(decoded);
         if (state.perUserKey) {
           rawKeys.push(k);
           for (const [uk, v] of value as Map<unknown, unknown>)
