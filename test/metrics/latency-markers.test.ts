@@ -19,6 +19,7 @@ import {
 } from "../../src/index.ts";
 import type { JobMetrics } from "../../src/runtime/metrics/job-metrics.ts";
 import { operatorLatencies } from "../../src/runtime/metrics/latency-metrics.ts";
+import { LatencyStats } from "../../src/runtime/metrics/latency-stats.ts";
 import { renderPrometheus } from "../../src/web/prometheus.ts";
 import { type RestServer, startRestServer } from "../../src/web/rest-server.ts";
 import { waitFor } from "../fixtures/helpers.ts";
@@ -60,6 +61,35 @@ function build(env: StreamExecutionEnvironment, count = Number.POSITIVE_INFINITY
     .uid("drop");
   return seenByUser;
 }
+
+describe("an operator's latency histograms", () => {
+  it("record the time from each marker's making to its arrival, per source", () => {
+    const stats = new LatencyStats();
+    const marker = (sourceUid: string, markedTime: number) => ({ sourceUid, sourceSubtask: 0, markedTime });
+    stats.record(marker("numbers", 10_000), 10_004);
+    stats.record(marker("numbers", 10_010), 10_016);
+    stats.record(marker("letters", 20_000), 20_003);
+    // A marker made "later" than it arrived (another thread's clock ahead): 0, not negative.
+    stats.record(marker("letters", 20_010), 20_008);
+    const bySource = new Map(stats.snapshot().map((s) => [s.sourceUid, s.stats]));
+    assert.deepEqual([...bySource.keys()], ["numbers", "letters"]);
+    const numbers = bySource.get("numbers")!;
+    assert.deepEqual(
+      { count: numbers.count, min: numbers.min, max: numbers.max, mean: numbers.mean },
+      {
+        count: 2,
+        min: 4,
+        max: 6,
+        mean: 5,
+      },
+    );
+    const letters = bySource.get("letters")!;
+    assert.deepEqual(
+      { count: letters.count, min: letters.min, max: letters.max },
+      { count: 2, min: 0, max: 3 },
+    );
+  });
+});
 
 describe("latency markers", () => {
   after(async () => {
