@@ -2,12 +2,21 @@
 // still running is not started again by a later notification (each staged checkpoint is committed
 // once), commits run one after another in checkpoint order, and a staging that rejects while an
 // earlier one is still pending (or failed) is reported through its snapshot, never as an unhandled
-// rejection.
+// rejection. close() waits for every commit still running (also one chained after a finished one);
+// a failed commit fails close() only after the final checkpoint (an aborted task's restart commits
+// again). A sink without two-phase commit checkpoints and restores with nothing to commit, and its
+// writer's finish() runs at the end of input.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import type { DataStream } from "../../src/index.ts";
-import type { Committer, PrecommittingSinkWriter, TwoPhaseCommittingSink } from "../../src/core/sink.ts";
+import type {
+  Committer,
+  PrecommittingSinkWriter,
+  Sink,
+  TwoPhaseCommittingSink,
+} from "../../src/core/sink.ts";
+import { FINAL_CHECKPOINT_ID } from "../../src/runtime/snapshot.ts";
 import { OneInputHarness } from "../../src/testing/index.ts";
 
 interface Deferred<T> {
@@ -168,6 +177,116 @@ describe("sink operator: asynchronous commits and stagings", () => {
     assert.deepEqual(restored.log, ["commit 1:a", "commit 2:b"]);
   });
 
+  it("close() waits for a commit chained after one that already finished", async () => {
+    const sink = new ControlledSink();
+    const running: Deferred<void>[] = [];
+    sink.commitWith = () => {
+      const d = deferred<void>();
+      running.push(d);
+      return d.promise;
+    };
+    const h = sinkHarness(sink);
+    await h.open();
+    h.processElement("a");
+    await h.snapshot(1);
+    h.notifyCheckpointComplete(1);
+    h.processElement("b");
+    await h.snapshot(2);
+    h.notifyCheckpointComplete(2); // chained after 1's commit
+    running[0]!.resolve();
+    await settle();
+    assert.deepEqual(sink.log, ["commit 1:a", "commit 2:b"]);
+    let closed = false;
+    const closing = h.close().then(() => {
+      closed = true;
+    });
+    await settle();
+    assert.equal(closed, false, "2's commit is still running");
+    running[1]!.resolve();
+    await closing;
+  });
+
+  it("an aborted task's close() waits for a failed commit without throwing it again", async () => {
+    const sink = new ControlledSink();
+    const commit = deferred<void>();
+    sink.commitWith = () => commit.promise;
+    const h = sinkHarness(sink);
+    await h.open();
+    h.processElement("a");
+    await h.snapshot(1);
+    h.notifyCheckpointComplete(1);
+    commit.reject(new Error("commit 1 refused"));
+    await settle();
+    assert.throws(() => h.runMailbox(), /commit 1 refused/, "reported once, through the mailbox");
+    // The task fails and is closed: the restart commits checkpoint 1 again.
+    await h.close();
+  });
+
+  it("after the final checkpoint, a failed final commit fails close(): the job must not report success", async () => {
+    const sink = new ControlledSink();
+    const commit = deferred<void>();
+    sink.commitWith = () => commit.promise;
+    const h = sinkHarness(sink);
+    await h.open();
+    h.processElement("a");
+    await h.endInput(); // stages what is left for the final checkpoint
+    h.notifyCheckpointComplete(FINAL_CHECKPOINT_ID);
+    assert.deepEqual(sink.log, [`commit ${FINAL_CHECKPOINT_ID}:a`]);
+    commit.reject(new Error("final commit refused"));
+    await settle();
+    assert.throws(() => h.runMailbox(), /final commit refused/);
+    await assert.rejects(h.close(), /final commit refused/);
+  });
+});
+
+describe("sink operator: a sink without two-phase commit", () => {
+  /** Buffers what it is given; finish() (the end of input) moves it to `flushed`. */
+  function bufferingSink() {
+    const buffered: string[] = [];
+    const flushed: string[] = [];
+    const sink: Sink<string> = {
+      createWriter: () => ({
+        write: (v) => void buffered.push(v),
+        finish: () => void flushed.push(...buffered.splice(0)),
+      }),
+    };
+    const h = OneInputHarness.of(
+      (s: DataStream<string>) => s.sinkTo(sink).uid("sink") as unknown as DataStream<never>,
+    );
+    return { h, buffered, flushed };
+  }
+
+  it("checkpoints and restores with nothing to stage or commit", async () => {
+    const { h, buffered } = bufferingSink();
+    await h.open();
+    h.processElement("a");
+    const snap = await h.snapshot(1);
+    h.notifyCheckpointComplete(1);
+    await h.close();
+    assert.deepEqual(buffered, ["a"]);
+    const { h: restored, buffered: again } = bufferingSink();
+    await restored.initializeState(snap);
+    await restored.open();
+    restored.processElement("b");
+    await restored.snapshot(2);
+    await restored.close();
+    assert.deepEqual(again, ["b"]);
+  });
+
+  it("its writer's finish() runs at the end of input", async () => {
+    const { h, buffered, flushed } = bufferingSink();
+    await h.open();
+    h.processElement("a");
+    h.processElement("b");
+    assert.deepEqual(flushed, []);
+    await h.endInput();
+    assert.deepEqual(flushed, ["a", "b"]);
+    assert.deepEqual(buffered, []);
+    await h.close();
+  });
+});
+
+describe("sink operator: asynchronous stagings", () => {
   it("a staging that rejects behind a pending one is reported by its snapshot, not left unhandled", async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown) => unhandled.push(e);
