@@ -4,8 +4,9 @@
 // earlier one is still pending (or failed) is reported through its snapshot, never as an unhandled
 // rejection. close() waits for every commit still running (also one chained after a finished one);
 // a failed commit fails close() only after the final checkpoint (an aborted task's restart commits
-// again). A sink without two-phase commit checkpoints and restores with nothing to commit, and its
-// writer's finish() runs at the end of input.
+// again); it closes the writer, then the committer. A synchronous staging behind a pending
+// asynchronous one is recorded after it (a snapshot holds both). A sink without two-phase commit
+// checkpoints and restores with nothing to commit, and its writer's finish() runs at the end of input.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -239,6 +240,33 @@ describe("sink operator: asynchronous commits and stagings", () => {
   });
 });
 
+describe("sink operator: closing", () => {
+  it("close() closes the writer, then the committer", async () => {
+    const log: string[] = [];
+    const sink: TwoPhaseCommittingSink<string, string> = {
+      createWriter: () => ({
+        write: () => {},
+        prepareCommit: () => [],
+        close: () => void log.push("writer close"),
+      }),
+      createCommitter: () => ({
+        commit: () => {},
+        close: async () => {
+          await settle(1);
+          log.push("committer close");
+        },
+      }),
+    };
+    const h = OneInputHarness.of(
+      (s: DataStream<string>) => s.sinkTo(sink).uid("sink") as unknown as DataStream<never>,
+    );
+    await h.open();
+    h.processElement("a");
+    await h.close();
+    assert.deepEqual(log, ["writer close", "committer close"]);
+  });
+});
+
 describe("sink operator: a sink without two-phase commit", () => {
   /** Buffers what it is given; finish() (the end of input) moves it to `flushed`. */
   function bufferingSink() {
@@ -287,6 +315,34 @@ describe("sink operator: a sink without two-phase commit", () => {
 });
 
 describe("sink operator: asynchronous stagings", () => {
+  it("a synchronous staging behind a pending one waits for it: the snapshot holds both, in order", async () => {
+    const sink = new ControlledSink();
+    const stagings = [deferred<string[]>(), deferred<string[]>()];
+    // Checkpoints 1 and 2 stage asynchronously, 3 at once.
+    sink.staging = (id, staged) => (id <= 2 ? stagings[id - 1]!.promise : staged);
+    const h = sinkHarness(sink);
+    await h.open();
+    h.processElement("a");
+    const s1 = h.snapshot(1);
+    h.processElement("b");
+    const s2 = h.snapshot(2);
+    stagings[0]!.resolve(["1:a"]);
+    await s1; // 2's staging is still pending
+    h.processElement("c");
+    const s3 = h.snapshot(3);
+    stagings[1]!.resolve(["2:b"]);
+    await s2;
+    const third = await s3;
+    assert.deepEqual(sink.log, [], "nothing committed yet");
+    const restored = new ControlledSink();
+    const r = sinkHarness(restored);
+    await r.initializeState(third);
+    await r.open();
+    assert.deepEqual(restored.log, ["commit 1:a", "commit 2:b", "commit 3:c"]);
+    await r.close();
+    await h.close();
+  });
+
   it("a staging that rejects behind a pending one is reported by its snapshot, not left unhandled", async () => {
     const unhandled: unknown[] = [];
     const onUnhandled = (e: unknown) => unhandled.push(e);
