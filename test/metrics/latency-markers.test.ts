@@ -1,6 +1,7 @@
 // Latency markers (Flink's metrics.latency.interval): with an interval, every source subtask emits
 // markers that reach every operator downstream — chained ones, and across the network to every
-// subtask — and each records a `latency` histogram per source, served as Flink's job metrics and
+// subtask — and each records a `latency` histogram per source (a marker's arrival minus its making,
+// never negative), served as Flink's job metrics and
 // in Prometheus; without one (the default), no operator has any. Markers never reach user
 // functions and never change what a job outputs, through a failure and restore too.
 
