@@ -64,11 +64,14 @@ export class RemoteReturner implements BufferReturner {
   }
 }
 
-/** Dispatches messages arriving on this thread's ports to the local ends of channels. */
+/**
+ * Dispatches messages arriving on this thread's ports to the local ends of channels. The ports stay
+ * open until the thread ends (the coordinator ends it: closing them earlier could drop buffers still
+ * on their way, see task-worker.ts).
+ */
 export class ChannelRouter {
   private readonly inputs = new Map<number, BufferReceiver>();
   private readonly outputs = new Map<number, BufferReturner>();
-  private readonly ports: MessagePort[] = [];
 
   registerInput(channelId: number, receiver: BufferReceiver): void {
     this.inputs.set(channelId, receiver);
@@ -79,7 +82,6 @@ export class ChannelRouter {
   }
 
   attach(port: MessagePort): void {
-    this.ports.push(port);
     port.on("message", (msg: ChannelMessage) => {
       if ("r" in msg) {
         this.outputs.get(msg.c)?.giveBack(new NetworkBuffer(new Uint8Array(msg.r), 0, BufferKind.DATA));
@@ -101,9 +103,5 @@ export class ChannelRouter {
           );
       }
     });
-  }
-
-  close(): void {
-    for (const p of this.ports) p.close();
   }
 }

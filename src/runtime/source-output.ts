@@ -173,6 +173,8 @@ export class SourceOutput<T> implements ReaderOutput<T>, FusableReaderOutput {
     if (s === undefined) {
       s = new SplitOutput(this, this.strategy?.createGenerator?.());
       this.splits.set(splitId, s);
+      // A new split is active: a reader that was idle is active again before its first record.
+      this.update();
     }
     return s;
   }

@@ -84,6 +84,28 @@ describe("checkpoint statistics", () => {
     assert.equal(t.recent()[1]!.startDelayNanos, -1);
   });
 
+  it("a subtask keeps its last 10 acknowledged checkpoints, oldest first", () => {
+    const t = new SubtaskCheckpointTracker();
+    for (let id = 1; id <= 10; id++) {
+      t.start(id, 1_000 * id, 1_000 * id + 5);
+      t.acknowledged(id, 0, 1, false, 1_000 * id + 9);
+    }
+    assert.deepEqual(
+      t.recent().map((s) => s.id),
+      [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+      "ten: none dropped yet",
+    );
+    for (let id = 11; id <= 13; id++) {
+      t.start(id, 1_000 * id, 1_000 * id + 5);
+      t.acknowledged(id, 0, 1, false, 1_000 * id + 9);
+    }
+    assert.deepEqual(
+      t.recent().map((s) => s.id),
+      [4, 5, 6, 7, 8, 9, 10, 11, 12, 13],
+    );
+    assert.equal(t.recent()[9]!.ackTimestamp, 13_009);
+  });
+
   it("in-thread: every triggered checkpoint is in the history (the last 10), with per-subtask detail", async () => {
     const env = new StreamExecutionEnvironment({ parallelism: 2, checkpointDirectory: tempDir() });
     env.enableCheckpointing(10);

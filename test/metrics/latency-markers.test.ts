@@ -1,6 +1,7 @@
 // Latency markers (Flink's metrics.latency.interval): with an interval, every source subtask emits
 // markers that reach every operator downstream — chained ones, and across the network to every
-// subtask — and each records a `latency` histogram per source, served as Flink's job metrics and
+// subtask — and each records a `latency` histogram per source (a marker's arrival minus its making,
+// never negative), served as Flink's job metrics and
 // in Prometheus; without one (the default), no operator has any. Markers never reach user
 // functions and never change what a job outputs, through a failure and restore too.
 
@@ -19,6 +20,7 @@ import {
 } from "../../src/index.ts";
 import type { JobMetrics } from "../../src/runtime/metrics/job-metrics.ts";
 import { operatorLatencies } from "../../src/runtime/metrics/latency-metrics.ts";
+import { LatencyStats } from "../../src/runtime/metrics/latency-stats.ts";
 import { renderPrometheus } from "../../src/web/prometheus.ts";
 import { type RestServer, startRestServer } from "../../src/web/rest-server.ts";
 import { waitFor } from "../fixtures/helpers.ts";
@@ -60,6 +62,35 @@ function build(env: StreamExecutionEnvironment, count = Number.POSITIVE_INFINITY
     .uid("drop");
   return seenByUser;
 }
+
+describe("an operator's latency histograms", () => {
+  it("record the time from each marker's making to its arrival, per source", () => {
+    const stats = new LatencyStats();
+    const marker = (sourceUid: string, markedTime: number) => ({ sourceUid, sourceSubtask: 0, markedTime });
+    stats.record(marker("numbers", 10_000), 10_004);
+    stats.record(marker("numbers", 10_010), 10_016);
+    stats.record(marker("letters", 20_000), 20_003);
+    // A marker made "later" than it arrived (another thread's clock ahead): 0, not negative.
+    stats.record(marker("letters", 20_010), 20_008);
+    const bySource = new Map(stats.snapshot().map((s) => [s.sourceUid, s.stats]));
+    assert.deepEqual([...bySource.keys()], ["numbers", "letters"]);
+    const numbers = bySource.get("numbers")!;
+    assert.deepEqual(
+      { count: numbers.count, min: numbers.min, max: numbers.max, mean: numbers.mean },
+      {
+        count: 2,
+        min: 4,
+        max: 6,
+        mean: 5,
+      },
+    );
+    const letters = bySource.get("letters")!;
+    assert.deepEqual(
+      { count: letters.count, min: letters.min, max: letters.max },
+      { count: 2, min: 0, max: 3 },
+    );
+  });
+});
 
 describe("latency markers", () => {
   after(async () => {

@@ -386,4 +386,27 @@ describe("metrics edges", () => {
     job.setLiveSource(1, () => live);
     assert.equal(total(), 9, "attempt 1's counts add to attempt 0's last ones");
   });
+
+  it("job totals: news of an attempt arriving after the next one went live is left out", () => {
+    const job = new JobMetrics("j", "restarts", []);
+    const snap = (attempt: number, numRecordsIn: number): TaskMetricsSnapshot => ({
+      vertexId: 1,
+      subtask: 0,
+      attempt,
+      taskName: "count",
+      state: "running",
+      timestamp: 0,
+      metrics: { numRecordsIn },
+      operators: [],
+    });
+    job.setLiveSource(0, () => [snap(0, 5)]);
+    assert.equal(job.totals()[0]!.metrics.numRecordsIn, 5);
+    // Attempt 1 goes live; then a report of attempt 0 still on its way (a worker thread's last
+    // push) arrives before anyone reads the metrics.
+    job.setLiveSource(1, () => [snap(1, 2)]);
+    job.record([snap(0, 8)]);
+    const [task] = job.totals();
+    assert.equal(task!.attempt, 1);
+    assert.equal(task!.metrics.numRecordsIn, 7, "attempt 0's counts as they were when attempt 1 went live");
+  });
 });
