@@ -119,7 +119,7 @@ function valueMigration(old: TypeShape, now: TypeInformation<unknown>, path: str
       Array.isArray(v) ? v.map((x, i) => (each[i] === null || each[i] === undefined ? x : each[i]!(x))) : v;
   }
   if (now instanceof MapType && typeof old === "object" && "map" in old) {
-    if (valueMigration(old.map[0], now.key, `${path}(key)`) !== null) {
+    if (!readsAsIs(old.map[0], now.key)) {
       throw new Incompatible(
         `${at(path)}: the keys of a Types.MAP cannot be migrated (${typeText(old.map[0])} to ${typeText(shapeOf(now.key))})`,
       );
