@@ -50,9 +50,14 @@ export function shapeOf(t: TypeInformation<unknown>): TypeShape {
 export function metaOf(d: StateDescriptor<unknown>): StateMetaInfo {
   const meta: StateMetaInfo = { kind: d.kind, ttl: d.ttlConfig !== undefined };
   if (d.type !== undefined) meta.type = shapeOf(d.type);
-  const keyType = d.kind === "map" ? (d as MapStateDescriptor<unknown, unknown>).keyType : undefined;
+  const keyType = keyTypeOf(d);
   if (keyType !== undefined) meta.keyType = shapeOf(keyType);
   return meta;
+}
+
+/** A map state's user key type (undefined for other kinds). */
+function keyTypeOf(d: StateDescriptor<unknown>): TypeInformation<unknown> | undefined {
+  return (d as Partial<MapStateDescriptor<unknown, unknown>>).keyType;
 }
 
 /** A type written the way users declare it, for messages. */
@@ -145,15 +150,14 @@ function objectMigration(
 ): Migrate | null {
   const before = new Map(old);
   let changed = old.length !== now.fields.length;
-  const plan: Array<[string, Migrate | null | "absent" | "null"]> = [];
+  const plan: Array<[string, Migrate | null | "null"]> = [];
   for (const [name, t] of now.fields) {
     const fieldPath = path === "" ? name : `${path}.${name}`;
     const was = before.get(name);
     if (was === undefined) {
       changed = true;
       if (t instanceof NullableType) plan.push([name, "null"]);
-      else if (t === GENERIC) plan.push([name, "absent"]);
-      else {
+      else if (t !== GENERIC) {
         throw new Incompatible(
           `field '${fieldPath}' (${typeText(shapeOf(t))}) is new: restored values do not have it; declare it Types.NULLABLE(${typeText(shapeOf(t))}) (restored values get null)`,
         );
@@ -170,7 +174,6 @@ function objectMigration(
     const from = v as Record<string, unknown>;
     const out: Record<string, unknown> = {};
     for (const [name, m] of plan) {
-      if (m === "absent") continue;
       if (m === "null") out[name] = null;
       // A kept field absent from a value (it was NULLABLE or GENERIC) stays absent.
       else if (name in from) out[name] = m === null ? from[name] : m(from[name]);
@@ -206,16 +209,14 @@ export function planStateRestore(
   };
   if (old.kind !== d.kind)
     fail(`it was written as ${old.kind} state and is now registered as ${d.kind} state`);
+  const keyType = keyTypeOf(d);
+  if (old.keyType !== undefined && keyType !== undefined && !readsAsIs(old.keyType, keyType)) {
+    fail(
+      `its map keys were ${typeText(old.keyType)} and are now ${typeText(shapeOf(keyType))}; map keys cannot be migrated`,
+    );
+  }
   let each: Migrate | null = null;
   try {
-    if (d.kind === "map") {
-      const keyType = (d as MapStateDescriptor<unknown, unknown>).keyType;
-      if (old.keyType !== undefined && keyType !== undefined && !readsAsIs(old.keyType, keyType)) {
-        fail(
-          `its map keys were ${typeText(old.keyType)} and are now ${typeText(shapeOf(keyType))}; map keys cannot be migrated`,
-        );
-      }
-    }
     if (old.type !== undefined && d.type !== undefined) each = valueMigration(old.type, d.type, "");
   } catch (e) {
     if (e instanceof Incompatible) fail(e.reason);
@@ -288,9 +289,7 @@ export class RestoredStateMeta {
     for (let g = this.start; g <= this.end; g++) {
       const here = this.byGroup[g - this.start];
       if (g < this.end && this.byGroup[g + 1 - this.start] === here) continue;
-      const merged: Record<string, StateMetaInfo> = {};
-      for (const [name, m] of Object.entries(here ?? {})) if (!(name in registered)) merged[name] = m;
-      Object.assign(merged, registered);
+      const merged: Record<string, StateMetaInfo> = { ...here, ...registered };
       if (Object.keys(merged).length > 0) out.push([from, g, merged]);
       from = g + 1;
     }

@@ -273,6 +273,14 @@ describe("state-meta: records by key-group range", () => {
       [13, 15, { o: other }],
       [16, 19, { x: old }],
     ]);
+    // Key groups without a record (restored only in part): the registered states alone.
+    const part = new RestoredStateMeta(10, 19);
+    part.restore([[0, 12, { o: other }]]);
+    assert.deepEqual(part.snapshot({ x }), [
+      [10, 12, { o: other, x }],
+      [13, 19, { x }],
+    ]);
+    assert.deepEqual(part.snapshot({}), [[10, 12, { o: other }]]);
     // Registered x replaces what was restored of it everywhere.
     assert.deepEqual(r.snapshot({ x }), [
       [10, 12, { o: other, x }],
@@ -308,5 +316,11 @@ describe("state-meta: records by key-group range", () => {
     assert.equal(again.plansFor(value(AB), NOW), null);
     again.restore([[0, 0, { s: metaOf(value(Types.STRING)) }]]);
     assert.throws(() => again.plansFor(value(AB), NOW), StateMigrationError);
+    // A restore in parts (one call per old subtask): an answer given between them is not kept.
+    const parts = new RestoredStateMeta(0, 3);
+    parts.restore([[0, 1, { s: metaOf(value(AB)) }]]);
+    assert.equal(parts.plansFor(value(AB), NOW), null);
+    parts.restore([[2, 3, { s: metaOf(value(A)) }]]);
+    assert.deepEqual(parts.plansFor(value(AB), NOW)!(3)!({ a: 1 }), { a: 1, b: null });
   });
 });
