@@ -1,0 +1,281 @@
+// In-flight data of an unaligned checkpoint restored as records at another parallelism, for every
+// partitioner that redistributes (no job: checkpoints held in memory, records written by a real
+// RecordWriter). Each old channel holds records in both parts — what the consumer had received but
+// not processed (its input state) and what the producer had not sent yet (its output state) — and
+// the new subtasks, together, must get every one of them exactly once, each where it belongs:
+// - keyed (hash): at the subtask that owns the record's key group now, with a max parallelism of 4
+//   so that old and new key-group ranges meet at single groups (2 -> 3 and 3 -> 2);
+// - global: all at subtask 0 (Flink's FIRST mapping), none elsewhere;
+// - broadcast: old consumer 0's records to every new subtask (its broadcast state is the one every
+//   new subtask restores), none of the other old consumers' copies;
+// - custom: where the user's partitioner sends each key at the new parallelism; a partitioner that
+//   answers outside 0..n-1 fails the restore, as it fails the live edge, rather than dropping data.
+// Within one old channel the records keep their order (input part, then output part).
+
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import type {
+  CheckpointMetadata,
+  LoadedCheckpoint,
+  TaskStateEntry,
+} from "../../src/checkpoint/fs-storage.ts";
+import { type InFlightLayout, loadInFlight } from "../../src/checkpoint/in-flight-restore.ts";
+import { assignToKeyGroup, operatorIndexForKeyGroup } from "../../src/core/key-groups.ts";
+import { Types } from "../../src/index.ts";
+import { NetworkBufferPool } from "../../src/network/buffer-pool.ts";
+import { RecordWriter } from "../../src/network/record-writer.ts";
+import { ResultSubpartition } from "../../src/network/result-subpartition.ts";
+import { type PartitionerKind, type PartitionerSpec, consumersOf } from "../../src/runtime/partitioners.ts";
+import type { ChannelState, TaskSnapshot } from "../../src/runtime/snapshot.ts";
+
+const BUFFER_SIZE = 64;
+const serializer = Types.STRING.createSerializer();
+
+/** The bytes a record writer sends for these records (timestamps: their index * 10). */
+function encode(values: string[]): Uint8Array[] {
+  if (values.length === 0) return [];
+  const pool = new NetworkBufferPool(BUFFER_SIZE, 4096);
+  const sp = new ResultSubpartition(pool, 1_000_000, () => {});
+  const buffers: Uint8Array[] = [];
+  sp.receiver = { deliver: (b) => buffers.push(b.memory.slice(0, b.size)) };
+  const writer = new RecordWriter([sp], { selectChannel: () => 0 }, serializer, BUFFER_SIZE, "test", -1);
+  for (const v of values) writer.emit(v, timestampOf(v));
+  writer.flushAll();
+  return buffers;
+}
+
+/** Records are `i/j/n:key` (old channel i -> j, n-th record); n gives the timestamp. */
+const timestampOf = (v: string) => 10 * Number(v.split(":")[0]!.split("/")[2]) + 1;
+const keyOf = (v: string) => v.split(":")[1]!;
+
+/** The records of old channel i -> j: `i/j/n:key`, the first half held by j, the rest by i. */
+type ChannelRecords = (i: number, j: number) => string[];
+
+interface Edge {
+  kind: PartitionerKind;
+  producers: number;
+  oldConsumers: number;
+  maxParallelism: number;
+}
+
+/** A checkpoint of src (p) -> edge -> dst (c) whose channels hold `records`, in memory. */
+function checkpoint(edge: Edge, records: ChannelRecords): LoadedCheckpoint {
+  const { kind, producers: p, oldConsumers: c, maxParallelism } = edge;
+  const files: Record<string, TaskSnapshot> = {};
+  const inputs: ChannelState["inputs"][] = Array.from({ length: c }, () => []);
+  for (let i = 0; i < p; i++) {
+    const consumers = consumersOf(kind, i, p, c);
+    const outputs = consumers.map((j) => {
+      const all = records(i, j);
+      const held = Math.ceil(all.length / 2);
+      // Consumer j's channel from producer i is its i-th input channel (every edge here is all-to-all).
+      if (held > 0) inputs[j]!.push([i, 0, encode(all.slice(0, held))]);
+      return encode(all.slice(held));
+    });
+    files[`chk-1/src-${i}.state`] = { operators: {}, channels: { inputs: [], outputs: [outputs] } };
+  }
+  for (let j = 0; j < c; j++) {
+    files[`chk-1/dst-${j}.state`] = { operators: {}, channels: { inputs: inputs[j]!, outputs: [] } };
+  }
+  const entry = (name: string, parallelism: number, io: "inputs" | "outputs"): TaskStateEntry => ({
+    operators: [name],
+    parallelism,
+    maxParallelism,
+    subtasks: Array.from({ length: parallelism }, (_, subtask) => ({
+      subtask,
+      file: `chk-1/${name}-${subtask}.state`,
+      keyGroups: undefined,
+      size: 1,
+      finished: false,
+    })),
+    inputs: io === "inputs" ? [{ edge: "src->dst", partitioner: kind }] : [],
+    outputs: io === "outputs" ? [{ edge: "src->dst", partitioner: kind }] : [],
+  });
+  const metadata: CheckpointMetadata = {
+    format: "weir-checkpoint",
+    version: 1,
+    checkpointId: 1,
+    savepoint: false,
+    jobName: "j",
+    jobId: "job",
+    timestamp: 0,
+    inFlightData: true,
+    enumerators: {},
+    tasks: { src: entry("src", p, "outputs"), dst: entry("dst", c, "inputs") },
+  };
+  return {
+    root: "/mem",
+    path: "/mem/chk-1",
+    metadata,
+    async read(rel) {
+      const f = files[rel];
+      if (f === undefined) throw new Error(`no file ${rel}`);
+      return f;
+    },
+    location: (rel) => `/mem/${rel}`,
+    exists: async (rel) => rel in files,
+  };
+}
+
+/** What each new subtask of dst restores: its records, in order, with their timestamps checked. */
+async function restoreAt(
+  cp: LoadedCheckpoint,
+  edge: Edge,
+  spec: PartitionerSpec,
+  n: number,
+): Promise<string[][]> {
+  const out: string[][] = [];
+  for (let c = 0; c < n; c++) {
+    const layout: InFlightLayout = {
+      operators: ["dst"],
+      parallelism: n,
+      inputs: [
+        {
+          edge: "src->dst",
+          description: "'src' -> 'dst'",
+          member: 0,
+          inputIndex: 0,
+          partitioner: spec,
+          serializer,
+          producerParallelism: edge.producers,
+          consumerParallelism: n,
+          maxParallelism: edge.maxParallelism,
+          channels: { first: 0, producers: Array.from({ length: edge.producers }, (_, i) => i) },
+        },
+      ],
+      outputs: [],
+    };
+    const r = await loadInFlight(cp, layout, c);
+    assert.ok(r === undefined || (r.inputs.length === 0 && r.outputs.length === 0), "restored as records");
+    const values = (r?.records ?? []).flatMap((x) => {
+      assert.deepEqual(x.timestamps, (x.values as string[]).map(timestampOf));
+      return x.values as string[];
+    });
+    out.push(values);
+  }
+  return out;
+}
+
+/** Keys of every key group of a max parallelism of 4 (the same keys each run: hashing is fixed). */
+function keysPerGroup(maxParallelism: number, perGroup: number): string[] {
+  const byGroup: string[][] = Array.from({ length: maxParallelism }, () => []);
+  for (let x = 0; byGroup.some((g) => g.length < perGroup); x++) {
+    const key = `key${x}`;
+    const g = byGroup[assignToKeyGroup(key, maxParallelism)]!;
+    if (g.length < perGroup) g.push(key);
+  }
+  return byGroup.flat();
+}
+
+/** Every record of every old channel, channel by channel. */
+function allRecords(edge: Edge, records: ChannelRecords): string[][] {
+  const out: string[][] = [];
+  for (let i = 0; i < edge.producers; i++)
+    for (const j of consumersOf(edge.kind, i, edge.producers, edge.oldConsumers)) out.push(records(i, j));
+  return out;
+}
+
+/** `got` holds exactly the records of `expected` (as many times), each channel's in its order. */
+function assertSameRecordsInChannelOrder(got: string[], expected: string[][], what: string): void {
+  assert.deepEqual([...got].sort(), expected.flat().sort(), `${what}: the records`);
+  for (const channel of expected) {
+    const mine = got.filter((v) => channel.includes(v));
+    assert.deepEqual(
+      mine,
+      channel.filter((v) => mine.includes(v)),
+      `${what}: one old channel's order`,
+    );
+  }
+}
+
+describe("in-flight records restored at another parallelism", () => {
+  for (const [p, oldC, newC] of [
+    [2, 2, 3],
+    [2, 3, 2],
+    [1, 2, 3],
+    [2, 3, 1],
+  ] as const) {
+    it(`keyed edge, max parallelism 4, src p=${p}, dst ${oldC} -> ${newC}: each record once, at its key group's owner`, async () => {
+      const edge: Edge = { kind: "hash", producers: p, oldConsumers: oldC, maxParallelism: 4 };
+      const keys = keysPerGroup(4, 3);
+      // Channel i -> j carries the keys whose group old consumer j owns, several records each.
+      const records: ChannelRecords = (i, j) => {
+        const mine = keys.filter((k) => operatorIndexForKeyGroup(4, oldC, assignToKeyGroup(k, 4)) === j);
+        return mine.flatMap((k, n) => [0, 1].map((r) => `${i}/${j}/${n * 2 + r}:${k}`));
+      };
+      const spec: PartitionerSpec = { kind: "hash", keySelector: (v: string) => keyOf(v) };
+      const got = await restoreAt(checkpoint(edge, records), edge, spec, newC);
+      const all = allRecords(edge, records);
+      assert.ok(all.flat().length >= 4 * 3 * 2 * p, "every key group has records in flight");
+      for (let c = 0; c < newC; c++) {
+        const expected = all.map((ch) =>
+          ch.filter((v) => operatorIndexForKeyGroup(4, newC, assignToKeyGroup(keyOf(v), 4)) === c),
+        );
+        assertSameRecordsInChannelOrder(got[c]!, expected, `new subtask ${c}`);
+      }
+    });
+  }
+
+  for (const [p, oldC, newC] of [
+    [2, 2, 3],
+    [1, 3, 2],
+  ] as const) {
+    it(`global edge, src p=${p}, dst ${oldC} -> ${newC}: every record at subtask 0 only`, async () => {
+      const edge: Edge = { kind: "global", producers: p, oldConsumers: oldC, maxParallelism: 128 };
+      // A global edge sends everything to consumer 0; its channels to the others stay empty.
+      const records: ChannelRecords = (i, j) =>
+        j === 0 ? Array.from({ length: 7 }, (_, n) => `${i}/${j}/${n}:g${n}`) : [];
+      const got = await restoreAt(checkpoint(edge, records), edge, { kind: "global" }, newC);
+      assertSameRecordsInChannelOrder(got[0]!, allRecords(edge, records), "subtask 0");
+      for (let c = 1; c < newC; c++) assert.deepEqual(got[c], [], `subtask ${c} gets none`);
+    });
+  }
+
+  for (const [p, oldC, newC] of [
+    [1, 2, 3],
+    [2, 3, 2],
+  ] as const) {
+    it(`broadcast edge, src p=${p}, dst ${oldC} -> ${newC}: every subtask gets old consumer 0's records once`, async () => {
+      const edge: Edge = { kind: "broadcast", producers: p, oldConsumers: oldC, maxParallelism: 128 };
+      // Each consumer received every record; each had processed a different prefix of it.
+      const records: ChannelRecords = (i, j) =>
+        Array.from({ length: 9 }, (_, n) => `${i}/${j}/${n}:b${n}`).slice(j * 2);
+      const got = await restoreAt(checkpoint(edge, records), edge, { kind: "broadcast" }, newC);
+      const ofConsumer0 = allRecords(edge, records).filter((ch) => ch[0]!.split("/")[1] === "0");
+      for (let c = 0; c < newC; c++) assertSameRecordsInChannelOrder(got[c]!, ofConsumer0, `subtask ${c}`);
+    });
+  }
+
+  it("custom partitioner, dst 2 -> 3: each record where the partitioner sends it at p=3", async () => {
+    const edge: Edge = { kind: "custom", producers: 2, oldConsumers: 2, maxParallelism: 128 };
+    // Old consumer j got the keys k with k % 2 === j.
+    const records: ChannelRecords = (i, j) =>
+      Array.from({ length: 8 }, (_, n) => `${i}/${j}/${n}:${n * 2 + j}`);
+    const spec: PartitionerSpec = {
+      kind: "custom",
+      partitioner: (key: number, n: number) => key % n,
+      keySelector: (v: string) => Number(keyOf(v)),
+    };
+    const got = await restoreAt(checkpoint(edge, records), edge, spec, 3);
+    const all = allRecords(edge, records);
+    for (let c = 0; c < 3; c++) {
+      const expected = all.map((ch) => ch.filter((v) => Number(keyOf(v)) % 3 === c));
+      assertSameRecordsInChannelOrder(got[c]!, expected, `new subtask ${c}`);
+    }
+  });
+
+  it("custom partitioner answering outside 0..n-1 at the new parallelism fails the restore, naming the edge", async () => {
+    const edge: Edge = { kind: "custom", producers: 1, oldConsumers: 4, maxParallelism: 128 };
+    const records: ChannelRecords = (i, j) => [`${i}/${j}/0:${j}`, `${i}/${j}/1:${j}`];
+    // Written for 4 channels and never told the real count: subtasks 2 and 3 do not exist at p=2.
+    const spec: PartitionerSpec = {
+      kind: "custom",
+      partitioner: (key: number) => key,
+      keySelector: (v: string) => Number(keyOf(v)),
+    };
+    await assert.rejects(
+      restoreAt(checkpoint(edge, records), edge, spec, 2),
+      /custom partitioner of edge 'src' -> 'dst' returned 2; it must return an integer in 0\.\.1/,
+    );
+  });
+});
