@@ -9,7 +9,10 @@
 // - broadcast: old consumer 0's records to every new subtask (its broadcast state is the one every
 //   new subtask restores), none of the other old consumers' copies;
 // - custom: where the user's partitioner sends each key at the new parallelism; a partitioner that
-//   answers outside 0..n-1 fails the restore, as it fails the live edge, rather than dropping data.
+//   answers outside 0..n-1 (too large, or negative as `key % n` of a negative key) fails the
+//   restore, as it fails the live edge, rather than dropping data;
+// - a broadcast edge that is not broadcast any more: refused by the task as well (each consumer's
+//   copy shared out would duplicate records).
 // Within one old channel the records keep their order (input part, then output part).
 
 import assert from "node:assert/strict";
@@ -276,6 +279,27 @@ describe("in-flight records restored at another parallelism", () => {
     await assert.rejects(
       restoreAt(checkpoint(edge, records), edge, spec, 2),
       /custom partitioner of edge 'src' -> 'dst' returned 2; it must return an integer in 0\.\.1/,
+    );
+    // `key % n` of a negative key is negative in JavaScript: refused too, not dropped.
+    const negative: PartitionerSpec = {
+      kind: "custom",
+      partitioner: (key: number, n: number) => (key - 3) % n,
+      keySelector: (v: string) => Number(keyOf(v)),
+    };
+    await assert.rejects(
+      restoreAt(checkpoint(edge, records), edge, negative, 2),
+      /custom partitioner of edge 'src' -> 'dst' returned -1; it must return an integer in 0\.\.1/,
+    );
+  });
+
+  it("in-flight data of a broadcast edge that is not broadcast any more: the task refuses it too", async () => {
+    // validateInFlight refuses such a restore before any task starts; a task given one anyway
+    // must not share out every consumer's copy of the same records (they would be duplicated).
+    const edge: Edge = { kind: "broadcast", producers: 1, oldConsumers: 2, maxParallelism: 128 };
+    const records: ChannelRecords = (i, j) => [`${i}/${j}/0:x`, `${i}/${j}/1:y`];
+    await assert.rejects(
+      restoreAt(checkpoint(edge, records), edge, { kind: "rebalance" }, 3),
+      /edge 'src' -> 'dst' was BROADCAST when the checkpoint was taken.*savepoint/,
     );
   });
 });
