@@ -5,6 +5,8 @@
 // the new subtasks, together, must get every one of them exactly once, each where it belongs:
 // - keyed (hash): at the subtask that owns the record's key group now, with a max parallelism of 4
 //   so that old and new key-group ranges meet at single groups (2 -> 3 and 3 -> 2);
+// - rebalance: whole old channels round robin (old channel k to new subtask k mod n), as
+//   docs/checkpoints.md says; an edge keyed now that was rebalanced: each record at its owner;
 // - global: all at subtask 0 (Flink's FIRST mapping), none elsewhere;
 // - broadcast: old consumer 0's records to every new subtask (its broadcast state is the one every
 //   new subtask restores), none of the other old consumers' copies;
@@ -24,7 +26,7 @@ import type {
 } from "../../src/checkpoint/fs-storage.ts";
 import { type InFlightLayout, loadInFlight } from "../../src/checkpoint/in-flight-restore.ts";
 import { assignToKeyGroup, operatorIndexForKeyGroup } from "../../src/core/key-groups.ts";
-import { Types } from "../../src/index.ts";
+import { Types, WeirError } from "../../src/index.ts";
 import { NetworkBufferPool } from "../../src/network/buffer-pool.ts";
 import { RecordWriter } from "../../src/network/record-writer.ts";
 import { ResultSubpartition } from "../../src/network/result-subpartition.ts";
@@ -249,6 +251,40 @@ describe("in-flight records restored at another parallelism", () => {
     });
   }
 
+  for (const [p, oldC, newC] of [
+    [2, 2, 3],
+    [2, 3, 2],
+  ] as const) {
+    it(`rebalance edge, src p=${p}, dst ${oldC} -> ${newC}: whole old channels dealt out round robin`, async () => {
+      const edge: Edge = { kind: "rebalance", producers: p, oldConsumers: oldC, maxParallelism: 128 };
+      const records: ChannelRecords = (i, j) =>
+        Array.from({ length: 3 + i + j }, (_, n) => `${i}/${j}/${n}:r`);
+      const got = await restoreAt(checkpoint(edge, records), edge, { kind: "rebalance" }, newC);
+      // Old channel k (producer by producer, consumer by consumer) goes whole to new subtask k mod p.
+      const all = allRecords(edge, records);
+      for (let c = 0; c < newC; c++) {
+        assert.deepEqual(got[c], all.filter((_, k) => k % newC === c).flat(), `new subtask ${c}`);
+      }
+    });
+  }
+
+  it("an edge keyed now that was not (rebalance -> keyBy), 2 -> 3: each record at its key group's owner", async () => {
+    // The old consumers' key groups say nothing of where a rebalanced record's key is: every old
+    // channel is read, and each record kept by the owner of its key group.
+    const edge: Edge = { kind: "rebalance", producers: 2, oldConsumers: 2, maxParallelism: 4 };
+    const keys = keysPerGroup(4, 2);
+    const records: ChannelRecords = (i, j) => keys.map((k, n) => `${i}/${j}/${n}:${k}`);
+    const spec: PartitionerSpec = { kind: "hash", keySelector: (v: string) => keyOf(v) };
+    const got = await restoreAt(checkpoint(edge, records), edge, spec, 3);
+    const all = allRecords(edge, records);
+    for (let c = 0; c < 3; c++) {
+      const expected = all.map((ch) =>
+        ch.filter((v) => operatorIndexForKeyGroup(4, 3, assignToKeyGroup(keyOf(v), 4)) === c),
+      );
+      assertSameRecordsInChannelOrder(got[c]!, expected, `new subtask ${c}`);
+    }
+  });
+
   it("custom partitioner, dst 2 -> 3: each record where the partitioner sends it at p=3", async () => {
     const edge: Edge = { kind: "custom", producers: 2, oldConsumers: 2, maxParallelism: 128 };
     // Old consumer j got the keys k with k % 2 === j.
@@ -276,20 +312,21 @@ describe("in-flight records restored at another parallelism", () => {
       partitioner: (key: number) => key,
       keySelector: (v: string) => Number(keyOf(v)),
     };
-    await assert.rejects(
-      restoreAt(checkpoint(edge, records), edge, spec, 2),
-      /custom partitioner of edge 'src' -> 'dst' returned 2; it must return an integer in 0\.\.1/,
-    );
+    // The user's partitioner is named as the cause, not the checkpoint (INVALID_ARGUMENT, not IO).
+    const partitionerError = (value: number) => (e: unknown) =>
+      e instanceof WeirError &&
+      e.code === "INVALID_ARGUMENT" &&
+      e.message.includes(
+        `the custom partitioner of edge 'src' -> 'dst' returned ${value}; it must return an integer in 0..1`,
+      );
+    await assert.rejects(restoreAt(checkpoint(edge, records), edge, spec, 2), partitionerError(2));
     // `key % n` of a negative key is negative in JavaScript: refused too, not dropped.
     const negative: PartitionerSpec = {
       kind: "custom",
       partitioner: (key: number, n: number) => (key - 3) % n,
       keySelector: (v: string) => Number(keyOf(v)),
     };
-    await assert.rejects(
-      restoreAt(checkpoint(edge, records), edge, negative, 2),
-      /custom partitioner of edge 'src' -> 'dst' returned -1; it must return an integer in 0\.\.1/,
-    );
+    await assert.rejects(restoreAt(checkpoint(edge, records), edge, negative, 2), partitionerError(-1));
   });
 
   it("in-flight data of a broadcast edge that is not broadcast any more: the task refuses it too", async () => {
