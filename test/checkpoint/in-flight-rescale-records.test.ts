@@ -16,6 +16,9 @@
 // - a broadcast edge that is not broadcast any more: refused by the task as well (each consumer's
 //   copy shared out would duplicate records).
 // Within one old channel the records keep their order (input part, then output part).
+// And a task in the middle of the job gets both its input and its output part back: as buffers
+// at the same parallelism, and its output as buffers beside its input as records when only its
+// input edge was rescaled.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -337,6 +340,130 @@ describe("in-flight records restored at another parallelism", () => {
     await assert.rejects(
       restoreAt(checkpoint(edge, records), edge, { kind: "rebalance" }, 3),
       /edge 'src' -> 'dst' was BROADCAST when the checkpoint was taken.*savepoint/,
+    );
+  });
+});
+
+/** A checkpoint in memory of src -> (rebalance) -> mid -> (hash) -> sink, from its files. */
+function pipeline(srcP: number, files: Record<string, TaskSnapshot>): LoadedCheckpoint {
+  const entry = (
+    name: string,
+    parallelism: number,
+    inputs: Array<[string, PartitionerKind]>,
+    outputs: Array<[string, PartitionerKind]>,
+  ): TaskStateEntry => ({
+    operators: [name],
+    parallelism,
+    maxParallelism: 128,
+    subtasks: Array.from({ length: parallelism }, (_, subtask) => ({
+      subtask,
+      file: `chk-1/${name}-${subtask}.state`,
+      keyGroups: undefined,
+      size: 1,
+      finished: false,
+    })),
+    inputs: inputs.map(([edge, partitioner]) => ({ edge, partitioner })),
+    outputs: outputs.map(([edge, partitioner]) => ({ edge, partitioner })),
+  });
+  const none: TaskSnapshot = { operators: {}, channels: { inputs: [], outputs: [[]] } };
+  const all: Record<string, TaskSnapshot> = {};
+  for (let i = 0; i < srcP; i++) all[`chk-1/src-${i}.state`] = none;
+  for (const f of ["chk-1/mid-0.state", "chk-1/mid-1.state", "chk-1/sink-0.state", "chk-1/sink-1.state"])
+    all[f] = none;
+  Object.assign(all, files);
+  const metadata: CheckpointMetadata = {
+    format: "weir-checkpoint",
+    version: 1,
+    checkpointId: 1,
+    savepoint: false,
+    jobName: "j",
+    jobId: "job",
+    timestamp: 0,
+    inFlightData: true,
+    enumerators: {},
+    tasks: {
+      src: entry("src", srcP, [], [["src->mid", "rebalance"]]),
+      mid: entry("mid", 2, [["src->mid", "rebalance"]], [["mid->sink", "hash"]]),
+      sink: entry("sink", 2, [["mid->sink", "hash"]], []),
+    },
+  };
+  return {
+    root: "/mem",
+    path: "/mem/chk-1",
+    metadata,
+    async read(rel) {
+      const f = all[rel];
+      if (f === undefined) throw new Error(`no file ${rel}`);
+      return f;
+    },
+    location: (rel) => `/mem/${rel}`,
+    exists: async (rel) => rel in all,
+  };
+}
+
+/** mid's layout in the new job: src at `srcP`, mid and sink at 2 as before. */
+function midLayout(srcP: number): InFlightLayout {
+  return {
+    operators: ["mid"],
+    parallelism: 2,
+    inputs: [
+      {
+        edge: "src->mid",
+        description: "'src' -> 'mid'",
+        member: 0,
+        inputIndex: 0,
+        partitioner: { kind: "rebalance" },
+        serializer,
+        producerParallelism: srcP,
+        consumerParallelism: 2,
+        maxParallelism: 128,
+        channels: { first: 0, producers: Array.from({ length: srcP }, (_, i) => i) },
+      },
+    ],
+    outputs: [
+      {
+        edge: "mid->sink",
+        partitioner: "hash",
+        producerParallelism: 2,
+        consumerParallelism: 2,
+        maxParallelism: 128,
+        subpartitions: [0, 1],
+      },
+    ],
+  };
+}
+
+describe("a task in the middle of the job: its input and its output in flight", () => {
+  it("at the same parallelism: both parts come back as buffers, the output per subpartition, without empty ones", async () => {
+    const [a] = encode(["1/0/0:x"]);
+    const [b] = encode(["0/1/0:y"]);
+    const cp = pipeline(2, {
+      // mid-0 had not processed `a` from src-1 (its input channel 1) and not sent `b` to sink-1.
+      "chk-1/mid-0.state": { operators: {}, channels: { inputs: [[1, 0, [a!]]], outputs: [[[], [b!]]] } },
+    });
+    assert.deepEqual(await loadInFlight(cp, midLayout(2), 0), {
+      inputs: [[1, 0, [a!]]],
+      outputs: [[0, 1, [b!]]],
+      records: [],
+    });
+    assert.equal(await loadInFlight(cp, midLayout(2), 1), undefined);
+  });
+
+  it("its input edge rescaled (src 1 -> 2): the input as records, the output still as buffers", async () => {
+    const [b] = encode(["0/1/0:y"]);
+    const cp = pipeline(1, {
+      "chk-1/mid-1.state": {
+        operators: {},
+        channels: { inputs: [[0, 0, encode(["0/1/0:a", "0/1/1:b"])]], outputs: [[[b!], []]] },
+      },
+    });
+    const r = await loadInFlight(cp, midLayout(2), 1);
+    assert.deepEqual(r?.inputs, []);
+    assert.deepEqual(r?.outputs, [[0, 0, [b!]]]);
+    // Old channel 0 -> 1 is the second old channel: round robin to new subtask 1 of 2.
+    assert.deepEqual(
+      r?.records.map((x) => x.values),
+      [["0/1/0:a", "0/1/1:b"]],
     );
   });
 });
