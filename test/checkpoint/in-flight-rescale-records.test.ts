@@ -67,7 +67,7 @@ interface Edge {
 }
 
 /** A checkpoint of src (p) -> edge -> dst (c) whose channels hold `records`, in memory. */
-function checkpoint(edge: Edge, records: ChannelRecords): LoadedCheckpoint {
+function checkpoint(edge: Edge, records: ChannelRecords): LoadedCheckpoint & { reads: string[] } {
   const { kind, producers: p, oldConsumers: c, maxParallelism } = edge;
   const files: Record<string, TaskSnapshot> = {};
   const inputs: ChannelState["inputs"][] = Array.from({ length: c }, () => []);
@@ -111,11 +111,14 @@ function checkpoint(edge: Edge, records: ChannelRecords): LoadedCheckpoint {
     enumerators: {},
     tasks: { src: entry("src", p, "outputs"), dst: entry("dst", c, "inputs") },
   };
+  const reads: string[] = [];
   return {
     root: "/mem",
     path: "/mem/chk-1",
     metadata,
+    reads,
     async read(rel) {
+      reads.push(rel);
       const f = files[rel];
       if (f === undefined) throw new Error(`no file ${rel}`);
       return f;
@@ -127,7 +130,7 @@ function checkpoint(edge: Edge, records: ChannelRecords): LoadedCheckpoint {
 
 /** What each new subtask of dst restores: its records, in order, with their timestamps checked. */
 async function restoreAt(
-  cp: LoadedCheckpoint,
+  cp: LoadedCheckpoint & { reads?: string[] },
   edge: Edge,
   spec: PartitionerSpec,
   n: number,
@@ -153,7 +156,11 @@ async function restoreAt(
       ],
       outputs: [],
     };
+    const before = cp.reads?.length ?? 0;
     const r = await loadInFlight(cp, layout, c);
+    // One subtask's restore reads each state file once, however many old channels it holds.
+    const reads = cp.reads?.slice(before) ?? [];
+    assert.deepEqual(reads, [...new Set(reads)], `subtask ${c} read a state file twice`);
     assert.ok(r === undefined || (r.inputs.length === 0 && r.outputs.length === 0), "restored as records");
     const values = (r?.records ?? []).flatMap((x) => {
       assert.deepEqual(x.timestamps, (x.values as string[]).map(timestampOf));
