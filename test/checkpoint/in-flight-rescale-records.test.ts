@@ -474,3 +474,145 @@ describe("a task in the middle of the job: its input and its output in flight", 
     );
   });
 });
+
+describe("more shapes at another parallelism", () => {
+  it("a two-input task (a rebalanced and a forward input) rescaled 2 -> 3: each edge's records at its own input", async () => {
+    // b (p=1) -> rebalance -> dst (p=2) is dst's first input, a (p=2) -> forward -> dst its second:
+    // dst-1's input channels are [b-0, a-1]. Restored with a and dst at p=3.
+    const B = ["0/1/0:b", "0/1/1:b"];
+    const A = ["1/1/0:a", "1/1/1:a", "1/1/2:a"];
+    const task = (
+      name: string,
+      parallelism: number,
+      inputs: Array<[string, PartitionerKind]>,
+      outputs: Array<[string, PartitionerKind]>,
+    ): TaskStateEntry => ({
+      operators: [name],
+      parallelism,
+      maxParallelism: 128,
+      subtasks: Array.from({ length: parallelism }, (_, subtask) => ({
+        subtask,
+        file: `chk-1/${name}-${subtask}.state`,
+        keyGroups: undefined,
+        size: 1,
+        finished: false,
+      })),
+      inputs: inputs.map(([edge, partitioner]) => ({ edge, partitioner })),
+      outputs: outputs.map(([edge, partitioner]) => ({ edge, partitioner })),
+    });
+    const none: TaskSnapshot = { operators: {}, channels: { inputs: [], outputs: [[]] } };
+    const files: Record<string, TaskSnapshot> = {
+      "chk-1/b-0.state": none,
+      "chk-1/a-0.state": none,
+      "chk-1/a-1.state": none,
+      "chk-1/dst-0.state": none,
+      "chk-1/dst-1.state": {
+        operators: {},
+        channels: {
+          inputs: [
+            [0, 0, encode(B)],
+            [1, 0, encode(A)],
+          ],
+          outputs: [],
+        },
+      },
+    };
+    const cp: LoadedCheckpoint = {
+      root: "/mem",
+      path: "/mem/chk-1",
+      metadata: {
+        format: "weir-checkpoint",
+        version: 1,
+        checkpointId: 1,
+        savepoint: false,
+        jobName: "j",
+        jobId: "job",
+        timestamp: 0,
+        inFlightData: true,
+        enumerators: {},
+        tasks: {
+          b: task("b", 1, [], [["b->dst", "rebalance"]]),
+          a: task("a", 2, [], [["a->dst", "forward"]]),
+          dst: task(
+            "dst",
+            2,
+            [
+              ["b->dst", "rebalance"],
+              ["a->dst", "forward"],
+            ],
+            [],
+          ),
+        },
+      },
+      async read(rel) {
+        const f = files[rel];
+        if (f === undefined) throw new Error(`no file ${rel}`);
+        return f;
+      },
+      location: (rel) => `/mem/${rel}`,
+      exists: async (rel) => rel in files,
+    };
+    const layout = (c: number): InFlightLayout => ({
+      operators: ["dst"],
+      parallelism: 3,
+      inputs: [
+        {
+          edge: "b->dst",
+          description: "'b' -> 'dst'",
+          member: 0,
+          inputIndex: 0,
+          partitioner: { kind: "rebalance" },
+          serializer,
+          producerParallelism: 1,
+          consumerParallelism: 3,
+          maxParallelism: 128,
+          channels: { first: 0, producers: [0] },
+        },
+        {
+          edge: "a->dst",
+          description: "'a' -> 'dst'",
+          member: 0,
+          inputIndex: 1,
+          partitioner: { kind: "forward" },
+          serializer,
+          producerParallelism: 3,
+          consumerParallelism: 3,
+          maxParallelism: 128,
+          channels: { first: 1, producers: [c] },
+        },
+      ],
+      outputs: [],
+    });
+    // Old channel 1 of each edge (b-0 -> dst-1, a-1 -> dst-1) goes to new subtask 1.
+    const r = await loadInFlight(cp, layout(1), 1);
+    assert.deepEqual(
+      r?.records.map((x) => [x.inputIndex, x.values]),
+      [
+        [0, B],
+        [1, A],
+      ],
+    );
+    assert.equal(await loadInFlight(cp, layout(0), 0), undefined);
+    assert.equal(await loadInFlight(cp, layout(2), 2), undefined);
+  });
+
+  it("an old consumer that had finished (no state file): the others' records still restored", async () => {
+    const edge: Edge = { kind: "hash", producers: 1, oldConsumers: 2, maxParallelism: 4 };
+    const keys = keysPerGroup(4, 1);
+    // Old consumer 0 owns groups 0..1; consumer 1 (groups 2..3) had finished: nothing in flight to it.
+    const records: ChannelRecords = (i, j) =>
+      j === 0 ? keys.slice(0, 2).map((k, n) => `${i}/${j}/${n}:${k}`) : [];
+    const cp = checkpoint(edge, records);
+    const finished = cp.metadata.tasks.dst!.subtasks[1]!;
+    cp.metadata.tasks.dst!.subtasks[1] = { ...finished, file: undefined, finished: true };
+    const spec: PartitionerSpec = { kind: "hash", keySelector: (v: string) => keyOf(v) };
+    const got = await restoreAt(cp, edge, spec, 3);
+    const all = allRecords(edge, records);
+    for (let c = 0; c < 3; c++) {
+      const expected = all.map((ch) =>
+        ch.filter((v) => operatorIndexForKeyGroup(4, 3, assignToKeyGroup(keyOf(v), 4)) === c),
+      );
+      assertSameRecordsInChannelOrder(got[c]!, expected, `new subtask ${c}`);
+    }
+  });
+});

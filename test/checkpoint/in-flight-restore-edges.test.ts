@@ -17,6 +17,7 @@ import {
   loadInFlight,
   validateInFlight,
 } from "../../src/checkpoint/in-flight-restore.ts";
+import { CorruptStateError } from "../../src/checkpoint/state-file.ts";
 import type { PartitionerKind, PartitionerSpec } from "../../src/runtime/partitioners.ts";
 import type { ChannelState, TaskSnapshot } from "../../src/runtime/snapshot.ts";
 
@@ -166,6 +167,9 @@ describe("loadInFlight edges", () => {
     for (const cp of [savepoint, aligned]) {
       assert.equal(await loadInFlight(cp, layout, 0), undefined);
       await validateInFlight(cp, new Map([["a->c", "forward"]]), new Map([["c", 2]]));
+      // Nor refused when the new job no longer has the edge (a changed topology restores from a
+      // savepoint; an unaligned checkpoint with data on that edge would be refused).
+      await validateInFlight(cp, new Map(), new Map([["c", 2]]));
       assert.deepEqual(cp.reads, [], "no state file read");
     }
     // The same files as an unaligned checkpoint: read, and the buffer given back.
@@ -269,6 +273,25 @@ describe("loadInFlight edges", () => {
       validateInFlight(old([bytes(1)]), new Map(), new Map([["t", 2]])),
       /same parallelism \(1\)/,
     );
+  });
+
+  it("refuses, as corrupt, metadata that names an input edge without a producer", async () => {
+    const cp = checkpoint(
+      { k: task("k", 1, { inputs: [["s->k", "rebalance"]] }) },
+      { "chk-1/k-0.state": snapshot({ inputs: [[0, 0, [bytes(1)]]], outputs: [] }) },
+    );
+    const layout: InFlightLayout = {
+      operators: ["k"],
+      parallelism: 1,
+      inputs: [input("s->k", { kind: "rebalance" }, 1, 1, 0)],
+      outputs: [],
+    };
+    const corrupt = (e: unknown) =>
+      e instanceof CorruptStateError &&
+      e.message.includes("/mem/chk-1/_metadata") &&
+      e.message.includes("names edge 's->k' as an input of 'k', but no task as its producer");
+    await assert.rejects(loadInFlight(cp, layout, 0), corrupt);
+    await assert.rejects(validateInFlight(cp, new Map([["s->k", "rebalance"]]), new Map()), corrupt);
   });
 
   it("names the old consumer's file whose in-flight data cannot be read", async () => {
