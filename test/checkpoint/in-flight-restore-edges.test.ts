@@ -319,5 +319,13 @@ describe("loadInFlight edges", () => {
       assert.match(e.message, /\/mem\/chk-1\/src-0\.state/);
       return true;
     });
+    // The producer had finished (no state file, so no unsent part): the checkpoint is named.
+    const src = cp.metadata.tasks.src!;
+    src.subtasks[0] = { ...src.subtasks[0]!, file: undefined, finished: true };
+    await assert.rejects(loadInFlight(cp, layout, 1), (e: Error) => {
+      assert.match(e.message, /\/mem\/chk-1\/k-1\.state/);
+      assert.match(e.message, /whose unsent part is in '\/mem\/chk-1'\)/);
+      return true;
+    });
   });
 });
