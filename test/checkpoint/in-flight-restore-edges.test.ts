@@ -17,6 +17,7 @@ import {
   loadInFlight,
   validateInFlight,
 } from "../../src/checkpoint/in-flight-restore.ts";
+import { CorruptStateError } from "../../src/checkpoint/state-file.ts";
 import type { PartitionerKind, PartitionerSpec } from "../../src/runtime/partitioners.ts";
 import type { ChannelState, TaskSnapshot } from "../../src/runtime/snapshot.ts";
 
@@ -166,6 +167,9 @@ describe("loadInFlight edges", () => {
     for (const cp of [savepoint, aligned]) {
       assert.equal(await loadInFlight(cp, layout, 0), undefined);
       await validateInFlight(cp, new Map([["a->c", "forward"]]), new Map([["c", 2]]));
+      // Nor refused when the new job no longer has the edge (a changed topology restores from a
+      // savepoint; an unaligned checkpoint with data on that edge would be refused).
+      await validateInFlight(cp, new Map(), new Map([["c", 2]]));
       assert.deepEqual(cp.reads, [], "no state file read");
     }
     // The same files as an unaligned checkpoint: read, and the buffer given back.
@@ -271,6 +275,25 @@ describe("loadInFlight edges", () => {
     );
   });
 
+  it("refuses, as corrupt, metadata that names an input edge without a producer", async () => {
+    const cp = checkpoint(
+      { k: task("k", 1, { inputs: [["s->k", "rebalance"]] }) },
+      { "chk-1/k-0.state": snapshot({ inputs: [[0, 0, [bytes(1)]]], outputs: [] }) },
+    );
+    const layout: InFlightLayout = {
+      operators: ["k"],
+      parallelism: 1,
+      inputs: [input("s->k", { kind: "rebalance" }, 1, 1, 0)],
+      outputs: [],
+    };
+    const corrupt = (e: unknown) =>
+      e instanceof CorruptStateError &&
+      e.message.includes("/mem/chk-1/_metadata") &&
+      e.message.includes("names edge 's->k' as an input of 'k', but no task as its producer");
+    await assert.rejects(loadInFlight(cp, layout, 0), corrupt);
+    await assert.rejects(validateInFlight(cp, new Map([["s->k", "rebalance"]]), new Map()), corrupt);
+  });
+
   it("names the old consumer's file whose in-flight data cannot be read", async () => {
     // src (p=1) -> rebalance -> k (p=2), restored with k at p=3: new subtask 1 takes old channel
     // 1, which k-1 holds: a length header of 5 bytes with nothing after it.
@@ -294,6 +317,14 @@ describe("loadInFlight edges", () => {
     await assert.rejects(loadInFlight(cp, layout, 1), (e: Error) => {
       assert.match(e.message, /\/mem\/chk-1\/k-1\.state/);
       assert.match(e.message, /\/mem\/chk-1\/src-0\.state/);
+      return true;
+    });
+    // The producer had finished (no state file, so no unsent part): the checkpoint is named.
+    const src = cp.metadata.tasks.src!;
+    src.subtasks[0] = { ...src.subtasks[0]!, file: undefined, finished: true };
+    await assert.rejects(loadInFlight(cp, layout, 1), (e: Error) => {
+      assert.match(e.message, /\/mem\/chk-1\/k-1\.state/);
+      assert.match(e.message, /whose unsent part is in '\/mem\/chk-1'\)/);
       return true;
     });
   });

@@ -27,7 +27,9 @@ interface Shape {
   /** The relay's own parallelism (default: the job's). */
   relayParallelism?: number;
   /** The partitioner between the source and the relay (default: rebalance). */
-  edge?: "rebalance" | "default" | "broadcast";
+  edge?: "rebalance" | "default" | "broadcast" | "global";
+  /** The job's max parallelism (default: 128). */
+  maxParallelism?: number;
 }
 
 interface Row {
@@ -50,7 +52,13 @@ function build(env: StreamExecutionEnvironment, shape: Shape, out: string, slow:
     .fromGenerator((i) => ({ i, k: `k${(i * 7) % KEYS}`, pad: "x".repeat(i % 97) }), { count: N })
     .uid("events");
   const partitioned =
-    shape.edge === "broadcast" ? events.broadcast() : shape.edge === "default" ? events : events.rebalance();
+    shape.edge === "broadcast"
+      ? events.broadcast()
+      : shape.edge === "global"
+        ? events.global()
+        : shape.edge === "default"
+          ? events
+          : events.rebalance();
   const relay = partitioned.map((e) => ({ i: e.i, k: e.k, pad: e.pad })).uid("relay");
   if (shape.relayParallelism !== undefined) relay.setParallelism(shape.relayParallelism);
   relay
@@ -152,6 +160,7 @@ async function checkpointUnderBackpressure(dir: string, shape: Shape, edges: str
     parallelism: shape.parallelism,
     checkpointInterval: 3_600_000,
     checkpointDirectory: join(dir, "cp1"),
+    ...(shape.maxParallelism === undefined ? {} : { maxParallelism: shape.maxParallelism }),
     bufferSize: 2048,
   });
   build(env, shape, join(dir, "out"), true);
@@ -180,6 +189,7 @@ async function restoreAndFinish(dir: string, checkpoint: string, shape: Shape): 
     parallelism: shape.parallelism,
     checkpointInterval: 50,
     checkpointDirectory: join(dir, "cp2"),
+    ...(shape.maxParallelism === undefined ? {} : { maxParallelism: shape.maxParallelism }),
     restorePath: checkpoint,
     bufferSize: 2048,
   });
@@ -204,6 +214,20 @@ describe("unaligned checkpoints restored at another parallelism", () => {
       { parallelism: 2, relayParallelism: 3, edge: "default" },
       { parallelism: 2, edge: "default" },
     ],
+    // Max parallelism 4: key groups 0..1 | 2..3 at p=2, 0..1 | 2 | 3 at p=3, so a new subtask's
+    // range starts or ends exactly where an old one's does and they share a single key group.
+    [
+      "max parallelism 4, p=2 to p=3",
+      { parallelism: 2, maxParallelism: 4 },
+      { parallelism: 3, maxParallelism: 4 },
+    ],
+    [
+      "max parallelism 4, p=3 to p=2",
+      { parallelism: 3, maxParallelism: 4 },
+      { parallelism: 2, maxParallelism: 4 },
+    ],
+    // A global edge: everything in flight is at relay 0's channels, and stays with relay 0.
+    ["a global edge, p=2 to p=3", { parallelism: 2, edge: "global" }, { parallelism: 3, edge: "global" }],
   ];
   for (const [name, first, second] of cases) {
     it(`${name}: every record exactly once, keyed counts continue exactly`, async () => {

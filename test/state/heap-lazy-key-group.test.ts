@@ -123,6 +123,12 @@ describe("heap backend: key groups computed from keys", () => {
     b.restoreKeyGroup(assignToKeyGroup(k, 16), [["v", null, k, 1]]);
     assert.equal(b.size("v"), 1);
     assert.throws(() => new HeapKeyedStateBackend({ start: 0, end: 127 }, 16), /exceed max parallelism 16/);
+    // One group past the last (key groups 0..15): refused; up to the last: a backend.
+    assert.throws(
+      () => new HeapKeyedStateBackend({ start: 8, end: 16 }, 16),
+      /key groups 8\.\.16 exceed max parallelism 16 \(key groups 0\.\.15\)/,
+    );
+    assert.equal(new HeapKeyedStateBackend({ start: 8, end: 15 }, 16).keyGroupRange.end, 15);
     assert.equal(new HeapKeyedStateBackend({ start: 0, end: 7 }, 16).ownsAllKeyGroups(), false);
   });
 });

@@ -394,6 +394,34 @@ export function keyedStateBackendSuite(
       assert.equal(r.get(), undefined);
     });
 
+    it("mergeNamespaces of list state with the target among the sources: the target's list, then the others'", () => {
+      // The sources' lists are appended to the target's, in the order of the sources (as Flink's
+      // RocksDB list state does: each source is merged onto the target's list), whichever place
+      // the target has among them: its own list is neither moved behind an earlier source nor
+      // doubled.
+      const b = backend();
+      const l = b.getListState(new ListStateDescriptor<string>("l"));
+      const fill = (ns: string, vals: string[]) => {
+        at(b, "k", ns);
+        l.addAll(vals);
+      };
+      fill("s1", ["a1", "a2"]);
+      fill("t", ["T1", "T2"]);
+      fill("s2", ["b1"]);
+      b.mergeNamespaces("l", "t", ["s1", "t", "s2"]);
+      at(b, "k", "t");
+      assert.deepEqual([...l.get()], ["T1", "T2", "a1", "a2", "b1"]);
+      for (const ns of ["s1", "s2"]) {
+        at(b, "k", ns);
+        assert.deepEqual([...l.get()], [], `${ns} is emptied`);
+      }
+      // The target last among the sources, and a second merge into it: appended again.
+      fill("s3", ["c1"]);
+      b.mergeNamespaces("l", "t", ["s3", "t"]);
+      at(b, "k", "t");
+      assert.deepEqual([...l.get()], ["T1", "T2", "a1", "a2", "b1", "c1"]);
+    });
+
     it("mergeNamespaces refuses value/map state and aggregate functions without merge", () => {
       const b = backend();
       b.getState(new ValueStateDescriptor<number>("v"));
