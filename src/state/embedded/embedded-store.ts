@@ -24,10 +24,10 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RootDatabase } from "lmdb";
 import { DataInputDeserializer, DataOutputSerializer } from "../../core/data-io.ts";
-import { WeirError } from "../../core/errors.ts";
+import { InvalidArgumentError, WeirError } from "../../core/errors.ts";
 import { KeyFilter } from "./key-filter.ts";
 import { MappedEnvironment, PAGE_BYTES, TOUCH_BYTES } from "./mapped-environment.ts";
-import { UNDO_START, UndoLog } from "./snapshot-undo-log.ts";
+import { MAX_KEY_BYTES, UNDO_START, UndoLog } from "./snapshot-undo-log.ts";
 import { cacheKeyOf, ScratchReader } from "./store-keys.ts";
 import type { ValueCodec } from "./value-codecs.ts";
 
@@ -196,6 +196,8 @@ export class EmbeddedStore {
       if (this.cacheBytes > this.cacheBytesLimit) this.evict();
       return;
     }
+    // Refused here, with the record that wrote it: at the flush, LMDB would fail the whole batch.
+    if (ck.length > MAX_KEY_BYTES) throw tooLongKey(ck.length);
     const size = ENTRY_OVERHEAD + ck.length + roughValueBytes(value, 0);
     this.add(ck, { value, codec, size, dirty: true, hot: false });
     this.dirty++;
@@ -489,6 +491,12 @@ export class EmbeddedStore {
       );
     }
   }
+}
+
+function tooLongKey(bytes: number): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `a keyed state entry's store key takes ${bytes} bytes (key group, state, namespace, key and map key encoded); the embedded state backend holds keys of at most ${MAX_KEY_BYTES} bytes (LMDB's limit): use a shorter key or namespace`,
+  );
 }
 
 /** The entries of a range of `env`, counting the bytes passed; no reopen of `env` until it ends. */
