@@ -5,6 +5,7 @@
 // the values of its moment while the store goes on writing and reopening. Reopens between two turns
 // of the event loop are capped (lmdb holds each closed environment until the loop turns, 2 at the
 // smallest managed memory): the loops here turn it every few lookups, as a task's executor does.
+// Writes arm no such timer: a flush reopens past the cap.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -155,6 +156,36 @@ describe("embedded store: LMDB's map bounded by reopening", () => {
       await turns();
       for (let j = 0; j < 2000; j++) get(s, (probe = (probe + 7919) % KEYS));
       assert.equal(s.reopens() - before, 4, "two more after the turns");
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("a flush reopens as often as its map needs, past that cap: writes leave lmdb no timer", {
+    skip: process.platform !== "linux" && "reads /proc/self/smaps",
+  }, async () => {
+    // ~200-byte values: a data file many times the bound.
+    const value = (tag: string, i: number): string => `${tag}${i}`.padEnd(200, ".");
+    const s = filled((i) => value("v", i));
+    try {
+      const file = join(s.directory, "data.mdb");
+      await turn();
+      await turn();
+      const before = s.reopens();
+      // Every key rewritten, written by the flushes of the cache's evictions: one turn in all.
+      for (const i of shuffled(KEYS)) put(s, i, value("w", i));
+      s.flush();
+      const reopened = s.reopens() - before;
+      assert.ok(reopened > 2, `${reopened} reopens in one turn of the event loop`);
+      const mapped = mappedRss(file);
+      // Writes pass the bound by more than reads (the last transaction is not followed by a reopen):
+      // 528-576 KiB here; 7.4 MiB, more than the whole file, when the flushes stopped at the cap.
+      assert.ok(mapped <= 4 * LIMIT, `${mapped} bytes of the data file mapped after the flushes`);
+      let n = 0;
+      for (const i of shuffled(KEYS).slice(0, 600)) {
+        assert.equal(get(s, i), value("w", i), `key ${i}`);
+        if (++n % LOOKUPS_PER_TURN === 0) await turn();
+      }
     } finally {
       s.dispose();
     }
