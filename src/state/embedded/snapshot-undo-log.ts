@@ -14,7 +14,7 @@
 
 import { createHash } from "node:crypto";
 import type { RootDatabase } from "lmdb";
-import { type MappedEnvironment, TOUCH_BYTES } from "./mapped-environment.ts";
+import { type MappedEnvironment, PAGE_BYTES, TOUCH_BYTES } from "./mapped-environment.ts";
 import { prefixEnd } from "./store-keys.ts";
 
 /** The first key after every store key: where the undo log starts. */
@@ -34,6 +34,11 @@ const LONG_PREFIX = MAX_KEY_BYTES - UNDO_HEADER - DIGEST_BYTES;
 const PRESENT = 1;
 /** Bit 1 set: a long undo key; [u16 BE store key length][store key] follow the tag, then the value. */
 const LONG = 2;
+/**
+ * Map bytes a scan counts per byte it passes: the pages of a key group lie anywhere in the file
+ * (keys were written in random order), and Linux maps a 64 KiB block around each page it faults in.
+ */
+const SCAN_TOUCH_FACTOR = TOUCH_BYTES / PAGE_BYTES;
 /** An undo entry's value: the key was absent at the barrier. */
 const ABSENT = Buffer.from([0]);
 /** Undo entries removed per write transaction when a snapshot is released. */
@@ -111,8 +116,11 @@ export class UndoLog {
   }
 
   /**
-   * The entries in [start, end) as of the snapshot, read in one read transaction of `env`; values
-   * are views valid until the next step. A whole key group read to its end is marked read.
+   * The entries in [start, end) as of the snapshot; values are views valid until the next step. A
+   * whole key group read to its end is marked read. Read in one read transaction of `env` unless
+   * the map passes its limit meanwhile: then the transaction ends after the last entry given, the
+   * store reopens its environment, and the rest is read in a new transaction (with the undo entries
+   * as they are then: a key written in between has its barrier value there).
    */
   *read(
     env: MappedEnvironment,
@@ -122,10 +130,31 @@ export class UndoLog {
   ): Generator<[Buffer, Buffer]> {
     const stop = end === undefined || Buffer.compare(end, UNDO_START) > 0 ? UNDO_START : end;
     const kg = wholeKeyGroup(start, end);
+    let after: Buffer | undefined;
+    for (;;) {
+      after = yield* this.readPart(env, log, start, after, stop);
+      if (after === undefined) break;
+      env.reopenIfMapped();
+    }
+    if (kg >= 0 && log.groups[kg] === UNREAD) log.groups[kg] = READ;
+  }
+
+  /**
+   * The entries in [start, stop) after `after` (all when undefined) in one read transaction, until
+   * the map may be unmapped: returns the last key given then (a copy), undefined at the end.
+   */
+  private *readPart(
+    env: MappedEnvironment,
+    log: SnapshotLog,
+    start: Buffer,
+    after: Buffer | undefined,
+    stop: Buffer,
+  ): Generator<[Buffer, Buffer], Buffer | undefined> {
+    const from = after ?? start;
     // The undo keys of the range's store keys lie in [undoStart, undoEnd): bounds longer than a
     // long undo key's prefix are cut to it (the range then holds more, filtered below).
-    const exact = start.length > LONG_PREFIX || stop.length > LONG_PREFIX;
-    const undoStart = Buffer.from(this.undoBound(log.id, start.subarray(0, LONG_PREFIX)));
+    const exact = after !== undefined || from.length > LONG_PREFIX || stop.length > LONG_PREFIX;
+    const undoStart = Buffer.from(this.undoBound(log.id, from.subarray(0, LONG_PREFIX)));
     const stopPrefixEnd = stop.length > LONG_PREFIX ? prefixEnd(stop.subarray(0, LONG_PREFIX)) : stop;
     const undoEnd =
       stopPrefixEnd === undefined ? this.logEnd(log.id) : Buffer.from(this.undoBound(log.id, stopPrefixEnd));
@@ -140,7 +169,7 @@ export class UndoLog {
       let undoValues: Array<Buffer | undefined> = [];
       let unordered = false;
       for (const { key, value } of db.getRange({ start: undoStart, end: undoEnd, transaction: txn })) {
-        env.touched += key.length + value.length + 16;
+        env.touched += (key.length + value.length + 16) * SCAN_TOUCH_FACTOR;
         const tag = value[0]!;
         let storeKey: Buffer;
         let at = 1;
@@ -150,7 +179,13 @@ export class UndoLog {
           at = 3 + n;
           unordered = true;
         } else storeKey = Buffer.from(key.subarray(UNDO_HEADER));
-        if (exact && (Buffer.compare(storeKey, start) < 0 || Buffer.compare(storeKey, stop) >= 0)) continue;
+        if (
+          exact &&
+          (Buffer.compare(storeKey, from) < (after === undefined ? 0 : 1) ||
+            Buffer.compare(storeKey, stop) >= 0)
+        ) {
+          continue;
+        }
         undoKeys.push(storeKey);
         undoValues.push((tag & PRESENT) !== 0 ? Buffer.from(value.subarray(at)) : undefined);
       }
@@ -161,8 +196,13 @@ export class UndoLog {
         undoKeys = order.map((i) => undoKeys[i]!);
       }
       let u = 0;
-      for (const { key, value } of db.getRange({ start, end: stop, transaction: txn })) {
-        env.touched += key.length + value.length + 16;
+      for (const { key, value } of db.getRange({
+        start: from,
+        exclusiveStart: after !== undefined,
+        end: stop,
+        transaction: txn,
+      })) {
+        env.touched += (key.length + value.length + 16) * SCAN_TOUCH_FACTOR;
         for (; u < undoKeys.length; u++) {
           const c = Buffer.compare(undoKeys[u]!, key);
           if (c > 0) break;
@@ -174,20 +214,28 @@ export class UndoLog {
           }
           if (old !== undefined) yield [undoKeys[u]!, old]; // deleted since the barrier
         }
-        if (u < undoKeys.length && undoKeys[u]!.equals(key)) {
-          u++;
-          continue;
-        }
-        yield [key, value];
+        if (u < undoKeys.length && undoKeys[u]!.equals(key)) u++;
+        else yield [key, value];
+        if (env.touched > env.limit && this.mayReopen(env)) return Buffer.from(key);
       }
       for (; u < undoKeys.length; u++) {
         const old = undoValues[u];
         if (old !== undefined) yield [undoKeys[u]!, old];
       }
-      if (kg >= 0 && log.groups[kg] === UNREAD) log.groups[kg] = READ;
+      return undefined;
     } finally {
       txn.done();
       env.scans--;
+    }
+  }
+
+  /** Whether `env` would reopen (its map over the limit) once this read's own scan ends. */
+  private mayReopen(env: MappedEnvironment): boolean {
+    env.scans--;
+    try {
+      return env.overLimit();
+    } finally {
+      env.scans++;
     }
   }
 
