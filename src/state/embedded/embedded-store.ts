@@ -16,8 +16,9 @@
 // barrier writes the dirty entries and nothing more, and from then until the snapshot is released
 // every write to LMDB of a key in a key group the snapshot has not read yet first keeps the key's
 // value at the barrier (or its absence) in an undo log, under keys of its own after every key group,
-// in the same write transaction. A key group of the snapshot is read in one read transaction, the
-// store's entries with the undo log's over them; the log goes when the snapshot is released.
+// in the same write transaction. A key group of the snapshot is read in a read transaction (or in
+// parts, reopening between them, when the map passes its bound), the store's entries with the undo
+// log's over them; the log goes when the snapshot is released.
 
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";

@@ -3,7 +3,8 @@
 // snapshot has not read yet first keeps that key's value at the barrier, or its absence, under an
 // undo key of the snapshot — in the same write transaction, only the first time the key is written.
 // A range of the snapshot is then the store's entries as of now with the undo entries over them,
-// both read in one read transaction. Undo keys sort after every store key: [0xff 0xff][snapshot id:
+// both read in one read transaction (in several, one after another, when the store's map passes its
+// bound meanwhile: each part after the last key of the one before). Undo keys sort after every store key: [0xff 0xff][snapshot id:
 // u32 BE][store key] (store keys start with a key group, below 2^15). Whole key groups the snapshot
 // has read are not logged any more (a checkpoint reads each key group once).
 //
