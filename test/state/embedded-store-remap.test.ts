@@ -5,6 +5,7 @@
 // the values of its moment while the store goes on writing and reopening. Reopens between two turns
 // of the event loop are capped (lmdb holds each closed environment until the loop turns, 2 at the
 // smallest managed memory): the loops here turn it every few lookups, as a task's executor does.
+// Writes arm no such timer: a flush reopens past the cap.
 import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
@@ -155,6 +156,103 @@ describe("embedded store: LMDB's map bounded by reopening", () => {
       await turns();
       for (let j = 0; j < 2000; j++) get(s, (probe = (probe + 7919) % KEYS));
       assert.equal(s.reopens() - before, 4, "two more after the turns");
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("a flush reopens as often as its map needs, past that cap: writes leave lmdb no timer", {
+    skip: process.platform !== "linux" && "reads /proc/self/smaps",
+  }, async () => {
+    // ~200-byte values: a data file many times the bound.
+    const value = (tag: string, i: number): string => `${tag}${i}`.padEnd(200, ".");
+    const s = filled((i) => value("v", i));
+    try {
+      const file = join(s.directory, "data.mdb");
+      await turn();
+      await turn();
+      const before = s.reopens();
+      // Every key rewritten, written by the flushes of the cache's evictions: one turn in all.
+      for (const i of shuffled(KEYS)) put(s, i, value("w", i));
+      s.flush();
+      const reopened = s.reopens() - before;
+      assert.ok(reopened > 2, `${reopened} reopens in one turn of the event loop`);
+      const mapped = mappedRss(file);
+      // Writes pass the bound by more than reads (the last transaction is not followed by a reopen):
+      // 528-576 KiB here; 7.4 MiB, more than the whole file, when the flushes stopped at the cap.
+      assert.ok(mapped <= 4 * LIMIT, `${mapped} bytes of the data file mapped after the flushes`);
+      let n = 0;
+      for (const i of shuffled(KEYS).slice(0, 600)) {
+        assert.equal(get(s, i), value("w", i), `key ${i}`);
+        if (++n % LOOKUPS_PER_TURN === 0) await turn();
+      }
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("a key group bigger than the bound is read in parts, reopening between them, writes in between", {
+    skip: process.platform !== "linux" && "reads /proc/self/smaps",
+  }, async () => {
+    // One key group of 12,000 keys written in no particular order (its pages lie all over the file),
+    // ~200-byte values: the group is many times the bound.
+    const s = new EmbeddedStore({
+      managedMemoryBytes: MIN_MANAGED_MEMORY_BYTES,
+      cacheEntries: 1000,
+      mappedBytes: LIMIT,
+    });
+    const k = (name: string): Buffer => composeKey(1, 1, Buffer.from(name, "latin1"));
+    const name = (i: number): string => `k-${String(i).padStart(6, "0")}`;
+    const set = (key: Buffer, v: unknown): void => s.set(key, cacheKeyOf(key), v, RAW_CODEC);
+    const value = (tag: string, i: number): string => `${tag}${i}`.padEnd(200, ".");
+    const file = join(s.directory, "data.mdb");
+    try {
+      for (const i of shuffled(KEYS)) set(k(name(i)), value("v", i));
+      s.flush();
+      await turn();
+      // Read with writes between its steps (keys behind and ahead of the read rewritten, some
+      // deleted, new ones added): every entry as of the snapshot.
+      let snap = s.readSnapshot();
+      let before = s.reopens();
+      let n = 0;
+      for (const [key, raw] of snap.scan(groupStart(1), groupStart(2))) {
+        assert.equal(key.toString("latin1"), k(name(n)).toString("latin1"));
+        assert.equal(s.decode(raw, RAW_CODEC), value("v", n), `key ${n} as of the snapshot`);
+        n++;
+        if (n % 500 === 0) {
+          for (let j = 0; j < 40; j++) {
+            const i = (n * 7 + j * 301) % KEYS;
+            set(k(name(i)), j % 4 === 0 ? undefined : value("w", i));
+          }
+          set(k(`${name(n)}-new`), "new");
+          s.flush();
+          await turn(); // as the checkpoint's writer does between slices
+        }
+      }
+      assert.equal(n, KEYS, "every key of the snapshot, none of the new ones");
+      const reopened = s.reopens() - before;
+      assert.ok(reopened > 2, `${reopened} reopens while the key group was read`);
+      snap.done();
+      // Read with no write in between: the data file's mapped pages stay near the bound.
+      await turn();
+      let now = 0;
+      for (const _ of s.scan(groupStart(1), groupStart(2))) now++;
+      await turn();
+      snap = s.readSnapshot();
+      before = s.reopens();
+      let peak = 0;
+      n = 0;
+      for (const _ of snap.scan(groupStart(1), groupStart(2))) {
+        // A turn every few entries: lmdb holds each environment closed after a read until the
+        // loop turns, so reopens between two turns are capped (2 at this managed memory).
+        if (++n % 20 === 0) {
+          if (n % 200 === 0) peak = Math.max(peak, mappedRss(file));
+          await turn();
+        }
+      }
+      snap.done();
+      assert.equal(n, now);
+      assert.ok(peak <= 4 * LIMIT, `${peak} bytes of the data file mapped while the key group was read`);
     } finally {
       s.dispose();
     }

@@ -16,18 +16,19 @@
 // barrier writes the dirty entries and nothing more, and from then until the snapshot is released
 // every write to LMDB of a key in a key group the snapshot has not read yet first keeps the key's
 // value at the barrier (or its absence) in an undo log, under keys of its own after every key group,
-// in the same write transaction. A key group of the snapshot is read in one read transaction, the
-// store's entries with the undo log's over them; the log goes when the snapshot is released.
+// in the same write transaction. A key group of the snapshot is read in a read transaction (or in
+// parts, reopening between them, when the map passes its bound), the store's entries with the undo
+// log's over them; the log goes when the snapshot is released.
 
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RootDatabase } from "lmdb";
 import { DataInputDeserializer, DataOutputSerializer } from "../../core/data-io.ts";
-import { WeirError } from "../../core/errors.ts";
+import { InvalidArgumentError, WeirError } from "../../core/errors.ts";
 import { KeyFilter } from "./key-filter.ts";
 import { MappedEnvironment, PAGE_BYTES, TOUCH_BYTES } from "./mapped-environment.ts";
-import { UNDO_START, UndoLog } from "./snapshot-undo-log.ts";
+import { MAX_KEY_BYTES, UNDO_START, UndoLog } from "./snapshot-undo-log.ts";
 import { cacheKeyOf, ScratchReader } from "./store-keys.ts";
 import type { ValueCodec } from "./value-codecs.ts";
 
@@ -196,6 +197,8 @@ export class EmbeddedStore {
       if (this.cacheBytes > this.cacheBytesLimit) this.evict();
       return;
     }
+    // Refused here, with the record that wrote it: at the flush, LMDB would fail the whole batch.
+    if (ck.length > MAX_KEY_BYTES) throw tooLongKey(ck.length);
     const size = ENTRY_OVERHEAD + ck.length + roughValueBytes(value, 0);
     this.add(ck, { value, codec, size, dirty: true, hot: false });
     this.dirty++;
@@ -489,6 +492,12 @@ export class EmbeddedStore {
       );
     }
   }
+}
+
+function tooLongKey(bytes: number): InvalidArgumentError {
+  return new InvalidArgumentError(
+    `a keyed state entry's store key takes ${bytes} bytes (key group, state, namespace, key and map key encoded); the embedded state backend holds keys of at most ${MAX_KEY_BYTES} bytes (LMDB's limit): use a shorter key or namespace`,
+  );
 }
 
 /** The entries of a range of `env`, counting the bytes passed; no reopen of `env` until it ends. */

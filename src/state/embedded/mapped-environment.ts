@@ -11,7 +11,13 @@
 // would pile them up (3,465 reopens in the 1M-key test's loop: 16 MB of heap retained per 1,035 of
 // them, and a heap OOM at 96 MB), so reopens between two turns are capped; past the cap the map
 // grows as if there were no limit until the loop turns (a task's executor turns it every ~10 ms).
+// Only an environment read outside a write transaction is held: writes, and reads inside a write
+// transaction, arm no timer (3,000 open / write / close cycles without a turn keep heap and
+// buffers flat). So the cap counts only those, and a flush — write transactions alone, one
+// synchronous call however many keys it writes — reopens as often as its map needs (before, a
+// flush of ~500,000 random keys at 20M past the cap mapped the whole 1 GB data file).
 
+import { EventEmitter } from "node:events";
 import { readFileSync, statSync } from "node:fs";
 import { createRequire } from "node:module";
 import { join } from "node:path";
@@ -79,13 +85,17 @@ export class MappedEnvironment {
   private reopensThisTurn = 0;
   private readonly reopensPerTurn: number;
   private turnPending = false;
+  /** Whether lmdb armed its read timer on the open environment (a read outside a write transaction). */
+  private armed = false;
+  /** Environments closed with lmdb's read timer armed, in all. */
+  private armedClosed = 0;
   /** The process's file-backed bytes when the environment was last opened (undefined: unknown). */
   private base: number | undefined;
   constructor(
     readonly path: string,
     readonly limit: number,
   ) {
-    this.db = openEnvironment(path);
+    this.db = this.open();
     this.base = fileBackedBytes();
     // What the closed environments of one turn hold: at most a sixteenth of the limit (a 64th of
     // the store's managed memory), 10 reopens at 64 MiB, 42 at 256 MiB.
@@ -94,7 +104,11 @@ export class MappedEnvironment {
 
   /** Whether the map may have passed the limit and can be unmapped now; sets `touched` otherwise. */
   overLimit(): boolean {
-    if (this.touched <= this.limit || this.scans > 0 || this.reopensThisTurn >= this.reopensPerTurn) {
+    if (
+      this.touched <= this.limit ||
+      this.scans > 0 ||
+      (this.armed && this.reopensThisTurn >= this.reopensPerTurn)
+    ) {
       return false;
     }
     // The pages touched are pages of the file: a file under the limit needs no reopen yet.
@@ -120,13 +134,32 @@ export class MappedEnvironment {
   private reopen(): void {
     // Synchronous: lmdb's close of a root database returns a settled promise when no write of its
     // own asynchronous API is pending (the store uses none), and unmaps the file.
+    const armed = this.armed;
     void this.db.close();
-    this.db = openEnvironment(this.path);
+    this.db = this.open();
     this.touched = 0;
     this.base = fileBackedBytes();
     this.reopens++;
-    this.reopensThisTurn++;
-    if (!this.turnPending) this.awaitTurn();
+    if (armed) {
+      this.armedClosed++;
+      this.reopensThisTurn++;
+      if (!this.turnPending) this.awaitTurn();
+    }
+  }
+
+  /**
+   * Opens the environment, noting when lmdb arms its read timer: it emits 'begin-transaction' there
+   * (read.js renewReadTxn) and when a write transaction begins (env.writeTxn then set). lmdb's own
+   * `on` passes only its commit events on, so the listener is added by EventEmitter's.
+   */
+  private open(): RootDatabase<Buffer, Buffer> {
+    this.armed = false;
+    const db = openEnvironment(this.path);
+    const env = (db as unknown as { env: { writeTxn?: unknown } }).env;
+    EventEmitter.prototype.on.call(db, "begin-transaction", () => {
+      if (!env.writeTxn) this.armed = true;
+    });
+    return db;
   }
 
   /**
@@ -136,10 +169,10 @@ export class MappedEnvironment {
    */
   private awaitTurn(): void {
     this.turnPending = true;
-    const closedBefore = this.reopens;
+    const closedBefore = this.armedClosed;
     setTimeout(() => {
       this.turnPending = false;
-      this.reopensThisTurn = this.reopens - closedBefore;
+      this.reopensThisTurn = this.armedClosed - closedBefore;
       if (this.reopensThisTurn > 0) this.awaitTurn();
     }, 0).unref();
   }
