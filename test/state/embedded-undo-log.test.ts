@@ -1,0 +1,216 @@
+// The embedded store's snapshot undo log (snapshot-undo-log.ts), as a Flink state-backend test
+// checks a snapshot strategy: a snapshot reads the values of its barrier while the task goes on
+// writing, overwriting and deleting; several snapshots open at once each read their own barrier;
+// releasing one removes every undo entry it wrote from LMDB (not only from the count), however many
+// (more than one removal transaction's worth), and leaves the others intact; snapshot after
+// snapshot leaves nothing behind.
+//
+// What is on disk is read from the store's LMDB environment itself (a private field: the undo
+// entries live after every key group, where the store's own scan never goes).
+
+import assert from "node:assert/strict";
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { describe, it } from "node:test";
+import type { RootDatabase } from "lmdb";
+import { EmbeddedStore, type StoreSnapshot } from "../../src/state/embedded/embedded-store.ts";
+import { UNDO_START } from "../../src/state/embedded/snapshot-undo-log.ts";
+import { cacheKeyOf, composeKey, groupStart } from "../../src/state/embedded/store-keys.ts";
+import { RAW_CODEC } from "../../src/state/embedded/value-codecs.ts";
+
+const STATE = 1;
+
+function entry(kg: number, name: string): Buffer {
+  return composeKey(kg, STATE, Buffer.from(name, "latin1"));
+}
+
+function put(s: EmbeddedStore, key: Buffer, value: unknown): void {
+  s.set(key, cacheKeyOf(key), value, RAW_CODEC);
+}
+
+/** A key group as a snapshot reads it: [name, value] in key order. */
+function readGroup(s: EmbeddedStore, snap: StoreSnapshot, kg: number): Array<[string, unknown]> {
+  return [...snap.scan(groupStart(kg), groupStart(kg + 1))].map(([k, v]) => [
+    k.subarray(4).toString("latin1"),
+    s.decode(v, RAW_CODEC),
+  ]);
+}
+
+/** The store's own view of a key group now (after a flush). */
+function liveGroup(s: EmbeddedStore, kg: number): Array<[string, unknown]> {
+  return [...s.scan(groupStart(kg), groupStart(kg + 1))].map(([k, v]) => [
+    k.subarray(4).toString("latin1"),
+    s.decode(v, RAW_CODEC),
+  ]);
+}
+
+/** The undo entries in the store's LMDB environment (all snapshots'), counted on disk. */
+function undoOnDisk(s: EmbeddedStore): number {
+  const db = (s as unknown as { env: { db: RootDatabase<Buffer, Buffer> } }).env.db;
+  let n = 0;
+  for (const _ of db.getKeys({ start: UNDO_START })) n++;
+  return n;
+}
+
+const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe("embedded store: the snapshot undo log", () => {
+  it("a snapshot reads its barrier's values while keys are overwritten, deleted and added", () => {
+    const s = new EmbeddedStore();
+    try {
+      const barrier = new Map<number, Array<[string, unknown]>>();
+      for (const kg of [0, 1, 2]) {
+        const rows: Array<[string, unknown]> = [];
+        for (let i = 0; i < 20; i++) {
+          const name = `k${String(i).padStart(2, "0")}`;
+          put(s, entry(kg, name), `${kg}/${i}`);
+          rows.push([name, `${kg}/${i}`]);
+        }
+        barrier.set(kg, rows);
+      }
+      const snap = s.readSnapshot();
+      assert.equal(undoOnDisk(s), 0, "nothing is logged at the barrier");
+      // Overwrite even keys twice, delete every third, add keys that did not exist: 20 + 10 per group
+      // distinct keys written, each logged once whatever the writes to it.
+      let written = 0;
+      for (const kg of [0, 1, 2]) {
+        for (let i = 0; i < 20; i++) {
+          const k = entry(kg, `k${String(i).padStart(2, "0")}`);
+          if (i % 3 === 0) put(s, k, undefined);
+          else put(s, k, `changed ${i}`);
+          written++;
+        }
+        s.flush();
+        for (let i = 0; i < 20; i += 2) put(s, entry(kg, `k${String(i).padStart(2, "0")}`), "again");
+        for (let i = 0; i < 10; i++) {
+          put(s, entry(kg, `n${i}`), "new");
+          written++;
+        }
+        s.flush();
+      }
+      assert.equal(s.undoEntries(), written, "one undo entry per key written since the barrier");
+      assert.equal(undoOnDisk(s), written);
+      for (const kg of [0, 1, 2])
+        assert.deepEqual(readGroup(s, snap, kg), barrier.get(kg), `key group ${kg}`);
+      // The store itself sees the writes.
+      const live = liveGroup(s, 1);
+      assert.equal(live.length, 20 - 3 + 10, "k03, k09, k15 stay deleted (k00, k06… written again)");
+      assert.deepEqual(live.slice(0, 3), [
+        ["k00", "again"],
+        ["k01", "changed 1"],
+        ["k02", "again"],
+      ]);
+      snap.done();
+      assert.equal(s.undoEntries(), 0);
+      assert.equal(undoOnDisk(s), 0, "done() removes the snapshot's undo entries from LMDB");
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("several snapshots open at once each read their own barrier; releasing one leaves the others", () => {
+    const s = new EmbeddedStore();
+    const KG = 7;
+    const k = (i: number): Buffer => entry(KG, `k${i}`);
+    try {
+      for (let i = 0; i < 5; i++) put(s, k(i), 0);
+      const a = s.readSnapshot();
+      for (let i = 0; i < 5; i++) put(s, k(i), 1);
+      put(s, k(5), 1);
+      const b = s.readSnapshot(); // flushes the writes above: logged for a only
+      assert.equal(s.undoEntries(), 6);
+      put(s, k(0), undefined);
+      for (let i = 1; i < 6; i++) put(s, k(i), 2);
+      const c = s.readSnapshot(); // logged for a (k0..k5 already: nothing new) and b (6 keys)
+      assert.equal(s.undoEntries(), 6 + 6);
+      for (let i = 0; i < 7; i++) put(s, k(i), 3);
+      s.flush(); // a: k6 only (k0..k5 kept already); b: k6; c: k0..k6
+      assert.equal(s.undoEntries(), 7 + 7 + 7);
+      assert.equal(undoOnDisk(s), 21);
+      const rows = (v: number[]) => v.map((x, i) => [`k${i}`, x]).filter(([, x]) => x !== -1);
+      b.done(); // the middle one first
+      assert.equal(s.undoEntries(), 14);
+      assert.equal(undoOnDisk(s), 14, "only b's entries left LMDB");
+      assert.deepEqual(readGroup(s, a, KG), rows([0, 0, 0, 0, 0]));
+      assert.deepEqual(readGroup(s, c, KG), rows([-1, 2, 2, 2, 2, 2]));
+      assert.deepEqual(liveGroup(s, KG), rows([3, 3, 3, 3, 3, 3, 3]));
+      assert.throws(() => readGroup(s, b, KG), /already released/);
+      c.done();
+      assert.equal(undoOnDisk(s), 7);
+      a.done();
+      assert.equal(undoOnDisk(s), 0);
+      assert.equal(s.undoEntries(), 0);
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("release removes more undo entries than one removal transaction holds (4,096), down to none", async () => {
+    const s = new EmbeddedStore();
+    const N = 10_000;
+    try {
+      for (let i = 0; i < N; i++) put(s, entry(i % 64, `k${i}`), i);
+      const snap = s.readSnapshot();
+      for (let i = 0; i < N; i++) put(s, entry(i % 64, `k${i}`), i % 2 === 0 ? -i : undefined);
+      s.flush();
+      assert.equal(s.undoEntries(), N);
+      assert.equal(undoOnDisk(s), N);
+      const barrier = readGroup(s, snap, 5);
+      assert.equal(barrier.length, Math.ceil((N - 5) / 64));
+      for (const [name, v] of barrier) assert.equal(v, Number(name.slice(1)), name);
+      snap.done();
+      assert.equal(s.undoEntries(), 0);
+      assert.equal(undoOnDisk(s), 0);
+      await turn();
+      // The store's data is intact after the removal.
+      const live = liveGroup(s, 4);
+      assert.equal(live.length, Math.ceil((N - 4) / 64));
+      for (const [name, v] of live) assert.equal(v, -Number(name.slice(1)), name);
+      assert.equal(liveGroup(s, 5).length, 0, "odd keys deleted");
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("snapshot after snapshot (a checkpoint's cycle) leaves no undo entry and no growth behind", async () => {
+    const s = new EmbeddedStore();
+    const GROUPS = 8;
+    const KEYS = 400;
+    const value = (round: number, i: number): string => `${round}:${i}:${"x".repeat(200)}`;
+    const fileBytes = (): number => statSync(join(s.directory, "data.mdb")).size;
+    try {
+      for (let i = 0; i < KEYS; i++) put(s, entry(i % GROUPS, `k${i}`), value(0, i));
+      let sizeAfterWarmUp = 0;
+      for (let round = 1; round <= 40; round++) {
+        const snap = s.readSnapshot();
+        // Half the keys written before their key group is read (logged), half after (not logged).
+        for (let i = 0; i < KEYS; i++)
+          if (i % GROUPS < GROUPS / 2) put(s, entry(i % GROUPS, `k${i}`), value(round, i));
+        s.flush();
+        assert.equal(s.undoEntries(), KEYS / 2, `round ${round}`);
+        for (let kg = 0; kg < GROUPS; kg++) {
+          const rows = readGroup(s, snap, kg);
+          assert.equal(rows.length, KEYS / GROUPS);
+          for (const [name, v] of rows)
+            assert.equal(v, value(round - 1, Number(name.slice(1))), `round ${round}`);
+        }
+        for (let i = 0; i < KEYS; i++)
+          if (i % GROUPS >= GROUPS / 2) put(s, entry(i % GROUPS, `k${i}`), value(round, i));
+        s.flush();
+        assert.equal(s.undoEntries(), KEYS / 2, "key groups already read are not logged");
+        snap.done();
+        assert.equal(undoOnDisk(s), 0, `round ${round}: nothing left on disk`);
+        await turn(); // lmdb's shared read transaction ends: freed pages can be reused
+        if (round === 10) sizeAfterWarmUp = fileBytes();
+      }
+      // 30 more rounds of 200 undo entries of ~220 bytes (1.3 MB if none were removed): the file
+      // reuses the pages freed at each release.
+      assert.ok(
+        fileBytes() <= sizeAfterWarmUp + 256 * 1024,
+        `data file grew from ${sizeAfterWarmUp} to ${fileBytes()} bytes`,
+      );
+    } finally {
+      s.dispose();
+    }
+  });
+});
