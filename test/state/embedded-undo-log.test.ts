@@ -3,7 +3,7 @@
 // writing, overwriting and deleting; several snapshots open at once each read their own barrier;
 // releasing one removes every undo entry it wrote from LMDB (not only from the count), however many
 // (more than one removal transaction's worth), and leaves the others intact; snapshot after
-// snapshot leaves nothing behind.
+// snapshot leaves nothing behind; keys up to the largest the store accepts are logged.
 //
 // What is on disk is read from the store's LMDB environment itself (a private field: the undo
 // entries live after every key group, where the store's own scan never goes).
@@ -13,7 +13,7 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { RootDatabase } from "lmdb";
-import { EmbeddedStore, type StoreSnapshot } from "../../src/state/embedded/embedded-store.ts";
+import { EmbeddedStore, MAX_KEY_BYTES, type StoreSnapshot } from "../../src/state/embedded/embedded-store.ts";
 import { UNDO_START } from "../../src/state/embedded/snapshot-undo-log.ts";
 import { cacheKeyOf, composeKey, groupStart } from "../../src/state/embedded/store-keys.ts";
 import { RAW_CODEC } from "../../src/state/embedded/value-codecs.ts";
@@ -209,6 +209,62 @@ describe("embedded store: the snapshot undo log", () => {
         fileBytes() <= sizeAfterWarmUp + 256 * 1024,
         `data file grew from ${sizeAfterWarmUp} to ${fileBytes()} bytes`,
       );
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("keys near LMDB's maximum key size: the largest the store takes is logged; a longer one is refused at once", () => {
+    // A cache of 2 entries: the keys are read back from LMDB.
+    const s = new EmbeddedStore({ cacheEntries: 2 });
+    // A store key of `n` bytes in key group 2 (state id, then filler).
+    const long = (n: number, fill: number): Buffer => composeKey(2, STATE, Buffer.alloc(n - 4, fill));
+    try {
+      // Around the undo log's scratch buffer (256 bytes with the 6-byte header) and the largest key.
+      const sizes = [249, 250, 251, 1000, MAX_KEY_BYTES - 1, MAX_KEY_BYTES];
+      for (const [i, n] of sizes.entries()) put(s, long(n, 0x41 + i), `v${n}`);
+      const snap = s.readSnapshot();
+      for (const [i, n] of sizes.entries())
+        put(s, long(n, 0x41 + i), i % 2 === 0 ? undefined : `changed ${n}`);
+      s.flush();
+      assert.equal(s.undoEntries(), sizes.length);
+      assert.deepEqual(
+        [...snap.scan(groupStart(2), groupStart(3))].map(([k, v]) => [k.length, s.decode(v, RAW_CODEC)]),
+        sizes.map((n) => [n, `v${n}`]),
+      );
+      snap.done();
+      assert.equal(undoOnDisk(s), 0);
+      const missesBefore = s.cacheMisses();
+      for (const [i, n] of sizes.entries()) {
+        const k = long(n, 0x41 + i);
+        assert.equal(
+          s.get(k, cacheKeyOf(k), RAW_CODEC),
+          i % 2 === 0 ? undefined : `changed ${n}`,
+          `${n} bytes`,
+        );
+      }
+      assert.ok(s.cacheMisses() - missesBefore >= sizes.length - 2, "read back from LMDB");
+      // One byte more would not fit a snapshot's undo entry: refused when written, whether a
+      // snapshot is open or not (not at the flush of a checkpoint's barrier or after it).
+      for (const open of [false, true]) {
+        const other = open ? s.readSnapshot() : undefined;
+        const k = long(MAX_KEY_BYTES + 1, 0x5a);
+        assert.throws(() => put(s, k, "too long"), {
+          name: "InvalidArgumentError",
+          message: /takes 1973 bytes .*: at most 1972 bytes fit/,
+        });
+        s.flush();
+        assert.equal(s.get(k, cacheKeyOf(k), RAW_CODEC), undefined);
+        other?.done();
+      }
+      // A restore's writes are refused the same way.
+      const tooLong = long(MAX_KEY_BYTES + 1, 0x5a);
+      const refused = { name: "InvalidArgumentError", message: /takes 1973 bytes/ };
+      assert.throws(() => s.putAll([[tooLong, "restored", RAW_CODEC]]), refused);
+      assert.throws(() => s.putEncoded((write) => write(tooLong, Buffer.from([1]))), refused);
+      s.putAll([[long(MAX_KEY_BYTES, 0x5a), "restored", RAW_CODEC]]);
+      const restored = long(MAX_KEY_BYTES, 0x5a);
+      assert.equal(s.get(restored, cacheKeyOf(restored), RAW_CODEC), "restored");
     } finally {
       s.dispose();
     }

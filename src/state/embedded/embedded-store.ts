@@ -24,7 +24,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { RootDatabase } from "lmdb";
 import { DataInputDeserializer, DataOutputSerializer } from "../../core/data-io.ts";
-import { WeirError } from "../../core/errors.ts";
+import { InvalidArgumentError, WeirError } from "../../core/errors.ts";
 import { KeyFilter } from "./key-filter.ts";
 import { MappedEnvironment, PAGE_BYTES, TOUCH_BYTES } from "./mapped-environment.ts";
 import { UNDO_START, UndoLog } from "./snapshot-undo-log.ts";
@@ -86,6 +86,15 @@ const ENTRY_OVERHEAD = 112;
  * (malloc'd, off the JS heap) until it commits, at most this many 4 KiB pages (16 MiB).
  */
 const KEYS_PER_TRANSACTION = 4096;
+
+/** LMDB's largest key, in the build lmdb ships (1,978 bytes). */
+const LMDB_MAX_KEY_BYTES = 1978;
+/**
+ * The largest store key: a snapshot's undo entry for a key is the key after a 6-byte header
+ * (snapshot-undo-log.ts), and it must fit LMDB too. A longer key is refused when it is written:
+ * taken, it would fail the store at its first write while a checkpoint's snapshot is open.
+ */
+export const MAX_KEY_BYTES = LMDB_MAX_KEY_BYTES - 6;
 
 /** A read-only view of the store at one moment (see EmbeddedStore.readSnapshot). */
 export interface StoreSnapshot {
@@ -157,7 +166,8 @@ export class EmbeddedStore {
     }
     this.misses++;
     let raw: Buffer | undefined;
-    if (this.filter.mayContain(ck)) {
+    // A key too long to be written is absent (and LMDB refuses to look it up).
+    if (ck.length <= MAX_KEY_BYTES && this.filter.mayContain(ck)) {
       const env = this.env;
       env.reopenIfMapped();
       raw = env.db.getBinaryFast(key);
@@ -179,6 +189,7 @@ export class EmbeddedStore {
 
   /** Sets (undefined: deletes) the value under `key`; written to LMDB at the next flush. */
   set(_key: Buffer, ck: string, value: unknown, codec: ValueCodec): void {
+    if (ck.length > MAX_KEY_BYTES) this.refuseKey(ck.length);
     const e = this.cache.get(ck);
     if (e !== undefined) {
       // Not marked hot: a write follows the read of the same record, which counted as its use.
@@ -376,6 +387,7 @@ export class EmbeddedStore {
     const undo = this.undo;
     db.transactionSync(() => {
       for (const [key, value, codec] of entries) {
+        if (key.length > MAX_KEY_BYTES) this.refuseKey(key.length);
         const ck = cacheKeyOf(key);
         this.drop(ck);
         if (undo.open.length > 0) undo.preserve(db, key, true);
@@ -402,6 +414,7 @@ export class EmbeddedStore {
     const undo = this.undo;
     db.transactionSync(() =>
       fill((key, value) => {
+        if (key.length > MAX_KEY_BYTES) this.refuseKey(key.length);
         if (this.cache.size > 0) this.drop(cacheKeyOf(key));
         if (undo.open.length > 0) undo.preserve(db, key, true);
         db.putSync(
@@ -430,6 +443,12 @@ export class EmbeddedStore {
         env.touched += TOUCH_BYTES;
       }
     });
+  }
+
+  private refuseKey(bytes: number): never {
+    throw new InvalidArgumentError(
+      `a key of the embedded state store takes ${bytes} bytes (key group, state id, namespace, key and map key, encoded): at most ${MAX_KEY_BYTES} bytes fit (LMDB's largest key, ${LMDB_MAX_KEY_BYTES}, less the header of a snapshot's undo entry); use shorter keys or the heap state backend`,
+    );
   }
 
   private drop(ck: string): void {
