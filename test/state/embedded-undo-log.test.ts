@@ -13,7 +13,12 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
 import type { RootDatabase } from "lmdb";
-import { EmbeddedStore, MAX_KEY_BYTES, type StoreSnapshot } from "../../src/state/embedded/embedded-store.ts";
+import {
+  EmbeddedStore,
+  MAX_KEY_BYTES,
+  MIN_MANAGED_MEMORY_BYTES,
+  type StoreSnapshot,
+} from "../../src/state/embedded/embedded-store.ts";
 import { UNDO_START } from "../../src/state/embedded/snapshot-undo-log.ts";
 import { cacheKeyOf, composeKey, groupStart } from "../../src/state/embedded/store-keys.ts";
 import { RAW_CODEC } from "../../src/state/embedded/value-codecs.ts";
@@ -53,6 +58,8 @@ function undoOnDisk(s: EmbeddedStore): number {
 }
 
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+/** A turn that runs the timers set so far (the store counts its reopens per turn by a timer). */
+const timerTurn = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 0));
 
 describe("embedded store: the snapshot undo log", () => {
   it("a snapshot reads its barrier's values while keys are overwritten, deleted and added", () => {
@@ -265,6 +272,56 @@ describe("embedded store: the snapshot undo log", () => {
       s.putAll([[long(MAX_KEY_BYTES, 0x5a), "restored", RAW_CODEC]]);
       const restored = long(MAX_KEY_BYTES, 0x5a);
       assert.equal(s.get(restored, cacheKeyOf(restored), RAW_CODEC), "restored");
+    } finally {
+      s.dispose();
+    }
+  });
+
+  it("releases count the map pages their removals touch: the store still reopens as its map grows", async () => {
+    // The store reopens its LMDB environment (unmapping the file) once the pages it touched may
+    // pass its bound (here 256 KiB), an estimate each write, lookup and release adds to. 100 rounds
+    // of 10 snapshots released after one write each, then random lookups over a ~2 MB file: the
+    // store must reopen within 300 of them (each maps new pages). A release that took its pages
+    // off the estimate instead (~600 KiB a round) would hide the next ~900 lookups' pages.
+    const s = new EmbeddedStore({
+      managedMemoryBytes: MIN_MANAGED_MEMORY_BYTES,
+      cacheEntries: 1000,
+      mappedBytes: MIN_MANAGED_MEMORY_BYTES / 4,
+    });
+    const KEYS = 12_000;
+    const k = (i: number): Buffer => entry(i % 128, `key-${String(i).padStart(6, "0")}`);
+    const value = (i: number): string => `${i}`.padStart(100, "v");
+    try {
+      for (let i = 0; i < KEYS; i++) put(s, k(i), value(i));
+      s.flush();
+      assert.ok(statSync(join(s.directory, "data.mdb")).size > 1_000_000);
+      // Lookups until the store reopens (the writes above left the estimate far over its bound).
+      const written = new Map<number, string>();
+      const reopen = async (): Promise<number> => {
+        const before = s.reopens();
+        let lookups = 0;
+        for (let probe = 0; lookups < 300 && s.reopens() === before; lookups++) {
+          probe = (probe + 7919) % KEYS;
+          const key = k(probe);
+          assert.equal(s.get(key, cacheKeyOf(key), RAW_CODEC), written.get(probe) ?? value(probe));
+          if (lookups % 4 === 3) await timerTurn();
+        }
+        assert.ok(s.reopens() > before, `no reopen in ${lookups} lookups`);
+        return lookups;
+      };
+      await timerTurn();
+      await reopen();
+      for (let round = 0; round < 100; round++) {
+        const snaps = Array.from({ length: 10 }, () => s.readSnapshot());
+        put(s, k(round), `round ${round}`);
+        written.set(round, `round ${round}`);
+        s.flush();
+        assert.equal(s.undoEntries(), 10);
+        for (const snap of snaps) snap.done();
+        await timerTurn();
+      }
+      const lookups = await reopen();
+      assert.ok(lookups <= 300, `${lookups}`);
     } finally {
       s.dispose();
     }
