@@ -221,6 +221,39 @@ describe("embedded store: the snapshot undo log", () => {
     }
   });
 
+  it("a flush that fails while a snapshot is open (a value that cannot be encoded) leaves it whole", () => {
+    // The failing write transaction is rolled back, the undo entries it had written with it, but
+    // the log had counted them: its release must still end, and remove everything.
+    const s = new EmbeddedStore();
+    try {
+      put(s, entry(1, "a"), 1);
+      put(s, entry(1, "b"), 2);
+      const snap = s.readSnapshot();
+      put(s, entry(1, "a"), 10);
+      put(s, entry(1, "b"), () => 0);
+      assert.throws(() => s.flush(), /cannot serialize a function/);
+      assert.equal(undoOnDisk(s), 0, "rolled back with the transaction");
+      assert.deepEqual(readGroup(s, snap, 1), [
+        ["a", 1],
+        ["b", 2],
+      ]);
+      snap.done(); // returns (it would loop for ever looking for the entries it counted)
+      assert.equal(undoOnDisk(s), 0);
+      assert.equal(s.undoEntries(), 0);
+      // The store goes on: a later snapshot logs and releases as before.
+      put(s, entry(1, "b"), 3);
+      const next = s.readSnapshot();
+      put(s, entry(1, "c"), 4);
+      s.flush();
+      assert.equal(undoOnDisk(s), 1);
+      assert.deepEqual(readGroup(s, next, 1).at(-1), ["b", 3]);
+      next.done();
+      assert.equal(undoOnDisk(s), 0);
+    } finally {
+      s.dispose();
+    }
+  });
+
   it("keys near LMDB's maximum key size: the largest the store takes is logged; a longer one is refused at once", () => {
     // A cache of 2 entries: the keys are read back from LMDB.
     const s = new EmbeddedStore({ cacheEntries: 2 });
