@@ -2,7 +2,8 @@
 // is not known) opens three levels of containers at most, whatever they are: a container deeper
 // counts a fixed 64 bytes, so a write's cost does not grow with the value's depth. A
 // 100,000-character string inside nested Maps (as a map value as much as a key), Sets, arrays or
-// objects counts in full inside three of them, and a few hundred bytes inside four or more.
+// objects counts in full inside three of them, and a few hundred bytes inside four or more. A Set
+// counts its elements once, a Map its keys and values.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -47,4 +48,13 @@ describe("embedded store: the rough estimate of a nested value", () => {
       for (const bytes of deep) assert.ok(bytes < 1000, `${name}: ${deep.join(", ")} bytes`);
     });
   }
+
+  it("a Set counts each element once, as an array of them; a Map its keys and its values", () => {
+    const long = Array.from({ length: 8 }, (_, i) => `${i}`.padStart(10_000, "x"));
+    const array = estimate(long);
+    const set = estimate(new Set(long));
+    const map = estimate(new Map(long.map((s) => [s, s])));
+    assert.ok(Math.abs(set - array) < 0.1 * array, `set ${set} against array ${array}`);
+    assert.ok(Math.abs(map - 2 * array) < 0.1 * array, `map ${map} against twice the array ${array}`);
+  });
 });
