@@ -359,4 +359,48 @@ describe("embedded store: the snapshot undo log", () => {
       s.dispose();
     }
   });
+
+  it("a release counts the pages it walks: the lookup after releasing 4,000 entries reopens the store", async () => {
+    // Releasing 4,000 undo entries of ~200 bytes (one removal transaction) walks ~1 MB of pages,
+    // four times the store's map bound (256 KiB): the release adds them to its estimate, so the
+    // next lookup checks the map and reopens. (Counted per key, not per 64 keys.)
+    const s = new EmbeddedStore({
+      managedMemoryBytes: MIN_MANAGED_MEMORY_BYTES,
+      cacheEntries: 1000,
+      mappedBytes: MIN_MANAGED_MEMORY_BYTES / 4,
+    });
+    const KEYS = 4000;
+    const k = (i: number): Buffer => entry(i % 128, `key-${String(i).padStart(6, "0")}`);
+    const value = (i: number, round: number): string => `${round}:${i}`.padStart(200, "v");
+    const get = (i: number): unknown => {
+      const key = k(i);
+      return s.get(key, cacheKeyOf(key), RAW_CODEC);
+    };
+    try {
+      for (let i = 0; i < KEYS; i++) put(s, k(i), value(i, 0));
+      const snap = s.readSnapshot();
+      for (let i = 0; i < KEYS; i++) put(s, k(i), value(i, 1));
+      s.flush();
+      assert.equal(undoOnDisk(s), KEYS);
+      // Lookups until the store reopens: its estimate starts from the bytes of one lookup.
+      await timerTurn();
+      const before = s.reopens();
+      for (let i = 0, probe = 0; i < 300 && s.reopens() === before; i++) {
+        probe = (probe + 7919) % KEYS;
+        assert.equal(get(probe), value(probe, 1));
+        if (i % 4 === 3) await timerTurn();
+      }
+      assert.ok(s.reopens() > before, "the store reopened");
+      await timerTurn();
+      snap.done();
+      assert.equal(undoOnDisk(s), 0);
+      const released = s.reopens();
+      let uncached = 0; // a key read from LMDB, not from the cache
+      while (s.isCached(cacheKeyOf(k(uncached)))) uncached++;
+      assert.equal(get(uncached), value(uncached, 1));
+      assert.equal(s.reopens(), released + 1, "the first lookup after the release reopened the store");
+    } finally {
+      s.dispose();
+    }
+  });
 });
