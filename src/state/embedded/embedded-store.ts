@@ -158,7 +158,8 @@ export class EmbeddedStore {
     }
     this.misses++;
     let raw: Buffer | undefined;
-    if (this.filter.mayContain(ck)) {
+    // A key too long to be written is absent (and LMDB refuses to look it up).
+    if (ck.length <= MAX_KEY_BYTES && this.filter.mayContain(ck)) {
       const env = this.env;
       env.reopenIfMapped();
       raw = env.db.getBinaryFast(key);
@@ -180,6 +181,8 @@ export class EmbeddedStore {
 
   /** Sets (undefined: deletes) the value under `key`; written to LMDB at the next flush. */
   set(_key: Buffer, ck: string, value: unknown, codec: ValueCodec): void {
+    // Refused here, with the record that wrote it: at the flush, LMDB would fail the whole batch.
+    if (ck.length > MAX_KEY_BYTES) throw tooLongKey(ck.length);
     const e = this.cache.get(ck);
     if (e !== undefined) {
       // Not marked hot: a write follows the read of the same record, which counted as its use.
@@ -197,8 +200,6 @@ export class EmbeddedStore {
       if (this.cacheBytes > this.cacheBytesLimit) this.evict();
       return;
     }
-    // Refused here, with the record that wrote it: at the flush, LMDB would fail the whole batch.
-    if (ck.length > MAX_KEY_BYTES) throw tooLongKey(ck.length);
     const size = ENTRY_OVERHEAD + ck.length + roughValueBytes(value, 0);
     this.add(ck, { value, codec, size, dirty: true, hot: false });
     this.dirty++;
@@ -379,6 +380,7 @@ export class EmbeddedStore {
     const undo = this.undo;
     db.transactionSync(() => {
       for (const [key, value, codec] of entries) {
+        if (key.length > MAX_KEY_BYTES) throw tooLongKey(key.length);
         const ck = cacheKeyOf(key);
         this.drop(ck);
         if (undo.open.length > 0) undo.preserve(db, key, true);
@@ -405,6 +407,7 @@ export class EmbeddedStore {
     const undo = this.undo;
     db.transactionSync(() =>
       fill((key, value) => {
+        if (key.length > MAX_KEY_BYTES) throw tooLongKey(key.length);
         if (this.cache.size > 0) this.drop(cacheKeyOf(key));
         if (undo.open.length > 0) undo.preserve(db, key, true);
         db.putSync(
