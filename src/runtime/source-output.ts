@@ -58,11 +58,13 @@ class SplitOutput<T> implements ReaderOutput<T>, WatermarkOutput {
   releaseOutputForSplit(splitId: string): void {
     this.parent.releaseOutputForSplit(splitId);
   }
+  /** As Flink's WatermarkOutput: a watermark also ends the output's idleness. */
   emitWatermark(watermark: number): void {
-    if (watermark > this.watermark) {
-      this.watermark = watermark;
-      this.parent.update();
-    }
+    const advanced = watermark > this.watermark;
+    if (!advanced && !this.idle) return;
+    if (advanced) this.watermark = watermark;
+    this.idle = false;
+    this.parent.update();
   }
   markIdle(): void {
     if (!this.idle) {
@@ -113,8 +115,10 @@ export class SourceOutput<T> implements ReaderOutput<T>, FusableReaderOutput {
     const idleTimeout = this.strategy.idleTimeout;
     this.pts.scheduleAtFixedRate(interval, (now) => {
       for (const s of this.outputs()) {
-        s.generator?.onPeriodicEmit(s);
+        // Idle by the timeout: the generator is not asked (Flink's WatermarksWithIdleness), so a
+        // watermark it would emit again does not end the idleness; its next event does.
         if (idleTimeout !== undefined && now - s.lastEventAt >= idleTimeout) s.markIdle();
+        else s.generator?.onPeriodicEmit(s);
       }
     });
   }
@@ -182,7 +186,9 @@ export class SourceOutput<T> implements ReaderOutput<T>, FusableReaderOutput {
   releaseOutputForSplit(splitId: string): void {
     const s = this.splits.get(splitId);
     if (s === undefined) return;
-    s.generator?.onPeriodicEmit(s);
+    // Its last watermark counts once more, unless it is idle (an idle split's does not count, and
+    // a watermark would end its idleness).
+    if (!s.idle) s.generator?.onPeriodicEmit(s);
     this.splits.delete(splitId);
     this.update();
   }

@@ -99,6 +99,42 @@ describe("a source reader's watermark status", () => {
     assert.deepEqual(events, ["watermark 10", "idle", "active", "watermark 20"]);
   });
 
+  it("a watermark ends a split's idleness, as Flink's WatermarkOutput says; an equal one too", () => {
+    const { output, events } = sourceOutput(WatermarkStrategy.forMonotonousTimestamps<number>());
+    const a = output.createOutputForSplit("a") as unknown as Split;
+    a.emitWatermark(10);
+    a.markIdle();
+    a.emitWatermark(30);
+    a.markIdle();
+    a.emitWatermark(30); // not higher, and still ends the idleness
+    assert.deepEqual(events, ["watermark 10", "idle", "active", "watermark 30", "idle", "active"]);
+  });
+
+  it("an output idle by the timeout does not ask its generator; its next event does", () => {
+    let periodic = 0;
+    const { output, events, at } = sourceOutput(
+      WatermarkStrategy.forGenerator<number>(() => ({
+        onEvent() {},
+        onPeriodicEmit(out) {
+          periodic++;
+          out.emitWatermark(5); // the same watermark every time: it must not undo the timeout
+        },
+      })).withIdleness(30),
+    );
+    const a = output.createOutputForSplit("a");
+    a.collect(1, 1);
+    for (let t = 10; t <= 100; t += INTERVAL) at(t);
+    assert.equal(events.filter((e) => e === "idle").length, 1, "idle once, and stays so");
+    const asked = periodic;
+    at(110);
+    assert.equal(periodic, asked, "not asked while idle");
+    a.collect(2, 2);
+    at(120);
+    assert.ok(periodic > asked, "asked again after its event");
+    assert.equal(events.at(-1), "record 2@2");
+    assert.equal(events.filter((e) => e === "active").length, 1);
+  });
+
   it("an idle reader at the end of its input is active again before the final watermark", () => {
     const { output, events, at } = sourceOutput(
       WatermarkStrategy.forMonotonousTimestamps<number>().withIdleness(50),
