@@ -52,7 +52,7 @@ import {
   UNKNOWN_KEY_GROUP,
   VOID_NAMESPACE,
 } from "./state-table.ts";
-import { metaOf, RestoredStateMeta, type StateMetaInfo, type StateMetaRanges } from "./state-meta.ts";
+import { RestoredStateMeta, type StateMetaRanges } from "./state-meta.ts";
 import { TtlPolicy } from "./ttl.ts";
 
 export { VOID_NAMESPACE, type Namespace } from "./state-table.ts";
@@ -366,15 +366,12 @@ export class HeapKeyedStateBackend extends TypedStateAccess implements KeyedStat
 
   /** What a checkpoint records of each state (kind, types, TTL), by key-group range. */
   stateMetaInfo(): StateMetaRanges {
-    const registered: Record<string, StateMetaInfo> = {};
-    for (const [name, st] of this.states) registered[name] = metaOf(st.descriptor);
-    return this.restoredMeta.snapshot(registered);
+    return this.restoredMeta.snapshotOf(this.states);
   }
 
   /** The checkpoint's records of its states: before its key groups; registrations are checked against them. */
   restoreStateMetaInfo(parts: StateMetaRanges): void {
-    this.restoredMeta.restore(parts);
-    for (const st of this.states.values()) this.restorePlanOf(st.descriptor);
+    this.restoredMeta.restoreChecked(parts, this.states, this.clock.now);
   }
 
   /** Nothing to release: the state lives in the JS heap. */

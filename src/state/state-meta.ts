@@ -278,6 +278,28 @@ export class RestoredStateMeta {
     }
   }
 
+  /** A backend's stateMetaInfo(): its registered states' records over what was restored for others. */
+  snapshotOf(
+    states: ReadonlyMap<string, { readonly descriptor: StateDescriptor<unknown> }>,
+  ): StateMetaRanges {
+    const registered: Record<string, StateMetaInfo> = {};
+    for (const [name, st] of states) registered[name] = metaOf(st.descriptor);
+    return this.snapshot(registered);
+  }
+
+  /**
+   * A backend's restoreStateMetaInfo(): takes the records and checks the states registered already
+   * (throws StateMigrationError), whose key groups are still to come.
+   */
+  restoreChecked(
+    parts: StateMetaRanges,
+    states: ReadonlyMap<string, { readonly descriptor: StateDescriptor<unknown> }>,
+    now: () => number,
+  ): void {
+    this.restore(parts);
+    for (const st of states.values()) this.plansFor(st.descriptor, now);
+  }
+
   /** The records a checkpoint of the backend writes: `registered` over what was restored for other names. */
   snapshot(registered: Record<string, StateMetaInfo>): StateMetaRanges {
     const out: StateMetaRanges = [];

@@ -254,6 +254,10 @@ for (const [name, make] of backends) {
       restore(b, cp);
       at(b, "c");
       assert.deepEqual(st.value(), { count: 2, added: null });
+      // Registered under a type the records refuse: the restore itself fails.
+      const early = make();
+      early.getState(new ValueStateDescriptor("acc", Types.NUMBER));
+      assert.throws(() => restore(early, cp), StateMigrationError);
     });
 
     it("a checkpoint taken before the state registered again keeps the old record: a second restore still migrates", () => {

@@ -34,7 +34,7 @@ import {
   type Namespace,
   VOID_NAMESPACE,
 } from "../state-table.ts";
-import { metaOf, RestoredStateMeta, type StateMetaInfo, type StateMetaRanges } from "../state-meta.ts";
+import { RestoredStateMeta, type StateMetaRanges } from "../state-meta.ts";
 import { TtlPolicy } from "../ttl.ts";
 import { EmbeddedMapState } from "./embedded-map-state.ts";
 import {
@@ -403,15 +403,12 @@ export class EmbeddedKeyedStateBackend
 
   /** What a checkpoint records of each state (kind, types, TTL), by key-group range. */
   stateMetaInfo(): StateMetaRanges {
-    const registered: Record<string, StateMetaInfo> = {};
-    for (const [name, st] of this.states) registered[name] = metaOf(st.descriptor);
-    return this.restoredMeta.snapshot(registered);
+    return this.restoredMeta.snapshotOf(this.states);
   }
 
   /** The checkpoint's records of its states: before its key groups; registrations are checked against them. */
   restoreStateMetaInfo(parts: StateMetaRanges): void {
-    this.restoredMeta.restore(parts);
-    for (const st of this.states.values()) this.restoredMeta.plansFor(st.descriptor, this.clock.now);
+    this.restoredMeta.restoreChecked(parts, this.states, this.clock.now);
   }
 
   restoreKeyGroup(keyGroup: number, entries: KeyGroupSnapshotEntry[]): void {
