@@ -44,6 +44,11 @@ export interface KeyedProcessContext<K> extends ProcessContext {
   getCurrentKey(): K;
 }
 
+/**
+ * The context of onTimer. Its timestamp() is the firing timer's time in both domains (as Flink's);
+ * what a processing-time timer emits still carries no timestamp, what an event-time one emits
+ * carries the timer's time.
+ */
 export interface OnTimerContext<K> extends KeyedProcessContext<K> {
   timeDomain(): TimeDomain;
 }
@@ -123,6 +128,7 @@ export interface KeyedBroadcastReadOnlyContext<K> extends BroadcastReadOnlyConte
   timerService(): TimerService;
 }
 
+/** As OnTimerContext: timestamp() is the firing timer's time in both domains. */
 export interface KeyedBroadcastOnTimerContext<K> extends KeyedBroadcastReadOnlyContext<K> {
   timeDomain(): TimeDomain;
 }

@@ -266,7 +266,8 @@ describe("KeyedBroadcastHarness", () => {
   });
 
   it("sets and deletes timers of both domains per key; onTimer sees the key, the domain and the time", async () => {
-    // "<key>:<domain>:<time>" sets a timer, "<key>:-<domain>:<time>" deletes it.
+    // "<key>:<domain>:<time>" sets a timer, "<key>:-<domain>:<time>" deletes it. ctx.timestamp() in
+    // onTimer is the timer's time in both domains, as in Flink.
     const timers: KeyedBroadcastProcessFunction<string, string, string, string> = {
       processElement(v, ctx) {
         const [, what, at] = v.split(":");
@@ -292,10 +293,10 @@ describe("KeyedBroadcastHarness", () => {
     h.setProcessingTime(100);
     assert.deepEqual(
       h.values(),
-      ["b:PROCESSING_TIME:50:undefined"],
+      ["b:PROCESSING_TIME:50:50"],
       "the deleted processing-time timer never fires",
     );
     h.processWatermark(300);
-    assert.deepEqual(h.values(), ["b:PROCESSING_TIME:50:undefined", "a:EVENT_TIME:100:100"]);
+    assert.deepEqual(h.values(), ["b:PROCESSING_TIME:50:50", "a:EVENT_TIME:100:100"]);
   });
 });

@@ -35,7 +35,7 @@ abstract class BaseContext {
     return this.op.runtimeContext();
   }
   timestamp(): number | undefined {
-    const ts = this.op.currentTimestamp();
+    const ts = this.op.contextTimestamp();
     return Number.isNaN(ts) ? undefined : ts;
   }
   currentProcessingTime(): number {
@@ -98,6 +98,8 @@ export class BroadcastProcessOperator extends StreamOperator {
   private timerService: InternalTimerService<number> | undefined;
   private readonly declared: Map<string, MapStateDescriptor<unknown, unknown>>;
   private readonly writable = new Map<MapStateDescriptor<any, any>, BroadcastState<any, any>>();
+  /** The time of the timer being fired (NaN outside onTimer): ctx.timestamp() there, in both domains, as Flink. */
+  private firingTimerTime = Number.NaN;
   private readonly readOnly = new Map<MapStateDescriptor<any, any>, ReadOnlyBroadcastState<any, any>>();
 
   constructor(
@@ -139,12 +141,18 @@ export class BroadcastProcessOperator extends StreamOperator {
 
   private fire(timer: InternalTimer<number>, domain: TimeDomain): void {
     this.readOnlyCtx.domain = domain;
+    // Records emitted from a processing-time timer carry no timestamp; the context still tells the timer's time.
     this.element.timestamp = domain === "EVENT_TIME" ? timer.time : Number.NaN;
-    (this.fn as KeyedBroadcastProcessFunction<unknown, unknown, unknown, unknown>).onTimer?.(
-      timer.time,
-      this.readOnlyCtx,
-      this.collector,
-    );
+    this.firingTimerTime = timer.time;
+    try {
+      (this.fn as KeyedBroadcastProcessFunction<unknown, unknown, unknown, unknown>).onTimer?.(
+        timer.time,
+        this.readOnlyCtx,
+        this.collector,
+      );
+    } finally {
+      this.firingTimerTime = Number.NaN;
+    }
   }
 
   // ---- for the contexts ----------------------------------------------------------------
@@ -182,8 +190,9 @@ export class BroadcastProcessOperator extends StreamOperator {
   runtimeContext(): RuntimeContext {
     return this.runtime;
   }
-  currentTimestamp(): number {
-    return this.element.timestamp;
+  /** What ctx.timestamp() tells: the firing timer's time in onTimer, else the record's timestamp. */
+  contextTimestamp(): number {
+    return Number.isNaN(this.firingTimerTime) ? this.element.timestamp : this.firingTimerTime;
   }
   processingTimeNow(): number {
     return this.processingTime.now();

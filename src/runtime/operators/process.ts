@@ -25,7 +25,7 @@ class Context implements OnTimerContext<unknown>, TimerService {
     return this.op.runtimeContext();
   }
   timestamp(): number | undefined {
-    const ts = this.op.currentTimestamp();
+    const ts = this.op.contextTimestamp();
     return Number.isNaN(ts) ? undefined : ts;
   }
   output<X>(tag: OutputTag<X>, value: X): void {
@@ -64,6 +64,8 @@ abstract class ProcessOperatorBase extends StreamOperator {
   protected readonly ctx = new Context(this);
   protected collector!: Collector<unknown>;
   private timerService: InternalTimerService<number> | undefined;
+  /** The time of the timer being fired (NaN outside onTimer): ctx.timestamp() there, in both domains, as Flink. */
+  private firingTimerTime = Number.NaN;
 
   override async open(): Promise<void> {
     const output = this.output;
@@ -79,8 +81,9 @@ abstract class ProcessOperatorBase extends StreamOperator {
   runtimeContext(): RuntimeContext {
     return this.runtime;
   }
-  currentTimestamp(): number {
-    return this.element.timestamp;
+  /** What ctx.timestamp() tells: the firing timer's time in onTimer, else the record's timestamp. */
+  contextTimestamp(): number {
+    return Number.isNaN(this.firingTimerTime) ? this.element.timestamp : this.firingTimerTime;
   }
   emitSide(tagId: string, value: unknown): void {
     this.output.collectSide(tagId, value);
@@ -110,8 +113,14 @@ abstract class ProcessOperatorBase extends StreamOperator {
   }
   private fire(timer: InternalTimer<number>, domain: TimeDomain): void {
     this.ctx.domain = domain;
+    // Records emitted from a processing-time timer carry no timestamp; the context still tells the timer's time.
     this.element.timestamp = domain === "EVENT_TIME" ? timer.time : Number.NaN;
-    this.onTimer(timer.time);
+    this.firingTimerTime = timer.time;
+    try {
+      this.onTimer(timer.time);
+    } finally {
+      this.firingTimerTime = Number.NaN;
+    }
   }
   protected onTimer(_time: number): void {}
 }
