@@ -20,6 +20,7 @@ import type {
   StateDescriptor,
 } from "../../core/state.ts";
 import type { InternalTimer, InternalTimerService } from "../time/internal-timer-service.ts";
+import { checkTimerTime } from "../time/timer-time.ts";
 import { StreamOperator } from "./stream-operator.ts";
 
 const VOID = 0;
@@ -65,10 +66,14 @@ class ReadOnlyContext extends BaseContext implements KeyedBroadcastOnTimerContex
     return this;
   }
   registerEventTimeTimer(time: number): void {
-    this.op.timers().registerEventTimeTimer(VOID, time);
+    const timers = this.op.timers();
+    checkTimerTime(time, "registerEventTimeTimer", this.op.describe());
+    timers.registerEventTimeTimer(VOID, time);
   }
   registerProcessingTimeTimer(time: number): void {
-    this.op.timers().registerProcessingTimeTimer(VOID, time);
+    const timers = this.op.timers();
+    checkTimerTime(time, "registerProcessingTimeTimer", this.op.describe());
+    timers.registerProcessingTimeTimer(VOID, time);
   }
   deleteEventTimeTimer(time: number): void {
     this.op.timers().deleteEventTimeTimer(VOID, time);
@@ -211,6 +216,9 @@ export class BroadcastProcessOperator extends StreamOperator {
       );
     }
     return keyed.backend.getCurrentKey();
+  }
+  describe(): string {
+    return `operator '${this.runtime.operatorName}' (uid ${this.runtime.operatorUid})`;
   }
   timers(): InternalTimerService<number> {
     if (this.timerService === undefined) {

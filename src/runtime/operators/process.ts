@@ -13,6 +13,7 @@ import type {
   TimerService,
 } from "../../core/process.ts";
 import type { InternalTimer, InternalTimerService } from "../time/internal-timer-service.ts";
+import { checkTimerTime } from "../time/timer-time.ts";
 import { type KeyedContext, StreamOperator } from "./stream-operator.ts";
 
 const VOID = 0;
@@ -47,10 +48,14 @@ class Context implements OnTimerContext<unknown>, TimerService {
     return this.op.watermark();
   }
   registerEventTimeTimer(time: number): void {
-    this.op.timers().registerEventTimeTimer(VOID, time);
+    const timers = this.op.timers();
+    checkTimerTime(time, "registerEventTimeTimer", this.op.describe());
+    timers.registerEventTimeTimer(VOID, time);
   }
   registerProcessingTimeTimer(time: number): void {
-    this.op.timers().registerProcessingTimeTimer(VOID, time);
+    const timers = this.op.timers();
+    checkTimerTime(time, "registerProcessingTimeTimer", this.op.describe());
+    timers.registerProcessingTimeTimer(VOID, time);
   }
   deleteEventTimeTimer(time: number): void {
     this.op.timers().deleteEventTimeTimer(VOID, time);
@@ -97,10 +102,13 @@ abstract class ProcessOperatorBase extends StreamOperator {
   watermark(): number {
     return this.currentWatermark;
   }
+  describe(): string {
+    return `operator '${this.runtime.operatorName}' (uid ${this.runtime.operatorUid})`;
+  }
   timers(): InternalTimerService<number> {
     if (this.timerService === undefined) {
       throw new InvalidJobError(
-        `operator '${this.runtime.operatorName}' (uid ${this.runtime.operatorUid}) set a timer, but timers are only supported on keyed streams: call keyBy(...) before process(...)`,
+        `${this.describe()} set a timer, but timers are only supported on keyed streams: call keyBy(...) before process(...)`,
       );
     }
     return this.timerService;

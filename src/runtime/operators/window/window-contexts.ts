@@ -22,6 +22,7 @@ import type {
 import { type Namespace, VOID_NAMESPACE } from "../../../state/heap-keyed-state-backend.ts";
 import type { KeyedStateBackend } from "../../../state/keyed-state-backend.ts";
 import type { InternalTimerService } from "../../time/internal-timer-service.ts";
+import { checkTimerTime } from "../../time/timer-time.ts";
 import type { EvictorContext, OnMergeContext, Window } from "./window-contracts.ts";
 import type { ProcessWindowContext } from "./window-functions.ts";
 
@@ -114,9 +115,11 @@ export class WindowTriggerContext implements OnMergeContext {
     return this.op.timers.currentWatermark();
   }
   registerProcessingTimeTimer(time: number): void {
+    checkTimerTime(time, "registerProcessingTimeTimer", this.op.describe());
     this.op.timers.registerProcessingTimeTimer(this.window, time);
   }
   registerEventTimeTimer(time: number): void {
+    checkTimerTime(time, "registerEventTimeTimer", this.op.describe());
     this.op.timers.registerEventTimeTimer(this.window, time);
   }
   deleteProcessingTimeTimer(time: number): void {
