@@ -121,7 +121,13 @@ export class DataStream<T> {
   /** Partition by key: records with equal keys go to the same subtask (by key group). */
   keyBy<K>(key: KeySelector<T, K>): KeyedStream<T, K>;
   keyBy<F extends keyof T & string>(field: F): KeyedStream<T, T[F]>;
-  keyBy(key: unknown): KeyedStream<T, unknown> {
+  keyBy(key: unknown, ...more: unknown[]): KeyedStream<T, unknown> {
+    if (more.length > 0) {
+      const fields = [key, ...more].map((f) => String(f));
+      throw new InvalidArgumentError(
+        `keyBy() takes one key: a field name or a key selector, got ${fields.length} arguments (${fields.join(", ")}); for a composite key return an array from a selector, e.g. keyBy((r) => [${fields.map((f) => `r.${f}`).join(", ")}])`,
+      );
+    }
     const selector = toKeySelector<T>(key, "keyBy()");
     const t = this.env.addVirtual({
       kind: "partition",
