@@ -4,9 +4,11 @@
 
 import { InvalidArgumentError } from "../../core/errors.ts";
 import { ReducingStateDescriptor, ValueStateDescriptor } from "../../core/state.ts";
+import { MAX_WATERMARK } from "../../core/watermark.ts";
 import {
   checkTrigger,
   declareEventTimeEndTrigger,
+  MAX_WINDOW_TIMESTAMP,
   type OnMergeContext,
   type Trigger,
   type TriggerContext,
@@ -146,7 +148,11 @@ export class ContinuousEventTimeTrigger implements Trigger<unknown, Window> {
     const fireAt = ctx.getPartitionedState(this.state);
     if (fireAt.get() === time) {
       fireAt.clear();
-      this.registerNext(time, window, ctx);
+      // At the end of input a window that never ends (GlobalWindows) would get one timer per
+      // interval up to the end of time, and the job would never finish: its end timer fires last.
+      const endOfInput = ctx.getCurrentWatermark() === MAX_WATERMARK;
+      if (!(endOfInput && window.maxTimestamp() >= MAX_WINDOW_TIMESTAMP))
+        this.registerNext(time, window, ctx);
       return TriggerResult.FIRE;
     }
     return TriggerResult.CONTINUE;
