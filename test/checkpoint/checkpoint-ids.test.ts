@@ -2,7 +2,8 @@
 // or reserved in blocks from a source shared by every JobManager of the job (an in-memory one
 // here; test/cluster/checkpoint-id-counter.test.ts runs the etcd one). Two users of one source —
 // a deposed leader and the new one — never get the same id; the next block is reserved before
-// the current one runs out; a failing source is reported, never papered over.
+// the current one runs out (once half of it is used); a failing source is reported, never
+// papered over.
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
@@ -39,6 +40,22 @@ describe("checkpoint ids", () => {
     );
     assert.ok(source.calls.every(([count]) => count === CHECKPOINT_ID_BLOCK));
     assert.equal(source.calls.length, 4, "the first block, then one ahead for each block used");
+  });
+
+  it("the next block is asked for once half of the current one is used, not before", async () => {
+    // The second half's checkpoints are the time the source (etcd) has to answer; asking earlier
+    // only holds more ids that a leader losing its leadership would leave unused.
+    const source = testIdSource();
+    const ids = new CheckpointIds(1, source);
+    await ids.ready();
+    assert.equal(source.calls.length, 1);
+    for (let taken = 1; taken <= CHECKPOINT_ID_BLOCK; taken++) {
+      assert.equal(ids.take(), taken);
+      await turns();
+      const asked = taken >= CHECKPOINT_ID_BLOCK / 2 ? 2 : 1;
+      assert.equal(source.calls.length, asked, `blocks asked for after ${taken} ids`);
+    }
+    assert.equal(ids.take(), CHECKPOINT_ID_BLOCK + 1, "the next block follows on");
   });
 
   it("a restored job asks for ids above its restored checkpoint", async () => {

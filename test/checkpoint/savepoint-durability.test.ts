@@ -3,7 +3,7 @@
 // fsynced — before its checkpoint is announced (the sinks commit) and before the checkpoint it
 // replaces is deleted; a savepoint that cannot be written aborts its checkpoint (nothing of it is
 // committed, the previous checkpoint stays); a checkpoint aborted while its metadata is written
-// leaves no chk-N behind that looks complete.
+// leaves no chk-N behind that looks complete, and a savepoint written for it is removed with it.
 
 import assert from "node:assert/strict";
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from "node:fs";
@@ -13,6 +13,7 @@ import { describe, it } from "node:test";
 import { DEFAULT_CHECKPOINT_SETTINGS } from "../../src/checkpoint/checkpoint-config.ts";
 import { CheckpointCoordinator, type TaskRef } from "../../src/checkpoint/coordinator.ts";
 import { FsCheckpointStorage, loadCheckpoint } from "../../src/checkpoint/fs-storage.ts";
+import { savepointDirectory } from "../../src/checkpoint/savepoint.ts";
 import { RecordingFs } from "./fixtures/recording-fs.ts";
 
 const TASK: TaskRef = {
@@ -190,6 +191,62 @@ describe("checkpoint and savepoint durability", () => {
       );
       await waitFor(() => !existsSync(storage.checkpointDir(1)), "chk-1 removed after its metadata landed");
       assert.equal(coordinator.latest, undefined);
+      assert.deepEqual(ackErrors, []);
+      await coordinator.stop(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a savepoint whose checkpoint is aborted while its metadata is written is removed with it", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "weir-durable-"));
+    try {
+      const { fs, storage, coordinator, marked, removed, ackErrors } = setup(dir);
+      coordinator.trigger(undefined);
+      await waitFor(() => marked("complete 1") >= 0, "checkpoint 1");
+      const target = join(dir, "savepoints");
+      const savepointDir = savepointDirectory(target, "0123abcd-job", 2);
+      const checkpointMetadata = join(storage.checkpointDir(2), "_metadata");
+      // Hold checkpoint 2's metadata write at its first step, once its savepoint is complete.
+      let release: () => void = () => {};
+      const held = new Promise<void>((r) => {
+        release = r;
+      });
+      let holding = false;
+      let savepointRemoval = -1;
+      fs.before = (e) => {
+        if (e.op === "remove" && e.path === savepointDir) savepointRemoval = fs.log.length;
+        if (holding || e.op !== "mkdir" || e.path !== storage.checkpointDir(2)) return undefined;
+        if (fs.indexOf((x) => x.op === "rename" && x.path === join(savepointDir, "_metadata")) < 0)
+          return undefined;
+        holding = true;
+        return held;
+      };
+      const savepoint = assert.rejects(
+        coordinator.triggerSavepoint(target),
+        /checkpoint 2 was aborted: the job is restarting/,
+      );
+      await waitFor(() => holding, "checkpoint 2's metadata write");
+      assert.ok(existsSync(join(savepointDir, "_metadata")), "the savepoint was written first");
+      // A restart aborts the checkpoint now: the savepoint is reported failed...
+      coordinator.resetForRestart();
+      await savepoint;
+      await waitFor(() => removed(storage.checkpointDir(2)) >= 0, "the abort's removal of chk-2");
+      release();
+      // ...and once the checkpoint's metadata has landed and its directory is removed again, the
+      // savepoint goes too: no savepoint that looks complete for a savepoint that failed.
+      const metadataLanded = () => fs.indexOf((e) => e.op === "rename" && e.path === checkpointMetadata);
+      const chk2Removed = () =>
+        fs.log.findLastIndex((e) => e.op === "remove" && e.path === storage.checkpointDir(2));
+      await waitFor(
+        () => metadataLanded() >= 0 && chk2Removed() > metadataLanded(),
+        "chk-2 removed after its metadata landed",
+      );
+      // The savepoint's removal is asked for in the same turn as chk-2's ends.
+      assert.ok(savepointRemoval > metadataLanded(), "the failed savepoint was left in place");
+      await waitFor(() => !existsSync(savepointDir), "the savepoint directory removed");
+      assert.equal(marked("complete 2"), -1, "the sinks were told to commit the failed savepoint");
+      assert.equal(coordinator.latest?.id, 1);
       assert.deepEqual(ackErrors, []);
       await coordinator.stop(false);
     } finally {

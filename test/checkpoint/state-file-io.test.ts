@@ -3,12 +3,22 @@
 // modules load (so their bindings are the wrappers) to record each call and, when a test asks, to
 // make every write a short one (7 bytes at most, as a write may be on some file systems). Checked:
 // every byte lands where it belongs through short writes, the header included; the file is synced
-// after its last write and before it is closed; nothing stays open after a file is written or read,
-// whatever its format, and after a key group is read; and a file cut after its index was read is
-// reported truncated when a key group is read from it.
+// after its last write and before it is closed (a copied file, through its FileHandle, before the
+// copy resolves); nothing stays open after a file is written or read, whatever its format, and
+// after a key group is read; and a file cut after its index was read is reported truncated when a
+// key group is read from it.
 
 import assert from "node:assert/strict";
-import fs, { mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import fs, {
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from "node:fs";
+import { open } from "node:fs/promises";
 import { syncBuiltinESMExports } from "node:module";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -181,6 +191,30 @@ describe("state files at the system calls", () => {
     await nodeDurableFs.writeFileSynced(p, text);
     assert.deepEqual(readFileSync(p), Buffer.from(text, "utf8"));
     assert.equal(readFileSync(p, "utf8"), text);
+  });
+
+  it("nodeDurableFs.copyFileSynced syncs the copy before it resolves (a savepoint's files)", async () => {
+    const from = path();
+    const bytes = Buffer.from(Array.from({ length: 300 }, (_, i) => i % 251));
+    writeFileSync(from, bytes);
+    // The copy is synced through a FileHandle (node:fs/promises), not fs.fsync: record its syncs.
+    const probe = await open(from, "r");
+    const handle = Object.getPrototypeOf(probe) as { sync: (this: { fd: number }) => Promise<void> };
+    await probe.close();
+    const realSync = handle.sync;
+    const synced: string[] = [];
+    handle.sync = function (this: { fd: number }) {
+      synced.push(realpathSync(`/proc/self/fd/${this.fd}`));
+      return realSync.call(this);
+    };
+    const to = path();
+    try {
+      await nodeDurableFs.copyFileSynced(from, to);
+    } finally {
+      handle.sync = realSync;
+    }
+    assert.deepEqual(readFileSync(to), bytes);
+    assert.deepEqual(synced, [realpathSync(to)]);
   });
 
   it("a streamed file is synced after its last write (the header) and then closed", async () => {

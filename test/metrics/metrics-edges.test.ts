@@ -4,7 +4,7 @@
 // the history no longer holds is dropped; a step without work is idle time unless back-pressured.
 // Then what the REST API's checkpoint history shows through a checkpoint's life (late, failed,
 // evicted), a meter's window and sample spacing, the report interval's setting, and a V8 profile
-// folded into a flame graph.
+// folded into a flame graph. A job's uptime while it runs, restarts and after it ended.
 
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -360,6 +360,23 @@ describe("metrics edges", () => {
     assert.equal(job.exceptions.length, 100);
     assert.equal(job.exceptionsDropped, 3);
     assert.equal(job.exceptions[0]?.message, "failure 3");
+  });
+
+  it("a job's uptime is the ms since it started while it runs, 0 while it restarts and once it ended", async () => {
+    const before = Date.now();
+    const job = new JobMetrics("j", "uptime", []);
+    // Let the wall clock move on from the start, so a running job's uptime cannot be 0.
+    while (Date.now() < job.startTime + 2) await new Promise((r) => setTimeout(r, 1));
+    const least = Date.now() - job.startTime;
+    const uptime = job.jobMetrics().uptime!;
+    const most = Date.now() - before;
+    assert.ok(uptime >= least && uptime <= most, `uptime ${uptime} ms, expected ${least}..${most}`);
+    job.status = "RESTARTING";
+    assert.equal(job.jobMetrics().uptime, 0);
+    job.status = "RUNNING";
+    assert.ok(job.jobMetrics().uptime! >= least);
+    job.end("FINISHED");
+    assert.equal(job.jobMetrics().uptime, 0, "docs/metrics.md: 0 after the job ended");
   });
 
   it("job totals: the same attempt made live again keeps its counts; a new attempt adds to them", () => {

@@ -211,6 +211,35 @@ describe("a source's generated record loop", () => {
     });
   });
 
+  it("runs a timestamp assigner without event time for every record, as the record-at-a-time path does", async () => {
+    // noWatermarks() with an assigner: no event time, but the assigner is the user's code and
+    // runs per record either way (here it refuses record 3).
+    const run = async (fused: boolean) => {
+      const env = new StreamExecutionEnvironment({ parallelism: 1 });
+      const seen: number[] = [];
+      const strategy = WatermarkStrategy.noWatermarks<number>().withTimestampAssigner((v: number) => {
+        seen.push(v);
+        if (v === 3) throw new RangeError("record 3 has no time");
+        return v * 10;
+      });
+      const s = env.fromSource(new CollectionSource([1, 2, 3, 4], undefined), strategy, "src");
+      (fused
+        ? s.map((v: number) => v)
+        : s.process<number>({ processElement: (v: number, _ctx, c) => c.collect(v) })
+      ).sinkTo(listSink([]), "sink");
+      perRecordSinkCalls = 0;
+      await assert.rejects(env.execute(fused ? "fused-assigner" : "assigner"), (e) => {
+        assert.ok(e instanceof JobExecutionError, String(e));
+        assert.match(e.message, /record 3 has no time/);
+        return true;
+      });
+      assert.equal(perRecordSinkCalls, fused ? 0 : 2, fused ? "the loop ran" : "the per-record path ran");
+      return seen;
+    };
+    assert.deepEqual(await run(false), [1, 2, 3]);
+    assert.deepEqual(await run(true), [1, 2, 3]);
+  });
+
   it("leaves other chains to the record-at-a-time path (a process function)", async () => {
     const env = new StreamExecutionEnvironment({ parallelism: 1 });
     const out: number[] = [];
