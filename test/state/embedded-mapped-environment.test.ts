@@ -3,12 +3,12 @@
 // the file is larger than the limit and the process's file-backed pages grew past it; never while
 // a scan is open. A check that finds the file still under the limit defers the next one by at most
 // a limit's worth of touches: once the file and the map have grown, that much more estimate brings
-// the reopen. Reopens after reads are capped between two turns of the event loop (lmdb holds each
-// environment closed after a read until the loop turns). Linux only: the decision reads
-// /proc/self/statm.
+// the reopen; a file no larger than the limit never needs one. Reopens after reads are capped
+// between two turns of the event loop (lmdb holds each environment closed after a read until the
+// loop turns). Linux only: the decision reads /proc/self/statm.
 
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, it } from "node:test";
@@ -57,6 +57,32 @@ describe("embedded store: when the mapped environment reopens", {
     } finally {
       env.close();
       rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("a data file no larger than the limit needs no reopen, whatever else the process maps", () => {
+    const dir = mkdtempSync(join(tmpdir(), "weir-mapped-env-"));
+    const otherDir = mkdtempSync(join(tmpdir(), "weir-mapped-env-"));
+    let env = new MappedEnvironment(dir, LIMIT);
+    const other = new MappedEnvironment(otherDir, 64 * LIMIT);
+    try {
+      write(env, 10, 100);
+      env.close();
+      // Opened again with a limit of exactly its data file's size.
+      const size = statSync(join(dir, "data.mdb")).size;
+      env = new MappedEnvironment(dir, size);
+      // Another environment's file, many times that size, all mapped: the process's file-backed
+      // pages grow past the limit, but none of them is this file's.
+      write(other, 4000, 1000);
+      assert.equal(readAll(other), 4000);
+      env.touched = 64 * size;
+      env.reopenIfMapped();
+      assert.equal(env.reopens, 0, "nothing of this file to unmap beyond the limit");
+    } finally {
+      env.close();
+      other.close();
+      rmSync(dir, { recursive: true, force: true });
+      rmSync(otherDir, { recursive: true, force: true });
     }
   });
 
