@@ -1,8 +1,8 @@
 // The embedded store's undo log (snapshot-undo-log.ts) at LMDB's key size limit: store keys up to
 // LMDB's largest (MAX_KEY_BYTES) are written while a snapshot is open, though their undo key would
 // not fit after the log's header: the snapshot reads their barrier values, in key order among
-// shorter keys, over whole key groups and over ranges bounded by long keys; a longer key is refused
-// when it is set, not at the flush that would fail with it.
+// shorter keys, over whole key groups and over ranges bounded by long keys (one bound or both); a
+// longer key is refused when it is set, not at the flush that would fail with it.
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
 import { InvalidArgumentError } from "../../src/core/errors.ts";
@@ -65,6 +65,15 @@ describe("embedded store: the undo log at LMDB's key size limit", () => {
       assert.deepEqual(
         read(s, snap, from, to),
         inner.slice(3, inner.length - 4).map((k) => [k.toString("latin1"), value(k)]),
+      );
+      // Ranges with one long bound: from a long key to the key group's end, from its start to one.
+      assert.deepEqual(
+        read(s, snap, from, groupStart(6)),
+        inner.slice(3).map((k) => [k.toString("latin1"), value(k)]),
+      );
+      assert.deepEqual(
+        read(s, snap, groupStart(5), to),
+        inner.slice(0, inner.length - 4).map((k) => [k.toString("latin1"), value(k)]),
       );
       // The whole key group, in key order.
       assert.deepEqual(

@@ -123,6 +123,8 @@ export class EmbeddedStore {
   private readonly input = new DataInputDeserializer();
   private readonly scanReader = new ScratchReader();
   private keyScratch = Buffer.allocUnsafe(256);
+  /** The entries the flush's open transaction wrote (marked clean when it commits). */
+  private readonly written: CacheEntry[] = [];
 
   constructor(options: EmbeddedStoreOptions = {}) {
     const parent = options.localDirectory ?? tmpdir();
@@ -226,27 +228,37 @@ export class EmbeddedStore {
     keys.sort();
     const perTransaction = KEYS_PER_TRANSACTION;
     const env = this.env;
+    const written = this.written;
     let from = 0;
     while (from < keys.length) {
       const to = Math.min(keys.length, from + perTransaction);
       env.reopenIfMapped();
+      written.length = 0;
       // A transaction ends early when the map passed its limit: the next one starts after a reopen.
       from = env.db.transactionSync(() => this.writeEntries(keys, from, to));
+      // Clean only once committed: a transaction that throws (a value that cannot be encoded) is
+      // rolled back, and its entries stay dirty for the next flush.
+      for (const e of written) e.dirty = false;
     }
+    written.length = 0;
     this.dirty = 0;
   }
 
-  /** Writes keys[from, to) in the open transaction; returns where it stopped (early: map over its limit). */
+  /**
+   * Writes keys[from, to) in the open transaction, their entries into `written`; returns where it
+   * stopped (early: map over its limit).
+   */
   private writeEntries(keys: readonly string[], from: number, to: number): number {
     const env = this.env;
     const db = env.db;
     const out = this.out;
     const cache = this.cache;
     const undo = this.undo;
+    const written = this.written;
     for (let i = from; i < to; i++) {
       const ck = keys[i]!;
       const e = cache.get(ck)!;
-      e.dirty = false;
+      written.push(e);
       const key = this.keyBytes(ck);
       if (undo.open.length > 0) undo.preserve(db, key, this.filter.mayContain(ck));
       if (e.value === undefined) db.removeSync(key);
