@@ -286,6 +286,8 @@ export function deployTasks(eg: ExecutionGraph, ctx: DeploymentContext): StreamT
             edgeName(je.streamEdge),
             wakeup,
           );
+          // Its producer sends even unaligned barriers in order (see RecordWriter).
+          ch.alignedBarriers = je.streamEdge.partitioner.kind === "broadcast";
           inputChannels.set(c.id, ch);
           channels.push(ch);
           channelProducers.push({ vertexId: je.source.id, subtask: c.producer });

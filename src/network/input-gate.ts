@@ -61,6 +61,11 @@ export class InputChannel implements BufferReceiver {
   idle = false;
   /** Barrier alignment: do not read this channel until the checkpoint's other barriers arrive. */
   blocked = false;
+  /**
+   * A channel of a broadcast edge: its barriers never overtake data, so even an unaligned
+   * checkpoint aligns it (see BarrierAligner), and it has no in-flight state.
+   */
+  alignedBarriers = false;
   /** Bytes of data received (the numBytesIn metric). */
   bytesIn = 0;
 

@@ -15,6 +15,8 @@ export interface ChannelSelector<T> {
   readonly carriesKeyGroup?: boolean;
   /** With carriesKeyGroup: the key group of the record last selected. */
   readonly keyGroup?: number;
+  /** Every record goes to every channel (a broadcast edge: its barriers never overtake data). */
+  readonly isBroadcast?: boolean;
 }
 
 export class RecordWriter<T> {
@@ -111,8 +113,17 @@ export class RecordWriter<T> {
     for (const sp of this.subpartitions) sp.addBarrier(checkpointId, alignedOnly, triggerTime);
   }
 
-  /** Unaligned: barriers overtake unsent data; returns that data per subpartition. */
-  broadcastPriorityBarrier(checkpointId: number, triggerTime = 0): Uint8Array[][] {
+  /**
+   * An unaligned checkpoint's barrier: it overtakes unsent data, which is returned per subpartition
+   * (this edge's output in-flight state). On a broadcast edge it goes in order, after that data,
+   * and nothing is returned: its consumers read at their own pace, and a barrier overtaking data
+   * would let one apply an element another holds in flight (FLINK-22815; see BarrierAligner).
+   */
+  broadcastUnalignedBarrier(checkpointId: number, triggerTime = 0): Uint8Array[][] {
+    if (this.selector.isBroadcast === true) {
+      this.broadcastBarrier(checkpointId, false, triggerTime);
+      return this.subpartitions.map(() => []);
+    }
     return this.subpartitions.map((sp) => sp.addPriorityBarrier(checkpointId, triggerTime));
   }
 

@@ -6,6 +6,13 @@
 //   read in order) the task snapshots and sends N ahead of its queued output; the data still in
 //   front of N on the other channels is recorded as in-flight state until their barriers come.
 // - Aligned with a timeout: starts aligned and turns unaligned when alignment takes too long.
+// - Channels of broadcast edges (InputChannel.alignedBarriers) are aligned in every mode, as in
+//   Flink since FLINK-22815: their barriers come in order, each such channel is blocked at its
+//   barrier, and an unaligned checkpoint's snapshot waits until all of them have delivered it;
+//   then the other channels record their data in front of their barriers as in-flight state.
+//   (Consumers read a broadcast edge at their own pace: had a barrier overtaken its data, one
+//   subtask could have applied an element another still held in flight, which a rescale, giving
+//   every new subtask old subtask 0's broadcast state and in-flight data, would make wrong.)
 // A newer barrier supersedes an unfinished checkpoint.
 
 import type { InputChannel } from "../network/input-gate.ts";
@@ -29,6 +36,10 @@ export interface BarrierHandlerHooks {
 export class BarrierAligner {
   private current = 0;
   private currentAlignedOnly = false;
+  /** The checkpoint being aligned turns unaligned once every aligned-barrier channel delivered it. */
+  private unalignedWanted = false;
+  /** Channels whose barriers never overtake data (broadcast edges). */
+  private readonly alignedChannels: InputChannel[];
   private readonly received = new Set<InputChannel>();
   private lastDone = 0;
   /** Unaligned checkpoint in progress: channels still recording. */
@@ -44,7 +55,9 @@ export class BarrierAligner {
     private readonly channels: InputChannel[],
     private readonly options: BarrierHandlerOptions,
     private readonly hooks: BarrierHandlerHooks,
-  ) {}
+  ) {
+    this.alignedChannels = channels.filter((c) => c.alignedBarriers);
+  }
 
   /** The checkpoint being aligned (0 when none). */
   get pending(): number {
@@ -54,8 +67,13 @@ export class BarrierAligner {
   /** An unaligned barrier arrived on `channel` (it is still queued behind data). Runs in the task's mailbox. */
   onAnnounced(checkpointId: number): void {
     if (!this.options.unaligned || this.options.alignedTimeout > 0) return;
-    if (checkpointId <= this.lastDone || checkpointId <= this.unalignedId) return;
-    this.startUnaligned(checkpointId);
+    if (checkpointId <= this.lastDone || checkpointId <= this.unalignedId || checkpointId <= this.current)
+      return;
+    if (!this.waitsForAlignedChannels()) {
+      this.startUnaligned(checkpointId);
+      return;
+    }
+    this.startAlignment(checkpointId, false, true);
   }
 
   onBarrier(checkpointId: number, channel: InputChannel, alignedOnly = false): void {
@@ -65,30 +83,19 @@ export class BarrierAligner {
     }
     if (checkpointId <= this.lastDone || checkpointId <= this.unalignedId) return;
     if (checkpointId < this.current) return; // a barrier of an aligned-over, older checkpoint
-    if (this.options.unaligned && this.options.alignedTimeout === 0 && !alignedOnly) {
+    const unalignedAtOnce = this.options.unaligned && this.options.alignedTimeout === 0 && !alignedOnly;
+    if (unalignedAtOnce && !this.waitsForAlignedChannels()) {
       // Read before its announcement ran: start now, this channel is already past its barrier.
       this.startUnaligned(checkpointId, channel);
       return;
     }
-    if (checkpointId > this.current) {
-      this.release();
-      this.current = checkpointId;
-      this.currentAlignedOnly = alignedOnly;
-      this.alignmentStart = performance.now();
-      if (this.options.unaligned && this.options.alignedTimeout > 0 && !alignedOnly) {
-        this.hooks.schedule(this.options.alignedTimeout, () => {
-          if (this.current === checkpointId) this.convertToUnaligned(checkpointId);
-        });
-      }
-    }
+    if (checkpointId > this.current) this.startAlignment(checkpointId, alignedOnly, unalignedAtOnce);
     this.received.add(channel);
     if (this.options.exactlyOnce || alignedOnly) channel.blocked = true;
     // An unaligned barrier (its producer switched) that split an element: the start was read, the
     // rest is in the producer's output state. Only an unaligned snapshot keeps that start.
-    if (this.options.unaligned && !alignedOnly && channel.partialElement() !== undefined) {
-      this.convertToUnaligned(checkpointId);
-      return;
-    }
+    if (this.options.unaligned && !alignedOnly && channel.partialElement() !== undefined)
+      this.unalignedWanted = true;
     this.maybeComplete();
   }
 
@@ -115,8 +122,37 @@ export class BarrierAligner {
     }
   }
 
+  /** A broadcast edge's channel is still live: an unaligned snapshot waits for its barrier. */
+  private waitsForAlignedChannels(): boolean {
+    for (const c of this.alignedChannels) if (!c.endOfPartition) return true;
+    return false;
+  }
+
+  /** `unaligned`: snapshot as soon as the broadcast edges' channels have delivered the barrier. */
+  private startAlignment(checkpointId: number, alignedOnly: boolean, unaligned: boolean): void {
+    this.release();
+    this.current = checkpointId;
+    this.currentAlignedOnly = alignedOnly;
+    this.unalignedWanted = unaligned;
+    this.alignmentStart = performance.now();
+    if (this.options.unaligned && this.options.alignedTimeout > 0 && !alignedOnly) {
+      this.hooks.schedule(this.options.alignedTimeout, () => {
+        if (this.current !== checkpointId) return;
+        // Turns unaligned, but never on a broadcast edge's channels: they keep aligning.
+        this.unalignedWanted = true;
+        this.maybeComplete();
+      });
+    }
+  }
+
+  /** Snapshot once the channels the checkpoint waits for have delivered its barrier (or ended). */
   private maybeComplete(): void {
-    for (const c of this.channels) if (!c.endOfPartition && !this.received.has(c)) return;
+    const waitFor = this.unalignedWanted ? this.alignedChannels : this.channels;
+    for (const c of waitFor) if (!c.endOfPartition && !this.received.has(c)) return;
+    if (this.unalignedWanted) {
+      this.convertToUnaligned(this.current);
+      return;
+    }
     const id = this.current;
     const alignedOnly = this.currentAlignedOnly;
     this.lastAlignmentMs = performance.now() - this.alignmentStart;
@@ -131,7 +167,7 @@ export class BarrierAligner {
     this.current = 0;
   }
 
-  /** Alignment took too long: snapshot now; channels without the barrier yet become in-flight state. */
+  /** Snapshot now as unaligned: channels without the barrier yet become in-flight state. */
   private convertToUnaligned(checkpointId: number): void {
     const passed = new Set(this.received);
     this.lastAlignmentMs = performance.now() - this.alignmentStart;

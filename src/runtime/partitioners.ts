@@ -60,7 +60,7 @@ export function createChannelSelector(
     case "global":
       return { selectChannel: () => 0 };
     case "broadcast":
-      return { selectChannel: () => -1 };
+      return { selectChannel: () => -1, isBroadcast: true };
     case "rebalance":
     case "rescale": {
       // Round robin, starting at a subtask-dependent channel so that producers do not all hit 0 first.

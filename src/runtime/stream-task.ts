@@ -293,11 +293,12 @@ export class StreamTask implements ElementHandler {
       cp.responder.acknowledge(checkpointId, snapshot);
       return;
     }
-    // Unaligned: the barrier overtakes unsent output, which goes into the checkpoint; the
-    // acknowledgement waits for the in-flight input, while records keep being processed.
+    // Unaligned: the barrier overtakes unsent output, which goes into the checkpoint (except on
+    // broadcast edges, where it goes in order); the acknowledgement waits for the in-flight
+    // input, while records keep being processed.
     snapshot.channels = {
       inputs: [],
-      outputs: this.setup.writers.map((w) => w.broadcastPriorityBarrier(checkpointId, triggerTime)),
+      outputs: this.setup.writers.map((w) => w.broadcastUnalignedBarrier(checkpointId, triggerTime)),
     };
     if (this.setup.gate === undefined) {
       tracker.acknowledged(checkpointId, 0, syncMs, true);

@@ -62,7 +62,7 @@ describe("restored in-flight input", () => {
     await a.task.open();
     const inFlight = Array.from({ length: 10 }, (_, i) => `r${i}`);
     send(a, 0, ...inFlight);
-    a.writers[0]!.broadcastPriorityBarrier(1);
+    a.writers[0]!.broadcastUnalignedBarrier(1);
     a.task.step();
     assert.equal(a.acks.length, 1);
     const channelState = a.acks[0]!.snapshot.channels!;

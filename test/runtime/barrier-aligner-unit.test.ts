@@ -7,93 +7,14 @@
 
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import type { InputChannel } from "../../src/network/input-gate.ts";
-import { BarrierAligner, type BarrierHandlerOptions } from "../../src/runtime/barrier-aligner.ts";
-
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
-const text = (b: Uint8Array): string => new TextDecoder().decode(b);
-
-/** The part of an input channel the aligner uses, observable. */
-class StubChannel {
-  blocked = false;
-  endOfPartition = false;
-  recordingSpillNeed = 0;
-  recording: Uint8Array[] | undefined;
-  /** A split element's start: [its length, bytes so far]. */
-  partial: [number, Uint8Array] | undefined;
-  /** The checkpoint whose barrier is already queued here: the recording completes at once. */
-  barrierQueued = 0;
-  /** Checkpoint ids startRecording was called with. */
-  readonly started: number[] = [];
-  takes = 0;
-  aligner!: BarrierAligner;
-
-  constructor(readonly index: number) {}
-
-  partialElement(): [number, Uint8Array] | undefined {
-    return this.partial;
-  }
-
-  startRecording(checkpointId: number): void {
-    this.started.push(checkpointId);
-    this.recording = [bytes(`in-flight ${this.index} of ${checkpointId}`)];
-    if (this.barrierQueued >= checkpointId) this.aligner.channelRecorded(checkpointId, this.asChannel());
-  }
-
-  takeRecording(): Uint8Array[] {
-    this.takes++;
-    const r = this.recording ?? [];
-    this.recording = undefined;
-    return r;
-  }
-
-  asChannel(): InputChannel {
-    return this as unknown as InputChannel;
-  }
-}
-
-interface Snapshot {
-  id: number;
-  unaligned: boolean;
-  alignedOnly: boolean;
-}
-
-interface ChannelState {
-  id: number;
-  inputs: Array<[number, number, string[]]>;
-}
-
-function setup(channelCount: number, options: BarrierHandlerOptions) {
-  const stubs = Array.from({ length: channelCount }, (_, i) => new StubChannel(i));
-  const snapshots: Snapshot[] = [];
-  const states: ChannelState[] = [];
-  const scheduled: Array<{ ms: number; action: () => void }> = [];
-  const aligner = new BarrierAligner(
-    stubs.map((s) => s.asChannel()),
-    options,
-    {
-      snapshot: (id, unaligned, alignedOnly) => snapshots.push({ id, unaligned, alignedOnly }),
-      channelStateComplete: (id, inputs) =>
-        states.push({ id, inputs: inputs.map(([c, need, bufs]) => [c, need, bufs.map(text)]) }),
-      schedule: (ms, action) => scheduled.push({ ms, action }),
-    },
-  );
-  for (const s of stubs) s.aligner = aligner;
-  const ch = stubs.map((s) => s.asChannel());
-  const barrier = (id: number, channel: number, alignedOnly = false) =>
-    aligner.onBarrier(id, ch[channel]!, alignedOnly);
-  const end = (channel: number) => {
-    stubs[channel]!.endOfPartition = true;
-    aligner.onEndOfPartition();
-  };
-  const blocked = () => stubs.map((s) => s.blocked);
-  return { aligner, stubs, ch, snapshots, states, scheduled, barrier, end, blocked };
-}
-
-const EXACTLY_ONCE: BarrierHandlerOptions = { exactlyOnce: true, unaligned: false, alignedTimeout: 0 };
-const AT_LEAST_ONCE: BarrierHandlerOptions = { exactlyOnce: false, unaligned: false, alignedTimeout: 0 };
-const UNALIGNED: BarrierHandlerOptions = { exactlyOnce: true, unaligned: true, alignedTimeout: 0 };
-const ALIGNED_TIMEOUT: BarrierHandlerOptions = { exactlyOnce: true, unaligned: true, alignedTimeout: 50 };
+import {
+  ALIGNED_TIMEOUT,
+  AT_LEAST_ONCE,
+  EXACTLY_ONCE,
+  UNALIGNED,
+  bytes,
+  setup,
+} from "../harness/barrier-aligner-stubs.ts";
 
 describe("BarrierAligner, exactly-once aligned", () => {
   it("blocks each channel at its barrier and snapshots once every channel delivered it", () => {

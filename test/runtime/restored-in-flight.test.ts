@@ -71,7 +71,7 @@ describe("restored records", () => {
     const h = harness(1, 100, 0, { custom: [], inFlight: inFlight() });
     await h.task.open();
     // The barrier's announcement runs first in the next step: the snapshot comes before any slice of the restored records would.
-    h.writers[0]!.broadcastPriorityBarrier(2);
+    h.writers[0]!.broadcastUnalignedBarrier(2);
     h.task.step();
     assert.equal(h.acks.length, 1);
     assert.deepEqual(h.acks[0]!.snapshot.operators[UID]!.custom, restored);
@@ -98,10 +98,10 @@ describe("an unaligned barrier that splits an element", () => {
       }
       // Channel 0's barrier comes now; the task reads the first buffer (the credit goes back), then
       // — aligned — reads on past the barrier; channel 1's barrier comes later.
-      overtaken[0] = a.writers[0]!.broadcastPriorityBarrier(1)[0]!;
+      overtaken[0] = a.writers[0]!.broadcastUnalignedBarrier(1)[0]!;
       assert.ok(overtaken[0].length > 0, "the barrier overtook the rest of the long element");
       for (let s = 0; s < 3 && a.acks.length === 0; s++) a.task.step();
-      overtaken[1] = a.writers[1]!.broadcastPriorityBarrier(1)[0]!;
+      overtaken[1] = a.writers[1]!.broadcastUnalignedBarrier(1)[0]!;
       for (const c of [0, 1]) {
         for (const v of after(c)) a.writers[c]!.emit(v, Number.NaN);
         a.writers[c]!.finish();

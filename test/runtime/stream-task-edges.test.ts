@@ -171,7 +171,7 @@ async function unalignedSource() {
     snapshotState: () => ["split@1"],
     close: () => {},
   } satisfies SourceReader<unknown, unknown>;
-  const writer = { isAvailable: () => true, broadcastPriorityBarrier: () => [] };
+  const writer = { isAvailable: () => true, broadcastUnalignedBarrier: () => [] };
   const acks: number[] = [];
   const task = new StreamTask(
     {

@@ -116,7 +116,7 @@ class FakeWriter {
   broadcastBarrier(id: number, alignedOnly: boolean, triggerTime: number): void {
     this.log.push(`${this.name}.barrier ${id}${alignedOnly ? " aligned-only" : ""} t=${triggerTime}`);
   }
-  broadcastPriorityBarrier(id: number, triggerTime: number): unknown {
+  broadcastUnalignedBarrier(id: number, triggerTime: number): unknown {
     this.log.push(`${this.name}.priority-barrier ${id} t=${triggerTime}`);
     return [`${this.name} in flight`];
   }

@@ -104,7 +104,7 @@ async function checkpointWhileReading(stalls: number): Promise<{ partlyRead: boo
   const partlyRead = a.channels.some((c) => c.partlyRead);
   for (let c = 0; c < CHANNELS; c++) {
     emit(a, c, SENT_FIRST, BARRIER_AT[c]!);
-    a.writers[c]!.broadcastPriorityBarrier(1);
+    a.writers[c]!.broadcastUnalignedBarrier(1);
     emit(a, c, BARRIER_AT[c]!, TOTAL);
     a.writers[c]!.finish();
   }
